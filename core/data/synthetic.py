@@ -1,0 +1,387 @@
+"""Seeded synthetic CRM generator in the MavenTech schema, with every deal's true probabilities kept beside it.
+
+The generative model (documented in plan/data-spec.md) is simple enough to have an exact oracle:
+
+* each deal has a latent probability ``p`` of being won *if it ever closes* (logit-linear in rep skill,
+  a rep x product-series interaction, product price, sector, account, account size, a price x account-size
+  interaction and a downward drift over time), and a constant probability ``z`` of being a zombie that
+  never closes;
+* a deal that closes takes ``ceil(Gamma)`` days from engagement, won deals slower than lost ones and
+  large deals slower than small ones;
+* a won deal whose close date falls in the first ``PULL_WINDOW_DAYS`` of a quarter is pulled back to the
+  last day of the previous quarter with probability ``PULL_PROBABILITY`` (quarter-end seasonality).
+
+:func:`oracle_win_probability` turns that into the true probability that a deal is won *given that it is
+still open at its age on an as-of date*, which is the number a perfect model would output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+PRODUCTS = pd.DataFrame(
+    {
+        "product": ["GTX Basic", "GTX Pro", "MG Special", "MG Advanced", "GTX Plus Basic", "GTX Plus Pro", "GTK 500"],
+        "series": ["GTX", "GTX", "MG", "MG", "GTX", "GTX", "GTK"],
+        "sales_price": [550, 4821, 55, 3393, 1096, 5482, 26768],
+    }
+)
+PRODUCT_SHARE = np.array([0.21, 0.17, 0.19, 0.16, 0.16, 0.105, 0.005])
+OFFICES = ("Central", "East", "West")
+SECTORS = (
+    "technology", "medical", "retail", "software", "entertainment",
+    "marketing", "finance", "services", "telecommunications", "employment",
+)
+FIRST_NAMES = (
+    "Anna", "Cecily", "Mei", "Violet", "Corliss", "Rosie", "Garret", "Jonathan", "Daniell", "Wilburn",
+    "Elease", "Moses", "Zane", "Maureen", "Hayden", "Marty", "Reed", "Donn", "Cassey", "Lajuana", "Rosalina",
+    "Versie", "Markita", "Niesha", "James", "Gladys", "Kami", "Vicki", "Boris", "Darcel", "Hayden", "Kary",
+    "Ravi", "Tomas", "Ingrid", "Priya", "Olu", "Sven", "Lena", "Joaquin",
+)
+LAST_NAMES = (
+    "Snelling", "Lampkin", "Cheng", "Frase", "Cozart", "Landsdale", "Pollard", "Kiesel", "Gilliard", "Hatton",
+    "Luton", "Kyzer", "Salisbury", "Hartsell", "Dowdy", "Rajani", "Bunch", "Moodie", "Zoch", "Hagens",
+    "Elders", "Ascencio", "Lanzo", "Hilda", "Boone", "Schlecht", "Harkins", "Ostrowski", "Ng", "Varga",
+)
+SYLLABLES = (
+    "ac", "be", "ta", "lo", "in", "zu", "mo", "dex", "tron", "ply", "con", "ra", "sol", "vi", "ux", "ka",
+    "ren", "tis", "ox", "fan", "gro", "wer", "nim", "ba", "cy", "do", "el", "hi", "jo", "qu",
+)
+
+ZOMBIE_PROBABILITY = 0.04
+PULL_PROBABILITY = 0.35
+PULL_WINDOW_DAYS = 21
+WON_SHAPE, WON_MEAN_DAYS = 2.2, 58.0
+LOST_SHAPE, LOST_MEAN_DAYS = 1.2, 28.0
+OPEN_BLANK_ACCOUNT_SHARE = 0.65
+CLOSED_BLANK_ACCOUNT_SHARE = 0.004
+GTXPRO_TYPO_SHARE = 0.7
+UNKNOWN_REP_SHARE = 0.005
+HISTORY_DAYS = 730
+ENGAGE_LAG_MEAN_DAYS = 20.0
+DEFAULT_EXPORT_DATE = "2026-08-14"
+
+
+@dataclass(frozen=True)
+class SyntheticCRM:
+    """The four MavenTech files plus ``truth`` (hidden parameters and outcomes of every deal)."""
+
+    sales_pipeline: pd.DataFrame
+    accounts: pd.DataFrame
+    products: pd.DataFrame
+    sales_teams: pd.DataFrame
+    truth: pd.DataFrame
+    export_date: pd.Timestamp
+
+
+def _names(rng: np.random.Generator, n: int) -> list[str]:
+    """Distinct 'First Last' names drawn from the fixed lists."""
+    pairs = [(f, last) for f in sorted(set(FIRST_NAMES)) for last in LAST_NAMES]
+    picks = rng.choice(len(pairs), size=n, replace=False)
+    return [f"{pairs[i][0]} {pairs[i][1]}" for i in picks]
+
+
+def _sales_teams(rng: np.random.Generator) -> pd.DataFrame:
+    """Three offices, two managers each, five to seven reps per manager."""
+    people = _names(rng, 6 + 7 * 6 + 3)
+    managers, people = people[:6], people[6:]
+    rows = []
+    for m_idx, manager in enumerate(managers):
+        office = OFFICES[m_idx // 2]
+        for _ in range(int(rng.integers(5, 8))):
+            rows.append((people.pop(0), manager, office))
+    return pd.DataFrame(rows, columns=["sales_agent", "manager", "regional_office"])
+
+
+def _accounts(rng: np.random.Generator, n_accounts: int) -> pd.DataFrame:
+    """Accounts with sector, age, revenue (millions), employees, location and a few subsidiaries."""
+    names: set[str] = set()
+    ordered: list[str] = []
+    suffixes = ("", " Inc", " Corp", " Group", " Systems", " Labs")
+    while len(ordered) < n_accounts:
+        k = int(rng.integers(2, 4))
+        stem = "".join(rng.choice(SYLLABLES, size=k)).capitalize()
+        name = stem + suffixes[int(rng.integers(0, len(suffixes)))]
+        if name not in names:
+            names.add(name)
+            ordered.append(name)
+    employees = np.round(np.exp(rng.normal(7.3, 1.3, n_accounts))).astype(int) + 10
+    revenue = np.round(employees * np.exp(rng.normal(-1.0, 0.5, n_accounts)), 2)
+    subsidiary = np.where(rng.random(n_accounts) < 0.15, rng.choice(ordered[:10], n_accounts), "")
+    location = np.where(
+        rng.random(n_accounts) < 0.85,
+        "United States",
+        rng.choice(["Germany", "Japan", "Brazil", "Kenya", "Norway", "Philippines"], n_accounts),
+    )
+    return pd.DataFrame(
+        {
+            "account": ordered,
+            "sector": rng.choice(SECTORS, n_accounts),
+            "year_established": rng.integers(1979, 2018, n_accounts),
+            "revenue": revenue,
+            "employees": employees,
+            "office_location": location,
+            "subsidiary_of": subsidiary,
+        }
+    )
+
+
+def _opportunity_ids(n: int, seed: int) -> np.ndarray:
+    """Unique 8-character base-36 ids (a bijection of the row index, so no collisions at any size)."""
+    space = 36**8
+    values = (np.arange(n, dtype=np.int64) * 2_654_435_761 + 1_000_003 * (seed + 1)) % space
+    alphabet = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    digits = np.empty((n, 8), dtype="<U1")
+    for pos in range(7, -1, -1):
+        digits[:, pos] = alphabet[values % 36]
+        values //= 36
+    return np.ascontiguousarray(digits).view("<U8").ravel()
+
+
+def _created_days(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Creation dates as day offsets in [0, HISTORY_DAYS), volume growing by half over the history."""
+    u = rng.random(n)
+    # density proportional to 1 + 0.5 * t on [0, 1]: invert the CDF t + t^2 / 4 = 1.25 u
+    t = -2.0 + np.sqrt(4.0 + 5.0 * u)
+    day = np.floor(t * HISTORY_DAYS).astype(np.int64)
+    return np.minimum(day, HISTORY_DAYS - 1)
+
+
+def _next_weekday(dates: np.ndarray) -> np.ndarray:
+    """Move Saturday and Sunday dates (datetime64[D]) to the following Monday."""
+    weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    return dates + np.where(weekday >= 5, 7 - weekday, 0).astype("timedelta64[D]")
+
+
+def _quarter_end_before(dates: np.ndarray) -> np.ndarray:
+    """For datetime64[D] dates, the last day of the previous quarter (the quarter end strictly before)."""
+    months = dates.astype("datetime64[M]")
+    month_num = months.astype(np.int64) % 12
+    quarter_start = months - (month_num % 3).astype("timedelta64[M]")
+    return quarter_start.astype("datetime64[D]") - np.timedelta64(1, "D")
+
+
+def generate_crm(n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAULT_EXPORT_DATE) -> SyntheticCRM:
+    """Generate a realistic MavenTech-schema CRM export of ``n_deals`` deals, deterministic in ``seed``."""
+    if n_deals < 1:
+        raise ValueError("n_deals must be at least 1")
+    rng = np.random.default_rng(seed)
+    export = np.datetime64(export_date, "D")
+    start = export - np.timedelta64(HISTORY_DAYS, "D")
+
+    teams = _sales_teams(rng)
+    accounts = _accounts(rng, 85)
+    n_agents, n_accounts, n_products = len(teams), len(accounts), len(PRODUCTS)
+    series_codes = pd.Categorical(PRODUCTS["series"]).codes
+
+    # latent effects (logit scale)
+    rep_skill = rng.normal(0.0, 0.45, n_agents)
+    rep_series = rng.normal(0.0, 0.35, (n_agents, 3))
+    sector_names = np.array(SECTORS)
+    sector_effect = dict(zip(sector_names, rng.normal(0.0, 0.3, len(SECTORS)), strict=True))
+    account_effect = rng.normal(0.0, 0.25, n_accounts) + accounts["sector"].map(sector_effect).to_numpy()
+    log_price = np.log(PRODUCTS["sales_price"].to_numpy(dtype=float))
+    price_z = (log_price - log_price.mean()) / log_price.std()
+    product_effect = -0.15 * price_z + rng.normal(0.0, 0.1, n_products)
+    log_emp = np.log(accounts["employees"].to_numpy(dtype=float))
+    size_z = (log_emp - log_emp.mean()) / log_emp.std()
+
+    # deals
+    agent = rng.integers(0, n_agents, n_deals)
+    product = rng.choice(n_products, size=n_deals, p=PRODUCT_SHARE / PRODUCT_SHARE.sum())
+    account = rng.integers(0, n_accounts, n_deals)
+    created = start + _created_days(rng, n_deals).astype("timedelta64[D]")
+    engage = _next_weekday(created + np.ceil(rng.exponential(ENGAGE_LAG_MEAN_DAYS, n_deals)).astype("timedelta64[D]"))
+    time_frac = (engage - start).astype(np.int64) / HISTORY_DAYS
+
+    logit = (
+        0.45
+        - 0.55 * time_frac
+        + rep_skill[agent]
+        + rep_series[agent, series_codes[product]]
+        + product_effect[product]
+        + account_effect[account]
+        + 0.2 * size_z[account]
+        + 0.25 * price_z[product] * size_z[account]
+    )
+    p_if_closes = 1.0 / (1.0 + np.exp(-logit))
+    zombie = rng.random(n_deals) < ZOMBIE_PROBABILITY
+    won = (rng.random(n_deals) < p_if_closes) & ~zombie
+
+    size_factor = np.exp(0.12 * price_z[product])
+    won_scale = WON_MEAN_DAYS / WON_SHAPE * size_factor
+    lost_scale = LOST_MEAN_DAYS / LOST_SHAPE * size_factor
+    duration = np.where(
+        won,
+        np.ceil(rng.gamma(WON_SHAPE, won_scale)),
+        np.ceil(rng.gamma(LOST_SHAPE, lost_scale)),
+    ).astype(np.int64)
+    duration = np.maximum(duration, 1)
+    close = engage + duration.astype("timedelta64[D]")
+    prev_q_end = _quarter_end_before(close)
+    pull = (
+        won
+        & ((close - prev_q_end).astype(np.int64) <= PULL_WINDOW_DAYS)
+        & (prev_q_end >= engage + np.timedelta64(1, "D"))
+        & (rng.random(n_deals) < PULL_PROBABILITY)
+    )
+    close = np.where(pull, prev_q_end, close)
+    close = np.where(zombie, np.datetime64("NaT"), close)
+    price = PRODUCTS["sales_price"].to_numpy()[product]
+    close_value = np.where(won, np.round(price * np.exp(rng.normal(-0.03, 0.08, n_deals))), np.nan)
+
+    # the export: what the CRM shows on export_date
+    engaged_by_export = engage <= export
+    closed_by_export = engaged_by_export & ~zombie & (close <= export)
+    open_at_export = ~closed_by_export  # every deal is created by the export date
+    blank_account = np.where(
+        open_at_export,
+        rng.random(n_deals) < OPEN_BLANK_ACCOUNT_SHARE,
+        rng.random(n_deals) < CLOSED_BLANK_ACCOUNT_SHARE,
+    )
+    ids = _opportunity_ids(n_deals, seed)
+    product_names = PRODUCTS["product"].to_numpy(dtype=object)[product]
+    typo = (product_names == "GTX Pro") & (rng.random(n_deals) < GTXPRO_TYPO_SHARE)
+    agent_names = teams["sales_agent"].to_numpy(dtype=object)[agent]
+    new_hires = np.array(["Ravi Okafor", "Lena Marsh"], dtype=object)
+    unknown_rep = rng.random(n_deals) < UNKNOWN_REP_SHARE
+    agent_names = np.where(unknown_rep, new_hires[rng.integers(0, 2, n_deals)], agent_names)
+    account_names = accounts["account"].to_numpy(dtype=object)[account]
+
+    stage = np.where(
+        ~engaged_by_export, "Prospecting", np.where(closed_by_export, np.where(won, "Won", "Lost"), "Engaging")
+    )
+    pipeline = pd.DataFrame(
+        {
+            "opportunity_id": ids,
+            "sales_agent": agent_names,
+            "product": np.where(typo, "GTXPro", product_names),
+            "account": np.where(blank_account, "", account_names),
+            "deal_stage": stage,
+            "engage_date": _date_strings(np.where(engaged_by_export, engage, np.datetime64("NaT"))),
+            "close_date": _date_strings(np.where(closed_by_export, close, np.datetime64("NaT"))),
+            "close_value": _int_strings(np.where(closed_by_export & won, close_value, np.nan)),
+        }
+    )
+    order = np.lexsort((ids, engage))
+    pipeline = pipeline.iloc[order].reset_index(drop=True)
+
+    truth = pd.DataFrame(
+        {
+            "opportunity_id": ids,
+            "created_date": _date_strings(created),
+            "engage_date": _date_strings(engage),
+            "close_date": _date_strings(close),
+            "outcome": np.where(zombie, "Never", np.where(won, "Won", "Lost")),
+            "close_value": _int_strings(close_value),
+            "list_price": price,
+            "p_win_if_closes": np.round(p_if_closes, 6),
+            "zombie_probability": ZOMBIE_PROBABILITY,
+            "true_win_probability": np.round(p_if_closes * (1 - ZOMBIE_PROBABILITY), 6),
+            "won_shape": WON_SHAPE,
+            "won_scale": np.round(won_scale, 6),
+            "lost_shape": LOST_SHAPE,
+            "lost_scale": np.round(lost_scale, 6),
+            "pull_probability": PULL_PROBABILITY,
+            "pull_window_days": PULL_WINDOW_DAYS,
+        }
+    )
+    truth = truth.iloc[order].reset_index(drop=True)
+    return SyntheticCRM(pipeline, accounts, PRODUCTS.copy(), teams, truth, pd.Timestamp(export))
+
+
+def _date_strings(dates: np.ndarray) -> np.ndarray:
+    """datetime64[D] to 'YYYY-MM-DD' strings, NaT to ''."""
+    text = np.datetime_as_string(dates.astype("datetime64[D]"), unit="D")
+    return np.where(np.isnat(dates), "", text)
+
+
+def _int_strings(values: np.ndarray) -> np.ndarray:
+    """Floats to integer strings, NaN to ''."""
+    finite = np.isfinite(values)
+    out = np.full(values.shape, "", dtype=object)
+    out[finite] = values[finite].astype(np.int64).astype(str)
+    return out
+
+
+def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series:
+    """True P(won | still open at its age on ``as_of``) for every deal engaged and open at ``as_of``.
+
+    Exact under the generative model: won and lost survival come from the gamma duration laws, the won
+    survival is corrected for the quarter-end pull-in, and zombies never close. Indexed by opportunity_id.
+    """
+    t = pd.Timestamp(as_of).to_datetime64().astype("datetime64[D]")
+    engage = pd.to_datetime(truth["engage_date"]).to_numpy().astype("datetime64[D]")
+    close = pd.to_datetime(truth["close_date"].replace("", None)).to_numpy().astype("datetime64[D]")
+    open_mask = (engage <= t) & (np.isnat(close) | (close > t))
+    sub = truth[open_mask]
+    age = (t - engage[open_mask]).astype(np.int64).astype(float)
+    won_cdf = stats.gamma.cdf(age, sub["won_shape"], scale=sub["won_scale"])
+    q_end = _quarter_end_before(np.array([t + np.timedelta64(1, "D")]))[0]  # last quarter end <= t
+    window_end_age = (q_end + np.timedelta64(int(sub["pull_window_days"].iloc[0]) if len(sub) else 0, "D")
+                      - engage[open_mask]).astype(np.int64).astype(float)
+    pullable = (q_end >= engage[open_mask] + np.timedelta64(1, "D")) & (window_end_age > age)
+    pulled_mass = np.where(
+        pullable,
+        sub["pull_probability"]
+        * (stats.gamma.cdf(window_end_age, sub["won_shape"], scale=sub["won_scale"]) - won_cdf),
+        0.0,
+    )
+    won_open = (1.0 - won_cdf) - pulled_mass
+    lost_open = stats.gamma.sf(age, sub["lost_shape"], scale=sub["lost_scale"])
+    p, z = sub["p_win_if_closes"].to_numpy(), sub["zombie_probability"].to_numpy()
+    numerator = p * (1 - z) * won_open
+    denominator = numerator + (1 - p) * (1 - z) * lost_open + z
+    return pd.Series(numerator / denominator, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability")
+
+
+def write_crm(crm: SyntheticCRM, out_dir: Path) -> list[Path]:
+    """Write the four CRM files and truth.csv into ``out_dir`` (each via a temp file and rename)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in (
+        ("sales_pipeline.csv", crm.sales_pipeline),
+        ("accounts.csv", crm.accounts),
+        ("products.csv", crm.products),
+        ("sales_teams.csv", crm.sales_teams),
+        ("truth.csv", crm.truth),
+    ):
+        target = out_dir / name
+        tmp = target.with_suffix(".csv.tmp")
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+        tmp.replace(target)
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: ``python -m core.data.synthetic --deals N --seed S --out-dir DIR``."""
+    parser = argparse.ArgumentParser(description="Generate a seeded synthetic CRM export (MavenTech schema).")
+    parser.add_argument("--deals", type=int, default=15_000, help="number of deals (default 15000)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--out-dir", type=Path, default=Path("dataset"), help="output folder (default dataset)")
+    parser.add_argument("--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken")
+    args = parser.parse_args(argv)
+    if args.deals < 1:
+        print("error: --deals must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        export = pd.Timestamp(args.export_date)
+    except ValueError:
+        print(f"error: --export-date '{args.export_date}' is not a date (use YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    crm = generate_crm(args.deals, args.seed, export.strftime("%Y-%m-%d"))
+    paths = write_crm(crm, args.out_dir)
+    print(f"wrote {len(crm.sales_pipeline):,} deals to {args.out_dir} ({', '.join(p.name for p in paths)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
