@@ -1,0 +1,62 @@
+"""The as-of cut: the CRM exactly as it stood on one date (ARCHITECTURE section 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.data.contract import CLOSED_STAGES, DEAL_COLUMNS, OPEN_STAGES
+from core.data.loader import CRMData, with_quality
+from core.errors import UsageError
+
+
+def parse_as_of(value: str | pd.Timestamp) -> pd.Timestamp:
+    """Parse an as-of date (YYYY-MM-DD) to a midnight Timestamp, with a one-line error otherwise."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise UsageError(f"--as-of '{value}' is not a date (use YYYY-MM-DD)") from None
+    if pd.isna(stamp):
+        raise UsageError(f"--as-of '{value}' is not a date (use YYYY-MM-DD)")
+    return stamp.normalize()
+
+
+def stale_threshold_days(deals: pd.DataFrame) -> float | None:
+    """Longest engage-to-close time of any deal closed so far (None when nothing has closed)."""
+    closed = deals["deal_stage"].isin(CLOSED_STAGES)
+    if not closed.any():
+        return None
+    return float((deals.loc[closed, "close_date"] - deals.loc[closed, "engage_date"]).dt.days.max())
+
+
+def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
+    """Return the CRM as it stood at the end of ``as_of``.
+
+    Deals engaged after ``as_of`` are absent; deals closed after it are open (Engaging) with blank close
+    fields; Prospecting deals without an engage date exist only at or after the export's end (their
+    creation date is unknown). Ages, staleness and the quality report are computed at ``as_of``.
+    Cutting can only go back in time from what ``crm`` holds, never forward past a previous cut.
+    """
+    stamp = parse_as_of(as_of)
+    if stamp > crm.as_of and crm.as_of < crm.export_end:
+        raise UsageError(f"as-of {stamp:%Y-%m-%d} is after this cut's date {crm.as_of:%Y-%m-%d}; cut the full export")
+    deals = crm.deals
+    undated = deals["engage_date"].isna()
+    keep = (deals["engage_date"] <= stamp) | (undated & (stamp >= crm.export_end))
+    if not keep.any():
+        first = deals["engage_date"].min()
+        raise UsageError(f"as-of {stamp:%Y-%m-%d} is before the first engage_date in the data ({first:%Y-%m-%d})")
+    excluded_undated = int((undated & ~keep).sum())
+    cut = deals.loc[keep].copy()
+    closed_later = cut["close_date"] > stamp
+    cut.loc[closed_later, "deal_stage"] = "Engaging"
+    cut.loc[closed_later, "close_date"] = pd.NaT
+    cut.loc[closed_later, "close_value"] = np.nan
+    cut["is_open"] = cut["deal_stage"].isin(OPEN_STAGES)
+    cut["is_won"] = cut["deal_stage"].eq("Won")
+    cut["age_days"] = (stamp - cut["engage_date"]).dt.days.astype(float)
+    threshold = stale_threshold_days(cut)
+    cut["stale"] = cut["is_open"] & (cut["age_days"] > threshold) if threshold is not None else False
+    cut["stale"] = cut["stale"].astype(bool)
+    cut = cut[list(DEAL_COLUMNS)].reset_index(drop=True)
+    return with_quality(crm, cut, stamp, threshold, excluded_undated)

@@ -1,0 +1,49 @@
+"""The data contract of a CRM export (MavenTech schema): files, columns and allowed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CANONICAL_STAGES: tuple[str, ...] = ("Prospecting", "Engaging", "Won", "Lost")
+OPEN_STAGES: tuple[str, ...] = ("Prospecting", "Engaging")
+CLOSED_STAGES: tuple[str, ...] = ("Won", "Lost")
+DATE_FORMAT = "%Y-%m-%d"
+
+# Known spelling variants of product names, repaired at load and counted in the quality report.
+PRODUCT_ALIASES: dict[str, str] = {"GTXPro": "GTX Pro"}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One CSV of the export: its name, the columns it must have and those it may have."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    required_file: bool = False
+
+
+PIPELINE = FileSpec(
+    "sales_pipeline.csv",
+    ("opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date", "close_date", "close_value"),
+    ("amount",),
+    required_file=True,
+)
+ACCOUNTS = FileSpec(
+    "accounts.csv",
+    ("account", "sector", "year_established", "revenue", "employees", "office_location", "subsidiary_of"),
+)
+PRODUCTS = FileSpec("products.csv", ("product", "series", "sales_price"))
+SALES_TEAMS = FileSpec("sales_teams.csv", ("sales_agent", "manager", "regional_office"))
+FILES: tuple[FileSpec, ...] = (PIPELINE, ACCOUNTS, PRODUCTS, SALES_TEAMS)
+
+# Columns of the normalised deals frame that every downstream stage may rely on.
+DEAL_COLUMNS: tuple[str, ...] = (
+    "opportunity_id", "sales_agent", "manager", "regional_office", "product", "series", "list_price",
+    "account", "sector", "account_revenue", "account_employees", "account_year_established",
+    "deal_stage", "engage_date", "close_date", "close_value", "amount", "is_open", "is_won",
+    "age_days", "stale", "source_row",
+    "flag_product_alias", "flag_blank_account", "flag_unknown_account", "flag_unknown_agent",
+    "flag_unknown_product", "flag_no_engage_date",
+)
+UNKNOWN = "Unknown"

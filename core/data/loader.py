@@ -1,0 +1,314 @@
+"""Load a CRM export: read, validate against the data contract, repair known quirks, normalise, cut at as-of.
+
+Row numbers in error messages are spreadsheet rows: the header is row 1, the first deal is row 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.data.contract import (
+    ACCOUNTS,
+    CANONICAL_STAGES,
+    CLOSED_STAGES,
+    FILES,
+    OPEN_STAGES,
+    PIPELINE,
+    PRODUCT_ALIASES,
+    PRODUCTS,
+    SALES_TEAMS,
+    UNKNOWN,
+    FileSpec,
+)
+from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
+from core.data.quality import DataQualityReport, assess_quality
+from core.errors import DataContractError
+
+HEADER_ROWS = 1
+
+
+@dataclass(frozen=True)
+class CRMData:
+    """A validated, normalised CRM export as it stood on ``as_of``.
+
+    ``deals`` has the columns of ``core.data.contract.DEAL_COLUMNS``: one row per deal present at
+    ``as_of``, typed (datetimes, floats, booleans), with rep hierarchy, product and account attributes
+    joined in. ``export_end`` is the latest date in the whole export, whatever the cut.
+    """
+
+    deals: pd.DataFrame
+    accounts: pd.DataFrame
+    products: pd.DataFrame
+    sales_teams: pd.DataFrame
+    as_of: pd.Timestamp
+    export_end: pd.Timestamp
+    quality: DataQualityReport
+    data_dir: str
+    data_hash: str
+    missing_files: tuple[str, ...] = ()
+
+
+def _read_csv(path: Path, display: str, spec: FileSpec, mapping: ColumnMapping) -> pd.DataFrame:
+    """Read one CSV as strings, with one-line errors for encoding, emptiness, shape and missing columns."""
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise DataContractError(display, "is a directory, not a CSV file") from None
+    if not raw.strip():
+        raise DataContractError(display, "file is empty (no header, no rows)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataContractError(
+            display, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at row {line}); re-export it as UTF-8"
+        ) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+    except pd.errors.ParserError as exc:
+        raise DataContractError(display, f"is not a well-formed CSV ({str(exc).strip().splitlines()[-1]})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = mapping.apply(spec.name, frame)
+    missing = [c for c in spec.required if c not in frame.columns]
+    if missing:
+        raise DataContractError(
+            display, f"required column missing (found: {', '.join(frame.columns) or 'none'})", column=missing[0]
+        )
+    if frame.empty and spec.required_file:
+        raise DataContractError(display, "file has a header but no rows")
+    for column in frame.columns:
+        frame[column] = frame[column].str.strip()
+    frame["source_row"] = np.arange(len(frame)) + HEADER_ROWS + 1
+    return frame
+
+
+def _first_bad(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, pd.Series]:
+    """Spreadsheet row number and contents of the first row where ``mask`` holds."""
+    first = frame.loc[mask].iloc[0]
+    return int(first["source_row"]), first
+
+
+def _fail_if(frame: pd.DataFrame, mask: pd.Series, file: str, column: str, problem: str) -> None:
+    """Raise a one-line DataContractError at the first row where ``mask`` holds; ``{v}`` is its value."""
+    if bool(mask.any()):
+        row, first = _first_bad(frame, mask)
+        value = first.get(column, "")
+        ident = first.get("opportunity_id", "")
+        suffix = f" (opportunity_id {ident})" if ident and column != "opportunity_id" else ""
+        raise DataContractError(file, problem.format(v=value) + suffix, column=column, row=row)
+
+
+def _parse_dates(frame: pd.DataFrame, column: str, file: str, date_format: str) -> pd.Series:
+    """Parse a date column; blank is NaT, anything else unparsable is an error."""
+    parsed = pd.to_datetime(frame[column], format=date_format, errors="coerce")
+    _fail_if(frame, frame[column].ne("") & parsed.isna(), file, column,
+             "unparsable date '{v}' (expected " + date_format.replace("%", "").replace("Y", "YYYY")
+             .replace("m", "MM").replace("d", "DD") + ")")
+    return parsed.astype("datetime64[ns]")
+
+
+def _parse_numbers(frame: pd.DataFrame, column: str, file: str, allow_negative: bool = False) -> pd.Series:
+    """Parse a numeric column; blank is NaN, anything else non-numeric (or negative) is an error."""
+    parsed = pd.to_numeric(frame[column].str.replace(",", "", regex=False), errors="coerce")
+    _fail_if(frame, frame[column].ne("") & parsed.isna(), file, column, "not a number: '{v}'")
+    if not allow_negative:
+        _fail_if(frame, parsed < 0, file, column, "negative value '{v}'")
+    return parsed.astype(float)
+
+
+def _validate_pipeline(frame: pd.DataFrame, file: str, date_format: str) -> pd.DataFrame:
+    """Check every pipeline rule and return typed columns; raise at the first violation."""
+    _fail_if(frame, frame["opportunity_id"].eq(""), file, "opportunity_id", "blank opportunity_id")
+    dup = frame["opportunity_id"].duplicated(keep="first")
+    if dup.any():
+        row, first = _first_bad(frame, dup)
+        earlier = int(frame.loc[frame["opportunity_id"].eq(first["opportunity_id"]), "source_row"].iloc[0])
+        raise DataContractError(
+            file, f"duplicate opportunity_id '{first['opportunity_id']}' (first seen at row {earlier})",
+            column="opportunity_id", row=row,
+        )
+    _fail_if(frame, ~frame["deal_stage"].isin(CANONICAL_STAGES), file, "deal_stage",
+             "unknown stage '{v}' (expected one of " + ", ".join(CANONICAL_STAGES) + "; map others in a column mapping)")
+    _fail_if(frame, frame["sales_agent"].eq(""), file, "sales_agent", "blank sales_agent")
+    _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
+    engage = _parse_dates(frame, "engage_date", file, date_format)
+    close = _parse_dates(frame, "close_date", file, date_format)
+    close_value = _parse_numbers(frame, "close_value", file)
+    stage = frame["deal_stage"]
+    closed = stage.isin(CLOSED_STAGES)
+    _fail_if(frame, stage.ne("Prospecting") & engage.isna(), file, "engage_date",
+             "missing engage_date on a deal past Prospecting")
+    _fail_if(frame, closed & close.isna(), file, "close_date", "missing close_date on a closed (Won/Lost) deal")
+    _fail_if(frame, stage.eq("Won") & close_value.isna(), file, "close_value", "missing close_value on a Won deal")
+    _fail_if(frame, stage.isin(OPEN_STAGES) & close.notna(), file, "close_date",
+             "open deal has a close_date '{v}' (open deals must have it blank)")
+    _fail_if(frame, close < engage, file, "close_date",
+             "close_date '{v}' is before engage_date")
+    typed = pd.DataFrame(
+        {
+            "opportunity_id": frame["opportunity_id"],
+            "sales_agent": frame["sales_agent"],
+            "product": frame["product"],
+            "account": frame["account"],
+            "deal_stage": stage,
+            "engage_date": engage,
+            "close_date": close,
+            "close_value": close_value,
+            "amount": _parse_numbers(frame, "amount", file) if "amount" in frame.columns else np.nan,
+            "source_row": frame["source_row"],
+        }
+    )
+    return typed
+
+
+def _validate_products(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Typed products table: unique product names and a non-negative list price."""
+    _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
+    _fail_if(frame, frame["product"].duplicated(), file, "product", "duplicate product '{v}'")
+    return pd.DataFrame(
+        {"product": frame["product"], "series": frame["series"],
+         "sales_price": _parse_numbers(frame, "sales_price", file)}
+    )
+
+
+def _validate_accounts(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Typed accounts table: unique names; numeric revenue, employees and founding year."""
+    _fail_if(frame, frame["account"].eq(""), file, "account", "blank account")
+    _fail_if(frame, frame["account"].duplicated(), file, "account", "duplicate account '{v}'")
+    return pd.DataFrame(
+        {
+            "account": frame["account"],
+            "sector": frame["sector"].replace("", UNKNOWN),
+            "account_year_established": _parse_numbers(frame, "year_established", file),
+            "account_revenue": _parse_numbers(frame, "revenue", file),
+            "account_employees": _parse_numbers(frame, "employees", file),
+            "office_location": frame["office_location"],
+            "subsidiary_of": frame["subsidiary_of"],
+        }
+    )
+
+
+def _validate_teams(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Typed sales-team table: one row per rep."""
+    _fail_if(frame, frame["sales_agent"].eq(""), file, "sales_agent", "blank sales_agent")
+    _fail_if(frame, frame["sales_agent"].duplicated(), file, "sales_agent", "duplicate sales_agent '{v}'")
+    return frame[["sales_agent", "manager", "regional_office"]].reset_index(drop=True)
+
+
+def _empty(spec: FileSpec, columns: list[str]) -> pd.DataFrame:
+    """An empty typed table standing in for an absent optional file."""
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith(("account_", "sales_price")) else "object")
+                         for c in columns})
+
+
+def _hash_files(paths: list[Path]) -> str:
+    """SHA-256 over the names and bytes of the files read (sorted), identifying the data version."""
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _normalise(
+    pipeline: pd.DataFrame, accounts: pd.DataFrame, products: pd.DataFrame, teams: pd.DataFrame
+) -> pd.DataFrame:
+    """Repair known quirks, flag unknown references and join hierarchy, product and account attributes."""
+    deals = pipeline.copy()
+    alias = deals["product"].isin(list(PRODUCT_ALIASES)) & ~deals["product"].isin(products["product"])
+    deals["flag_product_alias"] = alias
+    deals["product"] = deals["product"].where(~alias, deals["product"].map(PRODUCT_ALIASES))
+    deals["flag_blank_account"] = deals["account"].eq("")
+    deals["flag_no_engage_date"] = deals["engage_date"].isna()
+    deals["flag_unknown_agent"] = ~deals["sales_agent"].isin(teams["sales_agent"]) if len(teams) else False
+    deals["flag_unknown_product"] = ~deals["product"].isin(products["product"]) if len(products) else False
+    deals["flag_unknown_account"] = (
+        ~deals["account"].isin(accounts["account"]) & ~deals["flag_blank_account"] if len(accounts) else False
+    )
+    deals = deals.merge(teams, on="sales_agent", how="left", validate="many_to_one")
+    deals = deals.merge(
+        products.rename(columns={"sales_price": "list_price"}), on="product", how="left", validate="many_to_one"
+    )
+    deals = deals.merge(
+        accounts[["account", "sector", "account_revenue", "account_employees", "account_year_established"]],
+        on="account", how="left", validate="many_to_one",
+    )
+    for column in ("manager", "regional_office", "series", "sector"):
+        deals[column] = deals[column].fillna(UNKNOWN)
+    deals["account"] = deals["account"].astype(object)
+    deals["list_price"] = deals["list_price"].astype(float)
+    for flag in [c for c in deals.columns if c.startswith("flag_")]:
+        deals[flag] = deals[flag].astype(bool)
+    return deals
+
+
+def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> CRMData:
+    """Read and validate the whole export in ``data_dir`` (no cut yet: as_of is the export's latest date)."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataContractError(str(root), "data directory not found")
+    frames: dict[str, pd.DataFrame] = {}
+    read_paths: list[Path] = []
+    missing_files: list[str] = []
+    for spec in FILES:
+        source_name = mapping.source_file(spec.name)
+        path = root / source_name
+        if not path.exists():
+            if spec.required_file:
+                raise DataContractError(source_name, f"required file not found in {root}")
+            missing_files.append(source_name)
+            continue
+        frames[spec.name] = _read_csv(path, source_name, spec, mapping)
+        read_paths.append(path)
+    pipeline_name = mapping.source_file(PIPELINE.name)
+    pipeline = _validate_pipeline(frames[PIPELINE.name], pipeline_name, mapping.date_format)
+    products = (_validate_products(frames[PRODUCTS.name], mapping.source_file(PRODUCTS.name))
+                if PRODUCTS.name in frames else _empty(PRODUCTS, ["product", "series", "sales_price"]))
+    accounts = (_validate_accounts(frames[ACCOUNTS.name], mapping.source_file(ACCOUNTS.name))
+                if ACCOUNTS.name in frames else _empty(ACCOUNTS, ["account", "sector", "account_year_established",
+                                                                  "account_revenue", "account_employees",
+                                                                  "office_location", "subsidiary_of"]))
+    teams = (_validate_teams(frames[SALES_TEAMS.name], mapping.source_file(SALES_TEAMS.name))
+             if SALES_TEAMS.name in frames else _empty(SALES_TEAMS, ["sales_agent", "manager", "regional_office"]))
+    deals = _normalise(pipeline, accounts, products, teams)
+    export_end = pd.concat([deals["engage_date"], deals["close_date"]]).max()
+    if pd.isna(export_end):
+        raise DataContractError(pipeline_name, "no engage_date or close_date anywhere: nothing to date the export")
+    from core.data.asof import cut_at  # local import: asof builds on this module's CRMData
+
+    full = CRMData(
+        deals=deals,
+        accounts=accounts,
+        products=products,
+        sales_teams=teams,
+        as_of=pd.Timestamp(export_end),
+        export_end=pd.Timestamp(export_end),
+        quality=DataQualityReport(as_of="", n_deals=0, n_open=0),
+        data_dir=str(root),
+        data_hash=_hash_files(read_paths),
+        missing_files=tuple(missing_files),
+    )
+    return cut_at(full, full.export_end)
+
+
+def load_crm(
+    data_dir: str | Path, as_of: str | pd.Timestamp | None = None, mapping: ColumnMapping = DEFAULT_MAPPING
+) -> CRMData:
+    """Load the export in ``data_dir`` as it stood on ``as_of`` (default: the latest date in the data)."""
+    from core.data.asof import cut_at
+
+    full = read_crm(data_dir, mapping)
+    return full if as_of is None else cut_at(full, as_of)
+
+
+def with_quality(crm: CRMData, deals: pd.DataFrame, as_of: pd.Timestamp, stale_days: float | None,
+                 excluded_undated: int) -> CRMData:
+    """A copy of ``crm`` holding ``deals`` at ``as_of`` with a freshly assessed quality report."""
+    quality = assess_quality(deals, as_of, stale_days, excluded_undated, crm.missing_files)
+    return replace(crm, deals=deals, as_of=as_of, quality=quality)

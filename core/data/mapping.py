@@ -1,0 +1,110 @@
+"""Column mapping (TOML) that lets a Salesforce- or HubSpot-style export load through the MavenTech path."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from core.data.contract import CANONICAL_STAGES, FILES, OPEN_STAGES, PIPELINE
+from core.errors import DataContractError
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How one CRM's export maps onto the data contract.
+
+    ``files`` renames files (canonical name -> source name); ``columns`` renames columns per file
+    (source -> canonical); ``stages`` maps source stage values to the four canonical stages;
+    ``date_format`` is the strftime format of the source dates; ``blank_open_close_fields`` drops the
+    close date and value that some CRMs keep on open deals (an expected close, not a fact);
+    ``won_value_from_amount`` fills a Won deal's close_value from its amount.
+    """
+
+    name: str = "MavenTech"
+    files: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    date_format: str = "%Y-%m-%d"
+    blank_open_close_fields: bool = False
+    won_value_from_amount: bool = False
+
+    def source_file(self, canonical: str) -> str:
+        """The file name to read for the canonical file ``canonical``."""
+        return self.files.get(canonical.removesuffix(".csv"), canonical)
+
+    def apply(self, canonical_file: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rename columns and map stage values of one raw frame (all-string) to the canonical form."""
+        renames = self.columns.get(canonical_file.removesuffix(".csv"), {})
+        out = frame.rename(columns=renames)
+        if canonical_file == PIPELINE.name and self.stages and "deal_stage" in out.columns:
+            stripped = out["deal_stage"].str.strip()
+            out["deal_stage"] = stripped.map(self.stages).fillna(stripped)
+        if canonical_file == PIPELINE.name:
+            out = self._fill_contract_fields(out)
+        return out
+
+    def _fill_contract_fields(self, out: pd.DataFrame) -> pd.DataFrame:
+        """Apply the open-deal and won-value options once stages are canonical."""
+        if "deal_stage" not in out.columns:
+            return out
+        is_open = out["deal_stage"].isin(OPEN_STAGES)
+        if self.blank_open_close_fields:
+            for column in ("close_date", "close_value"):
+                if column in out.columns:
+                    out[column] = out[column].where(~is_open, "")
+        if self.won_value_from_amount and "amount" in out.columns:
+            if "close_value" not in out.columns:
+                out["close_value"] = ""
+            won = out["deal_stage"].eq("Won")
+            out["close_value"] = out["close_value"].where(~won | out["close_value"].ne(""), out["amount"])
+        return out
+
+
+DEFAULT_MAPPING = ColumnMapping()
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    """Read and validate a column-mapping TOML file."""
+    name = path.name
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise DataContractError(name, f"mapping file not found at {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DataContractError(name, f"not valid TOML ({exc})") from None
+    canonical_files = {spec.name.removesuffix(".csv"): spec for spec in FILES}
+    columns = raw.get("columns", {})
+    for file_key, renames in columns.items():
+        spec = canonical_files.get(file_key)
+        if spec is None:
+            raise DataContractError(name, f"[columns.{file_key}] is not one of {sorted(canonical_files)}")
+        allowed = set(spec.required) | set(spec.optional)
+        for source, target in renames.items():
+            if target not in allowed:
+                raise DataContractError(
+                    name, f"[columns.{file_key}] maps '{source}' to '{target}', which is not a column of {spec.name}"
+                )
+    stages = raw.get("stages", {})
+    for source, target in stages.items():
+        if target not in CANONICAL_STAGES:
+            raise DataContractError(
+                name, f"[stages] maps '{source}' to '{target}'; use one of {', '.join(CANONICAL_STAGES)}"
+            )
+    files = raw.get("files", {})
+    for key in files:
+        if key not in canonical_files:
+            raise DataContractError(name, f"[files] key '{key}' is not one of {sorted(canonical_files)}")
+    options = raw.get("options", {})
+    return ColumnMapping(
+        name=str(raw.get("name", path.stem)),
+        files={str(k): str(v) for k, v in files.items()},
+        columns={k: {str(s): str(t) for s, t in v.items()} for k, v in columns.items()},
+        stages={str(k): str(v) for k, v in stages.items()},
+        date_format=str(options.get("date_format", "%Y-%m-%d")),
+        blank_open_close_fields=bool(options.get("blank_open_close_fields", False)),
+        won_value_from_amount=bool(options.get("won_value_from_amount", False)),
+    )
