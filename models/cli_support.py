@@ -1,0 +1,58 @@
+"""The error policy every command-line entry point shares (ARCHITECTURE section 3).
+
+Expected problems (``RevIntelError``: bad data, bad flags, bad model files) print one line
+``error: <message>`` on stderr and exit 2; Ctrl-C exits 130; anything else prints one line and exits 1,
+with the traceback only when ``REVINTEL_DEBUG=1``. argparse usage errors keep argparse's own exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from core.errors import RevIntelError
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "REVINTEL_DEBUG"
+
+
+def one_line(message: object) -> str:
+    """Collapse a message onto one line (newlines and runs of blanks become single spaces)."""
+    return " ".join(str(message).split())
+
+
+def run_cli(main_fn: Callable[[], int | None]) -> int:
+    """Run ``main_fn`` under the shared error policy and return the process exit code (never raises)."""
+    try:
+        code = main_fn()
+    except RevIntelError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:  # argparse --help (0) and usage errors (2) keep their codes
+        return _exit_code(exc.code)
+    except Exception as exc:  # noqa: BLE001 - the policy's whole point: one line, exit 1
+        if os.environ.get(DEBUG_ENV) == "1":
+            traceback.print_exc(file=sys.stderr)
+        detail = one_line(exc) or "no message"
+        print(f"error: unexpected {type(exc).__name__}: {detail} (set {DEBUG_ENV}=1 for the traceback)",
+              file=sys.stderr)
+        return EXIT_UNEXPECTED
+    return EXIT_OK if code is None else int(code)
+
+
+def _exit_code(code: object) -> int:
+    """Map a ``SystemExit.code`` to an integer exit status as the interpreter would."""
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    print(one_line(code), file=sys.stderr)
+    return EXIT_UNEXPECTED
