@@ -2,17 +2,20 @@
 
 Expected problems (``RevIntelError``: bad data, bad flags, bad model files) print one line
 ``error: <message>`` on stderr and exit 2; Ctrl-C exits 130; anything else prints one line and exits 1,
-with the traceback only when ``REVINTEL_DEBUG=1``. argparse usage errors keep argparse's own exit code 2.
+with the traceback only when ``REVINTEL_DEBUG=1``. Build parsers with ``OneLineArgumentParser`` so that usage
+errors are one line too. Use it as ``sys.exit(run_cli(lambda: main(argv)))`` or return it from ``main``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import traceback
 from collections.abc import Callable
+from typing import NoReturn
 
-from core.errors import RevIntelError
+from core.errors import RevIntelError, UsageError
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -56,3 +59,11 @@ def _exit_code(code: object) -> int:
         return code
     print(one_line(code), file=sys.stderr)
     return EXIT_UNEXPECTED
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors become a ``UsageError`` (one line on stderr, exit 2 via run_cli)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise instead of printing the usage block and exiting."""
+        raise UsageError(f"{self.prog}: {message} (see --help)")
