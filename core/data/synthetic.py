@@ -361,26 +361,39 @@ def write_crm(crm: SyntheticCRM, out_dir: Path) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m core.data.synthetic --deals N --seed S --out-dir DIR``."""
-    parser = argparse.ArgumentParser(description="Generate a seeded synthetic CRM export (MavenTech schema).")
+def _generate(argv: list[str] | None) -> int:
+    """Parse flags, generate and write the export; bad flags raise UsageError."""
+    from core.errors import UsageError
+    from models.cli_support import OneLineArgumentParser
+
+    parser = OneLineArgumentParser(
+        prog="python -m core.data.synthetic",
+        description="Generate a seeded synthetic CRM export (MavenTech schema) plus truth.csv.",
+    )
     parser.add_argument("--deals", type=int, default=15_000, help="number of deals (default 15000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--out-dir", type=Path, default=Path("dataset"), help="output folder (default dataset)")
-    parser.add_argument("--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken")
+    parser.add_argument("--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken (YYYY-MM-DD)")
     args = parser.parse_args(argv)
     if args.deals < 1:
-        print("error: --deals must be at least 1", file=sys.stderr)
-        return 2
+        raise UsageError(f"--deals must be at least 1 (got {args.deals})")
     try:
         export = pd.Timestamp(args.export_date)
     except ValueError:
-        print(f"error: --export-date '{args.export_date}' is not a date (use YYYY-MM-DD)", file=sys.stderr)
-        return 2
+        export = pd.NaT
+    if pd.isna(export):
+        raise UsageError(f"--export-date '{args.export_date}' is not a date (use YYYY-MM-DD)")
     crm = generate_crm(args.deals, args.seed, export.strftime("%Y-%m-%d"))
     paths = write_crm(crm, args.out_dir)
     print(f"wrote {len(crm.sales_pipeline):,} deals to {args.out_dir} ({', '.join(p.name for p in paths)})")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: ``python -m core.data.synthetic --deals N --seed S --out-dir DIR`` (exit 2 on bad flags)."""
+    from models.cli_support import run_cli  # the process edge lives in models/, core stays pure
+
+    return run_cli(lambda: _generate(argv))
 
 
 if __name__ == "__main__":

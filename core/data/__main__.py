@@ -1,0 +1,66 @@
+"""Validate a CRM export: ``python -m core.data --data-dir DIR [--as-of D] [--mapping FILE]``.
+
+Prints the data-quality report as a table and exits 0; a contract violation prints one line
+``error: <file, column, row: problem>`` on stderr and exits 2 (the shared policy of ``models.cli_support``).
+This module is a process edge: importing ``core.data`` never imports it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from core.data.asof import parse_as_of
+from core.data.loader import CRMData, load_crm
+from core.data.mapping import DEFAULT_MAPPING, load_mapping
+from core.settings import SETTINGS
+
+REPORT_COLUMNS = ("code", "file", "column", "count", "action")
+
+
+def format_report(crm: CRMData, mapping_name: str) -> str:
+    """The quality report of ``crm`` as a headline plus a fixed-width table (deterministic text)."""
+    quality = crm.quality
+    headline = (
+        f"{crm.data_dir} ({mapping_name} schema) as of {quality.as_of}: "
+        f"{quality.n_deals:,} deals, {quality.n_open:,} open; data hash {crm.data_hash[:12]}"
+    )
+    table = quality.to_frame()
+    if table.empty:
+        return headline + "\nno data-quality issues found"
+    table = table[list(REPORT_COLUMNS)].copy()
+    table["count"] = table["count"].map("{:,}".format)
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        return headline + "\n" + table.to_string(index=False)
+
+
+def _validate(argv: list[str] | None) -> int:
+    """Parse flags, load the export (raising RevIntelError on bad input) and print the report."""
+    from models.cli_support import OneLineArgumentParser
+
+    parser = OneLineArgumentParser(
+        prog="python -m core.data",
+        description="Validate a CRM export against the data contract and print its data-quality report.",
+    )
+    parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="folder of the CSV export")
+    parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: the latest date in the data)")
+    parser.add_argument("--mapping", type=Path, default=None, help="column-mapping TOML for other CRMs")
+    args = parser.parse_args(argv)
+    as_of = parse_as_of(args.as_of) if args.as_of is not None else None
+    mapping = load_mapping(args.mapping) if args.mapping is not None else DEFAULT_MAPPING
+    crm = load_crm(args.data_dir, as_of=as_of, mapping=mapping)
+    print(format_report(crm, mapping.name))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: validate and report, under the shared exit-code policy (0 ok, 2 bad input, 1 bug)."""
+    from models.cli_support import run_cli  # the process edge lives in models/, core stays pure
+
+    return run_cli(lambda: _validate(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
