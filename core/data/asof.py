@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -9,9 +11,13 @@ from core.data.contract import CLOSED_STAGES, DEAL_COLUMNS, OPEN_STAGES
 from core.data.loader import CRMData, with_quality
 from core.errors import UsageError
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 def parse_as_of(value: str | pd.Timestamp) -> pd.Timestamp:
     """Parse an as-of date (YYYY-MM-DD) to a midnight Timestamp, with a one-line error otherwise."""
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value.strip()):
+        raise UsageError(f"--as-of '{value}' is not a date (use YYYY-MM-DD)")
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,18 @@ HEADER_ROWS = 1
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where values come from, for error messages: the file as named on disk and its columns' own names."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def label(self, column: str) -> str:
+        """The column's name as the user's export spells it (canonical name when not mapped)."""
+        return self.labels.get(column, column)
+
+
+@dataclass(frozen=True)
 class CRMData:
     """A validated, normalised CRM export as it stood on ``as_of``.
 
@@ -54,32 +67,65 @@ class CRMData:
     missing_files: tuple[str, ...] = ()
 
 
-def _read_csv(path: Path, display: str, spec: FileSpec, mapping: ColumnMapping) -> pd.DataFrame:
+def _source(mapping: ColumnMapping, spec: FileSpec) -> Source:
+    """The on-disk file name and source column names of ``spec`` under ``mapping``."""
+    labels = {canonical: mapping.source_column(spec.name, canonical) for canonical in spec.required + spec.optional}
+    return Source(mapping.source_file(spec.name), labels)
+
+
+def _decode(raw: bytes, display: str) -> str:
+    """UTF-8 text of a file (BOM allowed); a one-line error naming the row and column of the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        row = raw[: exc.start].count(b"\n") + 1
+        header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip().lstrip("\ufeff").split(",")
+        field_index = raw[line_start: exc.start].count(b",")
+        column = header[field_index].strip() if row > 1 and field_index < len(header) else None
+        raise DataContractError(
+            display, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
+            column=column, row=row,
+        ) from None
+
+
+def _parse_csv(text: str, display: str) -> pd.DataFrame:
+    """All-string frame of a CSV text; malformed rows give a one-line error with their spreadsheet row."""
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+        if fields:
+            expected, line, seen = fields.groups()
+            raise DataContractError(
+                display, f"malformed CSV row: {seen} fields where the header has {expected} "
+                "(an unquoted comma or stray quote?)", row=int(line),
+            ) from None
+        quote = re.search(r"EOF inside string starting at row (\d+)", detail)
+        if quote:  # the C parser counts lines from 0 (header = 0): spreadsheet row is one more
+            raise DataContractError(display, "malformed CSV: a quote opened here is never closed",
+                                    row=int(quote.group(1)) + 1) from None
+        raise DataContractError(display, f"malformed CSV ({detail})") from None
+
+
+def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> pd.DataFrame:
     """Read one CSV as strings, with one-line errors for encoding, emptiness, shape and missing columns."""
+    display = source.name
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
         raise DataContractError(display, "is a directory, not a CSV file") from None
     if not raw.strip():
         raise DataContractError(display, "file is empty (no header, no rows)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataContractError(
-            display, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at row {line}); re-export it as UTF-8"
-        ) from None
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
-    except pd.errors.ParserError as exc:
-        raise DataContractError(display, f"is not a well-formed CSV ({str(exc).strip().splitlines()[-1]})") from None
+    frame = _parse_csv(_decode(raw, display), display)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = mapping.apply(spec.name, frame)
     missing = [c for c in spec.required if c not in frame.columns]
     if missing:
-        raise DataContractError(
-            display, f"required column missing (found: {', '.join(frame.columns) or 'none'})", column=missing[0]
-        )
+        found = ", ".join(str(c) for c in frame.columns) or "none"
+        raise DataContractError(display, f"required column missing (found: {found})",
+                                column=source.label(missing[0]))
     if frame.empty and spec.required_file:
         raise DataContractError(display, "file has a header but no rows")
     for column in frame.columns:
@@ -94,17 +140,17 @@ def _first_bad(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, pd.Series]:
     return int(first["source_row"]), first
 
 
-def _fail_if(frame: pd.DataFrame, mask: pd.Series, file: str, column: str, problem: str) -> None:
+def _fail_if(frame: pd.DataFrame, mask: pd.Series, file: Source, column: str, problem: str) -> None:
     """Raise a one-line DataContractError at the first row where ``mask`` holds; ``{v}`` is its value."""
     if bool(mask.any()):
         row, first = _first_bad(frame, mask)
         value = first.get(column, "")
         ident = first.get("opportunity_id", "")
-        suffix = f" (opportunity_id {ident})" if ident and column != "opportunity_id" else ""
-        raise DataContractError(file, problem.format(v=value) + suffix, column=column, row=row)
+        suffix = f" ({file.label('opportunity_id')} {ident})" if ident and column != "opportunity_id" else ""
+        raise DataContractError(file.name, problem.format(v=value) + suffix, column=file.label(column), row=row)
 
 
-def _parse_dates(frame: pd.DataFrame, column: str, file: str, date_format: str) -> pd.Series:
+def _parse_dates(frame: pd.DataFrame, column: str, file: Source, date_format: str) -> pd.Series:
     """Parse a date column; blank is NaT, anything else unparsable is an error."""
     parsed = pd.to_datetime(frame[column], format=date_format, errors="coerce")
     _fail_if(frame, frame[column].ne("") & parsed.isna(), file, column,
@@ -113,7 +159,7 @@ def _parse_dates(frame: pd.DataFrame, column: str, file: str, date_format: str) 
     return parsed.astype("datetime64[ns]")
 
 
-def _parse_numbers(frame: pd.DataFrame, column: str, file: str, allow_negative: bool = False) -> pd.Series:
+def _parse_numbers(frame: pd.DataFrame, column: str, file: Source, allow_negative: bool = False) -> pd.Series:
     """Parse a numeric column; blank is NaN, anything else non-numeric (or negative) is an error."""
     parsed = pd.to_numeric(frame[column].str.replace(",", "", regex=False), errors="coerce")
     _fail_if(frame, frame[column].ne("") & parsed.isna(), file, column, "not a number: '{v}'")
@@ -122,7 +168,7 @@ def _parse_numbers(frame: pd.DataFrame, column: str, file: str, allow_negative: 
     return parsed.astype(float)
 
 
-def _validate_pipeline(frame: pd.DataFrame, file: str, date_format: str) -> pd.DataFrame:
+def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> pd.DataFrame:
     """Check every pipeline rule and return typed columns; raise at the first violation."""
     _fail_if(frame, frame["opportunity_id"].eq(""), file, "opportunity_id", "blank opportunity_id")
     dup = frame["opportunity_id"].duplicated(keep="first")
@@ -130,8 +176,8 @@ def _validate_pipeline(frame: pd.DataFrame, file: str, date_format: str) -> pd.D
         row, first = _first_bad(frame, dup)
         earlier = int(frame.loc[frame["opportunity_id"].eq(first["opportunity_id"]), "source_row"].iloc[0])
         raise DataContractError(
-            file, f"duplicate opportunity_id '{first['opportunity_id']}' (first seen at row {earlier})",
-            column="opportunity_id", row=row,
+            file.name, f"duplicate opportunity_id '{first['opportunity_id']}' (first seen at row {earlier})",
+            column=file.label("opportunity_id"), row=row,
         )
     _fail_if(frame, ~frame["deal_stage"].isin(CANONICAL_STAGES), file, "deal_stage",
              "unknown stage '{v}' (expected one of " + ", ".join(CANONICAL_STAGES) + "; map others in a column mapping)")
@@ -148,6 +194,8 @@ def _validate_pipeline(frame: pd.DataFrame, file: str, date_format: str) -> pd.D
     _fail_if(frame, stage.eq("Won") & close_value.isna(), file, "close_value", "missing close_value on a Won deal")
     _fail_if(frame, stage.isin(OPEN_STAGES) & close.notna(), file, "close_date",
              "open deal has a close_date '{v}' (open deals must have it blank)")
+    _fail_if(frame, stage.isin(OPEN_STAGES) & close_value.notna(), file, "close_value",
+             "open deal has a close_value '{v}' (open deals must have it blank; an expected value goes in amount)")
     _fail_if(frame, close < engage, file, "close_date",
              "close_date '{v}' is before engage_date")
     typed = pd.DataFrame(
@@ -167,7 +215,7 @@ def _validate_pipeline(frame: pd.DataFrame, file: str, date_format: str) -> pd.D
     return typed
 
 
-def _validate_products(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+def _validate_products(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     """Typed products table: unique product names and a non-negative list price."""
     _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
     _fail_if(frame, frame["product"].duplicated(), file, "product", "duplicate product '{v}'")
@@ -177,7 +225,7 @@ def _validate_products(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     )
 
 
-def _validate_accounts(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+def _validate_accounts(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     """Typed accounts table: unique names; numeric revenue, employees and founding year."""
     _fail_if(frame, frame["account"].eq(""), file, "account", "blank account")
     _fail_if(frame, frame["account"].duplicated(), file, "account", "duplicate account '{v}'")
@@ -194,7 +242,7 @@ def _validate_accounts(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     )
 
 
-def _validate_teams(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+def _validate_teams(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     """Typed sales-team table: one row per rep."""
     _fail_if(frame, frame["sales_agent"].eq(""), file, "sales_agent", "blank sales_agent")
     _fail_if(frame, frame["sales_agent"].duplicated(), file, "sales_agent", "duplicate sales_agent '{v}'")
@@ -264,17 +312,17 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
                 raise DataContractError(source_name, f"required file not found in {root}")
             missing_files.append(source_name)
             continue
-        frames[spec.name] = _read_csv(path, source_name, spec, mapping)
+        frames[spec.name] = _read_csv(path, _source(mapping, spec), spec, mapping)
         read_paths.append(path)
     pipeline_name = mapping.source_file(PIPELINE.name)
-    pipeline = _validate_pipeline(frames[PIPELINE.name], pipeline_name, mapping.date_format)
-    products = (_validate_products(frames[PRODUCTS.name], mapping.source_file(PRODUCTS.name))
+    pipeline = _validate_pipeline(frames[PIPELINE.name], _source(mapping, PIPELINE), mapping.date_format)
+    products = (_validate_products(frames[PRODUCTS.name], _source(mapping, PRODUCTS))
                 if PRODUCTS.name in frames else _empty(PRODUCTS, ["product", "series", "sales_price"]))
-    accounts = (_validate_accounts(frames[ACCOUNTS.name], mapping.source_file(ACCOUNTS.name))
+    accounts = (_validate_accounts(frames[ACCOUNTS.name], _source(mapping, ACCOUNTS))
                 if ACCOUNTS.name in frames else _empty(ACCOUNTS, ["account", "sector", "account_year_established",
                                                                   "account_revenue", "account_employees",
                                                                   "office_location", "subsidiary_of"]))
-    teams = (_validate_teams(frames[SALES_TEAMS.name], mapping.source_file(SALES_TEAMS.name))
+    teams = (_validate_teams(frames[SALES_TEAMS.name], _source(mapping, SALES_TEAMS))
              if SALES_TEAMS.name in frames else _empty(SALES_TEAMS, ["sales_agent", "manager", "regional_office"]))
     deals = _normalise(pipeline, accounts, products, teams)
     export_end = pd.concat([deals["engage_date"], deals["close_date"]]).max()

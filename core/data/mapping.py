@@ -35,6 +35,11 @@ class ColumnMapping:
         """The file name to read for the canonical file ``canonical``."""
         return self.files.get(canonical.removesuffix(".csv"), canonical)
 
+    def source_column(self, canonical_file: str, canonical: str) -> str:
+        """The export's own name for the canonical column ``canonical`` of ``canonical_file``."""
+        renames = self.columns.get(canonical_file.removesuffix(".csv"), {})
+        return next((source for source, target in renames.items() if target == canonical), canonical)
+
     def apply(self, canonical_file: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Rename columns and map stage values of one raw frame (all-string) to the canonical form."""
         renames = self.columns.get(canonical_file.removesuffix(".csv"), {})

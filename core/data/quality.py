@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from core.data.contract import PRODUCT_ALIASES
+
 
 @dataclass(frozen=True)
 class QualityItem:
@@ -53,6 +55,13 @@ def _examples(deals: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3)
     return tuple(values.tolist())
 
 
+def _alias_examples(deals: pd.DataFrame, mask: pd.Series) -> tuple[str, ...]:
+    """The spelling repairs made, as 'GTXPro -> GTX Pro'."""
+    repaired = set(deals.loc[mask, "product"])
+    return tuple(f"{alias} -> {canonical}" for alias, canonical in sorted(PRODUCT_ALIASES.items())
+                 if canonical in repaired)
+
+
 def assess_quality(
     deals: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -84,7 +93,8 @@ def assess_quality(
          if stale_threshold_days is not None else "open deal older than every deal that ever closed"),
     ]
     items = [
-        QualityItem(code, file, column, int(mask.sum()), action, description, _examples(deals, mask, example_col))
+        QualityItem(code, file, column, int(mask.sum()), action, description,
+                    _alias_examples(deals, mask) if code == "product_alias" else _examples(deals, mask, example_col))
         for code, column, mask, example_col, action, description in checks
         if int(mask.sum()) > 0
     ]
