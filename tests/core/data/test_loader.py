@@ -1,0 +1,119 @@
+"""Loader unit tests on the tiny valid export: typing, repairs, joins, exact messages."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.data import load_crm, read_crm
+from core.data.contract import DEAL_COLUMNS
+from core.errors import DataContractError
+
+
+@pytest.fixture(scope="module")
+def crm(valid_export):
+    return read_crm(valid_export)
+
+
+def test_deals_have_the_contract_columns_and_types(crm) -> None:
+    deals = crm.deals.set_index("opportunity_id")
+    assert list(crm.deals.columns) == list(DEAL_COLUMNS)
+    assert str(deals["engage_date"].dtype) == "datetime64[ns]"
+    assert deals.loc["D1", "close_value"] == 540.0
+    assert pd.isna(deals.loc["D3", "close_value"]) and pd.isna(deals.loc["D3", "close_date"])
+    assert deals["source_row"].to_dict() == {"D1": 2, "D2": 3, "D3": 4, "D4": 5, "D5": 6}
+    assert deals["is_open"].to_dict() == {"D1": False, "D2": False, "D3": True, "D4": True, "D5": False}
+    assert deals["is_won"].sum() == 2
+
+
+def test_export_end_and_default_as_of_are_the_latest_date(crm) -> None:
+    assert crm.export_end == crm.as_of == pd.Timestamp("2017-03-01")
+    assert crm.missing_files == ()
+
+
+def test_ages_are_counted_from_as_of(crm) -> None:
+    ages = crm.deals.set_index("opportunity_id")["age_days"]
+    assert ages["D3"] == (pd.Timestamp("2017-03-01") - pd.Timestamp("2017-02-01")).days == 28
+    assert pd.isna(ages["D4"])  # Prospecting without an engage date has no age
+
+
+def test_quirks_are_repaired_and_flagged(crm) -> None:
+    deals = crm.deals.set_index("opportunity_id")
+    assert deals.loc["D2", "product"] == "GTX Pro" and bool(deals.loc["D2", "flag_product_alias"])
+    assert deals.loc["D2", "list_price"] == 4821.0 and deals.loc["D2", "series"] == "GTX"
+    assert deals.loc["D3", "account"] == "" and bool(deals.loc["D3", "flag_blank_account"])
+    assert deals.loc["D3", "sector"] == "Unknown" and pd.isna(deals.loc["D3", "account_revenue"])
+    assert bool(deals.loc["D5", "flag_unknown_agent"])
+    assert deals.loc["D5", ["manager", "regional_office"]].tolist() == ["Unknown", "Unknown"]
+    assert deals.loc["D1", ["manager", "regional_office"]].tolist() == ["Dustin Brinkmann", "Central"]
+    assert deals.loc["D4", "sector"] == "medical" and deals.loc["D4", "account_employees"] == 1185.0
+    assert bool(deals.loc["D4", "flag_no_engage_date"])
+
+
+def test_quality_report_counts_each_quirk(crm) -> None:
+    report = crm.quality
+    assert (report.as_of, report.n_deals, report.n_open) == ("2017-03-01", 5, 2)
+    counts = {item.code: item.count for item in report.items}
+    assert counts == {"product_alias": 1, "blank_account": 1, "unknown_sales_agent": 1,
+                      "prospecting_without_engage_date": 1}
+    assert report.items[0].examples == ("GTXPro -> GTX Pro",)
+    assert report.to_dict()["items"][0]["count"] == 1
+
+
+def test_optional_files_may_be_absent_and_are_reported(tmp_path, valid_export) -> None:
+    (tmp_path / "sales_pipeline.csv").write_bytes((valid_export / "sales_pipeline.csv").read_bytes())
+    crm = read_crm(tmp_path)
+    assert crm.missing_files == ("accounts.csv", "products.csv", "sales_teams.csv")
+    assert crm.quality.count("missing_optional_file") == 0
+    assert [i.file for i in crm.quality.items if i.code == "missing_optional_file"] == list(crm.missing_files)
+    assert crm.deals["manager"].eq("Unknown").all() and crm.deals["list_price"].isna().all()
+    assert not crm.deals["flag_unknown_agent"].any()  # nothing to compare against: not flagged
+    assert crm.deals.set_index("opportunity_id").loc["D2", "product"] == "GTX Pro"  # known alias, still repaired
+
+
+def test_data_hash_changes_with_the_bytes_and_is_stable(tmp_path, valid_export, crm) -> None:
+    assert read_crm(valid_export).data_hash == crm.data_hash
+    for path in valid_export.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "products.csv").write_text("product,series,sales_price\nGTX Basic,GTX,551\n")
+    assert read_crm(tmp_path).data_hash != crm.data_hash
+
+
+def test_amount_column_is_parsed_when_present(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value,amount\n"
+        "A1,Ann,GTX Basic,,Engaging,2017-01-02,,,\"1,250.50\"\n"
+        "A2,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,500,\n"
+    )
+    amounts = read_crm(tmp_path).deals.set_index("opportunity_id")["amount"]
+    assert amounts["A1"] == 1250.5 and pd.isna(amounts["A2"])
+
+
+def test_whitespace_around_values_is_stripped(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(
+        "opportunity_id , sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        " A1 ,Ann , GTX Basic,,Won ,2017-01-02, 2017-01-09,500\n"
+    )
+    deal = read_crm(tmp_path).deals.iloc[0]
+    assert (deal["opportunity_id"], deal["sales_agent"], deal["deal_stage"]) == ("A1", "Ann", "Won")
+
+
+def test_error_message_is_exactly_file_column_row_problem(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "A1,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,500\n"
+        "A2,Ann,GTX Basic,,Closed Won,2017-01-02,2017-01-09,500\n"
+    )
+    with pytest.raises(DataContractError) as caught:
+        read_crm(tmp_path)
+    assert str(caught.value) == (
+        "sales_pipeline.csv, column 'deal_stage', row 3: unknown stage 'Closed Won' (expected one of "
+        "Prospecting, Engaging, Won, Lost; map others in a column mapping) (opportunity_id A2)"
+    )
+    assert (caught.value.file, caught.value.column, caught.value.row) == ("sales_pipeline.csv", "deal_stage", 3)
+
+
+def test_load_crm_without_as_of_equals_read_crm(valid_export, crm) -> None:
+    loaded = load_crm(valid_export)
+    pd.testing.assert_frame_equal(loaded.deals, crm.deals)
+    assert loaded.as_of == crm.as_of
