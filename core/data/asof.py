@@ -52,7 +52,8 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
     if not keep.any():
         first = deals["engage_date"].min()
         raise UsageError(f"as-of {stamp:%Y-%m-%d} is before the first engage_date in the data ({first:%Y-%m-%d})")
-    excluded_undated = int((undated & ~keep).sum())
+    # undated deals a previous cut already left out still count, so that cuts compose exactly
+    excluded_undated = int((undated & ~keep).sum()) + crm.quality.count("undated_prospecting_excluded")
     cut = deals.loc[keep].copy()
     closed_later = cut["close_date"] > stamp
     cut.loc[closed_later, "deal_stage"] = "Engaging"
