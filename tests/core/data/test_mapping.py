@@ -1,0 +1,130 @@
+"""Column mappings: the shipped Salesforce mapping loads a Salesforce-style export to the same deals as its
+MavenTech-schema twin; errors name the export's own file and column names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.data import load_crm, load_mapping, read_crm
+from core.errors import DataContractError
+
+SALESFORCE = Path(__file__).resolve().parents[3] / "dataset" / "mappings" / "salesforce.toml"
+
+# (id, owner, product, account, salesforce stage, canonical stage, engage, close, amount)
+DEALS = [
+    ("S1", "Anna Snelling", "GTX Basic", "Acme", "Closed Won", "Won", "2017-01-02", "2017-02-01", "540"),
+    ("S2", "Anna Snelling", "GTXPro", "Acme", "Closed Lost", "Lost", "2017-01-05", "2017-01-20", "4821"),
+    ("S3", "Bob Ray", "MG Special", "", "Negotiation/Review", "Engaging", "2017-02-01", "2017-03-31", "60"),
+    ("S4", "Bob Ray", "GTX Basic", "Betatech", "Qualification", "Engaging", "2017-02-10", "2017-04-15", "550"),
+    ("S5", "Cleo Vance", "GTX Pro", "Betatech", "Closed Won", "Won", "2017-01-10", "2017-03-01", "4,800.00"),
+    ("S6", "Bob Ray", "GTX Basic", "", "Prospecting", "Prospecting", "", "2017-05-01", "550"),
+]
+
+
+def _us(date: str) -> str:
+    """YYYY-MM-DD to the US MM/DD/YYYY a Salesforce report uses ('' stays '')."""
+    return f"{date[5:7]}/{date[8:10]}/{date[:4]}" if date else ""
+
+
+def _write(path: Path, header: list[str], rows: list[tuple[str, ...]]) -> None:
+    """A small CSV with quoted fields."""
+    lines = [",".join(header)] + [",".join(f'"{v}"' for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory) -> tuple[Path, Path]:
+    """The same CRM as a Salesforce-style export and in the MavenTech schema."""
+    salesforce = tmp_path_factory.mktemp("salesforce")
+    maventech = tmp_path_factory.mktemp("maventech_twin")
+    _write(salesforce / "opportunities.csv",
+           ["Opportunity ID", "Opportunity Owner", "Product Name", "Account Name", "Stage", "Created Date",
+            "Close Date", "Amount"],
+           [(i, o, p, a, sf, _us(e), _us(c), amt) for i, o, p, a, sf, _, e, c, amt in DEALS])
+    _write(maventech / "sales_pipeline.csv",
+           ["opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date", "close_date",
+            "close_value", "amount"],
+           [(i, o, p, a, st, e, c if st in ("Won", "Lost") else "", amt if st == "Won" else "", amt)
+            for i, o, p, a, _, st, e, c, amt in DEALS])
+    _write(salesforce / "products.csv", ["Product Name", "Product Family", "List Price"],
+           [("GTX Basic", "GTX", "550"), ("GTX Pro", "GTX", "4821"), ("MG Special", "MG", "55")])
+    _write(maventech / "products.csv", ["product", "series", "sales_price"],
+           [("GTX Basic", "GTX", "550"), ("GTX Pro", "GTX", "4821"), ("MG Special", "MG", "55")])
+    _write(salesforce / "users.csv", ["Full Name", "Manager", "Region"],
+           [("Anna Snelling", "Dustin Brinkmann", "Central"), ("Bob Ray", "Dustin Brinkmann", "Central")])
+    _write(maventech / "sales_teams.csv", ["sales_agent", "manager", "regional_office"],
+           [("Anna Snelling", "Dustin Brinkmann", "Central"), ("Bob Ray", "Dustin Brinkmann", "Central")])
+    accounts = [("Acme", "technology", "1996", "1100.04", "2822", "United States", ""),
+                ("Betatech", "medical", "1986", "647.18", "1185", "Kenya", "")]
+    _write(salesforce / "accounts.csv", ["Account Name", "Industry", "Year Started", "Annual Revenue", "Employees",
+                                         "Billing Country", "Parent Account"], accounts)
+    _write(maventech / "accounts.csv", ["account", "sector", "year_established", "revenue", "employees",
+                                        "office_location", "subsidiary_of"], accounts)
+    return salesforce, maventech
+
+
+def test_shipped_salesforce_mapping_reads_as_declared() -> None:
+    mapping = load_mapping(SALESFORCE)
+    assert mapping.name == "Salesforce"
+    assert mapping.source_file("sales_pipeline.csv") == "opportunities.csv"
+    assert mapping.source_file("sales_teams.csv") == "users.csv"
+    assert mapping.columns["sales_pipeline"]["Opportunity Owner"] == "sales_agent"
+    assert mapping.stages["Closed Won"] == "Won" and mapping.stages["Qualification"] == "Engaging"
+    assert (mapping.date_format, mapping.blank_open_close_fields, mapping.won_value_from_amount) == (
+        "%m/%d/%Y", True, True)
+
+
+def test_salesforce_export_loads_to_the_same_deals_as_its_maventech_twin(twins) -> None:
+    salesforce_dir, maventech_dir = twins
+    via_mapping = read_crm(salesforce_dir, load_mapping(SALESFORCE))
+    direct = read_crm(maventech_dir)
+    pd.testing.assert_frame_equal(via_mapping.deals, direct.deals)
+    deals = via_mapping.deals.set_index("opportunity_id")
+    assert deals.loc["S5", "close_value"] == 4800.0  # booked value taken from Amount
+    assert pd.isna(deals.loc["S3", "close_date"])  # expected close date of an open deal dropped
+    assert deals.loc["S3", "amount"] == 60.0 and deals.loc["S3", "deal_stage"] == "Engaging"
+    assert deals.loc["S2", "product"] == "GTX Pro" and deals.loc["S4", "sector"] == "medical"
+    assert via_mapping.as_of == direct.as_of == pd.Timestamp("2017-03-01")
+    assert via_mapping.quality.n_open == direct.quality.n_open == 3
+
+
+def test_salesforce_export_cuts_like_its_twin(twins) -> None:
+    salesforce_dir, maventech_dir = twins
+    via_mapping = load_crm(salesforce_dir, as_of="2017-01-25", mapping=load_mapping(SALESFORCE))
+    pd.testing.assert_frame_equal(via_mapping.deals, load_crm(maventech_dir, as_of="2017-01-25").deals)
+
+
+def test_errors_name_the_exports_own_file_and_column(twins, tmp_path) -> None:
+    salesforce_dir, _ = twins
+    for path in salesforce_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    pipeline = tmp_path / "opportunities.csv"
+    pipeline.write_text(pipeline.read_text().replace('"02/01/2017","540"', '"2017-02-01","540"'))
+    with pytest.raises(DataContractError) as caught:
+        read_crm(tmp_path, load_mapping(SALESFORCE))
+    assert str(caught.value) == (
+        "opportunities.csv, column 'Close Date', row 2: unparsable date '2017-02-01' (expected MM/DD/YYYY) "
+        "(Opportunity ID S1)"
+    )
+
+
+def test_unmapped_stage_and_missing_source_column_are_reported(twins, tmp_path) -> None:
+    salesforce_dir, _ = twins
+    for path in salesforce_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    pipeline = tmp_path / "opportunities.csv"
+    pipeline.write_text(pipeline.read_text().replace("Qualification", "Discovery"))
+    with pytest.raises(DataContractError, match=r"^opportunities.csv, column 'Stage', row 5: unknown stage 'Discovery'"):
+        read_crm(tmp_path, load_mapping(SALESFORCE))
+    pipeline.write_text(pipeline.read_text().replace("Opportunity Owner", "Owner Name"))
+    with pytest.raises(DataContractError, match=r"^opportunities.csv, column 'Opportunity Owner': required column"):
+        read_crm(tmp_path, load_mapping(SALESFORCE))
+
+
+def test_an_empty_mapping_is_the_maventech_schema(tmp_path, valid_export) -> None:
+    (tmp_path / "plain.toml").write_text('name = "Plain"\n')
+    mapping = load_mapping(tmp_path / "plain.toml")
+    pd.testing.assert_frame_equal(read_crm(valid_export, mapping).deals, read_crm(valid_export).deals)
