@@ -1,0 +1,84 @@
+"""The shared sidebar: run facts (as-of date, run time, model version) and filters that persist across pages.
+
+Filter values live in plain session-state keys (``filter_<name>``) that survive page switches; each widget
+has its own key (``_w_filter_<name>``) that is re-seeded from the stored value on every run and copies its
+value back in an ``on_change`` callback. Widget state alone would be dropped whenever a widget is not drawn.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.components.format import md
+from app.services.pipeline import FILTER_COLUMNS, STALE_CHOICES, DealFilters, filter_options, tier_order
+from app.services.store import PredictionFilesError, PredictionRun, load_run
+
+FILTER_LABELS = {"regions": "Region", "managers": "Manager", "reps": "Rep", "products": "Product",
+                 "sectors": "Sector", "tiers": "Risk tier"}
+
+
+def _store_key(name: str) -> str:
+    """Session-state key that keeps a filter's value across pages."""
+    return f"filter_{name}"
+
+
+def _widget_key(name: str) -> str:
+    """Session-state key of the widget that edits a filter."""
+    return f"_w_filter_{name}"
+
+
+def _copy_to_store(name: str) -> None:
+    """on_change: keep the widget's new value in the persistent key."""
+    st.session_state[_store_key(name)] = st.session_state[_widget_key(name)]
+
+
+def _clear_filters() -> None:
+    """on_click: reset every filter."""
+    for name in FILTER_COLUMNS:
+        st.session_state[_store_key(name)] = []
+    st.session_state[_store_key("stale")] = STALE_CHOICES[0]
+
+
+def current_filters() -> DealFilters:
+    """The filters chosen in the sidebar (persisted in session state)."""
+    values = {name: tuple(st.session_state.get(_store_key(name), [])) for name in FILTER_COLUMNS}
+    stale = st.session_state.get(_store_key("stale"), STALE_CHOICES[0])
+    return DealFilters(**values, stale=stale if stale in STALE_CHOICES else STALE_CHOICES[0])
+
+
+def _run_facts(run: PredictionRun) -> None:
+    """As-of date, when the run was written and how long it took, and the model version."""
+    metadata = run.metadata
+    model = metadata.get("model") or {}
+    took = sum(float(v) for v in (metadata.get("timings_seconds") or {}).values() if isinstance(v, int | float))
+    st.sidebar.markdown(f"**Data as of {md(metadata['as_of'])}**")
+    st.sidebar.caption(
+        f"Run written {md(run.written_at)} (took {took:,.1f} s)  \n"
+        f"Model {md(model.get('version', 'unknown'))}, trained as of {md(model.get('trained_as_of', 'unknown'))}  \n"
+        f"Run id {md(str(run.run_id)[:12])}"
+    )
+
+
+def render_sidebar() -> None:
+    """Draw run facts and filters; draws nothing when there is no readable run (the page explains why)."""
+    try:
+        run = load_run()
+    except PredictionFilesError:
+        return
+    if run is None:
+        return
+    _run_facts(run)
+    tiers = tier_order(run.predictions, (run.metadata.get("risk") or {}).get("tiers"))
+    options = filter_options(run.predictions, tiers)
+    st.sidebar.subheader("Filters")
+    for name, label in FILTER_LABELS.items():
+        choices = options[name]
+        st.session_state[_widget_key(name)] = [v for v in st.session_state.get(_store_key(name), []) if v in choices]
+        st.sidebar.multiselect(label, choices, key=_widget_key(name), on_change=_copy_to_store, args=(name,),
+                               placeholder="All")
+    stale = st.session_state.get(_store_key("stale"), STALE_CHOICES[0])
+    st.session_state[_widget_key("stale")] = stale if stale in STALE_CHOICES else STALE_CHOICES[0]
+    st.sidebar.radio("Stale deals", STALE_CHOICES, key=_widget_key("stale"), on_change=_copy_to_store,
+                     args=("stale",), horizontal=True,
+                     help="Stale: open and older than every deal that ever closed (likely a zombie).")
+    st.sidebar.button("Clear filters", on_click=_clear_filters, width="stretch")

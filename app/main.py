@@ -1,0 +1,27 @@
+"""Router: page config, the shared sidebar, and st.navigation over the pages in app/views/.
+
+A shared link ``/?deal=<opportunity_id>`` (or ``/deal?deal=...``) opens the Deal Drill-down directly.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.components.sidebar import render_sidebar
+
+st.set_page_config(page_title="Revenue intelligence", page_icon=":material/insights:", layout="wide")
+
+deal_link = "deal" in st.query_params
+pages = [
+    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
+            default=not deal_link),
+    st.Page("views/risk_dashboard.py", title="Risk Dashboard", icon=":material/warning:", url_path="risk"),
+    st.Page("views/deal_drilldown.py", title="Deal Drill-down", icon=":material/search:", url_path="deal",
+            default=deal_link),
+    st.Page("views/forecast.py", title="Forecast", icon=":material/trending_up:", url_path="forecast"),
+    st.Page("views/model_health.py", title="Model & Data Health", icon=":material/monitor_heart:",
+            url_path="health"),
+]
+page = st.navigation(pages)
+render_sidebar()
+page.run()

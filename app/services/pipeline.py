@@ -1,0 +1,227 @@
+"""Pure page logic on the prediction frames: filters, headline figures, rankings and segment roll-ups.
+
+Frames in, frames (or small dicts) out; nothing here reads files or imports streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+STALE_CHOICES = ("All deals", "Exclude stale", "Stale only")
+NEAR_QUARTER_END_DAYS = 14
+FILTER_COLUMNS = {
+    "regions": "regional_office",
+    "managers": "manager",
+    "reps": "sales_agent",
+    "products": "product",
+    "sectors": "sector",
+    "tiers": "risk_tier",
+}
+FORECAST_SEGMENTS = {"regions": "regional_office", "managers": "manager", "reps": "sales_agent",
+                     "products": "product"}
+SEARCH_COLUMNS = ("opportunity_id", "account", "sales_agent", "manager", "product")
+SEGMENT_LABELS = {"regional_office": "Region", "manager": "Manager", "sales_agent": "Rep", "product": "Product",
+                  "sector": "Sector", "all": "Whole pipeline"}
+
+
+@dataclass(frozen=True)
+class DealFilters:
+    """The sidebar's filter choices (empty tuple = no restriction)."""
+
+    regions: tuple[str, ...] = ()
+    managers: tuple[str, ...] = ()
+    reps: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    stale: str = STALE_CHOICES[0]
+
+    @property
+    def active(self) -> bool:
+        """True when any filter restricts the pipeline."""
+        return any(getattr(self, name) for name in FILTER_COLUMNS) or self.stale != STALE_CHOICES[0]
+
+
+@dataclass(frozen=True)
+class HeadlineQuarter:
+    """The quarter the overview leads with, and why."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    is_next: bool
+    probability_column: str
+    label: str
+
+
+def apply_filters(predictions: pd.DataFrame, filters: DealFilters) -> pd.DataFrame:
+    """Open deals matching every sidebar filter."""
+    mask = pd.Series(True, index=predictions.index)
+    for name, column in FILTER_COLUMNS.items():
+        chosen = getattr(filters, name)
+        if chosen:
+            mask &= predictions[column].isin(chosen)
+    if filters.stale == "Stale only":
+        mask &= predictions["stale"]
+    elif filters.stale == "Exclude stale":
+        mask &= ~predictions["stale"]
+    return predictions.loc[mask]
+
+
+def tier_order(predictions: pd.DataFrame, documented: dict | None) -> list[str]:
+    """Risk tiers from most to least risky (by the tiers' mean win probability), documented ones included."""
+    present = predictions.groupby("risk_tier")["win_probability"].mean().sort_values(kind="stable")
+    order = [str(t) for t in present.index]
+    return order + [str(t) for t in (documented or {}) if str(t) not in order]
+
+
+def filter_options(predictions: pd.DataFrame, tiers: list[str]) -> dict[str, list[str]]:
+    """The choices each sidebar filter offers (sorted values present in the run; tiers by risk)."""
+    options = {name: sorted(predictions[column].astype(str).unique().tolist())
+               for name, column in FILTER_COLUMNS.items() if name != "tiers"}
+    options["tiers"] = [t for t in tiers if t in set(predictions["risk_tier"])]
+    return options
+
+
+def search_deals(deals: pd.DataFrame, text: str) -> pd.DataFrame:
+    """Deals whose id, account, rep, manager or product contains ``text`` (case-insensitive, literal)."""
+    needle = text.strip().lower()
+    if not needle:
+        return deals
+    mask = pd.Series(False, index=deals.index)
+    for column in SEARCH_COLUMNS:
+        mask |= deals[column].astype(str).str.lower().str.contains(needle, regex=False)
+    return deals.loc[mask]
+
+
+def headline_quarter(as_of: pd.Timestamp, near_days: int = NEAR_QUARTER_END_DAYS) -> HeadlineQuarter:
+    """The current quarter, or the next one when fewer than ``near_days`` days of the current one remain."""
+    start = as_of.to_period("Q").start_time
+    end = as_of.to_period("Q").end_time.normalize()
+    days_left = (end - as_of).days
+    if days_left < near_days:
+        nxt = (as_of.to_period("Q") + 1)
+        return HeadlineQuarter(nxt.start_time, nxt.end_time.normalize(), True, "p_close_next_quarter",
+                               f"Q{nxt.quarter} {nxt.year} (next quarter: only {days_left} days of "
+                               f"Q{as_of.quarter} remain after the as-of date)")
+    return HeadlineQuarter(start, end, False, "p_close_in_quarter", f"Q{as_of.quarter} {as_of.year} (this quarter)")
+
+
+def pipeline_summary(deals: pd.DataFrame, attention: list[str], quarter: HeadlineQuarter) -> dict[str, float]:
+    """Headline figures of the (filtered) open pipeline."""
+    stale = deals["stale"]
+    return {
+        "open_value": float(deals["deal_value"].sum()),
+        "open_count": int(len(deals)),
+        "expected_revenue": float(deals["expected_revenue"].sum()),
+        "expected_in_quarter": float((deals["deal_value"] * deals[quarter.probability_column]).sum()),
+        "value_at_risk": float(deals["value_at_risk"].sum()),
+        "attention_count": int((deals["risk_tier"].isin(attention) & ~stale).sum()),
+        "stale_count": int(stale.sum()),
+        "stale_value": float(deals.loc[stale, "deal_value"].sum()),
+    }
+
+
+def attention_tiers(tiers: list[str]) -> list[str]:
+    """The tiers that call for a manager's attention: the two riskiest (one if only two tiers exist)."""
+    return tiers[: 2 if len(tiers) > 2 else 1]
+
+
+def deals_needing_attention(deals: pd.DataFrame, attention: list[str], n: int | None = 5) -> pd.DataFrame:
+    """Live (not stale) deals in the attention tiers, most value at risk first."""
+    chosen = deals[deals["risk_tier"].isin(attention) & ~deals["stale"]]
+    ranked = chosen.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True], kind="stable")
+    return ranked if n is None else ranked.head(n)
+
+
+def forecast_segment(filters: DealFilters) -> tuple[str, str | None] | None:
+    """The forecast.csv segment that is exactly the filtered pipeline, or None when no single one is.
+
+    Quantiles do not add up, so a range can only be shown for a segment the batch step simulated.
+    """
+    if filters.sectors or filters.tiers or filters.stale != STALE_CHOICES[0]:
+        return None
+    chosen = {name: getattr(filters, name) for name in FORECAST_SEGMENTS if getattr(filters, name)}
+    if not chosen:
+        return ("all", None)
+    if len(chosen) == 1:
+        name, values = next(iter(chosen.items()))
+        if len(values) == 1:
+            return (FORECAST_SEGMENTS[name], values[0])
+    return None
+
+
+def forecast_rows(forecast: pd.DataFrame, period_type: str, segment_type: str = "all",
+                  segment: str | None = None) -> pd.DataFrame:
+    """Forecast rows of one period type and segment, in time order (segment None = the only one of its type)."""
+    rows = forecast[(forecast["period_type"] == period_type) & (forecast["segment_type"] == segment_type)]
+    if segment is not None:
+        rows = rows[rows["segment"] == segment]
+    return rows.sort_values("period_start", kind="stable").reset_index(drop=True)
+
+
+def quarter_row(forecast: pd.DataFrame, quarter: HeadlineQuarter, segment_type: str = "all",
+                segment: str | None = None) -> pd.Series | None:
+    """The forecast row of the headline quarter for one segment, or None when the batch step did not write it."""
+    rows = forecast_rows(forecast, "quarter", segment_type, segment)
+    rows = rows[rows["period_start"] == quarter.start]
+    return None if rows.empty else rows.iloc[0]
+
+
+def segment_breakdown(forecast: pd.DataFrame, period_type: str, period_start: pd.Timestamp,
+                      segment_type: str) -> pd.DataFrame:
+    """One period's forecast per segment, largest expected revenue first."""
+    rows = forecast[(forecast["period_type"] == period_type) & (forecast["segment_type"] == segment_type)
+                    & (forecast["period_start"] == period_start)]
+    columns = ["segment", "closed_won", "expected", "p10", "p50", "p90"]
+    return rows.sort_values(["expected", "segment"], ascending=[False, True], kind="stable")[columns].reset_index(
+        drop=True)
+
+
+def cumulative_quarter(forecast: pd.DataFrame, quarter: HeadlineQuarter, as_of: pd.Timestamp,
+                       segment_type: str = "all", segment: str | None = None) -> pd.DataFrame:
+    """Closed-won to date plus cumulative expected revenue by week through the quarter's end.
+
+    Expected values add up week by week; the P10-P90 range exists only for the whole quarter (quantiles do
+    not add), so it is attached to the quarter-end point alone.
+    """
+    quarter_rows = quarter_row(forecast, quarter, segment_type, segment)
+    if quarter_rows is None:
+        return pd.DataFrame(columns=["date", "cumulative", "p10", "p90", "kind"])
+    closed_won = float(quarter_rows["closed_won"]) if not quarter.is_next else 0.0
+    weeks = forecast_rows(forecast, "week", segment_type, segment)
+    weeks = weeks[(weeks["period_end"] >= quarter.start) & (weeks["period_start"] <= quarter.end)]
+    start_date = max(as_of, quarter.start - pd.Timedelta(days=1))
+    points = [{"date": start_date, "cumulative": closed_won, "p10": None, "p90": None, "kind": "won to date"}]
+    running = closed_won
+    for _, week in weeks.iterrows():
+        if week["period_end"] >= quarter.end:
+            break
+        running += float(week["expected"])
+        points.append({"date": week["period_end"], "cumulative": running, "p10": None, "p90": None,
+                       "kind": "expected"})
+    points.append({"date": quarter.end, "cumulative": closed_won + float(quarter_rows["expected"]),
+                   "p10": closed_won + float(quarter_rows["p10"]), "p90": closed_won + float(quarter_rows["p90"]),
+                   "kind": "quarter end"})
+    return pd.DataFrame(points)
+
+
+def risk_by_segment(deals: pd.DataFrame, segment_column: str, tiers: list[str], top: int = 15) -> pd.DataFrame:
+    """Value at risk per segment and tier (long), for the ``top`` segments with most value at risk."""
+    totals = deals.groupby(segment_column)["value_at_risk"].sum().sort_values(ascending=False, kind="stable")
+    keep = totals.head(top).index
+    subset = deals[deals[segment_column].isin(keep)]
+    grouped = (subset.groupby([segment_column, "risk_tier"], observed=True)
+               .agg(value_at_risk=("value_at_risk", "sum"), deals=("opportunity_id", "size"))
+               .reset_index().rename(columns={segment_column: "segment"}))
+    grouped["tier_rank"] = grouped["risk_tier"].map({t: i for i, t in enumerate(tiers)}).fillna(len(tiers))
+    grouped["segment_rank"] = grouped["segment"].map({s: i for i, s in enumerate(keep)})
+    grouped = grouped.sort_values(["segment_rank", "tier_rank"], kind="stable")
+    return grouped[["segment", "risk_tier", "value_at_risk", "deals"]].reset_index(drop=True)
+
+
+def ranked_deals(deals: pd.DataFrame, sort_by: str, ascending: bool = False) -> pd.DataFrame:
+    """Deals ordered by ``sort_by`` (ties broken by opportunity_id so the order is stable)."""
+    return deals.sort_values([sort_by, "opportunity_id"], ascending=[ascending, True], kind="stable",
+                             na_position="last")

@@ -1,0 +1,238 @@
+"""The only place the app reads files: the batch outputs of one prediction run, cached on its run id.
+
+Each interaction does one cheap ``stat`` of ``predictions_metadata.json``; its mtime and size key the
+(cached) metadata read, whose ``run_id`` keys the (cached) frames. A new batch run therefore shows up on
+the next interaction without restarting the app. Frames are cached with ``cache_resource`` (no copy per
+rerun: a 100k-deal pipeline must feel instant) and are read-only by convention: app code never mutates
+them (pandas Copy-on-Write makes every derived frame a new one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.settings import PROJECT_ROOT, SETTINGS
+
+PREDICTIONS_DIR_ENV = "REVINTEL_PREDICTIONS_DIR"
+METADATA_FILE = "predictions_metadata.json"
+PREDICTIONS_FILE = "latest_predictions.csv"
+FORECAST_FILE = "forecast.csv"
+SHAP_FILES = ("shap_values.csv", "shap_values.parquet")
+
+PREDICTION_COLUMNS = (
+    "opportunity_id", "sales_agent", "manager", "regional_office", "product", "account", "deal_stage",
+    "engage_date", "age_days", "deal_value", "value_source", "win_probability", "risk_score", "risk_tier",
+    "expected_revenue", "value_at_risk", "p_close_in_quarter", "p_close_next_quarter", "expected_close_date",
+    "stale", "driver_1", "driver_2", "driver_3",
+)
+PREDICTION_NUMBERS = (
+    "age_days", "deal_value", "win_probability", "risk_score", "expected_revenue", "value_at_risk",
+    "p_close_in_quarter", "p_close_next_quarter", "driver_1_impact", "driver_2_impact", "driver_3_impact",
+)
+FORECAST_COLUMNS = ("period_type", "period_start", "period_end", "segment_type", "segment", "expected", "p10",
+                    "p50", "p90", "closed_won")
+SHAP_COLUMNS = ("opportunity_id", "feature", "feature_value", "shap_value")
+BASE_VALUE_FEATURES = ("base_value", "__base__", "_base_value", "(base value)", "expected_value")
+PREDICT_COMMAND = "python models/inference/predict.py"
+
+
+class PredictionFilesError(Exception):
+    """The batch outputs are missing or break the file contract (one-line message naming file and column)."""
+
+
+@dataclass(frozen=True)
+class PredictionRun:
+    """Everything one batch run wrote, as typed frames (read-only)."""
+
+    out_dir: str
+    run_id: str
+    metadata: dict
+    written_at: str
+    predictions: pd.DataFrame
+    forecast: pd.DataFrame | None
+    shap: pd.DataFrame | None
+    shap_base_value: pd.Series | None
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The as-of date the run stands at."""
+        return pd.Timestamp(self.metadata["as_of"])
+
+
+def predictions_dir() -> Path:
+    """Where the batch step wrote its outputs: $REVINTEL_PREDICTIONS_DIR or the default out dir."""
+    return Path(os.environ.get(PREDICTIONS_DIR_ENV) or SETTINGS.out_dir)
+
+
+def predict_command(out_dir: Path) -> str:
+    """The command that produces the outputs the app reads into ``out_dir``."""
+    default = Path(SETTINGS.out_dir).resolve()
+    return PREDICT_COMMAND if Path(out_dir).resolve() == default else f"{PREDICT_COMMAND} --out-dir {out_dir}"
+
+
+def _run_key(out_dir: Path) -> tuple[str, int, int] | None:
+    """Cheap change detector: (path, mtime_ns, size) of the metadata file, None when it is absent."""
+    path = out_dir / METADATA_FILE
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return str(path), info.st_mtime_ns, info.st_size
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_metadata(path: str, mtime_ns: int, size: int) -> dict:
+    """Parse predictions_metadata.json (cached on its mtime and size)."""
+    try:
+        metadata = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PredictionFilesError(f"{METADATA_FILE}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    for key in ("run_id", "as_of"):
+        if key not in metadata:
+            raise PredictionFilesError(f"{METADATA_FILE}: required key '{key}' missing")
+    return metadata
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
+    """Raise a one-line error naming the first required column the file lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PredictionFilesError(f"{file}: required column '{missing[0]}' missing "
+                                   f"(found: {', '.join(map(str, frame.columns))})")
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """Parse a True/False (or 1/0) text column."""
+    return values.astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
+
+
+def _read_predictions(path: Path) -> pd.DataFrame:
+    """latest_predictions.csv with text kept as text (blank accounts stay blank) and typed numbers/dates."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    _require(frame, PREDICTION_COLUMNS, PREDICTIONS_FILE)
+    for column in PREDICTION_NUMBERS:
+        if column in frame.columns:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    for column in ("engage_date", "expected_close_date"):
+        frame[column] = pd.to_datetime(frame[column].replace("", None), errors="coerce")
+    frame["stale"] = _as_bool(frame["stale"])
+    if "sector" not in frame.columns:
+        frame["sector"] = "Unknown"
+    return frame
+
+
+def _read_forecast(path: Path) -> pd.DataFrame:
+    """forecast.csv with typed periods and amounts."""
+    frame = pd.read_csv(path, dtype={"segment": str, "segment_type": str, "period_type": str},
+                        keep_default_na=False)
+    _require(frame, FORECAST_COLUMNS, FORECAST_FILE)
+    for column in ("period_start", "period_end"):
+        frame[column] = pd.to_datetime(frame[column])
+    for column in ("expected", "p10", "p50", "p90", "closed_won"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0)
+    return frame
+
+
+def _read_shap(out_dir: Path) -> tuple[pd.DataFrame | None, pd.Series | None]:
+    """SHAP long table indexed (sorted) by opportunity_id, and each deal's base value."""
+    for name in SHAP_FILES:
+        path = out_dir / name
+        if not path.exists():
+            continue
+        if name.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+            frame["opportunity_id"] = frame["opportunity_id"].astype(str)
+            frame["feature_value"] = frame["feature_value"].astype(str)
+        else:
+            frame = pd.read_csv(path, dtype={"opportunity_id": str, "feature": str, "feature_value": str},
+                                keep_default_na=False)
+        _require(frame, SHAP_COLUMNS, name)
+        frame["shap_value"] = pd.to_numeric(frame["shap_value"], errors="coerce")
+        base_rows = frame["feature"].isin(BASE_VALUE_FEATURES)
+        if "base_value" in frame.columns:
+            base = pd.to_numeric(frame["base_value"], errors="coerce").groupby(frame["opportunity_id"]).first()
+        elif base_rows.any():
+            base = frame.loc[base_rows].groupby("opportunity_id")["shap_value"].first()
+        else:
+            raise PredictionFilesError(f"{name}: no base value (expected a 'base_value' column or rows with "
+                                       f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})")
+        features = frame.loc[~base_rows, ["opportunity_id", "feature", "feature_value", "shap_value"]]
+        features = features.set_index("opportunity_id").sort_index(kind="stable")
+        return features, base
+    return None, None
+
+
+@st.cache_resource(show_spinner="Loading the latest prediction run...", max_entries=2)
+def _load_run(out_dir: str, run_id: str, metadata_path: str, mtime_ns: int, size: int) -> PredictionRun:
+    """Read and type every output file of one run (cached on the run id)."""
+    root = Path(out_dir)
+    metadata = _read_metadata(metadata_path, mtime_ns, size)
+    path = root / PREDICTIONS_FILE
+    if not path.exists():
+        raise PredictionFilesError(f"{PREDICTIONS_FILE} not found in {root}")
+    predictions = _read_predictions(path)
+    problems: list[str] = []
+    forecast = _read_forecast(root / FORECAST_FILE) if (root / FORECAST_FILE).exists() else None
+    if forecast is None:
+        problems.append(f"{FORECAST_FILE} is missing")
+    shap, base = _read_shap(root)
+    if shap is None:
+        problems.append(f"{SHAP_FILES[0]} is missing")
+    written_at = pd.Timestamp(mtime_ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    return PredictionRun(out_dir=str(root), run_id=run_id, metadata=metadata, written_at=written_at,
+                         predictions=predictions, forecast=forecast, shap=shap, shap_base_value=base,
+                         problems=tuple(problems))
+
+
+def load_run(out_dir: Path | None = None) -> PredictionRun | None:
+    """The current prediction run (cached), or None when no batch run has written outputs yet."""
+    root = out_dir or predictions_dir()
+    key = _run_key(root)
+    if key is None:
+        return None
+    metadata = _read_metadata(*key)
+    return _load_run(str(root), str(metadata["run_id"]), *key)
+
+
+@st.cache_resource(show_spinner="Loading closed deals for comparison...", max_entries=2)
+def _closed_deals(data_dir: str, as_of: str, data_hash: str) -> pd.DataFrame:
+    """Deals closed by ``as_of`` in the CRM export the run was made from (cached)."""
+    from core.data import load_crm
+
+    crm = load_crm(data_dir, as_of)
+    deals = crm.deals
+    return deals[~deals["is_open"]].reset_index(drop=True)
+
+
+def closed_deals(run: PredictionRun) -> pd.DataFrame | None:
+    """Historical closed deals known at the run's as-of date, or None when its data directory is gone."""
+    data = run.metadata.get("data") or {}
+    data_dir = data.get("data_dir")
+    if not data_dir:
+        return None
+    path = Path(data_dir)
+    if not path.is_absolute():
+        path = (PROJECT_ROOT / path).resolve()
+    if not (path / "sales_pipeline.csv").exists():
+        return None
+    return _closed_deals(str(path), str(run.metadata["as_of"]), str(data.get("data_hash", "")))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _importance(run_id: str, _shap: pd.DataFrame) -> pd.DataFrame:
+    """Mean |SHAP| per feature of one run (cached on the run id)."""
+    from app.services.health import feature_importance as compute
+
+    return compute(_shap)
+
+
+def feature_importance(run: PredictionRun) -> pd.DataFrame:
+    """Global feature importance (mean |SHAP|) of the run, cached on its run id."""
+    return _importance(run.run_id, run.shap)

@@ -1,0 +1,149 @@
+"""Deal Drill-down: one deal before a one-to-one. ``?deal=<opportunity_id>`` in the URL selects it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.components import charts
+from app.components.format import md, money, percent
+from app.components.gate import missing_notice, require_run
+from app.components.sidebar import current_filters
+from app.services import deal as deal_logic
+from app.services import pipeline
+from app.services.store import closed_deals, predict_command
+
+MAX_CHOICES = 1_000
+
+run = require_run()
+predictions = run.predictions
+by_id = predictions.set_index("opportunity_id", drop=False)
+filtered = pipeline.ranked_deals(pipeline.apply_filters(predictions, current_filters()), "value_at_risk")
+
+requested = st.query_params.get("deal")
+current = None
+if requested:
+    if requested in by_id.index:
+        current = requested
+    else:
+        st.warning(f"Deal {md(requested)} is not among the open deals of this run (as of "
+                   f"{md(run.metadata['as_of'])}); showing the deal with the most value at risk instead.")
+if current is None:
+    remembered = st.session_state.get("selected_deal")
+    current = remembered if remembered in by_id.index else None
+if current is None:
+    current = str(filtered["opportunity_id"].iloc[0]) if len(filtered) else str(
+        pipeline.ranked_deals(predictions, "value_at_risk")["opportunity_id"].iloc[0])
+
+choices = filtered["opportunity_id"].head(MAX_CHOICES).tolist()
+if current not in choices:
+    choices = [current, *choices]
+
+
+def _label(opportunity_id: str) -> str:
+    """Selectbox text: id, account, product and value at risk."""
+    row = by_id.loc[opportunity_id]
+    account = row["account"] or "(no account)"
+    return f"{opportunity_id} - {account} - {row['product']} - {money(row['value_at_risk'])} at risk"
+
+
+def _remember_choice() -> None:
+    """on_change: the chosen deal becomes the remembered one and goes into the shareable URL."""
+    st.session_state["selected_deal"] = st.session_state["_w_deal"]
+    st.query_params["deal"] = st.session_state["_w_deal"]
+
+
+st.session_state["_w_deal"] = current
+st.selectbox("Deal (filtered view, most value at risk first)", choices, key="_w_deal", format_func=_label,
+             on_change=_remember_choice)
+st.session_state["selected_deal"] = current
+st.query_params["deal"] = current
+deal = by_id.loc[current]
+
+account = deal["account"] or "(no account in CRM)"
+st.title(md(account), anchor=False)
+st.caption(f"Deal {md(current)} - shareable link: this page's URL (?deal={md(current)})")
+cols = st.columns(4)
+cols[0].metric("Rep", str(deal["sales_agent"]))
+cols[1].metric("Manager", str(deal["manager"]))
+cols[2].metric("Product", str(deal["product"]))
+cols[3].metric("Stage", str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else ""))
+cols = st.columns(4)
+cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {deal['value_source']}")
+cols[1].metric("Age", "no engage date" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
+cols[2].metric("Calibrated win probability", percent(deal["win_probability"]))
+cols[3].metric("Value at risk", money(deal["value_at_risk"]))
+
+st.subheader("Risk components")
+risk = run.metadata.get("risk") or {}
+tier_meaning = (risk.get("tiers") or {}).get(str(deal["risk_tier"]), "")
+cols = st.columns(4)
+cols[0].metric("Risk tier", str(deal["risk_tier"]), help=str(tier_meaning) or None)
+cols[1].metric("Risk score", f"{float(deal['risk_score']):.2f}", help=str(risk.get("formula", "")) or None)
+cols[2].metric("Chance of loss", percent(1 - float(deal["win_probability"])))
+cols[3].metric("Stale", "yes: older than any deal that ever closed" if deal["stale"] else "no")
+extra = [c for c in predictions.columns if c.startswith("risk_") and c not in ("risk_score", "risk_tier")]
+if extra:
+    st.dataframe(deal[extra].to_frame("value").T, hide_index=True, width="stretch")
+if tier_meaning:
+    st.caption(f"Tier {md(deal['risk_tier'])}: {md(tier_meaning)}")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Why this probability")
+    if run.shap is None or current not in run.shap.index:
+        missing_notice("SHAP values for this deal", predict_command(run.out_dir))
+    else:
+        contributions = run.shap.loc[[current]]
+        base = float(run.shap_base_value.get(current, float("nan")))
+        steps = deal_logic.waterfall_steps(contributions, base)
+        st.plotly_chart(charts.waterfall_chart(steps), width="stretch")
+        gap = float(steps["value"].iloc[-1]) - float(deal["win_probability"])
+        if abs(gap) > 0.005:
+            st.caption(f"Note: base value plus contributions is {percent(steps['value'].iloc[-1], 1)}, "
+                       f"not the {percent(deal['win_probability'], 1)} shown above.")
+with right:
+    st.subheader("Top three drivers")
+    for k in (1, 2, 3):
+        text = str(deal.get(f"driver_{k}", "") or "")
+        if text:
+            st.markdown(f"{k}. {md(text)}")
+    st.subheader("Suggested actions")
+    closed = closed_deals(run)
+    typical = deal_logic.typical_won_age(closed, str(deal["product"])) if closed is not None else None
+    for rule_id, action in deal_logic.suggested_actions(deal, typical):
+        st.markdown(f"- {md(action)} `{rule_id}`")
+    st.caption("Rules are listed in plan/app-spec.md under 'Suggested actions'.")
+
+st.subheader("When it may close")
+this_q = f"Q{run.as_of.quarter} {run.as_of.year}"
+nxt = run.as_of.to_period("Q") + 1
+left, right = st.columns([1, 2])
+left.metric("Expected close date", "n/a" if pd.isna(deal["expected_close_date"]) else
+            f"{deal['expected_close_date']:%Y-%m-%d}", help="If it is won.")
+close_quantiles = [c for c in ("close_date_p10", "close_date_p50", "close_date_p90") if c in predictions.columns]
+if len(close_quantiles) == 3:
+    left.caption(f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}")
+with right:
+    outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")
+    st.plotly_chart(charts.close_outlook_chart(outlook), width="stretch")
+
+st.subheader("Comparable closed deals")
+if closed is None:
+    missing_notice("The CRM export this run was made from", predict_command(run.out_dir))
+else:
+    comparables = deal_logic.comparable_deals(closed, deal)
+    st.caption(f"Closed by {md(run.metadata['as_of'])}, {md(comparables['basis']['basis'].iloc[0])}, "
+               "closest in value, most recent first.")
+    config = {"opportunity_id": "Deal", "account": "Account", "sales_agent": "Rep",
+              "engage_date": st.column_config.DateColumn("Engaged", format="YYYY-MM-DD"),
+              "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
+              "days_to_close": st.column_config.NumberColumn("Days to close", format="%d"),
+              "value": st.column_config.NumberColumn("Value", format="dollar", step=1)}
+    left, right = st.columns(2)
+    for column, stage in ((left, "Won"), (right, "Lost")):
+        column.markdown(f"**{stage}**")
+        if comparables[stage].empty:
+            column.caption(f"No {stage.lower()} deal of this product yet.")
+        else:
+            column.dataframe(comparables[stage], hide_index=True, width="stretch", column_config=config)

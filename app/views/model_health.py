@@ -1,0 +1,95 @@
+"""Model & Data Health: how good the model is against baselines, whether its probabilities are calibrated,
+what drives it, what the data looked like, and the run's metadata."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app.components import charts
+from app.components.format import md
+from app.components.gate import missing_notice, require_run
+from app.services import health
+from app.services.store import feature_importance, predict_command
+
+run = require_run()
+metadata = run.metadata
+model = metadata.get("model") or {}
+metrics = model.get("metrics") or {}
+
+st.title("Model & data health")
+backtest = metrics.get("backtest") or {}
+if backtest.get("signal_statement"):
+    st.info(md(backtest["signal_statement"]))
+
+st.subheader("Backtest: model against baselines")
+table = health.backtest_table(metrics)
+if table.empty:
+    missing_notice("The model backtest", predict_command(run.out_dir))
+else:
+    summary = backtest.get("summary") or {}
+    cols = st.columns(4)
+    for col, (key, label) in zip(cols, (("auc", "AUC"), ("brier", "Brier score"), ("brier_skill", "Brier skill"),
+                                        ("ece", "Calibration error (ECE)")), strict=True):
+        value = summary.get(key)
+        col.metric(f"{label} (mean)", "n/a" if value is None else f"{float(value):.3f}")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.metric_by_as_of_chart(table, "auc", "AUC (0.5 = no better than chance)"),
+                      width="stretch")
+    right.plotly_chart(charts.metric_by_as_of_chart(table, "brier_skill", "Brier skill vs base rate (0 = none)"),
+                       width="stretch")
+    with st.expander("All backtest metrics"):
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "base_rate": st.column_config.NumberColumn("Base rate", format="percent", step=0.1)})
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Reliability")
+    bins = health.reliability_bins(metrics)
+    if bins.empty:
+        missing_notice("Reliability bins", predict_command(run.out_dir))
+    else:
+        st.plotly_chart(charts.reliability_chart(bins), width="stretch")
+        st.caption("Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "
+                   "a predicted 30% wins 30% of the time.")
+with right:
+    st.subheader("What drives the model")
+    if run.shap is None:
+        missing_notice("SHAP values", predict_command(run.out_dir))
+    else:
+        st.plotly_chart(charts.importance_chart(feature_importance(run)), width="stretch")
+        st.caption("Mean absolute SHAP contribution over the scored open deals, in probability points.")
+
+st.subheader("Data quality")
+quality = metadata.get("data_quality")
+if not quality:
+    missing_notice("The data-quality report", predict_command(run.out_dir))
+else:
+    st.dataframe(health.quality_table(quality), hide_index=True, width="stretch", column_config={
+        "description": "Finding", "count": st.column_config.NumberColumn("Rows", format="localized"),
+        "action": "What was done", "file": "File", "column": "Column", "examples": "Examples", "code": "Code"})
+
+st.subheader("Run metadata")
+counts = metadata.get("counts") or {}
+cols = st.columns(5)
+for col, key in zip(cols, ("deals", "open_deals", "scored", "stale", "prospecting"), strict=True):
+    col.metric(key.replace("_", " ").capitalize(), f"{int(counts.get(key, 0)):,}" if key in counts else "n/a")
+facts = {
+    "Run id": metadata.get("run_id"), "As of": metadata.get("as_of"), "Export ends": metadata.get("export_end"),
+    "Data directory": (metadata.get("data") or {}).get("data_dir"),
+    "Data hash": (metadata.get("data") or {}).get("data_hash"),
+    "Model version": model.get("version"), "Model trained as of": model.get("trained_as_of"),
+    "Simulation runs": (metadata.get("simulation") or {}).get("runs"),
+    "Simulation seed": (metadata.get("simulation") or {}).get("seed"), "Run written": run.written_at,
+}
+st.dataframe(pd.DataFrame({"item": list(facts), "value": [str(v) for v in facts.values()]}), hide_index=True,
+             width="stretch")
+timings = metadata.get("timings_seconds") or {}
+if timings:
+    st.caption("Timings: " + ", ".join(f"{md(k)} {float(v):.1f} s" for k, v in timings.items()
+                                       if isinstance(v, int | float)))
+with st.expander("Full metadata (JSON)"):
+    st.json(json.loads(json.dumps({k: v for k, v in metadata.items() if k != "data_quality"}, default=str)),
+            expanded=False)

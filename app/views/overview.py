@@ -1,0 +1,107 @@
+"""Overview: the pipeline in one screen for a sales leader."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.components import charts
+from app.components.format import md, money, percent
+from app.components.gate import missing_notice, require_run
+from app.components.sidebar import current_filters
+from app.services import health, pipeline
+from app.services.store import predict_command
+
+run = require_run()
+filters = current_filters()
+deals = pipeline.apply_filters(run.predictions, filters)
+tiers = pipeline.tier_order(run.predictions, (run.metadata.get("risk") or {}).get("tiers"))
+attention = pipeline.attention_tiers(tiers)
+quarter = pipeline.headline_quarter(run.as_of)
+summary = pipeline.pipeline_summary(deals, attention, quarter)
+
+st.title("Pipeline overview")
+scope = f"{summary['open_count']:,} of {len(run.predictions):,} open deals (filtered)" if filters.active else \
+    f"all {summary['open_count']:,} open deals"
+st.caption(f"As of {md(run.metadata['as_of'])}, {scope}.")
+
+cols = st.columns(4)
+cols[0].metric("Open pipeline", money(summary["open_value"]), help="Sum of deal values of the open deals shown.")
+cols[1].metric("Open deals", f"{summary['open_count']:,}")
+cols[2].metric("Value at risk", money(summary["value_at_risk"]),
+               help="Sum of deal value x (1 - calibrated win probability).")
+cols[3].metric("Deals needing attention", f"{summary['attention_count']:,}",
+               help=f"Not stale and in tier {' or '.join(attention)}.")
+
+st.subheader(f"Expected revenue, {quarter.label}")
+segment = pipeline.forecast_segment(filters)
+band = None
+if run.forecast is not None and segment is not None:
+    band = pipeline.quarter_row(run.forecast, quarter, segment[0], segment[1])
+cols = st.columns(4)
+cols[0].metric("Expected (won in quarter)", money(summary["expected_in_quarter"]),
+               help="Sum of deal value x probability of being won inside the quarter.")
+if band is not None:
+    cols[1].metric("P10 - P90 range", f"{money(band['p10'])} - {money(band['p90'])}",
+                   help="80% of simulated outcomes fall inside this range.")
+    cols[2].metric("P50 (median)", money(band["p50"]))
+    if not quarter.is_next:
+        cols[3].metric("Already closed won this quarter", money(band["closed_won"]))
+elif run.forecast is None:
+    missing_notice("forecast.csv", predict_command(run.out_dir))
+else:
+    cols[1].caption("No P10-P90 range for this filter combination: ranges exist only for the whole pipeline "
+                    "or one region, manager, rep or product (quantiles do not add up).")
+if quarter.is_next:
+    st.caption(f"Leading with the next quarter: the as-of date {md(run.metadata['as_of'])} is near the end of "
+               "its quarter.")
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**Forecast by month**")
+    if run.forecast is not None:
+        seg_type, seg_value = segment if segment is not None else ("all", None)
+        rows = pipeline.forecast_rows(run.forecast, "month", seg_type, seg_value)
+        if rows.empty:
+            st.caption("No monthly forecast rows for this selection.")
+        else:
+            st.plotly_chart(charts.forecast_fan(rows, height=300), width="stretch")
+            if segment is None:
+                st.caption("Filters combine several segments, so the chart shows the whole pipeline.")
+with right:
+    st.markdown("**Five deals most worth attention**")
+    top = pipeline.deals_needing_attention(deals, attention, 5)
+    if top.empty:
+        st.caption("No live deal is in the attention tiers for this selection.")
+    else:
+        st.dataframe(
+            top.assign(opportunity_id="deal?deal=" + top["opportunity_id"])[
+                ["opportunity_id", "account", "sales_agent", "value_at_risk", "win_probability", "driver_1"]],
+            hide_index=True, width="stretch", key="overview_top5",
+            column_config={
+                "opportunity_id": st.column_config.LinkColumn("Deal", display_text=r"deal\?deal=(.*)"),
+                "account": "Account", "sales_agent": "Rep",
+                "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
+                "win_probability": st.column_config.NumberColumn("Win prob.", format="percent", step=1),
+                "driver_1": "Main driver",
+            },
+        )
+    if summary["stale_count"]:
+        st.warning(f"{summary['stale_count']:,} stale deals ({md(money(summary['stale_value']))}) are older than any "
+                   "deal that ever closed: confirm or close them out. They are not counted as needing attention.")
+
+st.subheader("Data quality")
+warnings = health.quality_warnings(run.metadata.get("data_quality"),
+                                   int((run.metadata.get("counts") or {}).get("open_deals", 0)))
+if not run.metadata.get("data_quality"):
+    missing_notice("The data-quality report", predict_command(run.out_dir))
+elif not warnings:
+    st.success("No data-quality issues found in this export.")
+else:
+    for line in warnings[:6]:
+        st.warning(md(line))
+    if len(warnings) > 6:
+        st.caption(f"{len(warnings) - 6} more on the Model & Data Health page.")
+for problem in run.problems:
+    st.warning(md(f"{problem}: re-run {predict_command(run.out_dir)}"))
+st.caption(f"Win probabilities are calibrated; overall share of pipeline value expected to be won: "
+           f"{percent(summary['expected_revenue'] / summary['open_value']) if summary['open_value'] else 'n/a'}.")

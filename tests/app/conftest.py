@@ -1,0 +1,306 @@
+"""Test-only builder of small, contract-conformant batch outputs (ARCHITECTURE section 4), plus app fixtures.
+
+The numbers written here are MADE UP (test data, never used by the app itself): win probabilities are the
+synthetic generator's oracle, everything else is derived from them so that the files agree with each other
+(expected_revenue = deal_value * win_probability, SHAP base + row sum = win_probability, forecast rows add
+up from the deals, ...). The app is built and tested against these files until the real batch step exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data import load_crm
+from core.data.synthetic import generate_crm, oracle_win_probability, write_crm
+
+HOSTILE_ACCOUNTS = ("<script>alert(1)</script>", "**bold**")
+TIERS = {
+    "Critical": "win probability under 15%: likely lost without intervention",
+    "High": "win probability 15-35%",
+    "Medium": "win probability 35-55%",
+    "Low": "win probability 55% or more",
+}
+FEATURES = {
+    "rep_series_win_rate": "rep's win rate on this series",
+    "age_days": "days since engagement",
+    "list_price": "product list price",
+    "sector": "account sector",
+    "deal_stage": "deal stage",
+    "account_employees": "account size (employees)",
+}
+
+
+def _tier(p: pd.Series) -> pd.Series:
+    """Fixture risk tier from the win probability (thresholds in TIERS)."""
+    return pd.Series(
+        np.select([p < 0.15, p < 0.35, p < 0.55], ["Critical", "High", "Medium"], "Low"), index=p.index
+    )
+
+
+def _quarter_start(day: pd.Timestamp) -> pd.Timestamp:
+    """First day of the quarter containing ``day``."""
+    return pd.Timestamp(year=day.year, month=3 * ((day.month - 1) // 3) + 1, day=1)
+
+
+def _periods(as_of: pd.Timestamp) -> pd.DataFrame:
+    """13 weeks, 6 months and 2 quarters starting with the period containing ``as_of``."""
+    rows = []
+    week0 = as_of - pd.Timedelta(days=as_of.day_of_week)
+    for k in range(13):
+        start = week0 + pd.Timedelta(weeks=k)
+        rows.append(("week", start, start + pd.Timedelta(days=6)))
+    month0 = as_of.replace(day=1)
+    for k in range(6):
+        start = month0 + pd.DateOffset(months=k)
+        rows.append(("month", start, start + pd.DateOffset(months=1) - pd.Timedelta(days=1)))
+    q0 = _quarter_start(as_of)
+    for k in range(2):
+        start = q0 + pd.DateOffset(months=3 * k)
+        rows.append(("quarter", start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)))
+    return pd.DataFrame(rows, columns=["period_type", "period_start", "period_end"])
+
+
+def _predictions(crm, truth: pd.DataFrame, as_of: pd.Timestamp, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per open deal with every contract column, consistent with the made-up probabilities."""
+    deals = crm.deals[crm.deals["is_open"]].reset_index(drop=True)
+    oracle = oracle_win_probability(truth, as_of)
+    p = deals["opportunity_id"].map(oracle).fillna(0.12).clip(0.01, 0.97).round(4)
+    value = deals["amount"].fillna(deals["list_price"]).fillna(1000.0)
+    q_start = _quarter_start(as_of)
+    q_next = q_start + pd.DateOffset(months=3)
+    q_after = q_start + pd.DateOffset(months=6)
+    age = deals["age_days"].fillna(0.0)
+    close_in = np.clip(70 - age + rng.integers(0, 40, len(deals)), 3, 200).astype(int)
+    close_date = as_of + pd.to_timedelta(close_in, unit="D")
+    in_q = close_date < q_next
+    in_next = (close_date >= q_next) & (close_date < q_after)
+    share_q = np.where(in_q, 0.8, np.where(in_next, 0.1, 0.02))
+    share_next = np.where(in_q, 0.15, np.where(in_next, 0.75, 0.2))
+    out = pd.DataFrame(
+        {
+            "opportunity_id": deals["opportunity_id"],
+            "sales_agent": deals["sales_agent"],
+            "manager": deals["manager"],
+            "regional_office": deals["regional_office"],
+            "product": deals["product"],
+            "account": deals["account"],
+            "sector": deals["sector"],
+            "deal_stage": deals["deal_stage"],
+            "engage_date": deals["engage_date"].dt.strftime("%Y-%m-%d").fillna(""),
+            "age_days": deals["age_days"],
+            "deal_value": value,
+            "value_source": np.where(deals["amount"].notna(), "amount", "list_price"),
+            "win_probability": p,
+            "risk_score": (1 - p).round(4),
+            "risk_tier": _tier(p),
+            "expected_revenue": (value * p).round(2),
+            "value_at_risk": (value * (1 - p)).round(2),
+            "p_close_in_quarter": (p * share_q).round(4),
+            "p_close_next_quarter": (p * share_next).round(4),
+            "expected_close_date": close_date.dt.strftime("%Y-%m-%d"),
+            "stale": deals["stale"],
+        }
+    )
+    return out
+
+
+def _shap(predictions: pd.DataFrame, crm_open: pd.DataFrame, base_value: float,
+          rng: np.random.Generator) -> pd.DataFrame:
+    """Long SHAP table whose base value plus each deal's contributions equals its win probability."""
+    n, k = len(predictions), len(FEATURES)
+    raw = rng.normal(0.0, 0.08, (n, k)) * np.array([1.0, 0.8, 0.5, 0.3, 0.4, 0.2])
+    gap = predictions["win_probability"].to_numpy() - base_value
+    raw[:, 0] += gap - raw.sum(axis=1)  # make the row sum exactly the gap
+    values = {
+        "rep_series_win_rate": np.round(rng.uniform(0.3, 0.8, n), 3).astype(str),
+        "age_days": predictions["age_days"].fillna(-1).astype(int).astype(str).replace("-1", ""),
+        "list_price": crm_open["list_price"].astype(str),
+        "sector": crm_open["sector"].astype(str),
+        "deal_stage": predictions["deal_stage"].astype(str),
+        "account_employees": crm_open["account_employees"].astype(str),
+    }
+    frames = [
+        pd.DataFrame({"opportunity_id": predictions["opportunity_id"], "feature": name,
+                      "feature_value": values[name], "shap_value": np.round(raw[:, j], 6)})
+        for j, name in enumerate(FEATURES)
+    ]
+    long = pd.concat(frames, ignore_index=True)
+    long["base_value"] = base_value
+    return long.sort_values(["opportunity_id", "feature"], kind="stable").reset_index(drop=True)
+
+
+def _sentence(feature: str, impact: float) -> str:
+    """Plain-language driver sentence with the signed impact in points."""
+    direction = "raises" if impact >= 0 else "lowers"
+    return f"{FEATURES[feature].capitalize()} {direction} the chance by {abs(impact) * 100:.1f} points"
+
+
+def _add_drivers(predictions: pd.DataFrame, shap_long: pd.DataFrame) -> pd.DataFrame:
+    """driver_1..3 (+ _feature, _impact): the three largest |SHAP| contributions of each deal."""
+    ranked = shap_long.assign(mag=shap_long["shap_value"].abs()).sort_values(
+        ["opportunity_id", "mag", "feature"], ascending=[True, False, True], kind="stable")
+    ranked["rank"] = ranked.groupby("opportunity_id").cumcount() + 1
+    out = predictions.copy()
+    for k in (1, 2, 3):
+        top = ranked[ranked["rank"] == k].set_index("opportunity_id")
+        feature = out["opportunity_id"].map(top["feature"])
+        impact = out["opportunity_id"].map(top["shap_value"])
+        out[f"driver_{k}"] = [_sentence(f, i) for f, i in zip(feature, impact, strict=True)]
+        out[f"driver_{k}_feature"] = feature
+        out[f"driver_{k}_impact"] = impact.round(4)
+    return out
+
+
+def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Forecast rows per period and segment, summed from the deals (quantiles are a fixed spread)."""
+    periods = _periods(as_of)
+    close = pd.to_datetime(predictions["expected_close_date"])
+    won = crm.deals[crm.deals["is_won"]]
+    rows = []
+    segment_types = ["all", "regional_office", "manager", "sales_agent", "product"]
+    for _, period in periods.iterrows():
+        start, end = period["period_start"], period["period_end"]
+        if period["period_type"] == "quarter":
+            first_q = start == _quarter_start(as_of)
+            share = predictions["p_close_in_quarter" if first_q else "p_close_next_quarter"]
+            contribution = predictions["deal_value"] * share
+        else:
+            contribution = predictions["deal_value"] * predictions["win_probability"] * (
+                (close >= start) & (close <= end))
+        won_in = won[(won["close_date"] >= start) & (won["close_date"] <= min(end, as_of))]
+        for seg_type in segment_types:
+            keys = pd.Series("All", index=predictions.index) if seg_type == "all" else predictions[seg_type]
+            expected = contribution.groupby(keys).sum()
+            won_keys = pd.Series("All", index=won_in.index) if seg_type == "all" else won_in[seg_type]
+            closed_won = won_in["close_value"].groupby(won_keys).sum()
+            for segment, value in expected.items():
+                rows.append((period["period_type"], start, end, seg_type, segment, value,
+                             closed_won.get(segment, 0.0)))
+    frame = pd.DataFrame(rows, columns=["period_type", "period_start", "period_end", "segment_type",
+                                        "segment", "expected", "closed_won"])
+    frame["p10"] = frame["expected"] * 0.62
+    frame["p50"] = frame["expected"] * 0.96
+    frame["p90"] = frame["expected"] * 1.41
+    for col in ("expected", "p10", "p50", "p90", "closed_won"):
+        frame[col] = frame[col].round(2)
+    for col in ("period_start", "period_end"):
+        frame[col] = frame[col].dt.strftime("%Y-%m-%d")
+    return frame[["period_type", "period_start", "period_end", "segment_type", "segment", "expected",
+                  "p10", "p50", "p90", "closed_won"]]
+
+
+def _metrics(as_of: pd.Timestamp) -> dict:
+    """Made-up model metrics in the plan/contracts.md section 3 shape."""
+    per = []
+    for k, months_back in enumerate((9, 6, 3)):
+        day = (as_of - pd.DateOffset(months=months_back)).strftime("%Y-%m-%d")
+        model = {"auc": 0.71 + 0.01 * k, "brier": 0.19, "brier_skill": 0.12 + 0.01 * k, "log_loss": 0.56,
+                 "ece": 0.03}
+        base = {"auc": 0.5, "brier": 0.22, "brier_skill": 0.0, "log_loss": 0.64, "ece": 0.01}
+        stage_age = {"auc": 0.62, "brier": 0.205, "brier_skill": 0.07, "log_loss": 0.6, "ece": 0.02}
+        reliability = [
+            {"bin_lower": b / 10, "bin_upper": (b + 1) / 10, "n": 30 + b, "mean_predicted": b / 10 + 0.05,
+             "observed_rate": min(1.0, b / 10 + 0.05 + (0.02 if b % 2 else -0.02))}
+            for b in range(10)
+        ]
+        per.append({"as_of": day, "n": 400 + 10 * k, "base_rate": 0.48, "model": model,
+                    "baseline_base_rate": base, "baseline_stage_age": stage_age, "reliability": reliability})
+    return {
+        "validation": {"n": 500, "auc": 0.72, "brier": 0.19, "log_loss": 0.55, "ece": 0.03,
+                       "calibration_method": "isotonic"},
+        "backtest": {
+            "as_of_dates": [p["as_of"] for p in per],
+            "per_as_of": per,
+            "summary": {"auc": 0.72, "brier": 0.19, "brier_skill": 0.13, "ece": 0.03},
+            "signal_statement": "FIXTURE: the model beats the base rate by 13% Brier skill.",
+        },
+    }
+
+
+def _forecast_backtest(as_of: pd.Timestamp) -> dict:
+    """Made-up forecast backtest (coverage and pinball) in the contract shape."""
+    windows = []
+    for k, months_back in enumerate((9, 6, 3)):
+        day = (as_of - pd.DateOffset(months=months_back)).strftime("%Y-%m-%d")
+        start = _quarter_start(pd.Timestamp(day)).strftime("%Y-%m-%d")
+        windows.append({"as_of": day, "period_type": "quarter", "period_start": start, "segment_type": "all",
+                        "segment": "All", "actual": 100000.0 + 20000 * k, "p10": 80000.0, "p50": 105000.0,
+                        "p90": 140000.0})
+    return {"summary": {"coverage_p10_p90": 0.78, "pinball": 5400.0, "naive_coverage_p10_p90": 0.55,
+                        "naive_pinball": 9100.0, "windows": len(windows)}, "windows": windows}
+
+
+def build_prediction_outputs(root: Path, n_deals: int = 600, seed: int = 11, hostile_accounts: bool = True,
+                             forecast_backtest: bool = True) -> Path:
+    """Write a tiny CRM export (root/crm) and contract-conformant batch outputs (root/predictions)."""
+    synthetic = generate_crm(n_deals=n_deals, seed=seed)
+    data_dir = root / "crm"
+    write_crm(synthetic, data_dir)
+    crm = load_crm(data_dir)
+    as_of = crm.as_of
+    rng = np.random.default_rng(seed)
+    predictions = _predictions(crm, synthetic.truth, as_of, rng)
+    crm_open = crm.deals[crm.deals["is_open"]].reset_index(drop=True)
+    if hostile_accounts and len(predictions) >= 2:
+        order = predictions["value_at_risk"].rank(method="first", ascending=False)
+        for name, rank in zip(HOSTILE_ACCOUNTS, (1, 2), strict=True):
+            predictions.loc[order == rank, "account"] = name
+    base_value = 0.41
+    shap_long = _shap(predictions, crm_open, base_value, rng)
+    predictions = _add_drivers(predictions, shap_long)
+    forecast = _forecast(predictions, crm, as_of)
+    out_dir = root / "predictions"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(out_dir / "latest_predictions.csv", index=False)
+    forecast.to_csv(out_dir / "forecast.csv", index=False)
+    shap_long.to_csv(out_dir / "shap_values.csv", index=False)
+    run_id = hashlib.sha256(f"{crm.data_hash}|{as_of:%Y-%m-%d}|fixture|{seed}".encode()).hexdigest()[:16]
+    metadata = {
+        "run_id": run_id,
+        "as_of": f"{as_of:%Y-%m-%d}",
+        "export_end": f"{crm.export_end:%Y-%m-%d}",
+        "data": {"data_dir": str(data_dir), "data_hash": crm.data_hash},
+        "model": {"version": "fixture-0001", "trained_as_of": f"{as_of:%Y-%m-%d}",
+                  "trained_data_hash": crm.data_hash, "metrics": _metrics(as_of)},
+        "counts": {"deals": len(crm.deals), "open_deals": int(crm.deals["is_open"].sum()),
+                   "scored": len(predictions), "stale": int(predictions["stale"].sum()),
+                   "prospecting": int(predictions["deal_stage"].eq("Prospecting").sum())},
+        "simulation": {"runs": 10000, "seed": seed, "dependence": {"note": "fixture"}},
+        "risk": {"formula": "risk_score = 1 - win_probability (fixture)", "tiers": TIERS},
+        "timings_seconds": {"load": 0.1, "train": 1.0, "score": 0.1, "explain": 0.2, "forecast": 0.3,
+                            "write": 0.05},
+        "data_quality": crm.quality.to_dict(),
+        "software": {"python": "3.11", "lightgbm": "4.7.0", "pandas": pd.__version__},
+    }
+    if forecast_backtest:
+        metadata["forecast_backtest"] = _forecast_backtest(as_of)
+    (out_dir / "predictions_metadata.json").write_text(json.dumps(metadata, indent=2))
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def fixture_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session-wide directory of small fixture batch outputs (read-only for tests)."""
+    return build_prediction_outputs(tmp_path_factory.mktemp("fixture_run"))
+
+
+@pytest.fixture(autouse=True)
+def clear_streamlit_caches() -> None:
+    """Every test starts with empty Streamlit caches (they persist across AppTest instances)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_env(fixture_outputs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at the fixture outputs."""
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(fixture_outputs))
+    return fixture_outputs

@@ -1,0 +1,85 @@
+"""AppTest of the Overview page (and of the router, sidebar and shared filters) on fixture outputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from app.components.format import md, money
+
+MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
+
+
+def _metric(at: AppTest, label: str) -> str:
+    """Value of the metric with ``label``."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_overview_metrics_equal_the_csv(app_env: Path) -> None:
+    predictions = pd.read_csv(app_env / "latest_predictions.csv")
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    assert not at.exception
+    assert _metric(at, "Open pipeline") == money(predictions["deal_value"].sum())
+    assert _metric(at, "Open deals") == f"{len(predictions):,}"
+    assert _metric(at, "Value at risk") == money(predictions["value_at_risk"].sum())
+    forecast = pd.read_csv(app_env / "forecast.csv")
+    quarter = forecast[(forecast.period_type == "quarter") & (forecast.segment_type == "all")].iloc[0]
+    assert _metric(at, "P10 - P90 range") == f"{money(quarter['p10'])} - {money(quarter['p90'])}"
+    assert at.sidebar.markdown[0].value == f"**Data as of {md('2026-08-14')}**"
+    assert "Model fixture" in at.sidebar.caption[0].value
+
+
+def test_region_filter_applies_and_persists_across_pages(app_env: Path) -> None:
+    predictions = pd.read_csv(app_env / "latest_predictions.csv")
+    east = predictions[predictions["regional_office"] == "East"]
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at.multiselect(key="_w_filter_regions").select("East").run()
+    assert _metric(at, "Open deals") == f"{len(east):,}"
+    assert _metric(at, "Open pipeline") == money(east["deal_value"].sum())
+    forecast = pd.read_csv(app_env / "forecast.csv")
+    east_q = forecast[(forecast.period_type == "quarter") & (forecast.segment == "East")].iloc[0]
+    assert _metric(at, "P10 - P90 range") == f"{money(east_q['p10'])} - {money(east_q['p90'])}"
+    at.switch_page("views/risk_dashboard.py").run()
+    assert _metric(at, "Deals in view") == f"{len(east):,}"
+    at.switch_page("views/overview.py").run()
+    assert at.multiselect(key="_w_filter_regions").value == ["East"]
+
+
+def test_no_predictions_says_which_command_to_run(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(tmp_path))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    assert not at.exception
+    assert at.info[0].value.startswith("No predictions yet")
+    assert at.code[0].value == f"python models/inference/predict.py --out-dir {tmp_path}"
+    assert len(at.metric) == 0
+
+
+def test_broken_predictions_file_names_file_and_column(fixture_outputs: Path, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    shutil.copytree(fixture_outputs, tmp_path / "out")
+    broken = pd.read_csv(tmp_path / "out" / "latest_predictions.csv").drop(columns=["win_probability"])
+    broken.to_csv(tmp_path / "out" / "latest_predictions.csv", index=False)
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(tmp_path / "out"))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    assert not at.exception
+    assert md("latest_predictions.csv: required column 'win_probability' missing") in at.error[0].value
+
+
+def test_new_run_shows_up_without_restart(fixture_outputs: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    before = _metric(at, "Open deals")
+    predictions = pd.read_csv(out / "latest_predictions.csv")
+    predictions.head(10).to_csv(out / "latest_predictions.csv", index=False)
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    metadata["run_id"] = "second-run"
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    at.run()
+    assert before == f"{len(predictions):,}"
+    assert _metric(at, "Open deals") == "10"
