@@ -1,0 +1,203 @@
+"""Deal features as known at a point in time: weekly training snapshots and the same features at scoring.
+
+A snapshot of a deal at date ``s`` (its age ``s - engage_date``) holds only what the CRM showed at the end of
+``s``: the deal's static attributes (rep, manager, office, product, series, list price or amount, account
+sector and size) and win rates of its rep, rep x series, product, account and sector computed from deals
+closed strictly before ``s``. Close dates, close values and durations of the deal itself never enter.
+
+Blank accounts. In CRM exports (MavenTech, and our synthetic data, which mimics it) almost every blank
+account belongs to a deal still open at the export, so in any historical cut "account is blank" means "this
+deal will still be open at the export": a leak from the future. With ``account_policy="impute"`` (default)
+a blank account is replaced by a donor account drawn deterministically (hash of the opportunity id) from
+the accounts of the cut's non-blank deals, so a blank deal looks like any other deal and the model cannot
+learn blankness; at scoring the model averages over several donors. ``"as_missing"`` keeps blanks as
+missing values (for the backtest ablation that shows the leak).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.data import CRMData
+from core.data.contract import UNKNOWN
+from core.features.history import overall_win_rate_before, win_rates_before
+
+CATEGORICAL_FEATURES: tuple[str, ...] = ("sales_agent", "manager", "regional_office", "product", "series", "sector")
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "age_days", "deal_value", "account_employees", "account_revenue",
+    "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+)
+FEATURES: tuple[str, ...] = (
+    "age_days", "deal_value", "sales_agent", "manager", "regional_office", "product", "series", "sector",
+    "account_employees", "account_revenue",
+    "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+)
+RATE_FEATURES: tuple[str, ...] = (
+    "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+)
+ACCOUNT_FEATURES: tuple[str, ...] = (
+    "sector", "account_employees", "account_revenue", "account_win_rate", "sector_win_rate",
+)
+FEATURE_LABELS: dict[str, str] = {
+    "age_days": "days since the deal was engaged",
+    "deal_value": "deal value (amount, else list price)",
+    "sales_agent": "sales rep",
+    "manager": "manager",
+    "regional_office": "regional office",
+    "product": "product",
+    "series": "product series",
+    "sector": "account's sector",
+    "account_employees": "account's employees",
+    "account_revenue": "account's revenue",
+    "rep_win_rate": "rep's win rate",
+    "rep_series_win_rate": "rep's win rate on this series",
+    "product_win_rate": "product's win rate",
+    "account_win_rate": "account's win rate",
+    "sector_win_rate": "sector's win rate",
+}
+ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
+_ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
+
+
+def _uniform_from_ids(ids: pd.Series, draw: int) -> np.ndarray:
+    """A deterministic uniform number in [0, 1) per id and draw (a hash, so it never depends on row order)."""
+    hashed = pd.util.hash_pandas_object(ids.astype(str) + f"|donor{draw}", index=False).to_numpy()
+    return (hashed >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def account_donors(deals: pd.DataFrame, draw: int) -> pd.Series:
+    """For each blank-account deal, a donor account drawn by frequency among the non-blank deals (else '')."""
+    known = deals.loc[deals["account"].ne(""), "account"]
+    donors = pd.Series("", index=deals.index, dtype=object)
+    blank = deals["account"].eq("")
+    if known.empty or not blank.any():
+        return donors
+    frequency = known.value_counts().sort_index()
+    cumulative = np.cumsum(frequency.to_numpy()) / frequency.sum()
+    u = _uniform_from_ids(deals.loc[blank, "opportunity_id"], draw)
+    picks = np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
+    donors.loc[blank] = frequency.index.to_numpy()[picks]
+    return donors
+
+
+def deals_for_features(crm: CRMData, account_policy: str = "impute", draw: int = 0) -> pd.DataFrame:
+    """The cut's deals with ``feature_account`` (real or donor account) and its sector and size attached."""
+    if account_policy not in ACCOUNT_POLICIES:
+        raise ValueError(f"account_policy must be one of {ACCOUNT_POLICIES}, got {account_policy!r}")
+    deals = crm.deals.copy()
+    deals["feature_account"] = deals["account"]
+    if account_policy == "impute":
+        blank = deals["account"].eq("")
+        donors = account_donors(deals, draw)
+        deals.loc[blank, "feature_account"] = donors[blank]
+        if blank.any() and len(crm.accounts):
+            attributes = crm.accounts.set_index("account")[list(_ACCOUNT_ATTRIBUTES)]
+            donor_attributes = attributes.reindex(deals.loc[blank, "feature_account"])
+            for column in _ACCOUNT_ATTRIBUTES:
+                deals.loc[blank, column] = donor_attributes[column].to_numpy()
+            deals["sector"] = deals["sector"].fillna(UNKNOWN)
+    deals["deal_value"] = deals["amount"].where(deals["amount"].notna(), deals["list_price"]).astype(float)
+    return deals.reset_index(drop=True)
+
+
+def _codes(values: pd.Series, extra: pd.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes for ``values`` and ``extra`` on one shared vocabulary (for exact as-of joins)."""
+    combined = values if extra is None else pd.concat([values, extra], ignore_index=True)
+    codes, _ = pd.factorize(combined.astype(str), sort=True)
+    return codes[: len(values)], codes[len(values):]
+
+
+def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_dates: np.ndarray,
+                           ages: np.ndarray, as_of: pd.Timestamp, prior_strength: float) -> pd.DataFrame:
+    """Feature rows for deals[positions] as known at ``snapshot_dates`` (rates from closes strictly before)."""
+    closed_mask = deals["close_date"].notna() & (deals["close_date"] <= as_of)
+    closed = deals.loc[closed_mask]
+    agent, _ = _codes(deals["sales_agent"])
+    series, _ = _codes(deals["series"])
+    product, _ = _codes(deals["product"])
+    sector, _ = _codes(deals["sector"])
+    real_account, feature_account = _codes(deals["account"], deals["feature_account"])
+    keys = pd.DataFrame({"agent": agent, "series": series, "product": product, "sector": sector,
+                         "account": real_account})
+    history = keys.loc[closed_mask.to_numpy()].assign(
+        close_date=closed["close_date"].to_numpy(), is_won=closed["is_won"].to_numpy().astype(np.int64))
+    account_history = history.loc[closed["account"].ne("").to_numpy()]
+    queries = pd.DataFrame({
+        "agent": agent[positions], "series": series[positions], "product": product[positions],
+        "sector": sector[positions], "account": feature_account[positions], "snapshot_date": snapshot_dates,
+    })
+    overall = overall_win_rate_before(history, queries)
+    rep = win_rates_before(history, queries, ["agent"], overall, prior_strength)
+    sector_rate = win_rates_before(account_history, queries, ["sector"], overall, prior_strength)
+    frame = pd.DataFrame({
+        "age_days": ages.astype(float),
+        "deal_value": deals["deal_value"].to_numpy()[positions],
+        **{c: deals[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
+        "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
+        "account_revenue": deals["account_revenue"].to_numpy(dtype=float)[positions],
+        "rep_win_rate": rep,
+        "rep_series_win_rate": win_rates_before(history, queries, ["agent", "series"], rep, prior_strength),
+        "product_win_rate": win_rates_before(history, queries, ["product"], overall, prior_strength),
+        "account_win_rate": win_rates_before(account_history, queries, ["account"], sector_rate, prior_strength),
+        "sector_win_rate": sector_rate,
+    })
+    no_account = deals["feature_account"].to_numpy()[positions] == ""
+    frame.loc[no_account, ["account_win_rate", "sector_win_rate"]] = np.nan
+    return frame[list(FEATURES)]
+
+
+def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 20.0,
+                     account_policy: str = "impute") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training snapshots: one row per deal per ``every_days`` of age while it was open, up to ``crm.as_of``.
+
+    Returns ``(features, snapshots)``; ``snapshots`` has opportunity_id, snapshot_date, age_days and the deal's
+    state at ``crm.as_of``: outcome (won / lost / open), age_at_as_of, close_age_days (NaN when open).
+    """
+    deals = deals_for_features(crm, account_policy)
+    engaged = deals["engage_date"].notna().to_numpy()
+    engage = deals["engage_date"].to_numpy().astype("datetime64[D]")
+    close = deals["close_date"].to_numpy().astype("datetime64[D]")
+    as_of = crm.as_of.to_datetime64().astype("datetime64[D]")
+    last_open_day = np.where(np.isnat(close), as_of, close - np.timedelta64(1, "D"))
+    span = (last_open_day - engage).astype(np.int64)
+    count = np.where(engaged & (span >= 0), span // every_days + 1, 0)
+    positions = np.repeat(np.arange(len(deals)), count)
+    week = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    ages = week * every_days
+    snapshot_dates = (engage[positions] + ages.astype("timedelta64[D]")).astype("datetime64[ns]")
+    features = point_in_time_features(deals, positions, snapshot_dates, ages, crm.as_of, prior_strength)
+    is_open = deals["is_open"].to_numpy()
+    outcome = np.where(is_open, "open", np.where(deals["is_won"].to_numpy(), "won", "lost"))
+    close_age = (close - engage).astype("timedelta64[D]").astype(float)
+    snapshots = pd.DataFrame({
+        "opportunity_id": deals["opportunity_id"].to_numpy()[positions],
+        "snapshot_date": snapshot_dates,
+        "age_days": ages.astype(float),
+        "outcome": outcome[positions],
+        "age_at_as_of": (as_of - engage).astype(np.int64)[positions].astype(float),
+        "close_age_days": np.where(is_open, np.nan, close_age)[positions],
+    })
+    return features, snapshots
+
+
+def open_deal_features(crm: CRMData, prior_strength: float = 20.0, account_policy: str = "impute",
+                       draw: int = 0) -> pd.DataFrame:
+    """Features of every open deal at ``crm.as_of`` (index opportunity_id), computed exactly as in training.
+
+    Prospecting deals without an engage date are scored at age 0 (they have not started yet).
+    """
+    deals = deals_for_features(crm, account_policy, draw)
+    positions = np.flatnonzero(deals["is_open"].to_numpy())
+    ages = deals["age_days"].to_numpy(dtype=float)[positions]
+    ages = np.where(np.isnan(ages), 0.0, np.maximum(ages, 0.0))
+    dates = np.full(len(positions), crm.as_of.to_datetime64()).astype("datetime64[ns]")
+    features = point_in_time_features(deals, positions, dates, ages, crm.as_of, prior_strength)
+    features.index = pd.Index(deals["opportunity_id"].to_numpy()[positions], name="opportunity_id")
+    return features
+
+
+def blank_account_ids(crm: CRMData) -> pd.Index:
+    """Opportunity ids of open deals whose account is blank (their account features are imputed)."""
+    deals = crm.deals
+    return pd.Index(deals.loc[deals["is_open"] & deals["account"].eq(""), "opportunity_id"], name="opportunity_id")

@@ -1,0 +1,112 @@
+"""Out-of-sample calibration of the booster's log-odds: sigmoid (Platt) or isotonic, stored as JSON.
+
+Both maps are monotone non-decreasing in the log-odds, which is what makes the proportional SHAP-to-points
+allocation in :mod:`core.model.win_probability` sign-safe. Labels may be soft (fractions in [0, 1]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.isotonic import IsotonicRegression
+
+EPS = 1e-6
+METHODS = ("sigmoid", "isotonic")
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """A monotone map from raw log-odds to calibrated probability."""
+
+    method: str
+    slope: float = 1.0
+    intercept: float = 0.0
+    thresholds: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+
+    def __call__(self, log_odds: np.ndarray | float) -> np.ndarray:
+        """Calibrated probabilities for raw log-odds."""
+        z = np.asarray(log_odds, dtype=float)
+        if self.method == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-(self.slope * z + self.intercept)))
+        if self.method == "isotonic":
+            return np.interp(z, np.asarray(self.thresholds), np.asarray(self.values))
+        if self.method == "identity":
+            return 1.0 / (1.0 + np.exp(-z))
+        raise ValueError(f"unknown calibration method {self.method!r}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready parameters."""
+        if self.method == "isotonic":
+            return {"method": "isotonic", "thresholds": list(self.thresholds), "values": list(self.values)}
+        return {"method": self.method, "slope": self.slope, "intercept": self.intercept}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibrator:
+        """Rebuild from :meth:`to_dict` output (raises KeyError/ValueError on malformed input)."""
+        method = data["method"]
+        if method == "isotonic":
+            thresholds = tuple(float(x) for x in data["thresholds"])
+            values = tuple(float(x) for x in data["values"])
+            if len(thresholds) != len(values) or not thresholds or np.any(np.diff(values) < 0):
+                raise ValueError("isotonic calibrator needs equal-length, non-empty, non-decreasing values")
+            return cls("isotonic", thresholds=thresholds, values=values)
+        if method not in ("sigmoid", "identity"):
+            raise ValueError(f"unknown calibration method {method!r}")
+        return cls(method, slope=float(data["slope"]), intercept=float(data["intercept"]))
+
+
+def log_loss(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Mean cross-entropy for (possibly soft) labels."""
+    p = np.clip(p, EPS, 1 - EPS)
+    losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return float(np.average(losses, weights=weight))
+
+
+def fit_sigmoid(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
+    """Platt scaling by maximum likelihood (slope kept >= 0 so the map stays monotone)."""
+    z = np.asarray(log_odds, dtype=float)
+    w = np.ones_like(z) if weight is None else np.asarray(weight, dtype=float)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b = params
+        p = np.clip(1.0 / (1.0 + np.exp(-(a * z + b))), EPS, 1 - EPS)
+        residual = (p - y) * w
+        value = -np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return value, np.array([np.sum(residual * z), np.sum(residual)])
+
+    base = np.clip(np.average(y, weights=w), EPS, 1 - EPS)
+    start = np.array([1.0, float(np.log(base / (1 - base)) - np.average(z, weights=w))])
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None), (None, None)])
+    return Calibrator("sigmoid", slope=float(result.x[0]), intercept=float(result.x[1]))
+
+
+def fit_isotonic(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
+    """Isotonic regression on the log-odds, stored as its breakpoints (clipped away from 0 and 1)."""
+    model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    model.fit(np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float), sample_weight=weight)
+    values = np.clip(model.y_thresholds_, 1e-4, 1 - 1e-4)
+    return Calibrator("isotonic", thresholds=tuple(map(float, model.X_thresholds_)), values=tuple(map(float, values)))
+
+
+def _fold_of(n: int, seed: int) -> np.ndarray:
+    """A seeded 0/1 fold assignment for two-fold cross-fitting."""
+    return np.random.default_rng(seed).permutation(np.arange(n) % 2)
+
+
+def choose_calibrator(log_odds: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[Calibrator, dict[str, float]]:
+    """Pick sigmoid or isotonic by two-fold cross-fitted log loss on held-out data, then fit it on all of it."""
+    z, y = np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float)
+    fold = _fold_of(len(z), seed)
+    scores: dict[str, float] = {}
+    fitters = {"sigmoid": fit_sigmoid, "isotonic": fit_isotonic}
+    for name, fitter in fitters.items():
+        predicted = np.empty_like(z)
+        for k in (0, 1):
+            train, test = fold != k, fold == k
+            predicted[test] = fitter(z[train], y[train])(z[test])
+        scores[name] = log_loss(y, predicted)
+    best = min(scores, key=lambda name: (scores[name], name != "sigmoid"))
+    return fitters[best](z, y), scores

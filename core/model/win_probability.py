@@ -1,0 +1,322 @@
+"""The honest win-probability model: P(deal is eventually won | still open at its age on the as-of date).
+
+Design (plan/model-spec.md):
+
+1. Weekly point-in-time snapshots of every deal while it was open (``core.features``).
+2. Censoring: deals still open at the as-of date have no outcome yet. A discrete-time competing-risks hazard
+   (won / lost / still open per deal-week, ``core.model.hazard``) completes their label with
+   P(won | still open at their current age); ``censoring="closed_only"`` is the naive alternative kept for
+   the backtest comparison (it drops open deals, over-representing fast closers).
+3. The deployed model is one LightGBM booster (objective ``cross_entropy``, which takes soft labels) on the
+   snapshots, so TreeSHAP is exact on it.
+4. Out-of-sample calibration and early stopping: an inner as-of date ``validation_weeks`` before the as-of
+   date. A booster trained on what was known then (labels completed then) is early-stopped on, and its
+   calibrator (sigmoid or isotonic, chosen by cross-fitted held-out log loss) is fitted on, the deals open at
+   the inner date, labelled with what is known at the as-of date. The final booster is refitted on all
+   snapshots with that number of rounds. Nothing ever sees data after the as-of date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.metrics import roc_auc_score
+
+from core.data import CRMData, cut_at
+from core.errors import UsageError
+from core.features import FEATURES, RATE_FEATURES, open_deal_features, spec_from_training, weekly_snapshots
+from core.features.deal_features import ACCOUNT_FEATURES, CATEGORICAL_FEATURES
+from core.features.history import overall_win_rate_before
+from core.features.spec import FeatureSpec
+from core.model.calibration import Calibrator, choose_calibrator, log_loss
+from core.model.explanation import DealExplanation
+from core.model.hazard import deal_week_classes, fit_hazard, won_if_open
+
+CENSORING_METHODS = ("hazard", "closed_only")
+MIN_CLOSED_FOR_VALIDATION = 100
+MIN_VALIDATION_DEALS = 100
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Encoded snapshots with their (possibly soft) labels and the deal-level label map."""
+
+    matrix: np.ndarray
+    labels: np.ndarray
+    deal_labels: pd.Series
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class WinProbabilityModel(BaseEstimator):
+    """Calibrated P(eventually won) for every open deal; scikit-learn estimator contract (params in __init__)."""
+
+    def __init__(
+        self,
+        seed: int = 42,
+        censoring: str = "hazard",
+        account_policy: str = "impute",
+        snapshot_days: int = 7,
+        validation_weeks: int = 8,
+        prior_strength: float = 20.0,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 200,
+        max_rounds: int = 400,
+        early_stopping_rounds: int = 30,
+        default_rounds: int = 100,
+        imputations: int = 4,
+        n_jobs: int = 2,
+    ):
+        self.seed = seed
+        self.censoring = censoring
+        self.account_policy = account_policy
+        self.snapshot_days = snapshot_days
+        self.validation_weeks = validation_weeks
+        self.prior_strength = prior_strength
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.default_rounds = default_rounds
+        self.imputations = imputations
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ training
+    def _booster_params(self) -> dict:
+        """LightGBM parameters of the deployed booster."""
+        return {
+            "objective": "cross_entropy", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples, "lambda_l2": 10.0, "max_bin": 63,
+            "feature_fraction": 0.9, "cat_smooth": 20.0, "min_data_per_group": 50, "max_cat_threshold": 16,
+            "seed": self.seed, "deterministic": True, "force_col_wise": True, "num_threads": self.n_jobs,
+            "verbose": -1,
+        }
+
+    def _training_set(self, crm: CRMData, spec: FeatureSpec | None = None) -> tuple[TrainingSet, FeatureSpec]:
+        """Snapshots of ``crm`` (features as known then) with labels as known at ``crm.as_of``."""
+        features, snapshots = weekly_snapshots(crm, self.snapshot_days, self.prior_strength, self.account_policy)
+        spec = spec or spec_from_training(features)
+        matrix = spec.encode(features)
+        outcome = snapshots["outcome"].to_numpy()
+        deal_outcome = snapshots.drop_duplicates("opportunity_id").set_index("opportunity_id")["outcome"]
+        deal_labels = pd.Series(np.where(deal_outcome.eq("won"), 1.0, np.where(deal_outcome.eq("lost"), 0.0, np.nan)),
+                                index=deal_outcome.index)
+        if self.censoring == "closed_only":
+            keep = outcome != "open"
+            labels = (outcome[keep] == "won").astype(float)
+            return TrainingSet(matrix[keep], labels, deal_labels), spec
+        completed = self._complete_open_labels(crm, matrix, snapshots, spec)
+        deal_labels = deal_labels.fillna(completed)
+        labels = deal_labels.reindex(snapshots["opportunity_id"]).to_numpy(dtype=float)
+        return TrainingSet(matrix, labels, deal_labels), spec
+
+    def _complete_open_labels(self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame,
+                              spec: FeatureSpec) -> pd.Series:
+        """P(won | open at its age on as_of) for each deal open at ``crm.as_of``, from the competing-risks hazard."""
+        observed, classes = deal_week_classes(snapshots, crm.as_of, self.snapshot_days)
+        open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
+        open_features = open_features.loc[open_features.index.isin(pd.unique(snapshots["opportunity_id"]))]
+        if observed.sum() < 50 or len(np.unique(classes[observed])) < 3:
+            closed = snapshots["outcome"].ne("open")
+            rate = float(snapshots.loc[closed, "outcome"].eq("won").mean()) if closed.any() else 0.5
+            return pd.Series(rate, index=open_features.index)
+        self.hazard_ = fit_hazard(matrix[observed], classes[observed], spec, self.seed, self.n_jobs)
+        close_ages = snapshots["close_age_days"].dropna()
+        max_age = float(close_ages.max()) + self.snapshot_days if len(close_ages) else float(self.snapshot_days)
+        age_column = spec.names.index("age_days")
+        probability = won_if_open(self.hazard_, spec.encode(open_features), age_column, self.snapshot_days, max_age)
+        return pd.Series(probability, index=open_features.index)
+
+    def _train_booster(self, train: TrainingSet, spec: FeatureSpec, rounds: int,
+                       valid: tuple[np.ndarray, np.ndarray] | None = None) -> lgb.Booster:
+        """Fit the cross-entropy booster, early-stopped on ``valid`` when given."""
+        data = lgb.Dataset(train.matrix, label=train.labels, feature_name=list(spec.names),
+                           categorical_feature=spec.categorical_indices, free_raw_data=True)
+        if valid is None:
+            return lgb.train(self._booster_params(), data, num_boost_round=rounds)
+        valid_data = lgb.Dataset(valid[0], label=valid[1], reference=data)
+        return lgb.train(
+            {**self._booster_params(), "metric": "cross_entropy"}, data, num_boost_round=rounds,
+            valid_sets=[valid_data], callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
+
+    def fit(self, crm: CRMData) -> WinProbabilityModel:
+        """Learn from everything known at ``crm.as_of`` (and nothing after it); returns self."""
+        if self.censoring not in CENSORING_METHODS:
+            raise ValueError(f"censoring must be one of {CENSORING_METHODS}, got {self.censoring!r}")
+        train, spec = self._training_set(crm)
+        if len(train.labels) == 0 or np.unique(np.round(train.labels)).size < 2:
+            raise UsageError(f"cannot train at as-of {crm.as_of:%Y-%m-%d}: need both won and lost deals closed by then")
+        self.feature_spec_ = spec
+        rounds, self.calibrator_, self.validation_ = self._validate(crm, spec, train.deal_labels)
+        self.booster_ = self._train_booster(train, spec, rounds)
+        self.n_rounds_ = rounds
+        self.trained_as_of_ = crm.as_of
+        self.data_hash_ = crm.data_hash
+        self.n_training_snapshots_ = len(train.labels)
+        return self
+
+    def _validate(self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series) -> tuple[int, Calibrator, dict]:
+        """Early stopping and calibrator choice on an inner as-of date, labelled with what is known at as_of."""
+        inner = crm.as_of - pd.Timedelta(weeks=self.validation_weeks)
+        deals = crm.deals
+        closed_by_inner = int((deals["close_date"] <= inner).sum())
+        engaged_by_inner = deals["engage_date"] <= inner
+        open_at_inner = engaged_by_inner & ~(deals["close_date"] <= inner)
+        if closed_by_inner < MIN_CLOSED_FOR_VALIDATION or int(open_at_inner.sum()) < MIN_VALIDATION_DEALS:
+            reason = (f"only {closed_by_inner} deals closed and {int(open_at_inner.sum())} open at the inner "
+                      f"validation date {inner:%Y-%m-%d}")
+            return self.default_rounds, Calibrator("identity"), {"n": 0, "calibration_method": "none", "note": reason}
+        inner_crm = cut_at(crm, inner)
+        inner_train, _ = self._training_set(inner_crm, spec)
+        valid_ids, valid_raw_matrix = self._scoring_matrices(inner_crm, spec)
+        valid_labels = final_labels.reindex(valid_ids).to_numpy(dtype=float)
+        first = valid_raw_matrix[0]
+        booster = self._train_booster(inner_train, spec, self.max_rounds, valid=(first, valid_labels[: len(first)]))
+        rounds = max(int(booster.best_iteration or self.max_rounds), 10)
+        inner_log_odds = self._average_log_odds(booster, valid_raw_matrix, len(valid_ids), rounds)
+        calibrator, scores = choose_calibrator(inner_log_odds, valid_labels, self.seed)
+        held_out = _cross_fitted(inner_log_odds, valid_labels, calibrator.method, self.seed)
+        hard = np.isin(valid_labels, (0.0, 1.0))
+        metrics = {
+            "n": int(len(valid_labels)), "inner_as_of": f"{inner:%Y-%m-%d}", "rounds": rounds,
+            "n_with_known_outcome": int(hard.sum()),
+            "auc": float(roc_auc_score(valid_labels[hard], held_out[hard])) if np.unique(valid_labels[hard]).size == 2 else None,
+            "brier": float(np.mean((held_out - valid_labels) ** 2)),
+            "log_loss": log_loss(valid_labels, held_out),
+            "ece": _ece(held_out, valid_labels),
+            "calibration_method": calibrator.method,
+            "calibration_log_loss": scores,
+        }
+        return rounds, calibrator, metrics
+
+    # ------------------------------------------------------------------ scoring
+    def _scoring_matrices(self, crm: CRMData, spec: FeatureSpec) -> tuple[pd.Index, list[np.ndarray]]:
+        """Open-deal ids and one encoded matrix per account imputation (later draws only hold blank-account rows)."""
+        base = open_deal_features(crm, self.prior_strength, self.account_policy, draw=0)
+        matrices = [spec.encode(base)]
+        self._last_features = base
+        blank = crm.deals.loc[crm.deals["is_open"] & crm.deals["account"].eq(""), "opportunity_id"]
+        if self.account_policy == "impute" and len(blank):
+            is_blank = base.index.isin(blank)
+            for draw in range(1, self.imputations):
+                features = open_deal_features(crm, self.prior_strength, self.account_policy, draw=draw)
+                stacked = matrices[0].copy()
+                stacked[is_blank] = spec.encode(features.loc[is_blank])
+                matrices.append(stacked)
+        return base.index, matrices
+
+    @staticmethod
+    def _average_log_odds(booster: lgb.Booster, matrices: list[np.ndarray], n: int, rounds: int | None = None) -> np.ndarray:
+        """Raw log-odds averaged over the account imputations."""
+        total = np.zeros(n)
+        for matrix in matrices:
+            total += booster.predict(matrix, raw_score=True, num_iteration=rounds)
+        return total / len(matrices)
+
+    def _check_fitted(self) -> None:
+        """Raise a clear error when the model has not been fitted or loaded."""
+        if not hasattr(self, "booster_"):
+            raise UsageError("the win-probability model is not fitted; call fit(crm) or load_model(dir) first")
+
+    def decision_function(self, crm: CRMData) -> pd.Series:
+        """Uncalibrated log-odds of the booster per open deal (averaged over account imputations)."""
+        self._check_fitted()
+        ids, matrices = self._scoring_matrices(crm, self.feature_spec_)
+        return pd.Series(self._average_log_odds(self.booster_, matrices, len(ids)), index=ids, name="log_odds")
+
+    def predict_proba(self, crm: CRMData) -> pd.Series:
+        """Calibrated P(eventually won) for every deal open at ``crm.as_of`` (index opportunity_id)."""
+        log_odds = self.decision_function(crm)
+        return pd.Series(self.calibrator_(log_odds.to_numpy()), index=log_odds.index, name="win_probability")
+
+    def explain(self, crm: CRMData) -> DealExplanation:
+        """Exact TreeSHAP log-odds contributions, mapped to calibrated probability points (sign-safe)."""
+        self._check_fitted()
+        spec = self.feature_spec_
+        ids, matrices = self._scoring_matrices(crm, spec)
+        features = self._last_features
+        contributions = np.zeros((len(ids), len(spec.names) + 1))
+        for matrix in matrices:
+            contributions += self.booster_.predict(matrix, pred_contrib=True)
+        contributions /= len(matrices)
+        shap_log_odds = contributions[:, :-1]
+        base_log_odds = float(contributions[0, -1]) if len(ids) else float(self.booster_.predict(
+            np.full((1, len(spec.names)), np.nan), pred_contrib=True)[0, -1])
+        total = shap_log_odds.sum(axis=1)
+        probability = self.calibrator_(base_log_odds + total)
+        base_value = float(self.calibrator_(base_log_odds))
+        change = probability - base_value
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(np.abs(total) > 1e-12, change / total, 0.0)
+        shap_points = shap_log_odds * scale[:, None]
+        columns = list(spec.names)
+        return DealExplanation(
+            feature_values=_readable_values(features, crm),
+            shap_points=pd.DataFrame(shap_points, index=ids, columns=columns),
+            shap_log_odds=pd.DataFrame(shap_log_odds, index=ids, columns=columns),
+            base_value=base_value,
+            base_log_odds=base_log_odds,
+            win_probability=pd.Series(probability, index=ids, name="win_probability"),
+            feature_labels=dict(spec.labels),
+            reference_values=_reference_values(features, crm),
+        )
+
+
+def _cross_fitted(log_odds: np.ndarray, labels: np.ndarray, method: str, seed: int) -> np.ndarray:
+    """Two-fold cross-fitted calibrated predictions (honest held-out validation figures)."""
+    from core.model.calibration import _fold_of, fit_isotonic, fit_sigmoid
+
+    fitter = fit_isotonic if method == "isotonic" else fit_sigmoid
+    fold = _fold_of(len(log_odds), seed)
+    predicted = np.empty_like(log_odds)
+    for k in (0, 1):
+        predicted[fold == k] = fitter(log_odds[fold != k], labels[fold != k])(log_odds[fold == k])
+    return predicted
+
+
+def _ece(predicted: np.ndarray, observed: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins (count-weighted)."""
+    from core.model.metrics import expected_calibration_error
+
+    return expected_calibration_error(observed, predicted, bins)
+
+
+def _readable_values(features: pd.DataFrame, crm: CRMData) -> pd.DataFrame:
+    """Feature values as a person reads them; blank accounts show '(blank account)' instead of imputed values."""
+    readable = features.copy()
+    blank_ids = crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"]
+    blank = readable.index.isin(blank_ids)
+    for column in ACCOUNT_FEATURES:
+        if column in CATEGORICAL_FEATURES:
+            readable[column] = readable[column].astype(object)
+            readable.loc[blank, column] = "(blank account)"
+        else:
+            readable.loc[blank, column] = np.nan
+    return readable
+
+
+def _reference_values(features: pd.DataFrame, crm: CRMData) -> dict[str, float | None]:
+    """What a manager compares each feature with: company win rate for rates, open-deal median for numbers."""
+    closed = crm.deals.loc[crm.deals["close_date"].notna(), ["close_date", "is_won"]].astype({"is_won": np.int64})
+    query = pd.DataFrame({"snapshot_date": pd.Series([crm.as_of], dtype=closed["close_date"].dtype)})
+    company_rate = float(overall_win_rate_before(closed, query)[0])
+    reference: dict[str, float | None] = {}
+    for name in FEATURES:
+        if name in RATE_FEATURES:
+            reference[name] = company_rate
+        elif name in CATEGORICAL_FEATURES:
+            reference[name] = None
+        else:
+            median = features[name].median() if len(features) else np.nan
+            reference[name] = None if pd.isna(median) else float(median)
+    return reference
