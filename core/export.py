@@ -1,0 +1,38 @@
+"""Spreadsheet-safe, deterministic CSV text for exported frames (pure: returns bytes, writes nothing).
+
+Neutralisation: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return would be read
+as a formula by Excel, LibreOffice or Google Sheets; it gets a leading apostrophe (OWASP CSV-injection
+advice), which spreadsheets show as plain text. Numbers and dates are never touched.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(text: str) -> str:
+    """Prefix an apostrophe to a text cell a spreadsheet would execute as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def neutralise_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are all spreadsheet-safe."""
+    safe = frame.copy()
+    for column in safe.columns:
+        series = safe[column]
+        if pd.api.types.is_string_dtype(series) or series.dtype == object:
+            safe[column] = series.map(lambda v: neutralise_cell(v) if isinstance(v, str) else v)
+    return safe
+
+
+def csv_bytes(frame: pd.DataFrame, decimals: dict[str, int] | None = None, default_decimals: int = 6) -> bytes:
+    """Deterministic, spreadsheet-safe CSV bytes: floats rounded, dates as YYYY-MM-DD, '\\n' line ends."""
+    rounded = neutralise_text_columns(frame)
+    decimals = decimals or {}
+    for column in rounded.columns:
+        if pd.api.types.is_float_dtype(rounded[column]):
+            rounded[column] = rounded[column].round(decimals.get(column, default_decimals))
+    text = rounded.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d")
+    return text.encode("utf-8")

@@ -1,0 +1,164 @@
+"""Turn scored open deals into the revenue forecast: quantiles per period and segment (ARCHITECTURE 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from core.forecast.periods import ForecastCalendar, build_calendar
+from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue
+from core.forecast.timing import CloseTimingModel
+
+SEGMENT_TYPES: tuple[str, ...] = ("all", "regional_office", "manager", "sales_agent", "product")
+PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
+FORECAST_COLUMNS: tuple[str, ...] = (
+    "period_type", "period_start", "period_end", "segment_type", "segment",
+    "expected", "p10", "p50", "p90", "closed_won",
+)
+ALL = "All"
+
+
+def realised_ratios(deals: pd.DataFrame) -> np.ndarray:
+    """Realised-to-list ratios (close_value / list_price) of deals won by as-of, sorted (empty when none)."""
+    won = deals[deals["is_won"] & (deals["list_price"] > 0) & deals["close_value"].notna()]
+    return np.sort((won["close_value"] / won["list_price"]).to_numpy(dtype=float))
+
+
+def deal_values(open_deals: pd.DataFrame, all_deals: pd.DataFrame) -> pd.DataFrame:
+    """Each open deal's value: its amount, else list price x mean realised ratio, else the median won value."""
+    ratios = realised_ratios(all_deals)
+    mean_ratio = float(ratios.mean()) if len(ratios) else 1.0
+    won_values = all_deals.loc[all_deals["is_won"], "close_value"].dropna()
+    median_won = float(won_values.median()) if len(won_values) else 0.0
+    amount = open_deals["amount"].astype(float)
+    list_price = open_deals["list_price"].astype(float)
+    has_amount = amount.notna()
+    has_list = ~has_amount & list_price.notna() & (list_price > 0)
+    value = np.where(has_amount, amount, np.where(has_list, list_price * mean_ratio, median_won))
+    source = np.where(has_amount, "amount", np.where(has_list, "list_price", "median_won_value"))
+    fixed = np.where(has_amount, amount, np.where(has_list, np.nan, median_won))
+    return pd.DataFrame({"deal_value": value, "value_source": source, "fixed_value": fixed,
+                         "list_price": list_price.fillna(0.0).to_numpy()}, index=open_deals.index)
+
+
+def slice_probabilities(open_deals: pd.DataFrame, timing: CloseTimingModel,
+                        calendar: ForecastCalendar) -> np.ndarray:
+    """P(won inside each day slice) per deal = win probability x conditional win-time share; stale deals 0."""
+    if len(calendar.slice_first) == 0:
+        return np.zeros((len(open_deals), 0))
+    edges = np.concatenate([[calendar.slice_first[0] - 1], calendar.slice_last])
+    shares = timing.win_time_shares(open_deals, edges)
+    inside = np.diff(shares, axis=1)
+    probability = open_deals["win_probability"].to_numpy(dtype=float)[:, None] * inside
+    probability[open_deals["stale"].to_numpy(dtype=bool)] = 0.0
+    return np.clip(probability, 0.0, 1.0)
+
+
+def _levels(open_deals: pd.DataFrame, won_in_view: pd.DataFrame) -> list[tuple[str, str]]:
+    """Reporting levels (segment_type, segment): every segment with open deals or revenue in the periods."""
+    levels = [("all", ALL)]
+    for segment_type in SEGMENT_TYPES[1:]:
+        names = set(open_deals[segment_type].astype(str)) | set(won_in_view[segment_type].astype(str))
+        levels += [(segment_type, name) for name in sorted(names)]
+    return levels
+
+
+def _level_codes(frame: pd.DataFrame, levels: list[tuple[str, str]]) -> np.ndarray:
+    """Deals x segment types matrix of level indices."""
+    codes = np.zeros((len(frame), len(SEGMENT_TYPES)), dtype=np.int64)
+    for j, segment_type in enumerate(SEGMENT_TYPES[1:], start=1):
+        positions = [i for i, level in enumerate(levels) if level[0] == segment_type]
+        names = [levels[i][1] for i in positions]
+        local = pd.Categorical(frame[segment_type].astype(str), categories=names).codes
+        if (local < 0).any():
+            raise ValueError(f"a deal's {segment_type} is not among the reporting levels")
+        codes[:, j] = np.asarray(positions, dtype=np.int64)[local]
+    return codes
+
+
+def closed_won_by_period(all_deals: pd.DataFrame, calendar: ForecastCalendar,
+                         levels: list[tuple[str, str]]) -> np.ndarray:
+    """Revenue already won inside each period up to as-of, per level: array (periods, levels)."""
+    won = all_deals[all_deals["is_won"] & (all_deals["close_date"] >= calendar.periods["period_start"].min())
+                    & (all_deals["close_date"] <= calendar.as_of)]
+    codes = _level_codes(won, levels)
+    out = np.zeros((len(calendar.periods), len(levels)))
+    for p, (start, end) in enumerate(zip(calendar.periods["period_start"], calendar.periods["period_end"],
+                                         strict=True)):
+        inside = ((won["close_date"] >= start) & (won["close_date"] <= min(end, calendar.as_of))).to_numpy()
+        values = won["close_value"].to_numpy(dtype=float)[inside]
+        for j in range(codes.shape[1]):
+            out[p] += np.bincount(codes[inside, j], weights=values, minlength=len(levels))
+    return out
+
+
+def forecast_revenue(
+    open_deals: pd.DataFrame,
+    all_deals: pd.DataFrame,
+    timing: CloseTimingModel,
+    dependence: Dependence,
+    as_of: pd.Timestamp,
+    simulations: int,
+    seed: int,
+    progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """Forecast frame (FORECAST_COLUMNS) from scored open deals (needs win_probability, stale, segments)."""
+    calendar = build_calendar(as_of)
+    group_of_deal = open_deals[dependence.segment_type].astype(str).to_numpy()
+    open_deals = open_deals.iloc[np.argsort(group_of_deal, kind="stable")]
+    values = deal_values(open_deals, all_deals)
+    probability = slice_probabilities(open_deals, timing, calendar)
+    horizon_end = calendar.periods["period_end"].max()
+    won_in_view = all_deals[all_deals["is_won"] & (all_deals["close_date"] >= calendar.periods["period_start"].min())
+                            & (all_deals["close_date"] <= horizon_end)]
+    levels = _levels(open_deals, won_in_view)
+    shock_names, shock_group = np.unique(open_deals[dependence.segment_type].astype(str).to_numpy(),
+                                         return_inverse=True)
+    draws = PipelineDraws(
+        slice_probability=probability,
+        slice_month=calendar.slice_month,
+        fixed_value=values["fixed_value"].to_numpy(dtype=float),
+        list_price=values["list_price"].to_numpy(dtype=float),
+        realised_ratio=realised_ratios(all_deals),
+        level_codes=_level_codes(open_deals, levels),
+        shock_group=shock_group.astype(np.int64),
+    )
+    totals = simulate_revenue(draws, len(levels), simulations, seed, dependence, max(len(shock_names), 1), progress)
+    by_period = np.tensordot(totals, calendar.membership, axes=([1], [1]))  # sims x levels x periods
+    quantiles = np.quantile(by_period, [0.1, 0.5, 0.9], axis=0) if simulations else np.zeros((3, *by_period.shape[1:]))
+    expected_slices = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
+    expected = np.zeros((len(levels), probability.shape[1]))
+    for j in range(draws.level_codes.shape[1]):
+        for k in range(probability.shape[1]):
+            expected[:, k] += np.bincount(draws.level_codes[:, j], weights=expected_slices[:, k],
+                                          minlength=len(levels))
+    expected_periods = expected @ calendar.membership.T  # levels x periods
+    closed = closed_won_by_period(all_deals, calendar, levels)  # periods x levels
+    return _assemble(calendar, levels, expected_periods, quantiles, closed)
+
+
+def _assemble(calendar: ForecastCalendar, levels: list[tuple[str, str]], expected: np.ndarray,
+              quantiles: np.ndarray, closed: np.ndarray) -> pd.DataFrame:
+    """Long forecast frame, sorted by period type, start, segment type and segment."""
+    n_periods, n_levels = len(calendar.periods), len(levels)
+    period_idx = np.repeat(np.arange(n_periods), n_levels)
+    level_idx = np.tile(np.arange(n_levels), n_periods)
+    periods = calendar.periods.iloc[period_idx].reset_index(drop=True)
+    frame = pd.DataFrame({
+        "period_type": periods["period_type"],
+        "period_start": periods["period_start"],
+        "period_end": periods["period_end"],
+        "segment_type": [levels[i][0] for i in level_idx],
+        "segment": [levels[i][1] for i in level_idx],
+        "expected": expected[level_idx, period_idx],
+        "p10": quantiles[0][level_idx, period_idx],
+        "p50": quantiles[1][level_idx, period_idx],
+        "p90": quantiles[2][level_idx, period_idx],
+        "closed_won": closed[period_idx, level_idx],
+    })
+    frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
+    frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate(SEGMENT_TYPES)})
+    frame = frame.sort_values(["_pt", "period_start", "_st", "segment"], kind="mergesort")
+    return frame.drop(columns=["_pt", "_st"]).reset_index(drop=True)[list(FORECAST_COLUMNS)]

@@ -1,0 +1,65 @@
+"""The forecast frame: shape, coherence across segments, closed-won context, stale deals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data import cut_at, read_crm
+from core.data.synthetic import generate_crm, write_crm
+from core.forecast.forecast import FORECAST_COLUMNS, deal_values, forecast_revenue
+from core.forecast.simulation import Dependence
+from core.forecast.timing import CloseTimingModel
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory):
+    """Open deals of a 1,500-deal export at 2026-05-20 with a stand-in win probability."""
+    folder = tmp_path_factory.mktemp("crm")
+    write_crm(generate_crm(n_deals=1500, seed=3), folder)
+    crm = cut_at(read_crm(folder), "2026-05-20")
+    timing = CloseTimingModel().fit(crm.deals, crm.as_of)
+    open_deals = crm.deals[crm.deals["is_open"]].copy()
+    open_deals["win_probability"] = timing.remaining_win_chance(open_deals).to_numpy()
+    return crm, timing, open_deals
+
+
+def test_forecast_shape_and_coherence(scored) -> None:
+    crm, timing, open_deals = scored
+    frame = forecast_revenue(open_deals, crm.deals, timing, Dependence(0.05, 0.01), crm.as_of, 400, seed=1)
+    assert tuple(frame.columns) == FORECAST_COLUMNS
+    alls = frame[frame["segment_type"].eq("all")]
+    assert alls["period_type"].value_counts().to_dict() == {"week": 14, "month": 7, "quarter": 3}
+    assert (frame["p10"] <= frame["p50"]).all() and (frame["p50"] <= frame["p90"]).all()
+    for segment_type in ("regional_office", "manager", "sales_agent", "product"):
+        part = frame[frame["segment_type"].eq(segment_type)].groupby(["period_type", "period_start"])
+        np.testing.assert_allclose(part["expected"].sum().sort_index().to_numpy(),
+                                   alls.set_index(["period_type", "period_start"])["expected"].sort_index().to_numpy())
+    # the month containing as-of: already-won revenue from May 1 to as-of
+    won = crm.deals[crm.deals["is_won"] & (crm.deals["close_date"] >= "2026-05-01")]
+    may = alls[alls["period_type"].eq("month") & alls["period_start"].eq(pd.Timestamp("2026-05-01"))]
+    assert may["closed_won"].iloc[0] == pytest.approx(won["close_value"].sum())
+    # expected revenue is the sum of win probability x value x in-period share: bounded by the pipeline
+    values = deal_values(open_deals, crm.deals)["deal_value"]
+    horizon = alls[alls["period_type"].eq("quarter")]["expected"].sum()
+    assert 0 < horizon <= (open_deals["win_probability"] * values).sum() + 1e-6
+    # the mean of the simulation agrees with the exact expectation
+    q2 = alls[alls["period_type"].eq("quarter")].iloc[1]
+    assert q2["p50"] == pytest.approx(q2["expected"], rel=0.1)
+
+
+def test_stale_deals_add_nothing(scored) -> None:
+    crm, timing, open_deals = scored
+    zombies = open_deals.assign(stale=True)
+    frame = forecast_revenue(zombies, crm.deals, timing, Dependence(), crm.as_of, 50, seed=1)
+    assert frame["expected"].abs().sum() == 0 and frame["p90"].abs().sum() == 0
+
+
+def test_deal_values_by_source() -> None:
+    open_deals = pd.DataFrame({"amount": [500.0, np.nan, np.nan], "list_price": [100.0, 200.0, np.nan]})
+    history = pd.DataFrame({"is_won": [True, True], "close_value": [90.0, 330.0], "list_price": [100.0, 300.0]})
+    values = deal_values(open_deals, history)
+    assert values["value_source"].tolist() == ["amount", "list_price", "median_won_value"]
+    np.testing.assert_allclose(values["deal_value"], [500.0, 200.0 * 1.0, 210.0])  # mean ratio (0.9+1.1)/2
+    assert np.isnan(values["fixed_value"].iloc[1])
