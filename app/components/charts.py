@@ -28,17 +28,17 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.F
 
 def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360) -> go.Figure:
     """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars."""
-    x = rows["period_start"]
+    x = rows["period_start"].dt.strftime("%Y-%m-%d").tolist()
     fig = go.Figure()
-    fig.add_bar(x=x, y=rows["closed_won"], name="Closed won (before as-of)", marker_color=WON, opacity=0.6,
+    fig.add_bar(x=x, y=rows["closed_won"].tolist(), name="Closed won (before as-of)", marker_color=WON, opacity=0.6,
                 hovertemplate="%{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["p90"], mode="lines", line={"width": 0}, showlegend=False, name="P90",
+    fig.add_scatter(x=x, y=rows["p90"].tolist(), mode="lines", line={"width": 0}, showlegend=False, name="P90",
                     hovertemplate="P90 %{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["p10"], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=BAND,
+    fig.add_scatter(x=x, y=rows["p10"].tolist(), mode="lines", line={"width": 0}, fill="tonexty", fillcolor=BAND,
                     name="P10-P90 range", hovertemplate="P10 %{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["p50"], mode="lines+markers", line={"color": LINE, "width": 2}, name="P50 (median)",
+    fig.add_scatter(x=x, y=rows["p50"].tolist(), mode="lines+markers", line={"color": LINE, "width": 2}, name="P50 (median)",
                     hovertemplate="P50 %{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["expected"], mode="markers", marker={"color": ACCENT, "symbol": "diamond",
+    fig.add_scatter(x=x, y=rows["expected"].tolist(), mode="markers", marker={"color": ACCENT, "symbol": "diamond",
                                                                       "size": 8},
                     name="Expected", hovertemplate="Expected %{y:$,.0f}")
     fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
@@ -94,7 +94,8 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
     text = [f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
             for v, m in zip(steps["value"], steps["measure"], strict=True)]
     fig = go.Figure(go.Waterfall(
-        orientation="h", y=steps["label"], x=steps["value"], measure=steps["measure"], text=text,
+        orientation="h", y=steps["label"].tolist(), x=steps["value"].tolist(), measure=steps["measure"].tolist(),
+        text=text,
         textposition="outside", cliponaxis=False,
         increasing={"marker": {"color": WON}}, decreasing={"marker": {"color": "rgb(214, 69, 65)"}},
         totals={"marker": {"color": LINE}}, connector={"line": {"color": "rgba(128,128,128,0.5)"}},
@@ -167,7 +168,7 @@ def reliability_chart(bins: pd.DataFrame) -> go.Figure:
 
 def importance_chart(importance: pd.DataFrame) -> go.Figure:
     """Mean |SHAP| per feature as horizontal bars (probability points)."""
-    fig = go.Figure(go.Bar(y=importance["feature"], x=importance["mean_abs_shap"], orientation="h",
+    fig = go.Figure(go.Bar(y=importance["feature"].tolist(), x=importance["mean_abs_shap"].tolist(), orientation="h",
                            marker_color=LINE, hovertemplate="%{y}: %{x:.1%}<extra></extra>",
                            text=[f"{v * 100:.1f} pts" for v in importance["mean_abs_shap"]],
                            textposition="outside", cliponaxis=False))

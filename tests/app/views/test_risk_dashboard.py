@@ -1,0 +1,62 @@
+"""AppTest of the Risk Dashboard on fixture outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from app.components.format import money
+
+MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
+
+
+def _metric(at: AppTest, label: str) -> str:
+    """Value of the metric with ``label``."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _dashboard() -> AppTest:
+    """The app, switched to the Risk Dashboard."""
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    return at.switch_page("views/risk_dashboard.py").run()
+
+
+def test_table_is_ranked_by_value_at_risk_and_counts_match(app_env: Path) -> None:
+    predictions = pd.read_csv(app_env / "latest_predictions.csv", dtype={"opportunity_id": str},
+                              keep_default_na=False)
+    at = _dashboard()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == len(predictions)
+    expected_top = predictions.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True])
+    assert table["opportunity_id"].head(3).tolist() == expected_top["opportunity_id"].head(3).tolist()
+    assert table["link"].iloc[0] == f"deal?deal={expected_top['opportunity_id'].iloc[0]}"
+    assert _metric(at, "Value at risk in view") == money(predictions["value_at_risk"].sum())
+
+
+def test_tier_filter_and_search_narrow_the_rows(app_env: Path) -> None:
+    predictions = pd.read_csv(app_env / "latest_predictions.csv", keep_default_na=False)
+    at = _dashboard()
+    at.sidebar.multiselect(key="_w_filter_tiers").select("Critical").run()
+    critical = predictions[predictions["risk_tier"] == "Critical"]
+    assert len(at.dataframe[0].value) == len(critical)
+    assert _metric(at, "Deals in view") == f"{len(critical):,}"
+    at.text_input(key="risk_search").input("<script>").run()
+    table = at.dataframe[0].value
+    assert table["account"].tolist() == ["<script>alert(1)</script>"]  # the raw text, shown as text
+    assert all("<script>" not in m.value for m in at.markdown)
+
+
+def test_stale_only_and_sort_by_win_probability(app_env: Path) -> None:
+    predictions = pd.read_csv(app_env / "latest_predictions.csv", dtype={"opportunity_id": str},
+                              keep_default_na=False)
+    at = _dashboard()
+    at.sidebar.radio(key="_w_filter_stale").set_value("Stale only").run()
+    stale = predictions[predictions["stale"]]
+    assert len(at.dataframe[0].value) == len(stale)
+    at.selectbox(key="risk_sort").set_value("Win probability (lowest first)").run()
+    table = at.dataframe[0].value
+    assert table["win_probability"].is_monotonic_increasing
+    assert len(table) == len(stale)
