@@ -4,9 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install predict train backtest app generate-demo bench lint clean
+.PHONY: demo test install predict train backtest app generate-demo validate bench lint clean
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("error: Python 3.11+ is needed (found " + sys.version.split()[0] + "); run make PYTHON=python3.11 ...") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -38,6 +39,11 @@ app: $(STAMP)
 ## Regenerate the bundled demo data (seeded, byte-identical)
 generate-demo: $(STAMP)
 	$(PY) -m core.data.synthetic --deals 15000 --seed 7 --out-dir dataset
+
+## Validate an export and print its data-quality report (make validate DATA=path/to/export)
+DATA ?= dataset
+validate: $(STAMP)
+	$(PY) -m core.data --data-dir $(DATA)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py

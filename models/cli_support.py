@@ -21,6 +21,7 @@ EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 DEBUG_ENV = "REVINTEL_DEBUG"
 
 
@@ -36,6 +37,9 @@ def run_cli(main_fn: Callable[[], int | None]) -> int:
     except RevIntelError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as shell tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -49,6 +53,15 @@ def run_cli(main_fn: Callable[[], int | None]) -> int:
               file=sys.stderr)
         return EXIT_UNEXPECTED
     return EXIT_OK if code is None else int(code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _exit_code(code: object) -> int:

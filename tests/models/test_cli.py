@@ -113,3 +113,8 @@ def test_console_script_is_installed_and_validates() -> None:
     result = subprocess.run([str(script), "validate", "--data-dir", "nowhere"], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
     assert (result.returncode, result.stderr) == (2, "error: nowhere: data directory not found\n")
+
+
+def test_run_cli_stops_quietly_when_the_reader_goes_away(capsys) -> None:
+    assert run_cli(_raise(BrokenPipeError())) == 141
+    assert capsys.readouterr().err == ""
