@@ -78,8 +78,15 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
     kind = _kind(feature, label, value, reference)
     if kind == "category":
         return f"{subject} is {value} ({_points(impact)})"
+    has_reference = (not _is_missing(reference) and isinstance(reference, (int, float, np.number))
+                     and math.isfinite(reference))
+    if kind == "days" and label.lower().startswith("days"):
+        text = f"{float(value):,.0f} {label}"
+        if has_reference:
+            text += f" vs {float(reference):,.0f} typical"
+        return f"{text} ({_points(impact)})"
     text = f"{subject} is {_format(kind, float(value))}"
-    if not _is_missing(reference) and isinstance(reference, (int, float, np.number)) and math.isfinite(reference):
+    if has_reference:
         comparison = "team average" if kind == "rate" else "typical"
         text += f" vs {_format(kind, float(reference))} {comparison}"
     return f"{text} ({_points(impact)})"
@@ -94,6 +101,8 @@ def top_drivers(explanation: Explanation, top: int = TOP_DRIVERS) -> pd.DataFram
     order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :top]
     readable = explanation.feature_values.loc[points.index, list(points.columns)].to_numpy(dtype=object)
     labels = [explanation.feature_labels.get(f, "") for f in features]
+    series = (explanation.feature_values.loc[points.index, "series"].astype(str).to_numpy()
+              if "series" in explanation.feature_values.columns else None)
     references = [explanation.reference_values.get(f) for f in features]
     out: dict[str, list] = {}
     for k in range(top):
@@ -107,7 +116,10 @@ def top_drivers(explanation: Explanation, top: int = TOP_DRIVERS) -> pd.DataFram
             col = order[row, k]
             feature = features[col]
             impact = float(values[row, col])
-            sentences.append(driver_sentence(feature, labels[col], readable[row, col], references[col], impact))
+            label = labels[col]
+            if series is not None and "this series" in label:
+                label = label.replace("this series", f"{series[row]} deals")
+            sentences.append(driver_sentence(feature, label, readable[row, col], references[col], impact))
             names.append(feature)
             impacts.append(impact)
         out[f"driver_{k + 1}"] = sentences

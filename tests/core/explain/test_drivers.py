@@ -27,10 +27,10 @@ def explanation() -> FakeExplanation:
     index = pd.Index(["D1", "D2"], name="opportunity_id")
     features = ["agent_series_win_rate", "product", "age_days"]
     values = pd.DataFrame({"agent_series_win_rate": [0.48, 0.7], "product": ["GTX Pro", "MG Special"],
-                           "age_days": [95.0, np.nan]}, index=index)
+                           "age_days": [95.0, np.nan], "series": ["GTX", "MG"]}, index=index)
     points = pd.DataFrame([[-0.06, 0.02, -0.11], [0.031, -0.004, 0.0]], index=index, columns=features)
     return FakeExplanation(values, points, points * 4, 0.55,
-                           {"agent_series_win_rate": "rep's win rate on GTX deals", "product": "product",
+                           {"agent_series_win_rate": "rep's win rate on this series", "product": "product",
                             "age_days": "days since engagement"},
                            {"agent_series_win_rate": 0.63, "product": None, "age_days": 48.0})
 
@@ -40,16 +40,18 @@ def test_sentences_read_like_a_manager_talks() -> None:
             == "Rep's win rate on GTX deals is 48% vs 63% team average (-6 pts)")
     assert driver_sentence("product", "product", "GTX Pro", None, 0.004) == "Product is GTX Pro (+0.4 pts)"
     assert (driver_sentence("age_days", "days since engagement", 95.0, 48.0, -0.11)
-            == "Days since engagement is 95 days vs 48 days typical (-11 pts)")
+            == "95 days since engagement vs 48 typical (-11 pts)")
+    assert (driver_sentence("deal_value", "deal value", 4821.0, 1096.0, 0.02)
+            == "Deal value is 4,821 vs 1,096 typical (+2 pts)")
     assert driver_sentence("account_revenue", "", np.nan, None, 0.01) == "Account revenue is unknown (+1 pts)"
 
 
 def test_top_drivers_order_by_absolute_impact(explanation: FakeExplanation) -> None:
     drivers = top_drivers(explanation)
-    assert drivers.loc["D1", "driver_1"] == "Days since engagement is 95 days vs 48 days typical (-11 pts)"
+    assert drivers.loc["D1", "driver_1"] == "95 days since engagement vs 48 typical (-11 pts)"
     assert drivers.loc["D1", "driver_2_feature"] == "agent_series_win_rate"
     assert drivers.loc["D1", "driver_3_impact"] == pytest.approx(0.02)
-    assert drivers.loc["D2", "driver_1"] == "Rep's win rate on GTX deals is 70% vs 63% team average (+3 pts)"
+    assert drivers.loc["D2", "driver_1"] == "Rep's win rate on MG deals is 70% vs 63% team average (+3 pts)"
     assert drivers.loc["D2", "driver_3"] == "Days since engagement is unknown (+0.0 pts)"
 
 

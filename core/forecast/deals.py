@@ -1,0 +1,78 @@
+"""The per-deal prediction table (latest_predictions.csv): value, probability, timing, risk and drivers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.forecast.forecast import deal_values
+from core.forecast.timing import CloseTimingModel
+from core.risk import score_risk
+
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "opportunity_id", "sales_agent", "manager", "regional_office", "product", "series", "account", "sector",
+    "deal_stage", "engage_date", "age_days", "deal_value", "value_source", "win_probability", "risk_score",
+    "risk_tier", "expected_revenue", "value_at_risk", "p_close_in_quarter", "p_close_next_quarter",
+    "expected_close_date", "stale", "early_stage", "data_flags",
+    "driver_1", "driver_1_feature", "driver_1_impact",
+    "driver_2", "driver_2_feature", "driver_2_impact",
+    "driver_3", "driver_3_feature", "driver_3_impact",
+)
+DECIMALS: dict[str, int] = {
+    "age_days": 0, "deal_value": 2, "win_probability": 6, "risk_score": 1, "expected_revenue": 2,
+    "value_at_risk": 2, "p_close_in_quarter": 6, "p_close_next_quarter": 6,
+    "driver_1_impact": 6, "driver_2_impact": 6, "driver_3_impact": 6,
+}
+
+
+def quarter_windows(as_of: pd.Timestamp) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Day offsets after as-of covering the rest of as-of's quarter and the whole next quarter."""
+    this_quarter = as_of.to_period("Q")
+    this_end = (this_quarter.end_time.normalize() - as_of).days
+    next_quarter = this_quarter + 1
+    next_start = (next_quarter.start_time.normalize() - as_of).days
+    next_end = (next_quarter.end_time.normalize() - as_of).days
+    return (1, this_end), (next_start, next_end)
+
+
+def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: CloseTimingModel,
+                 as_of: pd.Timestamp) -> pd.DataFrame:
+    """p_close_in_quarter, p_close_next_quarter and expected_close_date (median remaining win time)."""
+    (a0, a1), (b0, b1) = quarter_windows(as_of)
+    shares = timing.win_time_shares(open_deals, np.array([a0 - 1, a1, b0 - 1, b1]))
+    stale = open_deals["stale"].to_numpy(dtype=bool)
+    in_quarter = np.where(stale, 0.0, win_probability * (shares[:, 1] - shares[:, 0]))
+    next_quarter = np.where(stale, 0.0, win_probability * (shares[:, 3] - shares[:, 2]))
+    days = timing.median_days_to_win(open_deals).to_numpy()
+    days = np.where(stale, np.nan, days)
+    close_date = pd.Series(pd.to_datetime(as_of) + pd.to_timedelta(days, unit="D"), index=open_deals.index)
+    return pd.DataFrame({"p_close_in_quarter": in_quarter, "p_close_next_quarter": next_quarter,
+                         "expected_close_date": close_date}, index=open_deals.index)
+
+
+def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_probability: pd.Series,
+                     drivers: pd.DataFrame, timing: CloseTimingModel, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per open deal (PREDICTION_COLUMNS), most value at risk first.
+
+    ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored.
+    """
+    ids = open_deals["opportunity_id"]
+    missing = ~ids.isin(win_probability.index)
+    if missing.any():
+        raise ValueError(f"the model did not score open deal {ids[missing].iloc[0]}")
+    deals = open_deals.copy()
+    deals["win_probability"] = win_probability.reindex(ids).to_numpy(dtype=float)
+    values = deal_values(deals, all_deals)
+    deals["deal_value"] = values["deal_value"].to_numpy()
+    deals["value_source"] = values["value_source"].to_numpy()
+    deals["expected_revenue"] = deals["deal_value"] * deals["win_probability"]
+    risk = score_risk(deals, timing.median_won_age_, timing.p90_won_age_)
+    deals = deals.join(risk.drop(columns=[]), rsuffix="_risk")
+    deals = deals.join(close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of))
+    deals["early_stage"] = deals["deal_stage"].eq("Prospecting")
+    driver_columns = [c for c in PREDICTION_COLUMNS if c.startswith("driver_")]
+    aligned = drivers.reindex(ids)
+    for column in driver_columns:
+        deals[column] = aligned[column].to_numpy() if column in aligned.columns else ""
+    deals = deals.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True], kind="mergesort")
+    return deals[list(PREDICTION_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,155 @@
+"""The batch step behind predict.py: model, scores, drivers, timing, risk, forecast and metadata, in memory.
+
+Everything is returned as bytes per output file so that nothing touches --out-dir until all of it exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.data import CRMData
+from core.explain.drivers import shap_long, top_drivers
+from core.export import csv_bytes
+from core.forecast.deals import DECIMALS, deal_predictions
+from core.forecast.dependence import fit_dependence
+from core.forecast.forecast import forecast_revenue
+from core.forecast.timing import CloseTimingModel
+from core.risk import TIER_MEANINGS, risk_formula
+from models.inference.model_store import choose_model
+
+STALE_TREATMENT = (
+    "Stale deals (open and older than every deal closed by the as-of date) keep the model's win probability "
+    "in latest_predictions.csv but contribute nothing to forecast.csv: no deal that old has ever closed, so "
+    "there is no evidence of when (or whether) they will; p_close_in_quarter and p_close_next_quarter are 0 "
+    "and expected_close_date is blank. Their count and pipeline value are reported under counts."
+)
+PROSPECTING_TREATMENT = (
+    "Prospecting deals (early_stage = True, usually without an engage date) are scored by the model and "
+    "timed from age 0 with the same time-to-close curves, i.e. as if engaged on the as-of date; the time "
+    "still needed to engage them is unknown, so their near-term share is an upper bound."
+)
+TIMING_METHOD = (
+    "Aalen-Johansen cumulative incidence of a win (lost as competing event) at day resolution, by product, "
+    "each day's hazards shrunk to the pooled hazards with 20 pseudo-deals; fitted on deals closed by as-of "
+    "with open deals censored at their age. P(won in period) = win_probability x share of the deal's remaining "
+    "win-time distribution (given open at its age) inside the period; expected_close_date = its median."
+)
+
+
+def _software() -> dict[str, str]:
+    """Versions of Python and the libraries that shape the numbers."""
+    versions = {"python": platform.python_version()}
+    for name in ("lightgbm", "pandas", "numpy", "scikit-learn", "scipy", "shap"):
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_id(data_hash: str, as_of: pd.Timestamp, model_version: str, seed: int, simulations: int) -> str:
+    """Identifier of a run derived from its inputs (never the clock)."""
+    key = json.dumps([data_hash, f"{as_of:%Y-%m-%d}", model_version, seed, simulations])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _json_bytes(data: Any) -> bytes:
+    """Stable, readable JSON."""
+    return (json.dumps(data, indent=2, sort_keys=False, default=_plain) + "\n").encode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """JSON fallback for numpy/pandas scalars and dates."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def build_outputs(crm: CRMData, model_dir: Path, retrain: bool, simulations: int, seed: int,
+                  progress: Any) -> dict[str, bytes]:
+    """All four output files as bytes, in memory."""
+    deals = crm.deals
+    open_deals = deals[deals["is_open"]].reset_index(drop=True)
+    with progress.step("train", "finding a compatible model (training one if needed)"):
+        chosen = choose_model(Path(model_dir), crm, retrain, seed)
+    model = chosen.model
+    with progress.step("score", f"scoring {len(open_deals):,} open deals"):
+        win_probability = model.predict_proba(crm)
+    with progress.step("explain", "explaining scores (TreeSHAP in probability points)"):
+        explanation = model.explain(crm)
+        drivers = top_drivers(explanation)
+        shap_table = shap_long(explanation)
+    with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
+        timing = CloseTimingModel().fit(deals, crm.as_of)
+        dependence = fit_dependence(deals, crm.as_of, timing)
+        predictions = deal_predictions(open_deals, deals, win_probability, drivers, timing, crm.as_of)
+        scored = open_deals.assign(win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy())
+        forecast = forecast_revenue(scored, deals, timing, dependence, crm.as_of, simulations, seed,
+                                    progress.fraction("simulation"))
+    with progress.step("serialise", "formatting CSV files"):
+        files = {
+            "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
+            "forecast.csv": csv_bytes(forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}),
+            "shap_values.csv": csv_bytes(shap_table, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
+        }
+    metadata = _metadata(crm, chosen, predictions, simulations, seed, dependence, timing, progress.timings)
+    files["predictions_metadata.json"] = _json_bytes(metadata)
+    return files
+
+
+def _metadata(crm: CRMData, chosen: Any, predictions: pd.DataFrame, simulations: int, seed: int,
+              dependence: Any, timing: CloseTimingModel, timings: dict[str, float]) -> dict:
+    """predictions_metadata.json (plan/contracts.md section 4)."""
+    model = chosen.model
+    version = getattr(model, "version_", chosen.path.name)
+    stale = predictions["stale"].astype(bool)
+    return {
+        "run_id": run_id(crm.data_hash, crm.as_of, version, seed, simulations),
+        "as_of": f"{crm.as_of:%Y-%m-%d}",
+        "export_end": f"{crm.export_end:%Y-%m-%d}",
+        "data": {"data_dir": str(crm.data_dir), "data_hash": crm.data_hash},
+        "model": {"version": version, "trained_as_of": f"{model.trained_as_of_:%Y-%m-%d}",
+                  "trained_data_hash": model.data_hash_, "trained_this_run": chosen.trained_now,
+                  "metrics": chosen.metrics},
+        "counts": {
+            "deals": int(len(crm.deals)),
+            "open_deals": int(crm.deals["is_open"].sum()),
+            "scored": int(len(predictions)),
+            "stale": int(stale.sum()),
+            "prospecting": int(predictions["early_stage"].sum()),
+            "stale_pipeline_value": round(float(predictions.loc[stale, "deal_value"].sum()), 2),
+            "open_pipeline_value": round(float(predictions["deal_value"].sum()), 2),
+            "risk_tiers": {tier: int((predictions["risk_tier"] == tier).sum()) for tier in TIER_MEANINGS},
+        },
+        "simulation": {
+            "runs": simulations,
+            "seed": seed,
+            "dependence": {"market_variance": dependence.market_variance,
+                           "segment_variance": dependence.segment_variance,
+                           "segment_type": dependence.segment_type,
+                           "shock": "mean-1 gamma multiplier per simulation and calendar month on every deal's "
+                                    "chance of being won that month (market) and per regional office (segment)",
+                           **dependence.details},
+            "time_to_close": {"method": TIMING_METHOD, "longest_close_days": timing.max_close_age_,
+                              "median_won_days": timing.median_won_age_, "p90_won_days": timing.p90_won_age_},
+            "stale_treatment": STALE_TREATMENT,
+            "prospecting_treatment": PROSPECTING_TREATMENT,
+            "value": "amount when present, else list price x a draw from the realised-to-list ratios of won deals "
+                     "(deal_value in latest_predictions uses the mean ratio); unknown products: median won value",
+        },
+        "forecast_backtest": {"summary": None, "windows": [],
+                              "status": "not computed by predict.py; run models/evaluation/backtest.py"},
+        "risk": {"formula": risk_formula(), "tiers": dict(TIER_MEANINGS)},
+        "timings_seconds": dict(timings),
+        "data_quality": crm.quality.to_dict(),
+        "software": _software(),
+    }

@@ -1,0 +1,73 @@
+"""Pick the model predict.py uses: the newest compatible one in --model-dir, else train and save one.
+
+Compatible = trained on the same data (manifest data hash) at an as-of date on or before the requested
+one (a model trained later has seen the future of this as-of date). Among those the newest trained as-of
+wins; ties go to the version ``LATEST`` names, then to the highest version name. A compatible model that
+fails to load (truncated model.txt, edited files, incompatible feature spec or format) is an error
+(exit 2), never silently replaced: use --retrain to replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core.data import CRMData
+from core.errors import ModelArtifactError
+from core.model import WinProbabilityModel
+from core.model.io import LATEST, load_metrics, load_model, save_model
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    """The model to score with, where it lives, its metrics and whether this run trained it."""
+
+    model: WinProbabilityModel
+    path: Path
+    metrics: dict
+    trained_now: bool
+
+
+def _manifest(folder: Path) -> dict:
+    """A version folder's manifest, or ModelArtifactError naming it."""
+    path = folder / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelArtifactError(f"{path}: unreadable model manifest ({type(exc).__name__}); "
+                                 "fix or delete it, or run with --retrain") from None
+
+
+def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
+    """Version folders usable at ``crm.as_of`` on ``crm``'s data, best first."""
+    if not model_dir.is_dir():
+        return []
+    latest = (model_dir / LATEST).read_text(encoding="utf-8").strip() if (model_dir / LATEST).exists() else ""
+    found = []
+    for folder in sorted(p for p in model_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (folder / "manifest.json").exists():
+            continue
+        manifest = _manifest(folder)
+        try:
+            trained = pd.Timestamp(manifest["trained_as_of"])
+        except (KeyError, ValueError, TypeError):
+            raise ModelArtifactError(f"{folder / 'manifest.json'}: no valid trained_as_of; run with --retrain") from None
+        if manifest.get("data_hash") == crm.data_hash and trained <= crm.as_of:
+            found.append((trained, folder.name == latest, folder.name, folder))
+    found.sort(reverse=True)
+    return [item[-1] for item in found]
+
+
+def choose_model(model_dir: Path, crm: CRMData, retrain: bool, seed: int) -> ChosenModel:
+    """Load the newest compatible model, or train one at ``crm.as_of`` and save it (also with ``retrain``)."""
+    candidates = [] if retrain else compatible_versions(model_dir, crm)
+    if candidates:
+        folder = candidates[0]
+        model = load_model(folder)
+        return ChosenModel(model, folder, load_metrics(folder), trained_now=False)
+    model = WinProbabilityModel(seed=seed).fit(crm)
+    folder = save_model(model, model_dir)
+    return ChosenModel(model, folder, load_metrics(folder), trained_now=True)
