@@ -19,7 +19,10 @@ from models.cli_support import run_cli
 
 # command -> (module exposing main(argv) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("core.data.__main__", "check a CRM export against the data contract; print its quality report"),
+    "validate": (
+        "core.data.__main__",
+        "check a CRM export against the data contract; print its quality report",
+    ),
     "generate": ("core.data.synthetic", "write a seeded synthetic CRM export (+ truth.csv)"),
     "train": ("models.training.train", "train and save the win-probability model"),
     "predict": ("models.inference.predict", "score open deals, explain them and forecast revenue"),
@@ -60,7 +63,9 @@ def resolve(command: str) -> Callable[[list[str]], int]:
 def dispatch(argv: list[str]) -> int:
     """Run the command named by ``argv[0]`` with the remaining flags; print usage for none or --help."""
     if not argv:
-        raise UsageError(f"revintel: no command given (choose from {', '.join(COMMANDS)}; see revintel --help)")
+        raise UsageError(
+            f"revintel: no command given (choose from {', '.join(COMMANDS)}; see revintel --help)"
+        )
     if argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0

@@ -49,8 +49,10 @@ def run_cli(main_fn: Callable[[], int | None]) -> int:
         if os.environ.get(DEBUG_ENV) == "1":
             traceback.print_exc(file=sys.stderr)
         detail = one_line(exc) or "no message"
-        print(f"error: unexpected {type(exc).__name__}: {detail} (set {DEBUG_ENV}=1 for the traceback)",
-              file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {detail} (set {DEBUG_ENV}=1 for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_UNEXPECTED
     return EXIT_OK if code is None else int(code)
 
@@ -75,7 +77,7 @@ def _exit_code(code: object) -> int:
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors become a ``UsageError`` (one line on stderr, exit 2 via run_cli)."""
+    """An ArgumentParser whose usage errors raise ``UsageError`` (one line on stderr, exit 2 via run_cli)."""
 
     def error(self, message: str) -> NoReturn:
         """Raise instead of printing the usage block and exiting."""

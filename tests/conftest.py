@@ -72,15 +72,22 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
         {k: v for k, v in VALID_FILES.items() if k != "sales_pipeline.csv"},
         "sales_pipeline.csv: required file not found in",
     ),
-    "empty_file": ({**VALID_FILES, "sales_pipeline.csv": ""}, "sales_pipeline.csv: file is empty (no header, no rows)"),
+    "empty_file": (
+        {**VALID_FILES, "sales_pipeline.csv": ""},
+        "sales_pipeline.csv: file is empty (no header, no rows)",
+    ),
     "header_only": (
         {**VALID_FILES, "sales_pipeline.csv": VALID_PIPELINE.splitlines()[0] + "\n"},
         "sales_pipeline.csv: file has a header but no rows",
     ),
     "wrong_encoding": (
-        {**VALID_FILES, "sales_pipeline.csv": VALID_PIPELINE.replace("Bob Ray,MG Special,,", "Bob Ray,MG Special,Acmé,")
-         .encode("latin-1")},
-        "sales_pipeline.csv, column 'account', row 4: not UTF-8 text (byte 0xe9); re-export the file as UTF-8",
+        {
+            **VALID_FILES,
+            "sales_pipeline.csv": VALID_PIPELINE.replace(
+                "Bob Ray,MG Special,,", "Bob Ray,MG Special,Acmé,"
+            ).encode("latin-1"),
+        },
+        "sales_pipeline.csv, column 'account', row 4: not UTF-8 text (byte 0xe9); re-export the file as UTF",
     ),
     "malformed_csv_extra_field": (
         _pipeline("D3,Bob Ray,MG Special,,", "D3,Bob Ray,MG Special,Acme, Inc,"),
@@ -91,8 +98,11 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
         "sales_pipeline.csv, row 5: malformed CSV: a quote opened here is never closed",
     ),
     "missing_column": (
-        {**VALID_FILES, "sales_pipeline.csv": "\n".join(
-            line.rsplit(",", 1)[0] for line in VALID_PIPELINE.splitlines()) + "\n"},
+        {
+            **VALID_FILES,
+            "sales_pipeline.csv": "\n".join(line.rsplit(",", 1)[0] for line in VALID_PIPELINE.splitlines())
+            + "\n",
+        },
         "sales_pipeline.csv, column 'close_value': required column missing",
     ),
     "unparsable_date": (
@@ -105,7 +115,8 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
     ),
     "won_without_close_value": (
         _pipeline("2017-03-01,4800", "2017-03-01,"),
-        "sales_pipeline.csv, column 'close_value', row 6: missing close_value on a Won deal (opportunity_id D5)",
+        "sales_pipeline.csv, column 'close_value', row 6: missing close_value on a Won deal "
+        "(opportunity_id D5)",
     ),
     "won_without_close_date": (
         _pipeline("2017-01-02,2017-02-01,540", "2017-01-02,,540"),
@@ -117,9 +128,13 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
     ),
     "duplicate_id": (
         _pipeline("D5,", "D2,"),
-        "sales_pipeline.csv, column 'opportunity_id', row 6: duplicate opportunity_id 'D2' (first seen at row 3)",
+        "sales_pipeline.csv, column 'opportunity_id', row 6: duplicate opportunity_id 'D2' "
+        "(first seen at row 3)",
     ),
-    "blank_id": (_pipeline("D3,", ","), "sales_pipeline.csv, column 'opportunity_id', row 4: blank opportunity_id"),
+    "blank_id": (
+        _pipeline("D3,", ","),
+        "sales_pipeline.csv, column 'opportunity_id', row 4: blank opportunity_id",
+    ),
     "negative_close_value": (
         _pipeline("2017-02-01,540", "2017-02-01,-540"),
         "sales_pipeline.csv, column 'close_value', row 2: negative value '-540' (opportunity_id D1)",
@@ -164,7 +179,8 @@ BROKEN_MAPPINGS: dict[str, tuple[str | None, str]] = {
     ),
     "mapping_unknown_column": (
         '[columns.sales_pipeline]\n"Amount" = "revenue"\n',
-        "mapping.toml: [columns.sales_pipeline] maps 'Amount' to 'revenue', which is not a column of sales_pipeline.csv",
+        "mapping.toml: [columns.sales_pipeline] maps 'Amount' to 'revenue', "
+        "which is not a column of sales_pipeline.csv",
     ),
     "mapping_unknown_file": (
         '[columns.opportunities]\n"Amount" = "amount"\n',
@@ -212,7 +228,7 @@ def broken_inputs(tmp_path_factory: pytest.TempPathFactory) -> list[BrokenInput]
 
 @pytest.fixture(scope="session")
 def broken_mappings(tmp_path_factory: pytest.TempPathFactory) -> list[BrokenInput]:
-    """Broken column-mapping files as (kind, mapping_path, expected message fragment); use with valid_export."""
+    """Broken column-mapping files as (kind, mapping_path, expected message fragment), for valid_export."""
     root = tmp_path_factory.mktemp("broken_mappings")
     corpus = []
     for kind, (text, expected) in BROKEN_MAPPINGS.items():

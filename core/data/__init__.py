@@ -6,6 +6,13 @@ from core.data.mapping import ColumnMapping, load_mapping
 from core.data.quality import DataQualityReport, QualityItem
 
 __all__ = [
-    "CRMData", "ColumnMapping", "DataQualityReport", "QualityItem",
-    "cut_at", "load_crm", "load_mapping", "parse_as_of", "read_crm",
+    "CRMData",
+    "ColumnMapping",
+    "DataQualityReport",
+    "QualityItem",
+    "cut_at",
+    "load_crm",
+    "load_mapping",
+    "parse_as_of",
+    "read_crm",
 ]

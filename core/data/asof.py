@@ -45,13 +45,17 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
     """
     stamp = parse_as_of(as_of)
     if stamp > crm.as_of and crm.as_of < crm.export_end:
-        raise UsageError(f"as-of {stamp:%Y-%m-%d} is after this cut's date {crm.as_of:%Y-%m-%d}; cut the full export")
+        raise UsageError(
+            f"as-of {stamp:%Y-%m-%d} is after this cut's date {crm.as_of:%Y-%m-%d}; cut the full export"
+        )
     deals = crm.deals
     undated = deals["engage_date"].isna()
     keep = (deals["engage_date"] <= stamp) | (undated & (stamp >= crm.export_end))
     if not keep.any():
         first = deals["engage_date"].min()
-        raise UsageError(f"as-of {stamp:%Y-%m-%d} is before the first engage_date in the data ({first:%Y-%m-%d})")
+        raise UsageError(
+            f"as-of {stamp:%Y-%m-%d} is before the first engage_date in the data ({first:%Y-%m-%d})"
+        )
     # undated deals a previous cut already left out still count, so that cuts compose exactly
     excluded_undated = int((undated & ~keep).sum()) + crm.quality.count("undated_prospecting_excluded")
     cut = deals.loc[keep].copy()

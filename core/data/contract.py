@@ -25,7 +25,16 @@ class FileSpec:
 
 PIPELINE = FileSpec(
     "sales_pipeline.csv",
-    ("opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date", "close_date", "close_value"),
+    (
+        "opportunity_id",
+        "sales_agent",
+        "product",
+        "account",
+        "deal_stage",
+        "engage_date",
+        "close_date",
+        "close_value",
+    ),
     ("amount",),
     required_file=True,
 )
@@ -39,11 +48,33 @@ FILES: tuple[FileSpec, ...] = (PIPELINE, ACCOUNTS, PRODUCTS, SALES_TEAMS)
 
 # Columns of the normalised deals frame that every downstream stage may rely on.
 DEAL_COLUMNS: tuple[str, ...] = (
-    "opportunity_id", "sales_agent", "manager", "regional_office", "product", "series", "list_price",
-    "account", "sector", "account_revenue", "account_employees", "account_year_established",
-    "deal_stage", "engage_date", "close_date", "close_value", "amount", "is_open", "is_won",
-    "age_days", "stale", "source_row",
-    "flag_product_alias", "flag_blank_account", "flag_unknown_account", "flag_unknown_agent",
-    "flag_unknown_product", "flag_no_engage_date",
+    "opportunity_id",
+    "sales_agent",
+    "manager",
+    "regional_office",
+    "product",
+    "series",
+    "list_price",
+    "account",
+    "sector",
+    "account_revenue",
+    "account_employees",
+    "account_year_established",
+    "deal_stage",
+    "engage_date",
+    "close_date",
+    "close_value",
+    "amount",
+    "is_open",
+    "is_won",
+    "age_days",
+    "stale",
+    "source_row",
+    "flag_product_alias",
+    "flag_blank_account",
+    "flag_unknown_account",
+    "flag_unknown_agent",
+    "flag_unknown_product",
+    "flag_no_engage_date",
 )
 UNKNOWN = "Unknown"

@@ -69,23 +69,27 @@ class CRMData:
 
 def _source(mapping: ColumnMapping, spec: FileSpec) -> Source:
     """The on-disk file name and source column names of ``spec`` under ``mapping``."""
-    labels = {canonical: mapping.source_column(spec.name, canonical) for canonical in spec.required + spec.optional}
+    labels = {
+        canonical: mapping.source_column(spec.name, canonical) for canonical in spec.required + spec.optional
+    }
     return Source(mapping.source_file(spec.name), labels)
 
 
 def _decode(raw: bytes, display: str) -> str:
-    """UTF-8 text of a file (BOM allowed); a one-line error naming the row and column of the first bad byte."""
+    """UTF-8 text of a file (BOM allowed); else a one-line error naming the row and column of the bad byte."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         row = raw[: exc.start].count(b"\n") + 1
         header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip().lstrip("\ufeff").split(",")
-        field_index = raw[line_start: exc.start].count(b",")
+        field_index = raw[line_start : exc.start].count(b",")
         column = header[field_index].strip() if row > 1 and field_index < len(header) else None
         raise DataContractError(
-            display, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
-            column=column, row=row,
+            display,
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
+            column=column,
+            row=row,
         ) from None
 
 
@@ -99,13 +103,16 @@ def _parse_csv(text: str, display: str) -> pd.DataFrame:
         if fields:
             expected, line, seen = fields.groups()
             raise DataContractError(
-                display, f"malformed CSV row: {seen} fields where the header has {expected} "
-                "(an unquoted comma or stray quote?)", row=int(line),
+                display,
+                f"malformed CSV row: {seen} fields where the header has {expected} "
+                "(an unquoted comma or stray quote?)",
+                row=int(line),
             ) from None
         quote = re.search(r"EOF inside string starting at row (\d+)", detail)
         if quote:  # the C parser counts lines from 0 (header = 0): spreadsheet row is one more
-            raise DataContractError(display, "malformed CSV: a quote opened here is never closed",
-                                    row=int(quote.group(1)) + 1) from None
+            raise DataContractError(
+                display, "malformed CSV: a quote opened here is never closed", row=int(quote.group(1)) + 1
+            ) from None
         raise DataContractError(display, f"malformed CSV ({detail})") from None
 
 
@@ -124,8 +131,9 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
     missing = [c for c in spec.required if c not in frame.columns]
     if missing:
         found = ", ".join(str(c) for c in frame.columns) or "none"
-        raise DataContractError(display, f"required column missing (found: {found})",
-                                column=source.label(missing[0]))
+        raise DataContractError(
+            display, f"required column missing (found: {found})", column=source.label(missing[0])
+        )
     if frame.empty and spec.required_file:
         raise DataContractError(display, "file has a header but no rows")
     for column in frame.columns:
@@ -147,15 +155,23 @@ def _fail_if(frame: pd.DataFrame, mask: pd.Series, file: Source, column: str, pr
         value = first.get(column, "")
         ident = first.get("opportunity_id", "")
         suffix = f" ({file.label('opportunity_id')} {ident})" if ident and column != "opportunity_id" else ""
-        raise DataContractError(file.name, problem.format(v=value) + suffix, column=file.label(column), row=row)
+        raise DataContractError(
+            file.name, problem.format(v=value) + suffix, column=file.label(column), row=row
+        )
 
 
 def _parse_dates(frame: pd.DataFrame, column: str, file: Source, date_format: str) -> pd.Series:
     """Parse a date column; blank is NaT, anything else unparsable is an error."""
     parsed = pd.to_datetime(frame[column], format=date_format, errors="coerce")
-    _fail_if(frame, frame[column].ne("") & parsed.isna(), file, column,
-             "unparsable date '{v}' (expected " + date_format.replace("%", "").replace("Y", "YYYY")
-             .replace("m", "MM").replace("d", "DD") + ")")
+    _fail_if(
+        frame,
+        frame[column].ne("") & parsed.isna(),
+        file,
+        column,
+        "unparsable date '{v}' (expected "
+        + date_format.replace("%", "").replace("Y", "YYYY").replace("m", "MM").replace("d", "DD")
+        + ")",
+    )
     return parsed.astype("datetime64[ns]")
 
 
@@ -176,11 +192,20 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
         row, first = _first_bad(frame, dup)
         earlier = int(frame.loc[frame["opportunity_id"].eq(first["opportunity_id"]), "source_row"].iloc[0])
         raise DataContractError(
-            file.name, f"duplicate opportunity_id '{first['opportunity_id']}' (first seen at row {earlier})",
-            column=file.label("opportunity_id"), row=row,
+            file.name,
+            f"duplicate opportunity_id '{first['opportunity_id']}' (first seen at row {earlier})",
+            column=file.label("opportunity_id"),
+            row=row,
         )
-    _fail_if(frame, ~frame["deal_stage"].isin(CANONICAL_STAGES), file, "deal_stage",
-             "unknown stage '{v}' (expected one of " + ", ".join(CANONICAL_STAGES) + "; map others in a column mapping)")
+    _fail_if(
+        frame,
+        ~frame["deal_stage"].isin(CANONICAL_STAGES),
+        file,
+        "deal_stage",
+        "unknown stage '{v}' (expected one of "
+        + ", ".join(CANONICAL_STAGES)
+        + "; map others in a column mapping)",
+    )
     _fail_if(frame, frame["sales_agent"].eq(""), file, "sales_agent", "blank sales_agent")
     _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
     engage = _parse_dates(frame, "engage_date", file, date_format)
@@ -188,16 +213,34 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
     close_value = _parse_numbers(frame, "close_value", file)
     stage = frame["deal_stage"]
     closed = stage.isin(CLOSED_STAGES)
-    _fail_if(frame, stage.ne("Prospecting") & engage.isna(), file, "engage_date",
-             "missing engage_date on a deal past Prospecting")
-    _fail_if(frame, closed & close.isna(), file, "close_date", "missing close_date on a closed (Won/Lost) deal")
-    _fail_if(frame, stage.eq("Won") & close_value.isna(), file, "close_value", "missing close_value on a Won deal")
-    _fail_if(frame, stage.isin(OPEN_STAGES) & close.notna(), file, "close_date",
-             "open deal has a close_date '{v}' (open deals must have it blank)")
-    _fail_if(frame, stage.isin(OPEN_STAGES) & close_value.notna(), file, "close_value",
-             "open deal has a close_value '{v}' (open deals must have it blank; an expected value goes in amount)")
-    _fail_if(frame, close < engage, file, "close_date",
-             "close_date '{v}' is before engage_date")
+    _fail_if(
+        frame,
+        stage.ne("Prospecting") & engage.isna(),
+        file,
+        "engage_date",
+        "missing engage_date on a deal past Prospecting",
+    )
+    _fail_if(
+        frame, closed & close.isna(), file, "close_date", "missing close_date on a closed (Won/Lost) deal"
+    )
+    _fail_if(
+        frame, stage.eq("Won") & close_value.isna(), file, "close_value", "missing close_value on a Won deal"
+    )
+    _fail_if(
+        frame,
+        stage.isin(OPEN_STAGES) & close.notna(),
+        file,
+        "close_date",
+        "open deal has a close_date '{v}' (open deals must have it blank)",
+    )
+    _fail_if(
+        frame,
+        stage.isin(OPEN_STAGES) & close_value.notna(),
+        file,
+        "close_value",
+        "open deal has a close_value '{v}' (open deals must have it blank; an expected value goes in amount)",
+    )
+    _fail_if(frame, close < engage, file, "close_date", "close_date '{v}' is before engage_date")
     typed = pd.DataFrame(
         {
             "opportunity_id": frame["opportunity_id"],
@@ -220,8 +263,11 @@ def _validate_products(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
     _fail_if(frame, frame["product"].duplicated(), file, "product", "duplicate product '{v}'")
     return pd.DataFrame(
-        {"product": frame["product"], "series": frame["series"],
-         "sales_price": _parse_numbers(frame, "sales_price", file)}
+        {
+            "product": frame["product"],
+            "series": frame["series"],
+            "sales_price": _parse_numbers(frame, "sales_price", file),
+        }
     )
 
 
@@ -251,8 +297,12 @@ def _validate_teams(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
 
 def _empty(spec: FileSpec, columns: list[str]) -> pd.DataFrame:
     """An empty typed table standing in for an absent optional file."""
-    return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith(("account_", "sales_price")) else "object")
-                         for c in columns})
+    return pd.DataFrame(
+        {
+            c: pd.Series(dtype="float64" if c.startswith(("account_", "sales_price")) else "object")
+            for c in columns
+        }
+    )
 
 
 def _hash_files(paths: list[Path]) -> str:
@@ -281,11 +331,16 @@ def _normalise(
     )
     deals = deals.merge(teams, on="sales_agent", how="left", validate="many_to_one")
     deals = deals.merge(
-        products.rename(columns={"sales_price": "list_price"}), on="product", how="left", validate="many_to_one"
+        products.rename(columns={"sales_price": "list_price"}),
+        on="product",
+        how="left",
+        validate="many_to_one",
     )
     deals = deals.merge(
         accounts[["account", "sector", "account_revenue", "account_employees", "account_year_established"]],
-        on="account", how="left", validate="many_to_one",
+        on="account",
+        how="left",
+        validate="many_to_one",
     )
     for column in ("manager", "regional_office", "series", "sector"):
         deals[column] = deals[column].fillna(UNKNOWN)
@@ -316,18 +371,38 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         read_paths.append(path)
     pipeline_name = mapping.source_file(PIPELINE.name)
     pipeline = _validate_pipeline(frames[PIPELINE.name], _source(mapping, PIPELINE), mapping.date_format)
-    products = (_validate_products(frames[PRODUCTS.name], _source(mapping, PRODUCTS))
-                if PRODUCTS.name in frames else _empty(PRODUCTS, ["product", "series", "sales_price"]))
-    accounts = (_validate_accounts(frames[ACCOUNTS.name], _source(mapping, ACCOUNTS))
-                if ACCOUNTS.name in frames else _empty(ACCOUNTS, ["account", "sector", "account_year_established",
-                                                                  "account_revenue", "account_employees",
-                                                                  "office_location", "subsidiary_of"]))
-    teams = (_validate_teams(frames[SALES_TEAMS.name], _source(mapping, SALES_TEAMS))
-             if SALES_TEAMS.name in frames else _empty(SALES_TEAMS, ["sales_agent", "manager", "regional_office"]))
+    products = (
+        _validate_products(frames[PRODUCTS.name], _source(mapping, PRODUCTS))
+        if PRODUCTS.name in frames
+        else _empty(PRODUCTS, ["product", "series", "sales_price"])
+    )
+    accounts = (
+        _validate_accounts(frames[ACCOUNTS.name], _source(mapping, ACCOUNTS))
+        if ACCOUNTS.name in frames
+        else _empty(
+            ACCOUNTS,
+            [
+                "account",
+                "sector",
+                "account_year_established",
+                "account_revenue",
+                "account_employees",
+                "office_location",
+                "subsidiary_of",
+            ],
+        )
+    )
+    teams = (
+        _validate_teams(frames[SALES_TEAMS.name], _source(mapping, SALES_TEAMS))
+        if SALES_TEAMS.name in frames
+        else _empty(SALES_TEAMS, ["sales_agent", "manager", "regional_office"])
+    )
     deals = _normalise(pipeline, accounts, products, teams)
     export_end = pd.concat([deals["engage_date"], deals["close_date"]]).max()
     if pd.isna(export_end):
-        raise DataContractError(pipeline_name, "no engage_date or close_date anywhere: nothing to date the export")
+        raise DataContractError(
+            pipeline_name, "no engage_date or close_date anywhere: nothing to date the export"
+        )
     from core.data.asof import cut_at  # local import: asof builds on this module's CRMData
 
     full = CRMData(
@@ -355,8 +430,9 @@ def load_crm(
     return full if as_of is None else cut_at(full, as_of)
 
 
-def with_quality(crm: CRMData, deals: pd.DataFrame, as_of: pd.Timestamp, stale_days: float | None,
-                 excluded_undated: int) -> CRMData:
+def with_quality(
+    crm: CRMData, deals: pd.DataFrame, as_of: pd.Timestamp, stale_days: float | None, excluded_undated: int
+) -> CRMData:
     """A copy of ``crm`` holding ``deals`` at ``as_of`` with a freshly assessed quality report."""
     quality = assess_quality(deals, as_of, stale_days, excluded_undated, crm.missing_files)
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

@@ -91,7 +91,9 @@ def load_mapping(path: Path) -> ColumnMapping:
         for source, target in renames.items():
             if target not in allowed:
                 raise DataContractError(
-                    name, f"[columns.{file_key}] maps '{source}' to '{target}', which is not a column of {spec.name}"
+                    name,
+                    f"[columns.{file_key}] maps '{source}' to '{target}', "
+                    f"which is not a column of {spec.name}",
                 )
     stages = raw.get("stages", {})
     for source, target in stages.items():

@@ -46,7 +46,9 @@ class DataQualityReport:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per finding, for display."""
-        return pd.DataFrame([asdict(item) for item in self.items], columns=list(QualityItem.__dataclass_fields__))
+        return pd.DataFrame(
+            [asdict(item) for item in self.items], columns=list(QualityItem.__dataclass_fields__)
+        )
 
 
 def _examples(deals: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> tuple[str, ...]:
@@ -58,8 +60,11 @@ def _examples(deals: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3)
 def _alias_examples(deals: pd.DataFrame, mask: pd.Series) -> tuple[str, ...]:
     """The spelling repairs made, as 'GTXPro -> GTX Pro'."""
     repaired = set(deals.loc[mask, "product"])
-    return tuple(f"{alias} -> {canonical}" for alias, canonical in sorted(PRODUCT_ALIASES.items())
-                 if canonical in repaired)
+    return tuple(
+        f"{alias} -> {canonical}"
+        for alias, canonical in sorted(PRODUCT_ALIASES.items())
+        if canonical in repaired
+    )
 
 
 def assess_quality(
@@ -73,35 +78,93 @@ def assess_quality(
     file = "sales_pipeline.csv"
     open_deals = deals["is_open"]
     checks: list[tuple[str, str, pd.Series, str, str, str]] = [
-        ("product_alias", "product", deals["flag_product_alias"], "product",
-         "renamed to the products.csv spelling", "product name spelled differently from products.csv"),
-        ("blank_account", "account", deals["flag_blank_account"] & open_deals, "opportunity_id",
-         "kept; account features left unknown", "open deal with a blank account"),
-        ("blank_account_closed", "account", deals["flag_blank_account"] & ~open_deals, "opportunity_id",
-         "kept; account features left unknown", "closed deal with a blank account"),
-        ("unknown_account", "account", deals["flag_unknown_account"], "account",
-         "kept; account features left unknown", "account not listed in accounts.csv"),
-        ("unknown_sales_agent", "sales_agent", deals["flag_unknown_agent"], "sales_agent",
-         "kept; manager and office set to Unknown", "sales agent not listed in sales_teams.csv"),
-        ("unknown_product", "product", deals["flag_unknown_product"], "product",
-         "kept; list price unknown, value from amount or won history", "product not listed in products.csv"),
-        ("prospecting_without_engage_date", "engage_date", deals["flag_no_engage_date"], "opportunity_id",
-         "scored as early stage; no age", "Prospecting deal without engage_date"),
-        ("stale_open_deal", "engage_date", deals["stale"], "opportunity_id",
-         "flagged stale; treated explicitly in the forecast",
-         f"open deal older than every deal that ever closed ({stale_threshold_days:.0f} days)"
-         if stale_threshold_days is not None else "open deal older than every deal that ever closed"),
+        (
+            "product_alias",
+            "product",
+            deals["flag_product_alias"],
+            "product",
+            "renamed to the products.csv spelling",
+            "product name spelled differently from products.csv",
+        ),
+        (
+            "blank_account",
+            "account",
+            deals["flag_blank_account"] & open_deals,
+            "opportunity_id",
+            "kept; account features left unknown",
+            "open deal with a blank account",
+        ),
+        (
+            "blank_account_closed",
+            "account",
+            deals["flag_blank_account"] & ~open_deals,
+            "opportunity_id",
+            "kept; account features left unknown",
+            "closed deal with a blank account",
+        ),
+        (
+            "unknown_account",
+            "account",
+            deals["flag_unknown_account"],
+            "account",
+            "kept; account features left unknown",
+            "account not listed in accounts.csv",
+        ),
+        (
+            "unknown_sales_agent",
+            "sales_agent",
+            deals["flag_unknown_agent"],
+            "sales_agent",
+            "kept; manager and office set to Unknown",
+            "sales agent not listed in sales_teams.csv",
+        ),
+        (
+            "unknown_product",
+            "product",
+            deals["flag_unknown_product"],
+            "product",
+            "kept; list price unknown, value from amount or won history",
+            "product not listed in products.csv",
+        ),
+        (
+            "prospecting_without_engage_date",
+            "engage_date",
+            deals["flag_no_engage_date"],
+            "opportunity_id",
+            "scored as early stage; no age",
+            "Prospecting deal without engage_date",
+        ),
+        (
+            "stale_open_deal",
+            "engage_date",
+            deals["stale"],
+            "opportunity_id",
+            "flagged stale; treated explicitly in the forecast",
+            f"open deal older than every deal that ever closed ({stale_threshold_days:.0f} days)"
+            if stale_threshold_days is not None
+            else "open deal older than every deal that ever closed",
+        ),
     ]
     items = [
-        QualityItem(code, file, column, int(mask.sum()), action, description,
-                    _alias_examples(deals, mask) if code == "product_alias" else _examples(deals, mask, example_col))
+        QualityItem(
+            code,
+            file,
+            column,
+            int(mask.sum()),
+            action,
+            description,
+            _alias_examples(deals, mask) if code == "product_alias" else _examples(deals, mask, example_col),
+        )
         for code, column, mask, example_col, action, description in checks
         if int(mask.sum()) > 0
     ]
     if excluded_undated:
         items.append(
             QualityItem(
-                "undated_prospecting_excluded", file, "engage_date", excluded_undated,
+                "undated_prospecting_excluded",
+                file,
+                "engage_date",
+                excluded_undated,
                 "left out of this historical as-of cut",
                 "Prospecting deal without engage_date: its creation date is unknown, so it cannot be placed "
                 "before an as-of date earlier than the export",
@@ -109,8 +172,14 @@ def assess_quality(
         )
     for name in missing_files:
         items.append(
-            QualityItem("missing_optional_file", name, "", 0, "features from it left unknown",
-                        f"optional file {name} is absent")
+            QualityItem(
+                "missing_optional_file",
+                name,
+                "",
+                0,
+                "features from it left unknown",
+                f"optional file {name} is absent",
+            )
         )
     return DataQualityReport(
         as_of=as_of.strftime("%Y-%m-%d"),

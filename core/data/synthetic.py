@@ -1,4 +1,4 @@
-"""Seeded synthetic CRM generator in the MavenTech schema, with every deal's true probabilities kept beside it.
+"""Seeded synthetic CRM generator in the MavenTech schema, with every deal's true probabilities beside it.
 
 The generative model (documented in plan/data-spec.md) is simple enough to have an exact oracle:
 
@@ -17,7 +17,6 @@ still open at its age on an as-of date*, which is the number a perfect model wou
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,15 @@ from scipy import stats
 
 PRODUCTS = pd.DataFrame(
     {
-        "product": ["GTX Basic", "GTX Pro", "MG Special", "MG Advanced", "GTX Plus Basic", "GTX Plus Pro", "GTK 500"],
+        "product": [
+            "GTX Basic",
+            "GTX Pro",
+            "MG Special",
+            "MG Advanced",
+            "GTX Plus Basic",
+            "GTX Plus Pro",
+            "GTK 500",
+        ],
         "series": ["GTX", "GTX", "MG", "MG", "GTX", "GTX", "GTK"],
         "sales_price": [550, 4821, 55, 3393, 1096, 5482, 26768],
     }
@@ -36,23 +43,122 @@ PRODUCTS = pd.DataFrame(
 PRODUCT_SHARE = np.array([0.21, 0.17, 0.19, 0.16, 0.16, 0.105, 0.005])
 OFFICES = ("Central", "East", "West")
 SECTORS = (
-    "technology", "medical", "retail", "software", "entertainment",
-    "marketing", "finance", "services", "telecommunications", "employment",
+    "technology",
+    "medical",
+    "retail",
+    "software",
+    "entertainment",
+    "marketing",
+    "finance",
+    "services",
+    "telecommunications",
+    "employment",
 )
 FIRST_NAMES = (
-    "Anna", "Cecily", "Mei", "Violet", "Corliss", "Rosie", "Garret", "Jonathan", "Daniell", "Wilburn",
-    "Elease", "Moses", "Zane", "Maureen", "Hayden", "Marty", "Reed", "Donn", "Cassey", "Lajuana", "Rosalina",
-    "Versie", "Markita", "Niesha", "James", "Gladys", "Kami", "Vicki", "Boris", "Darcel", "Hayden", "Kary",
-    "Ravi", "Tomas", "Ingrid", "Priya", "Olu", "Sven", "Lena", "Joaquin",
+    "Anna",
+    "Cecily",
+    "Mei",
+    "Violet",
+    "Corliss",
+    "Rosie",
+    "Garret",
+    "Jonathan",
+    "Daniell",
+    "Wilburn",
+    "Elease",
+    "Moses",
+    "Zane",
+    "Maureen",
+    "Hayden",
+    "Marty",
+    "Reed",
+    "Donn",
+    "Cassey",
+    "Lajuana",
+    "Rosalina",
+    "Versie",
+    "Markita",
+    "Niesha",
+    "James",
+    "Gladys",
+    "Kami",
+    "Vicki",
+    "Boris",
+    "Darcel",
+    "Hayden",
+    "Kary",
+    "Ravi",
+    "Tomas",
+    "Ingrid",
+    "Priya",
+    "Olu",
+    "Sven",
+    "Lena",
+    "Joaquin",
 )
 LAST_NAMES = (
-    "Snelling", "Lampkin", "Cheng", "Frase", "Cozart", "Landsdale", "Pollard", "Kiesel", "Gilliard", "Hatton",
-    "Luton", "Kyzer", "Salisbury", "Hartsell", "Dowdy", "Rajani", "Bunch", "Moodie", "Zoch", "Hagens",
-    "Elders", "Ascencio", "Lanzo", "Hilda", "Boone", "Schlecht", "Harkins", "Ostrowski", "Ng", "Varga",
+    "Snelling",
+    "Lampkin",
+    "Cheng",
+    "Frase",
+    "Cozart",
+    "Landsdale",
+    "Pollard",
+    "Kiesel",
+    "Gilliard",
+    "Hatton",
+    "Luton",
+    "Kyzer",
+    "Salisbury",
+    "Hartsell",
+    "Dowdy",
+    "Rajani",
+    "Bunch",
+    "Moodie",
+    "Zoch",
+    "Hagens",
+    "Elders",
+    "Ascencio",
+    "Lanzo",
+    "Hilda",
+    "Boone",
+    "Schlecht",
+    "Harkins",
+    "Ostrowski",
+    "Ng",
+    "Varga",
 )
 SYLLABLES = (
-    "ac", "be", "ta", "lo", "in", "zu", "mo", "dex", "tron", "ply", "con", "ra", "sol", "vi", "ux", "ka",
-    "ren", "tis", "ox", "fan", "gro", "wer", "nim", "ba", "cy", "do", "el", "hi", "jo", "qu",
+    "ac",
+    "be",
+    "ta",
+    "lo",
+    "in",
+    "zu",
+    "mo",
+    "dex",
+    "tron",
+    "ply",
+    "con",
+    "ra",
+    "sol",
+    "vi",
+    "ux",
+    "ka",
+    "ren",
+    "tis",
+    "ox",
+    "fan",
+    "gro",
+    "wer",
+    "nim",
+    "ba",
+    "cy",
+    "do",
+    "el",
+    "hi",
+    "jo",
+    "qu",
 )
 
 ZOMBIE_PROBABILITY = 0.04
@@ -168,7 +274,9 @@ def _quarter_end_before(dates: np.ndarray) -> np.ndarray:
     return quarter_start.astype("datetime64[D]") - np.timedelta64(1, "D")
 
 
-def generate_crm(n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAULT_EXPORT_DATE) -> SyntheticCRM:
+def generate_crm(
+    n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAULT_EXPORT_DATE
+) -> SyntheticCRM:
     """Generate a realistic MavenTech-schema CRM export of ``n_deals`` deals, deterministic in ``seed``."""
     if n_deals < 1:
         raise ValueError("n_deals must be at least 1")
@@ -198,7 +306,9 @@ def generate_crm(n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAUL
     product = rng.choice(n_products, size=n_deals, p=PRODUCT_SHARE / PRODUCT_SHARE.sum())
     account = rng.integers(0, n_accounts, n_deals)
     created = start + _created_days(rng, n_deals).astype("timedelta64[D]")
-    engage = _next_weekday(created + np.ceil(rng.exponential(ENGAGE_LAG_MEAN_DAYS, n_deals)).astype("timedelta64[D]"))
+    engage = _next_weekday(
+        created + np.ceil(rng.exponential(ENGAGE_LAG_MEAN_DAYS, n_deals)).astype("timedelta64[D]")
+    )
     time_frac = (engage - start).astype(np.int64) / HISTORY_DAYS
 
     logit = (
@@ -256,7 +366,9 @@ def generate_crm(n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAUL
     account_names = accounts["account"].to_numpy(dtype=object)[account]
 
     stage = np.where(
-        ~engaged_by_export, "Prospecting", np.where(closed_by_export, np.where(won, "Won", "Lost"), "Engaging")
+        ~engaged_by_export,
+        "Prospecting",
+        np.where(closed_by_export, np.where(won, "Won", "Lost"), "Engaging"),
     )
     pipeline = pd.DataFrame(
         {
@@ -325,8 +437,15 @@ def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
     age = (t - engage[open_mask]).astype(np.int64).astype(float)
     won_cdf = stats.gamma.cdf(age, sub["won_shape"], scale=sub["won_scale"])
     q_end = _quarter_end_before(np.array([t + np.timedelta64(1, "D")]))[0]  # last quarter end <= t
-    window_end_age = (q_end + np.timedelta64(int(sub["pull_window_days"].iloc[0]) if len(sub) else 0, "D")
-                      - engage[open_mask]).astype(np.int64).astype(float)
+    window_end_age = (
+        (
+            q_end
+            + np.timedelta64(int(sub["pull_window_days"].iloc[0]) if len(sub) else 0, "D")
+            - engage[open_mask]
+        )
+        .astype(np.int64)
+        .astype(float)
+    )
     pullable = (q_end >= engage[open_mask] + np.timedelta64(1, "D")) & (window_end_age > age)
     pulled_mass = np.where(
         pullable,
@@ -339,7 +458,9 @@ def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
     p, z = sub["p_win_if_closes"].to_numpy(), sub["zombie_probability"].to_numpy()
     numerator = p * (1 - z) * won_open
     denominator = numerator + (1 - p) * (1 - z) * lost_open + z
-    return pd.Series(numerator / denominator, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability")
+    return pd.Series(
+        numerator / denominator, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability"
+    )
 
 
 def write_crm(crm: SyntheticCRM, out_dir: Path) -> list[Path]:
@@ -372,8 +493,12 @@ def _generate(argv: list[str] | None) -> int:
     )
     parser.add_argument("--deals", type=int, default=15_000, help="number of deals (default 15000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    parser.add_argument("--out-dir", type=Path, default=Path("dataset"), help="output folder (default dataset)")
-    parser.add_argument("--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken (YYYY-MM-DD)")
+    parser.add_argument(
+        "--out-dir", type=Path, default=Path("dataset"), help="output folder (default dataset)"
+    )
+    parser.add_argument(
+        "--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken (YYYY-MM-DD)"
+    )
     args = parser.parse_args(argv)
     if args.deals < 1:
         raise UsageError(f"--deals must be at least 1 (got {args.deals})")

@@ -19,18 +19,30 @@ ROOT = Path(__file__).resolve().parents[2]
 def _raise(exc: BaseException):
     def step() -> int:
         raise exc
+
     return step
 
 
 @pytest.mark.parametrize(
     ("exc", "code", "stderr"),
     [
-        (DataContractError("a.csv", "bad value", column="x", row=3), 2, "error: a.csv, column 'x', row 3: bad value\n"),
-        (UsageError("--as-of 'x' is not a date\n(use YYYY-MM-DD)"), 2,
-         "error: --as-of 'x' is not a date (use YYYY-MM-DD)\n"),
+        (
+            DataContractError("a.csv", "bad value", column="x", row=3),
+            2,
+            "error: a.csv, column 'x', row 3: bad value\n",
+        ),
+        (
+            UsageError("--as-of 'x' is not a date\n(use YYYY-MM-DD)"),
+            2,
+            "error: --as-of 'x' is not a date (use YYYY-MM-DD)\n",
+        ),
         (ModelArtifactError("model.txt is corrupt"), 2, "error: model.txt is corrupt\n"),
         (KeyboardInterrupt(), 130, "error: interrupted\n"),
-        (RuntimeError("boom"), 1, "error: unexpected RuntimeError: boom (set REVINTEL_DEBUG=1 for the traceback)\n"),
+        (
+            RuntimeError("boom"),
+            1,
+            "error: unexpected RuntimeError: boom (set REVINTEL_DEBUG=1 for the traceback)\n",
+        ),
     ],
 )
 def test_run_cli_maps_exceptions_to_exit_codes_and_one_line(exc, code, stderr, capsys, monkeypatch) -> None:
@@ -58,7 +70,10 @@ def test_one_line_parser_turns_usage_errors_into_exit_2(capsys) -> None:
     parser = OneLineArgumentParser(prog="train.py")
     parser.add_argument("--simulations", type=int)
     assert run_cli(lambda: parser.parse_args(["--simulations", "many"])) == 2
-    assert capsys.readouterr().err == "error: train.py: argument --simulations: invalid int value: 'many' (see --help)\n"
+    assert (
+        capsys.readouterr().err
+        == "error: train.py: argument --simulations: invalid int value: 'many' (see --help)\n"
+    )
 
 
 def test_dispatch_runs_the_chosen_module_lazily(monkeypatch) -> None:
@@ -89,7 +104,8 @@ def test_validate_command_reports_quality(valid_export, capsys) -> None:
 def test_unknown_and_missing_commands_exit_2(capsys) -> None:
     assert cli.main(["forecast"]) == 2
     assert capsys.readouterr().err == (
-        "error: revintel: unknown command 'forecast' (choose from validate, generate, train, predict, backtest, app)\n"
+        "error: revintel: unknown command 'forecast' "
+        "(choose from validate, generate, train, predict, backtest, app)\n"
     )
     assert cli.main([]) == 2
     assert capsys.readouterr().err.startswith("error: revintel: no command given")
@@ -102,16 +118,28 @@ def test_help_lists_every_command(capsys) -> None:
 
 
 def test_app_command_runs_streamlit_on_8501() -> None:
-    assert cli.app_command([]) == [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-                                   "--server.port=8501", "--server.headless=true"]
+    assert cli.app_command([]) == [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app" / "main.py"),
+        "--server.port=8501",
+        "--server.headless=true",
+    ]
     assert cli.app_command(["--server.port=9000"])[-2:] == ["--server.headless=true", "--server.port=9000"]
 
 
 def test_console_script_is_installed_and_validates() -> None:
     script = Path(sys.executable).parent / "revintel"
     assert script.exists(), "pip install -e . should install the revintel console script"
-    result = subprocess.run([str(script), "validate", "--data-dir", "nowhere"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [str(script), "validate", "--data-dir", "nowhere"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert (result.returncode, result.stderr) == (2, "error: nowhere: data directory not found\n")
 
 

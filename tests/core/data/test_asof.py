@@ -49,7 +49,9 @@ def test_undated_prospecting_exists_only_from_the_export_end(full) -> None:
 
 def test_cutting_forward_from_a_past_cut_is_refused(full) -> None:
     past = cut_at(full, "2017-01-25")
-    with pytest.raises(UsageError, match=r"^as-of 2017-02-10 is after this cut's date 2017-01-25; cut the full"):
+    with pytest.raises(
+        UsageError, match=r"^as-of 2017-02-10 is after this cut's date 2017-01-25; cut the full"
+    ):
         cut_at(past, "2017-02-10")
 
 
@@ -71,7 +73,9 @@ def test_parse_as_of_normalises_to_midnight() -> None:
 
 
 def test_load_crm_with_as_of_equals_read_then_cut(valid_export, full) -> None:
-    pd.testing.assert_frame_equal(load_crm(valid_export, as_of="2017-01-25").deals, cut_at(full, "2017-01-25").deals)
+    pd.testing.assert_frame_equal(
+        load_crm(valid_export, as_of="2017-01-25").deals, cut_at(full, "2017-01-25").deals
+    )
 
 
 def test_cut_does_not_mutate_its_input(full) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -61,17 +61,26 @@ def test_valid_export_passes_the_cli_and_prints_the_quality_table(valid_export) 
     result = _run_validate("--data-dir", str(valid_export))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{valid_export} (MavenTech schema) as of 2017-03-01: 5 deals, 2 open; data hash ")
+    assert lines[0].startswith(
+        f"{valid_export} (MavenTech schema) as of 2017-03-01: 5 deals, 2 open; data hash "
+    )
     rows = {line.split()[0]: line.split()[3] for line in lines[2:]}
-    assert rows == {"product_alias": "1", "blank_account": "1", "unknown_sales_agent": "1",
-                    "prospecting_without_engage_date": "1"}
+    assert rows == {
+        "product_alias": "1",
+        "blank_account": "1",
+        "unknown_sales_agent": "1",
+        "prospecting_without_engage_date": "1",
+    }
 
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
         (["--as-of", "07/01/2017"], "error: --as-of '07/01/2017' is not a date (use YYYY-MM-DD)"),
-        (["--as-of", "2016-01-01"], "error: as-of 2016-01-01 is before the first engage_date in the data (2017-01-02)"),
+        (
+            ["--as-of", "2016-01-01"],
+            "error: as-of 2016-01-01 is before the first engage_date in the data (2017-01-02)",
+        ),
         (["--bogus"], "error: python -m core.data: unrecognized arguments: --bogus (see --help)"),
     ],
 )

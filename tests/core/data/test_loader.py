@@ -54,8 +54,12 @@ def test_quality_report_counts_each_quirk(crm) -> None:
     report = crm.quality
     assert (report.as_of, report.n_deals, report.n_open) == ("2017-03-01", 5, 2)
     counts = {item.code: item.count for item in report.items}
-    assert counts == {"product_alias": 1, "blank_account": 1, "unknown_sales_agent": 1,
-                      "prospecting_without_engage_date": 1}
+    assert counts == {
+        "product_alias": 1,
+        "blank_account": 1,
+        "unknown_sales_agent": 1,
+        "prospecting_without_engage_date": 1,
+    }
     assert report.items[0].examples == ("GTXPro -> GTX Pro",)
     assert report.to_dict()["items"][0]["count"] == 1
 
@@ -68,7 +72,9 @@ def test_optional_files_may_be_absent_and_are_reported(tmp_path, valid_export) -
     assert [i.file for i in crm.quality.items if i.code == "missing_optional_file"] == list(crm.missing_files)
     assert crm.deals["manager"].eq("Unknown").all() and crm.deals["list_price"].isna().all()
     assert not crm.deals["flag_unknown_agent"].any()  # nothing to compare against: not flagged
-    assert crm.deals.set_index("opportunity_id").loc["D2", "product"] == "GTX Pro"  # known alias, still repaired
+    assert (
+        crm.deals.set_index("opportunity_id").loc["D2", "product"] == "GTX Pro"
+    )  # known alias, still repaired
 
 
 def test_data_hash_changes_with_the_bytes_and_is_stable(tmp_path, valid_export, crm) -> None:
@@ -82,7 +88,7 @@ def test_data_hash_changes_with_the_bytes_and_is_stable(tmp_path, valid_export, 
 def test_amount_column_is_parsed_when_present(tmp_path) -> None:
     (tmp_path / "sales_pipeline.csv").write_text(
         "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value,amount\n"
-        "A1,Ann,GTX Basic,,Engaging,2017-01-02,,,\"1,250.50\"\n"
+        'A1,Ann,GTX Basic,,Engaging,2017-01-02,,,"1,250.50"\n'
         "A2,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,500,\n"
     )
     amounts = read_crm(tmp_path).deals.set_index("opportunity_id")["amount"]
@@ -110,7 +116,11 @@ def test_error_message_is_exactly_file_column_row_problem(tmp_path) -> None:
         "sales_pipeline.csv, column 'deal_stage', row 3: unknown stage 'Closed Won' (expected one of "
         "Prospecting, Engaging, Won, Lost; map others in a column mapping) (opportunity_id A2)"
     )
-    assert (caught.value.file, caught.value.column, caught.value.row) == ("sales_pipeline.csv", "deal_stage", 3)
+    assert (caught.value.file, caught.value.column, caught.value.row) == (
+        "sales_pipeline.csv",
+        "deal_stage",
+        3,
+    )
 
 
 def test_load_crm_without_as_of_equals_read_crm(valid_export, crm) -> None:

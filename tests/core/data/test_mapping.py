@@ -18,7 +18,17 @@ DEALS = [
     ("S1", "Anna Snelling", "GTX Basic", "Acme", "Closed Won", "Won", "2017-01-02", "2017-02-01", "540"),
     ("S2", "Anna Snelling", "GTXPro", "Acme", "Closed Lost", "Lost", "2017-01-05", "2017-01-20", "4821"),
     ("S3", "Bob Ray", "MG Special", "", "Negotiation/Review", "Engaging", "2017-02-01", "2017-03-31", "60"),
-    ("S4", "Bob Ray", "GTX Basic", "Betatech", "Qualification", "Engaging", "2017-02-10", "2017-04-15", "550"),
+    (
+        "S4",
+        "Bob Ray",
+        "GTX Basic",
+        "Betatech",
+        "Qualification",
+        "Engaging",
+        "2017-02-10",
+        "2017-04-15",
+        "550",
+    ),
     ("S5", "Cleo Vance", "GTX Pro", "Betatech", "Closed Won", "Won", "2017-01-10", "2017-03-01", "4,800.00"),
     ("S6", "Bob Ray", "GTX Basic", "", "Prospecting", "Prospecting", "", "2017-05-01", "550"),
 ]
@@ -40,29 +50,80 @@ def twins(tmp_path_factory) -> tuple[Path, Path]:
     """The same CRM as a Salesforce-style export and in the MavenTech schema."""
     salesforce = tmp_path_factory.mktemp("salesforce")
     maventech = tmp_path_factory.mktemp("maventech_twin")
-    _write(salesforce / "opportunities.csv",
-           ["Opportunity ID", "Opportunity Owner", "Product Name", "Account Name", "Stage", "Created Date",
-            "Close Date", "Amount"],
-           [(i, o, p, a, sf, _us(e), _us(c), amt) for i, o, p, a, sf, _, e, c, amt in DEALS])
-    _write(maventech / "sales_pipeline.csv",
-           ["opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date", "close_date",
-            "close_value", "amount"],
-           [(i, o, p, a, st, e, c if st in ("Won", "Lost") else "", amt if st == "Won" else "", amt)
-            for i, o, p, a, _, st, e, c, amt in DEALS])
-    _write(salesforce / "products.csv", ["Product Name", "Product Family", "List Price"],
-           [("GTX Basic", "GTX", "550"), ("GTX Pro", "GTX", "4821"), ("MG Special", "MG", "55")])
-    _write(maventech / "products.csv", ["product", "series", "sales_price"],
-           [("GTX Basic", "GTX", "550"), ("GTX Pro", "GTX", "4821"), ("MG Special", "MG", "55")])
-    _write(salesforce / "users.csv", ["Full Name", "Manager", "Region"],
-           [("Anna Snelling", "Dustin Brinkmann", "Central"), ("Bob Ray", "Dustin Brinkmann", "Central")])
-    _write(maventech / "sales_teams.csv", ["sales_agent", "manager", "regional_office"],
-           [("Anna Snelling", "Dustin Brinkmann", "Central"), ("Bob Ray", "Dustin Brinkmann", "Central")])
-    accounts = [("Acme", "technology", "1996", "1100.04", "2822", "United States", ""),
-                ("Betatech", "medical", "1986", "647.18", "1185", "Kenya", "")]
-    _write(salesforce / "accounts.csv", ["Account Name", "Industry", "Year Started", "Annual Revenue", "Employees",
-                                         "Billing Country", "Parent Account"], accounts)
-    _write(maventech / "accounts.csv", ["account", "sector", "year_established", "revenue", "employees",
-                                        "office_location", "subsidiary_of"], accounts)
+    _write(
+        salesforce / "opportunities.csv",
+        [
+            "Opportunity ID",
+            "Opportunity Owner",
+            "Product Name",
+            "Account Name",
+            "Stage",
+            "Created Date",
+            "Close Date",
+            "Amount",
+        ],
+        [(i, o, p, a, sf, _us(e), _us(c), amt) for i, o, p, a, sf, _, e, c, amt in DEALS],
+    )
+    _write(
+        maventech / "sales_pipeline.csv",
+        [
+            "opportunity_id",
+            "sales_agent",
+            "product",
+            "account",
+            "deal_stage",
+            "engage_date",
+            "close_date",
+            "close_value",
+            "amount",
+        ],
+        [
+            (i, o, p, a, st, e, c if st in ("Won", "Lost") else "", amt if st == "Won" else "", amt)
+            for i, o, p, a, _, st, e, c, amt in DEALS
+        ],
+    )
+    _write(
+        salesforce / "products.csv",
+        ["Product Name", "Product Family", "List Price"],
+        [("GTX Basic", "GTX", "550"), ("GTX Pro", "GTX", "4821"), ("MG Special", "MG", "55")],
+    )
+    _write(
+        maventech / "products.csv",
+        ["product", "series", "sales_price"],
+        [("GTX Basic", "GTX", "550"), ("GTX Pro", "GTX", "4821"), ("MG Special", "MG", "55")],
+    )
+    _write(
+        salesforce / "users.csv",
+        ["Full Name", "Manager", "Region"],
+        [("Anna Snelling", "Dustin Brinkmann", "Central"), ("Bob Ray", "Dustin Brinkmann", "Central")],
+    )
+    _write(
+        maventech / "sales_teams.csv",
+        ["sales_agent", "manager", "regional_office"],
+        [("Anna Snelling", "Dustin Brinkmann", "Central"), ("Bob Ray", "Dustin Brinkmann", "Central")],
+    )
+    accounts = [
+        ("Acme", "technology", "1996", "1100.04", "2822", "United States", ""),
+        ("Betatech", "medical", "1986", "647.18", "1185", "Kenya", ""),
+    ]
+    _write(
+        salesforce / "accounts.csv",
+        [
+            "Account Name",
+            "Industry",
+            "Year Started",
+            "Annual Revenue",
+            "Employees",
+            "Billing Country",
+            "Parent Account",
+        ],
+        accounts,
+    )
+    _write(
+        maventech / "accounts.csv",
+        ["account", "sector", "year_established", "revenue", "employees", "office_location", "subsidiary_of"],
+        accounts,
+    )
     return salesforce, maventech
 
 
@@ -74,7 +135,10 @@ def test_shipped_salesforce_mapping_reads_as_declared() -> None:
     assert mapping.columns["sales_pipeline"]["Opportunity Owner"] == "sales_agent"
     assert mapping.stages["Closed Won"] == "Won" and mapping.stages["Qualification"] == "Engaging"
     assert (mapping.date_format, mapping.blank_open_close_fields, mapping.won_value_from_amount) == (
-        "%m/%d/%Y", True, True)
+        "%m/%d/%Y",
+        True,
+        True,
+    )
 
 
 def test_salesforce_export_loads_to_the_same_deals_as_its_maventech_twin(twins) -> None:
@@ -117,10 +181,14 @@ def test_unmapped_stage_and_missing_source_column_are_reported(twins, tmp_path) 
         (tmp_path / path.name).write_bytes(path.read_bytes())
     pipeline = tmp_path / "opportunities.csv"
     pipeline.write_text(pipeline.read_text().replace("Qualification", "Discovery"))
-    with pytest.raises(DataContractError, match=r"^opportunities.csv, column 'Stage', row 5: unknown stage 'Discovery'"):
+    with pytest.raises(
+        DataContractError, match=r"^opportunities.csv, column 'Stage', row 5: unknown stage 'Discovery'"
+    ):
         read_crm(tmp_path, load_mapping(SALESFORCE))
     pipeline.write_text(pipeline.read_text().replace("Opportunity Owner", "Owner Name"))
-    with pytest.raises(DataContractError, match=r"^opportunities.csv, column 'Opportunity Owner': required column"):
+    with pytest.raises(
+        DataContractError, match=r"^opportunities.csv, column 'Opportunity Owner': required column"
+    ):
         read_crm(tmp_path, load_mapping(SALESFORCE))
 
 

@@ -80,8 +80,13 @@ def test_quirks_are_planted(small) -> None:
     assert prospecting.sum() > 0 and pipeline.loc[prospecting, "engage_date"].eq("").all()
     assert not set(pipeline["sales_agent"]) <= set(crm.sales_teams["sales_agent"])  # unknown reps
     quality = read_crm(folder).quality
-    for code in ("product_alias", "blank_account", "unknown_sales_agent", "prospecting_without_engage_date",
-                 "stale_open_deal"):
+    for code in (
+        "product_alias",
+        "blank_account",
+        "unknown_sales_agent",
+        "prospecting_without_engage_date",
+        "stale_open_deal",
+    ):
         assert quality.count(code) > 0, code
 
 
