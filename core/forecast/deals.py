@@ -67,7 +67,7 @@ def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_prob
     deals["value_source"] = values["value_source"].to_numpy()
     deals["expected_revenue"] = deals["deal_value"] * deals["win_probability"]
     risk = score_risk(deals, timing.median_won_age_, timing.p90_won_age_)
-    deals = deals.join(risk.drop(columns=[]), rsuffix="_risk")
+    deals = deals.join(risk)
     deals = deals.join(close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of))
     deals["early_stage"] = deals["deal_stage"].eq("Prospecting")
     driver_columns = [c for c in PREDICTION_COLUMNS if c.startswith("driver_")]

@@ -1,0 +1,51 @@
+"""Which saved model predict.py may use: same data, trained on or before the as-of date, newest first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from core.errors import ModelArtifactError
+from models.inference.model_store import compatible_versions
+
+
+def _version(root: Path, name: str, trained: str, data_hash: str = "abc") -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"trained_as_of": trained, "data_hash": data_hash}))
+
+
+def test_newest_compatible_first_and_future_or_foreign_models_skipped(tmp_path: Path) -> None:
+    _version(tmp_path, "20170630-aaaa", "2017-06-30")
+    _version(tmp_path, "20170930-bbbb", "2017-09-30")
+    _version(tmp_path, "20171231-cccc", "2017-12-31")  # trained after the as-of date: has seen the future
+    _version(tmp_path, "20170901-dddd", "2017-09-01", data_hash="other")  # another export
+    (tmp_path / ".20170101-tmp").mkdir()  # a staging folder is ignored
+    crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-10-15"))
+    names = [p.name for p in compatible_versions(tmp_path, crm)]
+    assert names == ["20170930-bbbb", "20170630-aaaa"]
+
+
+def test_latest_pointer_breaks_ties(tmp_path: Path) -> None:
+    _version(tmp_path, "20170930-aaaa", "2017-09-30")
+    _version(tmp_path, "20170930-bbbb", "2017-09-30")
+    (tmp_path / "LATEST").write_text("20170930-aaaa\n")
+    crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-09-30"))
+    assert compatible_versions(tmp_path, crm)[0].name == "20170930-aaaa"
+
+
+def test_unreadable_manifest_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "20170930-eeee").mkdir()
+    (tmp_path / "20170930-eeee" / "manifest.json").write_text("{")
+    crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-09-30"))
+    with pytest.raises(ModelArtifactError, match="20170930-eeee/manifest.json: unreadable model manifest"):
+        compatible_versions(tmp_path, crm)
+
+
+def test_missing_model_dir_has_no_versions(tmp_path: Path) -> None:
+    crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-09-30"))
+    assert compatible_versions(tmp_path / "absent", crm) == []

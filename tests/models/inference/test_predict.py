@@ -1,0 +1,148 @@
+"""predict.py end to end on a small synthetic export: contract, determinism, atomicity, bad input, bad models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.data.synthetic import generate_crm, write_crm
+from models.inference.predict import main
+
+OUTPUTS = ("latest_predictions.csv", "forecast.csv", "shap_values.csv", "predictions_metadata.json")
+REQUIRED = ("opportunity_id, sales_agent, manager, regional_office, product, account, deal_stage, engage_date, "
+            "age_days, deal_value, value_source, win_probability, risk_score, risk_tier, expected_revenue, "
+            "value_at_risk, p_close_in_quarter, p_close_next_quarter, expected_close_date, stale, driver_1, "
+            "driver_2, driver_3").split(", ")
+EVIL_ACCOUNT = '=HYPERLINK("http://evil.example","click")'
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,500 synthetic deals; one account renamed to a spreadsheet formula."""
+    folder = tmp_path_factory.mktemp("export")
+    crm = generate_crm(n_deals=1500, seed=21)
+    write_crm(crm, folder)
+    pipeline = pd.read_csv(folder / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
+    victim = pipeline.loc[pipeline["deal_stage"].eq("Engaging") & pipeline["account"].ne(""), "account"].iloc[0]
+    pipeline["account"] = pipeline["account"].replace(victim, EVIL_ACCOUNT)
+    accounts["account"] = accounts["account"].replace(victim, EVIL_ACCOUNT)
+    pipeline.to_csv(folder / "sales_pipeline.csv", index=False)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    (folder / "truth.csv").unlink()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(export: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One run that trains a model; later tests reuse its model and outputs."""
+    root = tmp_path_factory.mktemp("run")
+    out, models = root / "out", root / "models"
+    code = main(["--data-dir", str(export), "--out-dir", str(out), "--model-dir", str(models),
+                 "--simulations", "300", "--quiet"])
+    assert code == 0
+    return {"out": out, "models": models, "export": export}
+
+
+def _args(run: dict[str, Path], out: Path | None = None, data: Path | None = None,
+          models: Path | None = None) -> list[str]:
+    return ["--data-dir", str(data or run["export"]), "--out-dir", str(out or run["out"]),
+            "--model-dir", str(models or run["models"]), "--simulations", "300", "--quiet"]
+
+
+def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
+    out = first_run["out"]
+    predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
+    assert all(column in predictions.columns for column in REQUIRED)
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    assert metadata["counts"]["scored"] == len(predictions) == metadata["counts"]["open_deals"]
+    for key in ("run_id", "as_of", "export_end", "data", "model", "counts", "simulation", "forecast_backtest",
+                "risk", "timings_seconds", "data_quality", "software"):
+        assert key in metadata
+    assert metadata["simulation"]["runs"] == 300
+    assert metadata["model"]["trained_this_run"] is True
+    assert set(metadata["timings_seconds"]) >= {"load", "train", "score", "explain", "forecast"}
+    numbers = predictions[["win_probability", "deal_value", "value_at_risk"]].astype(float)
+    assert ((numbers["win_probability"] >= 0) & (numbers["win_probability"] <= 1)).all()
+    recomputed = numbers["deal_value"] * (1 - numbers["win_probability"])
+    assert (numbers["value_at_risk"] - recomputed).abs().max() < 0.01
+    assert predictions["driver_1"].str.contains(r"\([+-]\d+(?:\.\d)? pts\)$").all()
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert set(forecast["segment_type"]) == {"all", "regional_office", "manager", "sales_agent", "product"}
+    shap = pd.read_csv(out / "shap_values.csv", dtype={"opportunity_id": str}, keep_default_na=False)
+    assert shap["opportunity_id"].nunique() == len(predictions)
+    # each deal's base value + contributions = its win probability
+    total = shap.groupby("opportunity_id")["shap_value"].sum() + shap.groupby("opportunity_id")["base_value"].first()
+    probability = predictions.set_index("opportunity_id")["win_probability"].astype(float)
+    assert (total.reindex(probability.index) - probability).abs().max() < 1e-4
+
+
+def test_formula_account_is_neutralised(first_run: dict[str, Path]) -> None:
+    text = (first_run["out"] / "latest_predictions.csv").read_text()
+    assert "'" + EVIL_ACCOUNT.replace('"', '""') in text
+    assert ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text
+
+
+def test_second_run_reuses_the_model_and_is_byte_identical(first_run: dict[str, Path], tmp_path: Path) -> None:
+    assert main(_args(first_run, out=tmp_path)) == 0
+    again = _digests(tmp_path)
+    before = _digests(first_run["out"])
+    for name in OUTPUTS[:3]:
+        assert again[name] == before[name], name
+    meta_a = json.loads((tmp_path / "predictions_metadata.json").read_text())
+    meta_b = json.loads((first_run["out"] / "predictions_metadata.json").read_text())
+    assert meta_a["model"]["trained_this_run"] is False
+    assert meta_a["run_id"] == meta_b["run_id"]
+    assert len([p for p in first_run["models"].iterdir() if p.is_dir()]) == 1
+
+
+def test_every_broken_export_exits_2_and_keeps_outputs(first_run, broken_inputs, capsys, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(first_run["out"], out)
+    before = _digests(out)
+    for broken in broken_inputs:
+        code = main(_args(first_run, out=out, data=broken.data_dir))
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2, broken.kind
+        assert len(err) == 1 and err[0].startswith("error: ") and broken.expected in err[0], (broken.kind, err)
+        assert _digests(out) == before, broken.kind
+
+
+@pytest.mark.parametrize("damage", ["truncated_model", "incompatible_spec", "garbled_manifest"])
+def test_corrupt_model_exits_2_and_keeps_outputs(first_run, damage: str, capsys, tmp_path: Path) -> None:
+    models, out = tmp_path / "models", tmp_path / "out"
+    shutil.copytree(first_run["models"], models)
+    shutil.copytree(first_run["out"], out)
+    version = next(p for p in models.iterdir() if p.is_dir())
+    if damage == "truncated_model":
+        text = (version / "model.txt").read_text()
+        (version / "model.txt").write_text(text[: len(text) // 3])
+    elif damage == "incompatible_spec":
+        manifest = json.loads((version / "manifest.json").read_text())
+        manifest["feature_spec_sha256"] = "0" * 64
+        (version / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        (version / "manifest.json").write_text("{not json")
+    before = _digests(out)
+    code = main(_args(first_run, out=out, models=models))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and str(version.name) in err[0]
+    assert _digests(out) == before
+
+
+def test_usage_errors_exit_2(first_run, capsys, tmp_path: Path) -> None:
+    assert main(_args(first_run, out=tmp_path) + ["--simulations", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --simulations must be at least 1 (got 0)"
+    assert main(_args(first_run, out=tmp_path) + ["--as-of", "yesterday"]) == 2
+    assert "--as-of 'yesterday' is not a date" in capsys.readouterr().err
+    assert not (tmp_path / "forecast.csv").exists()
