@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 BAND = "rgba(99, 142, 230, 0.28)"
 LINE = "rgb(72, 118, 222)"
@@ -15,12 +16,20 @@ TIER_COLOURS = ("rgb(214, 69, 65)", "rgb(236, 138, 52)", "rgb(222, 190, 60)", "r
 MONEY_AXIS = {"tickprefix": "$", "tickformat": "~s"}
 
 
+PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def show(fig: go.Figure, key: str | None = None) -> None:
+    """Draw a figure full width, without the Plotly toolbar (it covered legends)."""
+    st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
     """Shared layout: legend strip on top, compact margins, hover on x."""
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"} if title else None,
-        height=height, margin={"l": 10, "r": 10, "t": 70 if title else 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
+        height=height, margin={"l": 10, "r": 10, "t": 70 if title else 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left", "traceorder": "normal"},
         hovermode="x unified",
     )
     return fig
@@ -93,10 +102,10 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
     """SHAP waterfall in probability points: base value, top features, all others, final probability."""
     text = [f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
             for v, m in zip(steps["value"], steps["measure"], strict=True)]
+    labels = [f"{label}  ({t})" for label, t in zip(steps["label"], text, strict=True)]
     fig = go.Figure(go.Waterfall(
-        orientation="h", y=steps["label"].tolist(), x=steps["value"].tolist(), measure=steps["measure"].tolist(),
-        text=text,
-        textposition="outside", cliponaxis=False,
+        orientation="h", y=labels, x=steps["value"].tolist(), measure=steps["measure"].tolist(),
+        text=text, textposition="none",
         increasing={"marker": {"color": WON}}, decreasing={"marker": {"color": "rgb(214, 69, 65)"}},
         totals={"marker": {"color": LINE}}, connector={"line": {"color": "rgba(128,128,128,0.5)"}},
         hovertemplate="%{y}: %{text}<extra></extra>",
@@ -104,7 +113,7 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=".0%", title="Win probability")
     _layout(fig, None, height=max(300, 34 * len(steps) + 60))
-    fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 60, "t": 20, "b": 10})
+    fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 20, "t": 20, "b": 10})
     return fig
 
 

@@ -26,7 +26,8 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
     rows = [{"label": "Base value (average deal)", "value": base_value, "measure": "absolute"}]
     for _, item in shown.iterrows():
         value_text = str(item["feature_value"]).strip()
-        label = f"{item['feature']} = {value_text}" if value_text not in ("", "nan", "None") else str(item["feature"])
+        name = str(item.get("feature_label") or item["feature"])
+        label = f"{name} = {value_text}" if value_text not in ("", "nan", "None") else name
         rows.append({"label": label, "value": float(item["shap_value"]), "measure": "relative"})
     if len(rest):
         rows.append({"label": f"All other features ({len(rest)})", "value": float(rest["shap_value"].sum()),

@@ -163,7 +163,8 @@ def _read_shap(out_dir: Path) -> tuple[pd.DataFrame | None, pd.Series | None]:
         else:
             raise PredictionFilesError(f"{name}: no base value (expected a 'base_value' column or rows with "
                                        f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})")
-        features = frame.loc[~base_rows, ["opportunity_id", "feature", "feature_value", "shap_value"]]
+        keep = [*SHAP_COLUMNS, *(["feature_label"] if "feature_label" in frame.columns else [])]
+        features = frame.loc[~base_rows, keep]
         features = features.set_index("opportunity_id").sort_index(kind="stable")
         return features, base
     return None, None

@@ -70,7 +70,7 @@ cols[2].metric("Product", str(deal["product"]))
 cols[3].metric("Stage", str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else ""))
 cols = st.columns(4)
 cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {deal['value_source']}")
-cols[1].metric("Age", "no engage date" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
+cols[1].metric("Age", "n/a" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
 cols[2].metric("Calibrated win probability", percent(deal["win_probability"]))
 cols[3].metric("Value at risk", money(deal["value_at_risk"]))
 
@@ -97,7 +97,7 @@ with left:
         contributions = run.shap.loc[[current]]
         base = float(run.shap_base_value.get(current, float("nan")))
         steps = deal_logic.waterfall_steps(contributions, base)
-        st.plotly_chart(charts.waterfall_chart(steps), width="stretch")
+        charts.show(charts.waterfall_chart(steps))
         gap = float(steps["value"].iloc[-1]) - float(deal["win_probability"])
         if abs(gap) > 0.005:
             st.caption(f"Note: base value plus contributions is {percent(steps['value'].iloc[-1], 1)}, "
@@ -126,7 +126,7 @@ if len(close_quantiles) == 3:
     left.caption(f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}")
 with right:
     outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")
-    st.plotly_chart(charts.close_outlook_chart(outlook), width="stretch")
+    charts.show(charts.close_outlook_chart(outlook))
 
 st.subheader("Comparable closed deals")
 if closed is None:
@@ -140,10 +140,9 @@ else:
               "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
               "days_to_close": st.column_config.NumberColumn("Days to close", format="%d"),
               "value": st.column_config.NumberColumn("Value", format="dollar", step=1)}
-    left, right = st.columns(2)
-    for column, stage in ((left, "Won"), (right, "Lost")):
-        column.markdown(f"**{stage}**")
+    for stage in ("Won", "Lost"):
+        st.markdown(f"**{stage}**")
         if comparables[stage].empty:
-            column.caption(f"No {stage.lower()} deal of this product yet.")
+            st.caption(f"No {stage.lower()} deal of this product yet.")
         else:
-            column.dataframe(comparables[stage], hide_index=True, width="stretch", column_config=config)
+            st.dataframe(comparables[stage], hide_index=True, width="stretch", column_config=config)

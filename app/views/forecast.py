@@ -39,7 +39,7 @@ rows = pipeline.forecast_rows(forecast, period_type, *segment)
 if rows.empty:
     st.info("No forecast rows for this period type and segment.")
 else:
-    st.plotly_chart(charts.forecast_fan(rows), width="stretch")
+    charts.show(charts.forecast_fan(rows))
     table = rows[["period_start", "period_end", "closed_won", "expected", "p10", "p50", "p90"]]
     money_col = {c: st.column_config.NumberColumn(label, format="dollar", step=1) for c, label in
                  (("closed_won", "Closed won"), ("expected", "Expected"), ("p10", "P10"), ("p50", "P50"),
@@ -69,15 +69,15 @@ if points.empty:
     st.info("The forecast has no row for this quarter.")
 else:
     end = points.iloc[-1]
-    cols = st.columns(4)
+    cols = st.columns([1, 1, 1.7, 1])
     cols[0].metric("Closed won to date", money(points.iloc[0]["cumulative"]))
     cols[1].metric("Expected by quarter end", money(end["cumulative"]))
     cols[2].metric("P10 - P90 at quarter end", f"{money(end['p10'])} - {money(end['p90'])}")
     if target:
         gap = target - end["cumulative"]
-        cols[3].metric("Gap to target (expected)", money(gap), delta=money(-gap), delta_color="normal")
-    st.plotly_chart(charts.cumulative_quarter_chart(points, target or None, "Cumulative revenue this quarter"),
-                    width="stretch")
+        cols[3].metric("Gap to target (expected)", money(max(gap, 0.0)),
+                       help="Target minus expected revenue by quarter end (0 when the target is covered).")
+    charts.show(charts.cumulative_quarter_chart(points, target or None, "Cumulative revenue this quarter"))
     st.caption("Weekly points add expected revenue (expected values add up); the range exists only for the "
                "whole quarter because quantiles do not add.")
 
@@ -97,4 +97,4 @@ else:
                "is near 80%, and useful when its pinball loss is below the naive forecast's.")
     windows = pd.DataFrame(backtest.get("windows") or [])
     if not windows.empty:
-        st.plotly_chart(charts.backtest_windows_chart(windows.head(40)), width="stretch")
+        charts.show(charts.backtest_windows_chart(windows.head(40)))

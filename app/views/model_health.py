@@ -36,10 +36,10 @@ else:
         value = summary.get(key)
         col.metric(f"{label} (mean)", "n/a" if value is None else f"{float(value):.3f}")
     left, right = st.columns(2)
-    left.plotly_chart(charts.metric_by_as_of_chart(table, "auc", "AUC (0.5 = no better than chance)"),
-                      width="stretch")
-    right.plotly_chart(charts.metric_by_as_of_chart(table, "brier_skill", "Brier skill vs base rate (0 = none)"),
-                       width="stretch")
+    with left:
+        charts.show(charts.metric_by_as_of_chart(table, "auc", "AUC (0.5 = no better than chance)"))
+    with right:
+        charts.show(charts.metric_by_as_of_chart(table, "brier_skill", "Brier skill vs base rate (0 = none)"))
     with st.expander("All backtest metrics"):
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "base_rate": st.column_config.NumberColumn("Base rate", format="percent", step=0.1)})
@@ -51,7 +51,7 @@ with left:
     if bins.empty:
         missing_notice("Reliability bins", predict_command(run.out_dir))
     else:
-        st.plotly_chart(charts.reliability_chart(bins), width="stretch")
+        charts.show(charts.reliability_chart(bins))
         st.caption("Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "
                    "a predicted 30% wins 30% of the time.")
 with right:
@@ -59,7 +59,7 @@ with right:
     if run.shap is None:
         missing_notice("SHAP values", predict_command(run.out_dir))
     else:
-        st.plotly_chart(charts.importance_chart(feature_importance(run)), width="stretch")
+        charts.show(charts.importance_chart(feature_importance(run)))
         st.caption("Mean absolute SHAP contribution over the scored open deals, in probability points.")
 
 st.subheader("Data quality")

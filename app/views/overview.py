@@ -37,7 +37,7 @@ segment = pipeline.forecast_segment(filters)
 band = None
 if run.forecast is not None and segment is not None:
     band = pipeline.quarter_row(run.forecast, quarter, segment[0], segment[1])
-cols = st.columns(4)
+cols = st.columns([1, 1.7, 1, 1])
 cols[0].metric("Expected (won in quarter)", money(summary["expected_in_quarter"]),
                help="Sum of deal value x probability of being won inside the quarter.")
 if band is not None:
@@ -55,39 +55,38 @@ if quarter.is_next:
     st.caption(f"Leading with the next quarter: the as-of date {md(run.metadata['as_of'])} is near the end of "
                "its quarter.")
 
-left, right = st.columns([3, 2])
-with left:
-    st.markdown("**Forecast by month**")
-    if run.forecast is not None:
-        seg_type, seg_value = segment if segment is not None else ("all", None)
-        rows = pipeline.forecast_rows(run.forecast, "month", seg_type, seg_value)
-        if rows.empty:
-            st.caption("No monthly forecast rows for this selection.")
-        else:
-            st.plotly_chart(charts.forecast_fan(rows, height=300), width="stretch")
-            if segment is None:
-                st.caption("Filters combine several segments, so the chart shows the whole pipeline.")
-with right:
-    st.markdown("**Five deals most worth attention**")
-    top = pipeline.deals_needing_attention(deals, attention, 5)
-    if top.empty:
-        st.caption("No live deal is in the attention tiers for this selection.")
+st.markdown("**Forecast by month**")
+if run.forecast is not None:
+    seg_type, seg_value = segment if segment is not None else ("all", None)
+    rows = pipeline.forecast_rows(run.forecast, "month", seg_type, seg_value)
+    if rows.empty:
+        st.caption("No monthly forecast rows for this selection.")
     else:
-        st.dataframe(
-            top.assign(opportunity_id="deal?deal=" + top["opportunity_id"])[
-                ["opportunity_id", "account", "sales_agent", "value_at_risk", "win_probability", "driver_1"]],
-            hide_index=True, width="stretch", key="overview_top5",
-            column_config={
-                "opportunity_id": st.column_config.LinkColumn("Deal", display_text=r"deal\?deal=(.*)"),
-                "account": "Account", "sales_agent": "Rep",
-                "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
-                "win_probability": st.column_config.NumberColumn("Win prob.", format="percent", step=1),
-                "driver_1": "Main driver",
-            },
-        )
-    if summary["stale_count"]:
-        st.warning(f"{summary['stale_count']:,} stale deals ({md(money(summary['stale_value']))}) are older than any "
-                   "deal that ever closed: confirm or close them out. They are not counted as needing attention.")
+        charts.show(charts.forecast_fan(rows, height=300))
+        if segment is None:
+            st.caption("Filters combine several segments, so the chart shows the whole pipeline.")
+
+st.subheader("Five deals most worth attention")
+top = pipeline.deals_needing_attention(deals, attention, 5)
+if top.empty:
+    st.caption("No live deal is in the attention tiers for this selection.")
+else:
+    st.caption(f"Not stale, tier {md(' or '.join(attention))}, most value at risk first. Click a deal to open it.")
+    st.dataframe(
+        top.assign(opportunity_id="deal?deal=" + top["opportunity_id"], win_probability=top["win_probability"] * 100)[
+            ["opportunity_id", "account", "sales_agent", "product", "value_at_risk", "win_probability", "driver_1"]],
+        hide_index=True, width="stretch", key="overview_top5",
+        column_config={
+            "opportunity_id": st.column_config.LinkColumn("Deal", display_text=r"deal\?deal=(.*)", width="small"),
+            "account": "Account", "sales_agent": "Rep", "product": "Product",
+            "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
+            "win_probability": st.column_config.NumberColumn("Win prob.", format="%.0f%%"),
+            "driver_1": st.column_config.TextColumn("Main driver", width="large"),
+        },
+    )
+if summary["stale_count"]:
+    st.warning(f"{summary['stale_count']:,} stale deals ({md(money(summary['stale_value']))}) are older than any "
+               "deal that ever closed: confirm or close them out. They are not counted as needing attention.")
 
 st.subheader("Data quality")
 warnings = health.quality_warnings(run.metadata.get("data_quality"),
@@ -97,10 +96,8 @@ if not run.metadata.get("data_quality"):
 elif not warnings:
     st.success("No data-quality issues found in this export.")
 else:
-    for line in warnings[:6]:
-        st.warning(md(line))
-    if len(warnings) > 6:
-        st.caption(f"{len(warnings) - 6} more on the Model & Data Health page.")
+    st.warning("\n".join(f"- {md(line[:1].upper() + line[1:])}" for line in warnings))
+    st.caption("Details and examples on the Model & Data Health page.")
 for problem in run.problems:
     st.warning(md(f"{problem}: re-run {predict_command(run.out_dir)}"))
 st.caption(f"Win probabilities are calibrated; overall share of pipeline value expected to be won: "

@@ -14,8 +14,8 @@ MAX_ROWS = 2_000
 SORTS = {"Value at risk": ("value_at_risk", False), "Deal value": ("deal_value", False),
          "Win probability (lowest first)": ("win_probability", True), "Age (oldest first)": ("age_days", False),
          "Expected close date": ("expected_close_date", True)}
-TABLE_COLUMNS = ["opportunity_id", "account", "sales_agent", "manager", "product", "deal_stage", "risk_tier",
-                 "stale", "win_probability", "deal_value", "value_at_risk", "age_days", "expected_close_date",
+TABLE_COLUMNS = ["opportunity_id", "account", "value_at_risk", "win_probability", "risk_tier", "stale",
+                 "deal_value", "age_days", "sales_agent", "manager", "product", "deal_stage", "expected_close_date",
                  "driver_1", "driver_2", "driver_3", "link"]
 
 run = require_run()
@@ -29,7 +29,8 @@ search = left.text_input("Search deals", key="risk_search", placeholder="Deal id
 sort_label = right.selectbox("Sort by", list(SORTS), key="risk_sort")
 found = pipeline.search_deals(deals, search)
 ranked = pipeline.ranked_deals(found, *SORTS[sort_label])
-shown = ranked.head(MAX_ROWS).assign(link="deal?deal=" + ranked["opportunity_id"].head(MAX_ROWS))
+shown = ranked.head(MAX_ROWS)
+shown = shown.assign(link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100)
 
 cols = st.columns(3)
 cols[0].metric("Deals in view", f"{len(found):,}")
@@ -45,13 +46,15 @@ event = st.dataframe(
     column_config={
         "opportunity_id": "Deal", "account": "Account", "sales_agent": "Rep", "manager": "Manager",
         "product": "Product", "deal_stage": "Stage", "risk_tier": "Tier", "stale": "Stale",
-        "win_probability": st.column_config.ProgressColumn("Win probability", format="percent", min_value=0.0,
-                                                           max_value=1.0),
+        "win_probability": st.column_config.ProgressColumn("Win probability", format="%.0f%%", min_value=0.0,
+                                                           max_value=100.0),
         "deal_value": st.column_config.NumberColumn("Deal value", format="dollar", step=1),
         "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
         "age_days": st.column_config.NumberColumn("Age (days)", format="%d"),
         "expected_close_date": st.column_config.DateColumn("Expected close", format="YYYY-MM-DD"),
-        "driver_1": "Driver 1", "driver_2": "Driver 2", "driver_3": "Driver 3",
+        "driver_1": st.column_config.TextColumn("Driver 1", width="large"),
+        "driver_2": st.column_config.TextColumn("Driver 2", width="large"),
+        "driver_3": st.column_config.TextColumn("Driver 3", width="large"),
         "link": st.column_config.LinkColumn("Share link", display_text="Open deal"),
     },
 )
@@ -74,6 +77,5 @@ by_segment = pipeline.risk_by_segment(found, segment_column, tiers)
 if by_segment.empty:
     st.caption("No deals in view.")
 else:
-    st.plotly_chart(charts.risk_by_segment_chart(by_segment, tiers, pipeline.SEGMENT_LABELS[segment_column]),
-                    width="stretch")
+    charts.show(charts.risk_by_segment_chart(by_segment, tiers, pipeline.SEGMENT_LABELS[segment_column]))
     st.caption("Top 15 segments by value at risk; colours are risk tiers.")

@@ -50,7 +50,8 @@ def test_waterfall_ends_at_the_win_probability(app_env: Path) -> None:
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     trace = figure["data"][0]
     assert trace["type"] == "waterfall"
-    assert trace["y"][0] == "Base value (average deal)" and trace["y"][-1] == "Win probability"
+    assert trace["y"][0] == "Base value (average deal)  (41.0%)"
+    assert trace["y"][-1] == f"Win probability  ({float(deal['win_probability']) * 100:.1f}%)"
     assert abs(trace["x"][-1] - float(deal["win_probability"])) < 1e-6
     assert abs(trace["x"][0] + sum(trace["x"][1:-1]) - trace["x"][-1]) < 1e-6
     shap = pd.read_csv(app_env / "shap_values.csv", dtype={"opportunity_id": str})
