@@ -97,6 +97,10 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
         _pipeline("D4,Bob Ray,GTX Basic,Betatech", 'D4,Bob Ray,GTX Basic,"Betatech'),
         "sales_pipeline.csv, row 5: malformed CSV: a quote opened here is never closed",
     ),
+    "short_row": (
+        _pipeline("D3,Bob Ray,MG Special,,Engaging,2017-02-01,,", "D3,Bob Ray"),
+        "sales_pipeline.csv, column 'product', row 4: malformed CSV row: 2 fields where the header has 8",
+    ),
     "missing_column": (
         {
             **VALID_FILES,

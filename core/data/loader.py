@@ -5,6 +5,7 @@ Row numbers in error messages are spreadsheet rows: the header is row 1, the fir
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -116,6 +117,38 @@ def _parse_csv(text: str, display: str) -> pd.DataFrame:
         raise DataContractError(display, f"malformed CSV ({detail})") from None
 
 
+def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: str) -> np.ndarray:
+    """Spreadsheet row of each parsed record; a one-line error at the first row with too few fields.
+
+    pandas silently pads short rows and skips blank lines, which would shift row numbers. The fast path
+    proves neither happened (one line per record, one comma per separator, no quotes); otherwise the
+    file is re-scanned with the csv module, where a quoted multi-line cell is one row, as in a spreadsheet.
+    """
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if '"' not in text and n_lines == n_records + 1 and text.count(",") == (len(columns) - 1) * n_lines:
+        return np.arange(n_records, dtype=np.int64) + HEADER_ROWS + 1
+    rows: list[int] = []
+    header_seen = False
+    for row_number, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not record:  # a blank line: pandas skips it, the spreadsheet still counts it
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        if len(record) < len(columns):
+            raise DataContractError(
+                display,
+                f"malformed CSV row: {len(record)} fields where the header has {len(columns)} "
+                "(a truncated row or a missing comma?)",
+                column=str(columns[len(record)]).strip(),
+                row=row_number,
+            )
+        rows.append(row_number)
+    if len(rows) != n_records:  # cannot happen unless pandas and csv disagree on the dialect
+        raise DataContractError(display, f"malformed CSV: {len(rows)} rows found, pandas read {n_records}")
+    return np.asarray(rows, dtype=np.int64)
+
+
 def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> pd.DataFrame:
     """Read one CSV as strings, with one-line errors for encoding, emptiness, shape and missing columns."""
     display = source.name
@@ -125,7 +158,9 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
         raise DataContractError(display, "is a directory, not a CSV file") from None
     if not raw.strip():
         raise DataContractError(display, "file is empty (no header, no rows)")
-    frame = _parse_csv(_decode(raw, display), display)
+    text = _decode(raw, display)
+    frame = _parse_csv(text, display)
+    source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = mapping.apply(spec.name, frame)
     missing = [c for c in spec.required if c not in frame.columns]
@@ -138,7 +173,7 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
         raise DataContractError(display, "file has a header but no rows")
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
-    frame["source_row"] = np.arange(len(frame)) + HEADER_ROWS + 1
+    frame["source_row"] = source_rows
     return frame
 
 

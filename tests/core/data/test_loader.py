@@ -127,3 +127,25 @@ def test_load_crm_without_as_of_equals_read_crm(valid_export, crm) -> None:
     loaded = load_crm(valid_export)
     pd.testing.assert_frame_equal(loaded.deals, crm.deals)
     assert loaded.as_of == crm.as_of
+
+
+HEADER = "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+
+
+def test_blank_lines_do_not_shift_row_numbers(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(
+        HEADER + "A1,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,500\n\nA2,Ann,GTX Basic,,Won,2017-01-02,,500\n"
+    )
+    with pytest.raises(DataContractError, match=r"^sales_pipeline.csv, column 'close_date', row 4: missing"):
+        read_crm(tmp_path)
+
+
+def test_a_quoted_multi_line_cell_is_one_spreadsheet_row(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(
+        HEADER + 'A1,Ann,GTX Basic,"Acme\nEurope",Won,2017-01-02,2017-01-09,500\n'
+        "A2,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,-1\n"
+    )
+    with pytest.raises(
+        DataContractError, match=r"^sales_pipeline.csv, column 'close_value', row 3: negative"
+    ):
+        read_crm(tmp_path)
