@@ -447,7 +447,7 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         sales_teams=teams,
         as_of=pd.Timestamp(export_end),
         export_end=pd.Timestamp(export_end),
-        quality=DataQualityReport(as_of="", n_deals=0, n_open=0),
+        quality=DataQualityReport(as_of="", n_deals=0, n_open=0, pipeline_file=pipeline_name),
         data_dir=str(root),
         data_hash=_hash_files(read_paths),
         missing_files=tuple(missing_files),
@@ -469,5 +469,7 @@ def with_quality(
     crm: CRMData, deals: pd.DataFrame, as_of: pd.Timestamp, stale_days: float | None, excluded_undated: int
 ) -> CRMData:
     """A copy of ``crm`` holding ``deals`` at ``as_of`` with a freshly assessed quality report."""
-    quality = assess_quality(deals, as_of, stale_days, excluded_undated, crm.missing_files)
+    quality = assess_quality(
+        deals, as_of, stale_days, excluded_undated, crm.missing_files, crm.quality.pipeline_file
+    )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

@@ -30,6 +30,7 @@ class DataQualityReport:
     n_deals: int
     n_open: int
     items: tuple[QualityItem, ...] = field(default_factory=tuple)
+    pipeline_file: str = "sales_pipeline.csv"
 
     def count(self, code: str) -> int:
         """Rows affected by the issue ``code`` (0 when it was not found)."""
@@ -41,6 +42,7 @@ class DataQualityReport:
             "as_of": self.as_of,
             "n_deals": self.n_deals,
             "n_open": self.n_open,
+            "pipeline_file": self.pipeline_file,
             "items": [{**asdict(item), "examples": list(item.examples)} for item in self.items],
         }
 
@@ -73,9 +75,10 @@ def assess_quality(
     stale_threshold_days: float | None,
     excluded_undated: int = 0,
     missing_files: tuple[str, ...] = (),
+    pipeline_file: str = "sales_pipeline.csv",
 ) -> DataQualityReport:
     """Count every repaired or flagged quirk among the deals present at ``as_of``."""
-    file = "sales_pipeline.csv"
+    file = pipeline_file
     open_deals = deals["is_open"]
     checks: list[tuple[str, str, pd.Series, str, str, str]] = [
         (
@@ -186,4 +189,5 @@ def assess_quality(
         n_deals=len(deals),
         n_open=int(open_deals.sum()),
         items=tuple(items),
+        pipeline_file=pipeline_file,
     )

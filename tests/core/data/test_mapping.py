@@ -159,6 +159,9 @@ def test_salesforce_export_cuts_like_its_twin(twins) -> None:
     salesforce_dir, maventech_dir = twins
     via_mapping = load_crm(salesforce_dir, as_of="2017-01-25", mapping=load_mapping(SALESFORCE))
     pd.testing.assert_frame_equal(via_mapping.deals, load_crm(maventech_dir, as_of="2017-01-25").deals)
+    assert via_mapping.quality.pipeline_file == "opportunities.csv"
+    assert {item.file for item in via_mapping.quality.items} == {"opportunities.csv"}
+    assert via_mapping.quality.count("product_alias") == 1
 
 
 def test_errors_name_the_exports_own_file_and_column(twins, tmp_path) -> None:
