@@ -47,6 +47,7 @@ class TrainingSet:
 
     matrix: np.ndarray
     labels: np.ndarray
+    weights: np.ndarray
     deal_labels: pd.Series
 
 
@@ -65,15 +66,16 @@ class WinProbabilityModel(BaseEstimator):
         account_policy: str = "impute",
         snapshot_days: int = 7,
         validation_weeks: int = 8,
-        prior_strength: float = 20.0,
-        learning_rate: float = 0.05,
+        prior_strength: float = 5.0,
+        learning_rate: float = 0.1,
         num_leaves: int = 15,
         min_child_samples: int = 200,
         max_rounds: int = 400,
-        early_stopping_rounds: int = 30,
+        early_stopping_rounds: int = 20,
         default_rounds: int = 100,
         imputations: int = 4,
-        n_jobs: int = 2,
+        recency_half_life_days: float | None = None,
+        n_jobs: int = 1,
     ):
         self.seed = seed
         self.censoring = censoring
@@ -88,6 +90,7 @@ class WinProbabilityModel(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.default_rounds = default_rounds
         self.imputations = imputations
+        self.recency_half_life_days = recency_half_life_days
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ training
@@ -97,7 +100,7 @@ class WinProbabilityModel(BaseEstimator):
             "objective": "cross_entropy", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_child_samples, "lambda_l2": 10.0, "max_bin": 63,
             "feature_fraction": 0.9, "cat_smooth": 20.0, "min_data_per_group": 50, "max_cat_threshold": 16,
-            "seed": self.seed, "deterministic": True, "force_col_wise": True, "num_threads": self.n_jobs,
+            "seed": self.seed, "deterministic": True, "force_row_wise": True, "num_threads": self.n_jobs,
             "verbose": -1,
         }
 
@@ -107,17 +110,21 @@ class WinProbabilityModel(BaseEstimator):
         spec = spec or spec_from_training(features)
         matrix = spec.encode(features)
         outcome = snapshots["outcome"].to_numpy()
+        weights = snapshots["weight"].to_numpy()
+        if self.recency_half_life_days:
+            elapsed = (crm.as_of - snapshots["snapshot_date"]).dt.days.to_numpy(dtype=float)
+            weights = weights * 0.5 ** (elapsed / self.recency_half_life_days)
         deal_outcome = snapshots.drop_duplicates("opportunity_id").set_index("opportunity_id")["outcome"]
         deal_labels = pd.Series(np.where(deal_outcome.eq("won"), 1.0, np.where(deal_outcome.eq("lost"), 0.0, np.nan)),
                                 index=deal_outcome.index)
         if self.censoring == "closed_only":
             keep = outcome != "open"
             labels = (outcome[keep] == "won").astype(float)
-            return TrainingSet(matrix[keep], labels, deal_labels), spec
+            return TrainingSet(matrix[keep], labels, weights[keep], deal_labels), spec
         completed = self._complete_open_labels(crm, matrix, snapshots, spec)
         deal_labels = deal_labels.fillna(completed)
         labels = deal_labels.reindex(snapshots["opportunity_id"]).to_numpy(dtype=float)
-        return TrainingSet(matrix, labels, deal_labels), spec
+        return TrainingSet(matrix, labels, weights, deal_labels), spec
 
     def _complete_open_labels(self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame,
                               spec: FeatureSpec) -> pd.Series:
@@ -129,7 +136,7 @@ class WinProbabilityModel(BaseEstimator):
             closed = snapshots["outcome"].ne("open")
             rate = float(snapshots.loc[closed, "outcome"].eq("won").mean()) if closed.any() else 0.5
             return pd.Series(rate, index=open_features.index)
-        self.hazard_ = fit_hazard(matrix[observed], classes[observed], spec, self.seed, self.n_jobs)
+        self.hazard_ = fit_hazard(matrix[observed], classes[observed], snapshots["weight"].to_numpy()[observed], spec, self.seed, self.n_jobs)
         close_ages = snapshots["close_age_days"].dropna()
         max_age = float(close_ages.max()) + self.snapshot_days if len(close_ages) else float(self.snapshot_days)
         age_column = spec.names.index("age_days")
@@ -139,7 +146,7 @@ class WinProbabilityModel(BaseEstimator):
     def _train_booster(self, train: TrainingSet, spec: FeatureSpec, rounds: int,
                        valid: tuple[np.ndarray, np.ndarray] | None = None) -> lgb.Booster:
         """Fit the cross-entropy booster, early-stopped on ``valid`` when given."""
-        data = lgb.Dataset(train.matrix, label=train.labels, feature_name=list(spec.names),
+        data = lgb.Dataset(train.matrix, label=train.labels, weight=train.weights, feature_name=list(spec.names),
                            categorical_feature=spec.categorical_indices, free_raw_data=True)
         if valid is None:
             return lgb.train(self._booster_params(), data, num_boost_round=rounds)
@@ -180,10 +187,12 @@ class WinProbabilityModel(BaseEstimator):
         inner_train, _ = self._training_set(inner_crm, spec)
         valid_ids, valid_raw_matrix = self._scoring_matrices(inner_crm, spec)
         valid_labels = final_labels.reindex(valid_ids).to_numpy(dtype=float)
-        first = valid_raw_matrix[0]
-        booster = self._train_booster(inner_train, spec, self.max_rounds, valid=(first, valid_labels[: len(first)]))
+        labelled = ~np.isnan(valid_labels)  # closed_only leaves deals still open at as_of unlabelled
+        valid_labels = valid_labels[labelled]
+        valid_raw_matrix = [matrix[labelled] for matrix in valid_raw_matrix]
+        booster = self._train_booster(inner_train, spec, self.max_rounds, valid=(valid_raw_matrix[0], valid_labels))
         rounds = max(int(booster.best_iteration or self.max_rounds), 10)
-        inner_log_odds = self._average_log_odds(booster, valid_raw_matrix, len(valid_ids), rounds)
+        inner_log_odds = self._average_log_odds(booster, valid_raw_matrix, len(valid_labels), rounds)
         calibrator, scores = choose_calibrator(inner_log_odds, valid_labels, self.seed)
         held_out = _cross_fitted(inner_log_odds, valid_labels, calibrator.method, self.seed)
         hard = np.isin(valid_labels, (0.0, 1.0))
