@@ -114,29 +114,72 @@ def forecast_revenue(
     won_in_view = all_deals[all_deals["is_won"] & (all_deals["close_date"] >= calendar.periods["period_start"].min())
                             & (all_deals["close_date"] <= horizon_end)]
     levels = _levels(open_deals, won_in_view)
+    codes = _level_codes(open_deals, levels)
+    base_codes, rollup = _base_levels(codes, len(levels))
     shock_names, shock_group = np.unique(open_deals[dependence.segment_type].astype(str).to_numpy(),
                                          return_inverse=True)
+    live = probability.sum(axis=1) > 0  # stale deals and deals with no remaining win time are not simulated
     draws = PipelineDraws(
-        slice_probability=probability,
+        slice_probability=probability[live],
         slice_month=calendar.slice_month,
-        fixed_value=values["fixed_value"].to_numpy(dtype=float),
-        list_price=values["list_price"].to_numpy(dtype=float),
+        fixed_value=values["fixed_value"].to_numpy(dtype=float)[live],
+        list_price=values["list_price"].to_numpy(dtype=float)[live],
         realised_ratio=realised_ratios(all_deals),
-        level_codes=_level_codes(open_deals, levels),
-        shock_group=shock_group.astype(np.int64),
+        level_codes=base_codes[live],
+        shock_group=shock_group.astype(np.int64)[live],
     )
-    totals = simulate_revenue(draws, len(levels), simulations, seed, dependence, max(len(shock_names), 1), progress)
-    by_period = np.tensordot(totals, calendar.membership, axes=([1], [1]))  # sims x levels x periods
-    quantiles = np.quantile(by_period, [0.1, 0.5, 0.9], axis=0) if simulations else np.zeros((3, *by_period.shape[1:]))
+    totals = simulate_revenue(draws, rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1),
+                              progress)
+    by_period = _period_sums(totals, calendar.membership) @ rollup  # sims x periods x levels
+    quantiles = _quantiles(by_period)  # 3 x periods x levels
     expected_slices = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
     expected = np.zeros((len(levels), probability.shape[1]))
-    for j in range(draws.level_codes.shape[1]):
+    for j in range(codes.shape[1]):
         for k in range(probability.shape[1]):
-            expected[:, k] += np.bincount(draws.level_codes[:, j], weights=expected_slices[:, k],
-                                          minlength=len(levels))
-    expected_periods = expected @ calendar.membership.T  # levels x periods
+            expected[:, k] += np.bincount(codes[:, j], weights=expected_slices[:, k], minlength=len(levels))
+    expected_periods = (expected @ calendar.membership.T).T  # periods x levels
     closed = closed_won_by_period(all_deals, calendar, levels)  # periods x levels
     return _assemble(calendar, levels, expected_periods, quantiles, closed)
+
+
+def _base_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate only rep and product levels; a 0/1 matrix rolls reps up to manager, office and all.
+
+    Returns (deals x 2 compact codes, base levels x reporting levels roll-up matrix). Each rep belongs to
+    exactly one manager and office (the loader joins them from sales_teams), which is checked.
+    """
+    rep_levels, rep_codes = np.unique(codes[:, 3], return_inverse=True)
+    product_levels, product_codes = np.unique(codes[:, 4], return_inverse=True)
+    rollup = np.zeros((len(rep_levels) + len(product_levels), n_levels))
+    for i, level in enumerate(rep_levels):
+        parents = np.unique(codes[codes[:, 3] == level][:, :3], axis=0)
+        if len(parents) != 1:
+            raise ValueError("a sales rep maps to more than one manager or office")
+        rollup[i, parents[0]] = 1.0
+        rollup[i, level] = 1.0
+    for i, level in enumerate(product_levels):
+        rollup[len(rep_levels) + i, level] = 1.0
+    base = np.column_stack([rep_codes, product_codes + len(rep_levels)]).astype(np.int64)
+    return base, rollup
+
+
+def _period_sums(totals: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """Sum day slices into periods (each period is a contiguous run of slices): sims x periods x levels."""
+    out = np.zeros((totals.shape[0], membership.shape[0], totals.shape[2]))
+    for p, row in enumerate(membership):
+        inside = np.flatnonzero(row)
+        if len(inside):
+            out[:, p, :] = totals[:, inside[0]:inside[-1] + 1, :].sum(axis=1)
+    return out
+
+
+def _quantiles(by_period: np.ndarray) -> np.ndarray:
+    """P10, P50, P90 over simulations (axis 0), computed on contiguous rows: 3 x periods x levels."""
+    n_sims, n_periods, n_levels = by_period.shape
+    if n_sims == 0:
+        return np.zeros((3, n_periods, n_levels))
+    rows = np.ascontiguousarray(by_period.reshape(n_sims, -1).T)
+    return np.quantile(rows, [0.1, 0.5, 0.9], axis=1).reshape(3, n_periods, n_levels)
 
 
 def _assemble(calendar: ForecastCalendar, levels: list[tuple[str, str]], expected: np.ndarray,
@@ -152,10 +195,10 @@ def _assemble(calendar: ForecastCalendar, levels: list[tuple[str, str]], expecte
         "period_end": periods["period_end"],
         "segment_type": [levels[i][0] for i in level_idx],
         "segment": [levels[i][1] for i in level_idx],
-        "expected": expected[level_idx, period_idx],
-        "p10": quantiles[0][level_idx, period_idx],
-        "p50": quantiles[1][level_idx, period_idx],
-        "p90": quantiles[2][level_idx, period_idx],
+        "expected": expected[period_idx, level_idx],
+        "p10": quantiles[0][period_idx, level_idx],
+        "p50": quantiles[1][period_idx, level_idx],
+        "p90": quantiles[2][period_idx, level_idx],
         "closed_won": closed[period_idx, level_idx],
     })
     frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})

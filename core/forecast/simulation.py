@@ -59,7 +59,7 @@ def _within_month_thresholds(slice_probability: np.ndarray, slice_month: np.ndar
     width = int(counts.max())
     first_slice = np.concatenate([[0], np.cumsum(counts)[:-1]])
     month_prob = np.zeros((slice_probability.shape[0], n_months))
-    thresholds = np.ones((slice_probability.shape[0], n_months, width))
+    thresholds = np.ones((slice_probability.shape[0], n_months, width), order="F")
     for m in range(n_months):
         part = slice_probability[:, first_slice[m]:first_slice[m] + counts[m]]
         total = part.sum(axis=1)
@@ -126,11 +126,14 @@ def _simulate_chunk(draws: PipelineDraws, deals: slice, market: np.ndarray, segm
         flat = np.flatnonzero(hit)
         if len(flat):
             sim_idx, deal_idx = np.divmod(flat, n_deals)
-            position = flat_residual[flat] / flat_chance[flat]
-            inside = (position[:, None] >= thresholds[deal_idx, m, :]).sum(axis=1)
+            slice_idx = np.full(len(flat), first_slice[m], dtype=np.int64)
+            if counts[m] > 1:
+                position = flat_residual[flat] / flat_chance[flat]
+                for j in range(counts[m] - 1):
+                    slice_idx += position >= thresholds[:, m, j][deal_idx]
             hit_sims.append(sim_idx)
             hit_deals.append(deal_idx)
-            hit_slices.append(first_slice[m] + np.minimum(inside, counts[m] - 1))
+            hit_slices.append(slice_idx)
             flat_residual[flat] = np.inf
         residual -= chance
     if not hit_sims:
@@ -138,14 +141,14 @@ def _simulate_chunk(draws: PipelineDraws, deals: slice, market: np.ndarray, segm
     sim_idx, deal_idx, slice_idx = (np.concatenate(a) for a in (hit_sims, hit_deals, hit_slices))
     global_deal = deal_idx + deals.start
     value = draws.fixed_value[global_deal]
-    drawn = np.isnan(value)
-    value = np.where(drawn, draws.list_price[global_deal] * ratio[rng.integers(0, len(ratio), len(value))], value)
+    drawn = np.flatnonzero(np.isnan(value))
+    value[drawn] = draws.list_price[global_deal[drawn]] * ratio[rng.integers(0, len(ratio), len(drawn))]
     n_slices, n_levels = out.shape[1], out.shape[2]
     base = (sim_idx * n_slices + slice_idx) * n_levels
-    targets = (base[:, None] + draws.level_codes[global_deal]).ravel()
-    weights = np.repeat(value, draws.level_codes.shape[1])
-    flat = out.reshape(-1)
-    flat += np.bincount(targets, weights=weights, minlength=flat.size)
+    targets = np.concatenate([base + draws.level_codes[:, j][global_deal] for j in range(draws.level_codes.shape[1])])
+    weights = np.tile(value, draws.level_codes.shape[1])
+    flat_out = out.reshape(-1)
+    flat_out += np.bincount(targets, weights=weights, minlength=flat_out.size)
 
 
 def _group_blocks(groups: np.ndarray) -> list[tuple[int, int, int]]:
