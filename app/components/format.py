@@ -21,11 +21,37 @@ def money(value: float | None) -> str:
     return f"{sign}${amount:,.0f}"
 
 
+def money_range(low: float, high: float) -> str:
+    """A range in one unit: $969,111 - $1.3M reads badly, $0.97M - $1.30M does not."""
+    if max(abs(low), abs(high)) >= 1e6:
+        return f"${low / 1e6:,.2f}M - ${high / 1e6:,.2f}M"
+    return f"{money(low)} - {money(high)}"
+
+
 def percent(value: float | None, digits: int = 0) -> str:
-    """A fraction as a percentage: 0.423 -> 42%."""
+    """A fraction as a percentage: 0.423 -> 42%; a tiny non-zero chance reads <1%, not 0%."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{float(value) * 100:.{digits}f}%"
+    scaled = float(value) * 100
+    if digits == 0 and 0 < scaled < 0.5:
+        return "<1%"
+    if digits == 0 and 99.5 <= scaled < 100:
+        return ">99%"
+    return f"{scaled:.{digits}f}%"
+
+
+def feature_value(text: object) -> str:
+    """A feature value as a person reads it: 0.4526036 -> 0.45, 26768.0 -> 26,768."""
+    raw = str(text).strip()
+    try:
+        number = float(raw)
+    except ValueError:
+        return raw
+    if math.isnan(number):
+        return "unknown"
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:.2f}" if abs(number) < 10 else f"{number:,.1f}"
 
 
 def points(value: float) -> str:

@@ -25,7 +25,9 @@ def require_run() -> PredictionRun:
     return run
 
 
-def missing_notice(what: str, command: str) -> None:
-    """Say that an optional output is absent from this run and which command produces it."""
-    st.info(f"{what} is not in this run. It is produced by:")
+def missing_notice(what: str, command: str, status: str | None = None) -> None:
+    """Say that an optional output is absent from this run (with the batch step's own note) and which
+    command produces it."""
+    note = f" The batch step says: {md(status)}." if status else ""
+    st.info(f"{what} is not in this run.{note} It is produced by:")
     st.code(command, language="bash")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from app.components.format import feature_value
+
 WATERFALL_TOP = 8
 COMPARABLES = 5
 
@@ -25,9 +27,9 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
     rest = ranked.iloc[top:]
     rows = [{"label": "Base value (average deal)", "value": base_value, "measure": "absolute"}]
     for _, item in shown.iterrows():
-        value_text = str(item["feature_value"]).strip()
+        value_text = feature_value(item["feature_value"])
         name = str(item.get("feature_label") or item["feature"])
-        label = f"{name} = {value_text}" if value_text not in ("", "nan", "None") else name
+        label = f"{name} = {value_text}" if value_text not in ("", "nan", "None", "unknown") else name
         rows.append({"label": label, "value": float(item["shap_value"]), "measure": "relative"})
     if len(rest):
         rows.append({"label": f"All other features ({len(rest)})", "value": float(rest["shap_value"].sum()),

@@ -70,10 +70,14 @@ def apply_filters(predictions: pd.DataFrame, filters: DealFilters) -> pd.DataFra
 
 
 def tier_order(predictions: pd.DataFrame, documented: dict | None) -> list[str]:
-    """Risk tiers from most to least risky (by the tiers' mean win probability), documented ones included."""
+    """Risk tiers from most to least severe: the documented order (metadata risk.tiers) when it names every
+    tier present, else by the tiers' mean win probability."""
     present = predictions.groupby("risk_tier")["win_probability"].mean().sort_values(kind="stable")
+    documented_order = [str(t) for t in (documented or {})]
+    if documented_order and set(map(str, present.index)) <= set(documented_order):
+        return documented_order
     order = [str(t) for t in present.index]
-    return order + [str(t) for t in (documented or {}) if str(t) not in order]
+    return order + [t for t in documented_order if t not in order]
 
 
 def filter_options(predictions: pd.DataFrame, tiers: list[str]) -> dict[str, list[str]]:

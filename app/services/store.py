@@ -77,6 +77,13 @@ def predict_command(out_dir: Path) -> str:
     return PREDICT_COMMAND if Path(out_dir).resolve() == default else f"{PREDICT_COMMAND} --out-dir {out_dir}"
 
 
+def backtest_command(run: "PredictionRun") -> str:
+    """The command (ARCHITECTURE section 3) that backtests the model and the forecast for this run's data."""
+    data_dir = (run.metadata.get("data") or {}).get("data_dir", "DIR")
+    return (f"python models/evaluation/backtest.py --data-dir {data_dir} --as-of-dates D1,D2,... "
+            f"--out-dir {run.out_dir}")
+
+
 def _run_key(out_dir: Path) -> tuple[str, int, int] | None:
     """Cheap change detector: (path, mtime_ns, size) of the metadata file, None when it is absent."""
     path = out_dir / METADATA_FILE

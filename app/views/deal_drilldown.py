@@ -32,8 +32,10 @@ if current is None:
     remembered = st.session_state.get("selected_deal")
     current = remembered if remembered in by_id.index else None
 if current is None:
-    current = str(filtered["opportunity_id"].iloc[0]) if len(filtered) else str(
-        pipeline.ranked_deals(predictions, "value_at_risk")["opportunity_id"].iloc[0])
+    tiers = pipeline.tier_order(predictions, (run.metadata.get("risk") or {}).get("tiers"))
+    worth = pipeline.deals_needing_attention(filtered, pipeline.attention_tiers(tiers), 1)
+    pool = worth if len(worth) else (filtered if len(filtered) else pipeline.ranked_deals(predictions, "value_at_risk"))
+    current = str(pool["opportunity_id"].iloc[0])
 
 choices = filtered["opportunity_id"].head(MAX_CHOICES).tolist()
 if current not in choices:
@@ -63,11 +65,10 @@ deal = by_id.loc[current]
 account = deal["account"] or "(no account in CRM)"
 st.title(md(account), anchor=False)
 st.caption(f"Deal {md(current)} - shareable link: this page's URL (?deal={md(current)})")
-cols = st.columns(4)
-cols[0].metric("Rep", str(deal["sales_agent"]))
-cols[1].metric("Manager", str(deal["manager"]))
-cols[2].metric("Product", str(deal["product"]))
-cols[3].metric("Stage", str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else ""))
+stage = str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else "")
+st.markdown(f"**Rep** {md(deal['sales_agent'])} &nbsp;·&nbsp; **Manager** {md(deal['manager'])} &nbsp;·&nbsp; "
+            f"**Product** {md(deal['product'])} &nbsp;·&nbsp; **Stage** {md(stage)} &nbsp;·&nbsp; "
+            f"**Region** {md(deal['regional_office'])} &nbsp;·&nbsp; **Sector** {md(deal.get('sector', 'Unknown'))}")
 cols = st.columns(4)
 cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {deal['value_source']}")
 cols[1].metric("Age", "n/a" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
@@ -79,9 +80,12 @@ risk = run.metadata.get("risk") or {}
 tier_meaning = (risk.get("tiers") or {}).get(str(deal["risk_tier"]), "")
 cols = st.columns(4)
 cols[0].metric("Risk tier", str(deal["risk_tier"]), help=str(tier_meaning) or None)
-cols[1].metric("Risk score", f"{float(deal['risk_score']):.2f}", help=str(risk.get("formula", "")) or None)
+risk_scale = 100 if float(predictions["risk_score"].max()) > 1 else 1
+cols[1].metric("Risk score", f"{float(deal['risk_score']):.0f} / 100" if risk_scale == 100 else
+               f"{float(deal['risk_score']):.2f}", help=str(risk.get("formula", "")) or None)
 cols[2].metric("Chance of loss", percent(1 - float(deal["win_probability"])))
-cols[3].metric("Stale", "yes: older than any deal that ever closed" if deal["stale"] else "no")
+cols[3].metric("Stale", "yes" if deal["stale"] else "no",
+               help="Stale: open and older than every deal that ever closed.")
 extra = [c for c in predictions.columns if c.startswith("risk_") and c not in ("risk_score", "risk_tier")]
 if extra:
     st.dataframe(deal[extra].to_frame("value").T, hide_index=True, width="stretch")
@@ -99,7 +103,7 @@ with left:
         steps = deal_logic.waterfall_steps(contributions, base)
         charts.show(charts.waterfall_chart(steps))
         gap = float(steps["value"].iloc[-1]) - float(deal["win_probability"])
-        if abs(gap) > 0.005:
+        if abs(gap) > 0.005:  # the contract says base + contributions == win probability
             st.caption(f"Note: base value plus contributions is {percent(steps['value'].iloc[-1], 1)}, "
                        f"not the {percent(deal['win_probability'], 1)} shown above.")
 with right:

@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, percent
+from app.components.format import md, money, money_range, percent
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import pipeline
-from app.services.store import predict_command
+from app.services.store import backtest_command, predict_command
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
 SEGMENT_TYPES = {"regional_office": "Region", "manager": "Manager", "sales_agent": "Rep", "product": "Product"}
@@ -72,7 +72,7 @@ else:
     cols = st.columns([1, 1, 1.7, 1])
     cols[0].metric("Closed won to date", money(points.iloc[0]["cumulative"]))
     cols[1].metric("Expected by quarter end", money(end["cumulative"]))
-    cols[2].metric("P10 - P90 at quarter end", f"{money(end['p10'])} - {money(end['p90'])}")
+    cols[2].metric("P10 - P90 at quarter end", money_range(end["p10"], end["p90"]))
     if target:
         gap = target - end["cumulative"]
         cols[3].metric("Gap to target (expected)", money(max(gap, 0.0)),
@@ -84,7 +84,8 @@ else:
 st.subheader("How far to trust the band")
 backtest = run.metadata.get("forecast_backtest")
 if not backtest or not backtest.get("summary"):
-    missing_notice("The forecast backtest (coverage and pinball loss)", predict_command(run.out_dir))
+    missing_notice("The forecast backtest (coverage and pinball loss)", backtest_command(run),
+                   (backtest or {}).get("status"))
 else:
     summary = backtest["summary"]
     cols = st.columns(4)

@@ -12,7 +12,7 @@ from app.components import charts
 from app.components.format import md
 from app.components.gate import missing_notice, require_run
 from app.services import health
-from app.services.store import feature_importance, predict_command
+from app.services.store import backtest_command, feature_importance, predict_command
 
 run = require_run()
 metadata = run.metadata
@@ -24,15 +24,28 @@ backtest = metrics.get("backtest") or {}
 if backtest.get("signal_statement"):
     st.info(md(backtest["signal_statement"]))
 
-st.subheader("Backtest: model against baselines")
+st.subheader("Model quality")
 table = health.backtest_table(metrics)
+validation = metrics.get("validation") or {}
+if validation:
+    st.markdown("**Held-out validation of the model in this run**")
+    cols = st.columns(5)
+    for col, (key, label) in zip(cols, (("auc", "AUC"), ("brier", "Brier score"), ("log_loss", "Log loss"),
+                                        ("ece", "ECE"), ("n", "Deals")), strict=True):
+        value = validation.get(key)
+        text = "n/a" if value is None else (f"{int(value):,}" if key == "n" else f"{float(value):.3f}")
+        col.metric(f"Validation {label}", text, help="ECE: expected calibration error (0 = probabilities "
+                   "match observed win rates)" if key == "ece" else None)
+    details = [f"calibration: {validation['calibration_method']}" if validation.get("calibration_method") else "",
+               f"validation as of {validation['inner_as_of']}" if validation.get("inner_as_of") else ""]
+    st.caption(md("; ".join(d for d in details if d)) or "Held out from training.")
 if table.empty:
-    missing_notice("The model backtest", predict_command(run.out_dir))
+    missing_notice("The model backtest against baselines (per as-of date)", backtest_command(run))
 else:
     summary = backtest.get("summary") or {}
     cols = st.columns(4)
     for col, (key, label) in zip(cols, (("auc", "AUC"), ("brier", "Brier score"), ("brier_skill", "Brier skill"),
-                                        ("ece", "Calibration error (ECE)")), strict=True):
+                                        ("ece", "ECE")), strict=True):
         value = summary.get(key)
         col.metric(f"{label} (mean)", "n/a" if value is None else f"{float(value):.3f}")
     left, right = st.columns(2)
@@ -49,7 +62,7 @@ with left:
     st.subheader("Reliability")
     bins = health.reliability_bins(metrics)
     if bins.empty:
-        missing_notice("Reliability bins", predict_command(run.out_dir))
+        missing_notice("The reliability diagram (needs backtest reliability bins)", backtest_command(run))
     else:
         charts.show(charts.reliability_chart(bins))
         st.caption("Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "

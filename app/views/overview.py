@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, percent
+from app.components.format import md, money, money_range, percent
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import health, pipeline
@@ -41,7 +41,7 @@ cols = st.columns([1, 1.7, 1, 1])
 cols[0].metric("Expected (won in quarter)", money(summary["expected_in_quarter"]),
                help="Sum of deal value x probability of being won inside the quarter.")
 if band is not None:
-    cols[1].metric("P10 - P90 range", f"{money(band['p10'])} - {money(band['p90'])}",
+    cols[1].metric("P10 - P90 range", money_range(band["p10"], band["p90"]),
                    help="80% of simulated outcomes fall inside this range.")
     cols[2].metric("P50 (median)", money(band["p50"]))
     if not quarter.is_next:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.components.format import md, money, percent, points
+from app.components.format import feature_value, md, money, money_range, percent, points
 
 
 def test_money_is_compact_from_a_million() -> None:
@@ -22,3 +22,17 @@ def test_md_makes_markdown_html_and_latex_inert() -> None:
     assert md("**bold**") == r"\*\*bold\*\*"
     assert md("<script>alert(1)</script>") == r"\<script\>alert\(1\)\</script\>"
     assert md("$5 and $6") == r"\$5 and \$6"
+
+
+def test_ranges_share_a_unit_and_tiny_chances_are_not_zero() -> None:
+    assert money_range(969_111, 1_300_000) == "$0.97M - $1.30M"
+    assert money_range(87_230, 198_377) == "$87,230 - $198,377"
+    assert percent(0.0019) == "<1%"
+    assert percent(0.0) == "0%"
+
+
+def test_feature_values_read_like_a_person_wrote_them() -> None:
+    assert feature_value("0.4526036994318425") == "0.45"
+    assert feature_value("26768.0") == "26,768"
+    assert feature_value("finance") == "finance"
+    assert feature_value("nan") == "unknown"

@@ -48,8 +48,10 @@ def test_search_is_literal_and_case_insensitive() -> None:
 
 def test_tiers_are_ordered_by_risk_and_attention_skips_stale() -> None:
     deals = _deals()
+    assert tier_order(deals, None) == ["Critical", "High", "Low"]
+    assert tier_order(deals, {"Low": "", "Critical": ""}) == ["Critical", "High", "Low"]  # incomplete: by risk
     tiers = tier_order(deals, {"Critical": "", "High": "", "Medium": "", "Low": ""})
-    assert tiers == ["Critical", "High", "Low", "Medium"]
+    assert tiers == ["Critical", "High", "Medium", "Low"]
     attention = attention_tiers(tiers)
     assert attention == ["Critical", "High"]
     assert deals_needing_attention(deals, attention)["opportunity_id"].tolist() == ["C3"]

@@ -38,7 +38,7 @@ def test_deal_link_opens_that_deal_with_its_numbers(app_env: Path) -> None:
     assert at.title[0].value == md("**bold**")  # shown literally, not as bold
     assert _metric(at, "Calibrated win probability") == percent(float(deal["win_probability"]))
     assert _metric(at, "Deal value") == money(float(deal["deal_value"]))
-    assert _metric(at, "Rep") == deal["sales_agent"]
+    assert at.markdown[0].value.startswith(f"**Rep** {md(deal['sales_agent'])} ")
     assert at.selectbox(key="_w_deal").value == deal["opportunity_id"]
     assert at.query_params["deal"] == [deal["opportunity_id"]] or at.query_params["deal"] == deal["opportunity_id"]
 
@@ -73,5 +73,6 @@ def test_unknown_deal_link_warns_and_falls_back(app_env: Path) -> None:
     assert not at.exception
     assert at.warning[0].value.startswith(f"Deal {md('NOSUCHID')} is not among the open deals")
     predictions = _predictions(app_env)
-    top = predictions.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True]).iloc[0]
+    live = predictions[predictions["risk_tier"].isin(["Critical", "High"]) & (predictions["stale"].astype(str) == "False")]
+    top = live.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True]).iloc[0]
     assert at.selectbox(key="_w_deal").value == top["opportunity_id"]
