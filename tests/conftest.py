@@ -3,13 +3,15 @@ export and a corpus of broken exports, each with the one-line message it must pr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MAVENTECH_DIR = ROOT.parent / "shared" / "data" / "maventech"
+# The public MavenTech export: beside the repo by default, or wherever REVINTEL_MAVENTECH_DIR points.
+MAVENTECH_DIR = Path(os.environ.get("REVINTEL_MAVENTECH_DIR", ROOT.parent / "shared" / "data" / "maventech"))
 DEMO_DIR = ROOT / "dataset"
 
 # A tiny valid export in the MavenTech schema. Spreadsheet rows: header = 1, D1 = 2, ..., D5 = 6.
@@ -197,7 +199,7 @@ BROKEN_MAPPINGS: dict[str, tuple[str | None, str]] = {
 def maventech_dir() -> Path:
     """The public MavenTech CRM export beside the repo; skip when ../shared is not there."""
     if not (MAVENTECH_DIR / "sales_pipeline.csv").exists():
-        pytest.skip(f"MavenTech data not found at {MAVENTECH_DIR} (needs ../shared beside the repo)")
+        pytest.skip(f"MavenTech data not found at {MAVENTECH_DIR} (set REVINTEL_MAVENTECH_DIR to its folder)")
     return MAVENTECH_DIR
 
 
