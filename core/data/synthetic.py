@@ -494,7 +494,10 @@ def _generate(argv: list[str] | None) -> int:
     parser.add_argument("--deals", type=int, default=15_000, help="number of deals (default 15000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument(
-        "--out-dir", type=Path, default=Path("dataset"), help="output folder (default dataset)"
+        "--out-dir",
+        type=Path,
+        required=True,
+        help="output folder (required: no default, so the bundled dataset/ is never overwritten by accident)",
     )
     parser.add_argument(
         "--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken (YYYY-MM-DD)"

@@ -40,6 +40,10 @@ def test_cli_writes_the_same_files_as_the_library(tmp_path, small, capsys) -> No
 
 
 def test_cli_rejects_bad_flags_with_exit_2(tmp_path, capsys) -> None:
+    assert main(["--deals", "10"]) == 2
+    assert capsys.readouterr().err == (
+        "error: python -m core.data.synthetic: the following arguments are required: --out-dir (see --help)\n"
+    )
     assert main(["--deals", "0", "--out-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --deals must be at least 1 (got 0)\n"
     assert main(["--export-date", "someday", "--out-dir", str(tmp_path)]) == 2
