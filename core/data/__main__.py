@@ -10,8 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from core.data.asof import parse_as_of
 from core.data.loader import CRMData, load_crm
 from core.data.mapping import DEFAULT_MAPPING, load_mapping
@@ -21,19 +19,26 @@ REPORT_COLUMNS = ("code", "file", "column", "count", "action")
 
 
 def format_report(crm: CRMData, mapping_name: str) -> str:
-    """The quality report of ``crm`` as a headline plus a fixed-width table (deterministic text)."""
+    """The quality report of ``crm`` as a headline plus a left-aligned table (deterministic text)."""
     quality = crm.quality
     headline = (
         f"{crm.data_dir} ({mapping_name} schema) as of {quality.as_of}: "
         f"{quality.n_deals:,} deals, {quality.n_open:,} open; data hash {crm.data_hash[:12]}"
     )
-    table = quality.to_frame()
-    if table.empty:
+    if not quality.items:
         return headline + "\nno data-quality issues found"
-    table = table[list(REPORT_COLUMNS)].copy()
-    table["count"] = table["count"].map("{:,}".format)
-    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        return headline + "\n" + table.to_string(index=False)
+    rows = [list(REPORT_COLUMNS)] + [
+        [item.code, item.file, item.column, f"{item.count:,}", item.action] for item in quality.items
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(REPORT_COLUMNS))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i == 3 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    return "\n".join([headline, *lines])
 
 
 def _validate(argv: list[str] | None) -> int:

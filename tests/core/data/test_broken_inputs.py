@@ -87,3 +87,12 @@ def test_valid_export_passes_the_cli_and_prints_the_quality_table(valid_export) 
 def test_bad_flags_exit_2_with_one_line(valid_export, flags, expected) -> None:
     result = _run_validate("--data-dir", str(valid_export), *flags)
     assert (result.returncode, result.stderr.splitlines()) == (2, [expected])
+
+
+def test_report_table_is_left_aligned_with_counts_right_aligned(maventech_dir) -> None:
+    result = _run_validate("--data-dir", str(maventech_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["code", "file", "column", "count", "action"]
+    assert lines[2].startswith("product_alias   ") and " 1,480  renamed to the products.csv spelling" in lines[2]
+    assert " 1,291  flagged stale" in lines[5]
