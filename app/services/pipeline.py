@@ -107,8 +107,7 @@ def headline_quarter(as_of: pd.Timestamp, near_days: int = NEAR_QUARTER_END_DAYS
     if days_left < near_days:
         nxt = (as_of.to_period("Q") + 1)
         return HeadlineQuarter(nxt.start_time, nxt.end_time.normalize(), True, "p_close_next_quarter",
-                               f"Q{nxt.quarter} {nxt.year} (next quarter: only {days_left} days of "
-                               f"Q{as_of.quarter} remain after the as-of date)")
+                               f"Q{nxt.quarter} {nxt.year} (next quarter)")
     return HeadlineQuarter(start, end, False, "p_close_in_quarter", f"Q{as_of.quarter} {as_of.year} (this quarter)")
 
 
@@ -132,10 +131,22 @@ def attention_tiers(tiers: list[str]) -> list[str]:
     return tiers[: 2 if len(tiers) > 2 else 1]
 
 
+def value_in_play(deals: pd.DataFrame) -> pd.Series:
+    """deal value x p x (1 - p): large where much money rides on a deal that can still go either way.
+
+    Ranking by value at risk alone puts deals that are all but lost (p near 0) first, where a manager's
+    hour changes nothing.
+    """
+    p = deals["win_probability"]
+    return deals["deal_value"] * p * (1 - p)
+
+
 def deals_needing_attention(deals: pd.DataFrame, attention: list[str], n: int | None = 5) -> pd.DataFrame:
-    """Live (not stale) deals in the attention tiers, most value at risk first."""
+    """Live (not stale) deals in the attention tiers, most value in play first."""
     chosen = deals[deals["risk_tier"].isin(attention) & ~deals["stale"]]
-    ranked = chosen.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True], kind="stable")
+    chosen = chosen.assign(value_in_play=value_in_play(chosen))
+    ranked = chosen.sort_values(["value_in_play", "value_at_risk", "opportunity_id"], ascending=[False, False, True],
+                                kind="stable")
     return ranked if n is None else ranked.head(n)
 
 
@@ -154,6 +165,14 @@ def forecast_segment(filters: DealFilters) -> tuple[str, str | None] | None:
         if len(values) == 1:
             return (FORECAST_SEGMENTS[name], values[0])
     return None
+
+
+def first_busy_period(forecast: pd.DataFrame, period_type: str, segment_type: str) -> int:
+    """Index (in time order) of the first period where this segment type expects any revenue (else 0)."""
+    rows = forecast[(forecast["period_type"] == period_type) & (forecast["segment_type"] == segment_type)]
+    totals = rows.groupby("period_start")["expected"].sum().sort_index()
+    busy = [i for i, value in enumerate(totals.to_numpy()) if value > 0]
+    return busy[0] if busy else 0
 
 
 def forecast_rows(forecast: pd.DataFrame, period_type: str, segment_type: str = "all",

@@ -54,6 +54,8 @@ left, right = st.columns(2)
 segment_type = left.selectbox("Segment", list(SEGMENT_TYPES), format_func=SEGMENT_TYPES.get, key="forecast_seg")
 starts = pipeline.forecast_rows(forecast, period_type)["period_start"].tolist()
 period_start = right.selectbox("Period starting", starts, format_func=lambda d: f"{pd.Timestamp(d):%Y-%m-%d}",
+                               index=min(pipeline.first_busy_period(forecast, period_type, segment_type),
+                                         max(len(starts) - 1, 0)),
                                key="forecast_seg_period") if starts else None
 if period_start is not None:
     breakdown = pipeline.segment_breakdown(forecast, period_type, period_start, segment_type)

@@ -52,8 +52,9 @@ else:
     cols[1].caption("No P10-P90 range for this filter combination: ranges exist only for the whole pipeline "
                     "or one region, manager, rep or product (quantiles do not add up).")
 if quarter.is_next:
-    st.caption(f"Leading with the next quarter: the as-of date {md(run.metadata['as_of'])} is near the end of "
-               "its quarter.")
+    days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
+    st.caption(f"Leading with the next quarter: only {days_left} days of the as-of date's quarter remain after "
+               f"{md(run.metadata['as_of'])}.")
 
 st.markdown("**Forecast by month**")
 if run.forecast is not None:
@@ -71,7 +72,8 @@ top = pipeline.deals_needing_attention(deals, attention, 5)
 if top.empty:
     st.caption("No live deal is in the attention tiers for this selection.")
 else:
-    st.caption(f"Not stale, tier {md(' or '.join(attention))}, most value at risk first. Click a deal to open it.")
+    st.caption(f"Not stale, tier {md(' or '.join(attention))}, most value in play first (deal value x win "
+               "probability x chance of loss: big deals that can still go either way). Click a deal to open it.")
     st.dataframe(
         top.assign(opportunity_id="deal?deal=" + top["opportunity_id"], win_probability=top["win_probability"] * 100)[
             ["opportunity_id", "account", "sales_agent", "product", "value_at_risk", "win_probability", "driver_1"]],

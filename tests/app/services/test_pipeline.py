@@ -55,6 +55,9 @@ def test_tiers_are_ordered_by_risk_and_attention_skips_stale() -> None:
     attention = attention_tiers(tiers)
     assert attention == ["Critical", "High"]
     assert deals_needing_attention(deals, attention)["opportunity_id"].tolist() == ["C3"]
+    more = pd.concat([deals, deals.iloc[[2]].assign(opportunity_id="D4", win_probability=0.01, value_at_risk=3960.0)])
+    # D4 has more value at risk but is all but lost: C3 (30%) has more value in play
+    assert deals_needing_attention(more, attention)["opportunity_id"].tolist() == ["C3", "D4"]
 
 
 def test_headline_quarter_moves_to_next_near_quarter_end() -> None:

@@ -74,5 +74,6 @@ def test_unknown_deal_link_warns_and_falls_back(app_env: Path) -> None:
     assert at.warning[0].value.startswith(f"Deal {md('NOSUCHID')} is not among the open deals")
     predictions = _predictions(app_env)
     live = predictions[predictions["risk_tier"].isin(["Critical", "High"]) & (predictions["stale"].astype(str) == "False")]
-    top = live.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True]).iloc[0]
+    live = live.assign(in_play=live["deal_value"] * live["win_probability"] * (1 - live["win_probability"]))
+    top = live.sort_values(["in_play", "opportunity_id"], ascending=[False, True]).iloc[0]
     assert at.selectbox(key="_w_deal").value == top["opportunity_id"]

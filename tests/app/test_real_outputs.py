@@ -1,0 +1,61 @@
+"""The app on outputs written by the real batch step (models/inference/predict.py) on a tiny synthetic CRM:
+every page renders without an error and shows the numbers in the files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.components.format import money, percent
+from core.data.synthetic import generate_crm, write_crm
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = str(ROOT / "app" / "main.py")
+PREDICT = ROOT / "models" / "inference" / "predict.py"
+PAGES = ("views/overview.py", "views/risk_dashboard.py", "views/deal_drilldown.py", "views/forecast.py",
+         "views/model_health.py")
+
+
+@pytest.fixture(scope="module")
+def real_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """predict.py run on 1,500 synthetic deals (2,000 simulations) into a temporary out dir."""
+    if not PREDICT.exists():
+        pytest.skip("models/inference/predict.py not there yet")
+    root = tmp_path_factory.mktemp("real_run")
+    write_crm(generate_crm(n_deals=1500, seed=5), root / "crm")
+    command = [sys.executable, str(PREDICT), "--data-dir", str(root / "crm"), "--out-dir", str(root / "out"),
+               "--model-dir", str(root / "models"), "--simulations", "2000", "--quiet"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return root / "out"
+
+
+@pytest.mark.slow
+def test_every_page_renders_real_outputs_with_their_numbers(real_outputs: Path, monkeypatch) -> None:
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(real_outputs))
+    predictions = pd.read_csv(real_outputs / "latest_predictions.csv", dtype={"opportunity_id": str},
+                              keep_default_na=False)
+    metadata = json.loads((real_outputs / "predictions_metadata.json").read_text())
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        labels = {m.label: m.value for m in at.metric}
+        if page.endswith("overview.py"):
+            assert labels["Open pipeline"] == money(predictions["deal_value"].sum())
+            assert labels["Open deals"] == f"{len(predictions):,}"
+        elif page.endswith("risk_dashboard.py"):
+            assert len(at.dataframe[0].value) == min(len(predictions), 2000)
+        elif page.endswith("deal_drilldown.py"):
+            shown = predictions.set_index("opportunity_id").loc[at.selectbox(key="_w_deal").value]
+            assert labels["Calibrated win probability"] == percent(float(shown["win_probability"]))
+        elif page.endswith("model_health.py"):
+            validation = metadata["model"]["metrics"]["validation"]
+            assert labels["Validation AUC"] == f"{validation['auc']:.3f}"
