@@ -25,11 +25,11 @@ from core.features.history import overall_win_rate_before, win_rates_before
 
 CATEGORICAL_FEATURES: tuple[str, ...] = ("sales_agent", "manager", "regional_office", "product", "series", "sector")
 NUMERIC_FEATURES: tuple[str, ...] = (
-    "age_days", "deal_value", "account_employees", "account_revenue",
+    "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value", "account_employees", "account_revenue",
     "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
 )
 FEATURES: tuple[str, ...] = (
-    "age_days", "deal_value", "sales_agent", "manager", "regional_office", "product", "series", "sector",
+    "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value", "sales_agent", "manager", "regional_office", "product", "series", "sector",
     "account_employees", "account_revenue",
     "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
 )
@@ -41,6 +41,8 @@ ACCOUNT_FEATURES: tuple[str, ...] = (
 )
 FEATURE_LABELS: dict[str, str] = {
     "age_days": "days since the deal was engaged",
+    "days_into_quarter": "days into the current quarter",
+    "engage_days_into_quarter": "day of its quarter the deal was engaged",
     "deal_value": "deal value (amount, else list price)",
     "sales_agent": "sales rep",
     "manager": "manager",
@@ -58,6 +60,14 @@ FEATURE_LABELS: dict[str, str] = {
 }
 ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
 _ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
+
+
+def day_of_quarter(dates: np.ndarray) -> np.ndarray:
+    """Days since the start of the calendar quarter (0 on Jan 1, Apr 1, Jul 1, Oct 1); quarter-end effects."""
+    days = np.asarray(dates).astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    quarter_start = months - (months.astype(np.int64) % 3).astype("timedelta64[M]")
+    return (days - quarter_start.astype("datetime64[D]")).astype(np.int64).astype(float)
 
 
 def _uniform_from_ids(ids: pd.Series, draw: int) -> np.ndarray:
@@ -130,8 +140,12 @@ def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_
     overall = overall_win_rate_before(history, queries)
     rep = win_rates_before(history, queries, ["agent"], overall, prior_strength)
     sector_rate = win_rates_before(account_history, queries, ["sector"], overall, prior_strength)
+    engage = deals["engage_date"].to_numpy().astype("datetime64[D]")[positions]
+    engage = np.where(np.isnat(engage), np.asarray(snapshot_dates).astype("datetime64[D]"), engage)
     frame = pd.DataFrame({
         "age_days": ages.astype(float),
+        "days_into_quarter": day_of_quarter(snapshot_dates),
+        "engage_days_into_quarter": day_of_quarter(engage),
         "deal_value": deals["deal_value"].to_numpy()[positions],
         **{c: deals[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
         "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
@@ -148,11 +162,17 @@ def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_
 
 
 def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 20.0,
-                     account_policy: str = "impute") -> tuple[pd.DataFrame, pd.DataFrame]:
+                     account_policy: str = "impute", thin_after_days: int = 182,
+                     thin_every: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training snapshots: one row per deal per ``every_days`` of age while it was open, up to ``crm.as_of``.
 
-    Returns ``(features, snapshots)``; ``snapshots`` has opportunity_id, snapshot_date, age_days and the deal's
-    state at ``crm.as_of``: outcome (won / lost / open), age_at_as_of, close_age_days (NaN when open).
+    Snapshots dated before the export's first recorded close are dropped (left truncation: an export that
+    starts recording closes on some date holds only the early deals that survived to it, so their earlier
+    weeks would teach that young deals never close; MavenTech starts in 2017-03 with deals from 2016-10).
+    Beyond ``thin_after_days`` of age only every ``thin_every``-th snapshot is kept, with weight
+    ``thin_every`` (old open deals would otherwise dominate the rows without adding information).
+    Returns ``(features, snapshots)``; ``snapshots`` has opportunity_id, snapshot_date, age_days, weight and
+    the deal's state at ``crm.as_of``: outcome (won / lost / open), age_at_as_of, close_age_days (NaN if open).
     """
     deals = deals_for_features(crm, account_policy)
     engaged = deals["engage_date"].notna().to_numpy()
@@ -165,6 +185,13 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
     positions = np.repeat(np.arange(len(deals)), count)
     week = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     ages = week * every_days
+    thinned = ages > thin_after_days
+    keep = ~thinned | (week % thin_every == 0)
+    first_close = crm.deals["close_date"].min()
+    if pd.notna(first_close):  # left truncation: before the first recorded close nothing could be seen closing
+        keep &= engage[positions] + ages.astype("timedelta64[D]") >= first_close.to_datetime64().astype("datetime64[D]")
+    positions, week, ages, thinned = positions[keep], week[keep], ages[keep], thinned[keep]
+    weight = np.where(thinned, float(thin_every), 1.0)
     snapshot_dates = (engage[positions] + ages.astype("timedelta64[D]")).astype("datetime64[ns]")
     features = point_in_time_features(deals, positions, snapshot_dates, ages, crm.as_of, prior_strength)
     is_open = deals["is_open"].to_numpy()
@@ -174,6 +201,7 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
         "opportunity_id": deals["opportunity_id"].to_numpy()[positions],
         "snapshot_date": snapshot_dates,
         "age_days": ages.astype(float),
+        "weight": weight,
         "outcome": outcome[positions],
         "age_at_as_of": (as_of - engage).astype(np.int64)[positions].astype(float),
         "close_age_days": np.where(is_open, np.nan, close_age)[positions],

@@ -77,19 +77,32 @@ def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
 
 
 def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -> tuple[pd.Series, dict]:
-    """1/0 eventual outcome of each deal open at ``crm.as_of`` (NaN-free), and counts of what was excluded."""
+    """1/0 eventual outcome of each deal open at ``crm.as_of`` whose outcome is known, and what was excluded.
+
+    With ``truth`` (synthetic data) every deal's outcome is known (a deal that never closes is not won).
+    Otherwise the outcome is the deal's stage at the export's end. A deal still open there is resolved as
+    not won when it is stale at the export (open longer than any deal in the export ever took to close, the
+    loader's stale rule), and excluded (outcome unknown) otherwise; both counts are reported.
+    """
     open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
     if truth is not None:
         outcome = truth.set_index("opportunity_id")["outcome"].reindex(open_ids)
         known = outcome.notna()
         labels = outcome[known].eq("Won").astype(float)
-        return labels, {"label_source": "truth.csv (every deal's eventual outcome)", "n_open": int(len(open_ids)),
+        return labels, {"label_source": "truth.csv (every deal's eventual outcome; never closing = not won)",
+                        "n_open": int(len(open_ids)), "still_open_at_export_counted_not_won": 0,
                         "excluded_still_open_at_export": 0, "excluded_not_in_truth": int((~known).sum())}
     final = full.deals.set_index("opportunity_id").reindex(open_ids)
     closed = final["deal_stage"].isin(["Won", "Lost"])
-    labels = final.loc[closed, "deal_stage"].eq("Won").astype(float)
-    return labels, {"label_source": f"outcome in the export (by {full.export_end:%Y-%m-%d})",
-                    "n_open": int(len(open_ids)), "excluded_still_open_at_export": int((~closed).sum())}
+    stale = ~closed & final["stale"].fillna(False).astype(bool)
+    labels = final.loc[closed | stale, "deal_stage"].eq("Won").astype(float)
+    return labels, {
+        "label_source": (f"stage in the export on {full.export_end:%Y-%m-%d}; deals still open and stale there "
+                         "(older than any deal ever took to close) count as not won"),
+        "n_open": int(len(open_ids)),
+        "still_open_at_export_counted_not_won": int(stale.sum()),
+        "excluded_still_open_at_export": int((~closed & ~stale).sum()),
+    }
 
 
 def _scores(labels: pd.Series, predicted: pd.Series, base_rate: float) -> dict:
@@ -105,9 +118,10 @@ def evaluate_as_of(full: CRMData, as_of: pd.Timestamp, seed: int, truth: pd.Data
     crm = cut_at(full, as_of)
     labels, counts = eventual_outcomes(full, crm, truth)
     base = historical_base_rate(crm)
-    predictions = {"model": model_factory(seed=seed).fit(crm).predict_proba(crm)}
+    models = {"model": model_factory(seed=seed).fit(crm)}
     for name, params in (variants or {}).items():
-        predictions[name] = model_factory(seed=seed, **params).fit(crm).predict_proba(crm)
+        models[name] = model_factory(seed=seed, **params).fit(crm)
+    predictions = {name: model.predict_proba(crm) for name, model in models.items()}
     row: dict = {"as_of": f"{crm.as_of:%Y-%m-%d}", "n": int(len(labels)), "base_rate": base,
                  "observed_win_rate": float(labels.mean()) if len(labels) else None, **counts}
     row["model"] = _scores(labels, predictions["model"], base)
@@ -117,9 +131,32 @@ def evaluate_as_of(full: CRMData, as_of: pd.Timestamp, seed: int, truth: pd.Data
     if truth is not None:
         oracle = oracle_win_probability(truth, crm.as_of)
         row["oracle"] = _scores(labels, oracle, base)
+    if truth is None:
+        row["closed_by_export"] = _closed_only_view(full, crm, base, predictions["model"], models["model"])
     model_p = predictions["model"].reindex(labels.index).to_numpy(dtype=float)
     row["reliability"] = reliability_table(labels.to_numpy(), model_p).to_dict("records")
     return row
+
+
+def _closed_only_view(full: CRMData, crm: CRMData, base: float, won: pd.Series,
+                      model: WinProbabilityModel) -> dict:
+    """The usual (naive) evaluation population: open deals that closed by the export's end, and nothing else.
+
+    On it the right probability is P(won | the deal closes), not P(won): the model's hazard supplies that
+    ratio; the deployed P(won) is shown too, to make the difference visible.
+    """
+    open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
+    final = full.deals.set_index("opportunity_id").reindex(open_ids)
+    closed = final["deal_stage"].isin(["Won", "Lost"])
+    labels = final.loc[closed, "deal_stage"].eq("Won").astype(float)
+    view: dict = {"n": int(len(labels)), "excluded_still_open_at_export": int((~closed).sum()),
+                  "observed_win_rate": float(labels.mean()) if len(labels) else None}
+    if len(labels) == 0:
+        return view
+    view["baseline_base_rate"] = _scores(labels, pd.Series(base, index=labels.index), base)
+    view["model_won_if_closes"] = _scores(labels, model.predict_won_if_closes(crm).fillna(base), base)
+    view["model_won"] = _scores(labels, won, base)
+    return view
 
 
 def _mean(rows: list[dict], section: str, key: str) -> float | None:

@@ -96,17 +96,23 @@ def _fold_of(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(np.arange(n) % 2)
 
 
-def choose_calibrator(log_odds: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[Calibrator, dict[str, float]]:
-    """Pick sigmoid or isotonic by two-fold cross-fitted log loss on held-out data, then fit it on all of it."""
+def choose_calibrator(log_odds: np.ndarray, y: np.ndarray, seed: int = 0,
+                      methods: tuple[str, ...] = METHODS) -> tuple[Calibrator, dict[str, float]]:
+    """Pick among ``methods`` by two-fold cross-fitted log loss on held-out data, then fit it on all of it.
+
+    Isotonic must beat sigmoid by 0.002 to be chosen: it cannot extrapolate beyond the held-out scores
+    (the refitted booster's scores spread wider), so it has to earn its flat ends.
+    """
     z, y = np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float)
     fold = _fold_of(len(z), seed)
     scores: dict[str, float] = {}
-    fitters = {"sigmoid": fit_sigmoid, "isotonic": fit_isotonic}
+    fitters = {name: {"sigmoid": fit_sigmoid, "isotonic": fit_isotonic}[name] for name in methods}
     for name, fitter in fitters.items():
         predicted = np.empty_like(z)
         for k in (0, 1):
             train, test = fold != k, fold == k
             predicted[test] = fitter(z[train], y[train])(z[test])
         scores[name] = log_loss(y, predicted)
-    best = min(scores, key=lambda name: (scores[name], name != "sigmoid"))
+    penalty = {"sigmoid": 0.0, "isotonic": 0.002}
+    best = min(scores, key=lambda name: scores[name] + penalty[name])
     return fitters[best](z, y), scores

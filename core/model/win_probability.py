@@ -29,12 +29,12 @@ from sklearn.metrics import roc_auc_score
 from core.data import CRMData, cut_at
 from core.errors import UsageError
 from core.features import FEATURES, RATE_FEATURES, open_deal_features, spec_from_training, weekly_snapshots
-from core.features.deal_features import ACCOUNT_FEATURES, CATEGORICAL_FEATURES
+from core.features.deal_features import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, _uniform_from_ids
 from core.features.history import overall_win_rate_before
 from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator, choose_calibrator, log_loss
 from core.model.explanation import DealExplanation
-from core.model.hazard import deal_week_classes, fit_hazard, won_if_open
+from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
 
 CENSORING_METHODS = ("hazard", "closed_only")
 MIN_CLOSED_FOR_VALIDATION = 100
@@ -49,6 +49,13 @@ class TrainingSet:
     labels: np.ndarray
     weights: np.ndarray
     deal_labels: pd.Series
+    deal_ids: np.ndarray
+    snapshot_dates: np.ndarray
+
+    def subset(self, rows: np.ndarray) -> TrainingSet:
+        """The rows selected by a boolean mask."""
+        return TrainingSet(self.matrix[rows], self.labels[rows], self.weights[rows], self.deal_labels,
+                           self.deal_ids[rows], self.snapshot_dates[rows])
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -74,6 +81,8 @@ class WinProbabilityModel(BaseEstimator):
         early_stopping_rounds: int = 20,
         default_rounds: int = 100,
         imputations: int = 4,
+        calibration: str = "auto",
+        min_rounds: int = 30,
         recency_half_life_days: float | None = None,
         n_jobs: int = 1,
     ):
@@ -90,6 +99,8 @@ class WinProbabilityModel(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.default_rounds = default_rounds
         self.imputations = imputations
+        self.calibration = calibration
+        self.min_rounds = min_rounds
         self.recency_half_life_days = recency_half_life_days
         self.n_jobs = n_jobs
 
@@ -111,6 +122,8 @@ class WinProbabilityModel(BaseEstimator):
         matrix = spec.encode(features)
         outcome = snapshots["outcome"].to_numpy()
         weights = snapshots["weight"].to_numpy()
+        ids = snapshots["opportunity_id"].to_numpy()
+        dates = snapshots["snapshot_date"].to_numpy()
         if self.recency_half_life_days:
             elapsed = (crm.as_of - snapshots["snapshot_date"]).dt.days.to_numpy(dtype=float)
             weights = weights * 0.5 ** (elapsed / self.recency_half_life_days)
@@ -119,12 +132,13 @@ class WinProbabilityModel(BaseEstimator):
                                 index=deal_outcome.index)
         if self.censoring == "closed_only":
             keep = outcome != "open"
-            labels = (outcome[keep] == "won").astype(float)
-            return TrainingSet(matrix[keep], labels, weights[keep], deal_labels), spec
+            labels = (outcome == "won").astype(float)
+            full = TrainingSet(matrix, labels, weights, deal_labels, ids, dates)
+            return full.subset(keep), spec
         completed = self._complete_open_labels(crm, matrix, snapshots, spec)
         deal_labels = deal_labels.fillna(completed)
         labels = deal_labels.reindex(snapshots["opportunity_id"]).to_numpy(dtype=float)
-        return TrainingSet(matrix, labels, weights, deal_labels), spec
+        return TrainingSet(matrix, labels, weights, deal_labels, ids, dates), spec
 
     def _complete_open_labels(self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame,
                               spec: FeatureSpec) -> pd.Series:
@@ -136,12 +150,14 @@ class WinProbabilityModel(BaseEstimator):
             closed = snapshots["outcome"].ne("open")
             rate = float(snapshots.loc[closed, "outcome"].eq("won").mean()) if closed.any() else 0.5
             return pd.Series(rate, index=open_features.index)
-        self.hazard_ = fit_hazard(matrix[observed], classes[observed], snapshots["weight"].to_numpy()[observed], spec, self.seed, self.n_jobs)
+        hazard = fit_hazard(matrix[observed], classes[observed], snapshots["weight"].to_numpy()[observed], spec,
+                            self.seed, self.n_jobs)
         close_ages = snapshots["close_age_days"].dropna()
         max_age = float(close_ages.max()) + self.snapshot_days if len(close_ages) else float(self.snapshot_days)
-        age_column = spec.names.index("age_days")
-        probability = won_if_open(self.hazard_, spec.encode(open_features), age_column, self.snapshot_days, max_age)
-        return pd.Series(probability, index=open_features.index)
+        self._last_hazard = (hazard, max_age)
+        outcome = outcome_if_open(hazard, spec.encode(open_features), spec.names.index("age_days"), self.snapshot_days,
+                                  max_age, spec.names.index("days_into_quarter"), crm.as_of)
+        return pd.Series(outcome[:, 0], index=open_features.index)
 
     def _train_booster(self, train: TrainingSet, spec: FeatureSpec, rounds: int,
                        valid: tuple[np.ndarray, np.ndarray] | None = None) -> lgb.Booster:
@@ -160,11 +176,15 @@ class WinProbabilityModel(BaseEstimator):
         """Learn from everything known at ``crm.as_of`` (and nothing after it); returns self."""
         if self.censoring not in CENSORING_METHODS:
             raise ValueError(f"censoring must be one of {CENSORING_METHODS}, got {self.censoring!r}")
+        self._last_hazard = None
         train, spec = self._training_set(crm)
+        self.hazard_ = self._last_hazard
         if len(train.labels) == 0 or np.unique(np.round(train.labels)).size < 2:
             raise UsageError(f"cannot train at as-of {crm.as_of:%Y-%m-%d}: need both won and lost deals closed by then")
         self.feature_spec_ = spec
-        rounds, self.calibrator_, self.validation_ = self._validate(crm, spec, train.deal_labels)
+        rounds, stopping = self._early_stopping_rounds(crm, spec, train.deal_labels)
+        self.calibrator_, calibration = self._calibrate(train, spec, rounds, crm.as_of)
+        self.validation_ = {**calibration, "early_stopping": stopping}
         self.booster_ = self._train_booster(train, spec, rounds)
         self.n_rounds_ = rounds
         self.trained_as_of_ = crm.as_of
@@ -172,41 +192,65 @@ class WinProbabilityModel(BaseEstimator):
         self.n_training_snapshots_ = len(train.labels)
         return self
 
-    def _validate(self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series) -> tuple[int, Calibrator, dict]:
-        """Early stopping and calibrator choice on an inner as-of date, labelled with what is known at as_of."""
+    def _early_stopping_rounds(self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series) -> tuple[int, dict]:
+        """Number of boosting rounds, early-stopped on a time-ordered slice: deals open at an inner as-of date.
+
+        The inner booster learns only what was known at the inner date (labels completed then); it is scored
+        on the deals open at that date, labelled with what is known at ``crm.as_of``.
+        """
         inner = crm.as_of - pd.Timedelta(weeks=self.validation_weeks)
         deals = crm.deals
         closed_by_inner = int((deals["close_date"] <= inner).sum())
-        engaged_by_inner = deals["engage_date"] <= inner
-        open_at_inner = engaged_by_inner & ~(deals["close_date"] <= inner)
+        open_at_inner = (deals["engage_date"] <= inner) & ~(deals["close_date"] <= inner)
         if closed_by_inner < MIN_CLOSED_FOR_VALIDATION or int(open_at_inner.sum()) < MIN_VALIDATION_DEALS:
-            reason = (f"only {closed_by_inner} deals closed and {int(open_at_inner.sum())} open at the inner "
-                      f"validation date {inner:%Y-%m-%d}")
-            return self.default_rounds, Calibrator("identity"), {"n": 0, "calibration_method": "none", "note": reason}
+            note = (f"only {closed_by_inner} deals closed and {int(open_at_inner.sum())} open at the inner "
+                    f"validation date {inner:%Y-%m-%d}: default {self.default_rounds} rounds")
+            return self.default_rounds, {"inner_as_of": f"{inner:%Y-%m-%d}", "rounds": self.default_rounds, "note": note}
         inner_crm = cut_at(crm, inner)
         inner_train, _ = self._training_set(inner_crm, spec)
-        valid_ids, valid_raw_matrix = self._scoring_matrices(inner_crm, spec)
+        valid_ids, valid_matrices = self._scoring_matrices(inner_crm, spec)
         valid_labels = final_labels.reindex(valid_ids).to_numpy(dtype=float)
         labelled = ~np.isnan(valid_labels)  # closed_only leaves deals still open at as_of unlabelled
-        valid_labels = valid_labels[labelled]
-        valid_raw_matrix = [matrix[labelled] for matrix in valid_raw_matrix]
-        booster = self._train_booster(inner_train, spec, self.max_rounds, valid=(valid_raw_matrix[0], valid_labels))
-        rounds = max(int(booster.best_iteration or self.max_rounds), 10)
-        inner_log_odds = self._average_log_odds(booster, valid_raw_matrix, len(valid_labels), rounds)
-        calibrator, scores = choose_calibrator(inner_log_odds, valid_labels, self.seed)
-        held_out = _cross_fitted(inner_log_odds, valid_labels, calibrator.method, self.seed)
-        hard = np.isin(valid_labels, (0.0, 1.0))
-        metrics = {
-            "n": int(len(valid_labels)), "inner_as_of": f"{inner:%Y-%m-%d}", "rounds": rounds,
-            "n_with_known_outcome": int(hard.sum()),
-            "auc": float(roc_auc_score(valid_labels[hard], held_out[hard])) if np.unique(valid_labels[hard]).size == 2 else None,
-            "brier": float(np.mean((held_out - valid_labels) ** 2)),
-            "log_loss": log_loss(valid_labels, held_out),
-            "ece": _ece(held_out, valid_labels),
-            "calibration_method": calibrator.method,
-            "calibration_log_loss": scores,
+        booster = self._train_booster(inner_train, spec, self.max_rounds,
+                                      valid=(valid_matrices[0][labelled], valid_labels[labelled]))
+        best = int(booster.best_iteration or self.max_rounds)
+        rounds = max(best, self.min_rounds)
+        inner_log_odds = self._average_log_odds(booster, [m[labelled] for m in valid_matrices], int(labelled.sum()), best)
+        hard = np.isin(valid_labels[labelled], (0.0, 1.0))
+        y_hard = valid_labels[labelled][hard]
+        auc = float(roc_auc_score(y_hard, inner_log_odds[hard])) if np.unique(y_hard).size == 2 else None
+        return rounds, {"inner_as_of": f"{inner:%Y-%m-%d}", "n": int(labelled.sum()), "best_iteration": best,
+                        "rounds": rounds, "inner_auc_known_outcomes": auc}
+
+    def _calibrate(self, train: TrainingSet, spec: FeatureSpec, rounds: int,
+                   as_of: pd.Timestamp) -> tuple[Calibrator, dict]:
+        """Fit the calibrator out of sample: two boosters on disjoint halves of the deals, each scoring the other
+        half's snapshots from the last ``validation_weeks`` weeks; pick sigmoid or isotonic on those scores."""
+        fold = (_uniform_from_ids(pd.Series(train.deal_ids), draw=self.seed) < 0.5).astype(int)
+        recent = train.snapshot_dates > (as_of - pd.Timedelta(weeks=self.validation_weeks)).to_datetime64()
+        out_of_fold = np.full(len(train.labels), np.nan)
+        for k in (0, 1):
+            scored = recent & (fold == k)
+            if not scored.any() or not (fold != k).any():
+                continue
+            booster = self._train_booster(train.subset(fold != k), spec, rounds)
+            out_of_fold[scored] = booster.predict(train.matrix[scored], raw_score=True)
+        rows = ~np.isnan(out_of_fold)
+        labels = train.labels[rows]
+        if rows.sum() < MIN_VALIDATION_DEALS or np.unique(np.round(labels)).size < 2:
+            return Calibrator("identity"), {"n": int(rows.sum()), "calibration_method": "identity",
+                                            "note": "too few recent snapshots to calibrate out of sample"}
+        methods = ("sigmoid", "isotonic") if self.calibration == "auto" else (self.calibration,)
+        calibrator, scores = choose_calibrator(out_of_fold[rows], labels, self.seed, methods)
+        held_out = _cross_fitted(out_of_fold[rows], labels, calibrator.method, self.seed)
+        hard = np.isin(labels, (0.0, 1.0))
+        auc = float(roc_auc_score(labels[hard], held_out[hard])) if np.unique(labels[hard]).size == 2 else None
+        return calibrator, {
+            "n": int(rows.sum()), "n_with_known_outcome": int(hard.sum()),
+            "window": f"snapshots after {as_of - pd.Timedelta(weeks=self.validation_weeks):%Y-%m-%d}, deals out of fold",
+            "auc": auc, "brier": float(np.mean((held_out - labels) ** 2)), "log_loss": log_loss(labels, held_out),
+            "ece": _ece(held_out, labels), "calibration_method": calibrator.method, "calibration_log_loss": scores,
         }
-        return rounds, calibrator, metrics
 
     # ------------------------------------------------------------------ scoring
     def _scoring_matrices(self, crm: CRMData, spec: FeatureSpec) -> tuple[pd.Index, list[np.ndarray]]:
@@ -236,6 +280,20 @@ class WinProbabilityModel(BaseEstimator):
         """Raise a clear error when the model has not been fitted or loaded."""
         if not hasattr(self, "booster_"):
             raise UsageError("the win-probability model is not fitted; call fit(crm) or load_model(dir) first")
+
+    def predict_won_if_closes(self, crm: CRMData) -> pd.Series:
+        """Hazard-based P(won | the deal reaches a decision) per open deal (diagnostic; needs a fitted hazard)."""
+        self._check_fitted()
+        if not getattr(self, "hazard_", None):
+            raise UsageError("P(won | closes) needs the competing-risks hazard of a model fitted in this session")
+        hazard, max_age = self.hazard_
+        spec = self.feature_spec_
+        ids, matrices = self._scoring_matrices(crm, spec)
+        outcome = outcome_if_open(hazard, matrices[0], spec.names.index("age_days"), self.snapshot_days, max_age,
+                                  spec.names.index("days_into_quarter"), crm.as_of)
+        decided = outcome.sum(axis=1)
+        ratio = np.where(decided > 1e-9, outcome[:, 0] / np.maximum(decided, 1e-9), np.nan)
+        return pd.Series(ratio, index=ids, name="won_if_closes")
 
     def decision_function(self, crm: CRMData) -> pd.Series:
         """Uncalibrated log-odds of the booster per open deal (averaged over account imputations)."""
