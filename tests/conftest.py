@@ -103,6 +103,10 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
         _pipeline("D3,Bob Ray,MG Special,,Engaging,2017-02-01,,", "D3,Bob Ray"),
         "sales_pipeline.csv, column 'product', row 4: malformed CSV row: 2 fields where the header has 8",
     ),
+    "duplicate_column": (
+        _pipeline(",close_value\n", ",close_date\n"),
+        "sales_pipeline.csv, column 'close_date', row 1: column name appears twice in the header",
+    ),
     "missing_column": (
         {
             **VALID_FILES,

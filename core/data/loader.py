@@ -117,6 +117,18 @@ def _parse_csv(text: str, display: str) -> pd.DataFrame:
         raise DataContractError(display, f"malformed CSV ({detail})") from None
 
 
+def _check_header(text: str, display: str) -> None:
+    """One-line errors for a header that names a column twice or has a blank name (pandas would rename)."""
+    header = [name.strip() for name in next(csv.reader(io.StringIO(text.lstrip("\r\n"))), [])]
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if name == "" and any(header[position:]):
+            raise DataContractError(display, f"header has a blank column name (column {position})", row=1)
+        if name in seen:
+            raise DataContractError(display, "column name appears twice in the header", column=name, row=1)
+        seen.add(name)
+
+
 def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: str) -> np.ndarray:
     """Spreadsheet row of each parsed record; a one-line error at the first row with too few fields.
 
@@ -156,9 +168,12 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
         raw = path.read_bytes()
     except IsADirectoryError:
         raise DataContractError(display, "is a directory, not a CSV file") from None
+    except PermissionError:
+        raise DataContractError(display, "cannot be read (permission denied)") from None
     if not raw.strip():
         raise DataContractError(display, "file is empty (no header, no rows)")
     text = _decode(raw, display)
+    _check_header(text, display)
     frame = _parse_csv(text, display)
     source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display)
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -390,7 +405,8 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
     """Read and validate the whole export in ``data_dir`` (no cut yet: as_of is the export's latest date)."""
     root = Path(data_dir)
     if not root.is_dir():
-        raise DataContractError(str(root), "data directory not found")
+        problem = "is a file, not a data directory" if root.exists() else "data directory not found"
+        raise DataContractError(str(root), problem)
     frames: dict[str, pd.DataFrame] = {}
     read_paths: list[Path] = []
     missing_files: list[str] = []

@@ -149,3 +149,17 @@ def test_a_quoted_multi_line_cell_is_one_spreadsheet_row(tmp_path) -> None:
         DataContractError, match=r"^sales_pipeline.csv, column 'close_value', row 3: negative"
     ):
         read_crm(tmp_path)
+
+
+def test_a_blank_column_name_in_the_header_is_refused(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(HEADER.replace(",account,", ",,"))
+    with pytest.raises(DataContractError) as caught:
+        read_crm(tmp_path)
+    assert str(caught.value) == "sales_pipeline.csv, row 1: header has a blank column name (column 4)"
+
+
+def test_a_file_given_as_the_data_directory_is_named_as_such(tmp_path) -> None:
+    (tmp_path / "export.csv").write_text(HEADER)
+    with pytest.raises(DataContractError) as caught:
+        read_crm(tmp_path / "export.csv")
+    assert str(caught.value) == f"{tmp_path / 'export.csv'}: is a file, not a data directory"
