@@ -94,5 +94,6 @@ def test_report_table_is_left_aligned_with_counts_right_aligned(maventech_dir) -
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[1].split() == ["code", "file", "column", "count", "action"]
-    assert lines[2].startswith("product_alias   ") and " 1,480  renamed to the products.csv spelling" in lines[2]
+    assert lines[2].startswith("product_alias   ")
+    assert " 1,480  renamed to the products.csv spelling" in lines[2]
     assert " 1,291  flagged stale" in lines[5]
