@@ -211,7 +211,7 @@ def _fail_if(frame: pd.DataFrame, mask: pd.Series, file: Source, column: str, pr
 
 
 def _parse_dates(frame: pd.DataFrame, column: str, file: Source, date_format: str) -> pd.Series:
-    """Parse a date column; blank is NaT, anything else unparsable is an error."""
+    """Parse a date column to midnight of each day; blank is NaT, anything else unparsable is an error."""
     parsed = pd.to_datetime(frame[column], format=date_format, errors="coerce")
     _fail_if(
         frame,
@@ -222,7 +222,7 @@ def _parse_dates(frame: pd.DataFrame, column: str, file: Source, date_format: st
         + date_format.replace("%", "").replace("Y", "YYYY").replace("m", "MM").replace("d", "DD")
         + ")",
     )
-    return parsed.astype("datetime64[ns]")
+    return parsed.astype("datetime64[ns]").dt.normalize()  # a timestamp counts as its calendar day
 
 
 def _parse_numbers(frame: pd.DataFrame, column: str, file: Source, allow_negative: bool = False) -> pd.Series:

@@ -199,3 +199,18 @@ def test_an_empty_mapping_is_the_maventech_schema(tmp_path, valid_export) -> Non
     (tmp_path / "plain.toml").write_text('name = "Plain"\n')
     mapping = load_mapping(tmp_path / "plain.toml")
     pd.testing.assert_frame_equal(read_crm(valid_export, mapping).deals, read_crm(valid_export).deals)
+
+
+def test_timestamps_count_as_their_calendar_day(tmp_path) -> None:
+    (tmp_path / "stamped.toml").write_text('[options]\ndate_format = "%Y-%m-%d %H:%M"\n')
+    (tmp_path / "sales_pipeline.csv").write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "T1,Ann,GTX Basic,,Won,2017-01-02 09:30,2017-01-09 17:45,500\n"
+        "T2,Ann,GTX Basic,,Engaging,2017-01-09 16:00,,\n"
+    )
+    crm = load_crm(tmp_path, as_of="2017-01-09", mapping=load_mapping(tmp_path / "stamped.toml"))
+    deals = crm.deals.set_index("opportunity_id")
+    assert deals.loc["T1", "deal_stage"] == "Won" and deals.loc["T1", "close_date"] == pd.Timestamp(
+        "2017-01-09"
+    )
+    assert deals.loc["T2", "age_days"] == 0.0 and deals.loc["T1", "engage_date"] == pd.Timestamp("2017-01-02")
