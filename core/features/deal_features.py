@@ -21,7 +21,7 @@ import pandas as pd
 
 from core.data import CRMData
 from core.data.contract import UNKNOWN
-from core.features.history import overall_win_rate_before, win_rates_before
+from core.features.history import outcome_counts_before, overall_win_rate_before, smoothed_rate, win_rates_before
 
 CATEGORICAL_FEATURES: tuple[str, ...] = ("sales_agent", "manager", "regional_office", "product", "series", "sector")
 NUMERIC_FEATURES: tuple[str, ...] = (
@@ -30,7 +30,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
 )
 FEATURES: tuple[str, ...] = (
     "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value", "sales_agent", "manager", "regional_office", "product", "series", "sector",
-    "account_employees", "account_revenue",
+    "account_employees", "account_revenue", "rep_closed_deals",
     "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
 )
 RATE_FEATURES: tuple[str, ...] = (
@@ -52,6 +52,7 @@ FEATURE_LABELS: dict[str, str] = {
     "sector": "account's sector",
     "account_employees": "account's employees",
     "account_revenue": "account's revenue",
+    "rep_closed_deals": "deals the rep has closed so far",
     "rep_win_rate": "rep's win rate",
     "rep_series_win_rate": "rep's win rate on this series",
     "product_win_rate": "product's win rate",
@@ -95,7 +96,7 @@ def deals_for_features(crm: CRMData, account_policy: str = "impute", draw: int =
     """The cut's deals with ``feature_account`` (real or donor account) and its sector and size attached."""
     if account_policy not in ACCOUNT_POLICIES:
         raise ValueError(f"account_policy must be one of {ACCOUNT_POLICIES}, got {account_policy!r}")
-    deals = crm.deals.copy()
+    deals = crm.deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)  # row order never matters
     deals["feature_account"] = deals["account"]
     if account_policy == "impute":
         blank = deals["account"].eq("")
@@ -138,7 +139,8 @@ def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_
         "sector": sector[positions], "account": feature_account[positions], "snapshot_date": snapshot_dates,
     })
     overall = overall_win_rate_before(history, queries)
-    rep = win_rates_before(history, queries, ["agent"], overall, prior_strength)
+    rep_closed, rep_won = outcome_counts_before(history, queries, ["agent"])
+    rep = smoothed_rate(rep_won, rep_closed, overall, prior_strength)
     sector_rate = win_rates_before(account_history, queries, ["sector"], overall, prior_strength)
     engage = deals["engage_date"].to_numpy().astype("datetime64[D]")[positions]
     engage = np.where(np.isnat(engage), np.asarray(snapshot_dates).astype("datetime64[D]"), engage)
@@ -150,6 +152,7 @@ def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_
         **{c: deals[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
         "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
         "account_revenue": deals["account_revenue"].to_numpy(dtype=float)[positions],
+        "rep_closed_deals": rep_closed,
         "rep_win_rate": rep,
         "rep_series_win_rate": win_rates_before(history, queries, ["agent", "series"], rep, prior_strength),
         "product_win_rate": win_rates_before(history, queries, ["product"], overall, prior_strength),

@@ -112,8 +112,13 @@ class WinProbabilityModel(BaseEstimator):
             "min_data_in_leaf": self.min_child_samples, "lambda_l2": 10.0, "max_bin": 63,
             "feature_fraction": 0.9, "cat_smooth": 20.0, "min_data_per_group": 50, "max_cat_threshold": 16,
             "seed": self.seed, "deterministic": True, "force_row_wise": True, "num_threads": self.n_jobs,
-            "verbose": -1,
+            "verbose": -1, "monotone_constraints": self._monotone_constraints(),
+            "monotone_constraints_method": "intermediate",
         }
+
+    def _monotone_constraints(self) -> list[int]:
+        """+1 for historical win rates (a better track record never lowers the probability), 0 elsewhere."""
+        return [1 if name in RATE_FEATURES else 0 for name in FEATURES]
 
     def _training_set(self, crm: CRMData, spec: FeatureSpec | None = None) -> tuple[TrainingSet, FeatureSpec]:
         """Snapshots of ``crm`` (features as known then) with labels as known at ``crm.as_of``."""

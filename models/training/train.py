@@ -98,15 +98,24 @@ def flat_metrics(metrics: dict) -> dict[str, float]:
     return flat
 
 
+def artifact_location(uri: str) -> str | None:
+    """Run artifacts beside a SQLite store (``<db folder>/mlartifacts``), never in the working directory."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    folder = Path(uri.removeprefix("sqlite:///")).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return (folder / "mlartifacts").resolve().as_uri()
+
+
 def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
     """Log params, metrics, the reliability plot, the artifact folder and the registered booster; return run id."""
     import mlflow
     import mlflow.lightgbm
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or SETTINGS.mlflow_tracking_uri
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT_NAME) is None:
+        mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifact_location(uri))
     mlflow.set_experiment(EXPERIMENT_NAME)
     with mlflow.start_run(run_name=f"train-{crm.as_of:%Y-%m-%d}") as run:
         mlflow.log_params({**model.get_params(), "as_of": f"{crm.as_of:%Y-%m-%d}", "data_hash": crm.data_hash,

@@ -1,0 +1,92 @@
+"""Point-in-time deal features: snapshot layout, train/serve parity and the no-future-information guarantee."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data import CRMData, cut_at, read_crm
+from core.data.synthetic import generate_crm, write_crm
+from core.features import FEATURES, open_deal_features, weekly_snapshots
+from core.features.deal_features import ACCOUNT_FEATURES, account_donors, day_of_quarter
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> CRMData:
+    """A small synthetic export (1,500 deals) read once for the module."""
+    folder: Path = tmp_path_factory.mktemp("features_export")
+    write_crm(generate_crm(n_deals=1500, seed=3), folder)
+    return read_crm(folder)
+
+
+def test_weekly_snapshots_cover_each_open_week_of_a_deal(export: CRMData) -> None:
+    crm = cut_at(export, "2026-03-01")
+    _, snapshots = weekly_snapshots(crm)
+    first_close = crm.deals["close_date"].min()
+    deal = crm.deals.loc[crm.deals["is_won"] & (crm.deals["engage_date"] > first_close)].iloc[0]
+    rows = snapshots.loc[snapshots["opportunity_id"].eq(deal["opportunity_id"])]
+    duration = (deal["close_date"] - deal["engage_date"]).days
+    expected_ages = list(range(0, duration, 7))  # open at the end of each snapshot day, closed on close_date
+    assert rows["age_days"].tolist() == expected_ages
+    assert (rows["snapshot_date"] < deal["close_date"]).all()
+    assert set(rows["outcome"]) == {"won"}
+
+
+def test_open_deals_are_snapshotted_up_to_the_as_of_date(export: CRMData) -> None:
+    crm = cut_at(export, "2026-03-01")
+    _, snapshots = weekly_snapshots(crm)
+    assert snapshots["snapshot_date"].max() <= crm.as_of
+    open_rows = snapshots.loc[snapshots["outcome"].eq("open")]
+    assert open_rows["close_age_days"].isna().all()
+    assert open_rows["opportunity_id"].isin(crm.deals.loc[crm.deals["is_open"], "opportunity_id"]).all()
+
+
+def test_features_at_a_snapshot_equal_scoring_features_at_that_date(export: CRMData) -> None:
+    """Fails if any feature uses information after the snapshot date (train/serve parity)."""
+    crm = cut_at(export, "2026-06-01")
+    features, snapshots = weekly_snapshots(crm)
+    blank = crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"]
+    compared = 0
+    for snapshot_day in pd.date_range("2026-01-12", "2026-01-16"):
+        at_day = snapshots["snapshot_date"].eq(snapshot_day).to_numpy()
+        training_rows = features.loc[at_day].set_index(snapshots.loc[at_day, "opportunity_id"].to_numpy())
+        scored = open_deal_features(cut_at(export, snapshot_day))
+        known = training_rows.index[~training_rows.index.isin(blank)]
+        pd.testing.assert_frame_equal(training_rows.loc[known, list(FEATURES)], scored.loc[known, list(FEATURES)],
+                                      check_names=False, check_dtype=False)
+        compared += len(known)
+    assert compared > 40
+
+
+def test_changing_the_future_does_not_change_past_features(export: CRMData) -> None:
+    crm = cut_at(export, "2026-06-01")
+    future = crm.deals["close_date"] > pd.Timestamp("2026-02-01")
+    flipped = crm.deals.copy()
+    flipped.loc[future & flipped["is_won"], "deal_stage"] = "Lost"
+    flipped.loc[future, "is_won"] = False
+    before, snaps = weekly_snapshots(crm)
+    after, _ = weekly_snapshots(CRMData(**{**crm.__dict__, "deals": flipped}))
+    early = (snaps["snapshot_date"] <= pd.Timestamp("2026-02-01")).to_numpy()
+    pd.testing.assert_frame_equal(before.loc[early], after.loc[early])
+    assert not before.loc[~early, "rep_win_rate"].equals(after.loc[~early, "rep_win_rate"])
+
+
+def test_blank_accounts_get_a_known_donor_and_never_look_blank(export: CRMData) -> None:
+    crm = export
+    blank_ids = crm.deals.loc[crm.deals["is_open"] & crm.deals["account"].eq(""), "opportunity_id"]
+    assert len(blank_ids) > 10
+    features = open_deal_features(crm)
+    assert features.loc[blank_ids, "sector"].ne("Unknown").all()
+    assert features.loc[blank_ids, list(ACCOUNT_FEATURES)].notna().all().all()
+    donors = account_donors(crm.deals, draw=0)
+    assert set(donors[crm.deals["account"].eq("")]) <= set(crm.deals["account"]) - {""}
+    as_missing = open_deal_features(crm, account_policy="as_missing")
+    assert as_missing.loc[blank_ids, "account_win_rate"].isna().all()
+
+
+def test_day_of_quarter_counts_from_the_quarter_start() -> None:
+    dates = np.array(["2026-01-01", "2026-03-31", "2026-04-01", "2026-08-14"], dtype="datetime64[D]")
+    assert day_of_quarter(dates).tolist() == [0.0, 89.0, 0.0, 44.0]

@@ -1,0 +1,51 @@
+"""Point-in-time win rates: exact counts, strictly-before semantics, smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.features.history import outcome_counts_before, overall_win_rate_before, smoothed_rate, win_rates_before
+
+
+def _closed() -> pd.DataFrame:
+    """Three closed deals of rep 0 and one of rep 1."""
+    return pd.DataFrame({
+        "agent": [0, 0, 0, 1],
+        "close_date": pd.to_datetime(["2024-01-10", "2024-01-20", "2024-01-20", "2024-01-15"]),
+        "is_won": [1, 0, 1, 1],
+    })
+
+
+def _queries(agent: list[int], dates: list[str]) -> pd.DataFrame:
+    """Query rows (agent, snapshot_date)."""
+    return pd.DataFrame({"agent": agent, "snapshot_date": pd.to_datetime(dates)})
+
+
+def test_counts_only_deals_closed_strictly_before_the_snapshot() -> None:
+    queries = _queries([0, 0, 0, 1, 1], ["2024-01-10", "2024-01-11", "2024-01-21", "2024-01-15", "2024-02-01"])
+    closed, won = outcome_counts_before(_closed(), queries, ["agent"])
+    np.testing.assert_array_equal(closed, [0, 1, 3, 0, 1])
+    np.testing.assert_array_equal(won, [0, 1, 2, 0, 1])
+
+
+def test_closing_on_the_snapshot_day_is_not_yet_known() -> None:
+    closed, _ = outcome_counts_before(_closed(), _queries([0], ["2024-01-20"]), ["agent"])
+    assert closed.tolist() == [1.0]
+
+
+def test_results_follow_query_order_not_date_order() -> None:
+    queries = _queries([0, 0], ["2024-01-21", "2024-01-11"])
+    closed, _ = outcome_counts_before(_closed(), queries, ["agent"])
+    assert closed.tolist() == [3.0, 1.0]
+
+
+def test_smoothing_pulls_small_histories_toward_the_prior() -> None:
+    rate = win_rates_before(_closed(), _queries([0, 1], ["2024-01-21", "2024-01-05"]), ["agent"], 0.5, 2.0)
+    np.testing.assert_allclose(rate, [(2 + 1) / (3 + 2), 0.5])
+    assert smoothed_rate(np.array([9.0]), np.array([10.0]), 0.5, 10.0)[0] == 0.7
+
+
+def test_company_rate_uses_every_rep_and_starts_at_one_half() -> None:
+    rate = overall_win_rate_before(_closed(), pd.DataFrame({"snapshot_date": pd.to_datetime(["2024-01-01", "2024-01-16"])}))
+    np.testing.assert_allclose(rate, [0.5, (2 + 1) / (2 + 2)])
