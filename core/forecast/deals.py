@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core.forecast.forecast import deal_values
+from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
 from core.forecast.timing import CloseTimingModel
 from core.risk import score_risk
 
@@ -35,14 +36,33 @@ def quarter_windows(as_of: pd.Timestamp) -> tuple[tuple[int, int], tuple[int, in
     return (1, this_end), (next_start, next_end)
 
 
+def _month_pieces(first: int, last: int, as_of: pd.Timestamp) -> list[tuple[int, int]]:
+    """Split day offsets [first, last] after as-of at calendar month boundaries."""
+    pieces = []
+    start = first
+    while start <= last:
+        month_end = ((as_of + pd.Timedelta(days=start)).to_period("M").end_time.normalize() - as_of).days
+        pieces.append((start, min(month_end, last)))
+        start = min(month_end, last) + 1
+    return pieces
+
+
 def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: CloseTimingModel,
-                 as_of: pd.Timestamp) -> pd.DataFrame:
-    """p_close_in_quarter, p_close_next_quarter and expected_close_date (median remaining win time)."""
-    (a0, a1), (b0, b1) = quarter_windows(as_of)
-    shares = timing.win_time_shares(open_deals, np.array([a0 - 1, a1, b0 - 1, b1]))
+                 as_of: pd.Timestamp, seasonality: QuarterSeasonality | None = None) -> pd.DataFrame:
+    """p_close_in_quarter, p_close_next_quarter (seasonal) and expected_close_date (median, age-only)."""
+    seasonality = seasonality or QuarterSeasonality()
+    shares = []
+    for first, last in quarter_windows(as_of):
+        pieces = _month_pieces(first, last, as_of)
+        if not pieces:
+            shares.append(np.zeros(len(open_deals)))
+            continue
+        window = seasonal_window_shares(timing, open_deals, as_of, seasonality,
+                                        np.array([p[0] for p in pieces]), np.array([p[1] for p in pieces]))
+        shares.append(window.sum(axis=1))
     stale = open_deals["stale"].to_numpy(dtype=bool)
-    in_quarter = np.where(stale, 0.0, win_probability * (shares[:, 1] - shares[:, 0]))
-    next_quarter = np.where(stale, 0.0, win_probability * (shares[:, 3] - shares[:, 2]))
+    in_quarter = np.where(stale, 0.0, win_probability * shares[0])
+    next_quarter = np.where(stale, 0.0, win_probability * shares[1])
     days = timing.median_days_to_win(open_deals).to_numpy()
     days = np.where(stale, np.nan, days)
     close_date = pd.Series(pd.to_datetime(as_of) + pd.to_timedelta(days, unit="D"), index=open_deals.index)
@@ -51,7 +71,8 @@ def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: 
 
 
 def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_probability: pd.Series,
-                     drivers: pd.DataFrame, timing: CloseTimingModel, as_of: pd.Timestamp) -> pd.DataFrame:
+                     drivers: pd.DataFrame, timing: CloseTimingModel, as_of: pd.Timestamp,
+                     seasonality: QuarterSeasonality | None = None) -> pd.DataFrame:
     """One row per open deal (PREDICTION_COLUMNS), most value at risk first.
 
     ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored.
@@ -68,7 +89,7 @@ def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_prob
     deals["expected_revenue"] = deals["deal_value"] * deals["win_probability"]
     risk = score_risk(deals, timing.median_won_age_, timing.p90_won_age_)
     deals = deals.join(risk)
-    deals = deals.join(close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of))
+    deals = deals.join(close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of, seasonality))
     deals["early_stage"] = deals["deal_stage"].eq("Prospecting")
     driver_columns = [c for c in PREDICTION_COLUMNS if c.startswith("driver_")]
     aligned = drivers.reindex(ids)

@@ -1,12 +1,19 @@
-"""Fit the size of the shared monthly shocks from how much more monthly won counts vary than independence allows.
+"""Fit the size of the shared shocks from how much real won counts missed honest forecasts made earlier.
 
-For every complete calendar month before the as-of date (from the first month in which any deal closed),
-take the deals open at the start of the month and their historical chance of being won inside it
-(``CloseTimingModel.window_win_chance``). With independent deals the number won has mean ``E = sum q`` and
-variance ``V = sum q (1 - q)``; a mean-1 shock with variance ``tau^2`` on every chance adds about
-``tau^2 E^2``. The method-of-moments estimate is ``tau^2 = sum((W - E)^2 - V) / sum(E^2)`` (floored at 0),
-once over the whole pipeline (market shock) and once per month and shock segment; the segment shock gets
-what the segment-level over-dispersion adds beyond the market shock. Only data known at as-of is used.
+For every complete calendar month before the as-of date (from the first month in which any deal closed)
+the deals open at its start get their chance of being won in each of the next months from time-to-close
+curves fitted *on what was known at that month start* (out of sample), scaled by the quarter seasonality.
+With independent deals the number won ``W`` has mean ``E = sum q`` and variance ``V = sum q (1 - q)``.
+Three mean-1 gamma shocks multiply every chance (see ``core.forecast.simulation``):
+
+* a persistent one per simulation (variance ``tau_p^2``, the pipeline converting better or worse for months),
+* a monthly market one (``tau_m^2``),
+* a monthly one per regional office (``tau_g^2``).
+
+Method of moments: one-month-ahead windows give ``sum((W - E)^2 - V) = (tau_p^2 + tau_m^2) sum E^2``;
+three-month-ahead totals give ``sum((W3 - E3)^2 - V3) = tau_p^2 sum E3^2 + tau_m^2 sum_k E_k^2``; office-level
+one-month windows give the office excess on top. All estimates are floored at 0. Because the forecasts
+are out of sample, any systematic miss of the curves is counted as shock variance, not hidden.
 """
 
 from __future__ import annotations
@@ -14,43 +21,73 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.forecast.seasonality import QuarterSeasonality, fit_quarter_seasonality, month_of_quarter
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
 MIN_OPEN_DEALS = 30
+PSEUDO_WINS = 10.0
 MAX_VARIANCE = 1.0
+AHEAD_MONTHS = 3
 
 
-def _month_windows(deals: pd.DataFrame, as_of: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    """Complete calendar months ending by as-of, starting with the first month in which a deal closed."""
+def _month_starts(deals: pd.DataFrame, as_of: pd.Timestamp) -> list[pd.Period]:
+    """Complete calendar months ending by as-of, from the first month in which a deal closed."""
     first_close = deals["close_date"].min()
     if pd.isna(first_close):
         return []
-    months = pd.period_range(first_close, as_of, freq="M")
-    return [(m.start_time.normalize(), m.end_time.normalize()) for m in months
-            if m.end_time.normalize() <= as_of]
+    return [m for m in pd.period_range(first_close, as_of, freq="M") if m.end_time.normalize() <= as_of]
 
 
-def monthly_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
-                       segment_type: str) -> pd.DataFrame:
-    """Per month and segment: deals open at its start, wins among them inside it, E and V under independence."""
+def ahead_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel, segment_type: str,
+                     out_of_sample: bool = True, months_ahead: int = AHEAD_MONTHS) -> pd.DataFrame:
+    """Per forecast origin (month start), months-ahead k and segment: wins, expected wins, independent variance.
+
+    Columns: origin, month (target month start), ahead (1..months_ahead), segment, won, expected, variance.
+    With ``out_of_sample`` the chances come from curves fitted at each origin, else from ``timing``.
+    """
     rows = []
-    for start, end in _month_windows(deals, as_of):
+    for month in _month_starts(deals, as_of):
+        start = month.start_time.normalize()
         eve = start - pd.Timedelta(days=1)
         open_then = deals[(deals["engage_date"] <= eve) & (deals["close_date"].isna() | (deals["close_date"] > eve))]
         if len(open_then) < MIN_OPEN_DEALS:
             continue
+        model = timing
+        if out_of_sample:
+            try:
+                model = CloseTimingModel(timing.segment, timing.shrinkage).fit(deals, eve)
+            except ValueError:  # nothing won yet at that month start: no forecast to compare
+                continue
         aged = open_then.assign(age_days=(eve - open_then["engage_date"]).dt.days.astype(float))
-        chance = timing.window_win_chance(aged, 1, (end - eve).days)
-        won = (aged["deal_stage"].eq("Won") & (aged["close_date"] <= end)).to_numpy()
-        frame = pd.DataFrame({"segment": aged[segment_type].astype(str).to_numpy(), "won": won.astype(float),
-                              "expected": chance, "variance": chance * (1 - chance)})
-        grouped = frame.groupby("segment", sort=True).sum()
-        grouped["month"] = start
-        rows.append(grouped.reset_index())
+        segments = aged[segment_type].astype(str).to_numpy()
+        for k in range(1, months_ahead + 1):
+            target = month + (k - 1)
+            end = target.end_time.normalize()
+            if end > as_of:
+                break
+            first = (target.start_time.normalize() - eve).days
+            chance = model.window_win_chance(aged, first, (end - eve).days)
+            won = (aged["deal_stage"].eq("Won") & (aged["close_date"] >= target.start_time.normalize())
+                   & (aged["close_date"] <= end)).to_numpy()
+            frame = pd.DataFrame({"segment": segments, "won": won.astype(float), "expected": chance,
+                                  "variance": chance * (1 - chance)})
+            grouped = frame.groupby("segment", sort=True).sum().reset_index()
+            grouped["origin"] = start
+            grouped["month"] = target.start_time.normalize()
+            grouped["ahead"] = k
+            rows.append(grouped)
+    columns = ["origin", "month", "ahead", "segment", "won", "expected", "variance"]
     if not rows:
-        return pd.DataFrame(columns=["segment", "won", "expected", "variance", "month"])
-    return pd.concat(rows, ignore_index=True)
+        return pd.DataFrame(columns=columns)
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def monthly_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
+                       segment_type: str, out_of_sample: bool = False) -> pd.DataFrame:
+    """One-month-ahead counts per month and segment (columns month, segment, won, expected, variance)."""
+    counts = ahead_win_counts(deals, as_of, timing, segment_type, out_of_sample, months_ahead=1)
+    return counts.drop(columns=["origin", "ahead"])
 
 
 def _excess_variance(counts: pd.DataFrame) -> float:
@@ -61,21 +98,98 @@ def _excess_variance(counts: pd.DataFrame) -> float:
     return float(np.clip(excess / (counts["expected"] ** 2).sum(), 0.0, MAX_VARIANCE))
 
 
+def _seasonal(counts: pd.DataFrame, seasonality: QuarterSeasonality) -> pd.DataFrame:
+    """Counts with expectations (and independent variances, approximately) scaled by the quarter index."""
+    if counts.empty:
+        return counts
+    factor = np.asarray(seasonality.index)[month_of_quarter(counts["month"])]
+    return counts.assign(expected=counts["expected"] * factor, variance=counts["variance"] * factor)
+
+
+def _complete_totals(ahead: pd.DataFrame, months_ahead: int) -> pd.DataFrame:
+    """Whole-pipeline counts of the origins with all ``months_ahead`` months observed."""
+    whole = ahead.groupby(["origin", "ahead"], sort=True)[["won", "expected", "variance"]].sum().reset_index()
+    complete = whole.groupby("origin")["ahead"].transform("max") == months_ahead
+    return whole[complete]
+
+
+def realisation_factors(ahead: pd.DataFrame, months_ahead: int = AHEAD_MONTHS) -> tuple[float, ...]:
+    """Out-of-sample won / forecast for 1, 2, ... months ahead, each shrunk to 1 with 10 pseudo-wins."""
+    factors = []
+    for k in range(1, months_ahead + 1):
+        part = ahead[ahead["ahead"] == k]
+        factors.append(float((part["won"].sum() + PSEUDO_WINS) / (part["expected"].sum() + PSEUDO_WINS)))
+    return tuple(factors)
+
+
+def _apply_factors(ahead: pd.DataFrame, factors: tuple[float, ...]) -> pd.DataFrame:
+    """Expected wins (and independent variances) scaled by the realisation factor of their months ahead."""
+    if ahead.empty:
+        return ahead
+    scale = np.asarray(factors)[np.minimum(ahead["ahead"].to_numpy(dtype=int), len(factors)) - 1]
+    return ahead.assign(expected=ahead["expected"] * scale, variance=ahead["variance"] * scale)
+
+
+def _persistent_variance(ahead: pd.DataFrame, short_term: float, months_ahead: int) -> float:
+    """tau_p^2 from multi-month totals, given tau_p^2 + tau_m^2 = ``short_term`` from one-month windows."""
+    complete = _complete_totals(ahead, months_ahead)
+    totals = complete.groupby("origin")
+    if complete.empty:
+        return 0.0
+    won, expected, variance = totals["won"].sum(), totals["expected"].sum(), totals["variance"].sum()
+    squares = totals["expected"].apply(lambda e: float((e ** 2).sum()))
+    c, d, f = float(((won - expected) ** 2 - variance).sum()), float((expected ** 2).sum()), float(squares.sum())
+    if d - f <= 1e-12:
+        return 0.0
+    return float(np.clip((c - short_term * f) / (d - f), 0.0, MAX_VARIANCE))
+
+
+def fit_market(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
+               segment_type: str = "regional_office") -> tuple[QuarterSeasonality, Dependence]:
+    """Quarter seasonality (in sample), then the shock variances from out-of-sample forecast misses."""
+    in_sample = monthly_win_counts(deals, as_of, timing, segment_type)
+    seasonality = fit_quarter_seasonality(_by_month(in_sample))
+    ahead = _seasonal(ahead_win_counts(deals, as_of, timing, segment_type), seasonality)
+    return seasonality, _dependence(ahead, segment_type)
+
+
 def fit_dependence(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
-                   segment_type: str = "regional_office") -> Dependence:
-    """Market-wide and per-segment monthly shock variances fitted on the history before ``as_of``."""
-    by_segment = monthly_win_counts(deals, as_of, timing, segment_type)
-    whole = by_segment.groupby("month", sort=True)[["won", "expected", "variance"]].sum().reset_index()
-    market = _excess_variance(whole)
-    segment_total = _excess_variance(by_segment)
-    segment = max(0.0, segment_total - market)
+                   segment_type: str = "regional_office",
+                   seasonality: QuarterSeasonality | None = None) -> Dependence:
+    """Shock variances fitted on the history before ``as_of`` (optionally after quarter seasonality)."""
+    ahead = ahead_win_counts(deals, as_of, timing, segment_type)
+    if seasonality is not None:
+        ahead = _seasonal(ahead, seasonality)
+    return _dependence(ahead, segment_type)
+
+
+def _by_month(by_segment: pd.DataFrame) -> pd.DataFrame:
+    """Whole-pipeline monthly counts from per-segment ones."""
+    return by_segment.groupby("month", sort=True)[["won", "expected", "variance"]].sum().reset_index()
+
+
+def _dependence(ahead: pd.DataFrame, segment_type: str) -> Dependence:
+    """Method-of-moments persistent, monthly market and monthly segment shock variances."""
+    factors = realisation_factors(ahead)
+    ahead = _apply_factors(ahead, factors)
+    one_month = ahead[ahead["ahead"] == 1]
+    whole = _by_month(one_month)
+    short_term = _excess_variance(whole)
+    persistent = _persistent_variance(ahead, short_term, AHEAD_MONTHS)
+    market = max(0.0, short_term - persistent)
+    segment = max(0.0, _excess_variance(one_month) - short_term)
     details = {
-        "method": "method of moments on monthly won counts of deals open at each month start vs the "
-                  "independent-Bernoulli variance (tau^2 = sum((W-E)^2 - V) / sum(E^2))",
+        "method": "method of moments on out-of-sample won counts (curves refitted at each month start, quarter "
+                  "seasonality applied): 1-month windows give persistent + monthly variance, "
+                  f"{AHEAD_MONTHS}-month totals split off the persistent part, office windows the office part",
+        "persistent_variance": round(persistent, 6),
         "months": int(len(whole)),
-        "segment_windows": int(len(by_segment)),
+        "segment_windows": int(len(one_month)),
         "market_dispersion_ratio": round(float(((whole["won"] - whole["expected"]) ** 2).sum()
                                                / max(whole["variance"].sum(), 1e-12)), 4) if len(whole) else None,
-        "segment_variance_total": round(segment_total, 6),
+        "realised_to_expected_1_month": round(float(whole["won"].sum() / max(whole["expected"].sum(), 1e-12)), 4)
+        if len(whole) else None,
     }
-    return Dependence(round(market, 6), round(segment, 6), segment_type, details)
+    factors = tuple(round(f, 4) for f in factors)
+    details["realisation_factors_by_months_ahead"] = list(factors)
+    return Dependence(round(market, 6), round(segment, 6), segment_type, details, round(persistent, 6), factors)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.forecast.periods import ForecastCalendar, build_calendar
+from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
 from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue
 from core.forecast.timing import CloseTimingModel
 
@@ -43,17 +44,27 @@ def deal_values(open_deals: pd.DataFrame, all_deals: pd.DataFrame) -> pd.DataFra
                          "list_price": list_price.fillna(0.0).to_numpy()}, index=open_deals.index)
 
 
-def slice_probabilities(open_deals: pd.DataFrame, timing: CloseTimingModel,
-                        calendar: ForecastCalendar) -> np.ndarray:
-    """P(won inside each day slice) per deal = win probability x conditional win-time share; stale deals 0."""
+def slice_probabilities(open_deals: pd.DataFrame, timing: CloseTimingModel, calendar: ForecastCalendar,
+                        seasonality: QuarterSeasonality | None = None) -> np.ndarray:
+    """P(won inside each day slice) per deal = win probability x seasonal win-time share; stale deals 0."""
     if len(calendar.slice_first) == 0:
         return np.zeros((len(open_deals), 0))
-    edges = np.concatenate([[calendar.slice_first[0] - 1], calendar.slice_last])
-    shares = timing.win_time_shares(open_deals, edges)
-    inside = np.diff(shares, axis=1)
+    inside = seasonal_window_shares(timing, open_deals, calendar.as_of, seasonality or QuarterSeasonality(),
+                                    calendar.slice_first, calendar.slice_last)
     probability = open_deals["win_probability"].to_numpy(dtype=float)[:, None] * inside
     probability[open_deals["stale"].to_numpy(dtype=bool)] = 0.0
     return np.clip(probability, 0.0, 1.0)
+
+
+def realised(probability: np.ndarray, win_probability: np.ndarray, slice_month: np.ndarray,
+             factors: tuple[float, ...]) -> np.ndarray:
+    """Scale each slice's chance by the realisation factor of its months ahead, never beyond win probability."""
+    factor = np.asarray(factors, dtype=float)[np.minimum(slice_month, len(factors) - 1)]
+    scaled = probability * factor[None, :]
+    total = scaled.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shrink = np.where(total > win_probability, win_probability / total, 1.0)
+    return scaled * shrink[:, None]
 
 
 def _levels(open_deals: pd.DataFrame, won_in_view: pd.DataFrame) -> list[tuple[str, str]]:
@@ -103,13 +114,16 @@ def forecast_revenue(
     simulations: int,
     seed: int,
     progress: Callable[[float], None] | None = None,
+    seasonality: QuarterSeasonality | None = None,
 ) -> pd.DataFrame:
     """Forecast frame (FORECAST_COLUMNS) from scored open deals (needs win_probability, stale, segments)."""
     calendar = build_calendar(as_of)
     group_of_deal = open_deals[dependence.segment_type].astype(str).to_numpy()
     open_deals = open_deals.iloc[np.argsort(group_of_deal, kind="stable")]
     values = deal_values(open_deals, all_deals)
-    probability = slice_probabilities(open_deals, timing, calendar)
+    probability = realised(slice_probabilities(open_deals, timing, calendar, seasonality),
+                           open_deals["win_probability"].to_numpy(dtype=float), calendar.slice_month,
+                           dependence.realisation_factors)
     horizon_end = calendar.periods["period_end"].max()
     won_in_view = all_deals[all_deals["is_won"] & (all_deals["close_date"] >= calendar.periods["period_start"].min())
                             & (all_deals["close_date"] <= horizon_end)]

@@ -1,10 +1,10 @@
 """Seeded, vectorised and chunked Monte Carlo of revenue won from the open pipeline, with dependent deals.
 
 Each deal has a probability of being won inside each day slice of the horizon (win probability times its
-conditional win-time share). Dependence: per simulation and calendar month, a market-wide multiplicative
-shock and one shock per shock segment (regional office) scale every deal's chance of winning in that
-month (gamma frailty with mean 1, so each deal's expected outcome is unchanged; variances fitted from
-history by :mod:`core.forecast.dependence`). One uniform per deal and simulation then decides whether and
+conditional win-time share). Dependence: per simulation, a persistent shock for the whole horizon, and per
+calendar month a market-wide shock and one shock per shock segment (regional office), all multiply every
+deal's chance of winning in that month (gamma frailty with mean 1, so each deal's expected outcome is
+unchanged up to the cap at certainty; variances fitted from history by :mod:`core.forecast.dependence`). One uniform per deal and simulation then decides whether and
 in which month it is won (cumulative scaled month chances), and the same uniform, rescaled, picks the
 slice inside the month. A won deal's value is its amount, else its list price times a draw from the
 realised-to-list ratios of won deals. Simulations x deals is processed in chunks so no dense
@@ -24,12 +24,14 @@ SIMS_PER_CHUNK = 1000
 
 @dataclass(frozen=True)
 class Dependence:
-    """Variances of the mean-1 gamma shocks per month: market-wide and per shock segment."""
+    """Variances of the mean-1 gamma shocks: per month market-wide and per shock segment, and persistent."""
 
     market_variance: float = 0.0
     segment_variance: float = 0.0
     segment_type: str = "regional_office"
     details: dict = field(default_factory=dict)
+    persistent_variance: float = 0.0
+    realisation_factors: tuple[float, ...] = (1.0,)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def simulate_revenue(draws: PipelineDraws, n_levels: int, simulations: int, seed
         s0, s1 = sc * sims_chunk, min(simulations, (sc + 1) * sims_chunk)
         shock_rng = np.random.default_rng([seed, sc, 0])
         market = _gamma_shock(shock_rng, dependence.market_variance, (s1 - s0, n_months))
+        market *= _gamma_shock(shock_rng, dependence.persistent_variance, (s1 - s0, 1))
         segment = _gamma_shock(shock_rng, dependence.segment_variance, (s1 - s0, n_months, n_shock_groups))
         for dc in range(n_deal_chunks):
             d0, d1 = dc * deals_chunk, min(n_deals, (dc + 1) * deals_chunk)

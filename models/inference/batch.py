@@ -18,7 +18,7 @@ from core.data import CRMData
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes
 from core.forecast.deals import DECIMALS, deal_predictions
-from core.forecast.dependence import fit_dependence
+from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
 from core.forecast.timing import CloseTimingModel
 from core.risk import TIER_MEANINGS, risk_formula
@@ -90,11 +90,11 @@ def build_outputs(crm: CRMData, model_dir: Path, retrain: bool, simulations: int
         shap_table = shap_long(explanation)
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         timing = CloseTimingModel().fit(deals, crm.as_of)
-        dependence = fit_dependence(deals, crm.as_of, timing)
-        predictions = deal_predictions(open_deals, deals, win_probability, drivers, timing, crm.as_of)
+        seasonality, dependence = fit_market(deals, crm.as_of, timing)
+        predictions = deal_predictions(open_deals, deals, win_probability, drivers, timing, crm.as_of, seasonality)
         scored = open_deals.assign(win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy())
         forecast = forecast_revenue(scored, deals, timing, dependence, crm.as_of, simulations, seed,
-                                    progress.fraction("simulation"))
+                                    progress.fraction("simulation"), seasonality)
     with progress.step("serialise", "formatting CSV files"):
         files = {
             "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
@@ -102,6 +102,7 @@ def build_outputs(crm: CRMData, model_dir: Path, retrain: bool, simulations: int
             "shap_values.csv": csv_bytes(shap_table, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
         }
     metadata = _metadata(crm, chosen, predictions, simulations, seed, dependence, timing, progress.timings)
+    metadata["simulation"]["quarter_seasonality"] = seasonality.to_dict()
     files["predictions_metadata.json"] = _json_bytes(metadata)
     return files
 

@@ -1,0 +1,208 @@
+"""Forecast backtest: replay past as-of dates and compare forecast quantiles with the revenue actually won.
+
+At each past as-of date ``t`` the export is cut at ``t`` (nothing after it is visible), the time-to-close
+curves and the shock sizes are fitted on that cut, win probabilities come from ``probability_source``
+(``model``: a WinProbabilityModel trained on the cut; ``curves``: the model-free historical chance
+of a win given the deal's age), and the forecast is simulated twice with the same seed: with the fitted
+dependence and as a naive baseline of independent deals. A window is one (as-of, period, segment) whose
+period is completely observed in the export; its actual is the revenue won inside the period (after
+``t``) by deals that were open at ``t``. Windows overlap (months inside quarters, offices inside all), so
+they are not independent evidence; coverage is reported over all of them.
+
+    python -m models.evaluation.forecast_backtest --data-dir DIR --as-of-dates D1,D2,... [--source model]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.data import CRMData, cut_at, read_crm
+from core.forecast.dependence import fit_market
+from core.forecast.forecast import forecast_revenue
+from core.forecast.simulation import Dependence
+from core.forecast.timing import CloseTimingModel
+
+PERIOD_TYPES = ("month", "quarter")
+SEGMENT_TYPES = ("all", "regional_office")
+QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+
+ProbabilitySource = Callable[[CRMData, CloseTimingModel], pd.Series]
+
+
+def curve_probabilities(crm: CRMData, timing: CloseTimingModel) -> pd.Series:
+    """Model-free win probability: the historical chance of a win given the deal's age and product."""
+    open_deals = crm.deals[crm.deals["is_open"]]
+    return pd.Series(timing.remaining_win_chance(open_deals).to_numpy(), index=open_deals["opportunity_id"].to_numpy())
+
+
+def model_probabilities(seed: int = 42, cache_dir: Path | None = None) -> ProbabilitySource:
+    """Win probability from a WinProbabilityModel trained on the cut itself (what predict.py would do then).
+
+    With ``cache_dir``, scores are kept per (data hash, as-of, seed) so reruns skip training.
+    """
+    from core.model import WinProbabilityModel
+
+    def score(crm: CRMData, timing: CloseTimingModel) -> pd.Series:
+        cached = None
+        if cache_dir is not None:
+            cached = cache_dir / f"{crm.data_hash[:12]}-{crm.as_of:%Y%m%d}-{seed}.csv"
+            if cached.exists():
+                frame = pd.read_csv(cached, dtype={"opportunity_id": str})
+                return frame.set_index("opportunity_id")["win_probability"]
+        probability = WinProbabilityModel(seed=seed).fit(crm).predict_proba(crm)
+        if cached is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            probability.rename_axis("opportunity_id").rename("win_probability").to_csv(cached)
+        return probability
+
+    return score
+
+
+def actual_revenue(full: CRMData, cut: CRMData, periods: pd.DataFrame, segment_types: Sequence[str]) -> pd.DataFrame:
+    """Revenue won inside each period after the cut's as-of date by deals open at it, per segment."""
+    open_ids = cut.deals.loc[cut.deals["is_open"], "opportunity_id"]
+    later = full.deals[full.deals["opportunity_id"].isin(open_ids) & full.deals["is_won"]]
+    rows = []
+    for period in periods.itertuples(index=False):
+        start = max(period.period_start, cut.as_of + pd.Timedelta(days=1))
+        won = later[(later["close_date"] >= start) & (later["close_date"] <= period.period_end)]
+        for segment_type in segment_types:
+            if segment_type == "all":
+                sums = pd.Series({"All": won["close_value"].sum()})
+            else:
+                sums = won.groupby(segment_type)["close_value"].sum()
+            for segment, value in sums.items():
+                rows.append((period.period_type, period.period_start, segment_type, str(segment), float(value)))
+    return pd.DataFrame(rows, columns=["period_type", "period_start", "segment_type", "segment", "actual"])
+
+
+def forecast_windows(full: CRMData, as_of: str | pd.Timestamp, probability_source: ProbabilitySource,
+                     simulations: int, seed: int) -> pd.DataFrame:
+    """Windows of one as-of date: actual vs forecast quantiles, with dependence and naive."""
+    cut = cut_at(full, as_of)
+    timing = CloseTimingModel().fit(cut.deals, cut.as_of)
+    seasonality, dependence = fit_market(cut.deals, cut.as_of, timing)
+    open_deals = cut.deals[cut.deals["is_open"]].reset_index(drop=True)
+    probability = probability_source(cut, timing)
+    scored = open_deals.assign(win_probability=probability.reindex(open_deals["opportunity_id"]).to_numpy())
+    keys = ["period_type", "period_start", "segment_type", "segment"]
+    frames = {}
+    for name, dep in (("", dependence), ("naive_", Dependence(segment_type=dependence.segment_type))):
+        forecast = forecast_revenue(scored, cut.deals, timing, dep, cut.as_of, simulations, seed,
+                                    seasonality=seasonality)
+        forecast = forecast[forecast["period_type"].isin(PERIOD_TYPES) & forecast["segment_type"].isin(SEGMENT_TYPES)
+                            & (forecast["period_end"] > cut.as_of) & (forecast["period_end"] <= full.export_end)]
+        frames[name] = forecast.set_index(keys)[["period_end", "expected", *QUANTILES]].add_prefix(name)
+    joined = frames[""].join(frames["naive_"].drop(columns=["naive_period_end"]))
+    if joined.empty:
+        return pd.DataFrame()
+    periods = joined.reset_index()[["period_type", "period_start", "period_end"]].drop_duplicates()
+    periods = periods.rename(columns={})
+    actual = actual_revenue(full, cut, periods, SEGMENT_TYPES).set_index(keys)
+    windows = joined.join(actual, how="left").fillna({"actual": 0.0}).reset_index()
+    windows.insert(0, "as_of", f"{cut.as_of:%Y-%m-%d}")
+    windows["market_variance"] = dependence.market_variance
+    windows["segment_variance"] = dependence.segment_variance
+    return windows
+
+
+def pinball(actual: np.ndarray, predicted: np.ndarray, q: float) -> np.ndarray:
+    """Pinball (quantile) loss of each window."""
+    diff = actual - predicted
+    return np.maximum(q * diff, (q - 1) * diff)
+
+
+def summarise(windows: pd.DataFrame) -> dict:
+    """Coverage of [P10, P90] and mean pinball loss (average over P10/P50/P90), model and naive."""
+    if windows.empty:
+        return {"coverage_p10_p90": None, "pinball": None, "naive_coverage_p10_p90": None,
+                "naive_pinball": None, "windows": 0}
+    actual = windows["actual"].to_numpy()
+    out = {}
+    for prefix, label in (("", ""), ("naive_", "naive_")):
+        inside = (actual >= windows[f"{prefix}p10"]) & (actual <= windows[f"{prefix}p90"])
+        loss = np.mean([pinball(actual, windows[f"{prefix}{k}"].to_numpy(), q) for k, q in QUANTILES.items()], axis=0)
+        out[f"{label}coverage_p10_p90"] = round(float(inside.mean()), 4)
+        out[f"{label}pinball"] = round(float(loss.mean()), 2)
+        out[f"{label}below_p10"] = round(float((actual < windows[f"{prefix}p10"]).mean()), 4)
+        out[f"{label}above_p90"] = round(float((actual > windows[f"{prefix}p90"]).mean()), 4)
+    scale = float(np.mean(np.abs(actual))) or 1.0
+    out["pinball_relative_to_mean_actual"] = round(out["pinball"] / scale, 4)
+    out["windows"] = int(len(windows))
+    out["as_of_dates"] = sorted(windows["as_of"].unique().tolist())
+    return out
+
+
+def run_forecast_backtest(full: CRMData, as_of_dates: Sequence[str | pd.Timestamp],
+                          probability_source: ProbabilitySource | str = "model", simulations: int = 10_000,
+                          seed: int = 42, progress: Callable[[str], None] | None = None,
+                          cache_dir: Path | None = None) -> dict:
+    """Backtest the revenue forecast at each as-of date; returns {"summary", "windows"} (contracts.md 4)."""
+    if isinstance(probability_source, str):
+        if probability_source not in ("model", "curves"):
+            raise ValueError(f"probability_source must be 'model' or 'curves', got {probability_source!r}")
+        source_name = probability_source
+        source = model_probabilities(seed, cache_dir) if probability_source == "model" else curve_probabilities
+    else:
+        source_name, source = "custom", probability_source
+    parts = []
+    for as_of in as_of_dates:
+        if progress is not None:
+            progress(f"forecast backtest at {pd.Timestamp(as_of):%Y-%m-%d}")
+        parts.append(forecast_windows(full, as_of, source, simulations, seed))
+    windows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(
+        not p.empty for p in parts) else pd.DataFrame()
+    summary = summarise(windows)
+    summary.update({"probability_source": source_name, "simulations": simulations, "seed": seed,
+                    "period_types": list(PERIOD_TYPES), "segment_types": list(SEGMENT_TYPES)})
+    records = []
+    if not windows.empty:
+        for row in windows.itertuples(index=False):
+            records.append({"as_of": row.as_of, "period_type": row.period_type,
+                            "period_start": f"{row.period_start:%Y-%m-%d}", "segment_type": row.segment_type,
+                            "segment": row.segment, "actual": round(row.actual, 2), "p10": round(row.p10, 2),
+                            "p50": round(row.p50, 2), "p90": round(row.p90, 2),
+                            "naive_p10": round(row.naive_p10, 2), "naive_p50": round(row.naive_p50, 2),
+                            "naive_p90": round(row.naive_p90, 2)})
+    return {"summary": summary, "windows": records}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: print the summary and write the full result as JSON."""
+    from models.cli_support import OneLineArgumentParser, run_cli
+
+    def run() -> int:
+        parser = OneLineArgumentParser(prog="forecast_backtest", description="Backtest the revenue forecast.")
+        parser.add_argument("--data-dir", type=Path, required=True)
+        parser.add_argument("--as-of-dates", required=True, help="comma-separated YYYY-MM-DD dates")
+        parser.add_argument("--source", choices=("model", "curves"), default="model")
+        parser.add_argument("--simulations", type=int, default=10_000)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--out", type=Path, default=None, help="write the JSON result here")
+        parser.add_argument("--cache-dir", type=Path, default=None, help="keep trained-model scores per as-of here")
+        args = parser.parse_args(argv)
+        full = read_crm(args.data_dir)
+        dates = [d.strip() for d in args.as_of_dates.split(",") if d.strip()]
+        result = run_forecast_backtest(full, dates, args.source, args.simulations, args.seed,
+                                       progress=lambda text: print(text, file=sys.stderr, flush=True),
+                                       cache_dir=args.cache_dir)
+        print(json.dumps(result["summary"], indent=2))
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(args.out)
+        return 0
+
+    return run_cli(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
