@@ -12,14 +12,20 @@ from app.components.sidebar import render_sidebar
 st.set_page_config(page_title="Revenue intelligence", page_icon="📈", layout="wide")
 
 overview = st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True)
-drilldown = st.Page("views/deal_drilldown.py", title="Deal Drill-down", icon=":material/search:", url_path="deal")
+drilldown = st.Page(
+    "views/deal_drilldown.py", title="Deal Drill-down", icon=":material/search:", url_path="deal"
+)
 pages = [
     overview,
     st.Page("views/risk_dashboard.py", title="Risk Dashboard", icon=":material/warning:", url_path="risk"),
     drilldown,
     st.Page("views/forecast.py", title="Forecast", icon=":material/trending_up:", url_path="forecast"),
-    st.Page("views/model_health.py", title="Model & Data Health", icon=":material/monitor_heart:",
-            url_path="health"),
+    st.Page(
+        "views/model_health.py",
+        title="Model & Data Health",
+        icon=":material/monitor_heart:",
+        url_path="health",
+    ),
 ]
 page = st.navigation(pages)
 if page is overview and st.query_params.get("deal"):

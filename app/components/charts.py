@@ -11,8 +11,14 @@ BAND = "rgba(99, 142, 230, 0.28)"
 LINE = "rgb(72, 118, 222)"
 WON = "rgb(46, 160, 110)"
 ACCENT = "rgb(232, 133, 51)"
-TIER_COLOURS = ("rgb(214, 69, 65)", "rgb(236, 138, 52)", "rgb(222, 190, 60)", "rgb(120, 170, 110)",
-                "rgb(90, 140, 200)", "rgb(150, 150, 150)")
+TIER_COLOURS = (
+    "rgb(214, 69, 65)",
+    "rgb(236, 138, 52)",
+    "rgb(222, 190, 60)",
+    "rgb(120, 170, 110)",
+    "rgb(90, 140, 200)",
+    "rgb(150, 150, 150)",
+)
 MONEY_AXIS = {"tickprefix": "$", "tickformat": "~s"}
 
 
@@ -28,8 +34,16 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.F
     """Shared layout: legend strip on top, compact margins, hover on x."""
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"} if title else None,
-        height=height, margin={"l": 10, "r": 10, "t": 70 if title else 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left", "traceorder": "normal"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 70 if title else 40, "b": 40},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "x": 0,
+            "xanchor": "left",
+            "traceorder": "normal",
+        },
         hovermode="x unified",
     )
     return fig
@@ -39,42 +53,101 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
     """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars."""
     x = rows["period_start"].dt.strftime("%Y-%m-%d").tolist()
     fig = go.Figure()
-    fig.add_bar(x=x, y=rows["closed_won"].tolist(), name="Closed won (before as-of)", marker_color=WON, opacity=0.6,
-                hovertemplate="%{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["p90"].tolist(), mode="lines", line={"width": 0}, showlegend=False, name="P90",
-                    hovertemplate="P90 %{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["p10"].tolist(), mode="lines", line={"width": 0}, fill="tonexty", fillcolor=BAND,
-                    name="P10-P90 range", hovertemplate="P10 %{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["p50"].tolist(), mode="lines+markers", line={"color": LINE, "width": 2}, name="P50 (median)",
-                    hovertemplate="P50 %{y:$,.0f}")
-    fig.add_scatter(x=x, y=rows["expected"].tolist(), mode="markers", marker={"color": ACCENT, "symbol": "diamond",
-                                                                      "size": 8},
-                    name="Expected", hovertemplate="Expected %{y:$,.0f}")
+    fig.add_bar(
+        x=x,
+        y=rows["closed_won"].tolist(),
+        name="Closed won (before as-of)",
+        marker_color=WON,
+        opacity=0.6,
+        hovertemplate="%{y:$,.0f}",
+    )
+    fig.add_scatter(
+        x=x,
+        y=rows["p90"].tolist(),
+        mode="lines",
+        line={"width": 0},
+        showlegend=False,
+        name="P90",
+        hovertemplate="P90 %{y:$,.0f}",
+    )
+    fig.add_scatter(
+        x=x,
+        y=rows["p10"].tolist(),
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor=BAND,
+        name="P10-P90 range",
+        hovertemplate="P10 %{y:$,.0f}",
+    )
+    fig.add_scatter(
+        x=x,
+        y=rows["p50"].tolist(),
+        mode="lines+markers",
+        line={"color": LINE, "width": 2},
+        name="P50 (median)",
+        hovertemplate="P50 %{y:$,.0f}",
+    )
+    fig.add_scatter(
+        x=x,
+        y=rows["expected"].tolist(),
+        mode="markers",
+        marker={"color": ACCENT, "symbol": "diamond", "size": 8},
+        name="Expected",
+        hovertemplate="Expected %{y:$,.0f}",
+    )
     fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
     return _layout(fig, title, height)
 
 
 def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: str) -> go.Figure:
-    """Closed-won to date rising by expected weekly revenue, with the quarter-end P10-P90 range and a target."""
+    """Closed-won to date plus expected weekly revenue, with the quarter-end P10-P90 range and a target."""
     fig = go.Figure()
-    fig.add_scatter(x=points["date"], y=points["cumulative"], mode="lines+markers", line={"color": LINE, "width": 2},
-                    name="Won to date + expected", hovertemplate="%{y:$,.0f}")
+    fig.add_scatter(
+        x=points["date"],
+        y=points["cumulative"],
+        mode="lines+markers",
+        line={"color": LINE, "width": 2},
+        name="Won to date + expected",
+        hovertemplate="%{y:$,.0f}",
+    )
     end = points[points["kind"] == "quarter end"]
     if not end.empty:
         row = end.iloc[0]
-        fig.add_scatter(x=[row["date"]], y=[row["cumulative"]], mode="markers", name="Quarter-end P10-P90",
-                        marker={"color": ACCENT, "size": 10},
-                        error_y={"type": "data", "symmetric": False, "array": [row["p90"] - row["cumulative"]],
-                                 "arrayminus": [row["cumulative"] - row["p10"]], "color": ACCENT, "thickness": 2,
-                                 "width": 12},
-                        hovertemplate="Expected %{y:$,.0f}")
+        fig.add_scatter(
+            x=[row["date"]],
+            y=[row["cumulative"]],
+            mode="markers",
+            name="Quarter-end P10-P90",
+            marker={"color": ACCENT, "size": 10},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [row["p90"] - row["cumulative"]],
+                "arrayminus": [row["cumulative"] - row["p10"]],
+                "color": ACCENT,
+                "thickness": 2,
+                "width": 12,
+            },
+            hovertemplate="Expected %{y:$,.0f}",
+        )
     start = points[points["kind"] == "won to date"]
     if not start.empty:
-        fig.add_scatter(x=start["date"], y=start["cumulative"], mode="markers", name="Closed won to date",
-                        marker={"color": WON, "size": 10}, hovertemplate="%{y:$,.0f}")
+        fig.add_scatter(
+            x=start["date"],
+            y=start["cumulative"],
+            mode="markers",
+            name="Closed won to date",
+            marker={"color": WON, "size": 10},
+            hovertemplate="%{y:$,.0f}",
+        )
     if target:
-        fig.add_hline(y=target, line={"color": "rgb(214, 69, 65)", "dash": "dash"},
-                      annotation_text=f"Target ${target:,.0f}", annotation_position="top left")
+        fig.add_hline(
+            y=target,
+            line={"color": "rgb(214, 69, 65)", "dash": "dash"},
+            annotation_text=f"Target ${target:,.0f}",
+            annotation_position="top left",
+        )
     fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
     return _layout(fig, title)
 
@@ -87,9 +160,15 @@ def risk_by_segment_chart(rows: pd.DataFrame, tiers: list[str], segment_label: s
         part = rows[rows["risk_tier"] == tier]
         if part.empty:
             continue
-        fig.add_bar(y=part["segment"], x=part["value_at_risk"], name=str(tier), orientation="h",
-                    marker_color=TIER_COLOURS[min(i, len(TIER_COLOURS) - 1)], customdata=part["deals"],
-                    hovertemplate="%{y}: %{x:$,.0f} at risk in %{customdata} deals")
+        fig.add_bar(
+            y=part["segment"],
+            x=part["value_at_risk"],
+            name=str(tier),
+            orientation="h",
+            marker_color=TIER_COLOURS[min(i, len(TIER_COLOURS) - 1)],
+            customdata=part["deals"],
+            hovertemplate="%{y}: %{x:$,.0f} at risk in %{customdata} deals",
+        )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=segments[::-1], title=segment_label)
     fig.update_xaxes(**MONEY_AXIS, title="Value at risk")
@@ -100,16 +179,26 @@ def risk_by_segment_chart(rows: pd.DataFrame, tiers: list[str], segment_label: s
 
 def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
     """SHAP waterfall in probability points: base value, top features, all others, final probability."""
-    text = [f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
-            for v, m in zip(steps["value"], steps["measure"], strict=True)]
+    text = [
+        f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
+        for v, m in zip(steps["value"], steps["measure"], strict=True)
+    ]
     labels = [f"{label}  ({t})" for label, t in zip(steps["label"], text, strict=True)]
-    fig = go.Figure(go.Waterfall(
-        orientation="h", y=labels, x=steps["value"].tolist(), measure=steps["measure"].tolist(),
-        text=text, textposition="none",
-        increasing={"marker": {"color": WON}}, decreasing={"marker": {"color": "rgb(214, 69, 65)"}},
-        totals={"marker": {"color": LINE}}, connector={"line": {"color": "rgba(128,128,128,0.5)"}},
-        hovertemplate="%{y}: %{text}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            y=labels,
+            x=steps["value"].tolist(),
+            measure=steps["measure"].tolist(),
+            text=text,
+            textposition="none",
+            increasing={"marker": {"color": WON}},
+            decreasing={"marker": {"color": "rgb(214, 69, 65)"}},
+            totals={"marker": {"color": LINE}},
+            connector={"line": {"color": "rgba(128,128,128,0.5)"}},
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=".0%", title="Win probability")
     _layout(fig, None, height=max(300, 34 * len(steps) + 60))
@@ -120,10 +209,18 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
 def close_outlook_chart(outlook: pd.DataFrame) -> go.Figure:
     """Horizontal bars: chance of winning this quarter, next quarter, later, or losing."""
     colours = [WON, "rgb(96, 190, 150)", "rgb(160, 210, 185)", "rgb(214, 69, 65)"]
-    fig = go.Figure(go.Bar(y=outlook["outcome"], x=outlook["probability"], orientation="h",
-                           marker_color=colours[: len(outlook)],
-                           text=[f"{p:.0%}" for p in outlook["probability"]], textposition="outside",
-                           cliponaxis=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            y=outlook["outcome"],
+            x=outlook["probability"],
+            orientation="h",
+            marker_color=colours[: len(outlook)],
+            text=[f"{p:.0%}" for p in outlook["probability"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=".0%", range=[0, 1.08])
     _layout(fig, None, height=230)
@@ -135,24 +232,47 @@ def backtest_windows_chart(windows: pd.DataFrame) -> go.Figure:
     """Each backtest window's P10-P90 range against what was actually won."""
     label = windows["as_of"].astype(str) + " " + windows["period_type"].astype(str)
     fig = go.Figure()
-    fig.add_scatter(x=label, y=windows["p50"], mode="markers", name="P10-P90 range (P50 marked)",
-                    marker={"color": LINE, "size": 9},
-                    error_y={"type": "data", "symmetric": False, "array": windows["p90"] - windows["p50"],
-                             "arrayminus": windows["p50"] - windows["p10"], "color": LINE},
-                    hovertemplate="P50 %{y:$,.0f}")
-    fig.add_scatter(x=label, y=windows["actual"], mode="markers", name="Actually won",
-                    marker={"color": ACCENT, "symbol": "x", "size": 11}, hovertemplate="Actual %{y:$,.0f}")
+    fig.add_scatter(
+        x=label,
+        y=windows["p50"],
+        mode="markers",
+        name="P10-P90 range (P50 marked)",
+        marker={"color": LINE, "size": 9},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": windows["p90"] - windows["p50"],
+            "arrayminus": windows["p50"] - windows["p10"],
+            "color": LINE,
+        },
+        hovertemplate="P50 %{y:$,.0f}",
+    )
+    fig.add_scatter(
+        x=label,
+        y=windows["actual"],
+        mode="markers",
+        name="Actually won",
+        marker={"color": ACCENT, "symbol": "x", "size": 11},
+        hovertemplate="Actual %{y:$,.0f}",
+    )
     fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
     return _layout(fig, None, 340)
 
 
-def metric_by_as_of_chart(table: pd.DataFrame, metric: str, title: str, percent_axis: bool = False) -> go.Figure:
+def metric_by_as_of_chart(
+    table: pd.DataFrame, metric: str, title: str, percent_axis: bool = False
+) -> go.Figure:
     """Grouped bars of one backtest metric per as-of date, model against baselines."""
     fig = go.Figure()
     colours = {"Model": LINE, "Baseline: stage and age": ACCENT, "Baseline: base rate": "rgb(150, 150, 150)"}
     for name, part in table.groupby("model", sort=False):
-        fig.add_bar(x=part["as_of"].astype(str), y=part[metric], name=str(name), marker_color=colours.get(name),
-                    hovertemplate="%{y:.3f}")
+        fig.add_bar(
+            x=part["as_of"].astype(str),
+            y=part[metric],
+            name=str(name),
+            marker_color=colours.get(name),
+            hovertemplate="%{y:.3f}",
+        )
     if percent_axis:
         fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(type="category", title="Backtest as-of date")
@@ -162,12 +282,25 @@ def metric_by_as_of_chart(table: pd.DataFrame, metric: str, title: str, percent_
 def reliability_chart(bins: pd.DataFrame) -> go.Figure:
     """Predicted probability against observed win rate per bin; the diagonal is perfect calibration."""
     fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "rgba(128,128,128,0.7)", "dash": "dash"},
-                    name="Perfect calibration", hoverinfo="skip")
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"color": "rgba(128,128,128,0.7)", "dash": "dash"},
+        name="Perfect calibration",
+        hoverinfo="skip",
+    )
     size = 8 + 22 * (bins["n"] / max(float(bins["n"].max()), 1.0)) ** 0.5 if len(bins) else 10
-    fig.add_scatter(x=bins["mean_predicted"], y=bins["observed_rate"], mode="lines+markers", name="Model",
-                    marker={"color": LINE, "size": size}, line={"color": LINE}, customdata=bins["n"],
-                    hovertemplate="predicted %{x:.0%} → won %{y:.0%} (%{customdata} deals)<extra></extra>")
+    fig.add_scatter(
+        x=bins["mean_predicted"],
+        y=bins["observed_rate"],
+        mode="lines+markers",
+        name="Model",
+        marker={"color": LINE, "size": size},
+        line={"color": LINE},
+        customdata=bins["n"],
+        hovertemplate="predicted %{x:.0%} → won %{y:.0%} (%{customdata} deals)<extra></extra>",
+    )
     fig.update_xaxes(tickformat=".0%", range=[0, 1], title="Predicted win probability")
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title="Observed win rate")
     _layout(fig, None, 380)
@@ -177,10 +310,18 @@ def reliability_chart(bins: pd.DataFrame) -> go.Figure:
 
 def importance_chart(importance: pd.DataFrame) -> go.Figure:
     """Mean |SHAP| per feature as horizontal bars (probability points)."""
-    fig = go.Figure(go.Bar(y=importance["feature"].tolist(), x=importance["mean_abs_shap"].tolist(), orientation="h",
-                           marker_color=LINE, hovertemplate="%{y}: %{x:.1%}<extra></extra>",
-                           text=[f"{v * 100:.1f} pts" for v in importance["mean_abs_shap"]],
-                           textposition="outside", cliponaxis=False))
+    fig = go.Figure(
+        go.Bar(
+            y=importance["feature"].tolist(),
+            x=importance["mean_abs_shap"].tolist(),
+            orientation="h",
+            marker_color=LINE,
+            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+            text=[f"{v * 100:.1f} pts" for v in importance["mean_abs_shap"]],
+            textposition="outside",
+            cliponaxis=False,
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=".1%", title="Mean |SHAP| (probability points)")
     _layout(fig, None, max(260, 26 * len(importance) + 80))

@@ -30,4 +30,4 @@ def missing_notice(what: str, command: str, status: str | None = None) -> None:
     command produces it."""
     note = f" The batch step says: {md(status)}." if status else ""
     st.info(f"{what} is not in this run.{note} It is produced by:")
-    st.code(command, language="bash")
+    st.code(command, language="bash", wrap_lines=True)

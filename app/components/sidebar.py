@@ -13,8 +13,14 @@ from app.components.format import md
 from app.services.pipeline import FILTER_COLUMNS, STALE_CHOICES, DealFilters, filter_options, tier_order
 from app.services.store import PredictionFilesError, PredictionRun, load_run
 
-FILTER_LABELS = {"regions": "Region", "managers": "Manager", "reps": "Rep", "products": "Product",
-                 "sectors": "Sector", "tiers": "Risk tier"}
+FILTER_LABELS = {
+    "regions": "Region",
+    "managers": "Manager",
+    "reps": "Rep",
+    "products": "Product",
+    "sectors": "Sector",
+    "tiers": "Risk tier",
+}
 
 
 def _store_key(name: str) -> str:
@@ -50,11 +56,14 @@ def _run_facts(run: PredictionRun) -> None:
     """As-of date, when the run was written and how long it took, and the model version."""
     metadata = run.metadata
     model = metadata.get("model") or {}
-    took = sum(float(v) for v in (metadata.get("timings_seconds") or {}).values() if isinstance(v, int | float))
+    took = sum(
+        float(v) for v in (metadata.get("timings_seconds") or {}).values() if isinstance(v, int | float)
+    )
     st.sidebar.markdown(f"**Data as of {md(metadata['as_of'])}**")
     st.sidebar.caption(
         f"Run written {md(run.written_at)} (took {took:,.1f} s)  \n"
-        f"Model {md(model.get('version', 'unknown'))}, trained as of {md(model.get('trained_as_of', 'unknown'))}  \n"
+        f"Model {md(model.get('version', 'unknown'))}, "
+        f"trained as of {md(model.get('trained_as_of', 'unknown'))}  \n"
         f"Run id {md(str(run.run_id)[:12])}"
     )
 
@@ -73,12 +82,21 @@ def render_sidebar() -> None:
     st.sidebar.subheader("Filters")
     for name, label in FILTER_LABELS.items():
         choices = options[name]
-        st.session_state[_widget_key(name)] = [v for v in st.session_state.get(_store_key(name), []) if v in choices]
-        st.sidebar.multiselect(label, choices, key=_widget_key(name), on_change=_copy_to_store, args=(name,),
-                               placeholder="All")
+        st.session_state[_widget_key(name)] = [
+            v for v in st.session_state.get(_store_key(name), []) if v in choices
+        ]
+        st.sidebar.multiselect(
+            label, choices, key=_widget_key(name), on_change=_copy_to_store, args=(name,), placeholder="All"
+        )
     stale = st.session_state.get(_store_key("stale"), STALE_CHOICES[0])
     st.session_state[_widget_key("stale")] = stale if stale in STALE_CHOICES else STALE_CHOICES[0]
-    st.sidebar.radio("Stale deals", STALE_CHOICES, key=_widget_key("stale"), on_change=_copy_to_store,
-                     args=("stale",), horizontal=True,
-                     help="Stale: open and older than every deal that ever closed (likely a zombie).")
+    st.sidebar.radio(
+        "Stale deals",
+        STALE_CHOICES,
+        key=_widget_key("stale"),
+        on_change=_copy_to_store,
+        args=("stale",),
+        horizontal=True,
+        help="Stale: open and older than every deal that ever closed (likely a zombie).",
+    )
     st.sidebar.button("Clear filters", on_click=_clear_filters, width="stretch")

@@ -22,7 +22,8 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
     Returned columns: label, value, measure (absolute / relative / total) for a Plotly waterfall.
     """
     ranked = contributions.assign(magnitude=contributions["shap_value"].abs()).sort_values(
-        ["magnitude", "feature"], ascending=[False, True], kind="stable")
+        ["magnitude", "feature"], ascending=[False, True], kind="stable"
+    )
     shown = ranked.head(top)
     rest = ranked.iloc[top:]
     rows = [{"label": "Base value (average deal)", "value": base_value, "measure": "absolute"}]
@@ -32,8 +33,13 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
         label = f"{name} = {value_text}" if value_text not in ("", "nan", "None", "unknown") else name
         rows.append({"label": label, "value": float(item["shap_value"]), "measure": "relative"})
     if len(rest):
-        rows.append({"label": f"All other features ({len(rest)})", "value": float(rest["shap_value"].sum()),
-                     "measure": "relative"})
+        rows.append(
+            {
+                "label": f"All other features ({len(rest)})",
+                "value": float(rest["shap_value"].sum()),
+                "measure": "relative",
+            }
+        )
     final = base_value + float(contributions["shap_value"].sum())
     rows.append({"label": "Win probability", "value": final, "measure": "total"})
     return pd.DataFrame(rows)
@@ -45,28 +51,54 @@ def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.D
     p_this = float(deal["p_close_in_quarter"])
     p_next = float(deal["p_close_next_quarter"])
     later = max(0.0, p_win - p_this - p_next)
-    return pd.DataFrame({
-        "outcome": [f"Won in {this_quarter}", f"Won in {next_quarter}", "Won later", "Lost or never closes"],
-        "probability": [p_this, p_next, later, 1.0 - p_win],
-    })
+    return pd.DataFrame(
+        {
+            "outcome": [
+                f"Won in {this_quarter}",
+                f"Won in {next_quarter}",
+                "Won later",
+                "Lost or never closes",
+            ],
+            "probability": [p_this, p_next, later, 1.0 - p_win],
+        }
+    )
 
 
 ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("A2-age", ("age", "days", "since", "duration", "time_in"),
-     "Older than most deals that close: agree a dated next step and a mutual close plan with the buyer."),
-    ("A3-rep", ("rep", "agent", "win_rate", "win rate", "seller"),
-     "The rep's track record here lowers the odds: join the next call or pair the rep with a peer who wins "
-     "this series."),
-    ("A4-price", ("price", "value", "amount", "discount", "size of deal"),
-     "Deal size works against it: revisit scope or packaging and confirm budget with the economic buyer."),
-    ("A5-account", ("account", "sector", "employees", "revenue", "company", "customer"),
-     "This kind of account wins less often: bring a reference customer from the same sector and confirm "
-     "the decision maker."),
-    ("A6-stage", ("stage", "prospect", "engag"),
-     "Early stage for its age: book a discovery meeting to qualify need and budget, or drop it."),
-    ("A7-product", ("product", "series"),
-     "This product wins less often in this setting: confirm product fit and consider the alternative in "
-     "the series."),
+    (
+        "A2-age",
+        ("age", "days", "since", "duration", "time_in"),
+        "Older than most deals that close: agree a dated next step and a mutual close plan with the buyer.",
+    ),
+    (
+        "A3-rep",
+        ("rep", "agent", "win_rate", "win rate", "seller"),
+        "The rep's track record here lowers the odds: join the next call or pair the rep with a peer who "
+        "wins "
+        "this series.",
+    ),
+    (
+        "A4-price",
+        ("price", "value", "amount", "discount", "size of deal"),
+        "Deal size works against it: revisit scope or packaging and confirm budget with the economic buyer.",
+    ),
+    (
+        "A5-account",
+        ("account", "sector", "employees", "revenue", "company", "customer"),
+        "This kind of account wins less often: bring a reference customer from the same sector and confirm "
+        "the decision maker.",
+    ),
+    (
+        "A6-stage",
+        ("stage", "prospect", "engag"),
+        "Early stage for its age: book a discovery meeting to qualify need and budget, or drop it.",
+    ),
+    (
+        "A7-product",
+        ("product", "series"),
+        "This product wins less often in this setting: confirm product fit and consider the alternative in "
+        "the series.",
+    ),
 )
 
 
@@ -74,8 +106,13 @@ def suggested_actions(deal: pd.Series, typical_won_age: float | None = None) -> 
     """Deterministic (rule id, action) pairs from the deal's flags and its negative drivers."""
     actions: list[tuple[str, str]] = []
     if bool(deal.get("stale", False)):
-        actions.append(("A1-stale", "Zombie deal: older than any deal that ever closed. Confirm with the buyer "
-                                    "this week or close it as lost so the forecast stops counting it."))
+        actions.append(
+            (
+                "A1-stale",
+                "Zombie deal: older than any deal that ever closed. Confirm with the buyer "
+                "this week or close it as lost so the forecast stops counting it.",
+            )
+        )
     for k in (1, 2, 3):
         impact = deal.get(f"driver_{k}_impact")
         feature = str(deal.get(f"driver_{k}_feature", "") or "")
@@ -90,19 +127,29 @@ def suggested_actions(deal: pd.Series, typical_won_age: float | None = None) -> 
         for rule_id, keywords, action in ACTION_RULES:
             if any(word in haystack for word in keywords):
                 if rule_id == "A2-age" and typical_won_age is not None and not pd.isna(deal.get("age_days")):
-                    action = (f"Older than most won deals of this product ({float(deal['age_days']):.0f} days vs a "
-                              f"typical {typical_won_age:.0f}): agree a dated next step and a mutual close plan.")
+                    action = (
+                        f"Older than most won deals of this product ({float(deal['age_days']):.0f} days vs a "
+                        f"typical {typical_won_age:.0f}): agree a dated next step and a mutual close plan."
+                    )
                 if rule_id not in {r for r, _ in actions}:
                     actions.append((rule_id, action))
                 break
     if str(deal.get("deal_stage", "")) == "Prospecting" and "A6-stage" not in {r for r, _ in actions}:
         actions.append(("A6-stage", ACTION_RULES[4][2]))
     if str(deal.get("account", "")).strip() == "":
-        actions.append(("A8-blank-account", "Account is blank in the CRM: fill it in so the account's history "
-                                            "can inform the score."))
+        actions.append(
+            (
+                "A8-blank-account",
+                "Account is blank in the CRM: fill it in so the account's history can inform the score.",
+            )
+        )
     if not actions:
-        actions.append(("A9-hold", "No driver works against this deal: keep the agreed next step and re-check "
-                                   "next week."))
+        actions.append(
+            (
+                "A9-hold",
+                "No driver works against this deal: keep the agreed next step and re-check next week.",
+            )
+        )
     return actions
 
 
@@ -125,16 +172,24 @@ def comparable_deals(closed: pd.DataFrame, deal: pd.Series, n: int = COMPARABLES
     value = same["close_value"].where(same["deal_stage"] == "Won", same["amount"].fillna(same["list_price"]))
     target = max(float(deal["deal_value"]), 1.0)
     distance = np.abs(np.log(value.clip(lower=1.0) / target))
-    table = pd.DataFrame({
-        "opportunity_id": same["opportunity_id"], "account": same["account"], "sales_agent": same["sales_agent"],
-        "deal_stage": same["deal_stage"], "engage_date": same["engage_date"], "close_date": same["close_date"],
-        "days_to_close": (same["close_date"] - same["engage_date"]).dt.days, "value": value,
-        "distance": distance.round(1),
-    })
+    table = pd.DataFrame(
+        {
+            "opportunity_id": same["opportunity_id"],
+            "account": same["account"],
+            "sales_agent": same["sales_agent"],
+            "deal_stage": same["deal_stage"],
+            "engage_date": same["engage_date"],
+            "close_date": same["close_date"],
+            "days_to_close": (same["close_date"] - same["engage_date"]).dt.days,
+            "value": value,
+            "distance": distance.round(1),
+        }
+    )
     out = {}
     for stage in ("Won", "Lost"):
         rows = table[table["deal_stage"] == stage].sort_values(
-            ["distance", "close_date", "opportunity_id"], ascending=[True, False, True], kind="stable")
+            ["distance", "close_date", "opportunity_id"], ascending=[True, False, True], kind="stable"
+        )
         out[stage] = rows.head(n).drop(columns=["distance", "deal_stage"]).reset_index(drop=True)
     out["basis"] = pd.DataFrame({"basis": [basis]})
     return out

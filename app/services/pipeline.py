@@ -19,11 +19,21 @@ FILTER_COLUMNS = {
     "sectors": "sector",
     "tiers": "risk_tier",
 }
-FORECAST_SEGMENTS = {"regions": "regional_office", "managers": "manager", "reps": "sales_agent",
-                     "products": "product"}
+FORECAST_SEGMENTS = {
+    "regions": "regional_office",
+    "managers": "manager",
+    "reps": "sales_agent",
+    "products": "product",
+}
 SEARCH_COLUMNS = ("opportunity_id", "account", "sales_agent", "manager", "product")
-SEGMENT_LABELS = {"regional_office": "Region", "manager": "Manager", "sales_agent": "Rep", "product": "Product",
-                  "sector": "Sector", "all": "Whole pipeline"}
+SEGMENT_LABELS = {
+    "regional_office": "Region",
+    "manager": "Manager",
+    "sales_agent": "Rep",
+    "product": "Product",
+    "sector": "Sector",
+    "all": "Whole pipeline",
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,9 @@ class HeadlineQuarter:
 
 
 def apply_filters(predictions: pd.DataFrame, filters: DealFilters) -> pd.DataFrame:
-    """Open deals matching every sidebar filter."""
+    """Open deals matching every sidebar filter (the frame itself when nothing is filtered)."""
+    if not filters.active:
+        return predictions
     mask = pd.Series(True, index=predictions.index)
     for name, column in FILTER_COLUMNS.items():
         chosen = getattr(filters, name)
@@ -82,8 +94,11 @@ def tier_order(predictions: pd.DataFrame, documented: dict | None) -> list[str]:
 
 def filter_options(predictions: pd.DataFrame, tiers: list[str]) -> dict[str, list[str]]:
     """The choices each sidebar filter offers (sorted values present in the run; tiers by risk)."""
-    options = {name: sorted(predictions[column].astype(str).unique().tolist())
-               for name, column in FILTER_COLUMNS.items() if name != "tiers"}
+    options = {
+        name: sorted(predictions[column].astype(str).unique().tolist())
+        for name, column in FILTER_COLUMNS.items()
+        if name != "tiers"
+    }
     options["tiers"] = [t for t in tiers if t in set(predictions["risk_tier"])]
     return options
 
@@ -105,10 +120,17 @@ def headline_quarter(as_of: pd.Timestamp, near_days: int = NEAR_QUARTER_END_DAYS
     end = as_of.to_period("Q").end_time.normalize()
     days_left = (end - as_of).days
     if days_left < near_days:
-        nxt = (as_of.to_period("Q") + 1)
-        return HeadlineQuarter(nxt.start_time, nxt.end_time.normalize(), True, "p_close_next_quarter",
-                               f"Q{nxt.quarter} {nxt.year} (next quarter)")
-    return HeadlineQuarter(start, end, False, "p_close_in_quarter", f"Q{as_of.quarter} {as_of.year} (this quarter)")
+        nxt = as_of.to_period("Q") + 1
+        return HeadlineQuarter(
+            nxt.start_time,
+            nxt.end_time.normalize(),
+            True,
+            "p_close_next_quarter",
+            f"Q{nxt.quarter} {nxt.year} (next quarter)",
+        )
+    return HeadlineQuarter(
+        start, end, False, "p_close_in_quarter", f"Q{as_of.quarter} {as_of.year} (this quarter)"
+    )
 
 
 def pipeline_summary(deals: pd.DataFrame, attention: list[str], quarter: HeadlineQuarter) -> dict[str, float]:
@@ -145,8 +167,7 @@ def deals_needing_attention(deals: pd.DataFrame, attention: list[str], n: int | 
     """Live (not stale) deals in the attention tiers, most value in play first."""
     chosen = deals[deals["risk_tier"].isin(attention) & ~deals["stale"]]
     chosen = chosen.assign(value_in_play=value_in_play(chosen))
-    ranked = chosen.sort_values(["value_in_play", "value_at_risk", "opportunity_id"], ascending=[False, False, True],
-                                kind="stable")
+    ranked = chosen.sort_values(["value_in_play", "value_at_risk"], ascending=[False, False], kind="stable")
     return ranked if n is None else ranked.head(n)
 
 
@@ -175,35 +196,47 @@ def first_busy_period(forecast: pd.DataFrame, period_type: str, segment_type: st
     return busy[0] if busy else 0
 
 
-def forecast_rows(forecast: pd.DataFrame, period_type: str, segment_type: str = "all",
-                  segment: str | None = None) -> pd.DataFrame:
-    """Forecast rows of one period type and segment, in time order (segment None = the only one of its type)."""
+def forecast_rows(
+    forecast: pd.DataFrame, period_type: str, segment_type: str = "all", segment: str | None = None
+) -> pd.DataFrame:
+    """Forecast rows of one period type and segment in time order (segment None: the only one of its type)."""
     rows = forecast[(forecast["period_type"] == period_type) & (forecast["segment_type"] == segment_type)]
     if segment is not None:
         rows = rows[rows["segment"] == segment]
     return rows.sort_values("period_start", kind="stable").reset_index(drop=True)
 
 
-def quarter_row(forecast: pd.DataFrame, quarter: HeadlineQuarter, segment_type: str = "all",
-                segment: str | None = None) -> pd.Series | None:
-    """The forecast row of the headline quarter for one segment, or None when the batch step did not write it."""
+def quarter_row(
+    forecast: pd.DataFrame, quarter: HeadlineQuarter, segment_type: str = "all", segment: str | None = None
+) -> pd.Series | None:
+    """The headline quarter's forecast row for one segment (None when the batch step did not write it)."""
     rows = forecast_rows(forecast, "quarter", segment_type, segment)
     rows = rows[rows["period_start"] == quarter.start]
     return None if rows.empty else rows.iloc[0]
 
 
-def segment_breakdown(forecast: pd.DataFrame, period_type: str, period_start: pd.Timestamp,
-                      segment_type: str) -> pd.DataFrame:
+def segment_breakdown(
+    forecast: pd.DataFrame, period_type: str, period_start: pd.Timestamp, segment_type: str
+) -> pd.DataFrame:
     """One period's forecast per segment, largest expected revenue first."""
-    rows = forecast[(forecast["period_type"] == period_type) & (forecast["segment_type"] == segment_type)
-                    & (forecast["period_start"] == period_start)]
+    rows = forecast[
+        (forecast["period_type"] == period_type)
+        & (forecast["segment_type"] == segment_type)
+        & (forecast["period_start"] == period_start)
+    ]
     columns = ["segment", "closed_won", "expected", "p10", "p50", "p90"]
-    return rows.sort_values(["expected", "segment"], ascending=[False, True], kind="stable")[columns].reset_index(
-        drop=True)
+    return rows.sort_values(["expected", "segment"], ascending=[False, True], kind="stable")[
+        columns
+    ].reset_index(drop=True)
 
 
-def cumulative_quarter(forecast: pd.DataFrame, quarter: HeadlineQuarter, as_of: pd.Timestamp,
-                       segment_type: str = "all", segment: str | None = None) -> pd.DataFrame:
+def cumulative_quarter(
+    forecast: pd.DataFrame,
+    quarter: HeadlineQuarter,
+    as_of: pd.Timestamp,
+    segment_type: str = "all",
+    segment: str | None = None,
+) -> pd.DataFrame:
     """Closed-won to date plus cumulative expected revenue by week through the quarter's end.
 
     Expected values add up week by week; the P10-P90 range exists only for the whole quarter (quantiles do
@@ -222,29 +255,47 @@ def cumulative_quarter(forecast: pd.DataFrame, quarter: HeadlineQuarter, as_of: 
         if week["period_end"] >= quarter.end:
             break
         running += float(week["expected"])
-        points.append({"date": week["period_end"], "cumulative": running, "p10": None, "p90": None,
-                       "kind": "expected"})
-    points.append({"date": quarter.end, "cumulative": closed_won + float(quarter_rows["expected"]),
-                   "p10": closed_won + float(quarter_rows["p10"]), "p90": closed_won + float(quarter_rows["p90"]),
-                   "kind": "quarter end"})
+        points.append(
+            {"date": week["period_end"], "cumulative": running, "p10": None, "p90": None, "kind": "expected"}
+        )
+    points.append(
+        {
+            "date": quarter.end,
+            "cumulative": closed_won + float(quarter_rows["expected"]),
+            "p10": closed_won + float(quarter_rows["p10"]),
+            "p90": closed_won + float(quarter_rows["p90"]),
+            "kind": "quarter end",
+        }
+    )
     return pd.DataFrame(points)
 
 
-def risk_by_segment(deals: pd.DataFrame, segment_column: str, tiers: list[str], top: int = 15) -> pd.DataFrame:
+def risk_by_segment(
+    deals: pd.DataFrame, segment_column: str, tiers: list[str], top: int = 15
+) -> pd.DataFrame:
     """Value at risk per segment and tier (long), for the ``top`` segments with most value at risk."""
     totals = deals.groupby(segment_column)["value_at_risk"].sum().sort_values(ascending=False, kind="stable")
     keep = totals.head(top).index
     subset = deals[deals[segment_column].isin(keep)]
-    grouped = (subset.groupby([segment_column, "risk_tier"], observed=True)
-               .agg(value_at_risk=("value_at_risk", "sum"), deals=("opportunity_id", "size"))
-               .reset_index().rename(columns={segment_column: "segment"}))
+    grouped = (
+        subset.groupby([segment_column, "risk_tier"], observed=True)
+        .agg(value_at_risk=("value_at_risk", "sum"), deals=("opportunity_id", "size"))
+        .reset_index()
+        .rename(columns={segment_column: "segment"})
+    )
     grouped["tier_rank"] = grouped["risk_tier"].map({t: i for i, t in enumerate(tiers)}).fillna(len(tiers))
     grouped["segment_rank"] = grouped["segment"].map({s: i for i, s in enumerate(keep)})
     grouped = grouped.sort_values(["segment_rank", "tier_rank"], kind="stable")
     return grouped[["segment", "risk_tier", "value_at_risk", "deals"]].reset_index(drop=True)
 
 
-def ranked_deals(deals: pd.DataFrame, sort_by: str, ascending: bool = False) -> pd.DataFrame:
-    """Deals ordered by ``sort_by`` (ties broken by opportunity_id so the order is stable)."""
-    return deals.sort_values([sort_by, "opportunity_id"], ascending=[ascending, True], kind="stable",
-                             na_position="last")
+def ranked_deals(
+    deals: pd.DataFrame, sort_by: str, ascending: bool = False, n: int | None = None
+) -> pd.DataFrame:
+    """The first ``n`` (default all) deals ordered by ``sort_by``; ties keep the input order.
+
+    The run is sorted by opportunity_id at load, so ties fall back to the id without sorting strings; only
+    the one column is sorted and only the rows kept are copied (fast at 100k deals).
+    """
+    order = deals[sort_by].sort_values(ascending=ascending, kind="stable", na_position="last").index
+    return deals.loc[order if n is None else order[:n]]

@@ -26,17 +26,55 @@ FORECAST_FILE = "forecast.csv"
 SHAP_FILES = ("shap_values.csv", "shap_values.parquet")
 
 PREDICTION_COLUMNS = (
-    "opportunity_id", "sales_agent", "manager", "regional_office", "product", "account", "deal_stage",
-    "engage_date", "age_days", "deal_value", "value_source", "win_probability", "risk_score", "risk_tier",
-    "expected_revenue", "value_at_risk", "p_close_in_quarter", "p_close_next_quarter", "expected_close_date",
-    "stale", "driver_1", "driver_2", "driver_3",
+    "opportunity_id",
+    "sales_agent",
+    "manager",
+    "regional_office",
+    "product",
+    "account",
+    "deal_stage",
+    "engage_date",
+    "age_days",
+    "deal_value",
+    "value_source",
+    "win_probability",
+    "risk_score",
+    "risk_tier",
+    "expected_revenue",
+    "value_at_risk",
+    "p_close_in_quarter",
+    "p_close_next_quarter",
+    "expected_close_date",
+    "stale",
+    "driver_1",
+    "driver_2",
+    "driver_3",
 )
 PREDICTION_NUMBERS = (
-    "age_days", "deal_value", "win_probability", "risk_score", "expected_revenue", "value_at_risk",
-    "p_close_in_quarter", "p_close_next_quarter", "driver_1_impact", "driver_2_impact", "driver_3_impact",
+    "age_days",
+    "deal_value",
+    "win_probability",
+    "risk_score",
+    "expected_revenue",
+    "value_at_risk",
+    "p_close_in_quarter",
+    "p_close_next_quarter",
+    "driver_1_impact",
+    "driver_2_impact",
+    "driver_3_impact",
 )
-FORECAST_COLUMNS = ("period_type", "period_start", "period_end", "segment_type", "segment", "expected", "p10",
-                    "p50", "p90", "closed_won")
+FORECAST_COLUMNS = (
+    "period_type",
+    "period_start",
+    "period_end",
+    "segment_type",
+    "segment",
+    "expected",
+    "p10",
+    "p50",
+    "p90",
+    "closed_won",
+)
 SHAP_COLUMNS = ("opportunity_id", "feature", "feature_value", "shap_value")
 BASE_VALUE_FEATURES = ("base_value", "__base__", "_base_value", "(base value)", "expected_value")
 PREDICT_COMMAND = "python models/inference/predict.py"
@@ -77,11 +115,13 @@ def predict_command(out_dir: Path) -> str:
     return PREDICT_COMMAND if Path(out_dir).resolve() == default else f"{PREDICT_COMMAND} --out-dir {out_dir}"
 
 
-def backtest_command(run: "PredictionRun") -> str:
+def backtest_command(run: PredictionRun) -> str:
     """The command (ARCHITECTURE section 3) that backtests the model and the forecast for this run's data."""
     data_dir = (run.metadata.get("data") or {}).get("data_dir", "DIR")
-    return (f"python models/evaluation/backtest.py --data-dir {data_dir} --as-of-dates D1,D2,... "
-            f"--out-dir {run.out_dir}")
+    return (
+        f"python models/evaluation/backtest.py --data-dir {data_dir} --as-of-dates D1,D2,... "
+        f"--out-dir {run.out_dir}"
+    )
 
 
 def _run_key(out_dir: Path) -> tuple[str, int, int] | None:
@@ -100,7 +140,9 @@ def _read_metadata(path: str, mtime_ns: int, size: int) -> dict:
     try:
         metadata = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise PredictionFilesError(f"{METADATA_FILE}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raise PredictionFilesError(
+            f"{METADATA_FILE}: not valid JSON (line {exc.lineno}: {exc.msg})"
+        ) from None
     for key in ("run_id", "as_of"):
         if key not in metadata:
             raise PredictionFilesError(f"{METADATA_FILE}: required key '{key}' missing")
@@ -111,8 +153,9 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
     """Raise a one-line error naming the first required column the file lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise PredictionFilesError(f"{file}: required column '{missing[0]}' missing "
-                                   f"(found: {', '.join(map(str, frame.columns))})")
+        raise PredictionFilesError(
+            f"{file}: required column '{missing[0]}' missing (found: {', '.join(map(str, frame.columns))})"
+        )
 
 
 def _as_bool(values: pd.Series) -> pd.Series:
@@ -132,13 +175,15 @@ def _read_predictions(path: Path) -> pd.DataFrame:
     frame["stale"] = _as_bool(frame["stale"])
     if "sector" not in frame.columns:
         frame["sector"] = "Unknown"
-    return frame
+    # sorted once by id, so every later single-key stable sort breaks ties by id without sorting strings
+    return frame.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
 
 
 def _read_forecast(path: Path) -> pd.DataFrame:
     """forecast.csv with typed periods and amounts."""
-    frame = pd.read_csv(path, dtype={"segment": str, "segment_type": str, "period_type": str},
-                        keep_default_na=False)
+    frame = pd.read_csv(
+        path, dtype={"segment": str, "segment_type": str, "period_type": str}, keep_default_na=False
+    )
     _require(frame, FORECAST_COLUMNS, FORECAST_FILE)
     for column in ("period_start", "period_end"):
         frame[column] = pd.to_datetime(frame[column])
@@ -158,18 +203,25 @@ def _read_shap(out_dir: Path) -> tuple[pd.DataFrame | None, pd.Series | None]:
             frame["opportunity_id"] = frame["opportunity_id"].astype(str)
             frame["feature_value"] = frame["feature_value"].astype(str)
         else:
-            frame = pd.read_csv(path, dtype={"opportunity_id": str, "feature": str, "feature_value": str},
-                                keep_default_na=False)
+            frame = pd.read_csv(
+                path,
+                dtype={"opportunity_id": str, "feature": str, "feature_value": str},
+                keep_default_na=False,
+            )
         _require(frame, SHAP_COLUMNS, name)
         frame["shap_value"] = pd.to_numeric(frame["shap_value"], errors="coerce")
         base_rows = frame["feature"].isin(BASE_VALUE_FEATURES)
         if "base_value" in frame.columns:
-            base = pd.to_numeric(frame["base_value"], errors="coerce").groupby(frame["opportunity_id"]).first()
+            base = (
+                pd.to_numeric(frame["base_value"], errors="coerce").groupby(frame["opportunity_id"]).first()
+            )
         elif base_rows.any():
             base = frame.loc[base_rows].groupby("opportunity_id")["shap_value"].first()
         else:
-            raise PredictionFilesError(f"{name}: no base value (expected a 'base_value' column or rows with "
-                                       f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})")
+            raise PredictionFilesError(
+                f"{name}: no base value (expected a 'base_value' column or rows with "
+                f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})"
+            )
         keep = [*SHAP_COLUMNS, *(["feature_label"] if "feature_label" in frame.columns else [])]
         features = frame.loc[~base_rows, keep]
         features = features.set_index("opportunity_id").sort_index(kind="stable")
@@ -194,9 +246,17 @@ def _load_run(out_dir: str, run_id: str, metadata_path: str, mtime_ns: int, size
     if shap is None:
         problems.append(f"{SHAP_FILES[0]} is missing")
     written_at = pd.Timestamp(mtime_ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-    return PredictionRun(out_dir=str(root), run_id=run_id, metadata=metadata, written_at=written_at,
-                         predictions=predictions, forecast=forecast, shap=shap, shap_base_value=base,
-                         problems=tuple(problems))
+    return PredictionRun(
+        out_dir=str(root),
+        run_id=run_id,
+        metadata=metadata,
+        written_at=written_at,
+        predictions=predictions,
+        forecast=forecast,
+        shap=shap,
+        shap_base_value=base,
+        problems=tuple(problems),
+    )
 
 
 def load_run(out_dir: Path | None = None) -> PredictionRun | None:

@@ -18,7 +18,7 @@ MAX_CHOICES = 1_000
 run = require_run()
 predictions = run.predictions
 by_id = predictions.set_index("opportunity_id", drop=False)
-filtered = pipeline.ranked_deals(pipeline.apply_filters(predictions, current_filters()), "value_at_risk")
+filtered = pipeline.apply_filters(predictions, current_filters())
 
 requested = st.query_params.get("deal")
 current = None
@@ -26,27 +26,48 @@ if requested:
     if requested in by_id.index:
         current = requested
     else:
-        st.warning(f"Deal {md(requested)} is not among the open deals of this run (as of "
-                   f"{md(run.metadata['as_of'])}); showing the deal with the most value at risk instead.")
+        st.warning(
+            f"Deal {md(requested)} is not among the open deals of this run (as of "
+            f"{md(run.metadata['as_of'])}); showing the deal with the most value at risk instead."
+        )
 if current is None:
     remembered = st.session_state.get("selected_deal")
     current = remembered if remembered in by_id.index else None
 if current is None:
     tiers = pipeline.tier_order(predictions, (run.metadata.get("risk") or {}).get("tiers"))
     worth = pipeline.deals_needing_attention(filtered, pipeline.attention_tiers(tiers), 1)
-    pool = worth if len(worth) else (filtered if len(filtered) else pipeline.ranked_deals(predictions, "value_at_risk"))
+    pool = (
+        worth
+        if len(worth)
+        else pipeline.ranked_deals(filtered if len(filtered) else predictions, "value_at_risk", n=1)
+    )
     current = str(pool["opportunity_id"].iloc[0])
 
-choices = filtered["opportunity_id"].head(MAX_CHOICES).tolist()
-if current not in choices:
-    choices = [current, *choices]
+listed = pipeline.ranked_deals(filtered, "value_at_risk", n=MAX_CHOICES)
+if current not in set(listed["opportunity_id"]):
+    listed = pd.concat([by_id.loc[[current]].reset_index(drop=True), listed])
+choices = listed["opportunity_id"].tolist()
+labels = dict(
+    zip(
+        choices,
+        [
+            f"{i} - {a or '(no account)'} - {p} - {money(v)} at risk"
+            for i, a, p, v in zip(
+                listed["opportunity_id"],
+                listed["account"],
+                listed["product"],
+                listed["value_at_risk"],
+                strict=True,
+            )
+        ],
+        strict=True,
+    )
+)
 
 
 def _label(opportunity_id: str) -> str:
     """Selectbox text: id, account, product and value at risk."""
-    row = by_id.loc[opportunity_id]
-    account = row["account"] or "(no account)"
-    return f"{opportunity_id} - {account} - {row['product']} - {money(row['value_at_risk'])} at risk"
+    return labels[opportunity_id]
 
 
 def _remember_choice() -> None:
@@ -56,8 +77,13 @@ def _remember_choice() -> None:
 
 
 st.session_state["_w_deal"] = current
-st.selectbox("Deal (filtered view, most value at risk first)", choices, key="_w_deal", format_func=_label,
-             on_change=_remember_choice)
+st.selectbox(
+    "Deal (filtered view, most value at risk first)",
+    choices,
+    key="_w_deal",
+    format_func=_label,
+    on_change=_remember_choice,
+)
 st.session_state["selected_deal"] = current
 st.query_params["deal"] = current
 deal = by_id.loc[current]
@@ -66,9 +92,11 @@ account = deal["account"] or "(no account in CRM)"
 st.title(md(account), anchor=False)
 st.caption(f"Deal {md(current)} - shareable link: this page's URL (?deal={md(current)})")
 stage = str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else "")
-st.markdown(f"**Rep** {md(deal['sales_agent'])} &nbsp;·&nbsp; **Manager** {md(deal['manager'])} &nbsp;·&nbsp; "
-            f"**Product** {md(deal['product'])} &nbsp;·&nbsp; **Stage** {md(stage)} &nbsp;·&nbsp; "
-            f"**Region** {md(deal['regional_office'])} &nbsp;·&nbsp; **Sector** {md(deal.get('sector', 'Unknown'))}")
+st.markdown(
+    f"**Rep** {md(deal['sales_agent'])} &nbsp;·&nbsp; **Manager** {md(deal['manager'])} &nbsp;·&nbsp; "
+    f"**Product** {md(deal['product'])} &nbsp;·&nbsp; **Stage** {md(stage)} &nbsp;·&nbsp; "
+    f"**Region** {md(deal['regional_office'])} &nbsp;·&nbsp; **Sector** {md(deal.get('sector', 'Unknown'))}"
+)
 cols = st.columns(4)
 cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {deal['value_source']}")
 cols[1].metric("Age", "n/a" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
@@ -81,11 +109,15 @@ tier_meaning = (risk.get("tiers") or {}).get(str(deal["risk_tier"]), "")
 cols = st.columns(4)
 cols[0].metric("Risk tier", str(deal["risk_tier"]), help=str(tier_meaning) or None)
 risk_scale = 100 if float(predictions["risk_score"].max()) > 1 else 1
-cols[1].metric("Risk score", f"{float(deal['risk_score']):.0f} / 100" if risk_scale == 100 else
-               f"{float(deal['risk_score']):.2f}", help=str(risk.get("formula", "")) or None)
+cols[1].metric(
+    "Risk score",
+    f"{float(deal['risk_score']):.0f} / 100" if risk_scale == 100 else f"{float(deal['risk_score']):.2f}",
+    help=str(risk.get("formula", "")) or None,
+)
 cols[2].metric("Chance of loss", percent(1 - float(deal["win_probability"])))
-cols[3].metric("Stale", "yes" if deal["stale"] else "no",
-               help="Stale: open and older than every deal that ever closed.")
+cols[3].metric(
+    "Stale", "yes" if deal["stale"] else "no", help="Stale: open and older than every deal that ever closed."
+)
 extra = [c for c in predictions.columns if c.startswith("risk_") and c not in ("risk_score", "risk_tier")]
 if extra:
     st.dataframe(deal[extra].to_frame("value").T, hide_index=True, width="stretch")
@@ -104,8 +136,10 @@ with left:
         charts.show(charts.waterfall_chart(steps))
         gap = float(steps["value"].iloc[-1]) - float(deal["win_probability"])
         if abs(gap) > 0.005:  # the contract says base + contributions == win probability
-            st.caption(f"Note: base value plus contributions is {percent(steps['value'].iloc[-1], 1)}, "
-                       f"not the {percent(deal['win_probability'], 1)} shown above.")
+            st.caption(
+                f"Note: base value plus contributions is {percent(steps['value'].iloc[-1], 1)}, "
+                f"not the {percent(deal['win_probability'], 1)} shown above."
+            )
 with right:
     st.subheader("Top three drivers")
     for k in (1, 2, 3):
@@ -123,11 +157,18 @@ st.subheader("When it may close")
 this_q = f"Q{run.as_of.quarter} {run.as_of.year}"
 nxt = run.as_of.to_period("Q") + 1
 left, right = st.columns([1, 2])
-left.metric("Expected close date", "n/a" if pd.isna(deal["expected_close_date"]) else
-            f"{deal['expected_close_date']:%Y-%m-%d}", help="If it is won.")
-close_quantiles = [c for c in ("close_date_p10", "close_date_p50", "close_date_p90") if c in predictions.columns]
+left.metric(
+    "Expected close date",
+    "n/a" if pd.isna(deal["expected_close_date"]) else f"{deal['expected_close_date']:%Y-%m-%d}",
+    help="If it is won.",
+)
+close_quantiles = [
+    c for c in ("close_date_p10", "close_date_p50", "close_date_p90") if c in predictions.columns
+]
 if len(close_quantiles) == 3:
-    left.caption(f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}")
+    left.caption(
+        f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}"
+    )
 with right:
     outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")
     charts.show(charts.close_outlook_chart(outlook))
@@ -137,13 +178,19 @@ if closed is None:
     missing_notice("The CRM export this run was made from", predict_command(run.out_dir))
 else:
     comparables = deal_logic.comparable_deals(closed, deal)
-    st.caption(f"Closed by {md(run.metadata['as_of'])}, {md(comparables['basis']['basis'].iloc[0])}, "
-               "closest in value, most recent first.")
-    config = {"opportunity_id": "Deal", "account": "Account", "sales_agent": "Rep",
-              "engage_date": st.column_config.DateColumn("Engaged", format="YYYY-MM-DD"),
-              "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
-              "days_to_close": st.column_config.NumberColumn("Days to close", format="%d"),
-              "value": st.column_config.NumberColumn("Value", format="dollar", step=1)}
+    st.caption(
+        f"Closed by {md(run.metadata['as_of'])}, {md(comparables['basis']['basis'].iloc[0])}, "
+        "closest in value, most recent first."
+    )
+    config = {
+        "opportunity_id": "Deal",
+        "account": "Account",
+        "sales_agent": "Rep",
+        "engage_date": st.column_config.DateColumn("Engaged", format="YYYY-MM-DD"),
+        "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
+        "days_to_close": st.column_config.NumberColumn("Days to close", format="%d"),
+        "value": st.column_config.NumberColumn("Value", format="dollar", step=1),
+    }
     for stage in ("Won", "Lost"):
         st.markdown(f"**{stage}**")
         if comparables[stage].empty:

@@ -14,7 +14,12 @@ from app.services import pipeline
 from app.services.store import backtest_command, predict_command
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
-SEGMENT_TYPES = {"regional_office": "Region", "manager": "Manager", "sales_agent": "Rep", "product": "Product"}
+SEGMENT_TYPES = {
+    "regional_office": "Region",
+    "manager": "Manager",
+    "sales_agent": "Rep",
+    "product": "Product",
+}
 PERIOD_FORMAT = {"week": "%Y-%m-%d", "month": "%b %Y", "quarter": "Q%q %Y"}
 
 run = require_run()
@@ -25,47 +30,88 @@ if run.forecast is None:
 forecast = run.forecast
 segment = pipeline.forecast_segment(current_filters()) or ("all", None)
 if segment[0] == "all" and current_filters().active:
-    st.caption("The sidebar filters combine several segments; forecast ranges exist only for the whole pipeline "
-               "or one region, manager, rep or product, so this page shows the whole pipeline.")
+    st.caption(
+        "The sidebar filters combine several segments; forecast ranges exist only for the whole pipeline "
+        "or one region, manager, rep or product, so this page shows the whole pipeline."
+    )
 else:
-    st.caption(f"Showing: {md(pipeline.SEGMENT_LABELS[segment[0]])}"
-               f"{'' if segment[1] is None else ' ' + md(segment[1])}. Revenue from deals open on "
-               f"{md(run.metadata['as_of'])} that are won in each period; closed-won bars are revenue already "
-               "won in the period before the as-of date.")
+    st.caption(
+        f"Showing: {md(pipeline.SEGMENT_LABELS[segment[0]])}"
+        f"{'' if segment[1] is None else ' ' + md(segment[1])}. Revenue from deals open on "
+        f"{md(run.metadata['as_of'])} that are won in each period; closed-won bars are revenue already "
+        "won in the period before the as-of date."
+    )
 
-period_type = st.segmented_control("Period", list(PERIODS), format_func=PERIODS.get, default="month",
-                                   key="forecast_period") or "month"
+period_type = (
+    st.segmented_control(
+        "Period", list(PERIODS), format_func=PERIODS.get, default="month", key="forecast_period"
+    )
+    or "month"
+)
 rows = pipeline.forecast_rows(forecast, period_type, *segment)
 if rows.empty:
     st.info("No forecast rows for this period type and segment.")
 else:
     charts.show(charts.forecast_fan(rows))
     table = rows[["period_start", "period_end", "closed_won", "expected", "p10", "p50", "p90"]]
-    money_col = {c: st.column_config.NumberColumn(label, format="dollar", step=1) for c, label in
-                 (("closed_won", "Closed won"), ("expected", "Expected"), ("p10", "P10"), ("p50", "P50"),
-                  ("p90", "P90"))}
+    money_col = {
+        c: st.column_config.NumberColumn(label, format="dollar", step=1)
+        for c, label in (
+            ("closed_won", "Closed won"),
+            ("expected", "Expected"),
+            ("p10", "P10"),
+            ("p50", "P50"),
+            ("p90", "P90"),
+        )
+    }
     with st.expander("Forecast table"):
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "period_start": st.column_config.DateColumn("Period start", format="YYYY-MM-DD"),
-            "period_end": st.column_config.DateColumn("Period end", format="YYYY-MM-DD"), **money_col})
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "period_start": st.column_config.DateColumn("Period start", format="YYYY-MM-DD"),
+                "period_end": st.column_config.DateColumn("Period end", format="YYYY-MM-DD"),
+                **money_col,
+            },
+        )
 
 st.subheader("By segment")
 left, right = st.columns(2)
-segment_type = left.selectbox("Segment", list(SEGMENT_TYPES), format_func=SEGMENT_TYPES.get, key="forecast_seg")
+segment_type = left.selectbox(
+    "Segment", list(SEGMENT_TYPES), format_func=SEGMENT_TYPES.get, key="forecast_seg"
+)
 starts = pipeline.forecast_rows(forecast, period_type)["period_start"].tolist()
-period_start = right.selectbox("Period starting", starts, format_func=lambda d: f"{pd.Timestamp(d):%Y-%m-%d}",
-                               index=min(pipeline.first_busy_period(forecast, period_type, segment_type),
-                                         max(len(starts) - 1, 0)),
-                               key="forecast_seg_period") if starts else None
+period_start = (
+    right.selectbox(
+        "Period starting",
+        starts,
+        format_func=lambda d: f"{pd.Timestamp(d):%Y-%m-%d}",
+        index=min(pipeline.first_busy_period(forecast, period_type, segment_type), max(len(starts) - 1, 0)),
+        key="forecast_seg_period",
+    )
+    if starts
+    else None
+)
 if period_start is not None:
     breakdown = pipeline.segment_breakdown(forecast, period_type, period_start, segment_type)
-    st.dataframe(breakdown, hide_index=True, width="stretch", column_config={
-        "segment": SEGMENT_TYPES[segment_type], **money_col})
+    st.dataframe(
+        breakdown,
+        hide_index=True,
+        width="stretch",
+        column_config={"segment": SEGMENT_TYPES[segment_type], **money_col},
+    )
 
 quarter = pipeline.headline_quarter(run.as_of)
 st.subheader(f"Quarter view: {quarter.label}")
-target = st.number_input("Quarter target ($, optional)", min_value=0.0, value=0.0, step=10_000.0,
-                         key="forecast_target", format="%.0f")
+target = st.number_input(
+    "Quarter target ($, optional)",
+    min_value=0.0,
+    value=0.0,
+    step=10_000.0,
+    key="forecast_target",
+    format="%.0f",
+)
 points = pipeline.cumulative_quarter(forecast, quarter, run.as_of, *segment)
 if points.empty:
     st.info("The forecast has no row for this quarter.")
@@ -77,27 +123,40 @@ else:
     cols[2].metric("P10 - P90 at quarter end", money_range(end["p10"], end["p90"]))
     if target:
         gap = target - end["cumulative"]
-        cols[3].metric("Gap to target (expected)", money(max(gap, 0.0)),
-                       help="Target minus expected revenue by quarter end (0 when the target is covered).")
+        cols[3].metric(
+            "Gap to target (expected)",
+            money(max(gap, 0.0)),
+            help="Target minus expected revenue by quarter end (0 when the target is covered).",
+        )
     charts.show(charts.cumulative_quarter_chart(points, target or None, "Cumulative revenue this quarter"))
-    st.caption("Weekly points add expected revenue (expected values add up); the range exists only for the "
-               "whole quarter because quantiles do not add.")
+    st.caption(
+        "Weekly points add expected revenue (expected values add up); the range exists only for the "
+        "whole quarter because quantiles do not add."
+    )
 
 st.subheader("How far to trust the band")
 backtest = run.metadata.get("forecast_backtest")
 if not backtest or not backtest.get("summary"):
-    missing_notice("The forecast backtest (coverage and pinball loss)", backtest_command(run),
-                   (backtest or {}).get("status"))
+    missing_notice(
+        "The forecast backtest (coverage and pinball loss)",
+        backtest_command(run),
+        (backtest or {}).get("status"),
+    )
 else:
     summary = backtest["summary"]
     cols = st.columns(4)
-    cols[0].metric("P10-P90 coverage", percent(summary.get("coverage_p10_p90")),
-                   help="Share of past periods whose actual revenue fell inside the band (80% is ideal).")
+    cols[0].metric(
+        "P10-P90 coverage",
+        percent(summary.get("coverage_p10_p90")),
+        help="Share of past periods whose actual revenue fell inside the band (80% is ideal).",
+    )
     cols[1].metric("Naive band coverage", percent(summary.get("naive_coverage_p10_p90")))
     cols[2].metric("Pinball loss", money(summary.get("pinball")), help="Lower is better.")
     cols[3].metric("Naive pinball loss", money(summary.get("naive_pinball")))
-    st.caption(f"Over {int(summary.get('windows', 0)):,} backtest windows. The band is well sized when coverage "
-               "is near 80%, and useful when its pinball loss is below the naive forecast's.")
+    st.caption(
+        f"Over {int(summary.get('windows', 0)):,} backtest windows. The band is well sized when coverage "
+        "is near 80%, and useful when its pinball loss is below the naive forecast's."
+    )
     windows = pd.DataFrame(backtest.get("windows") or [])
     if not windows.empty:
         charts.show(charts.backtest_windows_chart(windows.head(40)))

@@ -23,6 +23,9 @@ st.title("Model & data health")
 backtest = metrics.get("backtest") or {}
 if backtest.get("signal_statement"):
     st.info(md(backtest["signal_statement"]))
+no_signal = health.signal_warning(metrics)
+if no_signal:
+    st.warning(md(no_signal))
 
 st.subheader("Model quality")
 table = health.backtest_table(metrics)
@@ -30,22 +33,35 @@ validation = metrics.get("validation") or {}
 if validation:
     st.markdown("**Held-out validation of the model in this run**")
     cols = st.columns(5)
-    for col, (key, label) in zip(cols, (("auc", "AUC"), ("brier", "Brier score"), ("log_loss", "Log loss"),
-                                        ("ece", "ECE"), ("n", "Deals")), strict=True):
+    for col, (key, label) in zip(
+        cols,
+        (("auc", "AUC"), ("brier", "Brier score"), ("log_loss", "Log loss"), ("ece", "ECE"), ("n", "Deals")),
+        strict=True,
+    ):
         value = validation.get(key)
         text = "n/a" if value is None else (f"{int(value):,}" if key == "n" else f"{float(value):.3f}")
-        col.metric(f"Validation {label}", text, help="ECE: expected calibration error (0 = probabilities "
-                   "match observed win rates)" if key == "ece" else None)
-    details = [f"calibration: {validation['calibration_method']}" if validation.get("calibration_method") else "",
-               f"validation as of {validation['inner_as_of']}" if validation.get("inner_as_of") else ""]
+        col.metric(
+            f"Validation {label}",
+            text,
+            help="ECE: expected calibration error (0 = probabilities match observed win rates)"
+            if key == "ece"
+            else None,
+        )
+    details = [
+        f"calibration: {validation['calibration_method']}" if validation.get("calibration_method") else "",
+        f"validation as of {validation['inner_as_of']}" if validation.get("inner_as_of") else "",
+    ]
     st.caption(md("; ".join(d for d in details if d)) or "Held out from training.")
 if table.empty:
     missing_notice("The model backtest against baselines (per as-of date)", backtest_command(run))
 else:
     summary = backtest.get("summary") or {}
     cols = st.columns(4)
-    for col, (key, label) in zip(cols, (("auc", "AUC"), ("brier", "Brier score"), ("brier_skill", "Brier skill"),
-                                        ("ece", "ECE")), strict=True):
+    for col, (key, label) in zip(
+        cols,
+        (("auc", "AUC"), ("brier", "Brier score"), ("brier_skill", "Brier skill"), ("ece", "ECE")),
+        strict=True,
+    ):
         value = summary.get(key)
         col.metric(f"{label} (mean)", "n/a" if value is None else f"{float(value):.3f}")
     left, right = st.columns(2)
@@ -54,8 +70,14 @@ else:
     with right:
         charts.show(charts.metric_by_as_of_chart(table, "brier_skill", "Brier skill vs base rate (0 = none)"))
     with st.expander("All backtest metrics"):
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "base_rate": st.column_config.NumberColumn("Base rate", format="percent", step=0.1)})
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "base_rate": st.column_config.NumberColumn("Base rate", format="percent", step=0.1)
+            },
+        )
 
 left, right = st.columns(2)
 with left:
@@ -65,8 +87,10 @@ with left:
         missing_notice("The reliability diagram (needs backtest reliability bins)", backtest_command(run))
     else:
         charts.show(charts.reliability_chart(bins))
-        st.caption("Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "
-                   "a predicted 30% wins 30% of the time.")
+        st.caption(
+            "Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "
+            "a predicted 30% wins 30% of the time."
+        )
 with right:
     st.subheader("What drives the model")
     if run.shap is None:
@@ -80,9 +104,20 @@ quality = metadata.get("data_quality")
 if not quality:
     missing_notice("The data-quality report", predict_command(run.out_dir))
 else:
-    st.dataframe(health.quality_table(quality), hide_index=True, width="stretch", column_config={
-        "description": "Finding", "count": st.column_config.NumberColumn("Rows", format="localized"),
-        "action": "What was done", "file": "File", "column": "Column", "examples": "Examples", "code": "Code"})
+    st.dataframe(
+        health.quality_table(quality),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "description": "Finding",
+            "count": st.column_config.NumberColumn("Rows", format="localized"),
+            "action": "What was done",
+            "file": "File",
+            "column": "Column",
+            "examples": "Examples",
+            "code": "Code",
+        },
+    )
 
 st.subheader("Run metadata")
 counts = metadata.get("counts") or {}
@@ -90,19 +125,30 @@ cols = st.columns(5)
 for col, key in zip(cols, ("deals", "open_deals", "scored", "stale", "prospecting"), strict=True):
     col.metric(key.replace("_", " ").capitalize(), f"{int(counts.get(key, 0)):,}" if key in counts else "n/a")
 facts = {
-    "Run id": metadata.get("run_id"), "As of": metadata.get("as_of"), "Export ends": metadata.get("export_end"),
+    "Run id": metadata.get("run_id"),
+    "As of": metadata.get("as_of"),
+    "Export ends": metadata.get("export_end"),
     "Data directory": (metadata.get("data") or {}).get("data_dir"),
     "Data hash": (metadata.get("data") or {}).get("data_hash"),
-    "Model version": model.get("version"), "Model trained as of": model.get("trained_as_of"),
+    "Model version": model.get("version"),
+    "Model trained as of": model.get("trained_as_of"),
     "Simulation runs": (metadata.get("simulation") or {}).get("runs"),
-    "Simulation seed": (metadata.get("simulation") or {}).get("seed"), "Run written": run.written_at,
+    "Simulation seed": (metadata.get("simulation") or {}).get("seed"),
+    "Run written": run.written_at,
 }
-st.dataframe(pd.DataFrame({"item": list(facts), "value": [str(v) for v in facts.values()]}), hide_index=True,
-             width="stretch")
+st.dataframe(
+    pd.DataFrame({"item": list(facts), "value": [str(v) for v in facts.values()]}),
+    hide_index=True,
+    width="stretch",
+)
 timings = metadata.get("timings_seconds") or {}
 if timings:
-    st.caption("Timings: " + ", ".join(f"{md(k)} {float(v):.1f} s" for k, v in timings.items()
-                                       if isinstance(v, int | float)))
+    st.caption(
+        "Timings: "
+        + ", ".join(f"{md(k)} {float(v):.1f} s" for k, v in timings.items() if isinstance(v, int | float))
+    )
 with st.expander("Full metadata (JSON)"):
-    st.json(json.loads(json.dumps({k: v for k, v in metadata.items() if k != "data_quality"}, default=str)),
-            expanded=False)
+    st.json(
+        json.loads(json.dumps({k: v for k, v in metadata.items() if k != "data_quality"}, default=str)),
+        expanded=False,
+    )

@@ -20,17 +20,28 @@ quarter = pipeline.headline_quarter(run.as_of)
 summary = pipeline.pipeline_summary(deals, attention, quarter)
 
 st.title("Pipeline overview")
-scope = f"{summary['open_count']:,} of {len(run.predictions):,} open deals (filtered)" if filters.active else \
-    f"all {summary['open_count']:,} open deals"
+scope = (
+    f"{summary['open_count']:,} of {len(run.predictions):,} open deals (filtered)"
+    if filters.active
+    else f"all {summary['open_count']:,} open deals"
+)
 st.caption(f"As of {md(run.metadata['as_of'])}, {scope}.")
 
 cols = st.columns(4)
-cols[0].metric("Open pipeline", money(summary["open_value"]), help="Sum of deal values of the open deals shown.")
+cols[0].metric(
+    "Open pipeline", money(summary["open_value"]), help="Sum of deal values of the open deals shown."
+)
 cols[1].metric("Open deals", f"{summary['open_count']:,}")
-cols[2].metric("Value at risk", money(summary["value_at_risk"]),
-               help="Sum of deal value x (1 - calibrated win probability).")
-cols[3].metric("Deals needing attention", f"{summary['attention_count']:,}",
-               help=f"Not stale and in tier {' or '.join(attention)}.")
+cols[2].metric(
+    "Value at risk",
+    money(summary["value_at_risk"]),
+    help="Sum of deal value x (1 - calibrated win probability).",
+)
+cols[3].metric(
+    "Deals needing attention",
+    f"{summary['attention_count']:,}",
+    help=f"Not stale and in tier {' or '.join(attention)}.",
+)
 
 st.subheader(f"Expected revenue, {quarter.label}")
 segment = pipeline.forecast_segment(filters)
@@ -38,23 +49,33 @@ band = None
 if run.forecast is not None and segment is not None:
     band = pipeline.quarter_row(run.forecast, quarter, segment[0], segment[1])
 cols = st.columns([1, 1.7, 1, 1])
-cols[0].metric("Expected (won in quarter)", money(summary["expected_in_quarter"]),
-               help="Sum of deal value x probability of being won inside the quarter.")
+cols[0].metric(
+    "Expected (won in quarter)",
+    money(summary["expected_in_quarter"]),
+    help="Sum of deal value x probability of being won inside the quarter.",
+)
 if band is not None:
-    cols[1].metric("P10 - P90 range", money_range(band["p10"], band["p90"]),
-                   help="80% of simulated outcomes fall inside this range.")
+    cols[1].metric(
+        "P10 - P90 range",
+        money_range(band["p10"], band["p90"]),
+        help="80% of simulated outcomes fall inside this range.",
+    )
     cols[2].metric("P50 (median)", money(band["p50"]))
     if not quarter.is_next:
         cols[3].metric("Already closed won this quarter", money(band["closed_won"]))
 elif run.forecast is None:
     missing_notice("forecast.csv", predict_command(run.out_dir))
 else:
-    cols[1].caption("No P10-P90 range for this filter combination: ranges exist only for the whole pipeline "
-                    "or one region, manager, rep or product (quantiles do not add up).")
+    cols[1].caption(
+        "No P10-P90 range for this filter combination: ranges exist only for the whole pipeline "
+        "or one region, manager, rep or product (quantiles do not add up)."
+    )
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
-    st.caption(f"Leading with the next quarter: only {days_left} days of the as-of date's quarter remain after "
-               f"{md(run.metadata['as_of'])}.")
+    st.caption(
+        f"Leading with the next quarter: only {days_left} days of the as-of date's quarter remain after "
+        f"{md(run.metadata['as_of'])}."
+    )
 
 st.markdown("**Forecast by month**")
 if run.forecast is not None:
@@ -72,27 +93,56 @@ top = pipeline.deals_needing_attention(deals, attention, 5)
 if top.empty:
     st.caption("No live deal is in the attention tiers for this selection.")
 else:
-    st.caption(f"Not stale, tier {md(' or '.join(attention))}, most value in play first (deal value x win "
-               "probability x chance of loss: big deals that can still go either way). Click a deal to open it.")
+    st.caption(
+        f"Not stale, tier {md(' or '.join(attention))}, most value in play first (deal value x win "
+        "probability x chance of loss: big deals that can still go either way). Click a deal to open it."
+    )
     st.dataframe(
-        top.assign(opportunity_id="deal?deal=" + top["opportunity_id"], win_probability=top["win_probability"] * 100)[
-            ["opportunity_id", "account", "sales_agent", "product", "value_at_risk", "win_probability", "driver_1"]],
-        hide_index=True, width="stretch", key="overview_top5",
+        top.assign(
+            opportunity_id="deal?deal=" + top["opportunity_id"], win_probability=top["win_probability"] * 100
+        )[
+            [
+                "opportunity_id",
+                "account",
+                "sales_agent",
+                "product",
+                "value_at_risk",
+                "win_probability",
+                "driver_1",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        key="overview_top5",
         column_config={
-            "opportunity_id": st.column_config.LinkColumn("Deal", display_text=r"deal\?deal=(.*)", width="small"),
-            "account": "Account", "sales_agent": "Rep", "product": "Product",
+            "opportunity_id": st.column_config.LinkColumn(
+                "Deal", display_text=r"deal\?deal=(.*)", width="small"
+            ),
+            "account": "Account",
+            "sales_agent": "Rep",
+            "product": "Product",
             "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
             "win_probability": st.column_config.NumberColumn("Win prob.", format="%.0f%%"),
             "driver_1": st.column_config.TextColumn("Main driver", width="large"),
         },
     )
 if summary["stale_count"]:
-    st.warning(f"{summary['stale_count']:,} stale deals ({md(money(summary['stale_value']))}) are older than any "
-               "deal that ever closed: confirm or close them out. They are not counted as needing attention.")
+    st.warning(
+        f"{summary['stale_count']:,} stale deals ({md(money(summary['stale_value']))}) are older than any "
+        "deal that ever closed: confirm or close them out. They are not counted as needing attention."
+    )
+
+metrics = (run.metadata.get("model") or {}).get("metrics") or {}
+no_signal = health.signal_warning(metrics)
+if no_signal:
+    st.warning(md(no_signal))
+elif (metrics.get("backtest") or {}).get("signal_statement"):
+    st.info(md(metrics["backtest"]["signal_statement"]))
 
 st.subheader("Data quality")
-warnings = health.quality_warnings(run.metadata.get("data_quality"),
-                                   int((run.metadata.get("counts") or {}).get("open_deals", 0)))
+warnings = health.quality_warnings(
+    run.metadata.get("data_quality"), int((run.metadata.get("counts") or {}).get("open_deals", 0))
+)
 if not run.metadata.get("data_quality"):
     missing_notice("The data-quality report", predict_command(run.out_dir))
 elif not warnings:
@@ -102,5 +152,7 @@ else:
     st.caption("Details and examples on the Model & Data Health page.")
 for problem in run.problems:
     st.warning(md(f"{problem}: re-run {predict_command(run.out_dir)}"))
-st.caption(f"Win probabilities are calibrated; overall share of pipeline value expected to be won: "
-           f"{percent(summary['expected_revenue'] / summary['open_value']) if summary['open_value'] else 'n/a'}.")
+st.caption(
+    f"Win probabilities are calibrated; overall share of pipeline value expected to be won: "
+    f"{percent(summary['expected_revenue'] / summary['open_value']) if summary['open_value'] else 'n/a'}."
+)

@@ -6,17 +6,37 @@ import streamlit as st
 
 from app.components import charts
 from app.components.format import md, money
-from app.components.sidebar import current_filters
 from app.components.gate import require_run
+from app.components.sidebar import current_filters
 from app.services import pipeline
 
 MAX_ROWS = 2_000
-SORTS = {"Value at risk": ("value_at_risk", False), "Deal value": ("deal_value", False),
-         "Win probability (lowest first)": ("win_probability", True), "Age (oldest first)": ("age_days", False),
-         "Expected close date": ("expected_close_date", True)}
-TABLE_COLUMNS = ["opportunity_id", "account", "value_at_risk", "win_probability", "risk_tier", "stale",
-                 "deal_value", "age_days", "sales_agent", "manager", "product", "deal_stage", "expected_close_date",
-                 "driver_1", "driver_2", "driver_3", "link"]
+SORTS = {
+    "Value at risk": ("value_at_risk", False),
+    "Deal value": ("deal_value", False),
+    "Win probability (lowest first)": ("win_probability", True),
+    "Age (oldest first)": ("age_days", False),
+    "Expected close date": ("expected_close_date", True),
+}
+TABLE_COLUMNS = [
+    "opportunity_id",
+    "account",
+    "value_at_risk",
+    "win_probability",
+    "risk_tier",
+    "stale",
+    "deal_value",
+    "age_days",
+    "sales_agent",
+    "manager",
+    "product",
+    "deal_stage",
+    "expected_close_date",
+    "driver_1",
+    "driver_2",
+    "driver_3",
+    "link",
+]
 
 run = require_run()
 filters = current_filters()
@@ -25,29 +45,46 @@ deals = pipeline.apply_filters(run.predictions, filters)
 
 st.title("Risk dashboard")
 left, right = st.columns([3, 2])
-search = left.text_input("Search deals", key="risk_search", placeholder="Deal id, account, rep, manager or product")
+search = left.text_input(
+    "Search deals", key="risk_search", placeholder="Deal id, account, rep, manager or product"
+)
 sort_label = right.selectbox("Sort by", list(SORTS), key="risk_sort")
 found = pipeline.search_deals(deals, search)
-ranked = pipeline.ranked_deals(found, *SORTS[sort_label])
-shown = ranked.head(MAX_ROWS)
-shown = shown.assign(link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100)
+shown = pipeline.ranked_deals(found, *SORTS[sort_label], n=MAX_ROWS)
+shown = shown.assign(
+    link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100
+)
 
 cols = st.columns(3)
 cols[0].metric("Deals in view", f"{len(found):,}")
 cols[1].metric("Value at risk in view", money(found["value_at_risk"].sum()))
 cols[2].metric("Deal value in view", money(found["deal_value"].sum()))
 if len(found) > MAX_ROWS:
-    st.caption(f"Showing the first {MAX_ROWS:,} of {len(found):,} deals by {md(sort_label.lower())}; "
-               "narrow with filters or search. The CSV export holds all of them.")
+    st.caption(
+        f"Showing the first {MAX_ROWS:,} of {len(found):,} deals by {md(sort_label.lower())}; "
+        "narrow with filters or search. The CSV export holds all of them."
+    )
 
 event = st.dataframe(
-    shown[TABLE_COLUMNS], hide_index=True, width="stretch", height=420, key="risk_table",
-    on_select="rerun", selection_mode="single-row",
+    shown[TABLE_COLUMNS],
+    hide_index=True,
+    width="stretch",
+    height=420,
+    key="risk_table",
+    on_select="rerun",
+    selection_mode="single-row",
     column_config={
-        "opportunity_id": "Deal", "account": "Account", "sales_agent": "Rep", "manager": "Manager",
-        "product": "Product", "deal_stage": "Stage", "risk_tier": "Tier", "stale": "Stale",
-        "win_probability": st.column_config.ProgressColumn("Win probability", format="%.0f%%", min_value=0.0,
-                                                           max_value=100.0),
+        "opportunity_id": "Deal",
+        "account": "Account",
+        "sales_agent": "Rep",
+        "manager": "Manager",
+        "product": "Product",
+        "deal_stage": "Stage",
+        "risk_tier": "Tier",
+        "stale": "Stale",
+        "win_probability": st.column_config.ProgressColumn(
+            "Win probability", format="%.0f%%", min_value=0.0, max_value=100.0
+        ),
         "deal_value": st.column_config.NumberColumn("Deal value", format="dollar", step=1),
         "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
         "age_days": st.column_config.NumberColumn("Age (days)", format="%d"),
@@ -65,14 +102,25 @@ if selected:
     st.switch_page("views/deal_drilldown.py", query_params={"deal": deal_id})
 
 st.download_button(
-    "Download this view as CSV", data=lambda: ranked.drop(columns=[], errors="ignore").to_csv(index=False),
-    file_name=f"deals_at_risk_{run.metadata['as_of']}.csv", mime="text/csv", on_click="ignore",
-    icon=":material/download:")
+    "Download this view as CSV",
+    data=lambda: pipeline.ranked_deals(found, *SORTS[sort_label]).to_csv(index=False),
+    file_name=f"deals_at_risk_{run.metadata['as_of']}.csv",
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)
 
 st.subheader("Where the risk sits")
-segment_column = st.segmented_control(
-    "Segment", list(pipeline.SEGMENT_LABELS)[:-1], format_func=pipeline.SEGMENT_LABELS.get,
-    default="regional_office", key="risk_segment") or "regional_office"
+segment_column = (
+    st.segmented_control(
+        "Segment",
+        list(pipeline.SEGMENT_LABELS)[:-1],
+        format_func=pipeline.SEGMENT_LABELS.get,
+        default="regional_office",
+        key="risk_segment",
+    )
+    or "regional_office"
+)
 by_segment = pipeline.risk_by_segment(found, segment_column, tiers)
 if by_segment.empty:
     st.caption("No deals in view.")

@@ -110,8 +110,9 @@ def _predictions(crm, truth: pd.DataFrame, as_of: pd.Timestamp, rng: np.random.G
     return out
 
 
-def _shap(predictions: pd.DataFrame, crm_open: pd.DataFrame, base_value: float,
-          rng: np.random.Generator) -> pd.DataFrame:
+def _shap(
+    predictions: pd.DataFrame, crm_open: pd.DataFrame, base_value: float, rng: np.random.Generator
+) -> pd.DataFrame:
     """Long SHAP table whose base value plus each deal's contributions equals its win probability."""
     n, k = len(predictions), len(FEATURES)
     raw = rng.normal(0.0, 0.08, (n, k)) * np.array([1.0, 0.8, 0.5, 0.3, 0.4, 0.2])
@@ -126,8 +127,14 @@ def _shap(predictions: pd.DataFrame, crm_open: pd.DataFrame, base_value: float,
         "account_employees": crm_open["account_employees"].astype(str),
     }
     frames = [
-        pd.DataFrame({"opportunity_id": predictions["opportunity_id"], "feature": name,
-                      "feature_value": values[name], "shap_value": np.round(raw[:, j], 6)})
+        pd.DataFrame(
+            {
+                "opportunity_id": predictions["opportunity_id"],
+                "feature": name,
+                "feature_value": values[name],
+                "shap_value": np.round(raw[:, j], 6),
+            }
+        )
         for j, name in enumerate(FEATURES)
     ]
     long = pd.concat(frames, ignore_index=True)
@@ -144,7 +151,8 @@ def _sentence(feature: str, impact: float) -> str:
 def _add_drivers(predictions: pd.DataFrame, shap_long: pd.DataFrame) -> pd.DataFrame:
     """driver_1..3 (+ _feature, _impact): the three largest |SHAP| contributions of each deal."""
     ranked = shap_long.assign(mag=shap_long["shap_value"].abs()).sort_values(
-        ["opportunity_id", "mag", "feature"], ascending=[True, False, True], kind="stable")
+        ["opportunity_id", "mag", "feature"], ascending=[True, False, True], kind="stable"
+    )
     ranked["rank"] = ranked.groupby("opportunity_id").cumcount() + 1
     out = predictions.copy()
     for k in (1, 2, 3):
@@ -171,8 +179,11 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
             share = predictions["p_close_in_quarter" if first_q else "p_close_next_quarter"]
             contribution = predictions["deal_value"] * share
         else:
-            contribution = predictions["deal_value"] * predictions["win_probability"] * (
-                (close >= start) & (close <= end))
+            contribution = (
+                predictions["deal_value"]
+                * predictions["win_probability"]
+                * ((close >= start) & (close <= end))
+            )
         won_in = won[(won["close_date"] >= start) & (won["close_date"] <= min(end, as_of))]
         for seg_type in segment_types:
             keys = pd.Series("All", index=predictions.index) if seg_type == "all" else predictions[seg_type]
@@ -180,10 +191,29 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
             won_keys = pd.Series("All", index=won_in.index) if seg_type == "all" else won_in[seg_type]
             closed_won = won_in["close_value"].groupby(won_keys).sum()
             for segment, value in expected.items():
-                rows.append((period["period_type"], start, end, seg_type, segment, value,
-                             closed_won.get(segment, 0.0)))
-    frame = pd.DataFrame(rows, columns=["period_type", "period_start", "period_end", "segment_type",
-                                        "segment", "expected", "closed_won"])
+                rows.append(
+                    (
+                        period["period_type"],
+                        start,
+                        end,
+                        seg_type,
+                        segment,
+                        value,
+                        closed_won.get(segment, 0.0),
+                    )
+                )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "period_type",
+            "period_start",
+            "period_end",
+            "segment_type",
+            "segment",
+            "expected",
+            "closed_won",
+        ],
+    )
     frame["p10"] = frame["expected"] * 0.62
     frame["p50"] = frame["expected"] * 0.96
     frame["p90"] = frame["expected"] * 1.41
@@ -191,8 +221,20 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
         frame[col] = frame[col].round(2)
     for col in ("period_start", "period_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%d")
-    return frame[["period_type", "period_start", "period_end", "segment_type", "segment", "expected",
-                  "p10", "p50", "p90", "closed_won"]]
+    return frame[
+        [
+            "period_type",
+            "period_start",
+            "period_end",
+            "segment_type",
+            "segment",
+            "expected",
+            "p10",
+            "p50",
+            "p90",
+            "closed_won",
+        ]
+    ]
 
 
 def _metrics(as_of: pd.Timestamp) -> dict:
@@ -200,20 +242,45 @@ def _metrics(as_of: pd.Timestamp) -> dict:
     per = []
     for k, months_back in enumerate((9, 6, 3)):
         day = (as_of - pd.DateOffset(months=months_back)).strftime("%Y-%m-%d")
-        model = {"auc": 0.71 + 0.01 * k, "brier": 0.19, "brier_skill": 0.12 + 0.01 * k, "log_loss": 0.56,
-                 "ece": 0.03}
+        model = {
+            "auc": 0.71 + 0.01 * k,
+            "brier": 0.19,
+            "brier_skill": 0.12 + 0.01 * k,
+            "log_loss": 0.56,
+            "ece": 0.03,
+        }
         base = {"auc": 0.5, "brier": 0.22, "brier_skill": 0.0, "log_loss": 0.64, "ece": 0.01}
         stage_age = {"auc": 0.62, "brier": 0.205, "brier_skill": 0.07, "log_loss": 0.6, "ece": 0.02}
         reliability = [
-            {"bin_lower": b / 10, "bin_upper": (b + 1) / 10, "n": 30 + b, "mean_predicted": b / 10 + 0.05,
-             "observed_rate": min(1.0, b / 10 + 0.05 + (0.02 if b % 2 else -0.02))}
+            {
+                "bin_lower": b / 10,
+                "bin_upper": (b + 1) / 10,
+                "n": 30 + b,
+                "mean_predicted": b / 10 + 0.05,
+                "observed_rate": min(1.0, b / 10 + 0.05 + (0.02 if b % 2 else -0.02)),
+            }
             for b in range(10)
         ]
-        per.append({"as_of": day, "n": 400 + 10 * k, "base_rate": 0.48, "model": model,
-                    "baseline_base_rate": base, "baseline_stage_age": stage_age, "reliability": reliability})
+        per.append(
+            {
+                "as_of": day,
+                "n": 400 + 10 * k,
+                "base_rate": 0.48,
+                "model": model,
+                "baseline_base_rate": base,
+                "baseline_stage_age": stage_age,
+                "reliability": reliability,
+            }
+        )
     return {
-        "validation": {"n": 500, "auc": 0.72, "brier": 0.19, "log_loss": 0.55, "ece": 0.03,
-                       "calibration_method": "isotonic"},
+        "validation": {
+            "n": 500,
+            "auc": 0.72,
+            "brier": 0.19,
+            "log_loss": 0.55,
+            "ece": 0.03,
+            "calibration_method": "isotonic",
+        },
         "backtest": {
             "as_of_dates": [p["as_of"] for p in per],
             "per_as_of": per,
@@ -229,15 +296,38 @@ def _forecast_backtest(as_of: pd.Timestamp) -> dict:
     for k, months_back in enumerate((9, 6, 3)):
         day = (as_of - pd.DateOffset(months=months_back)).strftime("%Y-%m-%d")
         start = _quarter_start(pd.Timestamp(day)).strftime("%Y-%m-%d")
-        windows.append({"as_of": day, "period_type": "quarter", "period_start": start, "segment_type": "all",
-                        "segment": "All", "actual": 100000.0 + 20000 * k, "p10": 80000.0, "p50": 105000.0,
-                        "p90": 140000.0})
-    return {"summary": {"coverage_p10_p90": 0.78, "pinball": 5400.0, "naive_coverage_p10_p90": 0.55,
-                        "naive_pinball": 9100.0, "windows": len(windows)}, "windows": windows}
+        windows.append(
+            {
+                "as_of": day,
+                "period_type": "quarter",
+                "period_start": start,
+                "segment_type": "all",
+                "segment": "All",
+                "actual": 100000.0 + 20000 * k,
+                "p10": 80000.0,
+                "p50": 105000.0,
+                "p90": 140000.0,
+            }
+        )
+    return {
+        "summary": {
+            "coverage_p10_p90": 0.78,
+            "pinball": 5400.0,
+            "naive_coverage_p10_p90": 0.55,
+            "naive_pinball": 9100.0,
+            "windows": len(windows),
+        },
+        "windows": windows,
+    }
 
 
-def build_prediction_outputs(root: Path, n_deals: int = 600, seed: int = 11, hostile_accounts: bool = True,
-                             forecast_backtest: bool = True) -> Path:
+def build_prediction_outputs(
+    root: Path,
+    n_deals: int = 600,
+    seed: int = 11,
+    hostile_accounts: bool = True,
+    forecast_backtest: bool = True,
+) -> Path:
     """Write a tiny CRM export (root/crm) and contract-conformant batch outputs (root/predictions)."""
     synthetic = generate_crm(n_deals=n_deals, seed=seed)
     data_dir = root / "crm"
@@ -266,15 +356,29 @@ def build_prediction_outputs(root: Path, n_deals: int = 600, seed: int = 11, hos
         "as_of": f"{as_of:%Y-%m-%d}",
         "export_end": f"{crm.export_end:%Y-%m-%d}",
         "data": {"data_dir": str(data_dir), "data_hash": crm.data_hash},
-        "model": {"version": "fixture-0001", "trained_as_of": f"{as_of:%Y-%m-%d}",
-                  "trained_data_hash": crm.data_hash, "metrics": _metrics(as_of)},
-        "counts": {"deals": len(crm.deals), "open_deals": int(crm.deals["is_open"].sum()),
-                   "scored": len(predictions), "stale": int(predictions["stale"].sum()),
-                   "prospecting": int(predictions["deal_stage"].eq("Prospecting").sum())},
+        "model": {
+            "version": "fixture-0001",
+            "trained_as_of": f"{as_of:%Y-%m-%d}",
+            "trained_data_hash": crm.data_hash,
+            "metrics": _metrics(as_of),
+        },
+        "counts": {
+            "deals": len(crm.deals),
+            "open_deals": int(crm.deals["is_open"].sum()),
+            "scored": len(predictions),
+            "stale": int(predictions["stale"].sum()),
+            "prospecting": int(predictions["deal_stage"].eq("Prospecting").sum()),
+        },
         "simulation": {"runs": 10000, "seed": seed, "dependence": {"note": "fixture"}},
         "risk": {"formula": "risk_score = 1 - win_probability (fixture)", "tiers": TIERS},
-        "timings_seconds": {"load": 0.1, "train": 1.0, "score": 0.1, "explain": 0.2, "forecast": 0.3,
-                            "write": 0.05},
+        "timings_seconds": {
+            "load": 0.1,
+            "train": 1.0,
+            "score": 0.1,
+            "explain": 0.2,
+            "forecast": 0.3,
+            "write": 0.05,
+        },
         "data_quality": crm.quality.to_dict(),
         "software": {"python": "3.11", "lightgbm": "4.7.0", "pandas": pd.__version__},
     }

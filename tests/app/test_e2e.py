@@ -22,8 +22,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-PAGES = {"": "Pipeline overview", "risk": "Risk dashboard", "deal": "Top three drivers",
-         "forecast": "Revenue forecast", "health": "Model & data health"}
+PAGES = {
+    "": "Pipeline overview",
+    "risk": "Risk dashboard",
+    "deal": "Top three drivers",
+    "forecast": "Revenue forecast",
+    "health": "Model & data health",
+}
 
 
 def _free_port() -> int:
@@ -55,10 +60,18 @@ def browser(width: int = 1400, height: int = 1000):
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={width},{height}",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
 
@@ -70,15 +83,28 @@ def wait_rendered(driver, text: str, timeout: float = 45.0) -> None:
 
     WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
     WebDriverWait(driver, timeout).until(
-        lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))
+        lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+    )
 
 
 def start_app(out_dir: Path, port: int, theme: str | None = None) -> subprocess.Popen:
     """``streamlit run app/main.py`` headless on ``port`` reading ``out_dir``."""
     env = {**os.environ, "REVINTEL_PREDICTIONS_DIR": str(out_dir)}
-    command = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app/main.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     if theme:
         command += ["--theme.base", theme]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -97,7 +123,7 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
             for path in PAGES:
                 with urllib.request.urlopen(f"{url}/{path}", timeout=10) as response:
                     assert response.status == 200
-                    assert b"<div id=\"root\">" in response.read()
+                    assert b'<div id="root">' in response.read()
             return
         driver = browser()
         try:
@@ -106,7 +132,9 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
                 wait_rendered(driver, text)
                 body = driver.find_element("tag name", "body").text
                 assert "Traceback" not in body and "Error" not in body.split("\n")[0]
-            predictions = pd.read_csv(fixture_outputs / "latest_predictions.csv", dtype=str, keep_default_na=False)
+            predictions = pd.read_csv(
+                fixture_outputs / "latest_predictions.csv", dtype=str, keep_default_na=False
+            )
             for account in ("<script>alert(1)</script>", "**bold**"):
                 deal_id = predictions.loc[predictions["account"] == account, "opportunity_id"].iloc[0]
                 driver.get(f"{url}/?deal={deal_id}")

@@ -18,8 +18,13 @@ from core.data.synthetic import generate_crm, write_crm
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")
 PREDICT = ROOT / "models" / "inference" / "predict.py"
-PAGES = ("views/overview.py", "views/risk_dashboard.py", "views/deal_drilldown.py", "views/forecast.py",
-         "views/model_health.py")
+PAGES = (
+    "views/overview.py",
+    "views/risk_dashboard.py",
+    "views/deal_drilldown.py",
+    "views/forecast.py",
+    "views/model_health.py",
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +34,19 @@ def real_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("models/inference/predict.py not there yet")
     root = tmp_path_factory.mktemp("real_run")
     write_crm(generate_crm(n_deals=1500, seed=5), root / "crm")
-    command = [sys.executable, str(PREDICT), "--data-dir", str(root / "crm"), "--out-dir", str(root / "out"),
-               "--model-dir", str(root / "models"), "--simulations", "2000", "--quiet"]
+    command = [
+        sys.executable,
+        str(PREDICT),
+        "--data-dir",
+        str(root / "crm"),
+        "--out-dir",
+        str(root / "out"),
+        "--model-dir",
+        str(root / "models"),
+        "--simulations",
+        "2000",
+        "--quiet",
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return root / "out"
@@ -39,8 +55,9 @@ def real_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_every_page_renders_real_outputs_with_their_numbers(real_outputs: Path, monkeypatch) -> None:
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(real_outputs))
-    predictions = pd.read_csv(real_outputs / "latest_predictions.csv", dtype={"opportunity_id": str},
-                              keep_default_na=False)
+    predictions = pd.read_csv(
+        real_outputs / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
+    )
     metadata = json.loads((real_outputs / "predictions_metadata.json").read_text())
     at = AppTest.from_file(MAIN, default_timeout=60).run()
     for page in PAGES:

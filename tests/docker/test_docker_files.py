@@ -36,8 +36,16 @@ def test_dockerfile_builds_from_pinned_requirements_as_non_root_with_healthcheck
     assert any("pip install -r requirements.txt" in r for r in runs)
     assert any("pip install --no-deps --no-build-isolation -e ." in r for r in runs)
     sources = {source for op, args in steps if op == "COPY" for source in args.split()[:-1]}
-    assert {"requirements.txt", "pyproject.toml", "README.md", "core", "models", "app", ".streamlit",
-            "dataset"} <= sources
+    assert {
+        "requirements.txt",
+        "pyproject.toml",
+        "README.md",
+        "core",
+        "models",
+        "app",
+        ".streamlit",
+        "dataset",
+    } <= sources
     for source in sources:
         assert (ROOT / source).exists(), f"COPY source {source} missing"
     users = [args for op, args in steps if op == "USER"]
@@ -54,7 +62,8 @@ def test_compose_app_and_trainer_profile() -> None:
     app, trainer = compose["services"]["app"], compose["services"]["trainer"]
     for service in (app, trainer):
         assert (DOCKER / service["build"]["context"] / service["build"]["dockerfile"]).resolve() == (
-            DOCKER / "Dockerfile").resolve()
+            DOCKER / "Dockerfile"
+        ).resolve()
         assert service["image"] == "revintel:latest"
     assert app["ports"] == ["8501:8501"] and "profiles" not in app
     assert "../data/predictions:/app/data/predictions:ro" in app["volumes"]
@@ -83,8 +92,12 @@ def test_compose_config_validates() -> None:
     if client is None:
         pytest.skip("no docker compose client installed")
     for extra in ([], ["--profile", "trainer"]):
-        done = subprocess.run([*client, "-f", str(DOCKER / "docker-compose.yml"), *extra, "config", "--services"],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [*client, "-f", str(DOCKER / "docker-compose.yml"), *extra, "config", "--services"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         services = set(done.stdout.split())
         assert "app" in services and (not extra or "trainer" in services)

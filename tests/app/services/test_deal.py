@@ -9,11 +9,21 @@ from app.services.deal import close_outlook, comparable_deals, suggested_actions
 
 
 def test_waterfall_keeps_top_features_and_groups_the_rest() -> None:
-    contributions = pd.DataFrame({"feature": list("abcde"), "feature_value": ["1", "x", "", "2", "3"],
-                                  "shap_value": [0.05, -0.2, 0.01, 0.1, -0.02]})
+    contributions = pd.DataFrame(
+        {
+            "feature": list("abcde"),
+            "feature_value": ["1", "x", "", "2", "3"],
+            "shap_value": [0.05, -0.2, 0.01, 0.1, -0.02],
+        }
+    )
     steps = waterfall_steps(contributions, base_value=0.4, top=2)
-    assert steps["label"].tolist() == ["Base value (average deal)", "b = x", "d = 2", "All other features (3)",
-                                       "Win probability"]
+    assert steps["label"].tolist() == [
+        "Base value (average deal)",
+        "b = x",
+        "d = 2",
+        "All other features (3)",
+        "Win probability",
+    ]
     assert steps["value"].tolist() == pytest.approx([0.4, -0.2, 0.1, 0.04, 0.34])
     assert steps["measure"].tolist() == ["absolute", "relative", "relative", "relative", "total"]
 
@@ -26,30 +36,55 @@ def test_close_outlook_sums_to_one() -> None:
 
 
 def test_actions_follow_negative_drivers_and_flags() -> None:
-    deal = pd.Series({"stale": True, "deal_stage": "Engaging", "account": "", "age_days": 300.0,
-                      "driver_1": "Days since engagement lowers the chance by 9.0 points", "driver_1_feature": "age_days",
-                      "driver_1_impact": -0.09, "driver_2": "Rep's win rate raises the chance by 3 points",
-                      "driver_2_feature": "rep_series_win_rate", "driver_2_impact": 0.03,
-                      "driver_3": "List price lowers the chance by 1 point", "driver_3_feature": "list_price",
-                      "driver_3_impact": -0.01})
+    deal = pd.Series(
+        {
+            "stale": True,
+            "deal_stage": "Engaging",
+            "account": "",
+            "age_days": 300.0,
+            "driver_1": "Days since engagement lowers the chance by 9.0 points",
+            "driver_1_feature": "age_days",
+            "driver_1_impact": -0.09,
+            "driver_2": "Rep's win rate raises the chance by 3 points",
+            "driver_2_feature": "rep_series_win_rate",
+            "driver_2_impact": 0.03,
+            "driver_3": "List price lowers the chance by 1 point",
+            "driver_3_feature": "list_price",
+            "driver_3_impact": -0.01,
+        }
+    )
     actions = suggested_actions(deal, typical_won_age=55.0)
     assert [rule for rule, _ in actions] == ["A1-stale", "A2-age", "A4-price", "A8-blank-account"]
     assert "300 days vs a typical 55" in actions[1][1]
-    healthy = pd.Series({"stale": False, "deal_stage": "Engaging", "account": "Acme", "driver_1_impact": 0.1,
-                         "driver_1_feature": "age_days", "driver_1": "x"})
+    healthy = pd.Series(
+        {
+            "stale": False,
+            "deal_stage": "Engaging",
+            "account": "Acme",
+            "driver_1_impact": 0.1,
+            "driver_1_feature": "age_days",
+            "driver_1": "x",
+        }
+    )
     assert [rule for rule, _ in suggested_actions(healthy)] == ["A9-hold"]
 
 
 def test_comparables_are_same_product_closest_in_value() -> None:
-    closed = pd.DataFrame({
-        "opportunity_id": ["W1", "W2", "L1", "X1"], "account": ["a", "b", "c", "d"], "sales_agent": "r",
-        "product": ["GTX Pro", "GTX Pro", "GTX Pro", "MG Special"], "series": ["GTX", "GTX", "GTX", "MG"],
-        "deal_stage": ["Won", "Won", "Lost", "Won"],
-        "engage_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-01-01"]),
-        "close_date": pd.to_datetime(["2026-02-01", "2026-04-01", "2026-03-20", "2026-01-05"]),
-        "close_value": [4800.0, 2000.0, float("nan"), 55.0], "amount": float("nan"),
-        "list_price": [4821.0, 4821.0, 4821.0, 55.0],
-    })
+    closed = pd.DataFrame(
+        {
+            "opportunity_id": ["W1", "W2", "L1", "X1"],
+            "account": ["a", "b", "c", "d"],
+            "sales_agent": "r",
+            "product": ["GTX Pro", "GTX Pro", "GTX Pro", "MG Special"],
+            "series": ["GTX", "GTX", "GTX", "MG"],
+            "deal_stage": ["Won", "Won", "Lost", "Won"],
+            "engage_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-01-01"]),
+            "close_date": pd.to_datetime(["2026-02-01", "2026-04-01", "2026-03-20", "2026-01-05"]),
+            "close_value": [4800.0, 2000.0, float("nan"), 55.0],
+            "amount": float("nan"),
+            "list_price": [4821.0, 4821.0, 4821.0, 55.0],
+        }
+    )
     deal = pd.Series({"product": "GTX Pro", "series": "GTX", "deal_value": 4821.0})
     found = comparable_deals(closed, deal, n=5)
     assert found["Won"]["opportunity_id"].tolist() == ["W1", "W2"]

@@ -5,25 +5,71 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from app.services.health import backtest_table, feature_importance, quality_warnings, reliability_bins
+from app.services.health import (
+    backtest_table,
+    feature_importance,
+    quality_warnings,
+    reliability_bins,
+    signal_warning,
+)
 
 
 def _metrics() -> dict:
     """Two backtest dates with one shared reliability bin."""
     scores = {"auc": 0.6, "brier": 0.2, "brier_skill": 0.05, "log_loss": 0.6, "ece": 0.02}
-    return {"backtest": {"per_as_of": [
-        {"as_of": "2017-06-30", "n": 10, "base_rate": 0.5, "model": scores, "baseline_base_rate": scores,
-         "reliability": [{"bin_lower": 0.0, "bin_upper": 0.5, "n": 10, "mean_predicted": 0.2, "observed_rate": 0.1}]},
-        {"as_of": "2017-09-30", "n": 30, "base_rate": 0.5, "model": scores,
-         "reliability": [{"bin_lower": 0.0, "bin_upper": 0.5, "n": 30, "mean_predicted": 0.4, "observed_rate": 0.5},
-                         {"bin_lower": 0.5, "bin_upper": 1.0, "n": 0, "mean_predicted": 0.0, "observed_rate": 0.0}]},
-    ]}}
+    return {
+        "backtest": {
+            "per_as_of": [
+                {
+                    "as_of": "2017-06-30",
+                    "n": 10,
+                    "base_rate": 0.5,
+                    "model": scores,
+                    "baseline_base_rate": scores,
+                    "reliability": [
+                        {
+                            "bin_lower": 0.0,
+                            "bin_upper": 0.5,
+                            "n": 10,
+                            "mean_predicted": 0.2,
+                            "observed_rate": 0.1,
+                        }
+                    ],
+                },
+                {
+                    "as_of": "2017-09-30",
+                    "n": 30,
+                    "base_rate": 0.5,
+                    "model": scores,
+                    "reliability": [
+                        {
+                            "bin_lower": 0.0,
+                            "bin_upper": 0.5,
+                            "n": 30,
+                            "mean_predicted": 0.4,
+                            "observed_rate": 0.5,
+                        },
+                        {
+                            "bin_lower": 0.5,
+                            "bin_upper": 1.0,
+                            "n": 0,
+                            "mean_predicted": 0.0,
+                            "observed_rate": 0.0,
+                        },
+                    ],
+                },
+            ]
+        }
+    }
 
 
 def test_backtest_table_has_a_row_per_date_and_model() -> None:
     table = backtest_table(_metrics())
-    assert table[["as_of", "model"]].values.tolist() == [["2017-06-30", "Model"], ["2017-06-30", "Baseline: base rate"],
-                                                         ["2017-09-30", "Model"]]
+    assert table[["as_of", "model"]].values.tolist() == [
+        ["2017-06-30", "Model"],
+        ["2017-06-30", "Baseline: base rate"],
+        ["2017-09-30", "Model"],
+    ]
     assert backtest_table({}).empty
 
 
@@ -40,8 +86,30 @@ def test_feature_importance_is_mean_absolute_shap() -> None:
 
 
 def test_quality_warnings_state_count_share_and_action() -> None:
-    report = {"items": [{"code": "blank_account", "file": "sales_pipeline.csv", "column": "account", "count": 34,
-                         "action": "kept; account features left unknown", "description": "open deal with a blank account",
-                         "examples": ["X"]}]}
+    report = {
+        "items": [
+            {
+                "code": "blank_account",
+                "file": "sales_pipeline.csv",
+                "column": "account",
+                "count": 34,
+                "action": "kept; account features left unknown",
+                "description": "open deal with a blank account",
+                "examples": ["X"],
+            }
+        ]
+    }
     assert quality_warnings(report, 50) == [
-        "open deal with a blank account: 34 (68% of open deals). Kept; account features left unknown."]
+        "open deal with a blank account: 34 (68% of open deals). Kept; account features left unknown."
+    ]
+
+
+def test_no_signal_warning_only_without_a_statement_and_under_055() -> None:
+    assert signal_warning({"validation": {"auc": 0.486}}).startswith(
+        "On held-out deals this model ranks wins no better than chance (validation AUC 0.49"
+    )
+    assert signal_warning({"validation": {"auc": 0.66}}) is None
+    assert (
+        signal_warning({"validation": {"auc": 0.5}, "backtest": {"signal_statement": "No signal."}}) is None
+    )
+    assert signal_warning({}) is None

@@ -20,23 +20,34 @@ from app.services.pipeline import (
 
 def _deals() -> pd.DataFrame:
     """Three open deals."""
-    return pd.DataFrame({
-        "opportunity_id": ["A1", "B2", "C3"], "account": ["Acme (Holdings)", "", "Zeta"],
-        "sales_agent": ["Ann", "Bob", "Cy"], "manager": ["M1", "M1", "M2"], "regional_office": ["East", "West", "East"],
-        "product": ["GTX Pro", "MG Special", "GTX Pro"], "sector": ["retail", "Unknown", "retail"],
-        "risk_tier": ["Critical", "Low", "High"], "win_probability": [0.1, 0.8, 0.3],
-        "deal_value": [1000.0, 50.0, 4000.0], "value_at_risk": [900.0, 10.0, 2800.0], "stale": [True, False, False],
-    })
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["A1", "B2", "C3"],
+            "account": ["Acme (Holdings)", "", "Zeta"],
+            "sales_agent": ["Ann", "Bob", "Cy"],
+            "manager": ["M1", "M1", "M2"],
+            "regional_office": ["East", "West", "East"],
+            "product": ["GTX Pro", "MG Special", "GTX Pro"],
+            "sector": ["retail", "Unknown", "retail"],
+            "risk_tier": ["Critical", "Low", "High"],
+            "win_probability": [0.1, 0.8, 0.3],
+            "deal_value": [1000.0, 50.0, 4000.0],
+            "value_at_risk": [900.0, 10.0, 2800.0],
+            "stale": [True, False, False],
+        }
+    )
 
 
 def test_apply_filters_combines_dimensions_and_stale() -> None:
     deals = _deals()
     assert apply_filters(deals, DealFilters(regions=("East",)))["opportunity_id"].tolist() == ["A1", "C3"]
-    assert apply_filters(deals, DealFilters(regions=("East",), stale="Exclude stale"))["opportunity_id"].tolist() == [
-        "C3"]
+    assert apply_filters(deals, DealFilters(regions=("East",), stale="Exclude stale"))[
+        "opportunity_id"
+    ].tolist() == ["C3"]
     assert apply_filters(deals, DealFilters(stale="Stale only"))["opportunity_id"].tolist() == ["A1"]
-    assert apply_filters(deals, DealFilters(products=("MG Special",), tiers=("Low",)))["opportunity_id"].tolist() == [
-        "B2"]
+    assert apply_filters(deals, DealFilters(products=("MG Special",), tiers=("Low",)))[
+        "opportunity_id"
+    ].tolist() == ["B2"]
 
 
 def test_search_is_literal_and_case_insensitive() -> None:
@@ -49,13 +60,19 @@ def test_search_is_literal_and_case_insensitive() -> None:
 def test_tiers_are_ordered_by_risk_and_attention_skips_stale() -> None:
     deals = _deals()
     assert tier_order(deals, None) == ["Critical", "High", "Low"]
-    assert tier_order(deals, {"Low": "", "Critical": ""}) == ["Critical", "High", "Low"]  # incomplete: by risk
+    assert tier_order(deals, {"Low": "", "Critical": ""}) == [
+        "Critical",
+        "High",
+        "Low",
+    ]  # incomplete: by risk
     tiers = tier_order(deals, {"Critical": "", "High": "", "Medium": "", "Low": ""})
     assert tiers == ["Critical", "High", "Medium", "Low"]
     attention = attention_tiers(tiers)
     assert attention == ["Critical", "High"]
     assert deals_needing_attention(deals, attention)["opportunity_id"].tolist() == ["C3"]
-    more = pd.concat([deals, deals.iloc[[2]].assign(opportunity_id="D4", win_probability=0.01, value_at_risk=3960.0)])
+    more = pd.concat(
+        [deals, deals.iloc[[2]].assign(opportunity_id="D4", win_probability=0.01, value_at_risk=3960.0)]
+    )
     # D4 has more value at risk but is all but lost: C3 (30%) has more value in play
     assert deals_needing_attention(more, attention)["opportunity_id"].tolist() == ["C3", "D4"]
 
@@ -63,9 +80,13 @@ def test_tiers_are_ordered_by_risk_and_attention_skips_stale() -> None:
 def test_headline_quarter_moves_to_next_near_quarter_end() -> None:
     maventech = headline_quarter(pd.Timestamp("2017-12-31"))
     assert maventech.is_next and maventech.start == pd.Timestamp("2018-01-01")
-    assert maventech.end == pd.Timestamp("2018-03-31") and maventech.probability_column == "p_close_next_quarter"
+    assert (
+        maventech.end == pd.Timestamp("2018-03-31") and maventech.probability_column == "p_close_next_quarter"
+    )
     mid = headline_quarter(pd.Timestamp("2026-08-14"))
-    assert not mid.is_next and mid.start == pd.Timestamp("2026-07-01") and mid.end == pd.Timestamp("2026-09-30")
+    assert (
+        not mid.is_next and mid.start == pd.Timestamp("2026-07-01") and mid.end == pd.Timestamp("2026-09-30")
+    )
 
 
 def test_forecast_segment_only_for_simulated_segments() -> None:
@@ -78,18 +99,29 @@ def test_forecast_segment_only_for_simulated_segments() -> None:
 
 def test_risk_by_segment_sums_value_at_risk() -> None:
     rows = risk_by_segment(_deals(), "regional_office", ["Critical", "High", "Low"])
-    assert rows.to_dict("list") == {"segment": ["East", "East", "West"], "risk_tier": ["Critical", "High", "Low"],
-                                    "value_at_risk": [900.0, 2800.0, 10.0], "deals": [1, 1, 1]}
+    assert rows.to_dict("list") == {
+        "segment": ["East", "East", "West"],
+        "risk_tier": ["Critical", "High", "Low"],
+        "value_at_risk": [900.0, 2800.0, 10.0],
+        "deals": [1, 1, 1],
+    }
 
 
 def test_cumulative_quarter_adds_weeks_and_ends_with_quarter_band() -> None:
-    forecast = pd.DataFrame({
-        "period_type": ["week", "week", "quarter"], "segment_type": "all", "segment": "All",
-        "period_start": pd.to_datetime(["2026-09-14", "2026-09-21", "2026-07-01"]),
-        "period_end": pd.to_datetime(["2026-09-20", "2026-09-27", "2026-09-30"]),
-        "expected": [10.0, 20.0, 50.0], "p10": [0.0, 0.0, 30.0], "p50": [9.0, 19.0, 48.0],
-        "p90": [30.0, 40.0, 80.0], "closed_won": [5.0, 0.0, 100.0],
-    })
+    forecast = pd.DataFrame(
+        {
+            "period_type": ["week", "week", "quarter"],
+            "segment_type": "all",
+            "segment": "All",
+            "period_start": pd.to_datetime(["2026-09-14", "2026-09-21", "2026-07-01"]),
+            "period_end": pd.to_datetime(["2026-09-20", "2026-09-27", "2026-09-30"]),
+            "expected": [10.0, 20.0, 50.0],
+            "p10": [0.0, 0.0, 30.0],
+            "p50": [9.0, 19.0, 48.0],
+            "p90": [30.0, 40.0, 80.0],
+            "closed_won": [5.0, 0.0, 100.0],
+        }
+    )
     quarter = headline_quarter(pd.Timestamp("2026-09-15"))
     points = cumulative_quarter(forecast, quarter, pd.Timestamp("2026-09-15"))
     assert points["cumulative"].tolist() == [100.0, 110.0, 130.0, 150.0]

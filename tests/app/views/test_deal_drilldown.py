@@ -1,4 +1,4 @@
-"""AppTest of the Deal Drill-down on fixture outputs: deal links, escaping, waterfall, actions, comparables."""
+"""AppTest of the Deal Drill-down on fixture outputs: links, escaping, waterfall, actions, comparables."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ def test_deal_link_opens_that_deal_with_its_numbers(app_env: Path) -> None:
     assert _metric(at, "Deal value") == money(float(deal["deal_value"]))
     assert at.markdown[0].value.startswith(f"**Rep** {md(deal['sales_agent'])} ")
     assert at.selectbox(key="_w_deal").value == deal["opportunity_id"]
-    assert at.query_params["deal"] == [deal["opportunity_id"]] or at.query_params["deal"] == deal["opportunity_id"]
+    assert (
+        at.query_params["deal"] == [deal["opportunity_id"]]
+        or at.query_params["deal"] == deal["opportunity_id"]
+    )
 
 
 def test_waterfall_ends_at_the_win_probability(app_env: Path) -> None:
@@ -73,7 +76,9 @@ def test_unknown_deal_link_warns_and_falls_back(app_env: Path) -> None:
     assert not at.exception
     assert at.warning[0].value.startswith(f"Deal {md('NOSUCHID')} is not among the open deals")
     predictions = _predictions(app_env)
-    live = predictions[predictions["risk_tier"].isin(["Critical", "High"]) & (predictions["stale"].astype(str) == "False")]
+    live = predictions[
+        predictions["risk_tier"].isin(["Critical", "High"]) & (predictions["stale"].astype(str) == "False")
+    ]
     live = live.assign(in_play=live["deal_value"] * live["win_probability"] * (1 - live["win_probability"]))
     top = live.sort_values(["in_play", "opportunity_id"], ascending=[False, True]).iloc[0]
     assert at.selectbox(key="_w_deal").value == top["opportunity_id"]

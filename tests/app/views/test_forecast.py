@@ -36,8 +36,13 @@ def test_quarter_view_and_backtest_equal_the_files(app_env: Path) -> None:
     assert _metric(at, "P10-P90 coverage") == percent(summary["coverage_p10_p90"])
     months = forecast[(forecast.period_type == "month") & (forecast.segment_type == "all")]
     fan = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
-    assert [t["name"] for t in fan] == ["Closed won (before as-of)", "P90", "P10-P90 range", "P50 (median)",
-                                       "Expected"]
+    assert [t["name"] for t in fan] == [
+        "Closed won (before as-of)",
+        "P90",
+        "P10-P90 range",
+        "P50 (median)",
+        "Expected",
+    ]
     assert fan[2]["y"] == months["p10"].tolist()
 
 
@@ -46,7 +51,9 @@ def test_target_and_segment_breakdown(app_env: Path) -> None:
     quarter = forecast[(forecast.period_type == "quarter") & (forecast.segment_type == "all")].iloc[0]
     at = _forecast_page()
     at.number_input(key="forecast_target").set_value(200_000.0).run()
-    assert _metric(at, "Gap to target (expected)") == money(200_000 - quarter["closed_won"] - quarter["expected"])
+    assert _metric(at, "Gap to target (expected)") == money(
+        200_000 - quarter["closed_won"] - quarter["expected"]
+    )
     at.selectbox(key="forecast_seg").set_value("product").run()
     breakdown = at.dataframe[-1].value
     month0 = forecast[(forecast.period_type == "month") & (forecast.segment_type == "product")]
@@ -65,6 +72,8 @@ def test_missing_forecast_backtest_says_so(fixture_outputs: Path, tmp_path: Path
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     at = _forecast_page()
     assert not at.exception
-    assert any(i.value.startswith("The forecast backtest (coverage and pinball loss) is not in this run")
-               for i in at.info)
+    assert any(
+        i.value.startswith("The forecast backtest (coverage and pinball loss) is not in this run")
+        for i in at.info
+    )
     assert not [m for m in at.metric if m.label == "P10-P90 coverage"]

@@ -58,8 +58,9 @@ def test_no_predictions_says_which_command_to_run(tmp_path: Path, monkeypatch) -
     assert len(at.metric) == 0
 
 
-def test_broken_predictions_file_names_file_and_column(fixture_outputs: Path, tmp_path: Path,
-                                                       monkeypatch) -> None:
+def test_broken_predictions_file_names_file_and_column(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch
+) -> None:
     shutil.copytree(fixture_outputs, tmp_path / "out")
     broken = pd.read_csv(tmp_path / "out" / "latest_predictions.csv").drop(columns=["win_probability"])
     broken.to_csv(tmp_path / "out" / "latest_predictions.csv", index=False)

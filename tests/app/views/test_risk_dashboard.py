@@ -24,8 +24,9 @@ def _dashboard() -> AppTest:
 
 
 def test_table_is_ranked_by_value_at_risk_and_counts_match(app_env: Path) -> None:
-    predictions = pd.read_csv(app_env / "latest_predictions.csv", dtype={"opportunity_id": str},
-                              keep_default_na=False)
+    predictions = pd.read_csv(
+        app_env / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
+    )
     at = _dashboard()
     assert not at.exception
     table = at.dataframe[0].value
@@ -50,8 +51,9 @@ def test_tier_filter_and_search_narrow_the_rows(app_env: Path) -> None:
 
 
 def test_stale_only_and_sort_by_win_probability(app_env: Path) -> None:
-    predictions = pd.read_csv(app_env / "latest_predictions.csv", dtype={"opportunity_id": str},
-                              keep_default_na=False)
+    predictions = pd.read_csv(
+        app_env / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
+    )
     at = _dashboard()
     at.sidebar.radio(key="_w_filter_stale").set_value("Stale only").run()
     stale = predictions[predictions["stale"]]
