@@ -1,0 +1,59 @@
+"""backtest.py end to end on a small synthetic export (truth present): report files and error policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.data.synthetic import generate_crm, write_crm
+from models.evaluation.backtest import main
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2,000-deal synthetic export with truth.csv."""
+    folder = tmp_path_factory.mktemp("backtest_export")
+    write_crm(generate_crm(n_deals=2000, seed=31), folder)
+    return folder
+
+
+def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp_path: Path) -> None:
+    code = main(["--data-dir", str(export_dir), "--as-of-dates", "2026-02-01", "--out-dir", str(tmp_path),
+                 "--variants", "closed_only"])
+    assert code == 0
+    report = json.loads((tmp_path / "backtest.json").read_text())
+    section = report["win_probability"]
+    row = section["per_as_of"][0]
+    assert row["as_of"] == "2026-02-01" and row["n"] == row["n_open"] > 100
+    assert row["label_source"].startswith("truth.csv")
+    assert set(row["variants"]) == {"closed_only"}
+    assert row["model"]["brier"] < row["variants"]["closed_only"]["brier"]
+    assert row["oracle"]["auc"] > 0.6
+    markdown = (tmp_path / "backtest.md").read_text()
+    assert "## Win probability" in markdown and "| 2026-02-01 |" in markdown and "oracle" in markdown
+
+
+def test_unknown_variant_is_a_usage_error(export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["--data-dir", str(export_dir), "--out-dir", str(tmp_path), "--variants", "magic"])
+    assert code == 2
+    assert "unknown variant 'magic'" in capsys.readouterr().err
+    assert not (tmp_path / "backtest.json").exists()
+
+
+def test_broken_truth_names_file_column_and_row(export_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    broken = tmp_path / "export"
+    broken.mkdir()
+    for path in export_dir.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    lines = (broken / "truth.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("won_scale")] = "abc"
+    lines[1] = ",".join(cells)
+    (broken / "truth.csv").write_text("\n".join(lines) + "\n")
+    code = main(["--data-dir", str(broken), "--as-of-dates", "2026-02-01", "--out-dir", str(tmp_path / "out")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "error: truth.csv, column 'won_scale', row 2: not a number: 'abc'"

@@ -1,0 +1,78 @@
+"""train.py end to end on a small synthetic export: artifact, metrics schema, MLflow run, error policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.data.synthetic import generate_crm, write_crm
+from models.training.train import main
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2,000-deal synthetic export."""
+    folder = tmp_path_factory.mktemp("train_export")
+    write_crm(generate_crm(n_deals=2000, seed=21), folder)
+    return folder
+
+
+def test_writes_a_versioned_artifact_without_mlflow(export_dir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    code = main(["--data-dir", str(export_dir), "--as-of", "2026-04-01", "--model-dir", str(tmp_path),
+                 "--no-mlflow", "--backtest-dates", "none"])
+    assert code == 0
+    version = (tmp_path / "LATEST").read_text().strip()
+    assert version.startswith("20260401-")
+    metrics = json.loads((tmp_path / version / "metrics.json").read_text())
+    assert set(metrics) == {"validation"}
+    assert metrics["validation"]["calibration_method"] in ("sigmoid", "isotonic")
+    assert 0 < metrics["validation"]["brier"] < 0.25
+    assert f"saved model {version}" in capsys.readouterr().out
+
+
+def test_logs_an_mlflow_run_and_writes_the_backtest(export_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    code = main(["--data-dir", str(export_dir), "--as-of", "2026-04-01", "--model-dir", str(tmp_path / "models"),
+                 "--backtest-dates", "2025-12-01"])
+    assert code == 0
+    version = (tmp_path / "models" / "LATEST").read_text().strip()
+    backtest = json.loads((tmp_path / "models" / version / "metrics.json").read_text())["backtest"]
+    assert backtest["as_of_dates"] == ["2025-12-01"]
+    row = backtest["per_as_of"][0]
+    for key in ("model", "baseline_base_rate", "baseline_stage_age"):
+        assert set(row[key]) == {"auc", "brier", "brier_skill", "log_loss", "ece"}
+    assert row["reliability"][0].keys() == {"bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"}
+    assert backtest["signal_statement"].startswith("Across 1 as-of dates")
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["win-probability"])
+    assert len(runs) == 1 and runs["params.version"].iloc[0] == version
+    assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
+    client = mlflow.tracking.MlflowClient()
+    versions = client.search_model_versions("name='revintel-win-probability'")
+    assert [int(v.version) for v in versions] == [1]
+    artifacts = {a.path for a in client.list_artifacts(runs["run_id"].iloc[0])}
+    assert {"reliability.png", "model_artifact"} <= artifacts
+    assert not (Path.cwd() / "mlruns").exists()
+
+
+def test_bad_as_of_is_one_line_and_exit_2(export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["--data-dir", str(export_dir), "--as-of", "2026-13-45", "--model-dir", str(tmp_path), "--no-mlflow"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == "error: --as-of '2026-13-45' is not a date (use YYYY-MM-DD)"
+
+
+def test_backtest_dates_must_precede_the_as_of_date(export_dir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    code = main(["--data-dir", str(export_dir), "--as-of", "2026-04-01", "--model-dir", str(tmp_path),
+                 "--no-mlflow", "--backtest-dates", "2026-05-01"])
+    assert code == 2
+    assert "is not before the as-of date 2026-04-01" in capsys.readouterr().err
+    assert not (tmp_path / "LATEST").exists()
