@@ -26,6 +26,8 @@ from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
 MIN_OPEN_DEALS = 30
+MIN_WINS_AT_ORIGIN = 100  # curves fitted on fewer wins than this are too raw to judge the method by
+MAX_ORIGINS = 12  # the most recent year of forecast origins (older behaviour matters less)
 PSEUDO_WINS = 10.0
 MAX_VARIANCE = 1.0
 AHEAD_MONTHS = 3
@@ -47,7 +49,10 @@ def ahead_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimi
     With ``out_of_sample`` the chances come from curves fitted at each origin, else from ``timing``.
     """
     rows = []
-    for month in _month_starts(deals, as_of):
+    won_dates = deals.loc[deals["deal_stage"].eq("Won"), "close_date"]
+    origins = [m for m in _month_starts(deals, as_of)
+               if int((won_dates < m.start_time.normalize()).sum()) >= MIN_WINS_AT_ORIGIN][-MAX_ORIGINS:]
+    for month in origins:
         start = month.start_time.normalize()
         eve = start - pd.Timedelta(days=1)
         open_then = deals[(deals["engage_date"] <= eve) & (deals["close_date"].isna() | (deals["close_date"] > eve))]
@@ -130,6 +135,15 @@ def _apply_factors(ahead: pd.DataFrame, factors: tuple[float, ...]) -> pd.DataFr
     return ahead.assign(expected=ahead["expected"] * scale, variance=ahead["variance"] * scale)
 
 
+def _rolling_realised(ahead: pd.DataFrame) -> pd.DataFrame:
+    """Each origin's counts scaled by the realisation factors known at that origin (honest residuals)."""
+    parts = []
+    for origin, part in ahead.groupby("origin", sort=True):
+        known = ahead[ahead["month"] < origin]
+        parts.append(_apply_factors(part, realisation_factors(known)))
+    return pd.concat(parts, ignore_index=True) if parts else ahead
+
+
 def _persistent_variance(ahead: pd.DataFrame, short_term: float, months_ahead: int) -> float:
     """tau_p^2 from multi-month totals, given tau_p^2 + tau_m^2 = ``short_term`` from one-month windows."""
     complete = _complete_totals(ahead, months_ahead)
@@ -171,7 +185,7 @@ def _by_month(by_segment: pd.DataFrame) -> pd.DataFrame:
 def _dependence(ahead: pd.DataFrame, segment_type: str) -> Dependence:
     """Method-of-moments persistent, monthly market and monthly segment shock variances."""
     factors = realisation_factors(ahead)
-    ahead = _apply_factors(ahead, factors)
+    ahead = _rolling_realised(ahead)
     one_month = ahead[ahead["ahead"] == 1]
     whole = _by_month(one_month)
     short_term = _excess_variance(whole)
