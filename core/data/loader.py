@@ -355,9 +355,15 @@ def _empty(spec: FileSpec, columns: list[str]) -> pd.DataFrame:
     )
 
 
-def _hash_files(paths: list[Path]) -> str:
-    """SHA-256 over the names and bytes of the files read (sorted), identifying the data version."""
+def _hash_files(paths: list[Path], mapping: ColumnMapping = DEFAULT_MAPPING) -> str:
+    """SHA-256 over the names and bytes of the files read (sorted), identifying the data version.
+
+    A non-default column mapping is part of the data's meaning, so it is hashed too; the MavenTech
+    schema hashes the files alone (hashes of plain exports never change).
+    """
     digest = hashlib.sha256()
+    if mapping != DEFAULT_MAPPING:
+        digest.update(repr(mapping).encode())
     for path in sorted(paths, key=lambda p: p.name):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -465,7 +471,7 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         export_end=pd.Timestamp(export_end),
         quality=DataQualityReport(as_of="", n_deals=0, n_open=0, pipeline_file=pipeline_name),
         data_dir=str(root),
-        data_hash=_hash_files(read_paths),
+        data_hash=_hash_files(read_paths, mapping),
         missing_files=tuple(missing_files),
     )
     return cut_at(full, full.export_end)
