@@ -304,3 +304,39 @@ def _importance(run_id: str, _shap: pd.DataFrame) -> pd.DataFrame:
 def feature_importance(run: PredictionRun) -> pd.DataFrame:
     """Global feature importance (mean |SHAP|) of the run, cached on its run id."""
     return _importance(run.run_id, run.shap)
+
+
+BACKTEST_FILE = "backtest.json"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_backtest(path: str, mtime_ns: int, size: int) -> dict | None:
+    """backtest.json as written by models/evaluation/backtest.py (cached on its mtime and size)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def model_metrics(run: PredictionRun) -> tuple[dict, str | None]:
+    """The run's model metrics, with the backtest taken from backtest.json beside the outputs when the
+    metadata has none; the second value says where the backtest came from (or why it was not used)."""
+    metrics = dict((run.metadata.get("model") or {}).get("metrics") or {})
+    if metrics.get("backtest"):
+        return metrics, "predictions_metadata.json"
+    path = Path(run.out_dir) / BACKTEST_FILE
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return metrics, None
+    report = _read_backtest(str(path), info.st_mtime_ns, info.st_size)
+    if not report or not isinstance(report.get("win_probability"), dict):
+        return metrics, f"{BACKTEST_FILE} is unreadable or has no win_probability section"
+    run_hash = (run.metadata.get("data") or {}).get("data_hash")
+    if report.get("data_hash") != run_hash:
+        return (
+            metrics,
+            f"{BACKTEST_FILE} was made from other data (its data hash differs from this run's); not shown",
+        )
+    metrics["backtest"] = report["win_probability"]
+    return metrics, f"{BACKTEST_FILE} (same data hash as this run)"

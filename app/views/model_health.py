@@ -12,12 +12,12 @@ from app.components import charts
 from app.components.format import md
 from app.components.gate import missing_notice, require_run
 from app.services import health
-from app.services.store import backtest_command, feature_importance, predict_command
+from app.services.store import backtest_command, feature_importance, model_metrics, predict_command
 
 run = require_run()
 metadata = run.metadata
 model = metadata.get("model") or {}
-metrics = model.get("metrics") or {}
+metrics, backtest_source = model_metrics(run)
 
 st.title("Model & data health")
 backtest = metrics.get("backtest") or {}
@@ -53,8 +53,12 @@ if validation:
     ]
     st.caption(md("; ".join(d for d in details if d)) or "Held out from training.")
 if table.empty:
-    missing_notice("The model backtest against baselines (per as-of date)", backtest_command(run))
+    missing_notice(
+        "The model backtest against baselines (per as-of date)", backtest_command(run), backtest_source
+    )
 else:
+    st.markdown("**Rolling-origin backtest: model against baselines**")
+    st.caption(f"Source: {md(backtest_source)}.")
     summary = backtest.get("summary") or {}
     cols = st.columns(4)
     for col, (key, label) in zip(

@@ -9,7 +9,7 @@ from app.components.format import md, money, money_range, percent
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import health, pipeline
-from app.services.store import predict_command
+from app.services.store import model_metrics, predict_command
 
 run = require_run()
 filters = current_filters()
@@ -132,7 +132,7 @@ if summary["stale_count"]:
         "deal that ever closed: confirm or close them out. They are not counted as needing attention."
     )
 
-metrics = (run.metadata.get("model") or {}).get("metrics") or {}
+metrics, _ = model_metrics(run)
 no_signal = health.signal_warning(metrics)
 if no_signal:
     st.warning(md(no_signal))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -26,3 +27,41 @@ def test_health_shows_backtest_importance_and_quality(app_env: Path) -> None:
     assert importance[0]["y"][0] == top_feature
     quality = next(d.value for d in at.dataframe if "description" in d.value.columns)
     assert len(quality) == len(metadata["data_quality"]["items"])
+
+
+def _without_metadata_backtest(fixture_outputs: Path, out: Path) -> dict:
+    """Copy the fixture run to ``out`` with the backtest moved out of the metadata; return that backtest."""
+    shutil.copytree(fixture_outputs, out)
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    backtest = metadata["model"]["metrics"].pop("backtest")
+    metadata["run_id"] = "backtest-in-file"
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    return {"backtest": backtest, "data_hash": metadata["data"]["data_hash"]}
+
+
+def test_backtest_json_beside_the_outputs_is_used_when_its_data_matches(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch
+) -> None:
+    out = tmp_path / "out"
+    parts = _without_metadata_backtest(fixture_outputs, out)
+    report = {"data_hash": parts["data_hash"], "win_probability": parts["backtest"]}
+    (out / "backtest.json").write_text(json.dumps(report))
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at.switch_page("views/model_health.py").run()
+    auc = parts["backtest"]["summary"]["auc"]
+    assert next(m.value for m in at.metric if m.label == "AUC (mean)") == f"{auc:.3f}"
+    assert any("backtest.json (same data hash" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_backtest_json_from_other_data_is_refused(fixture_outputs: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    parts = _without_metadata_backtest(fixture_outputs, out)
+    (out / "backtest.json").write_text(
+        json.dumps({"data_hash": "other", "win_probability": parts["backtest"]})
+    )
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at.switch_page("views/model_health.py").run()
+    assert not [m for m in at.metric if m.label == "AUC (mean)"]
+    assert any("made from other data" in i.value.replace("\\", "") for i in at.info)
