@@ -24,6 +24,7 @@ from core.model.win_probability import WinProbabilityModel
 METRIC_KEYS = ("auc", "brier", "brier_skill", "log_loss", "ece")
 AGE_BUCKET_DAYS = 14
 MIN_BUCKET_DEALS = 30
+MATURITY_DAYS = 120
 
 
 def default_as_of_dates(full: CRMData, count: int = 5) -> list[pd.Timestamp]:
@@ -53,26 +54,44 @@ def historical_base_rate(crm: CRMData) -> float:
     return float(closed["is_won"].mean()) if len(closed) else 0.5
 
 
+def matured_deals(crm: CRMData, age_days: float, horizon_days: int = MATURITY_DAYS) -> pd.DataFrame:
+    """Deals engaged at least ``age_days + horizon_days`` before as-of that were still open at ``age_days``.
+
+    Each had ``horizon_days`` after that age to reach a decision, so "won by as-of" is nearly its eventual
+    outcome (a deal still open counts as not won), without the closed-only bias toward fast closers.
+    """
+    deals = crm.deals.loc[crm.deals["engage_date"].notna()]
+    cutoff = crm.as_of - pd.Timedelta(days=age_days + horizon_days)
+    close_age = (deals["close_date"] - deals["engage_date"]).dt.days
+    open_at_age = close_age.isna() | (close_age > age_days)
+    return deals.loc[(deals["engage_date"] <= cutoff) & open_at_age]
+
+
+def cohort_base_rate(crm: CRMData, strength: float = 20.0) -> float:
+    """Censoring-aware constant: share won among deals engaged ``MATURITY_DAYS`` or more before as-of."""
+    cohort = matured_deals(crm, 0.0)
+    return float((cohort["is_won"].sum() + strength * 0.5) / (len(cohort) + strength))
+
+
 def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
-    """Per open deal: win rate of past (closed) deals that were still open at the deal's age, smoothed."""
-    deals = crm.deals
-    closed = deals.loc[~deals["is_open"]]
-    close_age = (closed["close_date"] - closed["engage_date"]).dt.days.to_numpy(dtype=float)
-    won = closed["is_won"].to_numpy()
-    base = historical_base_rate(crm)
-    open_deals = deals.loc[deals["is_open"]]
+    """Per open deal: share won among matured past deals that were still open at the deal's age (smoothed).
+
+    Ages are bucketed by ``AGE_BUCKET_DAYS``; a bucket with fewer than ``MIN_BUCKET_DEALS`` matured deals
+    borrows the nearest younger bucket. Prospecting deals count as age 0.
+    """
+    prior = cohort_base_rate(crm)
+    open_deals = crm.deals.loc[crm.deals["is_open"]]
     ages = open_deals["age_days"].fillna(0.0).clip(lower=0).to_numpy()
     buckets = np.floor(ages / AGE_BUCKET_DAYS) * AGE_BUCKET_DAYS
     rates = {}
     for bucket in np.unique(buckets):
         start = bucket
         while True:
-            at_risk = close_age > start
-            if at_risk.sum() >= MIN_BUCKET_DEALS or start <= 0:
+            population = matured_deals(crm, start)
+            if len(population) >= MIN_BUCKET_DEALS or start <= 0:
                 break
             start -= AGE_BUCKET_DAYS
-        n, wins = int(at_risk.sum()), float(won[at_risk].sum())
-        rates[bucket] = (wins + strength * base) / (n + strength)
+        rates[bucket] = (population["is_won"].sum() + strength * prior) / (len(population) + strength)
     return pd.Series([rates[b] for b in buckets], index=open_deals["opportunity_id"].to_numpy(), name="stage_age")
 
 
@@ -127,6 +146,9 @@ def evaluate_as_of(full: CRMData, as_of: pd.Timestamp, seed: int, truth: pd.Data
     row["model"] = _scores(labels, predictions["model"], base)
     row["baseline_base_rate"] = _scores(labels, pd.Series(base, index=labels.index), base)
     row["baseline_stage_age"] = _scores(labels, stage_age_rate(crm), base)
+    cohort = cohort_base_rate(crm)
+    row["cohort_base_rate"] = cohort
+    row["baseline_cohort_rate"] = _scores(labels, pd.Series(cohort, index=labels.index), base)
     row["variants"] = {name: _scores(labels, p, base) for name, p in predictions.items() if name != "model"}
     if truth is not None:
         oracle = oracle_win_probability(truth, crm.as_of)
@@ -174,6 +196,9 @@ def summarise(rows: list[dict]) -> dict:
     summary["max_ece"] = float(max(r["model"]["ece"] for r in rows)) if rows else None
     summary["baseline_base_rate"] = {k: _mean(rows, "baseline_base_rate", k) for k in METRIC_KEYS}
     summary["baseline_stage_age"] = {k: _mean(rows, "baseline_stage_age", k) for k in METRIC_KEYS}
+    summary["baseline_cohort_rate"] = {k: _mean(rows, "baseline_cohort_rate", k) for k in METRIC_KEYS}
+    cohort_gaps = [r["model"]["brier"] - r["baseline_cohort_rate"]["brier"] for r in rows]
+    summary["worst_brier_vs_cohort_rate"] = float(max(cohort_gaps)) if cohort_gaps else None
     names = sorted({name for r in rows for name in r.get("variants", {})})
     summary["variants"] = {
         name: {k: float(np.mean([r["variants"][name][k] for r in rows if r["variants"][name].get(k) is not None]))
@@ -204,7 +229,11 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
         verdict = "there is strong signal beyond the base rate"
     oracle = summary.get("oracle")
     extra = f" (the true probabilities reach AUC {oracle['auc']:.3f}, Brier {oracle['brier']:.4f})" if oracle else ""
-    return f"{head}{extra}; {verdict}. Worst date: {worst:+.4f} Brier versus the base rate."
+    cohort = summary["baseline_cohort_rate"]["brier"]
+    versus_cohort = 1 - summary["brier"] / cohort if cohort else 0.0
+    return (f"{head}{extra}, and {100 * versus_cohort:.1f}% {'better' if versus_cohort >= 0 else 'worse'} than "
+            f"a censoring-aware constant (the matured-cohort win rate); {verdict}. Worst date: {worst:+.4f} Brier "
+            f"versus the base rate, {summary['worst_brier_vs_cohort_rate']:+.4f} versus the cohort rate.")
 
 
 def rolling_backtest(full: CRMData, as_of_dates: list[pd.Timestamp], seed: int, truth: pd.DataFrame | None = None,
