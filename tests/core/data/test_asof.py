@@ -82,3 +82,27 @@ def test_cut_does_not_mutate_its_input(full) -> None:
     before = full.deals.copy()
     cut_at(full, "2017-01-25")
     pd.testing.assert_frame_equal(full.deals, before)
+
+
+@pytest.fixture(scope="module")
+def synthetic_full(tmp_path_factory):
+    """A 3,000-deal synthetic export read once."""
+    from core.data.synthetic import generate_crm, write_crm
+
+    folder = tmp_path_factory.mktemp("synthetic_asof")
+    write_crm(generate_crm(n_deals=3000, seed=3), folder)
+    return read_crm(folder)
+
+
+@pytest.mark.parametrize(("later", "earlier"), [("2026-06-30", "2025-12-31"), ("2026-08-14", "2025-03-15")])
+def test_cuts_know_nothing_after_their_date_and_compose(synthetic_full, later, earlier) -> None:
+    for as_of in (later, earlier):
+        cut = cut_at(synthetic_full, as_of)
+        stamp, deals = pd.Timestamp(as_of), cut.deals
+        assert deals["engage_date"].max() <= stamp and deals["close_date"].max() <= stamp
+        assert deals.loc[deals["is_open"], ["close_date", "close_value"]].isna().all().all()
+        assert (deals["age_days"].dropna() >= 0).all()
+        assert cut.quality.n_open == int(deals["is_open"].sum())
+    direct, composed = cut_at(synthetic_full, earlier), cut_at(cut_at(synthetic_full, later), earlier)
+    pd.testing.assert_frame_equal(direct.deals, composed.deals)
+    assert direct.quality == composed.quality
