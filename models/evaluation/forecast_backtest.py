@@ -97,8 +97,9 @@ def forecast_windows(full: CRMData, as_of: str | pd.Timestamp, probability_sourc
     for name, dep in (("", dependence), ("naive_", Dependence(segment_type=dependence.segment_type))):
         forecast = forecast_revenue(scored, cut.deals, timing, dep, cut.as_of, simulations, seed,
                                     seasonality=seasonality)
+        observed_until = min(full.export_end, full.as_of)  # never judge with data past the caller's as-of
         forecast = forecast[forecast["period_type"].isin(PERIOD_TYPES) & forecast["segment_type"].isin(SEGMENT_TYPES)
-                            & (forecast["period_end"] > cut.as_of) & (forecast["period_end"] <= full.export_end)]
+                            & (forecast["period_end"] > cut.as_of) & (forecast["period_end"] <= observed_until)]
         frames[name] = forecast.set_index(keys)[["period_end", "expected", *QUANTILES]].add_prefix(name)
     joined = frames[""].join(frames["naive_"].drop(columns=["naive_period_end"]))
     if joined.empty:
@@ -138,6 +139,14 @@ def summarise(windows: pd.DataFrame) -> dict:
     out["windows"] = int(len(windows))
     out["as_of_dates"] = sorted(windows["as_of"].unique().tolist())
     return out
+
+
+def recent_as_of_dates(as_of: pd.Timestamp, count: int = 4, gap_months: int = 1) -> list[pd.Timestamp]:
+    """The ``count`` month ends before ``as_of`` that leave at least ``gap_months`` whole months to judge."""
+    last = (as_of.to_period("M") - gap_months - 1).end_time.normalize()
+    if last > as_of:
+        return []
+    return [(last.to_period("M") - k).end_time.normalize() for k in range(count - 1, -1, -1)]
 
 
 def run_forecast_backtest(full: CRMData, as_of_dates: Sequence[str | pd.Timestamp],

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from core.data import CRMData
+from core.errors import RevIntelError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes
 from core.forecast.deals import DECIMALS, deal_predictions
@@ -22,7 +23,12 @@ from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
 from core.forecast.timing import CloseTimingModel
 from core.risk import TIER_MEANINGS, risk_formula
+from models.evaluation.forecast_backtest import recent_as_of_dates, run_forecast_backtest
 from models.inference.model_store import choose_model
+from models.inference.writers import write_all_atomically
+
+BACKTEST_SIMULATIONS = 1000
+BACKTEST_CACHE = "forecast_backtest"
 
 STALE_TREATMENT = (
     "Stale deals (open and older than every deal closed by the as-of date) keep the model's win probability "
@@ -101,10 +107,39 @@ def build_outputs(crm: CRMData, model_dir: Path, retrain: bool, simulations: int
             "forecast.csv": csv_bytes(forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}),
             "shap_values.csv": csv_bytes(shap_table, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
         }
+    with progress.step("forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"):
+        backtest = cached_forecast_backtest(crm, Path(model_dir), seed)
     metadata = _metadata(crm, chosen, predictions, simulations, seed, dependence, timing, progress.timings)
     metadata["simulation"]["quarter_seasonality"] = seasonality.to_dict()
+    metadata["forecast_backtest"] = backtest
     files["predictions_metadata.json"] = _json_bytes(metadata)
     return files
+
+
+def cached_forecast_backtest(crm: CRMData, model_dir: Path, seed: int) -> dict:
+    """Forecast backtest at the 4 month ends before as-of, with model-free (curve) win probabilities.
+
+    Training a model at each past date would take minutes, so predict.py backtests the forecast machinery
+    (time to close, seasonality, shocks, simulation) with the curves' win chances; the trained-model
+    version is ``python -m models.evaluation.forecast_backtest --source model``. The result depends only on
+    the data, the as-of date and the seed, so it is cached in ``<model-dir>/forecast_backtest/``.
+    """
+    key = f"{crm.data_hash[:16]}-{crm.as_of:%Y%m%d}-{seed}.json"
+    cache = model_dir / BACKTEST_CACHE / key
+    if cache.exists():
+        try:
+            return json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            pass  # a damaged cache entry is recomputed and replaced
+    dates = [d for d in recent_as_of_dates(crm.as_of) if d >= crm.deals["engage_date"].min()]
+    try:
+        result = run_forecast_backtest(crm, dates, "curves", BACKTEST_SIMULATIONS, seed)
+    except (ValueError, RevIntelError) as exc:  # too little history before as-of to replay it
+        return {"summary": None, "windows": [], "status": f"not enough history to backtest ({exc})"}
+    result["summary"]["note"] = ("win probabilities from the time-to-close curves (model-free); trained-model "
+                                 "backtest: python -m models.evaluation.forecast_backtest --source model")
+    write_all_atomically(cache.parent, {cache.name: _json_bytes(result)})
+    return result
 
 
 def _metadata(crm: CRMData, chosen: Any, predictions: pd.DataFrame, simulations: int, seed: int,
@@ -147,8 +182,7 @@ def _metadata(crm: CRMData, chosen: Any, predictions: pd.DataFrame, simulations:
             "value": "amount when present, else list price x a draw from the realised-to-list ratios of won deals "
                      "(deal_value in latest_predictions uses the mean ratio); unknown products: median won value",
         },
-        "forecast_backtest": {"summary": None, "windows": [],
-                              "status": "not computed by predict.py; run models/evaluation/backtest.py"},
+        "forecast_backtest": {},
         "risk": {"formula": risk_formula(), "tiers": dict(TIER_MEANINGS)},
         "timings_seconds": dict(timings),
         "data_quality": crm.quality.to_dict(),

@@ -102,7 +102,10 @@ def test_second_run_reuses_the_model_and_is_byte_identical(first_run: dict[str, 
     meta_b = json.loads((first_run["out"] / "predictions_metadata.json").read_text())
     assert meta_a["model"]["trained_this_run"] is False
     assert meta_a["run_id"] == meta_b["run_id"]
-    assert len([p for p in first_run["models"].iterdir() if p.is_dir()]) == 1
+    assert len([p for p in first_run["models"].iterdir() if (p / "manifest.json").exists()]) == 1
+    # the forecast backtest was cached on the first run and reused
+    assert meta_a["forecast_backtest"] == meta_b["forecast_backtest"]
+    assert meta_a["forecast_backtest"]["summary"]["probability_source"] == "curves"
 
 
 def test_every_broken_export_exits_2_and_keeps_outputs(first_run, broken_inputs, capsys, tmp_path: Path) -> None:
@@ -122,7 +125,7 @@ def test_corrupt_model_exits_2_and_keeps_outputs(first_run, damage: str, capsys,
     models, out = tmp_path / "models", tmp_path / "out"
     shutil.copytree(first_run["models"], models)
     shutil.copytree(first_run["out"], out)
-    version = next(p for p in models.iterdir() if p.is_dir())
+    version = next(p for p in models.iterdir() if (p / "manifest.json").exists())
     if damage == "truncated_model":
         text = (version / "model.txt").read_text()
         (version / "model.txt").write_text(text[: len(text) // 3])
