@@ -26,10 +26,11 @@ from core.features.history import outcome_counts_before, overall_win_rate_before
 CATEGORICAL_FEATURES: tuple[str, ...] = ("sales_agent", "manager", "regional_office", "product", "series", "sector")
 NUMERIC_FEATURES: tuple[str, ...] = (
     "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value", "account_employees", "account_revenue",
-    "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+    "rep_closed_deals", "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
 )
 FEATURES: tuple[str, ...] = (
-    "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value", "sales_agent", "manager", "regional_office", "product", "series", "sector",
+    "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value",
+    "sales_agent", "manager", "regional_office", "product", "series", "sector",
     "account_employees", "account_revenue", "rep_closed_deals",
     "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
 )
@@ -42,7 +43,7 @@ ACCOUNT_FEATURES: tuple[str, ...] = (
 FEATURE_LABELS: dict[str, str] = {
     "age_days": "days since the deal was engaged",
     "days_into_quarter": "days into the current quarter",
-    "engage_days_into_quarter": "day of its quarter the deal was engaged",
+    "engage_days_into_quarter": "days into its quarter when the deal was engaged",
     "deal_value": "deal value (amount, else list price)",
     "sales_agent": "sales rep",
     "manager": "manager",
@@ -166,7 +167,7 @@ def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_
 
 def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 20.0,
                      account_policy: str = "impute", thin_after_days: int = 182,
-                     thin_every: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     thin_every: int = 4, max_snapshots: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training snapshots: one row per deal per ``every_days`` of age while it was open, up to ``crm.as_of``.
 
     Snapshots dated before the export's first recorded close are dropped (left truncation: an export that
@@ -176,6 +177,8 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
     ``thin_every`` (old open deals would otherwise dominate the rows without adding information).
     Returns ``(features, snapshots)``; ``snapshots`` has opportunity_id, snapshot_date, age_days, weight and
     the deal's state at ``crm.as_of``: outcome (won / lost / open), age_at_as_of, close_age_days (NaN if open).
+    With ``max_snapshots``, a larger export keeps a deterministic random subset of whole deals (hash of the
+    opportunity id) whose snapshots are weighted up accordingly; rates still use every closed deal.
     """
     deals = deals_for_features(crm, account_policy)
     engaged = deals["engage_date"].notna().to_numpy()
@@ -185,6 +188,10 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
     last_open_day = np.where(np.isnat(close), as_of, close - np.timedelta64(1, "D"))
     span = (last_open_day - engage).astype(np.int64)
     count = np.where(engaged & (span >= 0), span // every_days + 1, 0)
+    sample_weight = 1.0
+    if max_snapshots is not None and count.sum() > max_snapshots:
+        sample_weight = float(count.sum()) / max_snapshots
+        count = np.where(_uniform_from_ids(deals["opportunity_id"], draw=-1) < 1.0 / sample_weight, count, 0)
     positions = np.repeat(np.arange(len(deals)), count)
     week = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     ages = week * every_days
@@ -194,7 +201,7 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
     if pd.notna(first_close):  # left truncation: before the first recorded close nothing could be seen closing
         keep &= engage[positions] + ages.astype("timedelta64[D]") >= first_close.to_datetime64().astype("datetime64[D]")
     positions, week, ages, thinned = positions[keep], week[keep], ages[keep], thinned[keep]
-    weight = np.where(thinned, float(thin_every), 1.0)
+    weight = np.where(thinned, float(thin_every), 1.0) * sample_weight
     snapshot_dates = (engage[positions] + ages.astype("timedelta64[D]")).astype("datetime64[ns]")
     features = point_in_time_features(deals, positions, snapshot_dates, ages, crm.as_of, prior_strength)
     is_open = deals["is_open"].to_numpy()

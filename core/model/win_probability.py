@@ -84,6 +84,7 @@ class WinProbabilityModel(BaseEstimator):
         calibration: str = "auto",
         min_rounds: int = 30,
         recency_half_life_days: float | None = None,
+        max_snapshots: int | None = 1_500_000,
         n_jobs: int = 1,
     ):
         self.seed = seed
@@ -102,6 +103,7 @@ class WinProbabilityModel(BaseEstimator):
         self.calibration = calibration
         self.min_rounds = min_rounds
         self.recency_half_life_days = recency_half_life_days
+        self.max_snapshots = max_snapshots
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ training
@@ -122,7 +124,8 @@ class WinProbabilityModel(BaseEstimator):
 
     def _training_set(self, crm: CRMData, spec: FeatureSpec | None = None) -> tuple[TrainingSet, FeatureSpec]:
         """Snapshots of ``crm`` (features as known then) with labels as known at ``crm.as_of``."""
-        features, snapshots = weekly_snapshots(crm, self.snapshot_days, self.prior_strength, self.account_policy)
+        features, snapshots = weekly_snapshots(crm, self.snapshot_days, self.prior_strength, self.account_policy,
+                                               max_snapshots=self.max_snapshots)
         spec = spec or spec_from_training(features)
         matrix = spec.encode(features)
         outcome = snapshots["outcome"].to_numpy()
