@@ -264,7 +264,12 @@ def metric_by_as_of_chart(
 ) -> go.Figure:
     """Grouped bars of one backtest metric per as-of date, model against baselines."""
     fig = go.Figure()
-    colours = {"Model": LINE, "Baseline: stage and age": ACCENT, "Baseline: base rate": "rgb(150, 150, 150)"}
+    colours = {
+        "Model": LINE,
+        "Baseline: stage and age": ACCENT,
+        "Baseline: base rate": "rgb(150, 150, 150)",
+        "Oracle (true probabilities, synthetic data only)": WON,
+    }
     for name, part in table.groupby("model", sort=False):
         fig.add_bar(
             x=part["as_of"].astype(str),

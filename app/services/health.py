@@ -8,6 +8,7 @@ MODELS = {
     "model": "Model",
     "baseline_stage_age": "Baseline: stage and age",
     "baseline_base_rate": "Baseline: base rate",
+    "oracle": "Oracle (true probabilities, synthetic data only)",
 }
 METRICS = ("auc", "brier", "brier_skill", "log_loss", "ece")
 

@@ -125,6 +125,8 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
                     assert response.status == 200
                     assert b'<div id="root">' in response.read()
             return
+        from selenium.webdriver.common.action_chains import ActionChains
+
         driver = browser()
         try:
             for path, text in PAGES.items():
@@ -141,8 +143,25 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
                 wait_rendered(driver, f"Deal {deal_id}")
                 heading = driver.find_element("css selector", "h1").text
                 assert heading == account  # shown as literal text: neither executed nor formatted
+            # selecting the first row of the Risk Dashboard opens that deal in the drill-down
+            driver.get(f"{url}/risk")
+            wait_rendered(driver, "Risk dashboard")
+            grid = driver.find_element("css selector", '[data-testid="stDataFrame"]')
+            size = grid.size
+            row_marker = (-size["width"] / 2 + 12, -size["height"] / 2 + 35 + 18)  # first row's check cell
+            ActionChains(driver).move_to_element_with_offset(grid, *row_marker).click().perform()
+            values = predictions.assign(v=predictions["value_at_risk"].astype(float))
+            top = values.sort_values(["v", "opportunity_id"], ascending=[False, True])["opportunity_id"].iloc[
+                0
+            ]
+            wait_rendered(driver, f"Deal {top}")
+            assert driver.current_url.endswith(f"/deal?deal={top}")
         finally:
             driver.quit()
     finally:
         process.terminate()
         process.wait(timeout=20)
+    server_log = process.stderr.read().decode()
+    assert "use_container_width" not in server_log and "deprecat" not in server_log.lower(), server_log[
+        -2000:
+    ]
