@@ -1,15 +1,19 @@
 """Risk score (0-100) and tiers for open deals, from documented components (plan/forecast-risk-spec.md).
 
-Components, each scaled to 0..1:
+The score ranks deals by how much a manager's hour is worth on them. Components, each scaled to 0..1:
 
-* ``value_at_risk_rank``: percentile rank of ``deal_value * (1 - win_probability)`` among open deals
-  (how much money could be lost, relative to the rest of this pipeline);
-* ``loss_chance``: ``1 - win_probability``;
+* ``value_rank``: percentile rank of ``deal_value`` among open deals (money at stake);
+* ``in_play``: ``4 p (1 - p)`` for win probability ``p``: 1 for a coin-flip deal, near 0 for a deal that is
+  as good as won or as good as lost (attention changes the outcome of deals in play, not of settled ones);
 * ``overdue``: time past the usual close, ``(age - median won age) / (p90 won age - median won age)``
   clipped to 0..1 (stale deals count as fully overdue; not-yet-engaged deals as 0).
 
-``risk_score = 100 * (0.55 * value_at_risk_rank + 0.25 * loss_chance + 0.20 * overdue)``, rounded to one
-decimal. Tiers cut the score at fixed points. Staleness and data problems are separate flags, never tiers.
+``risk_score = 100 * (0.45 * value_rank + 0.35 * in_play + 0.20 * overdue)``, rounded to one decimal.
+Tiers cut the score at fixed points. Staleness and data problems are separate flags beside the tier: a
+stale deal is never "in play" (its probability is near 0), so its tier follows its value (a big zombie is
+High: revive or close it; a small one is Healthy in revenue terms, and its stale flag says clean it up).
+``value_at_risk = deal_value * (1 - win_probability)`` (fixed by the file contract) ranks zombies first
+when many deals are stale; sort by ``risk_score`` for triage.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-WEIGHTS: dict[str, float] = {"value_at_risk_rank": 0.55, "loss_chance": 0.25, "overdue": 0.20}
-TIER_CUTS: tuple[tuple[str, float], ...] = (("Critical", 75.0), ("High", 55.0), ("Watch", 35.0), ("Healthy", 0.0))
+WEIGHTS: dict[str, float] = {"value_rank": 0.45, "in_play": 0.35, "overdue": 0.20}
+TIER_CUTS: tuple[tuple[str, float], ...] = (("Critical", 70.0), ("High", 55.0), ("Watch", 35.0), ("Healthy", 0.0))
 TIER_MEANINGS: dict[str, str] = {
-    "Critical": "Among the largest sums at risk in the pipeline and unlikely or late to close: a manager's hour "
-                "here this week changes the quarter.",
-    "High": "Material value at risk or running past the usual close: review in the next pipeline meeting.",
-    "Watch": "Some risk but modest value or still on schedule: keep an eye on it.",
-    "Healthy": "Likely to close on time or too small to move the forecast: no action needed.",
+    "Critical": "Large deal still in play and slipping or undecided: a manager's hour here this week can "
+                "change the quarter.",
+    "High": "Material value in play or running past the usual close: review in the next pipeline meeting.",
+    "Watch": "Modest value in play, or a mid-sized deal that is as good as decided: keep an eye on it.",
+    "Healthy": "Small, or as good as decided and on schedule: no revenue action needed (a stale flag beside "
+               "it still asks for the deal to be revived or closed out).",
 }
 DATA_FLAG_COLUMNS: tuple[str, ...] = (
     "flag_product_alias", "flag_blank_account", "flag_unknown_account", "flag_unknown_agent",
@@ -36,20 +41,21 @@ def risk_formula() -> str:
     """The risk score formula in words, for the metadata and the app."""
     terms = " + ".join(f"{w:.2f} x {name}" for name, w in WEIGHTS.items())
     cuts = ", ".join(f"{tier} >= {cut:g}" for tier, cut in TIER_CUTS)
-    return (f"risk_score = 100 x ({terms}); value_at_risk_rank = percentile rank of deal_value x "
-            f"(1 - win_probability) among open deals; loss_chance = 1 - win_probability; overdue = (age - "
-            f"median won age) / (p90 won age - median won age) clipped to 0..1, 1 for stale deals. Tiers: {cuts}. "
-            "Stale and data problems are separate flags.")
+    return (f"risk_score = 100 x ({terms}); value_rank = percentile rank of deal_value among open deals; "
+            "in_play = 4 x win_probability x (1 - win_probability); overdue = (age - median won age) / "
+            "(p90 won age - median won age) clipped to 0..1, 1 for stale deals. "
+            f"Tiers: {cuts}. Stale and data problems are separate flags.")
 
 
 def risk_components(deals: pd.DataFrame, median_won_age: float, p90_won_age: float) -> pd.DataFrame:
     """The three 0..1 components per deal (needs deal_value, win_probability, age_days, stale)."""
-    value_at_risk = deals["deal_value"] * (1.0 - deals["win_probability"])
-    rank = value_at_risk.rank(method="average", pct=True).fillna(0.0) if len(deals) else value_at_risk
+    value = deals["deal_value"].astype(float)
+    rank = value.rank(method="average", pct=True).fillna(0.0) if len(deals) else value
+    probability = deals["win_probability"].astype(float)
     spread = max(p90_won_age - median_won_age, 1.0)
     overdue = ((deals["age_days"] - median_won_age) / spread).clip(0.0, 1.0).fillna(0.0)
     overdue = overdue.where(~deals["stale"].astype(bool), 1.0)
-    return pd.DataFrame({"value_at_risk_rank": rank, "loss_chance": 1.0 - deals["win_probability"],
+    return pd.DataFrame({"value_rank": rank, "in_play": 4.0 * probability * (1.0 - probability),
                          "overdue": overdue}, index=deals.index)
 
 

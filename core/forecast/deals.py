@@ -73,7 +73,7 @@ def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: 
 def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_probability: pd.Series,
                      drivers: pd.DataFrame, timing: CloseTimingModel, as_of: pd.Timestamp,
                      seasonality: QuarterSeasonality | None = None) -> pd.DataFrame:
-    """One row per open deal (PREDICTION_COLUMNS), most value at risk first.
+    """One row per open deal (PREDICTION_COLUMNS), highest risk score first (then value at risk, id).
 
     ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored.
     """
@@ -95,5 +95,6 @@ def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_prob
     aligned = drivers.reindex(ids)
     for column in driver_columns:
         deals[column] = aligned[column].to_numpy() if column in aligned.columns else ""
-    deals = deals.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True], kind="mergesort")
+    deals = deals.sort_values(["risk_score", "value_at_risk", "opportunity_id"], ascending=[False, False, True],
+                              kind="mergesort")
     return deals[list(PREDICTION_COLUMNS)].reset_index(drop=True)
