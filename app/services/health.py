@@ -92,17 +92,20 @@ NO_SIGNAL_AUC = 0.55
 
 
 def signal_warning(metrics: dict) -> str | None:
-    """A plain warning when the model barely ranks deals better than chance, from the best evidence present.
+    """A plain warning when this run's held-out validation AUC is under 0.55 (barely better than chance).
 
-    The backtest's own signal statement wins; without one, a held-out validation AUC under 0.55 is reported.
+    Shown even beside a backtest that reports signal: when the two disagree, the leader sees both.
     """
-    statement = (metrics.get("backtest") or {}).get("signal_statement")
-    if statement:
-        return None
     auc = (metrics.get("validation") or {}).get("auc")
     if auc is None or float(auc) >= NO_SIGNAL_AUC:
         return None
-    return (
-        f"On held-out deals this model ranks wins no better than chance (validation AUC {float(auc):.2f}; "
-        "0.5 is a coin flip). Read its probabilities as roughly the base rate, not as deal-by-deal signal."
+    text = (
+        f"On this run's held-out validation deals the model ranks wins no better than chance (AUC "
+        f"{float(auc):.2f}; 0.5 is a coin flip). Read its probabilities as roughly the base rate, not as "
+        "deal-by-deal signal."
     )
+    if (metrics.get("backtest") or {}).get("signal_statement"):
+        text += (
+            " The rolling backtest reports more signal than this; the two disagree (see Model & Data Health)."
+        )
+    return text

@@ -133,11 +133,11 @@ if summary["stale_count"]:
     )
 
 metrics, _ = model_metrics(run)
+if (metrics.get("backtest") or {}).get("signal_statement"):
+    st.info(md(metrics["backtest"]["signal_statement"]))
 no_signal = health.signal_warning(metrics)
 if no_signal:
     st.warning(md(no_signal))
-elif (metrics.get("backtest") or {}).get("signal_statement"):
-    st.info(md(metrics["backtest"]["signal_statement"]))
 
 st.subheader("Data quality")
 warnings = health.quality_warnings(

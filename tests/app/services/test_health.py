@@ -104,12 +104,13 @@ def test_quality_warnings_state_count_share_and_action() -> None:
     ]
 
 
-def test_no_signal_warning_only_without_a_statement_and_under_055() -> None:
-    assert signal_warning({"validation": {"auc": 0.486}}).startswith(
-        "On held-out deals this model ranks wins no better than chance (validation AUC 0.49"
+def test_no_signal_warning_under_055_and_says_when_the_backtest_disagrees() -> None:
+    alone = signal_warning({"validation": {"auc": 0.486}})
+    assert alone.startswith(
+        "On this run's held-out validation deals the model ranks wins no better than chance"
     )
+    assert "(AUC 0.49; 0.5 is a coin flip)" in alone and "disagree" not in alone
     assert signal_warning({"validation": {"auc": 0.66}}) is None
-    assert (
-        signal_warning({"validation": {"auc": 0.5}, "backtest": {"signal_statement": "No signal."}}) is None
-    )
+    both = signal_warning({"validation": {"auc": 0.5}, "backtest": {"signal_statement": "Strong signal."}})
+    assert both.endswith("the two disagree (see Model & Data Health).")
     assert signal_warning({}) is None
