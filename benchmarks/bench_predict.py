@@ -29,8 +29,19 @@ def _child(data_dir: Path, out_dir: Path, model_dir: Path, simulations: int) -> 
     from models.inference.predict import main
 
     start = time.perf_counter()
-    code = main(["--data-dir", str(data_dir), "--out-dir", str(out_dir), "--model-dir", str(model_dir),
-                 "--simulations", str(simulations), "--quiet"])
+    code = main(
+        [
+            "--data-dir",
+            str(data_dir),
+            "--out-dir",
+            str(out_dir),
+            "--model-dir",
+            str(model_dir),
+            "--simulations",
+            str(simulations),
+            "--quiet",
+        ]
+    )
     wall = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"exit": code, "wall": wall, "peak_mib": peak_mib}))
@@ -39,7 +50,15 @@ def _child(data_dir: Path, out_dir: Path, model_dir: Path, simulations: int) -> 
 def _run(data_dir: Path, work: Path, simulations: int, label: str) -> dict:
     """One predict run in a child process; its timings and peak memory."""
     out_dir, model_dir = work / "out", work / "models"
-    command = [sys.executable, __file__, "--child", str(data_dir), str(out_dir), str(model_dir), str(simulations)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(data_dir),
+        str(out_dir),
+        str(model_dir),
+        str(simulations),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{label}: predict failed: {done.stderr.strip()[-500:]}")
@@ -47,15 +66,22 @@ def _run(data_dir: Path, work: Path, simulations: int, label: str) -> dict:
     if result["exit"] != 0:
         raise SystemExit(f"{label}: predict exited {result['exit']}: {done.stderr.strip()[-500:]}")
     metadata = json.loads((out_dir / "predictions_metadata.json").read_text())
-    return {"label": label, "open_deals": metadata["counts"]["open_deals"], **result,
-            "steps": metadata["timings_seconds"]}
+    return {
+        "label": label,
+        "open_deals": metadata["counts"]["open_deals"],
+        **result,
+        "steps": metadata["timings_seconds"],
+    }
 
 
 def _print(row: dict) -> None:
     """One line per run."""
     steps = "  ".join(f"{name} {row['steps'].get(name, 0.0):7.1f}" for name in STEPS)
-    print(f"{row['label']:>22}  open {row['open_deals']:>8,}  wall {row['wall']:7.1f} s  "
-          f"peak {row['peak_mib'] / 1024:5.2f} GiB  | {steps}", flush=True)
+    print(
+        f"{row['label']:>22}  open {row['open_deals']:>8,}  wall {row['wall']:7.1f} s  "
+        f"peak {row['peak_mib'] / 1024:5.2f} GiB  | {steps}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated deal counts")
     parser.add_argument("--simulations", type=int, default=10_000)
-    parser.add_argument("--data-dir", type=Path, default=None, help="benchmark this export instead of synthetic")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="benchmark this export instead of synthetic"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))

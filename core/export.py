@@ -27,7 +27,9 @@ def neutralise_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def csv_bytes(frame: pd.DataFrame, decimals: dict[str, int] | None = None, default_decimals: int = 6) -> bytes:
+def csv_bytes(
+    frame: pd.DataFrame, decimals: dict[str, int] | None = None, default_decimals: int = 6
+) -> bytes:
     """Deterministic, spreadsheet-safe CSV bytes: floats rounded, dates as YYYY-MM-DD, '\\n' line ends."""
     rounded = neutralise_text_columns(frame)
     decimals = decimals or {}

@@ -22,18 +22,27 @@ import numpy as np
 import pandas as pd
 
 WEIGHTS: dict[str, float] = {"value_rank": 0.45, "in_play": 0.35, "overdue": 0.20}
-TIER_CUTS: tuple[tuple[str, float], ...] = (("Critical", 70.0), ("High", 55.0), ("Watch", 35.0), ("Healthy", 0.0))
+TIER_CUTS: tuple[tuple[str, float], ...] = (
+    ("Critical", 70.0),
+    ("High", 55.0),
+    ("Watch", 35.0),
+    ("Healthy", 0.0),
+)
 TIER_MEANINGS: dict[str, str] = {
     "Critical": "Large deal still in play and slipping or undecided: a manager's hour here this week can "
-                "change the quarter.",
+    "change the quarter.",
     "High": "Material value in play or running past the usual close: review in the next pipeline meeting.",
     "Watch": "Modest value in play, or a mid-sized deal that is as good as decided: keep an eye on it.",
     "Healthy": "Small, or as good as decided and on schedule: no revenue action needed (a stale flag beside "
-               "it still asks for the deal to be revived or closed out).",
+    "it still asks for the deal to be revived or closed out).",
 }
 DATA_FLAG_COLUMNS: tuple[str, ...] = (
-    "flag_product_alias", "flag_blank_account", "flag_unknown_account", "flag_unknown_agent",
-    "flag_unknown_product", "flag_no_engage_date",
+    "flag_product_alias",
+    "flag_blank_account",
+    "flag_unknown_account",
+    "flag_unknown_agent",
+    "flag_unknown_product",
+    "flag_no_engage_date",
 )
 
 
@@ -41,10 +50,12 @@ def risk_formula() -> str:
     """The risk score formula in words, for the metadata and the app."""
     terms = " + ".join(f"{w:.2f} x {name}" for name, w in WEIGHTS.items())
     cuts = ", ".join(f"{tier} >= {cut:g}" for tier, cut in TIER_CUTS)
-    return (f"risk_score = 100 x ({terms}); value_rank = percentile rank of deal_value among open deals; "
-            "in_play = 4 x win_probability x (1 - win_probability); overdue = (age - median won age) / "
-            "(p90 won age - median won age) clipped to 0..1, 1 for stale deals. "
-            f"Tiers: {cuts}. Stale and data problems are separate flags.")
+    return (
+        f"risk_score = 100 x ({terms}); value_rank = percentile rank of deal_value among open deals; "
+        "in_play = 4 x win_probability x (1 - win_probability); overdue = (age - median won age) / "
+        "(p90 won age - median won age) clipped to 0..1, 1 for stale deals. "
+        f"Tiers: {cuts}. Stale and data problems are separate flags."
+    )
 
 
 def risk_components(deals: pd.DataFrame, median_won_age: float, p90_won_age: float) -> pd.DataFrame:
@@ -55,8 +66,10 @@ def risk_components(deals: pd.DataFrame, median_won_age: float, p90_won_age: flo
     spread = max(p90_won_age - median_won_age, 1.0)
     overdue = ((deals["age_days"] - median_won_age) / spread).clip(0.0, 1.0).fillna(0.0)
     overdue = overdue.where(~deals["stale"].astype(bool), 1.0)
-    return pd.DataFrame({"value_rank": rank, "in_play": 4.0 * probability * (1.0 - probability),
-                         "overdue": overdue}, index=deals.index)
+    return pd.DataFrame(
+        {"value_rank": rank, "in_play": 4.0 * probability * (1.0 - probability), "overdue": overdue},
+        index=deals.index,
+    )
 
 
 def risk_tier(score: pd.Series) -> pd.Series:
@@ -83,9 +96,12 @@ def score_risk(deals: pd.DataFrame, median_won_age: float, p90_won_age: float) -
     parts = risk_components(deals, median_won_age, p90_won_age)
     score = sum(parts[name] * weight for name, weight in WEIGHTS.items()) * 100.0
     score = score.round(1) if len(deals) else pd.Series(dtype=float, index=deals.index)
-    return pd.DataFrame({
-        "risk_score": score,
-        "risk_tier": risk_tier(score),
-        "value_at_risk": deals["deal_value"] * (1.0 - deals["win_probability"]),
-        "data_flags": data_flags(deals),
-    }, index=deals.index)
+    return pd.DataFrame(
+        {
+            "risk_score": score,
+            "risk_tier": risk_tier(score),
+            "value_at_risk": deals["deal_value"] * (1.0 - deals["win_probability"]),
+            "data_flags": data_flags(deals),
+        },
+        index=deals.index,
+    )

@@ -78,8 +78,11 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
     kind = _kind(feature, label, value, reference)
     if kind == "category":
         return f"{subject} is {value} ({_points(impact)})"
-    has_reference = (not _is_missing(reference) and isinstance(reference, (int, float, np.number))
-                     and math.isfinite(reference))
+    has_reference = (
+        not _is_missing(reference)
+        and isinstance(reference, (int, float, np.number))
+        and math.isfinite(reference)
+    )
     if kind == "days" and label.lower().startswith("days"):
         text = f"{float(value):,.0f} {label}"
         if has_reference:
@@ -101,8 +104,11 @@ def top_drivers(explanation: Explanation, top: int = TOP_DRIVERS) -> pd.DataFram
     order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :top]
     readable = explanation.feature_values.loc[points.index, list(points.columns)].to_numpy(dtype=object)
     labels = [explanation.feature_labels.get(f, "") for f in features]
-    series = (explanation.feature_values.loc[points.index, "series"].astype(str).to_numpy()
-              if "series" in explanation.feature_values.columns else None)
+    series = (
+        explanation.feature_values.loc[points.index, "series"].astype(str).to_numpy()
+        if "series" in explanation.feature_values.columns
+        else None
+    )
     references = [explanation.reference_values.get(f) for f in features]
     out: dict[str, list] = {}
     for k in range(top):
@@ -134,12 +140,16 @@ def shap_long(explanation: Explanation) -> pd.DataFrame:
     n_deals, n_features = points.shape
     values = explanation.feature_values.loc[points.index, list(points.columns)]
     text = values.astype(object).where(values.notna(), "").astype(str).to_numpy().ravel()
-    frame = pd.DataFrame({
-        "opportunity_id": np.repeat(points.index.to_numpy(dtype=object), n_features),
-        "feature": np.tile(np.array(points.columns, dtype=object), n_deals),
-        "feature_value": text,
-        "shap_value": points.to_numpy(dtype=float).ravel(),
-        "shap_log_odds": explanation.shap_log_odds.loc[points.index, list(points.columns)].to_numpy(dtype=float).ravel(),
-        "base_value": float(explanation.base_value),
-    })
+    frame = pd.DataFrame(
+        {
+            "opportunity_id": np.repeat(points.index.to_numpy(dtype=object), n_features),
+            "feature": np.tile(np.array(points.columns, dtype=object), n_deals),
+            "feature_value": text,
+            "shap_value": points.to_numpy(dtype=float).ravel(),
+            "shap_log_odds": explanation.shap_log_odds.loc[points.index, list(points.columns)]
+            .to_numpy(dtype=float)
+            .ravel(),
+            "base_value": float(explanation.base_value),
+        }
+    )
     return frame.sort_values(["opportunity_id", "feature"], kind="mergesort").reset_index(drop=True)

@@ -11,18 +11,52 @@ from core.forecast.timing import CloseTimingModel
 from core.risk import score_risk
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
-    "opportunity_id", "sales_agent", "manager", "regional_office", "product", "series", "account", "sector",
-    "deal_stage", "engage_date", "age_days", "deal_value", "value_source", "win_probability", "risk_score",
-    "risk_tier", "expected_revenue", "value_at_risk", "p_close_in_quarter", "p_close_next_quarter",
-    "expected_close_date", "stale", "early_stage", "data_flags",
-    "driver_1", "driver_1_feature", "driver_1_impact",
-    "driver_2", "driver_2_feature", "driver_2_impact",
-    "driver_3", "driver_3_feature", "driver_3_impact",
+    "opportunity_id",
+    "sales_agent",
+    "manager",
+    "regional_office",
+    "product",
+    "series",
+    "account",
+    "sector",
+    "deal_stage",
+    "engage_date",
+    "age_days",
+    "deal_value",
+    "value_source",
+    "win_probability",
+    "risk_score",
+    "risk_tier",
+    "expected_revenue",
+    "value_at_risk",
+    "p_close_in_quarter",
+    "p_close_next_quarter",
+    "expected_close_date",
+    "stale",
+    "early_stage",
+    "data_flags",
+    "driver_1",
+    "driver_1_feature",
+    "driver_1_impact",
+    "driver_2",
+    "driver_2_feature",
+    "driver_2_impact",
+    "driver_3",
+    "driver_3_feature",
+    "driver_3_impact",
 )
 DECIMALS: dict[str, int] = {
-    "age_days": 0, "deal_value": 2, "win_probability": 6, "risk_score": 1, "expected_revenue": 2,
-    "value_at_risk": 2, "p_close_in_quarter": 6, "p_close_next_quarter": 6,
-    "driver_1_impact": 6, "driver_2_impact": 6, "driver_3_impact": 6,
+    "age_days": 0,
+    "deal_value": 2,
+    "win_probability": 6,
+    "risk_score": 1,
+    "expected_revenue": 2,
+    "value_at_risk": 2,
+    "p_close_in_quarter": 6,
+    "p_close_next_quarter": 6,
+    "driver_1_impact": 6,
+    "driver_2_impact": 6,
+    "driver_3_impact": 6,
 }
 
 
@@ -47,8 +81,13 @@ def _month_pieces(first: int, last: int, as_of: pd.Timestamp) -> list[tuple[int,
     return pieces
 
 
-def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: CloseTimingModel,
-                 as_of: pd.Timestamp, seasonality: QuarterSeasonality | None = None) -> pd.DataFrame:
+def close_timing(
+    open_deals: pd.DataFrame,
+    win_probability: np.ndarray,
+    timing: CloseTimingModel,
+    as_of: pd.Timestamp,
+    seasonality: QuarterSeasonality | None = None,
+) -> pd.DataFrame:
     """p_close_in_quarter, p_close_next_quarter (seasonal) and expected_close_date (median, age-only)."""
     seasonality = seasonality or QuarterSeasonality()
     shares = []
@@ -57,8 +96,14 @@ def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: 
         if not pieces:
             shares.append(np.zeros(len(open_deals)))
             continue
-        window = seasonal_window_shares(timing, open_deals, as_of, seasonality,
-                                        np.array([p[0] for p in pieces]), np.array([p[1] for p in pieces]))
+        window = seasonal_window_shares(
+            timing,
+            open_deals,
+            as_of,
+            seasonality,
+            np.array([p[0] for p in pieces]),
+            np.array([p[1] for p in pieces]),
+        )
         shares.append(window.sum(axis=1))
     stale = open_deals["stale"].to_numpy(dtype=bool)
     in_quarter = np.where(stale, 0.0, win_probability * shares[0])
@@ -66,13 +111,25 @@ def close_timing(open_deals: pd.DataFrame, win_probability: np.ndarray, timing: 
     days = timing.median_days_to_win(open_deals).to_numpy()
     days = np.where(stale, np.nan, days)
     close_date = pd.Series(pd.to_datetime(as_of) + pd.to_timedelta(days, unit="D"), index=open_deals.index)
-    return pd.DataFrame({"p_close_in_quarter": in_quarter, "p_close_next_quarter": next_quarter,
-                         "expected_close_date": close_date}, index=open_deals.index)
+    return pd.DataFrame(
+        {
+            "p_close_in_quarter": in_quarter,
+            "p_close_next_quarter": next_quarter,
+            "expected_close_date": close_date,
+        },
+        index=open_deals.index,
+    )
 
 
-def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_probability: pd.Series,
-                     drivers: pd.DataFrame, timing: CloseTimingModel, as_of: pd.Timestamp,
-                     seasonality: QuarterSeasonality | None = None) -> pd.DataFrame:
+def deal_predictions(
+    open_deals: pd.DataFrame,
+    all_deals: pd.DataFrame,
+    win_probability: pd.Series,
+    drivers: pd.DataFrame,
+    timing: CloseTimingModel,
+    as_of: pd.Timestamp,
+    seasonality: QuarterSeasonality | None = None,
+) -> pd.DataFrame:
     """One row per open deal (PREDICTION_COLUMNS), highest risk score first (then value at risk, id).
 
     ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored.
@@ -95,6 +152,7 @@ def deal_predictions(open_deals: pd.DataFrame, all_deals: pd.DataFrame, win_prob
     aligned = drivers.reindex(ids)
     for column in driver_columns:
         deals[column] = aligned[column].to_numpy() if column in aligned.columns else ""
-    deals = deals.sort_values(["risk_score", "value_at_risk", "opportunity_id"], ascending=[False, False, True],
-                              kind="mergesort")
+    deals = deals.sort_values(
+        ["risk_score", "value_at_risk", "opportunity_id"], ascending=[False, False, True], kind="mergesort"
+    )
     return deals[list(PREDICTION_COLUMNS)].reset_index(drop=True)

@@ -41,21 +41,32 @@ def _month_starts(deals: pd.DataFrame, as_of: pd.Timestamp) -> list[pd.Period]:
     return [m for m in pd.period_range(first_close, as_of, freq="M") if m.end_time.normalize() <= as_of]
 
 
-def ahead_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel, segment_type: str,
-                     out_of_sample: bool = True, months_ahead: int = AHEAD_MONTHS) -> pd.DataFrame:
-    """Per forecast origin (month start), months-ahead k and segment: wins, expected wins, independent variance.
+def ahead_win_counts(
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp,
+    timing: CloseTimingModel,
+    segment_type: str,
+    out_of_sample: bool = True,
+    months_ahead: int = AHEAD_MONTHS,
+) -> pd.DataFrame:
+    """Per forecast origin (month start), months ahead k and segment: wins, expected wins, variance.
 
     Columns: origin, month (target month start), ahead (1..months_ahead), segment, won, expected, variance.
     With ``out_of_sample`` the chances come from curves fitted at each origin, else from ``timing``.
     """
     rows = []
     won_dates = deals.loc[deals["deal_stage"].eq("Won"), "close_date"]
-    origins = [m for m in _month_starts(deals, as_of)
-               if int((won_dates < m.start_time.normalize()).sum()) >= MIN_WINS_AT_ORIGIN][-MAX_ORIGINS:]
+    origins = [
+        m
+        for m in _month_starts(deals, as_of)
+        if int((won_dates < m.start_time.normalize()).sum()) >= MIN_WINS_AT_ORIGIN
+    ][-MAX_ORIGINS:]
     for month in origins:
         start = month.start_time.normalize()
         eve = start - pd.Timedelta(days=1)
-        open_then = deals[(deals["engage_date"] <= eve) & (deals["close_date"].isna() | (deals["close_date"] > eve))]
+        open_then = deals[
+            (deals["engage_date"] <= eve) & (deals["close_date"].isna() | (deals["close_date"] > eve))
+        ]
         if len(open_then) < MIN_OPEN_DEALS:
             continue
         model = timing
@@ -73,10 +84,19 @@ def ahead_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimi
                 break
             first = (target.start_time.normalize() - eve).days
             chance = model.window_win_chance(aged, first, (end - eve).days)
-            won = (aged["deal_stage"].eq("Won") & (aged["close_date"] >= target.start_time.normalize())
-                   & (aged["close_date"] <= end)).to_numpy()
-            frame = pd.DataFrame({"segment": segments, "won": won.astype(float), "expected": chance,
-                                  "variance": chance * (1 - chance)})
+            won = (
+                aged["deal_stage"].eq("Won")
+                & (aged["close_date"] >= target.start_time.normalize())
+                & (aged["close_date"] <= end)
+            ).to_numpy()
+            frame = pd.DataFrame(
+                {
+                    "segment": segments,
+                    "won": won.astype(float),
+                    "expected": chance,
+                    "variance": chance * (1 - chance),
+                }
+            )
             grouped = frame.groupby("segment", sort=True).sum().reset_index()
             grouped["origin"] = start
             grouped["month"] = target.start_time.normalize()
@@ -88,8 +108,13 @@ def ahead_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimi
     return pd.concat(rows, ignore_index=True)[columns]
 
 
-def monthly_win_counts(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
-                       segment_type: str, out_of_sample: bool = False) -> pd.DataFrame:
+def monthly_win_counts(
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp,
+    timing: CloseTimingModel,
+    segment_type: str,
+    out_of_sample: bool = False,
+) -> pd.DataFrame:
     """One-month-ahead counts per month and segment (columns month, segment, won, expected, variance)."""
     counts = ahead_win_counts(deals, as_of, timing, segment_type, out_of_sample, months_ahead=1)
     return counts.drop(columns=["origin", "ahead"])
@@ -151,15 +176,20 @@ def _persistent_variance(ahead: pd.DataFrame, short_term: float, months_ahead: i
     if complete.empty:
         return 0.0
     won, expected, variance = totals["won"].sum(), totals["expected"].sum(), totals["variance"].sum()
-    squares = totals["expected"].apply(lambda e: float((e ** 2).sum()))
-    c, d, f = float(((won - expected) ** 2 - variance).sum()), float((expected ** 2).sum()), float(squares.sum())
+    squares = totals["expected"].apply(lambda e: float((e**2).sum()))
+    c, d, f = (
+        float(((won - expected) ** 2 - variance).sum()),
+        float((expected**2).sum()),
+        float(squares.sum()),
+    )
     if d - f <= 1e-12:
         return 0.0
     return float(np.clip((c - short_term * f) / (d - f), 0.0, MAX_VARIANCE))
 
 
-def fit_market(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
-               segment_type: str = "regional_office") -> tuple[QuarterSeasonality, Dependence]:
+def fit_market(
+    deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel, segment_type: str = "regional_office"
+) -> tuple[QuarterSeasonality, Dependence]:
     """Quarter seasonality (in sample), then the shock variances from out-of-sample forecast misses."""
     in_sample = monthly_win_counts(deals, as_of, timing, segment_type)
     seasonality = fit_quarter_seasonality(_by_month(in_sample))
@@ -167,9 +197,13 @@ def fit_market(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingMode
     return seasonality, _dependence(ahead, segment_type)
 
 
-def fit_dependence(deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel,
-                   segment_type: str = "regional_office",
-                   seasonality: QuarterSeasonality | None = None) -> Dependence:
+def fit_dependence(
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp,
+    timing: CloseTimingModel,
+    segment_type: str = "regional_office",
+    seasonality: QuarterSeasonality | None = None,
+) -> Dependence:
     """Shock variances fitted on the history before ``as_of`` (optionally after quarter seasonality)."""
     ahead = ahead_win_counts(deals, as_of, timing, segment_type)
     if seasonality is not None:
@@ -193,17 +227,26 @@ def _dependence(ahead: pd.DataFrame, segment_type: str) -> Dependence:
     market = max(0.0, short_term - persistent)
     segment = max(0.0, _excess_variance(one_month) - short_term)
     details = {
-        "method": "method of moments on out-of-sample won counts (curves refitted at each month start, quarter "
-                  "seasonality applied): 1-month windows give persistent + monthly variance, "
-                  f"{AHEAD_MONTHS}-month totals split off the persistent part, office windows the office part",
+        "method": "method of moments on out-of-sample won counts (curves refitted at each month start, "
+        "quarter "
+        "seasonality applied): 1-month windows give persistent + monthly variance, "
+        f"{AHEAD_MONTHS}-month totals split off the persistent part, office windows the office part",
         "persistent_variance": round(persistent, 6),
         "months": int(len(whole)),
         "segment_windows": int(len(one_month)),
-        "market_dispersion_ratio": round(float(((whole["won"] - whole["expected"]) ** 2).sum()
-                                               / max(whole["variance"].sum(), 1e-12)), 4) if len(whole) else None,
-        "realised_to_expected_1_month": round(float(whole["won"].sum() / max(whole["expected"].sum(), 1e-12)), 4)
-        if len(whole) else None,
+        "market_dispersion_ratio": round(
+            float(((whole["won"] - whole["expected"]) ** 2).sum() / max(whole["variance"].sum(), 1e-12)), 4
+        )
+        if len(whole)
+        else None,
+        "realised_to_expected_1_month": round(
+            float(whole["won"].sum() / max(whole["expected"].sum(), 1e-12)), 4
+        )
+        if len(whole)
+        else None,
     }
     factors = tuple(round(f, 4) for f in factors)
     details["realisation_factors_by_months_ahead"] = list(factors)
-    return Dependence(round(market, 6), round(segment, 6), segment_type, details, round(persistent, 6), factors)
+    return Dependence(
+        round(market, 6), round(segment, 6), segment_type, details, round(persistent, 6), factors
+    )

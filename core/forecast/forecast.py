@@ -15,8 +15,16 @@ from core.forecast.timing import CloseTimingModel
 SEGMENT_TYPES: tuple[str, ...] = ("all", "regional_office", "manager", "sales_agent", "product")
 PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
 FORECAST_COLUMNS: tuple[str, ...] = (
-    "period_type", "period_start", "period_end", "segment_type", "segment",
-    "expected", "p10", "p50", "p90", "closed_won",
+    "period_type",
+    "period_start",
+    "period_end",
+    "segment_type",
+    "segment",
+    "expected",
+    "p10",
+    "p50",
+    "p90",
+    "closed_won",
 )
 ALL = "All"
 
@@ -28,7 +36,7 @@ def realised_ratios(deals: pd.DataFrame) -> np.ndarray:
 
 
 def deal_values(open_deals: pd.DataFrame, all_deals: pd.DataFrame) -> pd.DataFrame:
-    """Each open deal's value: its amount, else list price x mean realised ratio, else the median won value."""
+    """Each open deal's value: its amount, else list price x mean realised ratio, else median won value."""
     ratios = realised_ratios(all_deals)
     mean_ratio = float(ratios.mean()) if len(ratios) else 1.0
     won_values = all_deals.loc[all_deals["is_won"], "close_value"].dropna()
@@ -40,25 +48,43 @@ def deal_values(open_deals: pd.DataFrame, all_deals: pd.DataFrame) -> pd.DataFra
     value = np.where(has_amount, amount, np.where(has_list, list_price * mean_ratio, median_won))
     source = np.where(has_amount, "amount", np.where(has_list, "list_price", "median_won_value"))
     fixed = np.where(has_amount, amount, np.where(has_list, np.nan, median_won))
-    return pd.DataFrame({"deal_value": value, "value_source": source, "fixed_value": fixed,
-                         "list_price": list_price.fillna(0.0).to_numpy()}, index=open_deals.index)
+    return pd.DataFrame(
+        {
+            "deal_value": value,
+            "value_source": source,
+            "fixed_value": fixed,
+            "list_price": list_price.fillna(0.0).to_numpy(),
+        },
+        index=open_deals.index,
+    )
 
 
-def slice_probabilities(open_deals: pd.DataFrame, timing: CloseTimingModel, calendar: ForecastCalendar,
-                        seasonality: QuarterSeasonality | None = None) -> np.ndarray:
+def slice_probabilities(
+    open_deals: pd.DataFrame,
+    timing: CloseTimingModel,
+    calendar: ForecastCalendar,
+    seasonality: QuarterSeasonality | None = None,
+) -> np.ndarray:
     """P(won inside each day slice) per deal = win probability x seasonal win-time share; stale deals 0."""
     if len(calendar.slice_first) == 0:
         return np.zeros((len(open_deals), 0))
-    inside = seasonal_window_shares(timing, open_deals, calendar.as_of, seasonality or QuarterSeasonality(),
-                                    calendar.slice_first, calendar.slice_last)
+    inside = seasonal_window_shares(
+        timing,
+        open_deals,
+        calendar.as_of,
+        seasonality or QuarterSeasonality(),
+        calendar.slice_first,
+        calendar.slice_last,
+    )
     probability = open_deals["win_probability"].to_numpy(dtype=float)[:, None] * inside
     probability[open_deals["stale"].to_numpy(dtype=bool)] = 0.0
     return np.clip(probability, 0.0, 1.0)
 
 
-def realised(probability: np.ndarray, win_probability: np.ndarray, slice_month: np.ndarray,
-             factors: tuple[float, ...]) -> np.ndarray:
-    """Scale each slice's chance by the realisation factor of its months ahead, never beyond win probability."""
+def realised(
+    probability: np.ndarray, win_probability: np.ndarray, slice_month: np.ndarray, factors: tuple[float, ...]
+) -> np.ndarray:
+    """Scale each slice's chance by its months-ahead realisation factor, never beyond win probability."""
     factor = np.asarray(factors, dtype=float)[np.minimum(slice_month, len(factors) - 1)]
     scaled = probability * factor[None, :]
     total = scaled.sum(axis=1)
@@ -89,15 +115,20 @@ def _level_codes(frame: pd.DataFrame, levels: list[tuple[str, str]]) -> np.ndarr
     return codes
 
 
-def closed_won_by_period(all_deals: pd.DataFrame, calendar: ForecastCalendar,
-                         levels: list[tuple[str, str]]) -> np.ndarray:
+def closed_won_by_period(
+    all_deals: pd.DataFrame, calendar: ForecastCalendar, levels: list[tuple[str, str]]
+) -> np.ndarray:
     """Revenue already won inside each period up to as-of, per level: array (periods, levels)."""
-    won = all_deals[all_deals["is_won"] & (all_deals["close_date"] >= calendar.periods["period_start"].min())
-                    & (all_deals["close_date"] <= calendar.as_of)]
+    won = all_deals[
+        all_deals["is_won"]
+        & (all_deals["close_date"] >= calendar.periods["period_start"].min())
+        & (all_deals["close_date"] <= calendar.as_of)
+    ]
     codes = _level_codes(won, levels)
     out = np.zeros((len(calendar.periods), len(levels)))
-    for p, (start, end) in enumerate(zip(calendar.periods["period_start"], calendar.periods["period_end"],
-                                         strict=True)):
+    for p, (start, end) in enumerate(
+        zip(calendar.periods["period_start"], calendar.periods["period_end"], strict=True)
+    ):
         inside = ((won["close_date"] >= start) & (won["close_date"] <= min(end, calendar.as_of))).to_numpy()
         values = won["close_value"].to_numpy(dtype=float)[inside]
         for j in range(codes.shape[1]):
@@ -121,17 +152,24 @@ def forecast_revenue(
     group_of_deal = open_deals[dependence.segment_type].astype(str).to_numpy()
     open_deals = open_deals.iloc[np.argsort(group_of_deal, kind="stable")]
     values = deal_values(open_deals, all_deals)
-    probability = realised(slice_probabilities(open_deals, timing, calendar, seasonality),
-                           open_deals["win_probability"].to_numpy(dtype=float), calendar.slice_month,
-                           dependence.realisation_factors)
+    probability = realised(
+        slice_probabilities(open_deals, timing, calendar, seasonality),
+        open_deals["win_probability"].to_numpy(dtype=float),
+        calendar.slice_month,
+        dependence.realisation_factors,
+    )
     horizon_end = calendar.periods["period_end"].max()
-    won_in_view = all_deals[all_deals["is_won"] & (all_deals["close_date"] >= calendar.periods["period_start"].min())
-                            & (all_deals["close_date"] <= horizon_end)]
+    won_in_view = all_deals[
+        all_deals["is_won"]
+        & (all_deals["close_date"] >= calendar.periods["period_start"].min())
+        & (all_deals["close_date"] <= horizon_end)
+    ]
     levels = _levels(open_deals, won_in_view)
     codes = _level_codes(open_deals, levels)
     base_codes, rollup = _base_levels(codes, len(levels))
-    shock_names, shock_group = np.unique(open_deals[dependence.segment_type].astype(str).to_numpy(),
-                                         return_inverse=True)
+    shock_names, shock_group = np.unique(
+        open_deals[dependence.segment_type].astype(str).to_numpy(), return_inverse=True
+    )
     live = probability.sum(axis=1) > 0  # stale deals and deals with no remaining win time are not simulated
     draws = PipelineDraws(
         slice_probability=probability[live],
@@ -142,8 +180,9 @@ def forecast_revenue(
         level_codes=base_codes[live],
         shock_group=shock_group.astype(np.int64)[live],
     )
-    totals = simulate_revenue(draws, rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1),
-                              progress)
+    totals = simulate_revenue(
+        draws, rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1), progress
+    )
     by_period = _period_sums(totals, calendar.membership) @ rollup  # sims x periods x levels
     quantiles = _quantiles(by_period)  # 3 x periods x levels
     expected_slices = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
@@ -183,7 +222,7 @@ def _period_sums(totals: np.ndarray, membership: np.ndarray) -> np.ndarray:
     for p, row in enumerate(membership):
         inside = np.flatnonzero(row)
         if len(inside):
-            out[:, p, :] = totals[:, inside[0]:inside[-1] + 1, :].sum(axis=1)
+            out[:, p, :] = totals[:, inside[0] : inside[-1] + 1, :].sum(axis=1)
     return out
 
 
@@ -196,25 +235,32 @@ def _quantiles(by_period: np.ndarray) -> np.ndarray:
     return np.quantile(rows, [0.1, 0.5, 0.9], axis=1).reshape(3, n_periods, n_levels)
 
 
-def _assemble(calendar: ForecastCalendar, levels: list[tuple[str, str]], expected: np.ndarray,
-              quantiles: np.ndarray, closed: np.ndarray) -> pd.DataFrame:
+def _assemble(
+    calendar: ForecastCalendar,
+    levels: list[tuple[str, str]],
+    expected: np.ndarray,
+    quantiles: np.ndarray,
+    closed: np.ndarray,
+) -> pd.DataFrame:
     """Long forecast frame, sorted by period type, start, segment type and segment."""
     n_periods, n_levels = len(calendar.periods), len(levels)
     period_idx = np.repeat(np.arange(n_periods), n_levels)
     level_idx = np.tile(np.arange(n_levels), n_periods)
     periods = calendar.periods.iloc[period_idx].reset_index(drop=True)
-    frame = pd.DataFrame({
-        "period_type": periods["period_type"],
-        "period_start": periods["period_start"],
-        "period_end": periods["period_end"],
-        "segment_type": [levels[i][0] for i in level_idx],
-        "segment": [levels[i][1] for i in level_idx],
-        "expected": expected[period_idx, level_idx],
-        "p10": quantiles[0][period_idx, level_idx],
-        "p50": quantiles[1][period_idx, level_idx],
-        "p90": quantiles[2][period_idx, level_idx],
-        "closed_won": closed[period_idx, level_idx],
-    })
+    frame = pd.DataFrame(
+        {
+            "period_type": periods["period_type"],
+            "period_start": periods["period_start"],
+            "period_end": periods["period_end"],
+            "segment_type": [levels[i][0] for i in level_idx],
+            "segment": [levels[i][1] for i in level_idx],
+            "expected": expected[period_idx, level_idx],
+            "p10": quantiles[0][period_idx, level_idx],
+            "p50": quantiles[1][period_idx, level_idx],
+            "p90": quantiles[2][period_idx, level_idx],
+            "closed_won": closed[period_idx, level_idx],
+        }
+    )
     frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
     frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate(SEGMENT_TYPES)})
     frame = frame.sort_values(["_pt", "period_start", "_st", "segment"], kind="mergesort")

@@ -30,9 +30,12 @@ class QuarterSeasonality:
 
     def to_dict(self) -> dict:
         """JSON-ready summary."""
-        return {"index_month_1_2_3": [round(v, 4) for v in self.index],
-                "won": [round(v, 1) for v in self.won], "expected": [round(v, 1) for v in self.expected],
-                "pseudo_wins": PSEUDO_WINS}
+        return {
+            "index_month_1_2_3": [round(v, 4) for v in self.index],
+            "won": [round(v, 1) for v in self.won],
+            "expected": [round(v, 1) for v in self.expected],
+            "pseudo_wins": PSEUDO_WINS,
+        }
 
 
 def month_of_quarter(months: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -48,12 +51,13 @@ def fit_quarter_seasonality(monthly: pd.DataFrame) -> QuarterSeasonality:
     won = np.bincount(k, weights=monthly["won"].to_numpy(dtype=float), minlength=3)
     expected = np.bincount(k, weights=monthly["expected"].to_numpy(dtype=float), minlength=3)
     index = (won + PSEUDO_WINS) / (expected + PSEUDO_WINS)
-    return QuarterSeasonality(tuple(float(v) for v in index), tuple(float(v) for v in won),
-                              tuple(float(v) for v in expected))
+    return QuarterSeasonality(
+        tuple(float(v) for v in index), tuple(float(v) for v in won), tuple(float(v) for v in expected)
+    )
 
 
 def _month_edges(as_of: pd.Timestamp, horizon_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """First and last day offsets of each calendar month after as-of up to the horizon, and its month-of-quarter."""
+    """First and last day offsets of each month after as-of up to the horizon, and its month-of-quarter."""
     end = as_of + pd.Timedelta(days=max(horizon_days, 1))
     months = pd.period_range(as_of + pd.Timedelta(days=1), end, freq="M")
     first = np.array([max((m.start_time.normalize() - as_of).days, 1) for m in months], dtype=np.int64)
@@ -61,8 +65,14 @@ def _month_edges(as_of: pd.Timestamp, horizon_days: int) -> tuple[np.ndarray, np
     return first, last, month_of_quarter(months.start_time)
 
 
-def seasonal_window_shares(timing: CloseTimingModel, deals: pd.DataFrame, as_of: pd.Timestamp,
-                           seasonality: QuarterSeasonality, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+def seasonal_window_shares(
+    timing: CloseTimingModel,
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp,
+    seasonality: QuarterSeasonality,
+    first: np.ndarray,
+    last: np.ndarray,
+) -> np.ndarray:
     """Share of each deal's remaining win-time distribution inside day windows [first, last] after as-of.
 
     Every window must lie inside one calendar month. Reweighted by the month-of-quarter index and
@@ -75,10 +85,15 @@ def seasonal_window_shares(timing: CloseTimingModel, deals: pd.DataFrame, as_of:
     month_shares = np.diff(timing.win_time_shares(deals, np.concatenate([[0], m_last])), axis=1)
     normaliser = month_shares @ weights
     window_month = np.searchsorted(m_last, first)
-    if len(first) and ((window_month >= len(m_last)).any() or (last > m_last[np.minimum(window_month, len(m_last) - 1)]).any()):
+    if len(first) and (
+        (window_month >= len(m_last)).any()
+        or (last > m_last[np.minimum(window_month, len(m_last) - 1)]).any()
+    ):
         raise ValueError("every window must lie inside one calendar month")
     window_shares = timing.win_time_shares(deals, np.concatenate([first - 1, last]))
-    inside = window_shares[:, len(first):] - window_shares[:, :len(first)]
+    inside = window_shares[:, len(first) :] - window_shares[:, : len(first)]
     with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = np.where(normaliser[:, None] > 1e-12, inside * weights[window_month][None, :] / normaliser[:, None], 0.0)
+        scaled = np.where(
+            normaliser[:, None] > 1e-12, inside * weights[window_month][None, :] / normaliser[:, None], 0.0
+        )
     return np.clip(scaled, 0.0, 1.0)

@@ -4,11 +4,11 @@ Each deal has a probability of being won inside each day slice of the horizon (w
 conditional win-time share). Dependence: per simulation, a persistent shock for the whole horizon, and per
 calendar month a market-wide shock and one shock per shock segment (regional office), all multiply every
 deal's chance of winning in that month (gamma frailty with mean 1, so each deal's expected outcome is
-unchanged up to the cap at certainty; variances fitted from history by :mod:`core.forecast.dependence`). One uniform per deal and simulation then decides whether and
-in which month it is won (cumulative scaled month chances), and the same uniform, rescaled, picks the
-slice inside the month. A won deal's value is its amount, else its list price times a draw from the
-realised-to-list ratios of won deals. Simulations x deals is processed in chunks so no dense
-deals x simulations matrix is ever held.
+unchanged up to the cap at certainty; variances fitted from history by :mod:`core.forecast.dependence`).
+One uniform per deal and simulation then decides whether and in which month it is won (cumulative scaled
+month chances), and the same uniform, rescaled, picks the slice inside the month. A won deal's value is
+its amount, else its list price times a draw from the realised-to-list ratios of won deals. Simulations x
+deals is processed in chunks so no dense deals x simulations matrix is ever held.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def _gamma_shock(rng: np.random.Generator, variance: float, shape: tuple[int, ..
     return rng.gamma(1.0 / variance, variance, size=shape)
 
 
-def _within_month_thresholds(slice_probability: np.ndarray, slice_month: np.ndarray,
-                             n_months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _within_month_thresholds(
+    slice_probability: np.ndarray, slice_month: np.ndarray, n_months: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per deal and month: the month's chance and cumulative within-month shares of its slices."""
     counts = np.bincount(slice_month, minlength=n_months)
     width = int(counts.max())
@@ -63,19 +64,25 @@ def _within_month_thresholds(slice_probability: np.ndarray, slice_month: np.ndar
     month_prob = np.zeros((slice_probability.shape[0], n_months))
     thresholds = np.ones((slice_probability.shape[0], n_months, width), order="F")
     for m in range(n_months):
-        part = slice_probability[:, first_slice[m]:first_slice[m] + counts[m]]
+        part = slice_probability[:, first_slice[m] : first_slice[m] + counts[m]]
         total = part.sum(axis=1)
         month_prob[:, m] = total
         with np.errstate(invalid="ignore", divide="ignore"):
             cum = np.where(total[:, None] > 0, np.cumsum(part, axis=1) / total[:, None], 1.0)
-        thresholds[:, m, :counts[m]] = cum
+        thresholds[:, m, : counts[m]] = cum
         thresholds[:, m, counts[m] - 1] = np.inf
     return month_prob, thresholds, first_slice, counts
 
 
-def simulate_revenue(draws: PipelineDraws, n_levels: int, simulations: int, seed: int,
-                     dependence: Dependence, n_shock_groups: int,
-                     progress: Callable[[float], None] | None = None) -> np.ndarray:
+def simulate_revenue(
+    draws: PipelineDraws,
+    n_levels: int,
+    simulations: int,
+    seed: int,
+    dependence: Dependence,
+    n_shock_groups: int,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
     """Revenue won per simulation, day slice and reporting level: array (simulations, slices, levels)."""
     n_deals, n_slices = draws.slice_probability.shape
     n_months = int(draws.slice_month.max()) + 1 if n_slices else 0
@@ -102,8 +109,16 @@ def simulate_revenue(draws: PipelineDraws, n_levels: int, simulations: int, seed
     return totals
 
 
-def _simulate_chunk(draws: PipelineDraws, deals: slice, market: np.ndarray, segment: np.ndarray,
-                    ratio: np.ndarray, rng: np.random.Generator, out: np.ndarray, n_months: int) -> None:
+def _simulate_chunk(
+    draws: PipelineDraws,
+    deals: slice,
+    market: np.ndarray,
+    segment: np.ndarray,
+    ratio: np.ndarray,
+    rng: np.random.Generator,
+    out: np.ndarray,
+    n_months: int,
+) -> None:
     """Simulate one block of deals for one block of simulations and add their revenue into ``out``.
 
     Month by month, each still-unwon pair compares its remaining uniform with the month's shocked chance;
@@ -111,7 +126,8 @@ def _simulate_chunk(draws: PipelineDraws, deals: slice, market: np.ndarray, segm
     Deals are sorted by shock group so each group's shocks broadcast over a contiguous block.
     """
     month_prob, thresholds, first_slice, counts = _within_month_thresholds(
-        draws.slice_probability[deals], draws.slice_month, n_months)
+        draws.slice_probability[deals], draws.slice_month, n_months
+    )
     month_prob = month_prob.astype(np.float32)
     groups = draws.shock_group[deals]
     n_sims, n_deals = market.shape[0], month_prob.shape[0]
@@ -148,7 +164,9 @@ def _simulate_chunk(draws: PipelineDraws, deals: slice, market: np.ndarray, segm
     value[drawn] = draws.list_price[global_deal[drawn]] * ratio[rng.integers(0, len(ratio), len(drawn))]
     n_slices, n_levels = out.shape[1], out.shape[2]
     base = (sim_idx * n_slices + slice_idx) * n_levels
-    targets = np.concatenate([base + draws.level_codes[:, j][global_deal] for j in range(draws.level_codes.shape[1])])
+    targets = np.concatenate(
+        [base + draws.level_codes[:, j][global_deal] for j in range(draws.level_codes.shape[1])]
+    )
     weights = np.tile(value, draws.level_codes.shape[1])
     flat_out = out.reshape(-1)
     flat_out += np.bincount(targets, weights=weights, minlength=flat_out.size)

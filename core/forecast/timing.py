@@ -33,7 +33,9 @@ class CloseTimingModel:
         dated = deals[deals["engage_date"].notna() & (deals["engage_date"] <= as_of)]
         closed = dated["close_date"].notna() & (dated["close_date"] <= as_of)
         duration = np.where(
-            closed, (dated["close_date"] - dated["engage_date"]).dt.days, (as_of - dated["engage_date"]).dt.days
+            closed,
+            (dated["close_date"] - dated["engage_date"]).dt.days,
+            (as_of - dated["engage_date"]).dt.days,
         ).astype(np.int64)
         won = (closed & dated["deal_stage"].eq("Won")).to_numpy()
         lost = (closed & ~dated["deal_stage"].eq("Won")).to_numpy()
@@ -68,7 +70,9 @@ class CloseTimingModel:
         return cif[code], surv[code]
 
     def win_time_shares(self, deals: pd.DataFrame, offsets: np.ndarray) -> np.ndarray:
-        """Share of each deal's remaining win-time distribution won by ``as_of + offsets`` days (deals x offsets).
+        """Share of each deal's remaining win-time distribution won by ``as_of + offsets`` days.
+
+        Returns a deals x offsets array.
 
         ``deals`` needs ``age_days`` (NaN means not yet engaged: treated as age 0) and the segment column.
         Rows are 0 for deals with no historical win older than their age.
@@ -86,7 +90,7 @@ class CloseTimingModel:
         return np.clip(share, 0.0, 1.0)
 
     def remaining_win_chance(self, deals: pd.DataFrame) -> pd.Series:
-        """Historical P(eventually won | still open at this age), from the curves alone (a model-free baseline)."""
+        """Historical P(eventually won | still open at this age), from the curves alone (model-free)."""
         cif, surv = self._curve_rows(deals[self.segment])
         age = _ages(deals, self.max_close_age_)
         idx = np.arange(len(deals))
@@ -138,8 +142,13 @@ def _counts(duration: np.ndarray, won: np.ndarray, lost: np.ndarray, length: int
     return at_risk, wins, losses
 
 
-def _hazards(at_risk: np.ndarray, wins: np.ndarray, losses: np.ndarray,
-             prior: tuple[np.ndarray, np.ndarray] | None, strength: float) -> tuple[np.ndarray, np.ndarray]:
+def _hazards(
+    at_risk: np.ndarray,
+    wins: np.ndarray,
+    losses: np.ndarray,
+    prior: tuple[np.ndarray, np.ndarray] | None,
+    strength: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Daily won and lost hazards, shrunk towards ``prior`` hazards with ``strength`` pseudo-deals."""
     won_prior, lost_prior = prior if prior is not None else (np.zeros_like(wins), np.zeros_like(losses))
     denominator = at_risk + strength

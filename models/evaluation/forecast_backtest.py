@@ -14,7 +14,6 @@ they are not independent evidence; coverage is reported over all of them.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -39,7 +38,9 @@ ProbabilitySource = Callable[[CRMData, CloseTimingModel], pd.Series]
 def curve_probabilities(crm: CRMData, timing: CloseTimingModel) -> pd.Series:
     """Model-free win probability: the historical chance of a win given the deal's age and product."""
     open_deals = crm.deals[crm.deals["is_open"]]
-    return pd.Series(timing.remaining_win_chance(open_deals).to_numpy(), index=open_deals["opportunity_id"].to_numpy())
+    return pd.Series(
+        timing.remaining_win_chance(open_deals).to_numpy(), index=open_deals["opportunity_id"].to_numpy()
+    )
 
 
 def model_probabilities(seed: int = 42, cache_dir: Path | None = None) -> ProbabilitySource:
@@ -65,7 +66,9 @@ def model_probabilities(seed: int = 42, cache_dir: Path | None = None) -> Probab
     return score
 
 
-def actual_revenue(full: CRMData, cut: CRMData, periods: pd.DataFrame, segment_types: Sequence[str]) -> pd.DataFrame:
+def actual_revenue(
+    full: CRMData, cut: CRMData, periods: pd.DataFrame, segment_types: Sequence[str]
+) -> pd.DataFrame:
     """Revenue won inside each period after the cut's as-of date by deals open at it, per segment."""
     open_ids = cut.deals.loc[cut.deals["is_open"], "opportunity_id"]
     later = full.deals[full.deals["opportunity_id"].isin(open_ids) & full.deals["is_won"]]
@@ -79,12 +82,19 @@ def actual_revenue(full: CRMData, cut: CRMData, periods: pd.DataFrame, segment_t
             else:
                 sums = won.groupby(segment_type)["close_value"].sum()
             for segment, value in sums.items():
-                rows.append((period.period_type, period.period_start, segment_type, str(segment), float(value)))
+                rows.append(
+                    (period.period_type, period.period_start, segment_type, str(segment), float(value))
+                )
     return pd.DataFrame(rows, columns=["period_type", "period_start", "segment_type", "segment", "actual"])
 
 
-def forecast_windows(full: CRMData, as_of: str | pd.Timestamp, probability_source: ProbabilitySource,
-                     simulations: int, seed: int) -> pd.DataFrame:
+def forecast_windows(
+    full: CRMData,
+    as_of: str | pd.Timestamp,
+    probability_source: ProbabilitySource,
+    simulations: int,
+    seed: int,
+) -> pd.DataFrame:
     """Windows of one as-of date: actual vs forecast quantiles, with dependence and naive."""
     cut = cut_at(full, as_of)
     timing = CloseTimingModel().fit(cut.deals, cut.as_of)
@@ -95,11 +105,16 @@ def forecast_windows(full: CRMData, as_of: str | pd.Timestamp, probability_sourc
     keys = ["period_type", "period_start", "segment_type", "segment"]
     frames = {}
     for name, dep in (("", dependence), ("naive_", Dependence(segment_type=dependence.segment_type))):
-        forecast = forecast_revenue(scored, cut.deals, timing, dep, cut.as_of, simulations, seed,
-                                    seasonality=seasonality)
+        forecast = forecast_revenue(
+            scored, cut.deals, timing, dep, cut.as_of, simulations, seed, seasonality=seasonality
+        )
         observed_until = min(full.export_end, full.as_of)  # never judge with data past the caller's as-of
-        forecast = forecast[forecast["period_type"].isin(PERIOD_TYPES) & forecast["segment_type"].isin(SEGMENT_TYPES)
-                            & (forecast["period_end"] > cut.as_of) & (forecast["period_end"] <= observed_until)]
+        forecast = forecast[
+            forecast["period_type"].isin(PERIOD_TYPES)
+            & forecast["segment_type"].isin(SEGMENT_TYPES)
+            & (forecast["period_end"] > cut.as_of)
+            & (forecast["period_end"] <= observed_until)
+        ]
         frames[name] = forecast.set_index(keys)[["period_end", "expected", *QUANTILES]].add_prefix(name)
     joined = frames[""].join(frames["naive_"].drop(columns=["naive_period_end"]))
     if joined.empty:
@@ -123,13 +138,20 @@ def pinball(actual: np.ndarray, predicted: np.ndarray, q: float) -> np.ndarray:
 def summarise(windows: pd.DataFrame) -> dict:
     """Coverage of [P10, P90] and mean pinball loss (average over P10/P50/P90), model and naive."""
     if windows.empty:
-        return {"coverage_p10_p90": None, "pinball": None, "naive_coverage_p10_p90": None,
-                "naive_pinball": None, "windows": 0}
+        return {
+            "coverage_p10_p90": None,
+            "pinball": None,
+            "naive_coverage_p10_p90": None,
+            "naive_pinball": None,
+            "windows": 0,
+        }
     actual = windows["actual"].to_numpy()
     out = {}
     for prefix, label in (("", ""), ("naive_", "naive_")):
         inside = (actual >= windows[f"{prefix}p10"]) & (actual <= windows[f"{prefix}p90"])
-        loss = np.mean([pinball(actual, windows[f"{prefix}{k}"].to_numpy(), q) for k, q in QUANTILES.items()], axis=0)
+        loss = np.mean(
+            [pinball(actual, windows[f"{prefix}{k}"].to_numpy(), q) for k, q in QUANTILES.items()], axis=0
+        )
         out[f"{label}coverage_p10_p90"] = round(float(inside.mean()), 4)
         out[f"{label}pinball"] = round(float(loss.mean()), 2)
         out[f"{label}below_p10"] = round(float((actual < windows[f"{prefix}p10"]).mean()), 4)
@@ -149,16 +171,23 @@ def recent_as_of_dates(as_of: pd.Timestamp, count: int = 4, gap_months: int = 1)
     return [(last.to_period("M") - k).end_time.normalize() for k in range(count - 1, -1, -1)]
 
 
-def run_forecast_backtest(full: CRMData, as_of_dates: Sequence[str | pd.Timestamp],
-                          probability_source: ProbabilitySource | str = "model", simulations: int = 10_000,
-                          seed: int = 42, progress: Callable[[str], None] | None = None,
-                          cache_dir: Path | None = None) -> dict:
+def run_forecast_backtest(
+    full: CRMData,
+    as_of_dates: Sequence[str | pd.Timestamp],
+    probability_source: ProbabilitySource | str = "model",
+    simulations: int = 10_000,
+    seed: int = 42,
+    progress: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
+) -> dict:
     """Backtest the revenue forecast at each as-of date; returns {"summary", "windows"} (contracts.md 4)."""
     if isinstance(probability_source, str):
         if probability_source not in ("model", "curves"):
             raise ValueError(f"probability_source must be 'model' or 'curves', got {probability_source!r}")
         source_name = probability_source
-        source = model_probabilities(seed, cache_dir) if probability_source == "model" else curve_probabilities
+        source = (
+            model_probabilities(seed, cache_dir) if probability_source == "model" else curve_probabilities
+        )
     else:
         source_name, source = "custom", probability_source
     parts = []
@@ -166,20 +195,40 @@ def run_forecast_backtest(full: CRMData, as_of_dates: Sequence[str | pd.Timestam
         if progress is not None:
             progress(f"forecast backtest at {pd.Timestamp(as_of):%Y-%m-%d}")
         parts.append(forecast_windows(full, as_of, source, simulations, seed))
-    windows = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(
-        not p.empty for p in parts) else pd.DataFrame()
+    windows = (
+        pd.concat([p for p in parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in parts)
+        else pd.DataFrame()
+    )
     summary = summarise(windows)
-    summary.update({"probability_source": source_name, "simulations": simulations, "seed": seed,
-                    "period_types": list(PERIOD_TYPES), "segment_types": list(SEGMENT_TYPES)})
+    summary.update(
+        {
+            "probability_source": source_name,
+            "simulations": simulations,
+            "seed": seed,
+            "period_types": list(PERIOD_TYPES),
+            "segment_types": list(SEGMENT_TYPES),
+        }
+    )
     records = []
     if not windows.empty:
         for row in windows.itertuples(index=False):
-            records.append({"as_of": row.as_of, "period_type": row.period_type,
-                            "period_start": f"{row.period_start:%Y-%m-%d}", "segment_type": row.segment_type,
-                            "segment": row.segment, "actual": round(row.actual, 2), "p10": round(row.p10, 2),
-                            "p50": round(row.p50, 2), "p90": round(row.p90, 2),
-                            "naive_p10": round(row.naive_p10, 2), "naive_p50": round(row.naive_p50, 2),
-                            "naive_p90": round(row.naive_p90, 2)})
+            records.append(
+                {
+                    "as_of": row.as_of,
+                    "period_type": row.period_type,
+                    "period_start": f"{row.period_start:%Y-%m-%d}",
+                    "segment_type": row.segment_type,
+                    "segment": row.segment,
+                    "actual": round(row.actual, 2),
+                    "p10": round(row.p10, 2),
+                    "p50": round(row.p50, 2),
+                    "p90": round(row.p90, 2),
+                    "naive_p10": round(row.naive_p10, 2),
+                    "naive_p50": round(row.naive_p50, 2),
+                    "naive_p90": round(row.naive_p90, 2),
+                }
+            )
     return {"summary": summary, "windows": records}
 
 
@@ -195,13 +244,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--simulations", type=int, default=10_000)
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--out", type=Path, default=None, help="write the JSON result here")
-        parser.add_argument("--cache-dir", type=Path, default=None, help="keep trained-model scores per as-of here")
+        parser.add_argument(
+            "--cache-dir", type=Path, default=None, help="keep trained-model scores per as-of here"
+        )
         args = parser.parse_args(argv)
         full = read_crm(args.data_dir)
         dates = [d.strip() for d in args.as_of_dates.split(",") if d.strip()]
-        result = run_forecast_backtest(full, dates, args.source, args.simulations, args.seed,
-                                       progress=lambda text: print(text, file=sys.stderr, flush=True),
-                                       cache_dir=args.cache_dir)
+        result = run_forecast_backtest(
+            full,
+            dates,
+            args.source,
+            args.simulations,
+            args.seed,
+            progress=lambda text: print(text, file=sys.stderr, flush=True),
+            cache_dir=args.cache_dir,
+        )
         print(json.dumps(result["summary"], indent=2))
         if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)

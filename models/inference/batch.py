@@ -44,8 +44,9 @@ PROSPECTING_TREATMENT = (
 TIMING_METHOD = (
     "Aalen-Johansen cumulative incidence of a win (lost as competing event) at day resolution, by product, "
     "each day's hazards shrunk to the pooled hazards with 20 pseudo-deals; fitted on deals closed by as-of "
-    "with open deals censored at their age. P(won in period) = win_probability x share of the deal's remaining "
-    "win-time distribution (given open at its age) inside the period; expected_close_date = its median."
+    "with open deals censored at their age. P(won in period) = win_probability x share of the deal's "
+    "remaining win-time distribution (given open at its age) inside the period; "
+    "expected_close_date = its median."
 )
 
 
@@ -80,8 +81,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def build_outputs(crm: CRMData, model_dir: Path, retrain: bool, simulations: int, seed: int,
-                  progress: Any) -> dict[str, bytes]:
+def build_outputs(
+    crm: CRMData, model_dir: Path, retrain: bool, simulations: int, seed: int, progress: Any
+) -> dict[str, bytes]:
     """All four output files as bytes, in memory."""
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
@@ -97,17 +99,34 @@ def build_outputs(crm: CRMData, model_dir: Path, retrain: bool, simulations: int
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         timing = CloseTimingModel().fit(deals, crm.as_of)
         seasonality, dependence = fit_market(deals, crm.as_of, timing)
-        predictions = deal_predictions(open_deals, deals, win_probability, drivers, timing, crm.as_of, seasonality)
-        scored = open_deals.assign(win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy())
-        forecast = forecast_revenue(scored, deals, timing, dependence, crm.as_of, simulations, seed,
-                                    progress.fraction("simulation"), seasonality)
+        predictions = deal_predictions(
+            open_deals, deals, win_probability, drivers, timing, crm.as_of, seasonality
+        )
+        scored = open_deals.assign(
+            win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy()
+        )
+        forecast = forecast_revenue(
+            scored,
+            deals,
+            timing,
+            dependence,
+            crm.as_of,
+            simulations,
+            seed,
+            progress.fraction("simulation"),
+            seasonality,
+        )
     with progress.step("serialise", "formatting CSV files"):
         files = {
             "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
-            "forecast.csv": csv_bytes(forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}),
+            "forecast.csv": csv_bytes(
+                forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}
+            ),
             "shap_values.csv": csv_bytes(shap_table, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
         }
-    with progress.step("forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"):
+    with progress.step(
+        "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
+    ):
         backtest = cached_forecast_backtest(crm, Path(model_dir), seed)
     metadata = _metadata(crm, chosen, predictions, simulations, seed, dependence, timing, progress.timings)
     metadata["simulation"]["quarter_seasonality"] = seasonality.to_dict()
@@ -136,14 +155,24 @@ def cached_forecast_backtest(crm: CRMData, model_dir: Path, seed: int) -> dict:
         result = run_forecast_backtest(crm, dates, "curves", BACKTEST_SIMULATIONS, seed)
     except (ValueError, RevIntelError) as exc:  # too little history before as-of to replay it
         return {"summary": None, "windows": [], "status": f"not enough history to backtest ({exc})"}
-    result["summary"]["note"] = ("win probabilities from the time-to-close curves (model-free); trained-model "
-                                 "backtest: python -m models.evaluation.forecast_backtest --source model")
+    result["summary"]["note"] = (
+        "win probabilities from the time-to-close curves (model-free); trained-model "
+        "backtest: python -m models.evaluation.forecast_backtest --source model"
+    )
     write_all_atomically(cache.parent, {cache.name: _json_bytes(result)})
     return result
 
 
-def _metadata(crm: CRMData, chosen: Any, predictions: pd.DataFrame, simulations: int, seed: int,
-              dependence: Any, timing: CloseTimingModel, timings: dict[str, float]) -> dict:
+def _metadata(
+    crm: CRMData,
+    chosen: Any,
+    predictions: pd.DataFrame,
+    simulations: int,
+    seed: int,
+    dependence: Any,
+    timing: CloseTimingModel,
+    timings: dict[str, float],
+) -> dict:
     """predictions_metadata.json (plan/contracts.md section 4)."""
     model = chosen.model
     version = getattr(model, "version_", chosen.path.name)
@@ -153,9 +182,13 @@ def _metadata(crm: CRMData, chosen: Any, predictions: pd.DataFrame, simulations:
         "as_of": f"{crm.as_of:%Y-%m-%d}",
         "export_end": f"{crm.export_end:%Y-%m-%d}",
         "data": {"data_dir": str(crm.data_dir), "data_hash": crm.data_hash},
-        "model": {"version": version, "trained_as_of": f"{model.trained_as_of_:%Y-%m-%d}",
-                  "trained_data_hash": model.data_hash_, "trained_this_run": chosen.trained_now,
-                  "metrics": chosen.metrics},
+        "model": {
+            "version": version,
+            "trained_as_of": f"{model.trained_as_of_:%Y-%m-%d}",
+            "trained_data_hash": model.data_hash_,
+            "trained_this_run": chosen.trained_now,
+            "metrics": chosen.metrics,
+        },
         "counts": {
             "deals": int(len(crm.deals)),
             "open_deals": int(crm.deals["is_open"].sum()),
@@ -169,18 +202,25 @@ def _metadata(crm: CRMData, chosen: Any, predictions: pd.DataFrame, simulations:
         "simulation": {
             "runs": simulations,
             "seed": seed,
-            "dependence": {"market_variance": dependence.market_variance,
-                           "segment_variance": dependence.segment_variance,
-                           "segment_type": dependence.segment_type,
-                           "shock": "mean-1 gamma multiplier per simulation and calendar month on every deal's "
-                                    "chance of being won that month (market) and per regional office (segment)",
-                           **dependence.details},
-            "time_to_close": {"method": TIMING_METHOD, "longest_close_days": timing.max_close_age_,
-                              "median_won_days": timing.median_won_age_, "p90_won_days": timing.p90_won_age_},
+            "dependence": {
+                "market_variance": dependence.market_variance,
+                "segment_variance": dependence.segment_variance,
+                "segment_type": dependence.segment_type,
+                "shock": "mean-1 gamma multiplier per simulation and calendar month on every deal's "
+                "chance of being won that month (market) and per regional office (segment)",
+                **dependence.details,
+            },
+            "time_to_close": {
+                "method": TIMING_METHOD,
+                "longest_close_days": timing.max_close_age_,
+                "median_won_days": timing.median_won_age_,
+                "p90_won_days": timing.p90_won_age_,
+            },
             "stale_treatment": STALE_TREATMENT,
             "prospecting_treatment": PROSPECTING_TREATMENT,
-            "value": "amount when present, else list price x a draw from the realised-to-list ratios of won deals "
-                     "(deal_value in latest_predictions uses the mean ratio); unknown products: median won value",
+            "value": "amount when present, else list price x a draw from the realised-to-list ratios of won "
+            "deals (deal_value in latest_predictions uses the mean ratio); "
+            "unknown products: median won value",
         },
         "forecast_backtest": {},
         "risk": {"formula": risk_formula(), "tiers": dict(TIER_MEANINGS)},

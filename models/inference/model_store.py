@@ -37,8 +37,10 @@ def _manifest(folder: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelArtifactError(f"{path}: unreadable model manifest ({type(exc).__name__}); "
-                                 "fix or delete it, or run with --retrain") from None
+        raise ModelArtifactError(
+            f"{path}: unreadable model manifest ({type(exc).__name__}); "
+            "fix or delete it, or run with --retrain"
+        ) from None
 
 
 def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
@@ -54,7 +56,9 @@ def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
         try:
             trained = pd.Timestamp(manifest["trained_as_of"])
         except (KeyError, ValueError, TypeError):
-            raise ModelArtifactError(f"{folder / 'manifest.json'}: no valid trained_as_of; run with --retrain") from None
+            raise ModelArtifactError(
+                f"{folder / 'manifest.json'}: no valid trained_as_of; run with --retrain"
+            ) from None
         if manifest.get("data_hash") == crm.data_hash and trained <= crm.as_of:
             found.append((trained, folder.name == latest, folder.name, folder))
     found.sort(reverse=True)

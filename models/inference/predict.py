@@ -62,8 +62,12 @@ def build_parser() -> OneLineArgumentParser:
     """The command-line flags of ARCHITECTURE section 3."""
     parser = OneLineArgumentParser(prog="predict.py", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="CRM export folder")
-    parser.add_argument("--as-of", default=None, help="analysis date YYYY-MM-DD (default: latest date in the data)")
-    parser.add_argument("--out-dir", type=Path, default=SETTINGS.out_dir, help="where the outputs are written")
+    parser.add_argument(
+        "--as-of", default=None, help="analysis date YYYY-MM-DD (default: latest date in the data)"
+    )
+    parser.add_argument(
+        "--out-dir", type=Path, default=SETTINGS.out_dir, help="where the outputs are written"
+    )
     parser.add_argument("--model-dir", type=Path, default=SETTINGS.model_dir, help="model artifacts folder")
     parser.add_argument("--retrain", action="store_true", help="train a new model even if one is compatible")
     parser.add_argument("--simulations", type=int, default=SETTINGS.simulations, help="Monte Carlo runs")

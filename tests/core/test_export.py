@@ -24,7 +24,13 @@ def test_only_text_columns_change() -> None:
 
 
 def test_csv_bytes_are_rounded_and_dated() -> None:
-    frame = pd.DataFrame({"opportunity_id": ["A1", "@B2"], "p": [0.1234567891, 0.5],
-                          "money": [1234.5678, 0.0], "day": pd.to_datetime(["2024-01-02", "2024-02-03"])})
+    frame = pd.DataFrame(
+        {
+            "opportunity_id": ["A1", "@B2"],
+            "p": [0.1234567891, 0.5],
+            "money": [1234.5678, 0.0],
+            "day": pd.to_datetime(["2024-01-02", "2024-02-03"]),
+        }
+    )
     text = csv_bytes(frame, decimals={"money": 2}).decode()
     assert text == "opportunity_id,p,money,day\nA1,0.123457,1234.57,2024-01-02\n'@B2,0.5,0.0,2024-02-03\n"

@@ -34,8 +34,10 @@ def test_forecast_shape_and_coherence(scored) -> None:
     assert (frame["p10"] <= frame["p50"]).all() and (frame["p50"] <= frame["p90"]).all()
     for segment_type in ("regional_office", "manager", "sales_agent", "product"):
         part = frame[frame["segment_type"].eq(segment_type)].groupby(["period_type", "period_start"])
-        np.testing.assert_allclose(part["expected"].sum().sort_index().to_numpy(),
-                                   alls.set_index(["period_type", "period_start"])["expected"].sort_index().to_numpy())
+        np.testing.assert_allclose(
+            part["expected"].sum().sort_index().to_numpy(),
+            alls.set_index(["period_type", "period_start"])["expected"].sort_index().to_numpy(),
+        )
     # the month containing as-of: already-won revenue from May 1 to as-of
     won = crm.deals[crm.deals["is_won"] & (crm.deals["close_date"] >= "2026-05-01")]
     may = alls[alls["period_type"].eq("month") & alls["period_start"].eq(pd.Timestamp("2026-05-01"))]
@@ -58,7 +60,9 @@ def test_stale_deals_add_nothing(scored) -> None:
 
 def test_deal_values_by_source() -> None:
     open_deals = pd.DataFrame({"amount": [500.0, np.nan, np.nan], "list_price": [100.0, 200.0, np.nan]})
-    history = pd.DataFrame({"is_won": [True, True], "close_value": [90.0, 330.0], "list_price": [100.0, 300.0]})
+    history = pd.DataFrame(
+        {"is_won": [True, True], "close_value": [90.0, 330.0], "list_price": [100.0, 300.0]}
+    )
     values = deal_values(open_deals, history)
     assert values["value_source"].tolist() == ["amount", "list_price", "median_won_value"]
     np.testing.assert_allclose(values["deal_value"], [500.0, 200.0 * 1.0, 210.0])  # mean ratio (0.9+1.1)/2

@@ -13,10 +13,16 @@ def test_quarter_end_as_of_periods_and_slices() -> None:
     periods = calendar.periods
     assert periods["period_type"].value_counts().to_dict() == {"week": 14, "month": 7, "quarter": 3}
     first_week = periods[periods["period_type"].eq("week")].iloc[0]
-    assert (first_week["period_start"], first_week["period_end"]) == (pd.Timestamp("2017-12-25"),
-                                                                      pd.Timestamp("2017-12-31"))
+    assert (first_week["period_start"], first_week["period_end"]) == (
+        pd.Timestamp("2017-12-25"),
+        pd.Timestamp("2017-12-31"),
+    )
     quarters = periods[periods["period_type"].eq("quarter")]
-    assert quarters["period_start"].dt.strftime("%Y-%m-%d").tolist() == ["2017-10-01", "2018-01-01", "2018-04-01"]
+    assert quarters["period_start"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2017-10-01",
+        "2018-01-01",
+        "2018-04-01",
+    ]
     assert calendar.slice_first[0] == 1
     assert calendar.horizon_days == (pd.Timestamp("2018-06-30") - pd.Timestamp("2017-12-31")).days
     # slices tile the horizon without gaps

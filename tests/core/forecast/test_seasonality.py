@@ -13,8 +13,13 @@ AS_OF = pd.Timestamp("2024-03-31")
 
 
 def test_index_by_hand() -> None:
-    monthly = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
-                            "won": [0.0, 20.0, 60.0, 10.0], "expected": [30.0, 20.0, 30.0, 20.0]})
+    monthly = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
+            "won": [0.0, 20.0, 60.0, 10.0],
+            "expected": [30.0, 20.0, 30.0, 20.0],
+        }
+    )
     index = fit_quarter_seasonality(monthly).index
     assert index == pytest.approx(((0 + 10 + 10) / (50 + 10), (20 + 10) / (20 + 10), (60 + 10) / (30 + 10)))
 
@@ -23,15 +28,25 @@ def test_index_by_hand() -> None:
 def timing() -> CloseTimingModel:
     """Wins spread evenly over ages 1..90 days."""
     engage = AS_OF - pd.Timedelta(days=400)
-    deals = pd.DataFrame({"deal_stage": "Won", "engage_date": engage, "product": "A",
-                          "close_date": [engage + pd.Timedelta(days=d) for d in range(1, 91)]})
+    deals = pd.DataFrame(
+        {
+            "deal_stage": "Won",
+            "engage_date": engage,
+            "product": "A",
+            "close_date": [engage + pd.Timedelta(days=d) for d in range(1, 91)],
+        }
+    )
     return CloseTimingModel().fit(deals, AS_OF)
 
 
 def test_neutral_index_gives_plain_shares(timing: CloseTimingModel) -> None:
     deal = pd.DataFrame({"product": ["A"], "age_days": [0.0]})
-    shares = seasonal_window_shares(timing, deal, AS_OF, QuarterSeasonality(), np.array([1, 31]), np.array([30, 61]))
-    np.testing.assert_allclose(shares, timing.win_time_shares(deal, np.array([30, 61])) - [[0, 30 / 90]], atol=1e-12)
+    shares = seasonal_window_shares(
+        timing, deal, AS_OF, QuarterSeasonality(), np.array([1, 31]), np.array([30, 61])
+    )
+    np.testing.assert_allclose(
+        shares, timing.win_time_shares(deal, np.array([30, 61])) - [[0, 30 / 90]], atol=1e-12
+    )
 
 
 def test_reweighting_moves_timing_not_total(timing: CloseTimingModel) -> None:

@@ -10,8 +10,13 @@ from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue
 INDEPENDENT = Dependence()
 
 
-def _draws(slice_probability: list[list[float]], slice_month: list[int], value: float | None = 100.0,
-           list_price: float = 0.0, ratio: tuple[float, ...] = (1.0,)) -> PipelineDraws:
+def _draws(
+    slice_probability: list[list[float]],
+    slice_month: list[int],
+    value: float | None = 100.0,
+    list_price: float = 0.0,
+    ratio: tuple[float, ...] = (1.0,),
+) -> PipelineDraws:
     probability = np.array(slice_probability, dtype=float).reshape(len(slice_probability), len(slice_month))
     n = probability.shape[0]
     return PipelineDraws(

@@ -17,21 +17,32 @@ def _deals(rows: list[tuple[str, int, str | None, str]]) -> pd.DataFrame:
     for i, (stage, engaged_ago, to_close, product) in enumerate(rows):
         engage = AS_OF - pd.Timedelta(days=engaged_ago)
         close = engage + pd.Timedelta(days=int(to_close)) if to_close is not None else pd.NaT
-        records.append({"opportunity_id": f"D{i}", "deal_stage": stage, "engage_date": engage,
-                        "close_date": close, "product": product, "age_days": float(engaged_ago)})
+        records.append(
+            {
+                "opportunity_id": f"D{i}",
+                "deal_stage": stage,
+                "engage_date": engage,
+                "close_date": close,
+                "product": product,
+                "age_days": float(engaged_ago),
+            }
+        )
     return pd.DataFrame(records)
 
 
 @pytest.fixture
 def four_deals() -> pd.DataFrame:
     """Won at 10 days, lost at 5, won at 20, and one still open at 15 days (censored)."""
-    return _deals([("Won", 100, 10, "A"), ("Lost", 100, 5, "A"), ("Won", 100, 20, "A"), ("Engaging", 15, None, "A")])
+    return _deals(
+        [("Won", 100, 10, "A"), ("Lost", 100, 5, "A"), ("Won", 100, 20, "A"), ("Engaging", 15, None, "A")]
+    )
 
 
 def test_aalen_johansen_incidence_matches_hand_computation(four_deals: pd.DataFrame) -> None:
     model = CloseTimingModel().fit(four_deals, AS_OF)
     cif = model.won_cif_["A"]
-    # day 5: 1 of 4 lost -> open 3/4; day 10: 1 of 3 won -> CIF 0.25, open 1/2; day 20: the last one at risk wins
+    # day 5: 1 of 4 lost -> open 3/4; day 10: 1 of 3 won -> CIF 0.25, open 1/2;
+    # day 20: the last one at risk wins
     assert cif[9] == pytest.approx(0.0)
     assert cif[10] == pytest.approx(0.25)
     assert cif[19] == pytest.approx(0.25)

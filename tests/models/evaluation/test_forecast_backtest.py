@@ -16,12 +16,22 @@ def test_pinball_by_hand() -> None:
 
 
 def test_summary_by_hand() -> None:
-    windows = pd.DataFrame({"as_of": ["2024-01-31"] * 2, "actual": [100.0, 50.0],
-                            "p10": [80.0, 60.0], "p50": [100.0, 80.0], "p90": [120.0, 90.0],
-                            "naive_p10": [90.0, 70.0], "naive_p50": [95.0, 75.0], "naive_p90": [99.0, 80.0]})
+    windows = pd.DataFrame(
+        {
+            "as_of": ["2024-01-31"] * 2,
+            "actual": [100.0, 50.0],
+            "p10": [80.0, 60.0],
+            "p50": [100.0, 80.0],
+            "p90": [120.0, 90.0],
+            "naive_p10": [90.0, 70.0],
+            "naive_p50": [95.0, 75.0],
+            "naive_p90": [99.0, 80.0],
+        }
+    )
     summary = summarise(windows)
     assert summary["coverage_p10_p90"] == 0.5 and summary["naive_coverage_p10_p90"] == 0.0
-    # window 1 (actual 100): losses 0.1*20, 0, 0.1*20 -> 4/3; window 2 (actual 50): 0.9*10, 0.5*30, 0.1*40 -> 28/3
+    # window 1 (actual 100): losses 0.1*20, 0, 0.1*20 -> 4/3
+    # window 2 (actual 50): 0.9*10, 0.5*30, 0.1*40 -> 28/3
     assert summary["pinball"] == pytest.approx(round((4 / 3 + 28 / 3) / 2, 2))
     assert summary["windows"] == 2 and summary["below_p10"] == 0.5
 
@@ -33,15 +43,28 @@ def test_backtest_windows_on_synthetic_export(tmp_path) -> None:
     summary, windows = result["summary"], pd.DataFrame(result["windows"])
     assert summary["windows"] == len(windows) >= 20
     assert set(windows["segment_type"]) == {"all", "regional_office"}
-    assert {"as_of", "period_type", "period_start", "segment_type", "segment", "actual", "p10", "p50",
-            "p90"} <= set(windows.columns)
+    assert {
+        "as_of",
+        "period_type",
+        "period_start",
+        "segment_type",
+        "segment",
+        "actual",
+        "p10",
+        "p50",
+        "p90",
+    } <= set(windows.columns)
     assert 0.0 <= summary["coverage_p10_p90"] <= 1.0 and summary["probability_source"] == "curves"
     # the actual of one window, recomputed from the export: deals open at 2025-12-31 won in January 2026
     deals = full.deals
     open_then = (deals["engage_date"] <= "2025-12-31") & ~(deals["close_date"] <= "2025-12-31")
     won_january = open_then & deals["is_won"] & deals["close_date"].between("2026-01-01", "2026-01-31")
-    row = windows[(windows["as_of"] == "2025-12-31") & (windows["period_type"] == "month")
-                  & (windows["period_start"] == "2026-01-01") & (windows["segment_type"] == "all")]
+    row = windows[
+        (windows["as_of"] == "2025-12-31")
+        & (windows["period_type"] == "month")
+        & (windows["period_start"] == "2026-01-01")
+        & (windows["segment_type"] == "all")
+    ]
     assert row["actual"].iloc[0] == pytest.approx(deals.loc[won_january, "close_value"].sum())
     assert (windows["p10"] <= windows["p90"]).all()
 

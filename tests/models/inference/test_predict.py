@@ -1,4 +1,4 @@
-"""predict.py end to end on a small synthetic export: contract, determinism, atomicity, bad input, bad models."""
+"""predict.py end to end on a small export: contract, determinism, atomicity, bad input, bad models."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from core.data.synthetic import generate_crm, write_crm
 from models.inference.predict import main
 
 OUTPUTS = ("latest_predictions.csv", "forecast.csv", "shap_values.csv", "predictions_metadata.json")
-REQUIRED = ("opportunity_id, sales_agent, manager, regional_office, product, account, deal_stage, engage_date, "
-            "age_days, deal_value, value_source, win_probability, risk_score, risk_tier, expected_revenue, "
-            "value_at_risk, p_close_in_quarter, p_close_next_quarter, expected_close_date, stale, driver_1, "
-            "driver_2, driver_3").split(", ")
+REQUIRED = (
+    "opportunity_id, sales_agent, manager, regional_office, product, account, deal_stage, engage_date, "
+    "age_days, deal_value, value_source, win_probability, risk_score, risk_tier, expected_revenue, "
+    "value_at_risk, p_close_in_quarter, p_close_next_quarter, expected_close_date, stale, driver_1, "
+    "driver_2, driver_3"
+).split(", ")
 EVIL_ACCOUNT = '=HYPERLINK("http://evil.example","click")'
 
 
@@ -33,7 +35,9 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_crm(crm, folder)
     pipeline = pd.read_csv(folder / "sales_pipeline.csv", dtype=str, keep_default_na=False)
     accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
-    victim = pipeline.loc[pipeline["deal_stage"].eq("Engaging") & pipeline["account"].ne(""), "account"].iloc[0]
+    victim = pipeline.loc[pipeline["deal_stage"].eq("Engaging") & pipeline["account"].ne(""), "account"].iloc[
+        0
+    ]
     pipeline["account"] = pipeline["account"].replace(victim, EVIL_ACCOUNT)
     accounts["account"] = accounts["account"].replace(victim, EVIL_ACCOUNT)
     pipeline.to_csv(folder / "sales_pipeline.csv", index=False)
@@ -47,16 +51,37 @@ def first_run(export: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     """One run that trains a model; later tests reuse its model and outputs."""
     root = tmp_path_factory.mktemp("run")
     out, models = root / "out", root / "models"
-    code = main(["--data-dir", str(export), "--out-dir", str(out), "--model-dir", str(models),
-                 "--simulations", "300", "--quiet"])
+    code = main(
+        [
+            "--data-dir",
+            str(export),
+            "--out-dir",
+            str(out),
+            "--model-dir",
+            str(models),
+            "--simulations",
+            "300",
+            "--quiet",
+        ]
+    )
     assert code == 0
     return {"out": out, "models": models, "export": export}
 
 
-def _args(run: dict[str, Path], out: Path | None = None, data: Path | None = None,
-          models: Path | None = None) -> list[str]:
-    return ["--data-dir", str(data or run["export"]), "--out-dir", str(out or run["out"]),
-            "--model-dir", str(models or run["models"]), "--simulations", "300", "--quiet"]
+def _args(
+    run: dict[str, Path], out: Path | None = None, data: Path | None = None, models: Path | None = None
+) -> list[str]:
+    return [
+        "--data-dir",
+        str(data or run["export"]),
+        "--out-dir",
+        str(out or run["out"]),
+        "--model-dir",
+        str(models or run["models"]),
+        "--simulations",
+        "300",
+        "--quiet",
+    ]
 
 
 def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
@@ -65,8 +90,20 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
     assert all(column in predictions.columns for column in REQUIRED)
     metadata = json.loads((out / "predictions_metadata.json").read_text())
     assert metadata["counts"]["scored"] == len(predictions) == metadata["counts"]["open_deals"]
-    for key in ("run_id", "as_of", "export_end", "data", "model", "counts", "simulation", "forecast_backtest",
-                "risk", "timings_seconds", "data_quality", "software"):
+    for key in (
+        "run_id",
+        "as_of",
+        "export_end",
+        "data",
+        "model",
+        "counts",
+        "simulation",
+        "forecast_backtest",
+        "risk",
+        "timings_seconds",
+        "data_quality",
+        "software",
+    ):
         assert key in metadata
     assert metadata["simulation"]["runs"] == 300
     assert metadata["model"]["trained_this_run"] is True
@@ -81,7 +118,10 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
     shap = pd.read_csv(out / "shap_values.csv", dtype={"opportunity_id": str}, keep_default_na=False)
     assert shap["opportunity_id"].nunique() == len(predictions)
     # each deal's base value + contributions = its win probability
-    total = shap.groupby("opportunity_id")["shap_value"].sum() + shap.groupby("opportunity_id")["base_value"].first()
+    total = (
+        shap.groupby("opportunity_id")["shap_value"].sum()
+        + shap.groupby("opportunity_id")["base_value"].first()
+    )
     probability = predictions.set_index("opportunity_id")["win_probability"].astype(float)
     assert (total.reindex(probability.index) - probability).abs().max() < 1e-4
 
@@ -92,7 +132,9 @@ def test_formula_account_is_neutralised(first_run: dict[str, Path]) -> None:
     assert ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text
 
 
-def test_second_run_reuses_the_model_and_is_byte_identical(first_run: dict[str, Path], tmp_path: Path) -> None:
+def test_second_run_reuses_the_model_and_is_byte_identical(
+    first_run: dict[str, Path], tmp_path: Path
+) -> None:
     assert main(_args(first_run, out=tmp_path)) == 0
     again = _digests(tmp_path)
     before = _digests(first_run["out"])
@@ -108,7 +150,9 @@ def test_second_run_reuses_the_model_and_is_byte_identical(first_run: dict[str, 
     assert meta_a["forecast_backtest"]["summary"]["probability_source"] == "curves"
 
 
-def test_every_broken_export_exits_2_and_keeps_outputs(first_run, broken_inputs, capsys, tmp_path: Path) -> None:
+def test_every_broken_export_exits_2_and_keeps_outputs(
+    first_run, broken_inputs, capsys, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     shutil.copytree(first_run["out"], out)
     before = _digests(out)
@@ -116,7 +160,10 @@ def test_every_broken_export_exits_2_and_keeps_outputs(first_run, broken_inputs,
         code = main(_args(first_run, out=out, data=broken.data_dir))
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2, broken.kind
-        assert len(err) == 1 and err[0].startswith("error: ") and broken.expected in err[0], (broken.kind, err)
+        assert len(err) == 1 and err[0].startswith("error: ") and broken.expected in err[0], (
+            broken.kind,
+            err,
+        )
         assert _digests(out) == before, broken.kind
 
 
