@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 TOP_DRIVERS = 3
+COUNT_NOUNS = ("days ", "deals ", "weeks ", "months ")  # labels read best number first: "95 days since ..."
+NOT_ENGAGED = "Not engaged yet (prospecting)"
+AGE_FEATURE = "age_days"
 
 
 class Explanation(Protocol):
@@ -31,6 +34,8 @@ class Explanation(Protocol):
 def _points(impact: float) -> str:
     """Signed probability points: one decimal below one point, whole points otherwise."""
     pts = impact * 100.0
+    if abs(pts) < 0.05:
+        return "0 pts"
     return f"{pts:+.1f} pts" if abs(pts) < 1 else f"{pts:+.0f} pts"
 
 
@@ -83,7 +88,7 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
         and isinstance(reference, (int, float, np.number))
         and math.isfinite(reference)
     )
-    if kind == "days" and label.lower().startswith("days"):
+    if kind in ("days", "number") and label.lower().startswith(COUNT_NOUNS):
         text = f"{float(value):,.0f} {label}"
         if has_reference:
             text += f" vs {float(reference):,.0f} typical"
@@ -95,8 +100,13 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
     return f"{text} ({_points(impact)})"
 
 
-def top_drivers(explanation: Explanation, top: int = TOP_DRIVERS) -> pd.DataFrame:
-    """driver_k, driver_k_feature, driver_k_impact (k = 1..top) per deal, largest absolute impact first."""
+def top_drivers(
+    explanation: Explanation, top: int = TOP_DRIVERS, not_engaged: pd.Index | None = None
+) -> pd.DataFrame:
+    """driver_k, driver_k_feature, driver_k_impact (k = 1..top) per deal, largest absolute impact first.
+
+    Deals in ``not_engaged`` (Prospecting without an engage date) read "Not engaged yet" for their age.
+    """
     points = explanation.shap_points
     features = np.array(points.columns, dtype=object)
     values = points.to_numpy(dtype=float)
@@ -110,6 +120,7 @@ def top_drivers(explanation: Explanation, top: int = TOP_DRIVERS) -> pd.DataFram
         else None
     )
     references = [explanation.reference_values.get(f) for f in features]
+    waiting = points.index.isin(not_engaged) if not_engaged is not None else np.zeros(len(points), dtype=bool)
     out: dict[str, list] = {}
     for k in range(top):
         sentences, names, impacts = [], [], []
@@ -125,7 +136,10 @@ def top_drivers(explanation: Explanation, top: int = TOP_DRIVERS) -> pd.DataFram
             label = labels[col]
             if series is not None and "this series" in label:
                 label = label.replace("this series", f"{series[row]} deals")
-            sentences.append(driver_sentence(feature, label, readable[row, col], references[col], impact))
+            if feature == AGE_FEATURE and waiting[row]:
+                sentences.append(f"{NOT_ENGAGED} ({_points(impact)})")
+            else:
+                sentences.append(driver_sentence(feature, label, readable[row, col], references[col], impact))
             names.append(feature)
             impacts.append(impact)
         out[f"driver_{k + 1}"] = sentences

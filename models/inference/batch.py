@@ -94,7 +94,8 @@ def build_outputs(
         win_probability = model.predict_proba(crm)
     with progress.step("explain", "explaining scores (TreeSHAP in probability points)"):
         explanation = model.explain(crm)
-        drivers = top_drivers(explanation)
+        not_engaged = pd.Index(open_deals.loc[open_deals["engage_date"].isna(), "opportunity_id"])
+        drivers = top_drivers(explanation, not_engaged=not_engaged)
         shap_table = shap_long(explanation)
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         timing = CloseTimingModel().fit(deals, crm.as_of)

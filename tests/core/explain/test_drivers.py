@@ -65,6 +65,10 @@ def test_sentences_read_like_a_manager_talks() -> None:
         == "Deal value is 4,821 vs 1,096 typical (+2 pts)"
     )
     assert driver_sentence("account_revenue", "", np.nan, None, 0.01) == "Account revenue is unknown (+1 pts)"
+    assert (
+        driver_sentence("rep_closed_deals", "deals the rep has closed so far", 120.0, 80.0, -0.024)
+        == "120 deals the rep has closed so far vs 80 typical (-2 pts)"
+    )
 
 
 def test_top_drivers_order_by_absolute_impact(explanation: FakeExplanation) -> None:
@@ -73,7 +77,10 @@ def test_top_drivers_order_by_absolute_impact(explanation: FakeExplanation) -> N
     assert drivers.loc["D1", "driver_2_feature"] == "agent_series_win_rate"
     assert drivers.loc["D1", "driver_3_impact"] == pytest.approx(0.02)
     assert drivers.loc["D2", "driver_1"] == "Rep's win rate on MG deals is 70% vs 63% team average (+3 pts)"
-    assert drivers.loc["D2", "driver_3"] == "Days since engagement is unknown (+0.0 pts)"
+    assert drivers.loc["D2", "driver_3"] == "Days since engagement is unknown (0 pts)"
+    waiting = top_drivers(explanation, not_engaged=pd.Index(["D1"]))
+    assert waiting.loc["D1", "driver_1"] == "Not engaged yet (prospecting) (-11 pts)"
+    assert waiting.loc["D2", "driver_1"] == drivers.loc["D2", "driver_1"]
 
 
 def test_shap_long_has_every_cell_and_the_base(explanation: FakeExplanation) -> None:
