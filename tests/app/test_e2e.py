@@ -126,6 +126,7 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
                     assert b'<div id="root">' in response.read()
             return
         from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.support.ui import WebDriverWait
 
         driver = browser()
         try:
@@ -146,7 +147,13 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
             # selecting the first row of the Risk Dashboard opens that deal in the drill-down
             driver.get(f"{url}/risk")
             wait_rendered(driver, "Risk dashboard")
-            grid = driver.find_element("css selector", '[data-testid="stDataFrame"]')
+            grid = WebDriverWait(driver, 30).until(
+                lambda d: (
+                    d.find_element("css selector", '[data-testid="stDataFrame"] canvas')
+                    and d.find_element("css selector", '[data-testid="stDataFrame"]')
+                )
+            )
+            time.sleep(1)  # the grid draws its rows on a canvas after the element appears
             size = grid.size
             row_marker = (-size["width"] / 2 + 12, -size["height"] / 2 + 35 + 18)  # first row's check cell
             ActionChains(driver).move_to_element_with_offset(grid, *row_marker).click().perform()
