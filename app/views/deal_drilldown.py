@@ -123,6 +123,9 @@ if extra:
     st.dataframe(deal[extra].to_frame("value").T, hide_index=True, width="stretch")
 if tier_meaning:
     st.caption(f"Tier {md(deal['risk_tier'])}: {md(tier_meaning)}")
+flags = str(deal.get("data_flags", "") or "").strip()
+if flags:
+    st.caption(f"Data flags on this deal: {md(flags.replace(';', ', ').replace('|', ', '))}")
 
 left, right = st.columns([3, 2])
 with left:

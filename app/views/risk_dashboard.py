@@ -25,6 +25,7 @@ TABLE_COLUMNS = [
     "win_probability",
     "risk_tier",
     "stale",
+    "data_flags",
     "deal_value",
     "age_days",
     "sales_agent",
@@ -66,7 +67,7 @@ if len(found) > MAX_ROWS:
     )
 
 event = st.dataframe(
-    shown[TABLE_COLUMNS],
+    shown[[c for c in TABLE_COLUMNS if c in shown.columns]],
     hide_index=True,
     width="stretch",
     height=420,
@@ -82,6 +83,7 @@ event = st.dataframe(
         "deal_stage": "Stage",
         "risk_tier": "Tier",
         "stale": "Stale",
+        "data_flags": st.column_config.TextColumn("Data flags", help="Data problems found on this deal"),
         "win_probability": st.column_config.ProgressColumn(
             "Win probability", format="%.0f%%", min_value=0.0, max_value=100.0
         ),
