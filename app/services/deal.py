@@ -6,6 +6,8 @@ shown beside its text so a manager can look up why it fired.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -67,19 +69,18 @@ def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.D
 ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "A2-age",
-        ("age", "days", "since", "duration", "time_in"),
+        ("age", "days", "since", "duration", "time", "overdue"),
         "Older than most deals that close: agree a dated next step and a mutual close plan with the buyer.",
     ),
     (
         "A3-rep",
-        ("rep", "agent", "win_rate", "win rate", "seller"),
+        ("rep", "agent", "seller"),
         "The rep's track record here lowers the odds: join the next call or pair the rep with a peer who "
-        "wins "
-        "this series.",
+        "wins this series.",
     ),
     (
         "A4-price",
-        ("price", "value", "amount", "discount", "size of deal"),
+        ("price", "value", "amount", "discount"),
         "Deal size works against it: revisit scope or packaging and confirm budget with the economic buyer.",
     ),
     (
@@ -90,7 +91,7 @@ ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     (
         "A6-stage",
-        ("stage", "prospect", "engag"),
+        ("stage", "prospecting", "early"),
         "Early stage for its age: book a discovery meeting to qualify need and budget, or drop it.",
     ),
     (
@@ -100,6 +101,12 @@ ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
         "the series.",
     ),
 )
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case word tokens (``rep_series_win_rate`` -> rep, series, win, rate); whole words only, so
+    'average' never matches 'age'."""
+    return set(re.findall(r"[a-z]+", text.lower()))
 
 
 def suggested_actions(deal: pd.Series, typical_won_age: float | None = None) -> list[tuple[str, str]]:
@@ -123,9 +130,9 @@ def suggested_actions(deal: pd.Series, typical_won_age: float | None = None) -> 
             negative = float(impact) < 0
         if not negative:
             continue
-        haystack = f"{feature} {text}".lower()
+        words = _words(feature) if feature else _words(text)
         for rule_id, keywords, action in ACTION_RULES:
-            if any(word in haystack for word in keywords):
+            if words & set(keywords):
                 if rule_id == "A2-age" and typical_won_age is not None and not pd.isna(deal.get("age_days")):
                     action = (
                         f"Older than most won deals of this product ({float(deal['age_days']):.0f} days vs a "

@@ -90,3 +90,24 @@ def test_comparables_are_same_product_closest_in_value() -> None:
     assert found["Won"]["opportunity_id"].tolist() == ["W1", "W2"]
     assert found["Won"]["days_to_close"].tolist() == [31, 59]
     assert found["Lost"]["value"].tolist() == [4821.0]
+
+
+def test_action_keywords_match_whole_words_of_the_driver_feature() -> None:
+    deal = pd.Series(
+        {
+            "stale": False,
+            "deal_stage": "Engaging",
+            "account": "Acme",
+            "age_days": 90.0,
+            "driver_1": "Product's win rate is 64% vs 63% team average (-0.9 pts)",
+            "driver_1_feature": "product_win_rate",
+            "driver_1_impact": -0.009,
+            "driver_2": "Sales rep is Ann (-2 pts)",
+            "driver_2_feature": "sales_agent",
+            "driver_2_impact": -0.02,
+            "driver_3": "Account's sector is retail (-1 pts)",
+            "driver_3_feature": "sector_win_rate",
+            "driver_3_impact": -0.01,
+        }
+    )
+    assert [rule for rule, _ in suggested_actions(deal)] == ["A7-product", "A3-rep", "A5-account"]
