@@ -28,6 +28,7 @@ from models.inference.model_store import choose_model
 from models.inference.writers import write_all_atomically
 
 BACKTEST_SIMULATIONS = 1000
+BACKTEST_PAIRS = 50_000_000  # cap on simulations x open deals per backtest forecast
 BACKTEST_CACHE = "forecast_backtest"
 
 STALE_TREATMENT = (
@@ -152,8 +153,10 @@ def cached_forecast_backtest(crm: CRMData, model_dir: Path, seed: int) -> dict:
         except (OSError, json.JSONDecodeError):
             pass  # a damaged cache entry is recomputed and replaced
     dates = [d for d in recent_as_of_dates(crm.as_of) if d >= crm.deals["engage_date"].min()]
+    n_open = max(int(crm.deals["is_open"].sum()), 1)
+    simulations = int(min(BACKTEST_SIMULATIONS, max(200, BACKTEST_PAIRS // n_open)))
     try:
-        result = run_forecast_backtest(crm, dates, "curves", BACKTEST_SIMULATIONS, seed)
+        result = run_forecast_backtest(crm, dates, "curves", simulations, seed)
     except (ValueError, RevIntelError) as exc:  # too little history before as-of to replay it
         return {"summary": None, "windows": [], "status": f"not enough history to backtest ({exc})"}
     result["summary"]["note"] = (
