@@ -22,6 +22,11 @@ TIER_COLOURS = (
 MONEY_AXIS = {"tickprefix": "$", "tickformat": "~s"}
 
 
+def plain(text: object) -> str:
+    """Data text made inert for Plotly, whose labels understand a little HTML (<b>, <br>, <a>)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
@@ -155,13 +160,13 @@ def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: 
 def risk_by_segment_chart(rows: pd.DataFrame, tiers: list[str], segment_label: str) -> go.Figure:
     """Horizontal stacked bars of value at risk per segment, one colour per risk tier."""
     fig = go.Figure()
-    segments = list(dict.fromkeys(rows["segment"]))
+    segments = [plain(v) for v in dict.fromkeys(rows["segment"])]
     for i, tier in enumerate(tiers):
         part = rows[rows["risk_tier"] == tier]
         if part.empty:
             continue
         fig.add_bar(
-            y=part["segment"],
+            y=[plain(v) for v in part["segment"]],
             x=part["value_at_risk"],
             name=str(tier),
             orientation="h",
@@ -183,7 +188,7 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
         f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
         for v, m in zip(steps["value"], steps["measure"], strict=True)
     ]
-    labels = [f"{label}  ({t})" for label, t in zip(steps["label"], text, strict=True)]
+    labels = [f"{plain(label)}  ({t})" for label, t in zip(steps["label"], text, strict=True)]
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
