@@ -39,10 +39,16 @@ def run_one(deals: int, seed: int, n_jobs: int) -> dict:
     model.predict_proba(crm)
     scored = time.perf_counter()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"deals": deals, "generate_s": round(generated - started, 1), "load_s": round(loaded - generated, 1),
-            "train_s": round(trained - loaded, 1), "score_s": round(scored - trained, 1),
-            "training_snapshots": int(model.n_training_snapshots_), "rounds": int(model.n_rounds_),
-            "peak_memory_gb": round(peak_kib / 1024**2, 2)}
+    return {
+        "deals": deals,
+        "generate_s": round(generated - started, 1),
+        "load_s": round(loaded - generated, 1),
+        "train_s": round(trained - loaded, 1),
+        "score_s": round(scored - trained, 1),
+        "training_snapshots": int(model.n_training_snapshots_),
+        "rounds": int(model.n_rounds_),
+        "peak_memory_gb": round(peak_kib / 1024**2, 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,13 +65,28 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for deals in [int(d) for d in args.deals.split(",")]:
         output = subprocess.run(
-            [sys.executable, __file__, "--worker", str(deals), "--seed", str(args.seed), "--n-jobs", str(args.n_jobs)],
-            check=True, capture_output=True, text=True).stdout
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(deals),
+                "--seed",
+                str(args.seed),
+                "--n-jobs",
+                str(args.n_jobs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         result = json.loads(output.strip().splitlines()[-1])
         results.append(result)
-        print(f"{deals:>9,} deals: train {result['train_s']:>7.1f} s  (load {result['load_s']} s, "
-              f"{result['training_snapshots']:,} snapshots, {result['rounds']} rounds)  "
-              f"peak memory {result['peak_memory_gb']:.2f} GB", flush=True)
+        print(
+            f"{deals:>9,} deals: train {result['train_s']:>7.1f} s  (load {result['load_s']} s, "
+            f"{result['training_snapshots']:,} snapshots, {result['rounds']} rounds)  "
+            f"peak memory {result['peak_memory_gb']:.2f} GB",
+            flush=True,
+        )
     print(json.dumps(results, indent=2))
     return 0
 

@@ -13,6 +13,14 @@ from core.features.deal_features import (
 from core.features.spec import FeatureSpec, spec_from_training
 
 __all__ = [
-    "ACCOUNT_FEATURES", "CATEGORICAL_FEATURES", "FEATURES", "FEATURE_LABELS", "FeatureSpec", "RATE_FEATURES",
-    "blank_account_ids", "open_deal_features", "spec_from_training", "weekly_snapshots",
+    "ACCOUNT_FEATURES",
+    "CATEGORICAL_FEATURES",
+    "FEATURES",
+    "FEATURE_LABELS",
+    "FeatureSpec",
+    "RATE_FEATURES",
+    "blank_account_ids",
+    "open_deal_features",
+    "spec_from_training",
+    "weekly_snapshots",
 ]

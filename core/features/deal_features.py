@@ -21,24 +21,68 @@ import pandas as pd
 
 from core.data import CRMData
 from core.data.contract import UNKNOWN
-from core.features.history import outcome_counts_before, overall_win_rate_before, smoothed_rate, win_rates_before
+from core.features.history import (
+    outcome_counts_before,
+    overall_win_rate_before,
+    smoothed_rate,
+    win_rates_before,
+)
 
-CATEGORICAL_FEATURES: tuple[str, ...] = ("sales_agent", "manager", "regional_office", "product", "series", "sector")
+CATEGORICAL_FEATURES: tuple[str, ...] = (
+    "sales_agent",
+    "manager",
+    "regional_office",
+    "product",
+    "series",
+    "sector",
+)
 NUMERIC_FEATURES: tuple[str, ...] = (
-    "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value", "account_employees", "account_revenue",
-    "rep_closed_deals", "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+    "age_days",
+    "days_into_quarter",
+    "engage_days_into_quarter",
+    "deal_value",
+    "account_employees",
+    "account_revenue",
+    "rep_closed_deals",
+    "rep_win_rate",
+    "rep_series_win_rate",
+    "product_win_rate",
+    "account_win_rate",
+    "sector_win_rate",
 )
 FEATURES: tuple[str, ...] = (
-    "age_days", "days_into_quarter", "engage_days_into_quarter", "deal_value",
-    "sales_agent", "manager", "regional_office", "product", "series", "sector",
-    "account_employees", "account_revenue", "rep_closed_deals",
-    "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+    "age_days",
+    "days_into_quarter",
+    "engage_days_into_quarter",
+    "deal_value",
+    "sales_agent",
+    "manager",
+    "regional_office",
+    "product",
+    "series",
+    "sector",
+    "account_employees",
+    "account_revenue",
+    "rep_closed_deals",
+    "rep_win_rate",
+    "rep_series_win_rate",
+    "product_win_rate",
+    "account_win_rate",
+    "sector_win_rate",
 )
 RATE_FEATURES: tuple[str, ...] = (
-    "rep_win_rate", "rep_series_win_rate", "product_win_rate", "account_win_rate", "sector_win_rate",
+    "rep_win_rate",
+    "rep_series_win_rate",
+    "product_win_rate",
+    "account_win_rate",
+    "sector_win_rate",
 )
 ACCOUNT_FEATURES: tuple[str, ...] = (
-    "sector", "account_employees", "account_revenue", "account_win_rate", "sector_win_rate",
+    "sector",
+    "account_employees",
+    "account_revenue",
+    "account_win_rate",
+    "sector_win_rate",
 )
 FEATURE_LABELS: dict[str, str] = {
     "age_days": "days since the deal was engaged",
@@ -97,7 +141,9 @@ def deals_for_features(crm: CRMData, account_policy: str = "impute", draw: int =
     """The cut's deals with ``feature_account`` (real or donor account) and its sector and size attached."""
     if account_policy not in ACCOUNT_POLICIES:
         raise ValueError(f"account_policy must be one of {ACCOUNT_POLICIES}, got {account_policy!r}")
-    deals = crm.deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)  # row order never matters
+    deals = crm.deals.sort_values("opportunity_id", kind="stable").reset_index(
+        drop=True
+    )  # row order never matters
     deals["feature_account"] = deals["account"]
     if account_policy == "impute":
         blank = deals["account"].eq("")
@@ -117,11 +163,17 @@ def _codes(values: pd.Series, extra: pd.Series | None = None) -> tuple[np.ndarra
     """Integer codes for ``values`` and ``extra`` on one shared vocabulary (for exact as-of joins)."""
     combined = values if extra is None else pd.concat([values, extra], ignore_index=True)
     codes, _ = pd.factorize(combined.astype(str), sort=True)
-    return codes[: len(values)], codes[len(values):]
+    return codes[: len(values)], codes[len(values) :]
 
 
-def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_dates: np.ndarray,
-                           ages: np.ndarray, as_of: pd.Timestamp, prior_strength: float) -> pd.DataFrame:
+def point_in_time_features(
+    deals: pd.DataFrame,
+    positions: np.ndarray,
+    snapshot_dates: np.ndarray,
+    ages: np.ndarray,
+    as_of: pd.Timestamp,
+    prior_strength: float,
+) -> pd.DataFrame:
     """Feature rows for deals[positions] as known at ``snapshot_dates`` (rates from closes strictly before)."""
     closed_mask = deals["close_date"].notna() & (deals["close_date"] <= as_of)
     closed = deals.loc[closed_mask]
@@ -130,44 +182,64 @@ def point_in_time_features(deals: pd.DataFrame, positions: np.ndarray, snapshot_
     product, _ = _codes(deals["product"])
     sector, _ = _codes(deals["sector"])
     real_account, feature_account = _codes(deals["account"], deals["feature_account"])
-    keys = pd.DataFrame({"agent": agent, "series": series, "product": product, "sector": sector,
-                         "account": real_account})
+    keys = pd.DataFrame(
+        {"agent": agent, "series": series, "product": product, "sector": sector, "account": real_account}
+    )
     history = keys.loc[closed_mask.to_numpy()].assign(
-        close_date=closed["close_date"].to_numpy(), is_won=closed["is_won"].to_numpy().astype(np.int64))
+        close_date=closed["close_date"].to_numpy(), is_won=closed["is_won"].to_numpy().astype(np.int64)
+    )
     account_history = history.loc[closed["account"].ne("").to_numpy()]
-    queries = pd.DataFrame({
-        "agent": agent[positions], "series": series[positions], "product": product[positions],
-        "sector": sector[positions], "account": feature_account[positions], "snapshot_date": snapshot_dates,
-    })
+    queries = pd.DataFrame(
+        {
+            "agent": agent[positions],
+            "series": series[positions],
+            "product": product[positions],
+            "sector": sector[positions],
+            "account": feature_account[positions],
+            "snapshot_date": snapshot_dates,
+        }
+    )
     overall = overall_win_rate_before(history, queries)
     rep_closed, rep_won = outcome_counts_before(history, queries, ["agent"])
     rep = smoothed_rate(rep_won, rep_closed, overall, prior_strength)
     sector_rate = win_rates_before(account_history, queries, ["sector"], overall, prior_strength)
     engage = deals["engage_date"].to_numpy().astype("datetime64[D]")[positions]
     engage = np.where(np.isnat(engage), np.asarray(snapshot_dates).astype("datetime64[D]"), engage)
-    frame = pd.DataFrame({
-        "age_days": ages.astype(float),
-        "days_into_quarter": day_of_quarter(snapshot_dates),
-        "engage_days_into_quarter": day_of_quarter(engage),
-        "deal_value": deals["deal_value"].to_numpy()[positions],
-        **{c: deals[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
-        "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
-        "account_revenue": deals["account_revenue"].to_numpy(dtype=float)[positions],
-        "rep_closed_deals": rep_closed,
-        "rep_win_rate": rep,
-        "rep_series_win_rate": win_rates_before(history, queries, ["agent", "series"], rep, prior_strength),
-        "product_win_rate": win_rates_before(history, queries, ["product"], overall, prior_strength),
-        "account_win_rate": win_rates_before(account_history, queries, ["account"], sector_rate, prior_strength),
-        "sector_win_rate": sector_rate,
-    })
+    frame = pd.DataFrame(
+        {
+            "age_days": ages.astype(float),
+            "days_into_quarter": day_of_quarter(snapshot_dates),
+            "engage_days_into_quarter": day_of_quarter(engage),
+            "deal_value": deals["deal_value"].to_numpy()[positions],
+            **{c: deals[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
+            "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
+            "account_revenue": deals["account_revenue"].to_numpy(dtype=float)[positions],
+            "rep_closed_deals": rep_closed,
+            "rep_win_rate": rep,
+            "rep_series_win_rate": win_rates_before(
+                history, queries, ["agent", "series"], rep, prior_strength
+            ),
+            "product_win_rate": win_rates_before(history, queries, ["product"], overall, prior_strength),
+            "account_win_rate": win_rates_before(
+                account_history, queries, ["account"], sector_rate, prior_strength
+            ),
+            "sector_win_rate": sector_rate,
+        }
+    )
     no_account = deals["feature_account"].to_numpy()[positions] == ""
     frame.loc[no_account, ["account_win_rate", "sector_win_rate"]] = np.nan
     return frame[list(FEATURES)]
 
 
-def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 20.0,
-                     account_policy: str = "impute", thin_after_days: int = 182,
-                     thin_every: int = 4, max_snapshots: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def weekly_snapshots(
+    crm: CRMData,
+    every_days: int = 7,
+    prior_strength: float = 20.0,
+    account_policy: str = "impute",
+    thin_after_days: int = 182,
+    thin_every: int = 4,
+    max_snapshots: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training snapshots: one row per deal per ``every_days`` of age while it was open, up to ``crm.as_of``.
 
     Snapshots dated before the export's first recorded close are dropped (left truncation: an export that
@@ -198,8 +270,12 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
     thinned = ages > thin_after_days
     keep = ~thinned | (week % thin_every == 0)
     first_close = crm.deals["close_date"].min()
-    if pd.notna(first_close):  # left truncation: before the first recorded close nothing could be seen closing
-        keep &= engage[positions] + ages.astype("timedelta64[D]") >= first_close.to_datetime64().astype("datetime64[D]")
+    if pd.notna(
+        first_close
+    ):  # left truncation: before the first recorded close nothing could be seen closing
+        keep &= engage[positions] + ages.astype("timedelta64[D]") >= first_close.to_datetime64().astype(
+            "datetime64[D]"
+        )
     positions, week, ages, thinned = positions[keep], week[keep], ages[keep], thinned[keep]
     weight = np.where(thinned, float(thin_every), 1.0) * sample_weight
     snapshot_dates = (engage[positions] + ages.astype("timedelta64[D]")).astype("datetime64[ns]")
@@ -207,20 +283,23 @@ def weekly_snapshots(crm: CRMData, every_days: int = 7, prior_strength: float = 
     is_open = deals["is_open"].to_numpy()
     outcome = np.where(is_open, "open", np.where(deals["is_won"].to_numpy(), "won", "lost"))
     close_age = (close - engage).astype("timedelta64[D]").astype(float)
-    snapshots = pd.DataFrame({
-        "opportunity_id": deals["opportunity_id"].to_numpy()[positions],
-        "snapshot_date": snapshot_dates,
-        "age_days": ages.astype(float),
-        "weight": weight,
-        "outcome": outcome[positions],
-        "age_at_as_of": (as_of - engage).astype(np.int64)[positions].astype(float),
-        "close_age_days": np.where(is_open, np.nan, close_age)[positions],
-    })
+    snapshots = pd.DataFrame(
+        {
+            "opportunity_id": deals["opportunity_id"].to_numpy()[positions],
+            "snapshot_date": snapshot_dates,
+            "age_days": ages.astype(float),
+            "weight": weight,
+            "outcome": outcome[positions],
+            "age_at_as_of": (as_of - engage).astype(np.int64)[positions].astype(float),
+            "close_age_days": np.where(is_open, np.nan, close_age)[positions],
+        }
+    )
     return features, snapshots
 
 
-def open_deal_features(crm: CRMData, prior_strength: float = 20.0, account_policy: str = "impute",
-                       draw: int = 0) -> pd.DataFrame:
+def open_deal_features(
+    crm: CRMData, prior_strength: float = 20.0, account_policy: str = "impute", draw: int = 0
+) -> pd.DataFrame:
     """Features of every open deal at ``crm.as_of`` (index opportunity_id), computed exactly as in training.
 
     Prospecting deals without an engage date are scored at age 0 (they have not started yet).
@@ -238,4 +317,6 @@ def open_deal_features(crm: CRMData, prior_strength: float = 20.0, account_polic
 def blank_account_ids(crm: CRMData) -> pd.Index:
     """Opportunity ids of open deals whose account is blank (their account features are imputed)."""
     deals = crm.deals
-    return pd.Index(deals.loc[deals["is_open"] & deals["account"].eq(""), "opportunity_id"], name="opportunity_id")
+    return pd.Index(
+        deals.loc[deals["is_open"] & deals["account"].eq(""), "opportunity_id"], name="opportunity_id"
+    )

@@ -20,7 +20,9 @@ def _cumulative_outcomes(closed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         .reset_index()
     )
     if keys:
-        daily[["closed_count", "won_count"]] = daily.groupby(keys, sort=False)[["closed_count", "won_count"]].cumsum()
+        daily[["closed_count", "won_count"]] = daily.groupby(keys, sort=False)[
+            ["closed_count", "won_count"]
+        ].cumsum()
     else:
         daily[["closed_count", "won_count"]] = daily[["closed_count", "won_count"]].cumsum()
     return daily.sort_values("close_date", kind="stable").reset_index(drop=True)
@@ -41,8 +43,13 @@ def outcome_counts_before(
     left["_row"] = np.arange(len(left))
     left = left.sort_values("snapshot_date", kind="stable")
     joined = pd.merge_asof(
-        left, running, left_on="snapshot_date", right_on="close_date", by=keys or None,
-        allow_exact_matches=False, direction="backward",
+        left,
+        running,
+        left_on="snapshot_date",
+        right_on="close_date",
+        by=keys or None,
+        allow_exact_matches=False,
+        direction="backward",
     )
     order = np.argsort(joined["_row"].to_numpy(), kind="stable")
     closed_count = joined["closed_count"].to_numpy(dtype=float)[order]
@@ -50,7 +57,9 @@ def outcome_counts_before(
     return np.nan_to_num(closed_count), np.nan_to_num(won_count)
 
 
-def smoothed_rate(won: np.ndarray, closed: np.ndarray, prior: np.ndarray | float, strength: float) -> np.ndarray:
+def smoothed_rate(
+    won: np.ndarray, closed: np.ndarray, prior: np.ndarray | float, strength: float
+) -> np.ndarray:
     """Additive (empirical-Bayes style) smoothing: (won + strength * prior) / (closed + strength)."""
     return (won + strength * np.asarray(prior, dtype=float)) / (closed + strength)
 

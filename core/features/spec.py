@@ -37,7 +37,9 @@ class FeatureSpec:
         matrix = np.empty((len(features), len(self.names)), dtype=np.float64)
         for i, name in enumerate(self.names):
             if name in self.categories:
-                codes = pd.Categorical(features[name].astype(object), categories=list(self.categories[name])).codes
+                codes = pd.Categorical(
+                    features[name].astype(object), categories=list(self.categories[name])
+                ).codes
                 matrix[:, i] = np.where(codes < 0, np.nan, codes)
             else:
                 matrix[:, i] = pd.to_numeric(features[name], errors="coerce").to_numpy(dtype=np.float64)
@@ -70,7 +72,9 @@ def spec_from_training(features: pd.DataFrame, names: tuple[str, ...] = FEATURES
     """A spec whose category levels are the sorted values seen in the training features."""
     categories = {
         name: tuple(sorted(str(v) for v in pd.unique(features[name].dropna())))
-        for name in names if name in CATEGORICAL_FEATURES
+        for name in names
+        if name in CATEGORICAL_FEATURES
     }
-    return FeatureSpec(names=tuple(names), categories=categories,
-                       labels={n: FEATURE_LABELS.get(n, n) for n in names})
+    return FeatureSpec(
+        names=tuple(names), categories=categories, labels={n: FEATURE_LABELS.get(n, n) for n in names}
+    )

@@ -92,7 +92,9 @@ def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
                 break
             start -= AGE_BUCKET_DAYS
         rates[bucket] = (population["is_won"].sum() + strength * prior) / (len(population) + strength)
-    return pd.Series([rates[b] for b in buckets], index=open_deals["opportunity_id"].to_numpy(), name="stage_age")
+    return pd.Series(
+        [rates[b] for b in buckets], index=open_deals["opportunity_id"].to_numpy(), name="stage_age"
+    )
 
 
 def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -> tuple[pd.Series, dict]:
@@ -108,16 +110,22 @@ def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -
         outcome = truth.set_index("opportunity_id")["outcome"].reindex(open_ids)
         known = outcome.notna()
         labels = outcome[known].eq("Won").astype(float)
-        return labels, {"label_source": "truth.csv (every deal's eventual outcome; never closing = not won)",
-                        "n_open": int(len(open_ids)), "still_open_at_export_counted_not_won": 0,
-                        "excluded_still_open_at_export": 0, "excluded_not_in_truth": int((~known).sum())}
+        return labels, {
+            "label_source": "truth.csv (every deal's eventual outcome; never closing = not won)",
+            "n_open": int(len(open_ids)),
+            "still_open_at_export_counted_not_won": 0,
+            "excluded_still_open_at_export": 0,
+            "excluded_not_in_truth": int((~known).sum()),
+        }
     final = full.deals.set_index("opportunity_id").reindex(open_ids)
     closed = final["deal_stage"].isin(["Won", "Lost"])
     stale = ~closed & final["stale"].fillna(False).astype(bool)
     labels = final.loc[closed | stale, "deal_stage"].eq("Won").astype(float)
     return labels, {
-        "label_source": (f"stage in the export on {full.export_end:%Y-%m-%d}; deals still open and stale there "
-                         "(older than any deal ever took to close) count as not won"),
+        "label_source": (
+            f"stage in the export on {full.export_end:%Y-%m-%d}; deals still open and stale there "
+            "(older than any deal ever took to close) count as not won"
+        ),
         "n_open": int(len(open_ids)),
         "still_open_at_export_counted_not_won": int(stale.sum()),
         "excluded_still_open_at_export": int((~closed & ~stale).sum()),
@@ -130,9 +138,14 @@ def _scores(labels: pd.Series, predicted: pd.Series, base_rate: float) -> dict:
     return probability_scores(labels.to_numpy(), p, base_rate)
 
 
-def evaluate_as_of(full: CRMData, as_of: pd.Timestamp, seed: int, truth: pd.DataFrame | None = None,
-                   variants: dict[str, dict] | None = None,
-                   model_factory: Callable[..., WinProbabilityModel] = WinProbabilityModel) -> dict:
+def evaluate_as_of(
+    full: CRMData,
+    as_of: pd.Timestamp,
+    seed: int,
+    truth: pd.DataFrame | None = None,
+    variants: dict[str, dict] | None = None,
+    model_factory: Callable[..., WinProbabilityModel] = WinProbabilityModel,
+) -> dict:
     """Train at ``as_of`` on the cut, score its open deals, and compare with their eventual outcomes."""
     crm = cut_at(full, as_of)
     labels, counts = eventual_outcomes(full, crm, truth)
@@ -141,8 +154,13 @@ def evaluate_as_of(full: CRMData, as_of: pd.Timestamp, seed: int, truth: pd.Data
     for name, params in (variants or {}).items():
         models[name] = model_factory(seed=seed, **params).fit(crm)
     predictions = {name: model.predict_proba(crm) for name, model in models.items()}
-    row: dict = {"as_of": f"{crm.as_of:%Y-%m-%d}", "n": int(len(labels)), "base_rate": base,
-                 "observed_win_rate": float(labels.mean()) if len(labels) else None, **counts}
+    row: dict = {
+        "as_of": f"{crm.as_of:%Y-%m-%d}",
+        "n": int(len(labels)),
+        "base_rate": base,
+        "observed_win_rate": float(labels.mean()) if len(labels) else None,
+        **counts,
+    }
     row["model"] = _scores(labels, predictions["model"], base)
     row["baseline_base_rate"] = _scores(labels, pd.Series(base, index=labels.index), base)
     row["baseline_stage_age"] = _scores(labels, stage_age_rate(crm), base)
@@ -160,8 +178,9 @@ def evaluate_as_of(full: CRMData, as_of: pd.Timestamp, seed: int, truth: pd.Data
     return row
 
 
-def _closed_only_view(full: CRMData, crm: CRMData, base: float, won: pd.Series,
-                      model: WinProbabilityModel) -> dict:
+def _closed_only_view(
+    full: CRMData, crm: CRMData, base: float, won: pd.Series, model: WinProbabilityModel
+) -> dict:
     """The usual (naive) evaluation population: open deals that closed by the export's end, and nothing else.
 
     On it the right probability is P(won | the deal closes), not P(won): the model's hazard supplies that
@@ -171,8 +190,11 @@ def _closed_only_view(full: CRMData, crm: CRMData, base: float, won: pd.Series,
     final = full.deals.set_index("opportunity_id").reindex(open_ids)
     closed = final["deal_stage"].isin(["Won", "Lost"])
     labels = final.loc[closed, "deal_stage"].eq("Won").astype(float)
-    view: dict = {"n": int(len(labels)), "excluded_still_open_at_export": int((~closed).sum()),
-                  "observed_win_rate": float(labels.mean()) if len(labels) else None}
+    view: dict = {
+        "n": int(len(labels)),
+        "excluded_still_open_at_export": int((~closed).sum()),
+        "observed_win_rate": float(labels.mean()) if len(labels) else None,
+    }
     if len(labels) == 0:
         return view
     view["baseline_base_rate"] = _scores(labels, pd.Series(base, index=labels.index), base)
@@ -201,8 +223,12 @@ def summarise(rows: list[dict]) -> dict:
     summary["worst_brier_vs_cohort_rate"] = float(max(cohort_gaps)) if cohort_gaps else None
     names = sorted({name for r in rows for name in r.get("variants", {})})
     summary["variants"] = {
-        name: {k: float(np.mean([r["variants"][name][k] for r in rows if r["variants"][name].get(k) is not None]))
-               for k in METRIC_KEYS}
+        name: {
+            k: float(
+                np.mean([r["variants"][name][k] for r in rows if r["variants"][name].get(k) is not None])
+            )
+            for k in METRIC_KEYS
+        }
         for name in names
     }
     if rows and "oracle" in rows[0]:
@@ -211,34 +237,53 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def signal_statement(summary: dict, rows: list[dict]) -> str:
-    """One plain sentence on how much the model beats the base rate (or that it does not)."""
+    """Plain sentences on how much the model beats the base rate, how much of that is age alone, and (real data)
+    how predictable win-versus-loss is among the deals that did close."""
     if not rows:
         return "No backtest: no as-of date had both closed history and deals with a known outcome."
     auc, skill = summary["auc"], summary["brier_skill"]
-    worst = summary["worst_brier_vs_base_rate"]
     n = sum(r["n"] for r in rows)
-    head = (f"Across {len(rows)} as-of dates ({rows[0]['as_of']} to {rows[-1]['as_of']}, {n:,} scored deals) "
-            f"the model's AUC averages {auc:.3f} and its Brier score is {100 * skill:.1f}% "
-            f"{'better' if skill >= 0 else 'worse'} than the historical base rate")
-    if auc < 0.55 or skill < 0.02:
-        verdict = ("there is little signal beyond the base rate in this data: treat deal-level differences "
-                   "as weak and rely on the calibrated totals")
-    elif auc < 0.65:
-        verdict = "there is modest but real signal beyond the base rate"
-    else:
-        verdict = "there is strong signal beyond the base rate"
+    stage_age = summary["baseline_stage_age"]
+    beyond_age = 1 - summary["brier"] / stage_age["brier"] if stage_age["brier"] else 0.0
+    text = (f"Across {len(rows)} as-of dates ({rows[0]['as_of']} to {rows[-1]['as_of']}, {n:,} scored deals) the "
+            f"model's AUC averages {auc:.3f} and its Brier score is {100 * abs(skill):.1f}% "
+            f"{'better' if skill >= 0 else 'worse'} than the historical base rate "
+            f"(worst date {summary['worst_brier_vs_base_rate']:+.4f} Brier versus it, max ECE {summary['max_ece']:.3f})")
     oracle = summary.get("oracle")
-    extra = f" (the true probabilities reach AUC {oracle['auc']:.3f}, Brier {oracle['brier']:.4f})" if oracle else ""
-    cohort = summary["baseline_cohort_rate"]["brier"]
-    versus_cohort = 1 - summary["brier"] / cohort if cohort else 0.0
-    return (f"{head}{extra}, and {100 * versus_cohort:.1f}% {'better' if versus_cohort >= 0 else 'worse'} than "
-            f"a censoring-aware constant (the matured-cohort win rate); {verdict}. Worst date: {worst:+.4f} Brier "
-            f"versus the base rate, {summary['worst_brier_vs_cohort_rate']:+.4f} versus the cohort rate.")
+    if oracle:
+        text += f"; the true probabilities reach AUC {oracle['auc']:.3f}, Brier {oracle['brier']:.4f}"
+    text += (f". Against a stage/age rate (AUC {stage_age['auc']:.3f}) the model is {100 * abs(beyond_age):.1f}% "
+             f"{'better' if beyond_age >= 0 else 'worse'} in Brier")
+    if beyond_age < 0.03:
+        text += ", so most of what it knows is the deal's age and staleness, not who sells what to whom"
+    views = [r["closed_by_export"] for r in rows if r.get("closed_by_export", {}).get("model_won_if_closes")]
+    closed_auc = 0.5
+    if views:
+        closed_auc = float(np.mean([v["model_won_if_closes"]["auc"] for v in views if v["model_won_if_closes"]["auc"]]))
+        text += (f". Among the deals that did close, win versus loss is {'barely' if closed_auc < 0.6 else 'fairly'} "
+                 f"predictable (AUC {closed_auc:.3f})")
+    closed_weak = bool(views) and closed_auc < 0.6
+    if auc < 0.55 or skill < 0.02:
+        verdict = "There is little signal beyond the base rate: trust the calibrated totals, not deal-level differences."
+    elif closed_weak:
+        verdict = ("The model's edge over the base rate is recognising deals that will never close (age, staleness); "
+                   "who sells what to whom barely predicts win versus loss in this data, so read deal-level "
+                   "differences among young deals as weak.")
+    elif beyond_age < 0.03:
+        verdict = "Deal-level differences beyond age are weak: use the probabilities mainly to spot stale deals."
+    else:
+        verdict = "There is real deal-level signal beyond the base rate and beyond age."
+    return f"{text}. {verdict}"
 
 
-def rolling_backtest(full: CRMData, as_of_dates: list[pd.Timestamp], seed: int, truth: pd.DataFrame | None = None,
-                     variants: dict[str, dict] | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict:
+def rolling_backtest(
+    full: CRMData,
+    as_of_dates: list[pd.Timestamp],
+    seed: int,
+    truth: pd.DataFrame | None = None,
+    variants: dict[str, dict] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """The backtest section of metrics.json (contracts.md section 3), plus variants and oracle when given."""
     rows = []
     for as_of in as_of_dates:

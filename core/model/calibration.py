@@ -88,7 +88,9 @@ def fit_isotonic(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None 
     model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     model.fit(np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float), sample_weight=weight)
     values = np.clip(model.y_thresholds_, 1e-4, 1 - 1e-4)
-    return Calibrator("isotonic", thresholds=tuple(map(float, model.X_thresholds_)), values=tuple(map(float, values)))
+    return Calibrator(
+        "isotonic", thresholds=tuple(map(float, model.X_thresholds_)), values=tuple(map(float, values))
+    )
 
 
 def _fold_of(n: int, seed: int) -> np.ndarray:
@@ -96,8 +98,9 @@ def _fold_of(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(np.arange(n) % 2)
 
 
-def choose_calibrator(log_odds: np.ndarray, y: np.ndarray, seed: int = 0,
-                      methods: tuple[str, ...] = METHODS) -> tuple[Calibrator, dict[str, float]]:
+def choose_calibrator(
+    log_odds: np.ndarray, y: np.ndarray, seed: int = 0, methods: tuple[str, ...] = METHODS
+) -> tuple[Calibrator, dict[str, float]]:
     """Pick among ``methods`` by two-fold cross-fitted log loss on held-out data, then fit it on all of it.
 
     Isotonic must beat sigmoid by 0.002 to be chosen: it cannot extrapolate beyond the held-out scores

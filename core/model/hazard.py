@@ -18,7 +18,9 @@ from core.features.spec import FeatureSpec
 CONTINUE, WON, LOST = 0, 1, 2
 
 
-def deal_week_classes(snapshots: pd.DataFrame, as_of: pd.Timestamp, every_days: int) -> tuple[np.ndarray, np.ndarray]:
+def deal_week_classes(
+    snapshots: pd.DataFrame, as_of: pd.Timestamp, every_days: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(mask of fully observed deal-weeks, class per row: 0 still open, 1 won, 2 lost within the week)."""
     week_end = snapshots["snapshot_date"] + pd.Timedelta(days=every_days)
     observed = (week_end <= as_of).to_numpy()
@@ -33,24 +35,55 @@ def deal_week_classes(snapshots: pd.DataFrame, as_of: pd.Timestamp, every_days: 
 def hazard_params(seed: int, n_jobs: int) -> dict:
     """LightGBM parameters of the hazard model (small, regularised, deterministic)."""
     return {
-        "objective": "multiclass", "num_class": 3, "learning_rate": 0.15, "num_leaves": 15,
-        "min_data_in_leaf": 100, "lambda_l2": 10.0, "max_bin": 63, "feature_fraction": 0.9,
-        "cat_smooth": 20.0, "min_data_per_group": 50, "max_cat_threshold": 16,
-        "seed": seed, "deterministic": True, "force_row_wise": True, "num_threads": n_jobs, "verbose": -1,
+        "objective": "multiclass",
+        "num_class": 3,
+        "learning_rate": 0.15,
+        "num_leaves": 15,
+        "min_data_in_leaf": 100,
+        "lambda_l2": 10.0,
+        "max_bin": 63,
+        "feature_fraction": 0.9,
+        "cat_smooth": 20.0,
+        "min_data_per_group": 50,
+        "max_cat_threshold": 16,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": n_jobs,
+        "verbose": -1,
     }
 
 
-def fit_hazard(matrix: np.ndarray, classes: np.ndarray, weight: np.ndarray, spec: FeatureSpec, seed: int,
-               n_jobs: int, rounds: int = 50) -> lgb.Booster:
+def fit_hazard(
+    matrix: np.ndarray,
+    classes: np.ndarray,
+    weight: np.ndarray,
+    spec: FeatureSpec,
+    seed: int,
+    n_jobs: int,
+    rounds: int = 50,
+) -> lgb.Booster:
     """Fit the weekly competing-risks hazard (classes: still open / won / lost)."""
-    data = lgb.Dataset(matrix, label=classes, weight=weight, feature_name=list(spec.names),
-                       categorical_feature=spec.categorical_indices, free_raw_data=True)
+    data = lgb.Dataset(
+        matrix,
+        label=classes,
+        weight=weight,
+        feature_name=list(spec.names),
+        categorical_feature=spec.categorical_indices,
+        free_raw_data=True,
+    )
     return lgb.train(hazard_params(seed, n_jobs), data, num_boost_round=rounds)
 
 
-def outcome_if_open(hazard: lgb.Booster, matrix: np.ndarray, age_column: int, every_days: int,
-                max_age_days: float, calendar_column: int | None = None,
-                as_of: pd.Timestamp | None = None) -> np.ndarray:
+def outcome_if_open(
+    hazard: lgb.Booster,
+    matrix: np.ndarray,
+    age_column: int,
+    every_days: int,
+    max_age_days: float,
+    calendar_column: int | None = None,
+    as_of: pd.Timestamp | None = None,
+) -> np.ndarray:
     """(P(won), P(lost)) eventually, given open at the row's age: weekly hazards chained up to ``max_age_days``.
 
     Each step moves the deal ``every_days`` older and, when ``calendar_column`` is given, moves its

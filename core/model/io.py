@@ -79,8 +79,13 @@ def save_model(model: WinProbabilityModel, model_dir: str | Path, metrics: dict 
         "feature_spec_sha256": model.feature_spec_.digest(),
         "params": model.get_params(),
         "n_rounds": int(model.n_rounds_),
-        "library_versions": {"lightgbm": lgb.__version__, "pandas": pd.__version__, "numpy": np.__version__,
-                             "scikit-learn": sklearn.__version__, "python": platform.python_version()},
+        "library_versions": {
+            "lightgbm": lgb.__version__,
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "python": platform.python_version(),
+        },
         "files": {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()},
     }
     root = Path(model_dir)
@@ -111,7 +116,9 @@ def resolve_model_dir(path: str | Path) -> Path:
         if (path / version / "manifest.json").exists():
             return path / version
         raise ModelArtifactError(f"{pointer}: names version '{version}', which is not in {path}")
-    raise ModelArtifactError(f"{path}: no model found (no manifest.json and no {LATEST} file); run train.py first")
+    raise ModelArtifactError(
+        f"{path}: no model found (no manifest.json and no {LATEST} file); run train.py first"
+    )
 
 
 def _read(folder: Path, name: str) -> str:
@@ -129,7 +136,9 @@ def _load_json(folder: Path, name: str) -> dict:
     try:
         return json.loads(_read(folder, name))
     except json.JSONDecodeError as exc:
-        raise ModelArtifactError(f"{folder / name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ModelArtifactError(
+            f"{folder / name}: not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
 
 
 def load_model(path: str | Path) -> WinProbabilityModel:
@@ -137,12 +146,16 @@ def load_model(path: str | Path) -> WinProbabilityModel:
     folder = resolve_model_dir(path)
     manifest = _load_json(folder, "manifest.json")
     if manifest.get("format") != ARTIFACT_FORMAT:
-        raise ModelArtifactError(f"{folder / 'manifest.json'}: artifact format {manifest.get('format')!r} "
-                                 f"is not supported (expected {ARTIFACT_FORMAT}); retrain the model")
+        raise ModelArtifactError(
+            f"{folder / 'manifest.json'}: artifact format {manifest.get('format')!r} "
+            f"is not supported (expected {ARTIFACT_FORMAT}); retrain the model"
+        )
     for name, expected in manifest.get("files", {}).items():
         actual = hashlib.sha256(_read(folder, name).encode()).hexdigest()
         if actual != expected:
-            raise ModelArtifactError(f"{folder / name}: contents do not match the manifest (corrupt or edited)")
+            raise ModelArtifactError(
+                f"{folder / name}: contents do not match the manifest (corrupt or edited)"
+            )
     try:
         spec = FeatureSpec.from_dict(_load_json(folder, "feature_spec.json"))
         calibrator = Calibrator.from_dict(_load_json(folder, "calibrator.json"))
@@ -194,10 +207,16 @@ def model_card(model: WinProbabilityModel, metrics: dict) -> str:
         lines += ["| as-of | n | AUC | Brier | Brier skill | ECE |", "|---|---|---|---|---|---|"]
         for row in backtest.get("per_as_of", []):
             m = row["model"]
-            lines.append(f"| {row['as_of']} | {row['n']} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | "
-                         f"{_fmt(m['brier_skill'])} | {_fmt(m['ece'])} |")
-    lines += ["", "Features use only what was known at each snapshot date; no close date, close value or "
-              "duration of a closed deal is ever a feature.", ""]
+            lines.append(
+                f"| {row['as_of']} | {row['n']} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | "
+                f"{_fmt(m['brier_skill'])} | {_fmt(m['ece'])} |"
+            )
+    lines += [
+        "",
+        "Features use only what was known at each snapshot date; no close date, close value or "
+        "duration of a closed deal is ever a feature.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -26,12 +26,21 @@ def reliability_table(observed: np.ndarray, predicted: np.ndarray, bins: int = 1
     for b in range(bins):
         mask = index == b
         if mask.any():
-            rows.append({"bin_lower": b / bins, "bin_upper": (b + 1) / bins, "n": int(mask.sum()),
-                         "mean_predicted": float(predicted[mask].mean()), "observed_rate": float(observed[mask].mean())})
+            rows.append(
+                {
+                    "bin_lower": b / bins,
+                    "bin_upper": (b + 1) / bins,
+                    "n": int(mask.sum()),
+                    "mean_predicted": float(predicted[mask].mean()),
+                    "observed_rate": float(observed[mask].mean()),
+                }
+            )
     return pd.DataFrame(rows, columns=["bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"])
 
 
-def probability_scores(observed: np.ndarray, predicted: np.ndarray, base_rate: float) -> dict[str, float | None]:
+def probability_scores(
+    observed: np.ndarray, predicted: np.ndarray, base_rate: float
+) -> dict[str, float | None]:
     """AUC, Brier, Brier skill against a constant ``base_rate`` forecast, log loss and ECE."""
     y, p = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
     brier = float(np.mean((p - y) ** 2))

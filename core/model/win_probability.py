@@ -54,8 +54,14 @@ class TrainingSet:
 
     def subset(self, rows: np.ndarray) -> TrainingSet:
         """The rows selected by a boolean mask."""
-        return TrainingSet(self.matrix[rows], self.labels[rows], self.weights[rows], self.deal_labels,
-                           self.deal_ids[rows], self.snapshot_dates[rows])
+        return TrainingSet(
+            self.matrix[rows],
+            self.labels[rows],
+            self.weights[rows],
+            self.deal_labels,
+            self.deal_ids[rows],
+            self.snapshot_dates[rows],
+        )
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -110,11 +116,22 @@ class WinProbabilityModel(BaseEstimator):
     def _booster_params(self) -> dict:
         """LightGBM parameters of the deployed booster."""
         return {
-            "objective": "cross_entropy", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples, "lambda_l2": 10.0, "max_bin": 63,
-            "feature_fraction": 0.9, "cat_smooth": 20.0, "min_data_per_group": 50, "max_cat_threshold": 16,
-            "seed": self.seed, "deterministic": True, "force_row_wise": True, "num_threads": self.n_jobs,
-            "verbose": -1, "monotone_constraints": self._monotone_constraints(),
+            "objective": "cross_entropy",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "lambda_l2": 10.0,
+            "max_bin": 63,
+            "feature_fraction": 0.9,
+            "cat_smooth": 20.0,
+            "min_data_per_group": 50,
+            "max_cat_threshold": 16,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": self.n_jobs,
+            "verbose": -1,
+            "monotone_constraints": self._monotone_constraints(),
             "monotone_constraints_method": "intermediate",
         }
 
@@ -124,8 +141,13 @@ class WinProbabilityModel(BaseEstimator):
 
     def _training_set(self, crm: CRMData, spec: FeatureSpec | None = None) -> tuple[TrainingSet, FeatureSpec]:
         """Snapshots of ``crm`` (features as known then) with labels as known at ``crm.as_of``."""
-        features, snapshots = weekly_snapshots(crm, self.snapshot_days, self.prior_strength, self.account_policy,
-                                               max_snapshots=self.max_snapshots)
+        features, snapshots = weekly_snapshots(
+            crm,
+            self.snapshot_days,
+            self.prior_strength,
+            self.account_policy,
+            max_snapshots=self.max_snapshots,
+        )
         spec = spec or spec_from_training(features)
         matrix = spec.encode(features)
         outcome = snapshots["outcome"].to_numpy()
@@ -136,8 +158,10 @@ class WinProbabilityModel(BaseEstimator):
             elapsed = (crm.as_of - snapshots["snapshot_date"]).dt.days.to_numpy(dtype=float)
             weights = weights * 0.5 ** (elapsed / self.recency_half_life_days)
         deal_outcome = snapshots.drop_duplicates("opportunity_id").set_index("opportunity_id")["outcome"]
-        deal_labels = pd.Series(np.where(deal_outcome.eq("won"), 1.0, np.where(deal_outcome.eq("lost"), 0.0, np.nan)),
-                                index=deal_outcome.index)
+        deal_labels = pd.Series(
+            np.where(deal_outcome.eq("won"), 1.0, np.where(deal_outcome.eq("lost"), 0.0, np.nan)),
+            index=deal_outcome.index,
+        )
         if self.censoring == "closed_only":
             keep = outcome != "open"
             labels = (outcome == "won").astype(float)
@@ -148,8 +172,9 @@ class WinProbabilityModel(BaseEstimator):
         labels = deal_labels.reindex(snapshots["opportunity_id"]).to_numpy(dtype=float)
         return TrainingSet(matrix, labels, weights, deal_labels, ids, dates), spec
 
-    def _complete_open_labels(self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame,
-                              spec: FeatureSpec) -> pd.Series:
+    def _complete_open_labels(
+        self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame, spec: FeatureSpec
+    ) -> pd.Series:
         """P(won | open at its age on as_of) for each deal open at ``crm.as_of``, from the competing-risks hazard."""
         observed, classes = deal_week_classes(snapshots, crm.as_of, self.snapshot_days)
         open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
@@ -158,26 +183,55 @@ class WinProbabilityModel(BaseEstimator):
             closed = snapshots["outcome"].ne("open")
             rate = float(snapshots.loc[closed, "outcome"].eq("won").mean()) if closed.any() else 0.5
             return pd.Series(rate, index=open_features.index)
-        hazard = fit_hazard(matrix[observed], classes[observed], snapshots["weight"].to_numpy()[observed], spec,
-                            self.seed, self.n_jobs)
+        hazard = fit_hazard(
+            matrix[observed],
+            classes[observed],
+            snapshots["weight"].to_numpy()[observed],
+            spec,
+            self.seed,
+            self.n_jobs,
+        )
         close_ages = snapshots["close_age_days"].dropna()
-        max_age = float(close_ages.max()) + self.snapshot_days if len(close_ages) else float(self.snapshot_days)
+        max_age = (
+            float(close_ages.max()) + self.snapshot_days if len(close_ages) else float(self.snapshot_days)
+        )
         self._last_hazard = (hazard, max_age)
-        outcome = outcome_if_open(hazard, spec.encode(open_features), spec.names.index("age_days"), self.snapshot_days,
-                                  max_age, spec.names.index("days_into_quarter"), crm.as_of)
+        outcome = outcome_if_open(
+            hazard,
+            spec.encode(open_features),
+            spec.names.index("age_days"),
+            self.snapshot_days,
+            max_age,
+            spec.names.index("days_into_quarter"),
+            crm.as_of,
+        )
         return pd.Series(outcome[:, 0], index=open_features.index)
 
-    def _train_booster(self, train: TrainingSet, spec: FeatureSpec, rounds: int,
-                       valid: tuple[np.ndarray, np.ndarray] | None = None) -> lgb.Booster:
+    def _train_booster(
+        self,
+        train: TrainingSet,
+        spec: FeatureSpec,
+        rounds: int,
+        valid: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> lgb.Booster:
         """Fit the cross-entropy booster, early-stopped on ``valid`` when given."""
-        data = lgb.Dataset(train.matrix, label=train.labels, weight=train.weights, feature_name=list(spec.names),
-                           categorical_feature=spec.categorical_indices, free_raw_data=True)
+        data = lgb.Dataset(
+            train.matrix,
+            label=train.labels,
+            weight=train.weights,
+            feature_name=list(spec.names),
+            categorical_feature=spec.categorical_indices,
+            free_raw_data=True,
+        )
         if valid is None:
             return lgb.train(self._booster_params(), data, num_boost_round=rounds)
         valid_data = lgb.Dataset(valid[0], label=valid[1], reference=data)
         return lgb.train(
-            {**self._booster_params(), "metric": "cross_entropy"}, data, num_boost_round=rounds,
-            valid_sets=[valid_data], callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            {**self._booster_params(), "metric": "cross_entropy"},
+            data,
+            num_boost_round=rounds,
+            valid_sets=[valid_data],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
 
     def fit(self, crm: CRMData) -> WinProbabilityModel:
@@ -188,7 +242,9 @@ class WinProbabilityModel(BaseEstimator):
         train, spec = self._training_set(crm)
         self.hazard_ = self._last_hazard
         if len(train.labels) == 0 or np.unique(np.round(train.labels)).size < 2:
-            raise UsageError(f"cannot train at as-of {crm.as_of:%Y-%m-%d}: need both won and lost deals closed by then")
+            raise UsageError(
+                f"cannot train at as-of {crm.as_of:%Y-%m-%d}: need both won and lost deals closed by then"
+            )
         self.feature_spec_ = spec
         rounds, stopping = self._early_stopping_rounds(crm, spec, train.deal_labels)
         self.calibrator_, calibration = self._calibrate(train, spec, rounds, crm.as_of)
@@ -200,7 +256,9 @@ class WinProbabilityModel(BaseEstimator):
         self.n_training_snapshots_ = len(train.labels)
         return self
 
-    def _early_stopping_rounds(self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series) -> tuple[int, dict]:
+    def _early_stopping_rounds(
+        self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series
+    ) -> tuple[int, dict]:
         """Number of boosting rounds, early-stopped on a time-ordered slice: deals open at an inner as-of date.
 
         The inner booster learns only what was known at the inner date (labels completed then); it is scored
@@ -211,27 +269,42 @@ class WinProbabilityModel(BaseEstimator):
         closed_by_inner = int((deals["close_date"] <= inner).sum())
         open_at_inner = (deals["engage_date"] <= inner) & ~(deals["close_date"] <= inner)
         if closed_by_inner < MIN_CLOSED_FOR_VALIDATION or int(open_at_inner.sum()) < MIN_VALIDATION_DEALS:
-            note = (f"only {closed_by_inner} deals closed and {int(open_at_inner.sum())} open at the inner "
-                    f"validation date {inner:%Y-%m-%d}: default {self.default_rounds} rounds")
-            return self.default_rounds, {"inner_as_of": f"{inner:%Y-%m-%d}", "rounds": self.default_rounds, "note": note}
+            note = (
+                f"only {closed_by_inner} deals closed and {int(open_at_inner.sum())} open at the inner "
+                f"validation date {inner:%Y-%m-%d}: default {self.default_rounds} rounds"
+            )
+            return self.default_rounds, {
+                "inner_as_of": f"{inner:%Y-%m-%d}",
+                "rounds": self.default_rounds,
+                "note": note,
+            }
         inner_crm = cut_at(crm, inner)
         inner_train, _ = self._training_set(inner_crm, spec)
         valid_ids, valid_matrices = self._scoring_matrices(inner_crm, spec)
         valid_labels = final_labels.reindex(valid_ids).to_numpy(dtype=float)
         labelled = ~np.isnan(valid_labels)  # closed_only leaves deals still open at as_of unlabelled
-        booster = self._train_booster(inner_train, spec, self.max_rounds,
-                                      valid=(valid_matrices[0][labelled], valid_labels[labelled]))
+        booster = self._train_booster(
+            inner_train, spec, self.max_rounds, valid=(valid_matrices[0][labelled], valid_labels[labelled])
+        )
         best = int(booster.best_iteration or self.max_rounds)
         rounds = max(best, self.min_rounds)
-        inner_log_odds = self._average_log_odds(booster, [m[labelled] for m in valid_matrices], int(labelled.sum()), best)
+        inner_log_odds = self._average_log_odds(
+            booster, [m[labelled] for m in valid_matrices], int(labelled.sum()), best
+        )
         hard = np.isin(valid_labels[labelled], (0.0, 1.0))
         y_hard = valid_labels[labelled][hard]
         auc = float(roc_auc_score(y_hard, inner_log_odds[hard])) if np.unique(y_hard).size == 2 else None
-        return rounds, {"inner_as_of": f"{inner:%Y-%m-%d}", "n": int(labelled.sum()), "best_iteration": best,
-                        "rounds": rounds, "inner_auc_known_outcomes": auc}
+        return rounds, {
+            "inner_as_of": f"{inner:%Y-%m-%d}",
+            "n": int(labelled.sum()),
+            "best_iteration": best,
+            "rounds": rounds,
+            "inner_auc_known_outcomes": auc,
+        }
 
-    def _calibrate(self, train: TrainingSet, spec: FeatureSpec, rounds: int,
-                   as_of: pd.Timestamp) -> tuple[Calibrator, dict]:
+    def _calibrate(
+        self, train: TrainingSet, spec: FeatureSpec, rounds: int, as_of: pd.Timestamp
+    ) -> tuple[Calibrator, dict]:
         """Fit the calibrator out of sample: two boosters on disjoint halves of the deals, each scoring the other
         half's snapshots from the last ``validation_weeks`` weeks; pick sigmoid or isotonic on those scores."""
         fold = (_uniform_from_ids(pd.Series(train.deal_ids), draw=self.seed) < 0.5).astype(int)
@@ -246,26 +319,46 @@ class WinProbabilityModel(BaseEstimator):
         rows = ~np.isnan(out_of_fold)
         labels = train.labels[rows]
         if rows.sum() < MIN_VALIDATION_DEALS or np.unique(np.round(labels)).size < 2:
-            return Calibrator("identity"), {"n": int(rows.sum()), "calibration_method": "identity",
-                                            "note": "too few recent snapshots to calibrate out of sample"}
+            return Calibrator("identity"), {
+                "n": int(rows.sum()),
+                "auc": None,
+                "brier": None,
+                "log_loss": None,
+                "ece": None,
+                "calibration_method": "identity",
+                "note": "too few recent snapshots to calibrate out of sample",
+            }
         methods = ("sigmoid", "isotonic") if self.calibration == "auto" else (self.calibration,)
         calibrator, scores = choose_calibrator(out_of_fold[rows], labels, self.seed, methods)
         held_out = _cross_fitted(out_of_fold[rows], labels, calibrator.method, self.seed)
         hard = np.isin(labels, (0.0, 1.0))
-        auc = float(roc_auc_score(labels[hard], held_out[hard])) if np.unique(labels[hard]).size == 2 else None
+        auc = (
+            float(roc_auc_score(labels[hard], held_out[hard])) if np.unique(labels[hard]).size == 2 else None
+        )
         return calibrator, {
-            "n": int(rows.sum()), "n_with_known_outcome": int(hard.sum()),
+            "n": int(rows.sum()),
+            "n_with_known_outcome": int(hard.sum()),
             "window": f"snapshots after {as_of - pd.Timedelta(weeks=self.validation_weeks):%Y-%m-%d}, deals out of fold",
-            "auc": auc, "brier": float(np.mean((held_out - labels) ** 2)), "log_loss": log_loss(labels, held_out),
-            "ece": _ece(held_out, labels), "calibration_method": calibrator.method, "calibration_log_loss": scores,
+            "auc": auc,
+            "brier": float(np.mean((held_out - labels) ** 2)),
+            "log_loss": log_loss(labels, held_out),
+            "ece": _ece(held_out, labels),
+            "calibration_method": calibrator.method,
+            "calibration_log_loss": scores,
         }
 
     # ------------------------------------------------------------------ scoring
     def _scoring_matrices(self, crm: CRMData, spec: FeatureSpec) -> tuple[pd.Index, list[np.ndarray]]:
         """Open-deal ids and one encoded matrix per account imputation (later draws only hold blank-account rows)."""
+        ids, matrices, _ = self._scoring_inputs(crm, spec)
+        return ids, matrices
+
+    def _scoring_inputs(
+        self, crm: CRMData, spec: FeatureSpec
+    ) -> tuple[pd.Index, list[np.ndarray], pd.DataFrame]:
+        """Ids, the encoded matrices per account imputation, and the first imputation's feature frame."""
         base = open_deal_features(crm, self.prior_strength, self.account_policy, draw=0)
         matrices = [spec.encode(base)]
-        self._last_features = base
         blank = crm.deals.loc[crm.deals["is_open"] & crm.deals["account"].eq(""), "opportunity_id"]
         if self.account_policy == "impute" and len(blank):
             is_blank = base.index.isin(blank)
@@ -274,10 +367,12 @@ class WinProbabilityModel(BaseEstimator):
                 stacked = matrices[0].copy()
                 stacked[is_blank] = spec.encode(features.loc[is_blank])
                 matrices.append(stacked)
-        return base.index, matrices
+        return base.index, matrices, base
 
     @staticmethod
-    def _average_log_odds(booster: lgb.Booster, matrices: list[np.ndarray], n: int, rounds: int | None = None) -> np.ndarray:
+    def _average_log_odds(
+        booster: lgb.Booster, matrices: list[np.ndarray], n: int, rounds: int | None = None
+    ) -> np.ndarray:
         """Raw log-odds averaged over the account imputations."""
         total = np.zeros(n)
         for matrix in matrices:
@@ -287,18 +382,29 @@ class WinProbabilityModel(BaseEstimator):
     def _check_fitted(self) -> None:
         """Raise a clear error when the model has not been fitted or loaded."""
         if not hasattr(self, "booster_"):
-            raise UsageError("the win-probability model is not fitted; call fit(crm) or load_model(dir) first")
+            raise UsageError(
+                "the win-probability model is not fitted; call fit(crm) or load_model(dir) first"
+            )
 
     def predict_won_if_closes(self, crm: CRMData) -> pd.Series:
         """Hazard-based P(won | the deal reaches a decision) per open deal (diagnostic; needs a fitted hazard)."""
         self._check_fitted()
         if not getattr(self, "hazard_", None):
-            raise UsageError("P(won | closes) needs the competing-risks hazard of a model fitted in this session")
+            raise UsageError(
+                "P(won | closes) needs the competing-risks hazard of a model fitted in this session"
+            )
         hazard, max_age = self.hazard_
         spec = self.feature_spec_
         ids, matrices = self._scoring_matrices(crm, spec)
-        outcome = outcome_if_open(hazard, matrices[0], spec.names.index("age_days"), self.snapshot_days, max_age,
-                                  spec.names.index("days_into_quarter"), crm.as_of)
+        outcome = outcome_if_open(
+            hazard,
+            matrices[0],
+            spec.names.index("age_days"),
+            self.snapshot_days,
+            max_age,
+            spec.names.index("days_into_quarter"),
+            crm.as_of,
+        )
         decided = outcome.sum(axis=1)
         ratio = np.where(decided > 1e-9, outcome[:, 0] / np.maximum(decided, 1e-9), np.nan)
         return pd.Series(ratio, index=ids, name="won_if_closes")
@@ -307,7 +413,9 @@ class WinProbabilityModel(BaseEstimator):
         """Uncalibrated log-odds of the booster per open deal (averaged over account imputations)."""
         self._check_fitted()
         ids, matrices = self._scoring_matrices(crm, self.feature_spec_)
-        return pd.Series(self._average_log_odds(self.booster_, matrices, len(ids)), index=ids, name="log_odds")
+        return pd.Series(
+            self._average_log_odds(self.booster_, matrices, len(ids)), index=ids, name="log_odds"
+        )
 
     def predict_proba(self, crm: CRMData) -> pd.Series:
         """Calibrated P(eventually won) for every deal open at ``crm.as_of`` (index opportunity_id)."""
@@ -318,15 +426,17 @@ class WinProbabilityModel(BaseEstimator):
         """Exact TreeSHAP log-odds contributions, mapped to calibrated probability points (sign-safe)."""
         self._check_fitted()
         spec = self.feature_spec_
-        ids, matrices = self._scoring_matrices(crm, spec)
-        features = self._last_features
+        ids, matrices, features = self._scoring_inputs(crm, spec)
         contributions = np.zeros((len(ids), len(spec.names) + 1))
         for matrix in matrices:
             contributions += self.booster_.predict(matrix, pred_contrib=True)
         contributions /= len(matrices)
         shap_log_odds = contributions[:, :-1]
-        base_log_odds = float(contributions[0, -1]) if len(ids) else float(self.booster_.predict(
-            np.full((1, len(spec.names)), np.nan), pred_contrib=True)[0, -1])
+        base_log_odds = (
+            float(contributions[0, -1])
+            if len(ids)
+            else float(self.booster_.predict(np.full((1, len(spec.names)), np.nan), pred_contrib=True)[0, -1])
+        )
         total = shap_log_odds.sum(axis=1)
         probability = self.calibrator_(base_log_odds + total)
         base_value = float(self.calibrator_(base_log_odds))
@@ -382,7 +492,9 @@ def _readable_values(features: pd.DataFrame, crm: CRMData) -> pd.DataFrame:
 
 def _reference_values(features: pd.DataFrame, crm: CRMData) -> dict[str, float | None]:
     """What a manager compares each feature with: company win rate for rates, open-deal median for numbers."""
-    closed = crm.deals.loc[crm.deals["close_date"].notna(), ["close_date", "is_won"]].astype({"is_won": np.int64})
+    closed = crm.deals.loc[crm.deals["close_date"].notna(), ["close_date", "is_won"]].astype(
+        {"is_won": np.int64}
+    )
     query = pd.DataFrame({"snapshot_date": pd.Series([crm.as_of], dtype=closed["close_date"].dtype)})
     company_rate = float(overall_win_rate_before(closed, query)[0])
     reference: dict[str, float | None] = {}

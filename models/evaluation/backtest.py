@@ -38,8 +38,18 @@ VARIANTS: dict[str, dict] = {
     "closed_only": {"censoring": "closed_only"},
     "blank_as_missing": {"account_policy": "as_missing"},
 }
-TRUTH_NUMERIC = ("list_price", "p_win_if_closes", "zombie_probability", "true_win_probability", "won_shape",
-                 "won_scale", "lost_shape", "lost_scale", "pull_probability", "pull_window_days")
+TRUTH_NUMERIC = (
+    "list_price",
+    "p_win_if_closes",
+    "zombie_probability",
+    "true_win_probability",
+    "won_shape",
+    "won_scale",
+    "lost_shape",
+    "lost_scale",
+    "pull_probability",
+    "pull_window_days",
+)
 Section = Callable[[CRMData, "pd.DataFrame | None", object], tuple[str, dict, str]]
 
 
@@ -49,15 +59,20 @@ def read_truth(data_dir: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     truth = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in ("opportunity_id", "outcome", "engage_date", "close_date", *TRUTH_NUMERIC)
-               if c not in truth.columns]
+    missing = [
+        c
+        for c in ("opportunity_id", "outcome", "engage_date", "close_date", *TRUTH_NUMERIC)
+        if c not in truth.columns
+    ]
     if missing:
         raise DataContractError("truth.csv", "required column missing", column=missing[0])
     for column in TRUTH_NUMERIC:
         values = pd.to_numeric(truth[column], errors="coerce")
         if values.isna().any():
             row = int(values.isna().to_numpy().argmax()) + 2
-            raise DataContractError("truth.csv", f"not a number: '{truth[column].iloc[row - 2]}'", column=column, row=row)
+            raise DataContractError(
+                "truth.csv", f"not a number: '{truth[column].iloc[row - 2]}'", column=column, row=row
+            )
         truth[column] = values.astype(float)
     return truth
 
@@ -76,8 +91,11 @@ def win_probability_markdown(report: dict) -> str:
     lines += [f"Labels: {first['label_source']}.", ""]
     columns = ["model", "baseline_base_rate", "baseline_stage_age"]
     extra = [c for c in ("oracle",) if c in first] + sorted(first.get("variants", {}))
-    lines += ["| as-of | n | excluded (open at export) | counted not won (stale at export) | base rate | observed "
-              "| who | AUC | Brier | Brier skill | log loss | ECE |", "|---" * 12 + "|"]
+    lines += [
+        "| as-of | n | excluded (open at export) | counted not won (stale at export) | base rate | observed "
+        "| who | AUC | Brier | Brier skill | log loss | ECE |",
+        "|---" * 12 + "|",
+    ]
     for row in report["per_as_of"]:
         for name in columns + extra:
             metrics = row.get(name) or row.get("variants", {}).get(name)
@@ -85,26 +103,42 @@ def win_probability_markdown(report: dict) -> str:
                 f"| {row['as_of']} | {row['n']} | {row['excluded_still_open_at_export']} | "
                 f"{row['still_open_at_export_counted_not_won']} | {_fmt(row['base_rate'])} | "
                 f"{_fmt(row['observed_win_rate'])} | {name} | {_fmt(metrics['auc'])} | {_fmt(metrics['brier'], 4)} | "
-                f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} |")
-    closed_views = [(r["as_of"], r["closed_by_export"]) for r in report["per_as_of"] if r.get("closed_by_export")]
+                f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} |"
+            )
+    closed_views = [
+        (r["as_of"], r["closed_by_export"]) for r in report["per_as_of"] if r.get("closed_by_export")
+    ]
     if closed_views:
-        lines += ["", "### Closed-by-export view (the usual, naive evaluation population)", "",
-                  "Only deals that closed by the export's end; on them the right probability is P(won | closes). "
-                  "`model_won_if_closes` is the model's competing-risks hazard ratio; `model_won` the deployed "
-                  "P(won), which also prices in the risk of never closing.", "",
-                  "| as-of | n | excluded | observed | who | AUC | Brier | Brier skill | ECE |", "|---" * 9 + "|"]
+        lines += [
+            "",
+            "### Closed-by-export view (the usual, naive evaluation population)",
+            "",
+            "Only deals that closed by the export's end; on them the right probability is P(won | closes). "
+            "`model_won_if_closes` is the model's competing-risks hazard ratio; `model_won` the deployed "
+            "P(won), which also prices in the risk of never closing.",
+            "",
+            "| as-of | n | excluded | observed | who | AUC | Brier | Brier skill | ECE |",
+            "|---" * 9 + "|",
+        ]
         for as_of, view in closed_views:
             for name in ("baseline_base_rate", "model_won_if_closes", "model_won"):
                 if name in view:
                     m = view[name]
-                    lines.append(f"| {as_of} | {view['n']} | {view['excluded_still_open_at_export']} | "
-                                 f"{_fmt(view['observed_win_rate'])} | {name} | {_fmt(m['auc'])} | "
-                                 f"{_fmt(m['brier'], 4)} | {_fmt(m['brier_skill'])} | {_fmt(m['ece'])} |")
+                    lines.append(
+                        f"| {as_of} | {view['n']} | {view['excluded_still_open_at_export']} | "
+                        f"{_fmt(view['observed_win_rate'])} | {name} | {_fmt(m['auc'])} | "
+                        f"{_fmt(m['brier'], 4)} | {_fmt(m['brier_skill'])} | {_fmt(m['ece'])} |"
+                    )
     lines += ["", "### Reliability (model)", ""]
     for row in report["per_as_of"]:
-        lines.append(f"- {row['as_of']}: " + "; ".join(
-            f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}: n={b['n']}, predicted {b['mean_predicted']:.2f}, "
-            f"observed {b['observed_rate']:.2f}" for b in row["reliability"]))
+        lines.append(
+            f"- {row['as_of']}: "
+            + "; ".join(
+                f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}: n={b['n']}, predicted {b['mean_predicted']:.2f}, "
+                f"observed {b['observed_rate']:.2f}"
+                for b in row["reliability"]
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -113,10 +147,13 @@ def win_probability_section(full: CRMData, truth: pd.DataFrame | None, args: obj
     dates = args.as_of_dates or default_as_of_dates(full)
     late = [d for d in dates if d > full.export_end]
     if late:
-        raise UsageError(f"--as-of-dates {late[0]:%Y-%m-%d} is after the export's end {full.export_end:%Y-%m-%d}")
+        raise UsageError(
+            f"--as-of-dates {late[0]:%Y-%m-%d} is after the export's end {full.export_end:%Y-%m-%d}"
+        )
     variants = {name: VARIANTS[name] for name in args.variants}
-    report = rolling_backtest(full, dates, args.seed, truth, variants,
-                              progress=lambda message: print(message, file=sys.stderr))
+    report = rolling_backtest(
+        full, dates, args.seed, truth, variants, progress=lambda message: print(message, file=sys.stderr)
+    )
     return "win_probability", report, win_probability_markdown(report)
 
 
@@ -134,11 +171,16 @@ def build_parser() -> OneLineArgumentParser:
     """The backtest.py flags (ARCHITECTURE section 3)."""
     parser = OneLineArgumentParser(prog="backtest.py", description="Rolling-origin backtest of the model.")
     parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="CRM export folder")
-    parser.add_argument("--as-of-dates", default=None, help="D1,D2,... (default: 5 month starts with enough history)")
+    parser.add_argument(
+        "--as-of-dates", default=None, help="D1,D2,... (default: 5 month starts with enough history)"
+    )
     parser.add_argument("--out-dir", type=Path, default=SETTINGS.out_dir, help="where backtest.json/.md go")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help=f"design ablations to retrain ({','.join(VARIANTS)}; 'none' for none)")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"design ablations to retrain ({','.join(VARIANTS)}; 'none' for none)",
+    )
     return parser
 
 
@@ -147,10 +189,16 @@ def parse_args(argv: list[str] | None) -> object:
     args = build_parser().parse_args(argv)
     text = args.as_of_dates
     args.as_of_dates = [parse_as_of(p.strip()) for p in text.split(",") if p.strip()] if text else []
-    names = [] if args.variants.strip().lower() == "none" else [v.strip() for v in args.variants.split(",") if v.strip()]
+    names = (
+        []
+        if args.variants.strip().lower() == "none"
+        else [v.strip() for v in args.variants.split(",") if v.strip()]
+    )
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
-        raise UsageError(f"--variants: unknown variant '{unknown[0]}' (choose from {', '.join(VARIANTS)} or none)")
+        raise UsageError(
+            f"--variants: unknown variant '{unknown[0]}' (choose from {', '.join(VARIANTS)} or none)"
+        )
     args.variants = names
     return args
 
@@ -166,10 +214,18 @@ def _main(argv: list[str] | None) -> int:
     started = time.perf_counter()
     full = read_crm(args.data_dir)
     truth = read_truth(Path(args.data_dir))
-    report: dict = {"data_dir": str(args.data_dir), "data_hash": full.data_hash,
-                    "export_end": f"{full.export_end:%Y-%m-%d}", "seed": args.seed}
-    markdown = [f"# Backtest of {args.data_dir}", "",
-                f"Export end {full.export_end:%Y-%m-%d}; data hash `{full.data_hash[:16]}`; seed {args.seed}.", ""]
+    report: dict = {
+        "data_dir": str(args.data_dir),
+        "data_hash": full.data_hash,
+        "export_end": f"{full.export_end:%Y-%m-%d}",
+        "seed": args.seed,
+    }
+    markdown = [
+        f"# Backtest of {args.data_dir}",
+        "",
+        f"Export end {full.export_end:%Y-%m-%d}; data hash `{full.data_hash[:16]}`; seed {args.seed}.",
+        "",
+    ]
     for section in SECTIONS:
         key, data, text = section(full, truth, args)
         report[key] = data

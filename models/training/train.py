@@ -44,8 +44,9 @@ def parse_dates(text: str | None) -> list[pd.Timestamp] | None:
     return [parse_as_of(part.strip()) for part in text.split(",") if part.strip()]
 
 
-def train_model(crm: CRMData, seed: int = SETTINGS.seed, backtest_dates: list[pd.Timestamp] | None = None,
-                progress=None) -> tuple[WinProbabilityModel, dict]:
+def train_model(
+    crm: CRMData, seed: int = SETTINGS.seed, backtest_dates: list[pd.Timestamp] | None = None, progress=None
+) -> tuple[WinProbabilityModel, dict]:
     """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest.
 
     The backtest replays dates before ``crm.as_of`` using only ``crm`` (outcomes known by its as-of date);
@@ -54,7 +55,9 @@ def train_model(crm: CRMData, seed: int = SETTINGS.seed, backtest_dates: list[pd
     dates = default_as_of_dates(crm, SHORT_BACKTEST_DATES) if backtest_dates is None else backtest_dates
     late = [d for d in dates if d >= crm.as_of]
     if late:
-        raise UsageError(f"--backtest-dates {late[0]:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}")
+        raise UsageError(
+            f"--backtest-dates {late[0]:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}"
+        )
     model = WinProbabilityModel(seed=seed).fit(crm)
     metrics: dict = {"validation": model.validation_}
     if dates:
@@ -118,9 +121,16 @@ def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path,
         mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifact_location(uri))
     mlflow.set_experiment(EXPERIMENT_NAME)
     with mlflow.start_run(run_name=f"train-{crm.as_of:%Y-%m-%d}") as run:
-        mlflow.log_params({**model.get_params(), "as_of": f"{crm.as_of:%Y-%m-%d}", "data_hash": crm.data_hash,
-                           "n_rounds": model.n_rounds_, "calibration": model.calibrator_.method,
-                           "version": artifact_dir.name})
+        mlflow.log_params(
+            {
+                **model.get_params(),
+                "as_of": f"{crm.as_of:%Y-%m-%d}",
+                "data_hash": crm.data_hash,
+                "n_rounds": model.n_rounds_,
+                "calibration": model.calibrator_.method,
+                "version": artifact_dir.name,
+            }
+        )
         mlflow.log_metrics(flat_metrics(metrics))
         with tempfile.TemporaryDirectory() as scratch:
             mlflow.log_artifact(str(reliability_figure(metrics, Path(scratch) / "reliability.png")))
@@ -137,8 +147,11 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--model-dir", type=Path, default=SETTINGS.model_dir, help="where model versions go")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
     parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow logging (faster)")
-    parser.add_argument("--backtest-dates", default=None,
-                        help="as-of dates for the short backtest in metrics.json (default: 3 automatic; 'none')")
+    parser.add_argument(
+        "--backtest-dates",
+        default=None,
+        help="as-of dates for the short backtest in metrics.json (default: 3 automatic; 'none')",
+    )
     return parser
 
 
@@ -153,9 +166,13 @@ def _main(argv: list[str] | None) -> int:
     started = time.perf_counter()
     full = read_crm(args.data_dir)
     crm = full if args.as_of is None else cut_at(full, args.as_of)
-    print(f"training at as-of {crm.as_of:%Y-%m-%d} on {len(crm.deals):,} deals from {args.data_dir}", file=sys.stderr)
-    model, metrics = train_model(crm, args.seed, parse_dates(args.backtest_dates),
-                                 progress=lambda m: print(m, file=sys.stderr))
+    print(
+        f"training at as-of {crm.as_of:%Y-%m-%d} on {len(crm.deals):,} deals from {args.data_dir}",
+        file=sys.stderr,
+    )
+    model, metrics = train_model(
+        crm, args.seed, parse_dates(args.backtest_dates), progress=lambda m: print(m, file=sys.stderr)
+    )
     path = save_model(model, args.model_dir, metrics)
     print(f"saved model {path.name} to {path} ({time.perf_counter() - started:.1f} s)")
     if "backtest" in metrics:

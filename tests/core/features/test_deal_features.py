@@ -55,8 +55,12 @@ def test_features_at_a_snapshot_equal_scoring_features_at_that_date(export: CRMD
         training_rows = features.loc[at_day].set_index(snapshots.loc[at_day, "opportunity_id"].to_numpy())
         scored = open_deal_features(cut_at(export, snapshot_day))
         known = training_rows.index[~training_rows.index.isin(blank)]
-        pd.testing.assert_frame_equal(training_rows.loc[known, list(FEATURES)], scored.loc[known, list(FEATURES)],
-                                      check_names=False, check_dtype=False)
+        pd.testing.assert_frame_equal(
+            training_rows.loc[known, list(FEATURES)],
+            scored.loc[known, list(FEATURES)],
+            check_names=False,
+            check_dtype=False,
+        )
         compared += len(known)
     assert compared > 40
 

@@ -5,16 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.features.history import outcome_counts_before, overall_win_rate_before, smoothed_rate, win_rates_before
+from core.features.history import (
+    outcome_counts_before,
+    overall_win_rate_before,
+    smoothed_rate,
+    win_rates_before,
+)
 
 
 def _closed() -> pd.DataFrame:
     """Three closed deals of rep 0 and one of rep 1."""
-    return pd.DataFrame({
-        "agent": [0, 0, 0, 1],
-        "close_date": pd.to_datetime(["2024-01-10", "2024-01-20", "2024-01-20", "2024-01-15"]),
-        "is_won": [1, 0, 1, 1],
-    })
+    return pd.DataFrame(
+        {
+            "agent": [0, 0, 0, 1],
+            "close_date": pd.to_datetime(["2024-01-10", "2024-01-20", "2024-01-20", "2024-01-15"]),
+            "is_won": [1, 0, 1, 1],
+        }
+    )
 
 
 def _queries(agent: list[int], dates: list[str]) -> pd.DataFrame:
@@ -23,7 +30,9 @@ def _queries(agent: list[int], dates: list[str]) -> pd.DataFrame:
 
 
 def test_counts_only_deals_closed_strictly_before_the_snapshot() -> None:
-    queries = _queries([0, 0, 0, 1, 1], ["2024-01-10", "2024-01-11", "2024-01-21", "2024-01-15", "2024-02-01"])
+    queries = _queries(
+        [0, 0, 0, 1, 1], ["2024-01-10", "2024-01-11", "2024-01-21", "2024-01-15", "2024-02-01"]
+    )
     closed, won = outcome_counts_before(_closed(), queries, ["agent"])
     np.testing.assert_array_equal(closed, [0, 1, 3, 0, 1])
     np.testing.assert_array_equal(won, [0, 1, 2, 0, 1])
@@ -47,5 +56,7 @@ def test_smoothing_pulls_small_histories_toward_the_prior() -> None:
 
 
 def test_company_rate_uses_every_rep_and_starts_at_one_half() -> None:
-    rate = overall_win_rate_before(_closed(), pd.DataFrame({"snapshot_date": pd.to_datetime(["2024-01-01", "2024-01-16"])}))
+    rate = overall_win_rate_before(
+        _closed(), pd.DataFrame({"snapshot_date": pd.to_datetime(["2024-01-01", "2024-01-16"])})
+    )
     np.testing.assert_allclose(rate, [0.5, (2 + 1) / (2 + 2)])

@@ -14,10 +14,18 @@ from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
 
 
-def test_round_trip_predicts_identically(fitted: WinProbabilityModel, crm_at: CRMData, tmp_path: Path) -> None:
+def test_round_trip_predicts_identically(
+    fitted: WinProbabilityModel, crm_at: CRMData, tmp_path: Path
+) -> None:
     folder = save_model(fitted, tmp_path, metrics={"validation": {"n": 1}})
     assert sorted(p.name for p in folder.iterdir()) == [
-        "calibrator.json", "feature_spec.json", "manifest.json", "metrics.json", "model.txt", "model_card.md"]
+        "calibrator.json",
+        "feature_spec.json",
+        "manifest.json",
+        "metrics.json",
+        "model.txt",
+        "model_card.md",
+    ]
     assert not list(tmp_path.rglob("*.pkl")) and not list(tmp_path.rglob("*.pickle"))
     loaded = load_model(tmp_path)
     pd.testing.assert_series_equal(loaded.predict_proba(crm_at), fitted.predict_proba(crm_at))
@@ -51,7 +59,9 @@ def test_edited_model_file_is_refused(fitted: WinProbabilityModel, tmp_path: Pat
         load_model(folder)
 
 
-def test_missing_and_unsupported_artifacts_are_clear_errors(fitted: WinProbabilityModel, tmp_path: Path) -> None:
+def test_missing_and_unsupported_artifacts_are_clear_errors(
+    fitted: WinProbabilityModel, tmp_path: Path
+) -> None:
     with pytest.raises(ModelArtifactError, match="no model found"):
         load_model(tmp_path)
     folder = save_model(fitted, tmp_path)

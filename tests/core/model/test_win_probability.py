@@ -16,7 +16,9 @@ from core.errors import UsageError
 from core.model import DealExplanation, WinProbabilityModel
 
 
-def test_scores_every_open_deal_including_prospecting(fitted: WinProbabilityModel, full_export: CRMData) -> None:
+def test_scores_every_open_deal_including_prospecting(
+    fitted: WinProbabilityModel, full_export: CRMData
+) -> None:
     probability = fitted.predict_proba(full_export)
     open_ids = full_export.deals.loc[full_export.deals["is_open"], "opportunity_id"]
     assert set(probability.index) == set(open_ids)
@@ -58,13 +60,21 @@ def test_shap_values_are_exact_tree_shap(fitted: WinProbabilityModel, crm_at: CR
 def test_row_order_changes_nothing_and_the_model_file_is_reproducible(
     synthetic: SyntheticCRM, crm_at: CRMData, fitted: WinProbabilityModel, tmp_path: Path
 ) -> None:
-    shuffled = SyntheticCRM(synthetic.sales_pipeline.sample(frac=1.0, random_state=3), synthetic.accounts,
-                            synthetic.products, synthetic.sales_teams, synthetic.truth, synthetic.export_date)
+    shuffled = SyntheticCRM(
+        synthetic.sales_pipeline.sample(frac=1.0, random_state=3),
+        synthetic.accounts,
+        synthetic.products,
+        synthetic.sales_teams,
+        synthetic.truth,
+        synthetic.export_date,
+    )
     write_crm(shuffled, tmp_path)
     crm = cut_at(read_crm(tmp_path), crm_at.as_of)
     refit = WinProbabilityModel(seed=5).fit(crm)
     assert refit.booster_.model_to_string() == fitted.booster_.model_to_string()
-    pd.testing.assert_series_equal(refit.predict_proba(crm).sort_index(), fitted.predict_proba(crm_at).sort_index())
+    pd.testing.assert_series_equal(
+        refit.predict_proba(crm).sort_index(), fitted.predict_proba(crm_at).sort_index()
+    )
 
 
 def test_a_better_rep_history_never_lowers_probability(fitted: WinProbabilityModel, crm_at: CRMData) -> None:
@@ -80,8 +90,9 @@ def test_a_better_rep_history_never_lowers_probability(fitted: WinProbabilityMod
     assert (after[reps_deals] > before[reps_deals]).any()
 
 
-def test_recovers_the_synthetic_truth(fitted: WinProbabilityModel, crm_at: CRMData,
-                                      truth_typed: pd.DataFrame) -> None:
+def test_recovers_the_synthetic_truth(
+    fitted: WinProbabilityModel, crm_at: CRMData, truth_typed: pd.DataFrame
+) -> None:
     probability = fitted.predict_proba(crm_at)
     oracle = oracle_win_probability(truth_typed, crm_at.as_of).reindex(probability.index)
     won = truth_typed.set_index("opportunity_id")["outcome"].reindex(probability.index).eq("Won")
@@ -90,8 +101,9 @@ def test_recovers_the_synthetic_truth(fitted: WinProbabilityModel, crm_at: CRMDa
     assert abs(probability.mean() - won.mean()) < 0.05
 
 
-def test_censoring_aware_labels_beat_closed_only_training(crm_at: CRMData, truth_typed: pd.DataFrame,
-                                                          fitted: WinProbabilityModel) -> None:
+def test_censoring_aware_labels_beat_closed_only_training(
+    crm_at: CRMData, truth_typed: pd.DataFrame, fitted: WinProbabilityModel
+) -> None:
     naive = WinProbabilityModel(seed=5, censoring="closed_only").fit(crm_at).predict_proba(crm_at)
     won = truth_typed.set_index("opportunity_id")["outcome"].reindex(naive.index).eq("Won").astype(float)
     brier = lambda p: float(np.mean((p.reindex(won.index) - won) ** 2))  # noqa: E731

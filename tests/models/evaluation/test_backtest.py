@@ -20,8 +20,18 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp_path: Path) -> None:
-    code = main(["--data-dir", str(export_dir), "--as-of-dates", "2026-02-01", "--out-dir", str(tmp_path),
-                 "--variants", "closed_only"])
+    code = main(
+        [
+            "--data-dir",
+            str(export_dir),
+            "--as-of-dates",
+            "2026-02-01",
+            "--out-dir",
+            str(tmp_path),
+            "--variants",
+            "closed_only",
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "backtest.json").read_text())
     section = report["win_probability"]
@@ -35,15 +45,18 @@ def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp
     assert "## Win probability" in markdown and "| 2026-02-01 |" in markdown and "oracle" in markdown
 
 
-def test_unknown_variant_is_a_usage_error(export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_unknown_variant_is_a_usage_error(
+    export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     code = main(["--data-dir", str(export_dir), "--out-dir", str(tmp_path), "--variants", "magic"])
     assert code == 2
     assert "unknown variant 'magic'" in capsys.readouterr().err
     assert not (tmp_path / "backtest.json").exists()
 
 
-def test_broken_truth_names_file_column_and_row(export_dir: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture) -> None:
+def test_broken_truth_names_file_column_and_row(
+    export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     broken = tmp_path / "export"
     broken.mkdir()
     for path in export_dir.iterdir():
@@ -54,6 +67,10 @@ def test_broken_truth_names_file_column_and_row(export_dir: Path, tmp_path: Path
     cells[header.index("won_scale")] = "abc"
     lines[1] = ",".join(cells)
     (broken / "truth.csv").write_text("\n".join(lines) + "\n")
-    code = main(["--data-dir", str(broken), "--as-of-dates", "2026-02-01", "--out-dir", str(tmp_path / "out")])
+    code = main(
+        ["--data-dir", str(broken), "--as-of-dates", "2026-02-01", "--out-dir", str(tmp_path / "out")]
+    )
     assert code == 2
-    assert capsys.readouterr().err.strip() == "error: truth.csv, column 'won_scale', row 2: not a number: 'abc'"
+    assert (
+        capsys.readouterr().err.strip() == "error: truth.csv, column 'won_scale', row 2: not a number: 'abc'"
+    )

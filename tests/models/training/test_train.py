@@ -19,10 +19,22 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_writes_a_versioned_artifact_without_mlflow(export_dir: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture) -> None:
-    code = main(["--data-dir", str(export_dir), "--as-of", "2026-04-01", "--model-dir", str(tmp_path),
-                 "--no-mlflow", "--backtest-dates", "none"])
+def test_writes_a_versioned_artifact_without_mlflow(
+    export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(
+        [
+            "--data-dir",
+            str(export_dir),
+            "--as-of",
+            "2026-04-01",
+            "--model-dir",
+            str(tmp_path),
+            "--no-mlflow",
+            "--backtest-dates",
+            "none",
+        ]
+    )
     assert code == 0
     version = (tmp_path / "LATEST").read_text().strip()
     assert version.startswith("20260401-")
@@ -33,12 +45,23 @@ def test_writes_a_versioned_artifact_without_mlflow(export_dir: Path, tmp_path: 
     assert f"saved model {version}" in capsys.readouterr().out
 
 
-def test_logs_an_mlflow_run_and_writes_the_backtest(export_dir: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logs_an_mlflow_run_and_writes_the_backtest(
+    export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    code = main(["--data-dir", str(export_dir), "--as-of", "2026-04-01", "--model-dir", str(tmp_path / "models"),
-                 "--backtest-dates", "2025-12-01"])
+    code = main(
+        [
+            "--data-dir",
+            str(export_dir),
+            "--as-of",
+            "2026-04-01",
+            "--model-dir",
+            str(tmp_path / "models"),
+            "--backtest-dates",
+            "2025-12-01",
+        ]
+    )
     assert code == 0
     version = (tmp_path / "models" / "LATEST").read_text().strip()
     backtest = json.loads((tmp_path / "models" / version / "metrics.json").read_text())["backtest"]
@@ -62,17 +85,33 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(export_dir: Path, tmp_path: 
     assert not (Path.cwd() / "mlruns").exists()
 
 
-def test_bad_as_of_is_one_line_and_exit_2(export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code = main(["--data-dir", str(export_dir), "--as-of", "2026-13-45", "--model-dir", str(tmp_path), "--no-mlflow"])
+def test_bad_as_of_is_one_line_and_exit_2(
+    export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(
+        ["--data-dir", str(export_dir), "--as-of", "2026-13-45", "--model-dir", str(tmp_path), "--no-mlflow"]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err == "error: --as-of '2026-13-45' is not a date (use YYYY-MM-DD)"
 
 
-def test_backtest_dates_must_precede_the_as_of_date(export_dir: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture) -> None:
-    code = main(["--data-dir", str(export_dir), "--as-of", "2026-04-01", "--model-dir", str(tmp_path),
-                 "--no-mlflow", "--backtest-dates", "2026-05-01"])
+def test_backtest_dates_must_precede_the_as_of_date(
+    export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(
+        [
+            "--data-dir",
+            str(export_dir),
+            "--as-of",
+            "2026-04-01",
+            "--model-dir",
+            str(tmp_path),
+            "--no-mlflow",
+            "--backtest-dates",
+            "2026-05-01",
+        ]
+    )
     assert code == 2
     assert "is not before the as-of date 2026-04-01" in capsys.readouterr().err
     assert not (tmp_path / "LATEST").exists()
