@@ -59,15 +59,15 @@ class CloseTimingModel:
         self.p90_won_age_ = float(np.quantile(duration[won], 0.9))
         return self
 
-    def _curve_rows(self, segments: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Stack the won-CIF and survival curve of each deal's segment (pooled when unseen)."""
+    def _curves(self, segments: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Won-CIF and survival curves stacked by segment (pooled first) and each deal's row in them."""
         names = segments.astype(str).to_numpy()
-        keys = np.where(np.isin(names, self.segments_), names, POOLED)
         order = (POOLED, *self.segments_)
-        code = pd.Categorical(keys, categories=order).codes
+        code = pd.Index(order).get_indexer(names).astype(np.int64)
+        code[code < 0] = 0  # unseen segments use the pooled curve
         cif = np.vstack([self.won_cif_[k] for k in order])
         surv = np.vstack([self.survival_[k] for k in order])
-        return cif[code], surv[code]
+        return cif, surv, code
 
     def win_time_shares(self, deals: pd.DataFrame, offsets: np.ndarray) -> np.ndarray:
         """Share of each deal's remaining win-time distribution won by ``as_of + offsets`` days.
@@ -77,52 +77,54 @@ class CloseTimingModel:
         ``deals`` needs ``age_days`` (NaN means not yet engaged: treated as age 0) and the segment column.
         Rows are 0 for deals with no historical win older than their age.
         """
-        cif, _ = self._curve_rows(deals[self.segment])
+        cif, _, code = self._curves(deals[self.segment])
         age = _ages(deals, self.max_close_age_)
         last = self.max_close_age_
-        rows = np.arange(len(deals))[:, None]
-        start = cif[np.arange(len(deals)), age]
-        remaining = cif[:, last] - start
+        start = cif[code, age]
+        remaining = cif[code, last] - start
         at = np.minimum(age[:, None] + np.asarray(offsets, dtype=np.int64)[None, :], last)
-        gained = cif[rows, at] - start[:, None]
+        gained = cif[code[:, None], at] - start[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(remaining[:, None] > 1e-12, gained / remaining[:, None], 0.0)
         return np.clip(share, 0.0, 1.0)
 
     def remaining_win_chance(self, deals: pd.DataFrame) -> pd.Series:
         """Historical P(eventually won | still open at this age), from the curves alone (model-free)."""
-        cif, surv = self._curve_rows(deals[self.segment])
+        cif, surv, code = self._curves(deals[self.segment])
         age = _ages(deals, self.max_close_age_)
-        idx = np.arange(len(deals))
-        open_share = surv[idx, age]
-        remaining = cif[:, self.max_close_age_] - cif[idx, age]
+        open_share = surv[code, age]
+        remaining = cif[code, self.max_close_age_] - cif[code, age]
         with np.errstate(invalid="ignore", divide="ignore"):
             chance = np.where(open_share > 1e-12, remaining / open_share, 0.0)
         return pd.Series(np.clip(chance, 0.0, 1.0), index=deals.index, name="remaining_win_chance")
 
     def window_win_chance(self, deals: pd.DataFrame, first: int, last: int) -> np.ndarray:
         """Historical P(won between ``first`` and ``last`` days after as-of | still open at its age)."""
-        cif, surv = self._curve_rows(deals[self.segment])
+        cif, surv, code = self._curves(deals[self.segment])
         age = _ages(deals, self.max_close_age_)
-        idx = np.arange(len(deals))
         top = self.max_close_age_
-        gained = cif[idx, np.minimum(age + last, top)] - cif[idx, np.minimum(age + first - 1, top)]
-        open_share = surv[idx, age]
+        gained = cif[code, np.minimum(age + last, top)] - cif[code, np.minimum(age + first - 1, top)]
+        open_share = surv[code, age]
         with np.errstate(invalid="ignore", divide="ignore"):
             chance = np.where(open_share > 1e-12, gained / open_share, 0.0)
         return np.clip(chance, 0.0, 1.0)
 
     def median_days_to_win(self, deals: pd.DataFrame) -> pd.Series:
         """Days from as-of to the median of each deal's remaining win-time distribution (NaN when unknown)."""
-        cif, _ = self._curve_rows(deals[self.segment])
+        cif, _, code = self._curves(deals[self.segment])
         age = _ages(deals, self.max_close_age_)
-        idx = np.arange(len(deals))
-        start = cif[idx, age]
-        target = start + 0.5 * (cif[:, self.max_close_age_] - start)
-        reached = cif >= target[:, None] - 1e-15
-        reached &= np.arange(cif.shape[1])[None, :] > age[:, None]
-        first = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
-        days = np.where((first > 0) & (cif[:, self.max_close_age_] - start > 1e-12), first - age, np.nan)
+        top = self.max_close_age_
+        start = cif[code, age]
+        remaining = cif[code, top] - start
+        target = start + 0.5 * remaining - 1e-15
+        days = np.full(len(deals), np.nan)
+        for row in np.unique(code):
+            mine = np.flatnonzero(code == row)
+            # first age after the deal's age at which the curve reaches the target (curves never decrease)
+            reach = np.searchsorted(cif[row], target[mine], side="left")
+            reach = np.maximum(reach, age[mine] + 1)
+            ok = (remaining[mine] > 1e-12) & (reach <= top)
+            days[mine[ok]] = (reach - age[mine])[ok]
         return pd.Series(days, index=deals.index, name="median_days_to_win")
 
 
