@@ -8,7 +8,7 @@ import pytest
 
 from core.data import read_crm
 from core.data.synthetic import generate_crm, write_crm
-from models.evaluation.forecast_backtest import pinball, run_forecast_backtest, summarise
+from models.evaluation.forecast_backtest import pinball, recent_as_of_dates, run_forecast_backtest, summarise
 
 
 def test_pinball_by_hand() -> None:
@@ -72,3 +72,9 @@ def test_backtest_windows_on_synthetic_export(tmp_path) -> None:
 def test_unknown_source_is_rejected() -> None:
     with pytest.raises(ValueError, match="probability_source must be 'model' or 'curves'"):
         run_forecast_backtest(None, [], "oracle")  # type: ignore[arg-type]
+
+
+def test_recent_as_of_dates_leave_a_whole_month_to_judge() -> None:
+    dates = recent_as_of_dates(pd.Timestamp("2017-12-31"))
+    assert [f"{d:%Y-%m-%d}" for d in dates] == ["2017-07-31", "2017-08-31", "2017-09-30", "2017-10-31"]
+    assert recent_as_of_dates(pd.Timestamp("2026-08-14"), count=1) == [pd.Timestamp("2026-06-30")]
