@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = ("load", "train", "score", "explain", "forecast", "serialise", "forecast_backtest")
+STEPS = ("load", "train", "score", "explain", "forecast", "write", "forecast_backtest")
 
 
 def _child(data_dir: Path, out_dir: Path, model_dir: Path, simulations: int) -> None:

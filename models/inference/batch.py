@@ -118,7 +118,7 @@ def build_outputs(
             progress.fraction("simulation"),
             seasonality,
         )
-    with progress.step("serialise", "formatting CSV files"):
+    with progress.step("write", "formatting the output files"):
         files = {
             "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
             "forecast.csv": csv_bytes(

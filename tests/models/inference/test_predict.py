@@ -107,7 +107,7 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
         assert key in metadata
     assert metadata["simulation"]["runs"] == 300
     assert metadata["model"]["trained_this_run"] is True
-    assert set(metadata["timings_seconds"]) >= {"load", "train", "score", "explain", "forecast"}
+    assert set(metadata["timings_seconds"]) >= {"load", "train", "score", "explain", "forecast", "write"}
     numbers = predictions[["win_probability", "deal_value", "value_at_risk"]].astype(float)
     assert ((numbers["win_probability"] >= 0) & (numbers["win_probability"] <= 1)).all()
     recomputed = numbers["deal_value"] * (1 - numbers["win_probability"])
