@@ -111,7 +111,8 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
     numbers = predictions[["win_probability", "deal_value", "value_at_risk"]].astype(float)
     assert ((numbers["win_probability"] >= 0) & (numbers["win_probability"] <= 1)).all()
     recomputed = numbers["deal_value"] * (1 - numbers["win_probability"])
-    assert (numbers["value_at_risk"] - recomputed).abs().max() < 0.01
+    # three rounded columns: 0.005 from each amount plus the 6th decimal of the probability times the value
+    assert ((numbers["value_at_risk"] - recomputed).abs() <= 0.0101 + 5e-7 * numbers["deal_value"]).all()
     assert predictions["driver_1"].str.contains(r"\([+-]\d+(?:\.\d)? pts\)$").all()
     forecast = pd.read_csv(out / "forecast.csv")
     assert set(forecast["segment_type"]) == {"all", "regional_office", "manager", "sales_agent", "product"}
