@@ -84,13 +84,20 @@ def fit_sigmoid(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None =
 
 
 def fit_isotonic(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
-    """Isotonic regression on the log-odds, stored as its breakpoints (clipped away from 0 and 1)."""
+    """Centred isotonic regression on the log-odds: the isotonic fit's blocks, each placed at its mean score.
+
+    Interpolating between block centres (not block edges) makes the map strictly increasing inside the data
+    range, so no two deals with different scores share a probability and every deal keeps a non-zero
+    explanation; values are clipped away from 0 and 1.
+    """
+    z = np.asarray(log_odds, dtype=float)
+    w = np.ones_like(z) if weight is None else np.asarray(weight, dtype=float)
     model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-    model.fit(np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float), sample_weight=weight)
-    values = np.clip(model.y_thresholds_, 1e-4, 1 - 1e-4)
-    return Calibrator(
-        "isotonic", thresholds=tuple(map(float, model.X_thresholds_)), values=tuple(map(float, values))
-    )
+    fitted = model.fit(z, np.asarray(y, dtype=float), sample_weight=w).predict(z)
+    levels, block = np.unique(fitted, return_inverse=True)
+    centres = np.bincount(block, weights=w * z) / np.bincount(block, weights=w)
+    values = np.clip(levels, 1e-4, 1 - 1e-4)
+    return Calibrator("isotonic", thresholds=tuple(map(float, centres)), values=tuple(map(float, values)))
 
 
 def _fold_of(n: int, seed: int) -> np.ndarray:

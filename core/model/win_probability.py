@@ -81,7 +81,7 @@ class WinProbabilityModel(BaseEstimator):
         validation_weeks: int = 8,
         prior_strength: float = 5.0,
         learning_rate: float = 0.1,
-        num_leaves: int = 15,
+        num_leaves: int = 5,
         min_child_samples: int = 200,
         max_rounds: int = 400,
         early_stopping_rounds: int = 20,
