@@ -72,7 +72,7 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--retrain", action="store_true", help="train a new model even if one is compatible")
     parser.add_argument("--simulations", type=int, default=SETTINGS.simulations, help="Monte Carlo runs")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines (only shown on a terminal)")
     return parser
 
 
@@ -95,7 +95,8 @@ def run(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     _check_args(args)
-    progress = Progress(quiet=args.quiet)
+    # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
+    progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     with progress.step("load", "loading and validating the CRM export"):
         crm = load_crm(args.data_dir, args.as_of)
     files = build_outputs(crm, args.model_dir, args.retrain, args.simulations, args.seed, progress)
