@@ -23,7 +23,11 @@ def neutralise_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     for column in safe.columns:
         series = safe[column]
         if pd.api.types.is_string_dtype(series) or series.dtype == object:
-            safe[column] = series.map(lambda v: neutralise_cell(v) if isinstance(v, str) else v)
+            is_text = series.map(lambda v: isinstance(v, str)) if series.dtype == object else None
+            text = series.where(is_text) if is_text is not None else series
+            risky = text.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+            if risky.any():
+                safe[column] = series.where(~risky, "'" + text.where(risky, ""))
     return safe
 
 
