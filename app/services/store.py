@@ -270,17 +270,21 @@ def load_run(out_dir: Path | None = None) -> PredictionRun | None:
 
 
 @st.cache_resource(show_spinner="Loading closed deals for comparison...", max_entries=2)
-def _closed_deals(data_dir: str, as_of: str, data_hash: str) -> pd.DataFrame:
-    """Deals closed by ``as_of`` in the CRM export the run was made from (cached)."""
+def _closed_deals(data_dir: str, as_of: str, data_hash: str) -> dict[str | None, pd.DataFrame]:
+    """Deals closed by ``as_of`` in the CRM export the run was made from, all (key None) and per product."""
     from core.data import load_crm
 
     crm = load_crm(data_dir, as_of)
     deals = crm.deals
-    return deals[~deals["is_open"]].reset_index(drop=True)
+    closed = deals[~deals["is_open"]].reset_index(drop=True)
+    by_product: dict[str | None, pd.DataFrame] = {str(k): v for k, v in closed.groupby("product", sort=True)}
+    by_product[None] = closed
+    return by_product
 
 
-def closed_deals(run: PredictionRun) -> pd.DataFrame | None:
-    """Historical closed deals known at the run's as-of date, or None when its data directory is gone."""
+def closed_deals(run: PredictionRun, product: str | None = None) -> pd.DataFrame | None:
+    """Historical closed deals known at the run's as-of date (of one product, if given), or None when the
+    run's data directory is gone."""
     data = run.metadata.get("data") or {}
     data_dir = data.get("data_dir")
     if not data_dir:
@@ -290,7 +294,19 @@ def closed_deals(run: PredictionRun) -> pd.DataFrame | None:
         path = (PROJECT_ROOT / path).resolve()
     if not (path / "sales_pipeline.csv").exists():
         return None
-    return _closed_deals(str(path), str(run.metadata["as_of"]), str(data.get("data_hash", "")))
+    by_product = _closed_deals(str(path), str(run.metadata["as_of"]), str(data.get("data_hash", "")))
+    return by_product.get(product, by_product[None].iloc[0:0])
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _rows_by_id(run_id: str, _predictions: pd.DataFrame) -> pd.Series:
+    """opportunity_id -> row label of the run's predictions (cached on the run id)."""
+    return pd.Series(_predictions.index, index=_predictions["opportunity_id"].to_numpy())
+
+
+def deal_rows(run: PredictionRun) -> pd.Series:
+    """Where each deal sits in ``run.predictions``: look deals up without re-indexing 100k rows per rerun."""
+    return _rows_by_id(run.run_id, run.predictions)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -11,19 +11,19 @@ from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import deal as deal_logic
 from app.services import pipeline
-from app.services.store import closed_deals, predict_command
+from app.services.store import closed_deals, deal_rows, predict_command
 
 MAX_CHOICES = 1_000
 
 run = require_run()
 predictions = run.predictions
-by_id = predictions.set_index("opportunity_id", drop=False)
+rows = deal_rows(run)
 filtered = pipeline.apply_filters(predictions, current_filters())
 
 requested = st.query_params.get("deal")
 current = None
 if requested:
-    if requested in by_id.index:
+    if requested in rows.index:
         current = requested
     else:
         st.warning(
@@ -32,7 +32,7 @@ if requested:
         )
 if current is None:
     remembered = st.session_state.get("selected_deal")
-    current = remembered if remembered in by_id.index else None
+    current = remembered if remembered in rows.index else None
 if current is None:
     tiers = pipeline.tier_order(predictions, (run.metadata.get("risk") or {}).get("tiers"))
     worth = pipeline.deals_needing_attention(filtered, pipeline.attention_tiers(tiers), 1)
@@ -45,7 +45,7 @@ if current is None:
 
 listed = pipeline.ranked_deals(filtered, "value_at_risk", n=MAX_CHOICES)
 if current not in set(listed["opportunity_id"]):
-    listed = pd.concat([by_id.loc[[current]].reset_index(drop=True), listed])
+    listed = pd.concat([predictions.loc[[rows[current]]], listed])
 choices = listed["opportunity_id"].tolist()
 labels = dict(
     zip(
@@ -86,7 +86,7 @@ st.selectbox(
 )
 st.session_state["selected_deal"] = current
 st.query_params["deal"] = current
-deal = by_id.loc[current]
+deal = predictions.loc[rows[current]]
 
 account = deal["account"] or "(no account in CRM)"
 st.title(md(account), anchor=False)
@@ -151,7 +151,8 @@ with right:
             st.markdown(f"{k}. {md(text)}")
     st.subheader("Suggested actions")
     closed = closed_deals(run)
-    typical = deal_logic.typical_won_age(closed, str(deal["product"])) if closed is not None else None
+    same_product = closed_deals(run, str(deal["product"]))
+    typical = deal_logic.typical_won_age(same_product, str(deal["product"])) if closed is not None else None
     for rule_id, action in deal_logic.suggested_actions(deal, typical):
         st.markdown(f"- {md(action)} `{rule_id}`")
     st.caption("Rules are listed in plan/app-spec.md under 'Suggested actions'.")
@@ -180,7 +181,7 @@ st.subheader("Comparable closed deals")
 if closed is None:
     missing_notice("The CRM export this run was made from", predict_command(run.out_dir))
 else:
-    comparables = deal_logic.comparable_deals(closed, deal)
+    comparables = deal_logic.comparable_deals(same_product if len(same_product) else closed, deal)
     st.caption(
         f"Closed by {md(run.metadata['as_of'])}, {md(comparables['basis']['basis'].iloc[0])}, "
         "closest in value, most recent first."

@@ -81,8 +81,10 @@ def wait_rendered(driver, text: str, timeout: float = 45.0) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
-    WebDriverWait(driver, timeout).until(
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+        lambda d: text in d.find_element(By.TAG_NAME, "body").text
+    )
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
         lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
     )
 
