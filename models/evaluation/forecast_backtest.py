@@ -232,6 +232,57 @@ def run_forecast_backtest(
     return {"summary": summary, "windows": records}
 
 
+def forecast_backtest_markdown(result: dict) -> str:
+    """A short Markdown section: summary table and what it means."""
+    summary = result["summary"]
+    if not summary.get("windows"):
+        return "## Forecast backtest\n\nNo complete forecast window in the export for these as-of dates.\n"
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0%}"
+
+    lines = [
+        "## Forecast backtest",
+        "",
+        f"{summary['windows']} windows (as-of x month/quarter x all/regional office) at "
+        f"{', '.join(summary['as_of_dates'])}; win probabilities from {summary['probability_source']}; "
+        f"{summary['simulations']:,} simulations.",
+        "",
+        "| forecast | P10-P90 coverage (target 80%) | below P10 | above P90 | pinball loss |",
+        "|---|---|---|---|---|",
+        f"| shipped (dependent deals) | {pct(summary['coverage_p10_p90'])} | {pct(summary['below_p10'])} | "
+        f"{pct(summary['above_p90'])} | {summary['pinball']:,.0f} |",
+        f"| naive (independent deals) | {pct(summary['naive_coverage_p10_p90'])} | "
+        f"{pct(summary['naive_below_p10'])} | {pct(summary['naive_above_p90'])} | "
+        f"{summary['naive_pinball']:,.0f} |",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def forecast_backtest_section(
+    full: CRMData, truth: pd.DataFrame | None, args: object
+) -> tuple[str, dict, str]:
+    """A backtest.py report section: the forecast backtest at month ends (trained model per as-of date).
+
+    Uses ``args.as_of_dates`` shifted to the month end before each date when given, else the six month
+    ends that leave two whole months to judge before the export's end; ``args.seed``.
+    """
+    requested = getattr(args, "as_of_dates", None) or []
+    if requested:
+        dates = [
+            pd.Timestamp(d) - pd.Timedelta(days=1) if pd.Timestamp(d).day == 1 else pd.Timestamp(d)
+            for d in requested
+        ]
+    else:
+        dates = recent_as_of_dates(full.export_end, count=6, gap_months=2)
+    seed = getattr(args, "seed", 42)
+    result = run_forecast_backtest(
+        full, dates, "model", 10_000, seed, progress=lambda message: print(message, file=sys.stderr)
+    )
+    return "forecast", result, forecast_backtest_markdown(result)
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the summary and write the full result as JSON."""
     from models.cli_support import OneLineArgumentParser, run_cli

@@ -8,7 +8,13 @@ import pytest
 
 from core.data import read_crm
 from core.data.synthetic import generate_crm, write_crm
-from models.evaluation.forecast_backtest import pinball, recent_as_of_dates, run_forecast_backtest, summarise
+from models.evaluation.forecast_backtest import (
+    forecast_backtest_markdown,
+    pinball,
+    recent_as_of_dates,
+    run_forecast_backtest,
+    summarise,
+)
 
 
 def test_pinball_by_hand() -> None:
@@ -78,3 +84,23 @@ def test_recent_as_of_dates_leave_a_whole_month_to_judge() -> None:
     dates = recent_as_of_dates(pd.Timestamp("2017-12-31"))
     assert [f"{d:%Y-%m-%d}" for d in dates] == ["2017-07-31", "2017-08-31", "2017-09-30", "2017-10-31"]
     assert recent_as_of_dates(pd.Timestamp("2026-08-14"), count=1) == [pd.Timestamp("2026-06-30")]
+
+
+def test_markdown_section_reports_both_forecasts() -> None:
+    windows = pd.DataFrame(
+        {
+            "as_of": ["2024-01-31"] * 2,
+            "actual": [100.0, 50.0],
+            "p10": [80.0, 60.0],
+            "p50": [100.0, 80.0],
+            "p90": [120.0, 90.0],
+            "naive_p10": [90.0, 70.0],
+            "naive_p50": [95.0, 75.0],
+            "naive_p90": [99.0, 80.0],
+        }
+    )
+    summary = summarise(windows)
+    summary.update({"probability_source": "model", "simulations": 10_000})
+    text = forecast_backtest_markdown({"summary": summary, "windows": []})
+    assert "| shipped (dependent deals) | 50% | 50% | 0% | 5 |" in text
+    assert "| naive (independent deals) | 0% | 50% | 50% |" in text
