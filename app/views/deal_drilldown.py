@@ -98,7 +98,7 @@ st.markdown(
     f"**Region** {md(deal['regional_office'])} &nbsp;·&nbsp; **Sector** {md(deal.get('sector', 'Unknown'))}"
 )
 cols = st.columns(4)
-cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {deal['value_source']}")
+cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {md(deal['value_source'])}")
 cols[1].metric("Age", "n/a" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
 cols[2].metric("Calibrated win probability", percent(deal["win_probability"]))
 cols[3].metric("Value at risk", money(deal["value_at_risk"]))
@@ -107,12 +107,12 @@ st.subheader("Risk components")
 risk = run.metadata.get("risk") or {}
 tier_meaning = (risk.get("tiers") or {}).get(str(deal["risk_tier"]), "")
 cols = st.columns(4)
-cols[0].metric("Risk tier", str(deal["risk_tier"]), help=str(tier_meaning) or None)
+cols[0].metric("Risk tier", str(deal["risk_tier"]), help=md(tier_meaning) or None)
 risk_scale = 100 if float(predictions["risk_score"].max()) > 1 else 1
 cols[1].metric(
     "Risk score",
     f"{float(deal['risk_score']):.0f} / 100" if risk_scale == 100 else f"{float(deal['risk_score']):.2f}",
-    help=str(risk.get("formula", "")) or None,
+    help=md(risk.get("formula", "")) or None,
 )
 cols[2].metric("Chance of loss", percent(1 - float(deal["win_probability"])))
 cols[3].metric(

@@ -40,7 +40,7 @@ cols[2].metric(
 cols[3].metric(
     "Deals needing attention",
     f"{summary['attention_count']:,}",
-    help=f"Not stale and in tier {' or '.join(attention)}.",
+    help=f"Not stale and in tier {md(' or '.join(attention))}.",
 )
 
 st.subheader(f"Expected revenue, {quarter.label}")
