@@ -174,7 +174,7 @@ def point_in_time_features(
     as_of: pd.Timestamp,
     prior_strength: float,
 ) -> pd.DataFrame:
-    """Feature rows for deals[positions] as known at ``snapshot_dates`` (rates from closes strictly before)."""
+    """Feature rows for deals[positions] as known at ``snapshot_dates`` (rates: closes strictly before)."""
     closed_mask = deals["close_date"].notna() & (deals["close_date"] <= as_of)
     closed = deals.loc[closed_mask]
     agent, _ = _codes(deals["sales_agent"])
@@ -248,7 +248,7 @@ def weekly_snapshots(
     Beyond ``thin_after_days`` of age only every ``thin_every``-th snapshot is kept, with weight
     ``thin_every`` (old open deals would otherwise dominate the rows without adding information).
     Returns ``(features, snapshots)``; ``snapshots`` has opportunity_id, snapshot_date, age_days, weight and
-    the deal's state at ``crm.as_of``: outcome (won / lost / open), age_at_as_of, close_age_days (NaN if open).
+    the deal's state at ``crm.as_of``: outcome (won / lost / open), age_at_as_of, close_age_days (NaN: open).
     With ``max_snapshots``, a larger export keeps a deterministic random subset of whole deals (hash of the
     opportunity id) whose snapshots are weighted up accordingly; rates still use every closed deal.
     """

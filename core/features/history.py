@@ -31,7 +31,7 @@ def _cumulative_outcomes(closed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def outcome_counts_before(
     closed: pd.DataFrame, queries: pd.DataFrame, keys: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Closed and won counts per query row among ``closed`` deals with the same keys and close_date < query date.
+    """Closed and won counts per query row among ``closed`` deals with equal keys and close_date < query date.
 
     ``closed`` has ``keys`` + ``close_date`` + ``is_won``; ``queries`` has ``keys`` + ``snapshot_date``.
     Key columns must be integer codes (fast, exact joins).
@@ -67,7 +67,7 @@ def smoothed_rate(
 def win_rates_before(
     closed: pd.DataFrame, queries: pd.DataFrame, keys: list[str], prior: np.ndarray | float, strength: float
 ) -> np.ndarray:
-    """Smoothed win rate per query row of deals sharing ``keys`` that closed strictly before the query date."""
+    """Smoothed win rate per query row of deals sharing ``keys`` closed strictly before the query date."""
     closed_count, won_count = outcome_counts_before(closed, queries, keys)
     return smoothed_rate(won_count, closed_count, prior, strength)
 

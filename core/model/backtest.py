@@ -237,7 +237,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def signal_statement(summary: dict, rows: list[dict]) -> str:
-    """Plain sentences on how much the model beats the base rate, how much of that is age alone, and (real data)
+    """Plain sentences: how much the model beats the base rate, how much of that is age alone, and (real data)
     how predictable win-versus-loss is among the deals that did close."""
     if not rows:
         return "No backtest: no as-of date had both closed history and deals with a known outcome."
@@ -245,32 +245,47 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
     n = sum(r["n"] for r in rows)
     stage_age = summary["baseline_stage_age"]
     beyond_age = 1 - summary["brier"] / stage_age["brier"] if stage_age["brier"] else 0.0
-    text = (f"Across {len(rows)} as-of dates ({rows[0]['as_of']} to {rows[-1]['as_of']}, {n:,} scored deals) the "
-            f"model's AUC averages {auc:.3f} and its Brier score is {100 * abs(skill):.1f}% "
-            f"{'better' if skill >= 0 else 'worse'} than the historical base rate "
-            f"(worst date {summary['worst_brier_vs_base_rate']:+.4f} Brier versus it, max ECE {summary['max_ece']:.3f})")
+    text = (
+        f"Across {len(rows)} as-of dates ({rows[0]['as_of']} to {rows[-1]['as_of']}, {n:,} scored deals) the "
+        f"model's AUC averages {auc:.3f} and its Brier score is {100 * abs(skill):.1f}% "
+        f"{'better' if skill >= 0 else 'worse'} than the historical base rate "
+        f"(worst date {summary['worst_brier_vs_base_rate']:+.4f} Brier versus it, "
+        f"max ECE {summary['max_ece']:.3f})"
+    )
     oracle = summary.get("oracle")
     if oracle:
         text += f"; the true probabilities reach AUC {oracle['auc']:.3f}, Brier {oracle['brier']:.4f}"
-    text += (f". Against a stage/age rate (AUC {stage_age['auc']:.3f}) the model is {100 * abs(beyond_age):.1f}% "
-             f"{'better' if beyond_age >= 0 else 'worse'} in Brier")
+    text += (
+        f". Against a stage/age rate (AUC {stage_age['auc']:.3f}) the model is {100 * abs(beyond_age):.1f}% "
+        f"{'better' if beyond_age >= 0 else 'worse'} in Brier"
+    )
     if beyond_age < 0.03:
         text += ", so most of what it knows is the deal's age and staleness, not who sells what to whom"
     views = [r["closed_by_export"] for r in rows if r.get("closed_by_export", {}).get("model_won_if_closes")]
     closed_auc = 0.5
     if views:
-        closed_auc = float(np.mean([v["model_won_if_closes"]["auc"] for v in views if v["model_won_if_closes"]["auc"]]))
-        text += (f". Among the deals that did close, win versus loss is {'barely' if closed_auc < 0.6 else 'fairly'} "
-                 f"predictable (AUC {closed_auc:.3f})")
+        closed_auc = float(
+            np.mean([v["model_won_if_closes"]["auc"] for v in views if v["model_won_if_closes"]["auc"]])
+        )
+        text += (
+            ". Among the deals that did close, win versus loss is "
+            f"{'barely' if closed_auc < 0.6 else 'fairly'} "
+            f"predictable (AUC {closed_auc:.3f})"
+        )
     closed_weak = bool(views) and closed_auc < 0.6
     if auc < 0.55 or skill < 0.02:
-        verdict = "There is little signal beyond the base rate: trust the calibrated totals, not deal-level differences."
+        verdict = "Little signal beyond the base rate: trust the calibrated totals, not deal-level detail."
     elif closed_weak:
-        verdict = ("The model's edge over the base rate is recognising deals that will never close (age, staleness); "
-                   "who sells what to whom barely predicts win versus loss in this data, so read deal-level "
-                   "differences among young deals as weak.")
+        verdict = (
+            "The model's edge over the base rate is recognising deals that will never close "
+            "(age, staleness); "
+            "who sells what to whom barely predicts win versus loss in this data, so read deal-level "
+            "differences among young deals as weak."
+        )
     elif beyond_age < 0.03:
-        verdict = "Deal-level differences beyond age are weak: use the probabilities mainly to spot stale deals."
+        verdict = (
+            "Deal-level differences beyond age are weak: use the probabilities mainly to spot stale deals."
+        )
     else:
         verdict = "There is real deal-level signal beyond the base rate and beyond age."
     return f"{text}. {verdict}"

@@ -37,7 +37,7 @@ def hazard_params(seed: int, n_jobs: int) -> dict:
     return {
         "objective": "multiclass",
         "num_class": 3,
-        "learning_rate": 0.15,
+        "learning_rate": 0.2,
         "num_leaves": 15,
         "min_data_in_leaf": 100,
         "lambda_l2": 10.0,
@@ -61,7 +61,7 @@ def fit_hazard(
     spec: FeatureSpec,
     seed: int,
     n_jobs: int,
-    rounds: int = 50,
+    rounds: int = 30,
 ) -> lgb.Booster:
     """Fit the weekly competing-risks hazard (classes: still open / won / lost)."""
     data = lgb.Dataset(
@@ -84,7 +84,7 @@ def outcome_if_open(
     calendar_column: int | None = None,
     as_of: pd.Timestamp | None = None,
 ) -> np.ndarray:
-    """(P(won), P(lost)) eventually, given open at the row's age: weekly hazards chained up to ``max_age_days``.
+    """(P(won), P(lost)) eventually, given open at the row's age: weekly hazards chained to ``max_age_days``.
 
     Each step moves the deal ``every_days`` older and, when ``calendar_column`` is given, moves its
     day-of-quarter on from ``as_of``. Mass still open beyond ``max_age_days`` (older than any deal ever seen

@@ -68,7 +68,7 @@ def model_version(model: WinProbabilityModel, files: dict[str, str]) -> str:
 
 
 def save_model(model: WinProbabilityModel, model_dir: str | Path, metrics: dict | None = None) -> Path:
-    """Write the model to ``model_dir/<version>/`` atomically, point ``model_dir/LATEST`` at it; return the path."""
+    """Write the model to ``model_dir/<version>/`` atomically, point ``model_dir/LATEST`` at it; return it."""
     files = model_files(model, metrics)
     version = model_version(model, files)
     manifest = {
@@ -142,7 +142,7 @@ def _load_json(folder: Path, name: str) -> dict:
 
 
 def load_model(path: str | Path) -> WinProbabilityModel:
-    """Load a model saved by :func:`save_model` (a version folder or a model dir with LATEST); never unpickles."""
+    """Load a model saved by :func:`save_model` (version folder or model dir with LATEST); no unpickling."""
     folder = resolve_model_dir(path)
     manifest = _load_json(folder, "manifest.json")
     if manifest.get("format") != ARTIFACT_FORMAT:
@@ -188,7 +188,8 @@ def model_card(model: WinProbabilityModel, metrics: dict) -> str:
     lines = [
         "# Win-probability model",
         "",
-        "Predicts the calibrated probability that an open deal is eventually won, given that it is still open "
+        "Predicts the calibrated probability that an open deal is eventually won, given that it is still "
+        "open "
         "at its age on the as-of date.",
         "",
         f"- Trained at as-of date: {model.trained_as_of_:%Y-%m-%d}",

@@ -70,7 +70,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 class WinProbabilityModel(BaseEstimator):
-    """Calibrated P(eventually won) for every open deal; scikit-learn estimator contract (params in __init__)."""
+    """Calibrated P(eventually won) for every open deal; scikit-learn estimator contract."""
 
     def __init__(
         self,
@@ -175,7 +175,7 @@ class WinProbabilityModel(BaseEstimator):
     def _complete_open_labels(
         self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame, spec: FeatureSpec
     ) -> pd.Series:
-        """P(won | open at its age on as_of) for each deal open at ``crm.as_of``, from the competing-risks hazard."""
+        """P(won | open at its age on as_of) per deal open at ``crm.as_of``, from the hazard."""
         observed, classes = deal_week_classes(snapshots, crm.as_of, self.snapshot_days)
         open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
         open_features = open_features.loc[open_features.index.isin(pd.unique(snapshots["opportunity_id"]))]
@@ -259,7 +259,7 @@ class WinProbabilityModel(BaseEstimator):
     def _early_stopping_rounds(
         self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series
     ) -> tuple[int, dict]:
-        """Number of boosting rounds, early-stopped on a time-ordered slice: deals open at an inner as-of date.
+        """Number of boosting rounds, early-stopped on a time-ordered slice: deals open at an inner as-of.
 
         The inner booster learns only what was known at the inner date (labels completed then); it is scored
         on the deals open at that date, labelled with what is known at ``crm.as_of``.
@@ -305,8 +305,8 @@ class WinProbabilityModel(BaseEstimator):
     def _calibrate(
         self, train: TrainingSet, spec: FeatureSpec, rounds: int, as_of: pd.Timestamp
     ) -> tuple[Calibrator, dict]:
-        """Fit the calibrator out of sample: two boosters on disjoint halves of the deals, each scoring the other
-        half's snapshots from the last ``validation_weeks`` weeks; pick sigmoid or isotonic on those scores."""
+        """Fit the calibrator out of sample: two boosters on disjoint halves of the deals, each scoring the
+        other half's snapshots from the last ``validation_weeks`` weeks; pick sigmoid or isotonic on them."""
         fold = (_uniform_from_ids(pd.Series(train.deal_ids), draw=self.seed) < 0.5).astype(int)
         recent = train.snapshot_dates > (as_of - pd.Timedelta(weeks=self.validation_weeks)).to_datetime64()
         out_of_fold = np.full(len(train.labels), np.nan)
@@ -338,7 +338,8 @@ class WinProbabilityModel(BaseEstimator):
         return calibrator, {
             "n": int(rows.sum()),
             "n_with_known_outcome": int(hard.sum()),
-            "window": f"snapshots after {as_of - pd.Timedelta(weeks=self.validation_weeks):%Y-%m-%d}, deals out of fold",
+            "window": f"snapshots after {as_of - pd.Timedelta(weeks=self.validation_weeks):%Y-%m-%d}, "
+            "deals out of fold",
             "auc": auc,
             "brier": float(np.mean((held_out - labels) ** 2)),
             "log_loss": log_loss(labels, held_out),
@@ -349,7 +350,7 @@ class WinProbabilityModel(BaseEstimator):
 
     # ------------------------------------------------------------------ scoring
     def _scoring_matrices(self, crm: CRMData, spec: FeatureSpec) -> tuple[pd.Index, list[np.ndarray]]:
-        """Open-deal ids and one encoded matrix per account imputation (later draws only hold blank-account rows)."""
+        """Open-deal ids and one encoded matrix per account imputation (draws differ on blank accounts)."""
         ids, matrices, _ = self._scoring_inputs(crm, spec)
         return ids, matrices
 
@@ -387,7 +388,7 @@ class WinProbabilityModel(BaseEstimator):
             )
 
     def predict_won_if_closes(self, crm: CRMData) -> pd.Series:
-        """Hazard-based P(won | the deal reaches a decision) per open deal (diagnostic; needs a fitted hazard)."""
+        """Hazard-based P(won | the deal reaches a decision) per open deal (diagnostic; needs the hazard)."""
         self._check_fitted()
         if not getattr(self, "hazard_", None):
             raise UsageError(
@@ -477,7 +478,7 @@ def _ece(predicted: np.ndarray, observed: np.ndarray, bins: int = 10) -> float:
 
 
 def _readable_values(features: pd.DataFrame, crm: CRMData) -> pd.DataFrame:
-    """Feature values as a person reads them; blank accounts show '(blank account)' instead of imputed values."""
+    """Feature values as a person reads them; blank accounts show '(blank account)', not imputed values."""
     readable = features.copy()
     blank_ids = crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"]
     blank = readable.index.isin(blank_ids)

@@ -102,7 +102,8 @@ def win_probability_markdown(report: dict) -> str:
             lines.append(
                 f"| {row['as_of']} | {row['n']} | {row['excluded_still_open_at_export']} | "
                 f"{row['still_open_at_export_counted_not_won']} | {_fmt(row['base_rate'])} | "
-                f"{_fmt(row['observed_win_rate'])} | {name} | {_fmt(metrics['auc'])} | {_fmt(metrics['brier'], 4)} | "
+                f"{_fmt(row['observed_win_rate'])} | {name} | {_fmt(metrics['auc'])} | "
+                f"{_fmt(metrics['brier'], 4)} | "
                 f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} |"
             )
     closed_views = [
@@ -134,7 +135,8 @@ def win_probability_markdown(report: dict) -> str:
         lines.append(
             f"- {row['as_of']}: "
             + "; ".join(
-                f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}: n={b['n']}, predicted {b['mean_predicted']:.2f}, "
+                f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}: n={b['n']}, "
+                f"predicted {b['mean_predicted']:.2f}, "
                 f"observed {b['observed_rate']:.2f}"
                 for b in row["reliability"]
             )

@@ -111,7 +111,7 @@ def artifact_location(uri: str) -> str | None:
 
 
 def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
-    """Log params, metrics, the reliability plot, the artifact folder and the registered booster; return run id."""
+    """Log params, metrics, reliability plot, artifact folder and the registered booster; return run id."""
     import mlflow
     import mlflow.lightgbm
 

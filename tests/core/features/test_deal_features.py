@@ -1,4 +1,4 @@
-"""Point-in-time deal features: snapshot layout, train/serve parity and the no-future-information guarantee."""
+"""Point-in-time deal features: snapshot layout, train/serve parity and no information from the future."""
 
 from __future__ import annotations
 
