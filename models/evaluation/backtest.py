@@ -9,8 +9,9 @@ export (synthetic data) outcomes come from it and the oracle's true probabilitie
 Variants retrain with one design choice switched off, to show its effect: ``closed_only`` (naive
 censoring: train on closed deals only) and ``blank_as_missing`` (let the model see blank accounts, a leak).
 
-The report is built from sections (``SECTIONS``): each is a function (full export, truth, args) -> (key,
-JSON dict, Markdown text). The win-probability section is first; the forecast backtest appends its own.
+The report is built from sections (``SECTIONS``, chosen with ``--sections``): each is a function (full
+export, truth, args) -> (key, JSON dict, Markdown text): the win-probability backtest, then the forecast
+backtest (``models/evaluation/forecast_backtest.py``).
 Exit codes: 0 success, 2 bad input, 1 unexpected failure.
 """
 
@@ -159,7 +160,14 @@ def win_probability_section(full: CRMData, truth: pd.DataFrame | None, args: obj
     return "win_probability", report, win_probability_markdown(report)
 
 
-SECTIONS: list[Section] = [win_probability_section]
+def forecast_section(full: CRMData, truth: pd.DataFrame | None, args: object) -> tuple[str, dict, str]:
+    """The forecast backtest (owned by the forecast engineer, ``models/evaluation/forecast_backtest.py``)."""
+    from models.evaluation.forecast_backtest import forecast_backtest_section
+
+    return forecast_backtest_section(full, truth, args)
+
+
+SECTIONS: dict[str, Section] = {"win_probability": win_probability_section, "forecast": forecast_section}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -178,6 +186,11 @@ def build_parser() -> OneLineArgumentParser:
     )
     parser.add_argument("--out-dir", type=Path, default=SETTINGS.out_dir, help="where backtest.json/.md go")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"report sections to run ({','.join(SECTIONS)})",
+    )
     parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),
@@ -202,6 +215,13 @@ def parse_args(argv: list[str] | None) -> object:
             f"--variants: unknown variant '{unknown[0]}' (choose from {', '.join(VARIANTS)} or none)"
         )
     args.variants = names
+    sections = [v.strip() for v in args.sections.split(",") if v.strip()]
+    unknown = [v for v in sections if v not in SECTIONS]
+    if unknown or not sections:
+        raise UsageError(
+            f"--sections: unknown section '{(unknown or [''])[0]}' (choose from {', '.join(SECTIONS)})"
+        )
+    args.sections = sections
     return args
 
 
@@ -228,15 +248,16 @@ def _main(argv: list[str] | None) -> int:
         f"Export end {full.export_end:%Y-%m-%d}; data hash `{full.data_hash[:16]}`; seed {args.seed}.",
         "",
     ]
-    for section in SECTIONS:
-        key, data, text = section(full, truth, args)
+    for name in args.sections:
+        key, data, text = SECTIONS[name](full, truth, args)
         report[key] = data
         markdown.append(text)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(args.out_dir / "backtest.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     _write_atomic(args.out_dir / "backtest.md", "\n".join(markdown))
     print(f"wrote {args.out_dir / 'backtest.json'} and backtest.md ({time.perf_counter() - started:.1f} s)")
-    print(report["win_probability"]["signal_statement"])
+    if "win_probability" in report:
+        print(report["win_probability"]["signal_statement"])
     return 0
 
 

@@ -30,6 +30,8 @@ def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp
             str(tmp_path),
             "--variants",
             "closed_only",
+            "--sections",
+            "win_probability",
         ]
     )
     assert code == 0
@@ -74,3 +76,13 @@ def test_broken_truth_names_file_column_and_row(
     assert (
         capsys.readouterr().err.strip() == "error: truth.csv, column 'won_scale', row 2: not a number: 'abc'"
     )
+
+
+def test_unknown_section_is_a_usage_error(
+    export_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(
+        ["--data-dir", str(export_dir), "--out-dir", str(tmp_path), "--sections", "win_probability,pipeline"]
+    )
+    assert code == 2
+    assert "unknown section 'pipeline'" in capsys.readouterr().err
