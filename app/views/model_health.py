@@ -151,7 +151,7 @@ if timings:
         "Timings: "
         + ", ".join(f"{md(k)} {float(v):.1f} s" for k, v in timings.items() if isinstance(v, int | float))
     )
-with st.expander("Full metadata (JSON)"):
+if st.toggle("Show the full metadata (JSON)", key="health_show_json"):
     st.json(
         json.loads(json.dumps({k: v for k, v in metadata.items() if k != "data_quality"}, default=str)),
         expanded=False,
