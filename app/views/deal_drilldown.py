@@ -131,7 +131,7 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("Why this probability")
     if run.shap is None or current not in run.shap.index:
-        missing_notice("SHAP values for this deal", predict_command(run.out_dir))
+        missing_notice("The SHAP explanation of this deal", predict_command(run.out_dir))
     else:
         contributions = run.shap.loc[[current]]
         base = float(run.shap_base_value.get(current, float("nan")))

@@ -98,7 +98,7 @@ with left:
 with right:
     st.subheader("What drives the model")
     if run.shap is None:
-        missing_notice("SHAP values", predict_command(run.out_dir))
+        missing_notice("The SHAP explanation (shap_values.csv)", predict_command(run.out_dir))
     else:
         charts.show(charts.importance_chart(feature_importance(run)))
         st.caption("Mean absolute SHAP contribution over the scored open deals, in probability points.")

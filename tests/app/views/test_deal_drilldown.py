@@ -82,3 +82,19 @@ def test_unknown_deal_link_warns_and_falls_back(app_env: Path) -> None:
     live = live.assign(in_play=live["deal_value"] * live["win_probability"] * (1 - live["win_probability"]))
     top = live.sort_values(["in_play", "opportunity_id"], ascending=[False, True]).iloc[0]
     assert at.selectbox(key="_w_deal").value == top["opportunity_id"]
+
+
+def test_missing_shap_file_is_named_and_the_rest_still_shows(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    (out / "shap_values.csv").unlink()
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    deal = _predictions(out).iloc[0]
+    at = _open_link(deal["opportunity_id"])
+    assert not at.exception
+    assert any(i.value.startswith("The SHAP explanation of this deal is not in this run.") for i in at.info)
+    assert _metric(at, "Calibrated win probability") == percent(float(deal["win_probability"]))

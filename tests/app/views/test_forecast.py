@@ -77,3 +77,17 @@ def test_missing_forecast_backtest_says_so(fixture_outputs: Path, tmp_path: Path
         for i in at.info
     )
     assert not [m for m in at.metric if m.label == "P10-P90 coverage"]
+
+
+def test_missing_forecast_file_is_named_with_its_command(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    (out / "forecast.csv").unlink()
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = _forecast_page()
+    assert not at.exception
+    assert at.info[0].value.startswith("forecast.csv is not in this run.")
+    assert at.code[0].value == f"python models/inference/predict.py --out-dir {out}"
+    assert not at.get("plotly_chart")
