@@ -58,14 +58,15 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
     """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars."""
     x = rows["period_start"].dt.strftime("%Y-%m-%d").tolist()
     fig = go.Figure()
-    fig.add_bar(
-        x=x,
-        y=rows["closed_won"].tolist(),
-        name="Closed won (before as-of)",
-        marker_color=WON,
-        opacity=0.6,
-        hovertemplate="%{y:$,.0f}",
-    )
+    if rows["closed_won"].sum() > 0:
+        fig.add_bar(
+            x=x,
+            y=rows["closed_won"].tolist(),
+            name="Closed won (before as-of)",
+            marker_color=WON,
+            opacity=0.6,
+            hovertemplate="%{y:$,.0f}",
+        )
     fig.add_scatter(
         x=x,
         y=rows["p90"].tolist(),

@@ -196,6 +196,16 @@ def first_busy_period(forecast: pd.DataFrame, period_type: str, segment_type: st
     return busy[0] if busy else 0
 
 
+def split_finished_periods(rows: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(periods ending on or before the as-of date, periods with days left to forecast).
+
+    A period that ends on the as-of date has nothing left to win: its P10-P90 is a point at zero, which a
+    fan chart would draw as a collapsed band. Its closed-won revenue is reported beside the chart instead.
+    """
+    finished = rows["period_end"] <= as_of
+    return rows[finished].reset_index(drop=True), rows[~finished].reset_index(drop=True)
+
+
 def forecast_rows(
     forecast: pd.DataFrame, period_type: str, segment_type: str = "all", segment: str | None = None
 ) -> pd.DataFrame:

@@ -124,6 +124,12 @@ def backtest_command(run: PredictionRun) -> str:
     )
 
 
+def forecast_backtest_command(run: "PredictionRun") -> str:
+    """The command that backtests the revenue forecast for this run's data (models/evaluation)."""
+    data_dir = (run.metadata.get("data") or {}).get("data_dir", "DIR")
+    return f"python -m models.evaluation.forecast_backtest --data-dir {data_dir} --as-of-dates D1,D2,..."
+
+
 def _run_key(out_dir: Path) -> tuple[str, int, int] | None:
     """Cheap change detector: (path, mtime_ns, size) of the metadata file, None when it is absent."""
     path = out_dir / METADATA_FILE

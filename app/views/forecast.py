@@ -11,7 +11,7 @@ from app.components.format import md, money, money_range, percent
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import pipeline
-from app.services.store import backtest_command, predict_command
+from app.services.store import forecast_backtest_command, predict_command
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
 SEGMENT_TYPES = {
@@ -49,10 +49,17 @@ period_type = (
     or "month"
 )
 rows = pipeline.forecast_rows(forecast, period_type, *segment)
-if rows.empty:
+finished, ahead = pipeline.split_finished_periods(rows, run.as_of)
+if ahead.empty:
     st.info("No forecast rows for this period type and segment.")
 else:
-    charts.show(charts.forecast_fan(rows))
+    charts.show(charts.forecast_fan(ahead))
+    for _, period in finished.iterrows():
+        st.caption(
+            f"The {period_type} from {period['period_start']:%Y-%m-%d} to "
+            f"{period['period_end']:%Y-%m-%d} ends on the as-of date: nothing left to forecast in it; "
+            f"{md(money(period['closed_won']))} was won in it."
+        )
     table = rows[["period_start", "period_end", "closed_won", "expected", "p10", "p50", "p90"]]
     money_col = {
         c: st.column_config.NumberColumn(label, format="dollar", step=1)
@@ -139,7 +146,7 @@ backtest = run.metadata.get("forecast_backtest")
 if not backtest or not backtest.get("summary"):
     missing_notice(
         "The forecast backtest (coverage and pinball loss)",
-        backtest_command(run),
+        forecast_backtest_command(run),
         (backtest or {}).get("status"),
     )
 else:

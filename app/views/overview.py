@@ -81,6 +81,7 @@ st.markdown("**Forecast by month**")
 if run.forecast is not None:
     seg_type, seg_value = segment if segment is not None else ("all", None)
     rows = pipeline.forecast_rows(run.forecast, "month", seg_type, seg_value)
+    rows = pipeline.split_finished_periods(rows, run.as_of)[1]
     if rows.empty:
         st.caption("No monthly forecast rows for this selection.")
     else:

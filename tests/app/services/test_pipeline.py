@@ -14,6 +14,7 @@ from app.services.pipeline import (
     headline_quarter,
     risk_by_segment,
     search_deals,
+    split_finished_periods,
     tier_order,
 )
 
@@ -126,3 +127,18 @@ def test_cumulative_quarter_adds_weeks_and_ends_with_quarter_band() -> None:
     points = cumulative_quarter(forecast, quarter, pd.Timestamp("2026-09-15"))
     assert points["cumulative"].tolist() == [100.0, 110.0, 130.0, 150.0]
     assert points.iloc[-1][["p10", "p90"]].tolist() == [130.0, 180.0]
+
+
+def test_periods_ending_on_the_as_of_date_leave_the_fan_chart() -> None:
+    rows = pd.DataFrame(
+        {
+            "period_start": pd.to_datetime(["2017-12-01", "2018-01-01"]),
+            "period_end": pd.to_datetime(["2017-12-31", "2018-01-31"]),
+            "p10": [0.0, 5.0],
+            "p90": [0.0, 9.0],
+            "closed_won": [100.0, 0.0],
+        }
+    )
+    finished, ahead = split_finished_periods(rows, pd.Timestamp("2017-12-31"))
+    assert finished["closed_won"].tolist() == [100.0]
+    assert ahead["period_start"].tolist() == [pd.Timestamp("2018-01-01")]
