@@ -124,7 +124,7 @@ def backtest_command(run: PredictionRun) -> str:
     )
 
 
-def forecast_backtest_command(run: "PredictionRun") -> str:
+def forecast_backtest_command(run: PredictionRun) -> str:
     """The command that backtests the revenue forecast for this run's data (models/evaluation)."""
     data_dir = (run.metadata.get("data") or {}).get("data_dir", "DIR")
     return f"python -m models.evaluation.forecast_backtest --data-dir {data_dir} --as-of-dates D1,D2,..."
