@@ -121,6 +121,7 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
         _wait_healthy(url, process)
         use_browser = CHROMIUM.exists() and shutil.which("chromedriver") is not None
         record_property("e2e_mode", "browser" if use_browser else "http")
+        print(f"e2e mode: {'browser (headless Chromium)' if use_browser else 'http (no Chromium found)'}")
         if not use_browser:
             for path in PAGES:
                 with urllib.request.urlopen(f"{url}/{path}", timeout=10) as response:
