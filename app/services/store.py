@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -265,6 +266,33 @@ def _load_run(out_dir: str, run_id: str, metadata_path: str, mtime_ns: int, size
     )
 
 
+_PREFETCHED: set[str] = set()
+_PREFETCH_LOCK = threading.Lock()
+
+
+def _read_closed_deals_quietly(run: PredictionRun) -> None:
+    """Thread body: fill the closed-deals cache; a failure here resurfaces when the drill-down asks."""
+    try:
+        closed_deals(run)
+    except Exception:  # noqa: BLE001 - the drill-down's own call reports it to the user
+        return
+
+
+def prefetch_closed_deals(run: PredictionRun) -> None:
+    """Start reading the run's CRM export for comparable deals in the background, once per run.
+
+    The cache's per-key compute lock makes a drill-down that arrives early wait for this read instead
+    of starting a second one.
+    """
+    with _PREFETCH_LOCK:
+        if run.run_id in _PREFETCHED:
+            return
+        _PREFETCHED.add(run.run_id)
+    threading.Thread(
+        target=_read_closed_deals_quietly, args=(run,), daemon=True, name=f"prefetch-closed-{run.run_id[:8]}"
+    ).start()
+
+
 def load_run(out_dir: Path | None = None) -> PredictionRun | None:
     """The current prediction run (cached), or None when no batch run has written outputs yet."""
     root = out_dir or predictions_dir()
@@ -272,7 +300,9 @@ def load_run(out_dir: Path | None = None) -> PredictionRun | None:
     if key is None:
         return None
     metadata = _read_metadata(*key)
-    return _load_run(str(root), str(metadata["run_id"]), *key)
+    run = _load_run(str(root), str(metadata["run_id"]), *key)
+    prefetch_closed_deals(run)
+    return run
 
 
 @st.cache_resource(show_spinner="Loading closed deals for comparison...", max_entries=2)
