@@ -160,7 +160,10 @@ def load_model(path: str | Path) -> WinProbabilityModel:
         spec = FeatureSpec.from_dict(_load_json(folder, "feature_spec.json"))
         calibrator = Calibrator.from_dict(_load_json(folder, "calibrator.json"))
         booster = lgb.Booster(model_str=_read(folder, "model.txt"))
-        model = WinProbabilityModel(**manifest["params"])
+        params = dict(manifest["params"])
+        if "exclude_features" in params:  # JSON has no tuples
+            params["exclude_features"] = tuple(params["exclude_features"])
+        model = WinProbabilityModel(**params)
     except (KeyError, ValueError, TypeError, lgb.basic.LightGBMError) as exc:
         raise ModelArtifactError(f"{folder}: incompatible or corrupt model artifact ({exc})") from None
     if spec.digest() != manifest.get("feature_spec_sha256") or booster.feature_name() != list(spec.names):

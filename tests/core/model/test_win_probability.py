@@ -46,7 +46,8 @@ def test_explanation_adds_up_and_never_flips_a_sign(fitted: WinProbabilityModel,
     assert np.all(points * log_odds >= -1e-15)
     assert list(explanation.shap_points.columns) == list(fitted.feature_spec_.names)
     assert explanation.feature_labels["rep_series_win_rate"] == "rep's win rate on this series"
-    assert explanation.reference_values["sales_agent"] is None
+    assert explanation.reference_values["product"] is None
+    assert "sales_agent" not in explanation.shap_points.columns  # the rep enters through win rates
     assert 0 < explanation.reference_values["rep_win_rate"] < 1
 
 
