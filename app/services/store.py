@@ -305,7 +305,7 @@ def load_run(out_dir: Path | None = None) -> PredictionRun | None:
     return run
 
 
-@st.cache_resource(show_spinner="Loading closed deals for comparison...", max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _closed_deals(data_dir: str, as_of: str, data_hash: str) -> dict[str | None, pd.DataFrame]:
     """Deals closed by ``as_of`` in the CRM export the run was made from, all (key None) and per product."""
     from core.data import load_crm

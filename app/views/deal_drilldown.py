@@ -150,8 +150,9 @@ with right:
         if text:
             st.markdown(f"{k}. {md(text)}")
     st.subheader("Suggested actions")
-    closed = closed_deals(run)
-    same_product = closed_deals(run, str(deal["product"]))
+    with st.spinner("Loading closed deals for comparison..."):
+        closed = closed_deals(run)
+        same_product = closed_deals(run, str(deal["product"]))
     typical = deal_logic.typical_won_age(same_product, str(deal["product"])) if closed is not None else None
     for rule_id, action in deal_logic.suggested_actions(deal, typical):
         st.markdown(f"- {md(action)} `{rule_id}`")
