@@ -9,11 +9,13 @@ Design (plan/model-spec.md):
    the backtest comparison (it drops open deals, over-representing fast closers).
 3. The deployed model is one LightGBM booster (objective ``cross_entropy``, which takes soft labels) on the
    snapshots, so TreeSHAP is exact on it.
-4. Out-of-sample calibration and early stopping: an inner as-of date ``validation_weeks`` before the as-of
-   date. A booster trained on what was known then (labels completed then) is early-stopped on, and its
-   calibrator (sigmoid or isotonic, chosen by cross-fitted held-out log loss) is fitted on, the deals open at
-   the inner date, labelled with what is known at the as-of date. The final booster is refitted on all
-   snapshots with that number of rounds. Nothing ever sees data after the as-of date.
+4. Early stopping on a time-ordered slice: a booster trained on what was known at an inner as-of date
+   ``validation_weeks`` earlier (labels completed then) is early-stopped on the deals open at that date,
+   labelled with what is known at the as-of date.
+5. Out-of-sample calibration: two boosters on disjoint halves of the deals score the other half's recent
+   snapshots; sigmoid or (centred) isotonic is chosen by cross-fitted log loss and applied to the final
+   booster, refitted on all snapshots with the early-stopped number of rounds. Nothing ever sees data after
+   the as-of date.
 """
 
 from __future__ import annotations
