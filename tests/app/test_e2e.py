@@ -172,6 +172,6 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
         process.terminate()
         process.wait(timeout=20)
     server_log = process.stderr.read().decode()
-    assert "use_container_width" not in server_log and "deprecat" not in server_log.lower(), server_log[
-        -2000:
-    ]
+    tail = server_log[-2000:]
+    assert "use_container_width" not in server_log and "deprecat" not in server_log.lower(), tail
+    assert "missing ScriptRunContext" not in server_log, tail  # background reads stay quiet
