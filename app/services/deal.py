@@ -11,7 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from app.components.format import feature_value
+from app.components.format import feature_value, money
+from app.services import pipeline
 
 WATERFALL_TOP = 8
 COMPARABLES = 5
@@ -200,3 +201,34 @@ def comparable_deals(closed: pd.DataFrame, deal: pd.Series, n: int = COMPARABLES
         out[stage] = rows.head(n).drop(columns=["distance", "deal_stage"]).reset_index(drop=True)
     out["basis"] = pd.DataFrame({"basis": [basis]})
     return out
+
+
+def default_deal(predictions: pd.DataFrame, filtered: pd.DataFrame, tiers: list[str]) -> str:
+    """The deal the drill-down opens on: the one most worth attention in the filtered view, else the one
+    with most value at risk (in the view, else anywhere)."""
+    worth = pipeline.deals_needing_attention(filtered, pipeline.attention_tiers(tiers), 1)
+    if len(worth):
+        return str(worth["opportunity_id"].iloc[0])
+    pool = filtered if len(filtered) else predictions
+    return str(pipeline.ranked_deals(pool, "value_at_risk", n=1)["opportunity_id"].iloc[0])
+
+
+def deal_choices(
+    predictions: pd.DataFrame, filtered: pd.DataFrame, current: str, row_of: pd.Series, limit: int
+) -> dict[str, str]:
+    """Picker entries (id -> label), the ``limit`` deals with most value at risk in the view, with the
+    current deal first when it is not among them."""
+    listed = pipeline.ranked_deals(filtered, "value_at_risk", n=limit)
+    if current not in set(listed["opportunity_id"]):
+        listed = pd.concat([predictions.loc[[row_of[current]]], listed])
+    labels = [
+        f"{i} - {a or '(no account)'} - {p} - {money(v)} at risk"
+        for i, a, p, v in zip(
+            listed["opportunity_id"],
+            listed["account"],
+            listed["product"],
+            listed["value_at_risk"],
+            strict=True,
+        )
+    ]
+    return dict(zip(listed["opportunity_id"], labels, strict=True))

@@ -28,41 +28,15 @@ if requested:
     else:
         st.warning(
             f"Deal {md(requested)} is not among the open deals of this run (as of "
-            f"{md(run.metadata['as_of'])}); showing the deal with the most value at risk instead."
+            f"{md(run.metadata['as_of'])}); showing another deal instead."
         )
 if current is None:
     remembered = st.session_state.get("selected_deal")
     current = remembered if remembered in rows.index else None
 if current is None:
     tiers = pipeline.tier_order(predictions, (run.metadata.get("risk") or {}).get("tiers"))
-    worth = pipeline.deals_needing_attention(filtered, pipeline.attention_tiers(tiers), 1)
-    pool = (
-        worth
-        if len(worth)
-        else pipeline.ranked_deals(filtered if len(filtered) else predictions, "value_at_risk", n=1)
-    )
-    current = str(pool["opportunity_id"].iloc[0])
-
-listed = pipeline.ranked_deals(filtered, "value_at_risk", n=MAX_CHOICES)
-if current not in set(listed["opportunity_id"]):
-    listed = pd.concat([predictions.loc[[rows[current]]], listed])
-choices = listed["opportunity_id"].tolist()
-labels = dict(
-    zip(
-        choices,
-        [
-            f"{i} - {a or '(no account)'} - {p} - {money(v)} at risk"
-            for i, a, p, v in zip(
-                listed["opportunity_id"],
-                listed["account"],
-                listed["product"],
-                listed["value_at_risk"],
-                strict=True,
-            )
-        ],
-        strict=True,
-    )
-)
+    current = deal_logic.default_deal(predictions, filtered, tiers)
+labels = deal_logic.deal_choices(predictions, filtered, current, rows, MAX_CHOICES)
 
 
 def _label(opportunity_id: str) -> str:
@@ -79,7 +53,7 @@ def _remember_choice() -> None:
 st.session_state["_w_deal"] = current
 st.selectbox(
     "Deal (filtered view, most value at risk first)",
-    choices,
+    list(labels),
     key="_w_deal",
     format_func=_label,
     on_change=_remember_choice,

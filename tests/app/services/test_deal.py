@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from app.services.deal import close_outlook, comparable_deals, suggested_actions, waterfall_steps
+from app.services.deal import (
+    close_outlook,
+    comparable_deals,
+    deal_choices,
+    default_deal,
+    suggested_actions,
+    waterfall_steps,
+)
 
 
 def test_waterfall_keeps_top_features_and_groups_the_rest() -> None:
@@ -111,3 +118,36 @@ def test_action_keywords_match_whole_words_of_the_driver_feature() -> None:
         }
     )
     assert [rule for rule, _ in suggested_actions(deal)] == ["A7-product", "A3-rep", "A5-account"]
+
+
+def _open_deals() -> pd.DataFrame:
+    """Three open deals, sorted by id as the app holds them."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["A1", "B2", "C3"],
+            "account": ["Acme", "", "Zeta"],
+            "product": ["P", "P", "Q"],
+            "risk_tier": ["Critical", "Low", "High"],
+            "win_probability": [0.02, 0.8, 0.3],
+            "deal_value": [5000.0, 100.0, 1000.0],
+            "value_at_risk": [4900.0, 20.0, 700.0],
+            "stale": [False, False, False],
+        }
+    )
+
+
+def test_default_deal_is_the_one_most_worth_attention() -> None:
+    deals = _open_deals()
+    # A1 has most value at risk but is all but lost; C3 (30%) has more value in play
+    assert default_deal(deals, deals, ["Critical", "High", "Low"]) == "C3"
+    assert (
+        default_deal(deals, deals.iloc[[1]], ["Critical", "High", "Low"]) == "B2"
+    )  # no attention deal in view
+
+
+def test_deal_choices_put_an_outside_current_deal_first() -> None:
+    deals = _open_deals()
+    row_of = pd.Series(deals.index, index=deals["opportunity_id"])
+    choices = deal_choices(deals, deals.iloc[[0, 2]], "B2", row_of, limit=5)
+    assert list(choices) == ["B2", "A1", "C3"]
+    assert choices["B2"] == "B2 - (no account) - P - $20 at risk"
