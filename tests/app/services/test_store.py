@@ -1,0 +1,74 @@
+"""The file reader: typed frames, text kept as text, both SHAP base-value layouts, commands shown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from app.services.store import (
+    PredictionFilesError,
+    _read_shap,
+    closed_deals,
+    load_run,
+    predict_command,
+)
+from core.settings import SETTINGS
+
+
+def test_ids_and_blank_accounts_stay_text(fixture_outputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
+    predictions.loc[0, "opportunity_id"] = "00012345"
+    predictions.loc[0, "account"] = ""
+    predictions.to_csv(out / "latest_predictions.csv", index=False)
+    run = load_run(out)
+    row = run.predictions[run.predictions["opportunity_id"] == "00012345"].iloc[0]
+    assert row["account"] == ""
+    assert run.predictions["opportunity_id"].is_monotonic_increasing  # sorted once at load
+    assert run.predictions["win_probability"].dtype == float and run.predictions["stale"].dtype == bool
+
+
+def test_shap_base_value_as_rows_instead_of_a_column(tmp_path: Path) -> None:
+    pd.DataFrame(
+        {
+            "opportunity_id": ["A", "A", "A"],
+            "feature": ["base_value", "age_days", "sector"],
+            "feature_value": ["", "30", "retail"],
+            "shap_value": [0.4, -0.1, 0.05],
+        }
+    ).to_csv(tmp_path / "shap_values.csv", index=False)
+    features, base = _read_shap(tmp_path)
+    assert base.to_dict() == {"A": 0.4}
+    assert features["feature"].tolist() == ["age_days", "sector"]
+
+
+def test_shap_without_any_base_value_is_a_named_error(tmp_path: Path) -> None:
+    pd.DataFrame(
+        {"opportunity_id": ["A"], "feature": ["age_days"], "feature_value": ["3"], "shap_value": [0.1]}
+    ).to_csv(tmp_path / "shap_values.csv", index=False)
+    with pytest.raises(PredictionFilesError, match=r"^shap_values.csv: no base value"):
+        _read_shap(tmp_path)
+
+
+def test_predict_command_names_the_out_dir_only_when_not_the_default(tmp_path: Path) -> None:
+    assert predict_command(SETTINGS.out_dir) == "python models/inference/predict.py"
+    assert predict_command(tmp_path) == f"python models/inference/predict.py --out-dir {tmp_path}"
+
+
+def test_closed_deals_come_from_the_recorded_data_dir_or_none(fixture_outputs: Path, tmp_path: Path) -> None:
+    run = load_run(fixture_outputs)
+    closed = closed_deals(run)
+    assert len(closed) and not closed["is_open"].any()
+    assert (closed_deals(run, "GTX Pro")["product"] == "GTX Pro").all()
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    metadata["data"]["data_dir"] = str(tmp_path / "gone")
+    metadata["run_id"] = "data-dir-gone"
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    assert closed_deals(load_run(out)) is None
