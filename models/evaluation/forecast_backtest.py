@@ -120,7 +120,6 @@ def forecast_windows(
     if joined.empty:
         return pd.DataFrame()
     periods = joined.reset_index()[["period_type", "period_start", "period_end"]].drop_duplicates()
-    periods = periods.rename(columns={})
     actual = actual_revenue(full, cut, periods, SEGMENT_TYPES).set_index(keys)
     windows = joined.join(actual, how="left").fillna({"actual": 0.0}).reset_index()
     windows.insert(0, "as_of", f"{cut.as_of:%Y-%m-%d}")
