@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from core.data import CRMData
-from core.errors import RevIntelError
+from core.errors import RevIntelError, UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes
 from core.forecast.deals import DECIMALS, deal_predictions
@@ -99,7 +99,7 @@ def build_outputs(
         drivers = top_drivers(explanation, not_engaged=not_engaged)
         shap_table = shap_long(explanation)
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
-        timing = CloseTimingModel().fit(deals, crm.as_of)
+        timing = _fit_timing(deals, crm.as_of)
         seasonality, dependence = fit_market(deals, crm.as_of, timing)
         predictions = deal_predictions(
             open_deals, deals, win_probability, drivers, timing, crm.as_of, seasonality
@@ -135,6 +135,14 @@ def build_outputs(
     metadata["forecast_backtest"] = backtest
     files["predictions_metadata.json"] = _json_bytes(metadata)
     return files
+
+
+def _fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
+    """Time-to-close curves at as-of; no win in the history is bad input, not a crash."""
+    try:
+        return CloseTimingModel().fit(deals, as_of)
+    except ValueError as exc:
+        raise UsageError(f"cannot forecast at as-of {as_of:%Y-%m-%d}: {exc}") from None
 
 
 def cached_forecast_backtest(crm: CRMData, model_dir: Path, seed: int) -> dict:
