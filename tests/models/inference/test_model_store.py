@@ -49,19 +49,3 @@ def test_unreadable_manifest_is_a_one_line_error(tmp_path: Path) -> None:
 def test_missing_model_dir_has_no_versions(tmp_path: Path) -> None:
     crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-09-30"))
     assert compatible_versions(tmp_path / "absent", crm) == []
-
-
-def test_no_won_history_is_bad_input_not_a_crash() -> None:
-    from core.errors import UsageError
-    from models.inference.batch import _fit_timing
-
-    deals = pd.DataFrame(
-        {
-            "engage_date": [pd.Timestamp("2020-01-01")],
-            "close_date": [pd.NaT],
-            "deal_stage": ["Engaging"],
-            "product": ["A"],
-        }
-    )
-    with pytest.raises(UsageError, match="cannot forecast at as-of 2020-02-01: no won deal closed"):
-        _fit_timing(deals, pd.Timestamp("2020-02-01"))
