@@ -82,9 +82,9 @@ def render_sidebar() -> None:
     st.sidebar.subheader("Filters")
     for name, label in FILTER_LABELS.items():
         choices = options[name]
-        st.session_state[_widget_key(name)] = [
-            v for v in st.session_state.get(_store_key(name), []) if v in choices
-        ]
+        kept = [v for v in st.session_state.get(_store_key(name), []) if v in choices]
+        st.session_state[_store_key(name)] = kept  # a value gone from this run no longer filters
+        st.session_state[_widget_key(name)] = kept
         st.sidebar.multiselect(
             label, choices, key=_widget_key(name), on_change=_copy_to_store, args=(name,), placeholder="All"
         )

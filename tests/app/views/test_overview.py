@@ -84,3 +84,19 @@ def test_new_run_shows_up_without_restart(fixture_outputs: Path, tmp_path: Path,
     at.run()
     assert before == f"{len(predictions):,}"
     assert _metric(at, "Open deals") == "10"
+
+
+def test_clear_filters_and_stale_choice_of_a_vanished_value(app_env: Path) -> None:
+    predictions = pd.read_csv(app_env / "latest_predictions.csv")
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at.sidebar.multiselect(key="_w_filter_regions").select("West").run()
+    at.sidebar.radio(key="_w_filter_stale").set_value("Exclude stale").run()
+    live_west = predictions[(predictions["regional_office"] == "West") & ~predictions["stale"]]
+    assert _metric(at, "Open deals") == f"{len(live_west):,}"
+    at.session_state["filter_managers"] = ["Nobody In This Run"]  # e.g. kept from an older run
+    at.run()
+    assert at.sidebar.multiselect(key="_w_filter_managers").value == []
+    assert _metric(at, "Open deals") == f"{len(live_west):,}"  # the vanished value does not filter
+    at.sidebar.button[0].click().run()
+    assert _metric(at, "Open deals") == f"{len(predictions):,}"
+    assert at.sidebar.multiselect(key="_w_filter_regions").value == []
