@@ -97,7 +97,10 @@ def forecast_windows(
 ) -> pd.DataFrame:
     """Windows of one as-of date: actual vs forecast quantiles, with dependence and naive."""
     cut = cut_at(full, as_of)
-    timing = CloseTimingModel().fit(cut.deals, cut.as_of)
+    try:
+        timing = CloseTimingModel().fit(cut.deals, cut.as_of)
+    except ValueError:  # nothing won yet at this date: there is no forecast to judge
+        return pd.DataFrame()
     seasonality, dependence = fit_market(cut.deals, cut.as_of, timing)
     open_deals = cut.deals[cut.deals["is_open"]].reset_index(drop=True)
     probability = probability_source(cut, timing)
@@ -200,6 +203,9 @@ def run_forecast_backtest(
         else pd.DataFrame()
     )
     summary = summarise(windows)
+    judged = set(windows["as_of"]) if not windows.empty else set()
+    dates = [f"{pd.Timestamp(d):%Y-%m-%d}" for d in as_of_dates]
+    summary["skipped_as_of_dates"] = [d for d in dates if d not in judged]
     summary.update(
         {
             "probability_source": source_name,

@@ -218,8 +218,9 @@ def _metadata(
                 "market_variance": dependence.market_variance,
                 "segment_variance": dependence.segment_variance,
                 "segment_type": dependence.segment_type,
-                "shock": "mean-1 gamma multiplier per simulation and calendar month on every deal's "
-                "chance of being won that month (market) and per regional office (segment)",
+                "shock": "mean-1 gamma multipliers on every deal's chance of being won in a month: one per "
+                "simulation for the whole horizon (persistent), one per simulation and month (market), one "
+                "per simulation, month and regional office (segment)",
                 **dependence.details,
             },
             "time_to_close": {
