@@ -44,6 +44,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "account_employees",
     "account_revenue",
     "rep_closed_deals",
+    "rep_stalled_share",
     "rep_win_rate",
     "rep_series_win_rate",
     "product_win_rate",
@@ -64,6 +65,7 @@ FEATURES: tuple[str, ...] = (
     "account_employees",
     "account_revenue",
     "rep_closed_deals",
+    "rep_stalled_share",
     "rep_win_rate",
     "rep_series_win_rate",
     "product_win_rate",
@@ -98,6 +100,7 @@ FEATURE_LABELS: dict[str, str] = {
     "account_employees": "account's employees",
     "account_revenue": "account's revenue",
     "rep_closed_deals": "deals the rep has closed so far",
+    "rep_stalled_share": "share of the rep's deals still open 90 days after engagement",
     "rep_win_rate": "rep's win rate",
     "rep_series_win_rate": "rep's win rate on this series",
     "product_win_rate": "product's win rate",
@@ -105,6 +108,7 @@ FEATURE_LABELS: dict[str, str] = {
     "sector_win_rate": "sector's win rate",
 }
 ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
+STALL_DAYS = 90
 _ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
 
 
@@ -166,6 +170,28 @@ def _codes(values: pd.Series, extra: pd.Series | None = None) -> tuple[np.ndarra
     return codes[: len(values)], codes[len(values) :]
 
 
+def _rep_stalled_share(
+    deals: pd.DataFrame, agent: np.ndarray, queries: pd.DataFrame, as_of: pd.Timestamp, prior_strength: float
+) -> np.ndarray:
+    """Share of the rep's deals still open ``STALL_DAYS`` after engagement, among those that reached that age
+    strictly before the query date (known at the date: each deal counts from ``engage + STALL_DAYS``)."""
+    engaged = deals["engage_date"].notna().to_numpy()
+    reached = deals["engage_date"] + pd.Timedelta(days=STALL_DAYS)
+    known = engaged & (reached <= as_of).to_numpy()
+    still_open = deals["close_date"].isna() | (deals["close_date"] > reached)
+    events = pd.DataFrame(
+        {
+            "agent": agent[known],
+            "close_date": reached.to_numpy()[known],
+            "is_won": still_open.to_numpy()[known].astype(np.int64),
+        }
+    )
+    company_total, company_open = outcome_counts_before(events, queries, [])
+    company = smoothed_rate(company_open, company_total, 0.2, 2.0)
+    total, stalled = outcome_counts_before(events, queries, ["agent"])
+    return smoothed_rate(stalled, total, company, prior_strength)
+
+
 def point_in_time_features(
     deals: pd.DataFrame,
     positions: np.ndarray,
@@ -200,6 +226,7 @@ def point_in_time_features(
         }
     )
     overall = overall_win_rate_before(history, queries)
+    stalled = _rep_stalled_share(deals, agent, queries, as_of, prior_strength)
     rep_closed, rep_won = outcome_counts_before(history, queries, ["agent"])
     rep = smoothed_rate(rep_won, rep_closed, overall, prior_strength)
     sector_rate = win_rates_before(account_history, queries, ["sector"], overall, prior_strength)
@@ -215,6 +242,7 @@ def point_in_time_features(
             "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
             "account_revenue": deals["account_revenue"].to_numpy(dtype=float)[positions],
             "rep_closed_deals": rep_closed,
+            "rep_stalled_share": stalled,
             "rep_win_rate": rep,
             "rep_series_win_rate": win_rates_before(
                 history, queries, ["agent", "series"], rep, prior_strength

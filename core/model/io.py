@@ -161,8 +161,9 @@ def load_model(path: str | Path) -> WinProbabilityModel:
         calibrator = Calibrator.from_dict(_load_json(folder, "calibrator.json"))
         booster = lgb.Booster(model_str=_read(folder, "model.txt"))
         params = dict(manifest["params"])
-        if "exclude_features" in params:  # JSON has no tuples
-            params["exclude_features"] = tuple(params["exclude_features"])
+        for key in ("exclude_features", "optional_features"):  # JSON has no tuples
+            if key in params:
+                params[key] = tuple(params[key])
         model = WinProbabilityModel(**params)
     except (KeyError, ValueError, TypeError, lgb.basic.LightGBMError) as exc:
         raise ModelArtifactError(f"{folder}: incompatible or corrupt model artifact ({exc})") from None

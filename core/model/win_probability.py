@@ -39,9 +39,9 @@ from core.model.explanation import DealExplanation
 from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
 
 CENSORING_METHODS = ("hazard", "closed_only")
-# Rep, manager and office enter through the rep's (and rep x series) smoothed win rates, not raw categories:
-# on the demo data the raw categories cost 0.01-0.02 AUC (noisy category splits) and read worse as drivers.
-PEOPLE_CATEGORIES: tuple[str, ...] = ("sales_agent", "manager", "regional_office")
+# Manager and office enter only through the rep's smoothed win rates. The rep as a raw category is optional:
+# kept only when it lowers the time-ordered validation loss (on the demo data it costs ~0.01 AUC, on
+# MavenTech it adds ~0.05: reps differ there in ways their win rates do not show).
 MIN_CLOSED_FOR_VALIDATION = 100
 MIN_VALIDATION_DEALS = 100
 
@@ -56,6 +56,17 @@ class TrainingSet:
     deal_labels: pd.Series
     deal_ids: np.ndarray
     snapshot_dates: np.ndarray
+
+    def columns(self, indices: list[int]) -> TrainingSet:
+        """The same rows with only the feature columns at ``indices``."""
+        return TrainingSet(
+            self.matrix[:, indices],
+            self.labels,
+            self.weights,
+            self.deal_labels,
+            self.deal_ids,
+            self.snapshot_dates,
+        )
 
     def subset(self, rows: np.ndarray) -> TrainingSet:
         """The rows selected by a boolean mask."""
@@ -96,7 +107,9 @@ class WinProbabilityModel(BaseEstimator):
         min_rounds: int = 30,
         recency_half_life_days: float | None = None,
         max_snapshots: int | None = 1_500_000,
-        exclude_features: tuple[str, ...] = PEOPLE_CATEGORIES,
+        exclude_features: tuple[str, ...] = ("manager", "regional_office"),
+        optional_features: tuple[str, ...] = ("sales_agent",),
+        category_smoothing: float = 20.0,
         n_jobs: int = 1,
     ):
         self.seed = seed
@@ -117,11 +130,13 @@ class WinProbabilityModel(BaseEstimator):
         self.recency_half_life_days = recency_half_life_days
         self.max_snapshots = max_snapshots
         self.exclude_features = exclude_features
+        self.optional_features = optional_features
+        self.category_smoothing = category_smoothing
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ training
-    def _booster_params(self) -> dict:
-        """LightGBM parameters of the deployed booster."""
+    def _booster_params(self, names: tuple[str, ...]) -> dict:
+        """LightGBM parameters of the deployed booster for features ``names``."""
         return {
             "objective": "cross_entropy",
             "learning_rate": self.learning_rate,
@@ -130,7 +145,8 @@ class WinProbabilityModel(BaseEstimator):
             "lambda_l2": 10.0,
             "max_bin": 63,
             "feature_fraction": 0.9,
-            "cat_smooth": 20.0,
+            "cat_smooth": self.category_smoothing,
+            "cat_l2": self.category_smoothing,
             "min_data_per_group": 50,
             "max_cat_threshold": 16,
             "seed": self.seed,
@@ -138,13 +154,9 @@ class WinProbabilityModel(BaseEstimator):
             "force_row_wise": True,
             "num_threads": self.n_jobs,
             "verbose": -1,
-            "monotone_constraints": self._monotone_constraints(),
+            "monotone_constraints": [1 if name in RATE_FEATURES else 0 for name in names],
             "monotone_constraints_method": "intermediate",
         }
-
-    def _monotone_constraints(self) -> list[int]:
-        """+1 for historical win rates (a better track record never lowers the probability), 0 elsewhere."""
-        return [1 if name in RATE_FEATURES else 0 for name in self._feature_names()]
 
     def _feature_names(self) -> tuple[str, ...]:
         """The model's features: FEATURES minus ``exclude_features`` (age and quarter position stay)."""
@@ -238,10 +250,10 @@ class WinProbabilityModel(BaseEstimator):
             free_raw_data=True,
         )
         if valid is None:
-            return lgb.train(self._booster_params(), data, num_boost_round=rounds)
+            return lgb.train(self._booster_params(spec.names), data, num_boost_round=rounds)
         valid_data = lgb.Dataset(valid[0], label=valid[1], reference=data)
         return lgb.train(
-            {**self._booster_params(), "metric": "cross_entropy"},
+            {**self._booster_params(spec.names), "metric": "cross_entropy"},
             data,
             num_boost_round=rounds,
             valid_sets=[valid_data],
@@ -254,13 +266,15 @@ class WinProbabilityModel(BaseEstimator):
             raise ValueError(f"censoring must be one of {CENSORING_METHODS}, got {self.censoring!r}")
         self._last_hazard = None
         train, spec = self._training_set(crm)
-        self.hazard_ = self._last_hazard
+        self.hazard_ = None if self._last_hazard is None else (*self._last_hazard, spec)
         if len(train.labels) == 0 or np.unique(np.round(train.labels)).size < 2:
             raise UsageError(
                 f"cannot train at as-of {crm.as_of:%Y-%m-%d}: need both won and lost deals closed by then"
             )
+        rounds, names, stopping = self._early_stopping_rounds(crm, spec, train.deal_labels)
+        indices = [spec.names.index(name) for name in names]
+        spec, train = _sub_spec(spec, names), train.columns(indices)
         self.feature_spec_ = spec
-        rounds, stopping = self._early_stopping_rounds(crm, spec, train.deal_labels)
         self.calibrator_, calibration = self._calibrate(train, spec, rounds, crm.as_of)
         self.validation_ = {**calibration, "early_stopping": stopping}
         self.booster_ = self._train_booster(train, spec, rounds)
@@ -272,12 +286,14 @@ class WinProbabilityModel(BaseEstimator):
 
     def _early_stopping_rounds(
         self, crm: CRMData, spec: FeatureSpec, final_labels: pd.Series
-    ) -> tuple[int, dict]:
-        """Number of boosting rounds, early-stopped on a time-ordered slice: deals open at an inner as-of.
+    ) -> tuple[int, tuple[str, ...], dict]:
+        """Rounds and feature set, chosen on a time-ordered slice: the deals open at an inner as-of date.
 
-        The inner booster learns only what was known at the inner date (labels completed then); it is scored
-        on the deals open at that date, labelled with what is known at ``crm.as_of``.
+        An inner booster learns only what was known at the inner date (labels completed then) and is
+        early-stopped on the deals open at that date, labelled with what is known at ``crm.as_of``; it is
+        trained without and with ``optional_features``, which are kept only if they lower that loss.
         """
+        base = tuple(n for n in spec.names if n not in self.optional_features)
         inner = crm.as_of - pd.Timedelta(weeks=self.validation_weeks)
         deals = crm.deals
         closed_by_inner = int((deals["close_date"] <= inner).sum())
@@ -287,34 +303,54 @@ class WinProbabilityModel(BaseEstimator):
                 f"only {closed_by_inner} deals closed and {int(open_at_inner.sum())} open at the inner "
                 f"validation date {inner:%Y-%m-%d}: default {self.default_rounds} rounds"
             )
-            return self.default_rounds, {
-                "inner_as_of": f"{inner:%Y-%m-%d}",
-                "rounds": self.default_rounds,
-                "note": note,
-            }
+            info = {"inner_as_of": f"{inner:%Y-%m-%d}", "rounds": self.default_rounds, "note": note}
+            return self.default_rounds, base, info
         inner_crm = cut_at(crm, inner)
         inner_train, _ = self._training_set(inner_crm, spec)
         valid_ids, valid_matrices = self._scoring_matrices(inner_crm, spec)
         valid_labels = final_labels.reindex(valid_ids).to_numpy(dtype=float)
         labelled = ~np.isnan(valid_labels)  # closed_only leaves deals still open at as_of unlabelled
-        booster = self._train_booster(
-            inner_train, spec, self.max_rounds, valid=(valid_matrices[0][labelled], valid_labels[labelled])
+        candidates = [base] + ([tuple(spec.names)] if len(base) < len(spec.names) else [])
+        results = []
+        for names in candidates:
+            indices = [spec.names.index(name) for name in names]
+            booster = self._train_booster(
+                inner_train.columns(indices),
+                _sub_spec(spec, names),
+                self.max_rounds,
+                valid=(valid_matrices[0][labelled][:, indices], valid_labels[labelled]),
+            )
+            loss = float(booster.best_score["valid_0"]["cross_entropy"])
+            results.append((loss, len(names), names, booster, indices))
+        loss, _, names, booster, indices = min(
+            results, key=lambda r: (r[0] + 1e-4 * (r[1] > len(base)), r[1])
         )
         best = int(booster.best_iteration or self.max_rounds)
         rounds = max(best, self.min_rounds)
         inner_log_odds = self._average_log_odds(
-            booster, [m[labelled] for m in valid_matrices], int(labelled.sum()), best
+            booster, [m[labelled][:, indices] for m in valid_matrices], int(labelled.sum()), best
         )
         hard = np.isin(valid_labels[labelled], (0.0, 1.0))
         y_hard = valid_labels[labelled][hard]
         auc = float(roc_auc_score(y_hard, inner_log_odds[hard])) if np.unique(y_hard).size == 2 else None
-        return rounds, {
-            "inner_as_of": f"{inner:%Y-%m-%d}",
-            "n": int(labelled.sum()),
-            "best_iteration": best,
-            "rounds": rounds,
-            "inner_auc_known_outcomes": auc,
-        }
+        return (
+            rounds,
+            names,
+            {
+                "inner_as_of": f"{inner:%Y-%m-%d}",
+                "n": int(labelled.sum()),
+                "best_iteration": best,
+                "rounds": rounds,
+                "inner_auc_known_outcomes": auc,
+                "validation_loss": {
+                    ("with " if len(r[2]) > len(base) else "without ") + ",".join(self.optional_features): r[
+                        0
+                    ]
+                    for r in results
+                },
+                "optional_features_kept": [n for n in self.optional_features if n in names],
+            },
+        )
 
     def _calibrate(
         self, train: TrainingSet, spec: FeatureSpec, rounds: int, as_of: pd.Timestamp
@@ -408,8 +444,7 @@ class WinProbabilityModel(BaseEstimator):
             raise UsageError(
                 "P(won | closes) needs the competing-risks hazard of a model fitted in this session"
             )
-        hazard, max_age = self.hazard_
-        spec = self.feature_spec_
+        hazard, max_age, spec = self.hazard_
         ids, matrices = self._scoring_matrices(crm, spec)
         outcome = outcome_if_open(
             hazard,
@@ -470,6 +505,15 @@ class WinProbabilityModel(BaseEstimator):
             feature_labels=dict(spec.labels),
             reference_values=_reference_values(features[columns], crm),
         )
+
+
+def _sub_spec(spec: FeatureSpec, names: tuple[str, ...]) -> FeatureSpec:
+    """The spec restricted to ``names`` (in that order)."""
+    return FeatureSpec(
+        names=tuple(names),
+        categories={n: spec.categories[n] for n in names if n in spec.categories},
+        labels={n: spec.labels[n] for n in names if n in spec.labels},
+    )
 
 
 def _cross_fitted(log_odds: np.ndarray, labels: np.ndarray, method: str, seed: int) -> np.ndarray:

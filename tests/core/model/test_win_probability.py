@@ -47,7 +47,9 @@ def test_explanation_adds_up_and_never_flips_a_sign(fitted: WinProbabilityModel,
     assert list(explanation.shap_points.columns) == list(fitted.feature_spec_.names)
     assert explanation.feature_labels["rep_series_win_rate"] == "rep's win rate on this series"
     assert explanation.reference_values["product"] is None
-    assert "sales_agent" not in explanation.shap_points.columns  # the rep enters through win rates
+    assert "manager" not in explanation.shap_points.columns  # managers enter through their reps' win rates
+    kept = fitted.validation_["early_stopping"]["optional_features_kept"]
+    assert ("sales_agent" in explanation.shap_points.columns) == (kept == ["sales_agent"])
     assert 0 < explanation.reference_values["rep_win_rate"] < 1
 
 
