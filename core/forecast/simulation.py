@@ -138,6 +138,8 @@ def _simulate_chunk(
     flat_residual, flat_chance = residual.reshape(-1), chance.reshape(-1)
     hit_sims, hit_deals, hit_slices = [], [], []
     for m in range(n_months):
+        if not month_prob[:, m].any():  # no deal in this block can be won this month: nothing changes
+            continue
         for g, b0, b1 in blocks:
             shock = (market[:, m] * segment[:, m, g]).astype(np.float32)
             np.multiply(shock[:, None], month_prob[None, b0:b1, m], out=chance[:, b0:b1])
