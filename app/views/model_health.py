@@ -68,11 +68,7 @@ else:
     ):
         value = summary.get(key)
         col.metric(f"{label} (mean)", "n/a" if value is None else f"{float(value):.3f}")
-    left, right = st.columns(2)
-    with left:
-        charts.show(charts.metric_by_as_of_chart(table, "auc", "AUC (0.5 = no better than chance)"))
-    with right:
-        charts.show(charts.metric_by_as_of_chart(table, "brier_skill", "Brier skill vs base rate (0 = none)"))
+    charts.show(charts.backtest_metrics_chart(table))
     with st.expander("All backtest metrics"):
         st.dataframe(
             table,
