@@ -87,9 +87,16 @@ def close_timing(
     timing: CloseTimingModel,
     as_of: pd.Timestamp,
     seasonality: QuarterSeasonality | None = None,
+    factors: tuple[float, ...] = (1.0,),
 ) -> pd.DataFrame:
-    """p_close_in_quarter, p_close_next_quarter (seasonal) and expected_close_date (median, age-only)."""
+    """p_close_in_quarter, p_close_next_quarter and expected_close_date (median remaining win time).
+
+    The quarter chances use the same seasonality and months-ahead realisation ``factors`` as the
+    forecast (so they add up to its expectation) and never exceed the win probability together;
+    the expected close date is the age-only median.
+    """
     seasonality = seasonality or QuarterSeasonality()
+    first_month = (as_of + pd.Timedelta(days=1)).to_period("M")
     shares = []
     for first, last in quarter_windows(as_of):
         pieces = _month_pieces(first, last, as_of)
@@ -104,10 +111,12 @@ def close_timing(
             np.array([p[0] for p in pieces]),
             np.array([p[1] for p in pieces]),
         )
-        shares.append(window.sum(axis=1))
+        ahead = [((as_of + pd.Timedelta(days=p[0])).to_period("M") - first_month).n for p in pieces]
+        scale = np.asarray(factors, dtype=float)[np.minimum(ahead, len(factors) - 1)]
+        shares.append(window @ scale)
     stale = open_deals["stale"].to_numpy(dtype=bool)
-    in_quarter = np.where(stale, 0.0, win_probability * shares[0])
-    next_quarter = np.where(stale, 0.0, win_probability * shares[1])
+    in_quarter = np.where(stale, 0.0, np.minimum(win_probability * shares[0], win_probability))
+    next_quarter = np.where(stale, 0.0, np.minimum(win_probability * shares[1], win_probability - in_quarter))
     days = timing.median_days_to_win(open_deals).to_numpy()
     days = np.where(stale, np.nan, days)
     close_date = pd.Series(pd.to_datetime(as_of) + pd.to_timedelta(days, unit="D"), index=open_deals.index)
@@ -129,10 +138,12 @@ def deal_predictions(
     timing: CloseTimingModel,
     as_of: pd.Timestamp,
     seasonality: QuarterSeasonality | None = None,
+    factors: tuple[float, ...] = (1.0,),
 ) -> pd.DataFrame:
     """One row per open deal (PREDICTION_COLUMNS), highest risk score first (then value at risk, id).
 
     ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored.
+    ``seasonality`` and the months-ahead realisation ``factors`` are those the forecast uses.
     """
     ids = open_deals["opportunity_id"]
     missing = ~ids.isin(win_probability.index)
@@ -146,7 +157,9 @@ def deal_predictions(
     deals["expected_revenue"] = deals["deal_value"] * deals["win_probability"]
     risk = score_risk(deals, timing.median_won_age_, timing.p90_won_age_)
     deals = deals.join(risk)
-    deals = deals.join(close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of, seasonality))
+    deals = deals.join(
+        close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of, seasonality, factors)
+    )
     deals["early_stage"] = deals["deal_stage"].eq("Prospecting")
     driver_columns = [c for c in PREDICTION_COLUMNS if c.startswith("driver_")]
     aligned = drivers.reindex(ids)

@@ -102,7 +102,14 @@ def build_outputs(
         timing = _fit_timing(deals, crm.as_of)
         seasonality, dependence = fit_market(deals, crm.as_of, timing)
         predictions = deal_predictions(
-            open_deals, deals, win_probability, drivers, timing, crm.as_of, seasonality
+            open_deals,
+            deals,
+            win_probability,
+            drivers,
+            timing,
+            crm.as_of,
+            seasonality,
+            dependence.realisation_factors,
         )
         scored = open_deals.assign(
             win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy()

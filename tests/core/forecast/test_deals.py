@@ -124,3 +124,13 @@ def test_unscored_open_deal_is_an_error(history: pd.DataFrame) -> None:
             timing,
             AS_OF,
         )
+
+
+def test_realisation_factors_scale_quarter_chances_and_are_capped(history: pd.DataFrame) -> None:
+    timing = CloseTimingModel().fit(history, AS_OF)
+    open_deals = history[history["is_open"]].reset_index(drop=True)
+    plain = close_timing(open_deals, np.array([0.5, 0.5, 0.5]), timing, AS_OF)
+    halved = close_timing(open_deals, np.array([0.5, 0.5, 0.5]), timing, AS_OF, factors=(0.5,))
+    np.testing.assert_allclose(halved["p_close_next_quarter"], plain["p_close_next_quarter"] * 0.5)
+    tripled = close_timing(open_deals, np.array([0.5, 0.5, 0.5]), timing, AS_OF, factors=(3.0,))
+    assert tripled["p_close_next_quarter"].max() == pytest.approx(0.5)  # never beyond the win probability
