@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core.forecast.forecast import deal_values
-from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
+from core.forecast.seasonality import QuarterSeasonality, seasonal_median_days, seasonal_window_shares
 from core.forecast.timing import CloseTimingModel
 from core.risk import score_risk
 
@@ -89,11 +89,11 @@ def close_timing(
     seasonality: QuarterSeasonality | None = None,
     factors: tuple[float, ...] = (1.0,),
 ) -> pd.DataFrame:
-    """p_close_in_quarter, p_close_next_quarter and expected_close_date (median remaining win time).
+    """p_close_in_quarter, p_close_next_quarter and expected_close_date for each open deal.
 
     The quarter chances use the same seasonality and months-ahead realisation ``factors`` as the
     forecast (so they add up to its expectation) and never exceed the win probability together;
-    the expected close date is the age-only median.
+    the expected close date is the median of the seasonally reweighted remaining win time.
     """
     seasonality = seasonality or QuarterSeasonality()
     first_month = (as_of + pd.Timedelta(days=1)).to_period("M")
@@ -117,7 +117,7 @@ def close_timing(
     stale = open_deals["stale"].to_numpy(dtype=bool)
     in_quarter = np.where(stale, 0.0, np.minimum(win_probability * shares[0], win_probability))
     next_quarter = np.where(stale, 0.0, np.minimum(win_probability * shares[1], win_probability - in_quarter))
-    days = timing.median_days_to_win(open_deals).to_numpy()
+    days = seasonal_median_days(timing, open_deals, as_of, seasonality)
     days = np.where(stale, np.nan, days)
     close_date = pd.Series(pd.to_datetime(as_of) + pd.to_timedelta(days, unit="D"), index=open_deals.index)
     return pd.DataFrame(

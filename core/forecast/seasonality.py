@@ -97,3 +97,31 @@ def seasonal_window_shares(
             normaliser[:, None] > 1e-12, inside * weights[window_month][None, :] / normaliser[:, None], 0.0
         )
     return np.clip(scaled, 0.0, 1.0)
+
+
+def seasonal_median_days(
+    timing: CloseTimingModel, deals: pd.DataFrame, as_of: pd.Timestamp, seasonality: QuarterSeasonality
+) -> np.ndarray:
+    """Days after as-of to the median of each deal's seasonally reweighted remaining win time (NaN if none).
+
+    The month holding the median comes from the reweighted month shares; inside it the day follows the
+    curves, since the reweighting is constant within a month.
+    """
+    m_first, m_last, _ = _month_edges(as_of, int(timing.max_close_age_) + 1)
+    shares = seasonal_window_shares(timing, deals, as_of, seasonality, m_first, m_last)
+    total = shares.sum(axis=1)
+    cumulative = np.cumsum(shares, axis=1)
+    month = np.minimum((cumulative < 0.5 * total[:, None] - 1e-12).sum(axis=1), len(m_first) - 1)
+    rows = np.arange(len(deals))
+    before = np.where(month > 0, cumulative[rows, np.maximum(month - 1, 0)], 0.0)
+    inside = shares[rows, month]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        in_month = np.clip(np.where(inside > 0, (0.5 * total - before) / inside, 0.0), 0.0, 1.0)
+    start = m_first[month] - 1
+    opened, closed, end = (
+        timing.won_by(deals, d) for d in (start, m_last[month], np.full(len(deals), 10**6))
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(end - opened > 1e-12, in_month * (closed - opened) / (end - opened), 0.0)
+    days = timing.days_to_share(deals, start, fraction)
+    return np.where(total > 1e-12, days, np.nan)

@@ -111,21 +111,39 @@ class CloseTimingModel:
 
     def median_days_to_win(self, deals: pd.DataFrame) -> pd.Series:
         """Days from as-of to the median of each deal's remaining win-time distribution (NaN when unknown)."""
+        return pd.Series(
+            self.days_to_share(deals, np.zeros(len(deals)), np.full(len(deals), 0.5)),
+            index=deals.index,
+            name="median_days_to_win",
+        )
+
+    def won_by(self, deals: pd.DataFrame, day: np.ndarray) -> np.ndarray:
+        """Cumulative incidence of a win at each deal's age plus its ``day`` (capped at the last day)."""
+        cif, _, code = self._curves(deals[self.segment])
+        age = _ages(deals, self.max_close_age_)
+        return cif[code, np.minimum(age + np.asarray(day, dtype=np.int64), self.max_close_age_)]
+
+    def days_to_share(self, deals: pd.DataFrame, from_day: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Days after as-of by which ``fraction`` of the win mass from day ``from_day + 1`` onwards is won.
+
+        Only the next ``max_close_age`` days have mass; NaN where a deal has none left.
+        """
         cif, _, code = self._curves(deals[self.segment])
         age = _ages(deals, self.max_close_age_)
         top = self.max_close_age_
-        start = cif[code, age]
+        base = np.minimum(age + np.asarray(from_day, dtype=np.int64), top)
+        start = cif[code, base]
         remaining = cif[code, top] - start
-        target = start + 0.5 * remaining - 1e-15
+        target = start + np.asarray(fraction, dtype=float) * remaining - 1e-15
         days = np.full(len(deals), np.nan)
         for row in np.unique(code):
             mine = np.flatnonzero(code == row)
-            # first age after the deal's age at which the curve reaches the target (curves never decrease)
+            # first age after ``base`` at which the curve reaches the target (curves never decrease)
             reach = np.searchsorted(cif[row], target[mine], side="left")
-            reach = np.maximum(reach, age[mine] + 1)
+            reach = np.maximum(reach, base[mine] + 1)
             ok = (remaining[mine] > 1e-12) & (reach <= top)
             days[mine[ok]] = (reach - age[mine])[ok]
-        return pd.Series(days, index=deals.index, name="median_days_to_win")
+        return days
 
 
 def _ages(deals: pd.DataFrame, last: int) -> np.ndarray:

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.forecast.seasonality import QuarterSeasonality, fit_quarter_seasonality, seasonal_window_shares
+from core.forecast.seasonality import (
+    QuarterSeasonality,
+    fit_quarter_seasonality,
+    seasonal_median_days,
+    seasonal_window_shares,
+)
 from core.forecast.timing import CloseTimingModel
 
 AS_OF = pd.Timestamp("2024-03-31")
@@ -66,3 +71,16 @@ def test_windows_must_stay_inside_a_month(timing: CloseTimingModel) -> None:
     deal = pd.DataFrame({"product": ["A"], "age_days": [0.0]})
     with pytest.raises(ValueError, match="inside one calendar month"):
         seasonal_window_shares(timing, deal, AS_OF, QuarterSeasonality(), np.array([1]), np.array([45]))
+
+
+def test_seasonal_median_matches_plain_median_when_neutral_and_moves_with_the_index(
+    timing: CloseTimingModel,
+) -> None:
+    deal = pd.DataFrame({"product": ["A"], "age_days": [0.0]})
+    neutral = seasonal_median_days(timing, deal, AS_OF, QuarterSeasonality())
+    assert neutral[0] == timing.median_days_to_win(deal).iloc[0] == 45  # wins spread over ages 1..90
+    late = seasonal_median_days(timing, deal, AS_OF, QuarterSeasonality(index=(0.2, 1.0, 5.0)))
+    early = seasonal_median_days(timing, deal, AS_OF, QuarterSeasonality(index=(5.0, 1.0, 0.2)))
+    assert early[0] < neutral[0] < late[0]
+    zombie = pd.DataFrame({"product": ["A"], "age_days": [200.0]})
+    assert np.isnan(seasonal_median_days(timing, zombie, AS_OF, QuarterSeasonality())[0])
