@@ -8,6 +8,12 @@ from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
 __all__ = [
-    "FORECAST_COLUMNS", "PREDICTION_COLUMNS", "CloseTimingModel", "Dependence", "QuarterSeasonality",
-    "deal_predictions", "fit_market", "forecast_revenue",
+    "FORECAST_COLUMNS",
+    "PREDICTION_COLUMNS",
+    "CloseTimingModel",
+    "Dependence",
+    "QuarterSeasonality",
+    "deal_predictions",
+    "fit_market",
+    "forecast_revenue",
 ]
