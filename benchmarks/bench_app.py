@@ -16,6 +16,7 @@ import importlib.util
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -132,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
 
     app = AppTest.from_file(MAIN, default_timeout=600)
     first = timed_run(app)
-    print(f"first load (reads and types every file, Overview page): {first:6.2f} s\n")
+    print(f"first load (reads and types every file, Overview page): {first:6.2f} s")
+    during = timed_run(app)
+    start = time.perf_counter()
+    for thread in [t for t in threading.enumerate() if t.name.startswith("prefetch-closed-")]:
+        thread.join()
+    print(f"Overview rerun while the background read of the CRM export runs: {during:6.2f} s")
+    print(f"background read of the CRM export finished {time.perf_counter() - start:.2f} s later\n")
     region = sorted(
         pd.read_csv(out_dir / "latest_predictions.csv", usecols=["regional_office"])[
             "regional_office"
@@ -149,8 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         changed = timed_run(app)
         worst_warm, worst_filter = max(worst_warm, warm), max(worst_filter, changed)
         print(f"{name:<22}{visit:>11.2f}s{warm:>14.2f}s{changed:>14.2f}s")
-    print("(after the first load the app reads the run's CRM export for comparable deals in a background")
-    print(" thread; pages timed during that read share the CPU with it)")
     verdict = "meets" if worst_warm < 2 and worst_filter < 1 else "MISSES"
     print(
         f"\nworst warm render {worst_warm:.2f} s, worst filter change {worst_filter:.2f} s: "
