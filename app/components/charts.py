@@ -236,34 +236,38 @@ def close_outlook_chart(outlook: pd.DataFrame) -> go.Figure:
 
 
 def backtest_windows_chart(windows: pd.DataFrame) -> go.Figure:
-    """Each backtest window's P10-P90 range against what was actually won."""
-    label = windows["as_of"].astype(str) + " " + windows["period_type"].astype(str)
+    """Each backtest window's P10-P90 range against what was actually won, one row per window."""
+    label = windows["label"].tolist()
     fig = go.Figure()
     fig.add_scatter(
-        x=label,
-        y=windows["p50"],
+        y=label,
+        x=windows["p50"].tolist(),
         mode="markers",
+        orientation="h",
         name="P10-P90 range (P50 marked)",
         marker={"color": LINE, "size": 9},
-        error_y={
+        error_x={
             "type": "data",
             "symmetric": False,
-            "array": windows["p90"] - windows["p50"],
-            "arrayminus": windows["p50"] - windows["p10"],
+            "array": (windows["p90"] - windows["p50"]).tolist(),
+            "arrayminus": (windows["p50"] - windows["p10"]).tolist(),
             "color": LINE,
         },
-        hovertemplate="P50 %{y:$,.0f}",
+        hovertemplate="P50 %{x:$,.0f}",
     )
     fig.add_scatter(
-        x=label,
-        y=windows["actual"],
+        y=label,
+        x=windows["actual"].tolist(),
         mode="markers",
         name="Actually won",
         marker={"color": ACCENT, "symbol": "x", "size": 11},
-        hovertemplate="Actual %{y:$,.0f}",
+        hovertemplate="Actual %{x:$,.0f}",
     )
-    fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
-    return _layout(fig, None, 340)
+    fig.update_xaxes(**MONEY_AXIS, rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", type="category")
+    _layout(fig, None, max(260, 24 * len(label) + 90))
+    fig.update_layout(hovermode="y unified")
+    return fig
 
 
 def backtest_metrics_chart(table: pd.DataFrame) -> go.Figure:

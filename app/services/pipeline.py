@@ -309,3 +309,23 @@ def ranked_deals(
     """
     order = deals[sort_by].sort_values(ascending=ascending, kind="stable", na_position="last").index
     return deals.loc[order if n is None else order[:n]]
+
+
+def backtest_windows_to_show(windows: pd.DataFrame, limit: int = 24) -> pd.DataFrame:
+    """Whole-pipeline backtest windows (one per as-of date and period), labelled for a chart, time order.
+
+    Segment windows share their period's x position and would pile up on it; the table behind the
+    coverage figure still counts them.
+    """
+    if windows.empty:
+        return windows.assign(label=pd.Series(dtype=str))
+    chosen = windows[windows["segment_type"] == "all"] if "segment_type" in windows.columns else windows
+    chosen = chosen.sort_values(["period_type", "as_of", "period_start"], kind="stable").head(limit)
+    label = (
+        chosen["period_type"].astype(str)
+        + " from "
+        + chosen["period_start"].astype(str).str[:10]
+        + ", as of "
+        + chosen["as_of"].astype(str).str[:10]
+    )
+    return chosen.assign(label=label).reset_index(drop=True)

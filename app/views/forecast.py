@@ -164,6 +164,9 @@ else:
         f"Over {int(summary.get('windows', 0)):,} backtest windows. The band is well sized when coverage "
         "is near 80%, and useful when its pinball loss is below the naive forecast's."
     )
-    windows = pd.DataFrame(backtest.get("windows") or [])
-    if not windows.empty:
-        charts.show(charts.backtest_windows_chart(windows.head(40)))
+    if summary.get("note"):
+        st.caption(md(f"How the backtest was made: {summary['note']}."))
+    shown = pipeline.backtest_windows_to_show(pd.DataFrame(backtest.get("windows") or []))
+    if not shown.empty:
+        charts.show(charts.backtest_windows_chart(shown))
+        st.caption("Whole-pipeline windows only (segment windows count in the coverage above).")

@@ -8,6 +8,7 @@ from app.services.pipeline import (
     DealFilters,
     apply_filters,
     attention_tiers,
+    backtest_windows_to_show,
     cumulative_quarter,
     deals_needing_attention,
     forecast_segment,
@@ -142,3 +143,24 @@ def test_periods_ending_on_the_as_of_date_leave_the_fan_chart() -> None:
     finished, ahead = split_finished_periods(rows, pd.Timestamp("2017-12-31"))
     assert finished["closed_won"].tolist() == [100.0]
     assert ahead["period_start"].tolist() == [pd.Timestamp("2018-01-01")]
+
+
+def test_backtest_windows_shown_are_whole_pipeline_and_labelled() -> None:
+    windows = pd.DataFrame(
+        {
+            "as_of": ["2017-07-31", "2017-07-31", "2017-06-30"],
+            "period_type": ["month", "month", "month"],
+            "period_start": ["2017-08-01", "2017-08-01", "2017-07-01"],
+            "segment_type": ["all", "regional_office", "all"],
+            "segment": ["All", "East", "All"],
+            "actual": [1.0, 2.0, 3.0],
+            "p10": 0.0,
+            "p50": 1.0,
+            "p90": 2.0,
+        }
+    )
+    shown = backtest_windows_to_show(windows)
+    assert shown["label"].tolist() == [
+        "month from 2017-07-01, as of 2017-06-30",
+        "month from 2017-08-01, as of 2017-07-31",
+    ]
