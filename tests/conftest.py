@@ -248,3 +248,12 @@ def broken_mappings(tmp_path_factory: pytest.TempPathFactory) -> list[BrokenInpu
             path.write_text(text, encoding="utf-8")
         corpus.append(BrokenInput(kind, path, expected))
     return corpus
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _mlflow_in_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """Every MLflow run the tests make (subprocesses too) goes to a throwaway store, never experiments/."""
+    store = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+        yield

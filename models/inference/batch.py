@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from contextlib import ExitStack
+from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from core.forecast.forecast import forecast_revenue
 from core.forecast.timing import CloseTimingModel
 from core.risk import TIER_MEANINGS, risk_formula
 from models.evaluation.forecast_backtest import recent_as_of_dates, run_forecast_backtest
-from models.inference.model_store import choose_model
+from models.inference.model_store import model_for_run
 from models.inference.writers import write_all_atomically
 
 BACKTEST_SIMULATIONS = 1000
@@ -83,14 +85,54 @@ def _plain(value: Any) -> Any:
 
 
 def build_outputs(
-    crm: CRMData, model_dir: Path, retrain: bool, simulations: int, seed: int, progress: Any
+    crm: CRMData,
+    model_dir: Path,
+    retrain: bool,
+    simulations: int,
+    seed: int,
+    progress: Any,
+    mlflow: bool = True,
 ) -> dict[str, bytes]:
-    """All four output files as bytes, in memory."""
+    """All four output files as bytes, in memory.
+
+    A model trained by this run is used as soon as it is fitted; its backtest runs beside scoring, SHAP and
+    the forecast, and the model is saved (and logged to MLflow) only once everything else has worked.
+    """
+    with ExitStack() as stack:
+        with progress.step("train", "finding a compatible model (training one if needed)"):
+            choice = stack.enter_context(model_for_run(Path(model_dir), crm, retrain, seed, mlflow))
+        scored = _score_and_forecast(crm, choice.model, simulations, seed, progress)
+        with progress.step(
+            "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
+        ):
+            backtest = cached_forecast_backtest(crm, Path(model_dir), seed)
+        with progress.step("model_backtest", "the model's backtest; saving the model"):
+            chosen = choice.finish()
+    metadata = _metadata(
+        crm, chosen, scored.predictions, simulations, seed, scored.dependence, scored.timing, progress.timings
+    )
+    metadata["simulation"]["quarter_seasonality"] = scored.seasonality.to_dict()
+    metadata["forecast_backtest"] = backtest
+    files = dict(scored.files)
+    files["predictions_metadata.json"] = _json_bytes(metadata)
+    return files
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    """The three CSV files (predictions, forecast, SHAP) and the fitted parts the metadata describes."""
+
+    files: dict[str, bytes]
+    predictions: pd.DataFrame
+    dependence: Any
+    timing: CloseTimingModel
+    seasonality: Any
+
+
+def _score_and_forecast(crm: CRMData, model: Any, simulations: int, seed: int, progress: Any) -> ScoredRun:
+    """Score, explain and forecast every open deal with ``model``; the CSV files as bytes."""
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
-    with progress.step("train", "finding a compatible model (training one if needed)"):
-        chosen = choose_model(Path(model_dir), crm, retrain, seed)
-    model = chosen.model
     with progress.step("score", f"scoring {len(open_deals):,} open deals"):
         win_probability = model.predict_proba(crm)
     with progress.step("explain", "explaining scores (TreeSHAP in probability points)"):
@@ -133,15 +175,7 @@ def build_outputs(
             ),
             "shap_values.csv": csv_bytes(shap_table, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
         }
-    with progress.step(
-        "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
-    ):
-        backtest = cached_forecast_backtest(crm, Path(model_dir), seed)
-    metadata = _metadata(crm, chosen, predictions, simulations, seed, dependence, timing, progress.timings)
-    metadata["simulation"]["quarter_seasonality"] = seasonality.to_dict()
-    metadata["forecast_backtest"] = backtest
-    files["predictions_metadata.json"] = _json_bytes(metadata)
-    return files
+    return ScoredRun(files, predictions, dependence, timing, seasonality)
 
 
 def _fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:

@@ -10,6 +10,8 @@ fails to load (truncated model.txt, edited files, incompatible feature spec or f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from core.data import CRMData
 from core.errors import ModelArtifactError
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
+from models.training.train import log_to_mlflow, training
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,39 @@ def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
     return [item[-1] for item in found]
 
 
-def choose_model(model_dir: Path, crm: CRMData, retrain: bool, seed: int) -> ChosenModel:
-    """Load the newest compatible model, or train one at ``crm.as_of`` and save it (also with ``retrain``)."""
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model to score with now, and ``finish()``: the ChosenModel once it is saved with its metrics."""
+
+    model: WinProbabilityModel
+    finish: Callable[[], ChosenModel]
+
+
+@contextmanager
+def model_for_run(
+    model_dir: Path, crm: CRMData, retrain: bool, seed: int, mlflow: bool = True
+) -> Iterator[ModelChoice]:
+    """The newest compatible model, or one trained at ``crm.as_of`` (also with ``retrain``).
+
+    Training is train.py's (``models.training.train.training``): the fitted model is handed over at once so
+    the run can score, explain and forecast with it while its short backtest still runs in a second
+    process; ``finish()`` waits for the backtest, saves the model with it in metrics.json and, unless
+    ``mlflow`` is off, logs its MLflow run. A run that fails before ``finish()`` saves nothing.
+    """
     candidates = [] if retrain else compatible_versions(model_dir, crm)
     if candidates:
         folder = candidates[0]
-        model = load_model(folder)
-        return ChosenModel(model, folder, load_metrics(folder), trained_now=False)
-    model = WinProbabilityModel(seed=seed).fit(crm)
-    folder = save_model(model, model_dir)
-    return ChosenModel(model, folder, load_metrics(folder), trained_now=True)
+        loaded = ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)
+        yield ModelChoice(loaded.model, lambda: loaded)
+        return
+    with training(crm, seed) as fitted:
+
+        def finish() -> ChosenModel:
+            """Save the model with its backtest (and log it to MLflow)."""
+            metrics = fitted.metrics()
+            folder = save_model(fitted.model, model_dir, metrics)
+            if mlflow:
+                log_to_mlflow(fitted.model, metrics, folder, crm)
+            return ChosenModel(fitted.model, folder, load_metrics(folder), trained_now=True)
+
+        yield ModelChoice(fitted.model, finish)

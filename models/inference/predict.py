@@ -72,6 +72,9 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--retrain", action="store_true", help="train a new model even if one is compatible")
     parser.add_argument("--simulations", type=int, default=SETTINGS.simulations, help="Monte Carlo runs")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
+    parser.add_argument(
+        "--no-mlflow", action="store_true", help="when a model is trained, skip its MLflow run (faster)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines (only shown on a terminal)")
     return parser
 
@@ -98,8 +101,10 @@ def run(argv: list[str] | None = None) -> int:
     # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     with progress.step("load", "loading and validating the CRM export"):
-        crm = load_crm(args.data_dir, args.as_of)
-    files = build_outputs(crm, args.model_dir, args.retrain, args.simulations, args.seed, progress)
+        crm = load_crm(args.data_dir.resolve(), args.as_of)
+    files = build_outputs(
+        crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
+    )
     with progress.step("write", f"writing outputs to {args.out_dir}"):
         written = write_all_atomically(args.out_dir, files)
     progress.say(f"predict: wrote {', '.join(p.name for p in written)}")

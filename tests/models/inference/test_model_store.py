@@ -49,3 +49,21 @@ def test_unreadable_manifest_is_a_one_line_error(tmp_path: Path) -> None:
 def test_missing_model_dir_has_no_versions(tmp_path: Path) -> None:
     crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-09-30"))
     assert compatible_versions(tmp_path / "absent", crm) == []
+
+
+def test_backtest_in_a_second_process_changes_no_number(tmp_path: Path) -> None:
+    """train_model (backtest in a spawned worker while the model fits) equals doing both in this process."""
+    from core.data import read_crm
+    from core.data.synthetic import generate_crm, write_crm
+    from core.model import WinProbabilityModel
+    from core.model.backtest import default_as_of_dates, rolling_backtest
+    from models.training.train import train_model
+
+    write_crm(generate_crm(n_deals=900, seed=5), tmp_path)
+    crm = read_crm(tmp_path)
+    model, metrics = train_model(crm, seed=3)
+    in_process = WinProbabilityModel(seed=3).fit(crm)
+    dates = default_as_of_dates(crm, 3)
+    assert len(dates) == 3 and len(metrics["backtest"]["per_as_of"]) == 3
+    assert metrics == {"validation": in_process.validation_, "backtest": rolling_backtest(crm, dates, seed=3)}
+    assert model.booster_.model_to_string() == in_process.booster_.model_to_string()

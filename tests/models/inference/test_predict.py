@@ -197,3 +197,24 @@ def test_usage_errors_exit_2(first_run, capsys, tmp_path: Path) -> None:
     assert main(_args(first_run, out=tmp_path) + ["--as-of", "yesterday"]) == 2
     assert "--as-of 'yesterday' is not a date" in capsys.readouterr().err
     assert not (tmp_path / "forecast.csv").exists()
+
+
+def test_a_model_trained_by_predict_is_trained_like_train_py(first_run: dict[str, Path]) -> None:
+    """Same artifact as train.py: the short backtest in metrics.json, an MLflow run, an absolute data dir."""
+    import mlflow
+
+    metadata = json.loads((first_run["out"] / "predictions_metadata.json").read_text())
+    assert metadata["data"]["data_dir"] == str(first_run["export"].resolve())
+    backtest = metadata["model"]["metrics"]["backtest"]
+    assert len(backtest["per_as_of"]) == 3
+    assert all(row["as_of"] < metadata["as_of"] for row in backtest["per_as_of"])
+    assert backtest["signal_statement"].startswith("Across 3 as-of dates")
+    version = metadata["model"]["version"]
+    saved = json.loads((first_run["models"] / version / "metrics.json").read_text())
+    assert saved["backtest"]["summary"] == backtest["summary"]
+    # the run went to the session's throwaway store (tests/conftest.py), never experiments/
+    runs = mlflow.search_runs(
+        experiment_names=["win-probability"], filter_string=f"params.version = '{version}'"
+    )
+    assert len(runs) == 1
+    assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
