@@ -133,10 +133,13 @@ def _score_and_forecast(crm: CRMData, model: Any, simulations: int, seed: int, p
     """Score, explain and forecast every open deal with ``model``; the CSV files as bytes."""
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
-    with progress.step("score", f"scoring {len(open_deals):,} open deals"):
-        win_probability = model.predict_proba(crm)
-    with progress.step("explain", "explaining scores (TreeSHAP in probability points)"):
+    with progress.step(
+        "score", f"scoring {len(open_deals):,} open deals (with exact TreeSHAP contributions)"
+    ):
+        # one pass gives both: the calibrated probability is the explanation's base value + contributions
         explanation = model.explain(crm)
+        win_probability = explanation.win_probability
+    with progress.step("explain", "driver sentences and SHAP values in probability points"):
         not_engaged = pd.Index(open_deals.loc[open_deals["engage_date"].isna(), "opportunity_id"])
         drivers = top_drivers(explanation, not_engaged=not_engaged)
         shap_table = shap_long(explanation)

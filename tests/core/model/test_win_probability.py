@@ -42,6 +42,10 @@ def test_explanation_adds_up_and_never_flips_a_sign(fitted: WinProbabilityModel,
     probability = fitted.predict_proba(crm_at)
     total = explanation.base_value + explanation.shap_points.sum(axis=1)
     np.testing.assert_allclose(total.to_numpy(), probability.reindex(total.index).to_numpy(), atol=1e-9)
+    # predict.py takes the probability from the explanation (one pass): it must be predict_proba's
+    np.testing.assert_allclose(
+        explanation.win_probability.to_numpy(), probability.reindex(total.index).to_numpy(), atol=1e-12
+    )
     points, log_odds = explanation.shap_points.to_numpy(), explanation.shap_log_odds.to_numpy()
     assert np.all(points * log_odds >= -1e-15)
     assert list(explanation.shap_points.columns) == list(fitted.feature_spec_.names)
