@@ -11,7 +11,7 @@ The score ranks deals by how much a manager's hour is worth on them. Components,
 ``risk_score = 100 * (0.45 * value_rank + 0.35 * in_play + 0.20 * overdue)``, rounded to one decimal.
 Tiers cut the score at fixed points. Staleness and data problems are separate flags beside the tier: a
 stale deal is never "in play" (its probability is near 0), so its tier follows its value (a big zombie is
-High: revive or close it; a small one is Healthy in revenue terms, and its stale flag says clean it up).
+High: revive or close it; a small one is Low priority in revenue terms, and its stale flag says clean it up).
 ``value_at_risk = deal_value * (1 - win_probability)`` (fixed by the file contract) ranks zombies first
 when many deals are stale; sort by ``risk_score`` for triage.
 """
@@ -26,15 +26,15 @@ TIER_CUTS: tuple[tuple[str, float], ...] = (
     ("Critical", 70.0),
     ("High", 55.0),
     ("Watch", 35.0),
-    ("Healthy", 0.0),
+    ("Low priority", 0.0),
 )
 TIER_MEANINGS: dict[str, str] = {
     "Critical": "Large deal still in play and slipping or undecided: a manager's hour here this week can "
     "change the quarter.",
     "High": "Material value in play or running past the usual close: review in the next pipeline meeting.",
     "Watch": "Modest value in play, or a mid-sized deal that is as good as decided: keep an eye on it.",
-    "Healthy": "Small, or as good as decided and on schedule: no revenue action needed (a stale flag beside "
-    "it still asks for the deal to be revived or closed out).",
+    "Low priority": "Small, or as good as decided (won or lost): a manager's hour changes little here; a "
+    "stale flag beside it still asks for the deal to be revived or closed out.",
 }
 DATA_FLAG_COLUMNS: tuple[str, ...] = (
     "flag_product_alias",

@@ -91,7 +91,8 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
     if kind in ("days", "number") and label.lower().startswith(COUNT_NOUNS):
         text = f"{float(value):,.0f} {label}"
         if has_reference:
-            text += f" vs {float(reference):,.0f} typical"
+            typical = "for a typical won deal" if feature == AGE_FEATURE else "typical"
+            text += f" vs {float(reference):,.0f} {typical}"
         return f"{text} ({_points(impact)})"
     text = f"{subject} is {_format(kind, float(value))}"
     if has_reference:

@@ -550,7 +550,9 @@ def _readable_values(features: pd.DataFrame, crm: CRMData) -> pd.DataFrame:
 
 
 def _reference_values(features: pd.DataFrame, crm: CRMData) -> dict[str, float | None]:
-    """What a manager compares each feature with: company win rate for rates, open-deal median for numbers."""
+    """What a manager compares each feature with: company win rate for rates, the median age at which won
+    deals closed for the deal's age (what "typical" means for a deal's duration), open-deal median for
+    other numbers."""
     closed = crm.deals.loc[crm.deals["close_date"].notna(), ["close_date", "is_won"]].astype(
         {"is_won": np.int64}
     )
@@ -562,6 +564,10 @@ def _reference_values(features: pd.DataFrame, crm: CRMData) -> dict[str, float |
             reference[name] = company_rate
         elif name in CATEGORICAL_FEATURES:
             reference[name] = None
+        elif name == "age_days":
+            won = crm.deals.loc[crm.deals["close_date"].notna() & crm.deals["is_won"].astype(bool)]
+            won_age = (won["close_date"] - won["engage_date"]).dt.days.median()
+            reference[name] = None if pd.isna(won_age) else float(won_age)
         else:
             median = features[name].median() if len(features) else np.nan
             reference[name] = None if pd.isna(median) else float(median)

@@ -244,6 +244,10 @@ def _metadata(
             "trained_data_hash": model.data_hash_,
             "trained_this_run": chosen.trained_now,
             "metrics": chosen.metrics,
+            "feature_labels": {
+                name: model.feature_spec_.labels.get(name, name.replace("_", " "))
+                for name in model.feature_spec_.names
+            },
         },
         "counts": {
             "deals": int(len(crm.deals)),

@@ -58,7 +58,7 @@ def test_sentences_read_like_a_manager_talks() -> None:
     assert driver_sentence("product", "product", "GTX Pro", None, 0.004) == "Product is GTX Pro (+0.4 pts)"
     assert (
         driver_sentence("age_days", "days since engagement", 95.0, 48.0, -0.11)
-        == "95 days since engagement vs 48 typical (-11 pts)"
+        == "95 days since engagement vs 48 for a typical won deal (-11 pts)"
     )
     assert (
         driver_sentence("deal_value", "deal value", 4821.0, 1096.0, 0.02)
@@ -73,7 +73,7 @@ def test_sentences_read_like_a_manager_talks() -> None:
 
 def test_top_drivers_order_by_absolute_impact(explanation: FakeExplanation) -> None:
     drivers = top_drivers(explanation)
-    assert drivers.loc["D1", "driver_1"] == "95 days since engagement vs 48 typical (-11 pts)"
+    assert drivers.loc["D1", "driver_1"] == "95 days since engagement vs 48 for a typical won deal (-11 pts)"
     assert drivers.loc["D1", "driver_2_feature"] == "agent_series_win_rate"
     assert drivers.loc["D1", "driver_3_impact"] == pytest.approx(0.02)
     assert drivers.loc["D2", "driver_1"] == "Rep's win rate on MG deals is 70% vs 63% team average (+3 pts)"
