@@ -55,9 +55,30 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.F
     return fig
 
 
+def period_labels(rows: pd.DataFrame) -> list[str]:
+    """One label per period as a leader names it: "Q1 2018", "Jan 2018", "Week of 2018-01-01"."""
+    start = rows["period_start"]
+    kind = rows["period_type"] if "period_type" in rows.columns else pd.Series("day", index=rows.index)
+    labels = []
+    for period_type, day in zip(kind, start, strict=True):
+        if period_type == "quarter":
+            labels.append(f"Q{day.quarter} {day.year}")
+        elif period_type == "month":
+            labels.append(day.strftime("%b %Y"))
+        elif period_type == "week":
+            labels.append(f"Week of {day:%Y-%m-%d}")
+        else:
+            labels.append(f"{day:%Y-%m-%d}")
+    return labels
+
+
 def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360) -> go.Figure:
-    """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars."""
-    x = rows["period_start"].dt.strftime("%Y-%m-%d").tolist()
+    """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars.
+
+    Periods sit on a category axis (one slot each, named like "Q1 2018"): on a date axis two quarters
+    would be joined by a line across the weeks between them, which reads as a trend inside the quarter.
+    """
+    x = period_labels(rows)
     fig = go.Figure()
     if rows["closed_won"].sum() > 0:
         fig.add_bar(
@@ -104,6 +125,7 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
         hovertemplate="Expected %{y:$,.0f}",
     )
     fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
+    fig.update_xaxes(type="category")
     return _layout(fig, title, height)
 
 
@@ -337,18 +359,18 @@ def importance_chart(importance: pd.DataFrame) -> go.Figure:
     """Mean |SHAP| per feature as horizontal bars (probability points)."""
     fig = go.Figure(
         go.Bar(
-            y=importance["feature"].tolist(),
-            x=importance["mean_abs_shap"].tolist(),
+            y=importance["label"].tolist(),
+            x=(importance["mean_abs_shap"] * 100).tolist(),
             orientation="h",
             marker_color=LINE,
-            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+            hovertemplate="%{y}: %{x:.1f} pts<extra></extra>",
             text=[f"{v * 100:.1f} pts" for v in importance["mean_abs_shap"]],
             textposition="outside",
             cliponaxis=False,
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(tickformat=".1%", title="Mean |SHAP| (probability points)")
+    fig.update_xaxes(ticksuffix=" pts", title="Mean |SHAP| (probability points)")
     _layout(fig, None, max(260, 26 * len(importance) + 80))
     fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 60, "t": 20, "b": 10})
     return fig

@@ -70,7 +70,8 @@ def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.D
 ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "A2-age",
-        ("age", "days", "since", "duration", "time", "overdue"),
+        # the deal's age only: "days" alone would also match the calendar features (days into the quarter)
+        ("age", "since", "duration", "overdue"),
         "Older than most deals that close: agree a dated next step and a mutual close plan with the buyer.",
     ),
     (

@@ -52,11 +52,19 @@ def reliability_bins(metrics: dict) -> pd.DataFrame:
 
 
 def feature_importance(shap: pd.DataFrame, top: int = 20) -> pd.DataFrame:
-    """Mean |SHAP| (probability points) per feature over all scored deals, largest first."""
+    """Mean |SHAP| (probability points) per feature over all scored deals, largest first.
+
+    ``label`` is the feature's plain-language name when the SHAP rows carry one, else the feature name.
+    """
     importance = shap["shap_value"].abs().groupby(shap["feature"]).mean().rename("mean_abs_shap")
     importance = importance.reset_index().sort_values(
         ["mean_abs_shap", "feature"], ascending=[False, True], kind="stable"
     )
+    if "feature_label" in shap.columns:
+        names = shap.drop_duplicates("feature").set_index("feature")["feature_label"].astype(str)
+        importance["label"] = importance["feature"].map(names).fillna(importance["feature"])
+    else:
+        importance["label"] = importance["feature"]
     return importance.head(top).reset_index(drop=True)
 
 
@@ -94,18 +102,43 @@ NO_SIGNAL_AUC = 0.55
 def signal_warning(metrics: dict) -> str | None:
     """A plain warning when this run's held-out validation AUC is under 0.55 (barely better than chance).
 
-    Shown even beside a backtest that reports signal: when the two disagree, the leader sees both.
+    The validation scores recent snapshots whose outcome is known, i.e. deals that closed: win versus
+    loss. The backtest also scores deals that never close, which age alone recognises, so the two can
+    differ; the warning says what each measures rather than leaving the leader to reconcile them.
     """
     auc = (metrics.get("validation") or {}).get("auc")
     if auc is None or float(auc) >= NO_SIGNAL_AUC:
         return None
     text = (
-        f"On this run's held-out validation deals the model ranks wins no better than chance (AUC "
-        f"{float(auc):.2f}; 0.5 is a coin flip). Read its probabilities as roughly the base rate, not as "
-        "deal-by-deal signal."
+        f"Among recently closed deals the model ranks wins against losses no better than chance (held-out "
+        f"AUC {float(auc):.2f}; 0.5 is a coin flip): do not read small differences between live deals as "
+        "signal."
     )
-    if (metrics.get("backtest") or {}).get("signal_statement"):
+    backtest_auc = ((metrics.get("backtest") or {}).get("summary") or {}).get("auc")
+    if backtest_auc is not None and float(backtest_auc) >= NO_SIGNAL_AUC:
         text += (
-            " The rolling backtest reports more signal than this; the two disagree (see Model & Data Health)."
+            f" Its higher backtest AUC ({float(backtest_auc):.2f}) comes from also scoring open deals that "
+            "never close, which their age gives away."
         )
     return text
+
+
+WELL_CALIBRATED_ECE = 0.05
+
+
+def calibration_note(metrics: dict) -> str:
+    """One sentence on how far to trust the probabilities as probabilities, from the backtest's ECE."""
+    summary = (metrics.get("backtest") or {}).get("summary") or {}
+    mean, worst = summary.get("ece"), summary.get("max_ece")
+    if mean is None:
+        return "Win probabilities are calibrated on held-out recent deals; no backtest of their calibration."
+    mean_pts, worst_pts = 100 * float(mean), 100 * float(worst if worst is not None else mean)
+    if float(mean) <= WELL_CALIBRATED_ECE:
+        return (
+            f"Win probabilities are calibrated: in the backtest they were off by {mean_pts:.0f} points on "
+            f"average (ECE; worst date {worst_pts:.0f})."
+        )
+    return (
+        f"Win probabilities are only roughly calibrated on this data: in the backtest they were off by "
+        f"{mean_pts:.0f} points on average (ECE; worst date {worst_pts:.0f}), see the reliability diagram."
+    )

@@ -145,6 +145,7 @@ def pipeline_summary(deals: pd.DataFrame, attention: list[str], quarter: Headlin
         "attention_count": int((deals["risk_tier"].isin(attention) & ~stale).sum()),
         "stale_count": int(stale.sum()),
         "stale_value": float(deals.loc[stale, "deal_value"].sum()),
+        "stale_value_at_risk": float(deals.loc[stale, "value_at_risk"].sum()),
     }
 
 
@@ -300,14 +301,20 @@ def risk_by_segment(
 
 
 def ranked_deals(
-    deals: pd.DataFrame, sort_by: str, ascending: bool = False, n: int | None = None
+    deals: pd.DataFrame, sort_by: str, ascending: bool = False, n: int | None = None, live_first: bool = False
 ) -> pd.DataFrame:
     """The first ``n`` (default all) deals ordered by ``sort_by``; ties keep the input order.
 
+    With ``live_first``, stale deals follow every live one (each group in ``sort_by`` order): by value at
+    risk alone a pipeline of zombies (win probability ~0, so all their value is "at risk") would fill the
+    top of the list, where a manager's hour changes nothing; they are counted and valued on their own.
     The run is sorted by opportunity_id at load, so ties fall back to the id without sorting strings; only
-    the one column is sorted and only the rows kept are copied (fast at 100k deals).
+    the sort columns are sorted and only the rows kept are copied (fast at 100k deals).
     """
     order = deals[sort_by].sort_values(ascending=ascending, kind="stable", na_position="last").index
+    if live_first:
+        stale = deals.loc[order, "stale"].to_numpy(dtype=bool)
+        order = order[~stale].append(order[stale])
     return deals.loc[order if n is None else order[:n]]
 
 

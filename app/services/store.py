@@ -252,6 +252,8 @@ def _load_run(out_dir: str, run_id: str, metadata_path: str, mtime_ns: int, size
     shap, base = _read_shap(root)
     if shap is None:
         problems.append(f"{SHAP_FILES[0]} is missing")
+    else:
+        shap = _with_feature_labels(shap, (metadata.get("model") or {}).get("feature_labels"))
     written_at = pd.Timestamp(mtime_ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return PredictionRun(
         out_dir=str(root),
@@ -264,6 +266,14 @@ def _load_run(out_dir: str, run_id: str, metadata_path: str, mtime_ns: int, size
         shap_base_value=base,
         problems=tuple(problems),
     )
+
+
+def _with_feature_labels(shap: pd.DataFrame, labels: dict | None) -> pd.DataFrame:
+    """SHAP rows with the plain-language name of each feature from the metadata (when the file has none)."""
+    if not labels or "feature_label" in shap.columns:
+        return shap
+    named = shap["feature"].map(lambda name: labels.get(name) or name)
+    return shap.assign(feature_label=named.astype("category"))
 
 
 _PREFETCHED: set[str] = set()

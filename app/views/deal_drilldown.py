@@ -128,9 +128,12 @@ with right:
         closed = closed_deals(run)
         same_product = closed_deals(run, str(deal["product"]))
     typical = deal_logic.typical_won_age(same_product, str(deal["product"])) if closed is not None else None
-    for rule_id, action in deal_logic.suggested_actions(deal, typical):
-        st.markdown(f"- {md(action)} `{rule_id}`")
-    st.caption("Rules are listed in plan/app-spec.md under 'Suggested actions'.")
+    for _, action in deal_logic.suggested_actions(deal, typical):
+        st.markdown(f"- {md(action)}")
+    st.caption(
+        "Fixed rules, not model output: each follows from a driver that lowers this deal's probability, "
+        "from staleness, the stage or a blank account."
+    )
 
 st.subheader("When it may close")
 this_q = f"Q{run.as_of.quarter} {run.as_of.year}"

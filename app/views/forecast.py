@@ -114,10 +114,11 @@ st.subheader(f"Quarter view: {quarter.label}")
 target = st.number_input(
     "Quarter target ($, optional)",
     min_value=0.0,
-    value=0.0,
+    value=None,
     step=10_000.0,
     key="forecast_target",
     format="%.0f",
+    placeholder="no target",
 )
 points = pipeline.cumulative_quarter(forecast, quarter, run.as_of, *segment)
 if points.empty:

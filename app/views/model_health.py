@@ -35,7 +35,13 @@ if validation:
     cols = st.columns(5)
     for col, (key, label) in zip(
         cols,
-        (("auc", "AUC"), ("brier", "Brier score"), ("log_loss", "Log loss"), ("ece", "ECE"), ("n", "Deals")),
+        (
+            ("auc", "AUC"),
+            ("brier", "Brier score"),
+            ("log_loss", "Log loss"),
+            ("ece", "ECE"),
+            ("n", "Snapshots"),
+        ),
         strict=True,
     ):
         value = validation.get(key)
@@ -51,7 +57,12 @@ if validation:
         f"calibration: {validation['calibration_method']}" if validation.get("calibration_method") else "",
         f"validation as of {validation['inner_as_of']}" if validation.get("inner_as_of") else "",
     ]
-    st.caption(md("; ".join(d for d in details if d)) or "Held out from training.")
+    st.caption(
+        "Weekly snapshots of deals from the last weeks before the as-of date, each scored by a model that "
+        "did not train on its deal; AUC only over snapshots whose deal has since closed (win versus loss), "
+        "the other figures also over still-open deals with their estimated outcome. "
+        + md("; ".join(d for d in details if d))
+    )
 if table.empty:
     missing_notice(
         "The model backtest against baselines (per as-of date)", backtest_command(run), backtest_source

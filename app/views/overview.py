@@ -42,6 +42,12 @@ cols[3].metric(
     f"{summary['attention_count']:,}",
     help=f"Not stale and in tier {md(' or '.join(attention))}.",
 )
+if summary["stale_count"]:
+    st.caption(
+        f"Of the value at risk, {md(money(summary['stale_value_at_risk']))} sits in "
+        f"{summary['stale_count']:,} stale deals (older than any deal that ever closed); "
+        f"{md(money(summary['value_at_risk'] - summary['stale_value_at_risk']))} in live deals."
+    )
 
 st.subheader(f"Expected revenue, {quarter.label}")
 segment = pipeline.forecast_segment(filters)
@@ -51,8 +57,10 @@ if run.forecast is not None and segment is not None:
 cols = st.columns([1, 1.7, 1, 1])
 cols[0].metric(
     "Expected (won in quarter)",
-    money(summary["expected_in_quarter"]),
-    help="Sum of deal value x probability of being won inside the quarter.",
+    # the forecast's own expectation when the view is one of its segments (the Forecast page's number)
+    money(band["expected"] if band is not None else summary["expected_in_quarter"]),
+    help="Revenue expected from today's open deals won inside the quarter: sum of deal value x probability "
+    "of being won inside the quarter (revenue already won is shown beside it).",
 )
 if band is not None:
     cols[1].metric(
@@ -72,10 +80,12 @@ else:
     )
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
-    st.caption(
-        f"Leading with the next quarter: only {days_left} days of the as-of date's quarter remain after "
-        f"{md(run.metadata['as_of'])}."
+    remaining = (
+        f"{md(run.metadata['as_of'])} is the last day of its quarter"
+        if days_left == 0
+        else f"only {days_left} days of the as-of date's quarter remain after {md(run.metadata['as_of'])}"
     )
+    st.caption(f"Leading with the next quarter: {remaining}.")
 
 st.markdown("**Forecast by month**")
 if run.forecast is not None:
@@ -154,6 +164,6 @@ else:
 for problem in run.problems:
     st.warning(md(f"{problem}: re-run {predict_command(run.out_dir)}"))
 st.caption(
-    f"Win probabilities are calibrated; overall share of pipeline value expected to be won: "
+    f"{md(health.calibration_note(metrics))} Share of the pipeline value expected to be won: "
     f"{percent(summary['expected_revenue'] / summary['open_value']) if summary['open_value'] else 'n/a'}."
 )

@@ -1,4 +1,5 @@
-"""Risk Dashboard: open deals ranked by value at risk; select a row to open it in the drill-down."""
+"""Risk Dashboard: open deals ranked by value at risk (live deals before stale ones by default); select a row
+to open it in the drill-down."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from app.components.sidebar import current_filters
 from app.services import pipeline
 
 MAX_ROWS = 2_000
-SORTS = {
-    "Value at risk": ("value_at_risk", False),
-    "Deal value": ("deal_value", False),
-    "Win probability (lowest first)": ("win_probability", True),
-    "Age (oldest first)": ("age_days", False),
-    "Expected close date": ("expected_close_date", True),
+SORTS = {  # label: (column, ascending, live deals before stale ones)
+    "Value at risk (live deals first)": ("value_at_risk", False, True),
+    "Value at risk (stale deals included)": ("value_at_risk", False, False),
+    "Deal value": ("deal_value", False, False),
+    "Win probability (lowest first)": ("win_probability", True, False),
+    "Age (oldest first)": ("age_days", False, False),
+    "Expected close date": ("expected_close_date", True, False),
 }
 TABLE_COLUMNS = [
     "opportunity_id",
@@ -51,7 +53,8 @@ search = left.text_input(
 )
 sort_label = right.selectbox("Sort by", list(SORTS), key="risk_sort")
 found = pipeline.search_deals(deals, search)
-shown = pipeline.ranked_deals(found, *SORTS[sort_label], n=MAX_ROWS)
+column, ascending, live_first = SORTS[sort_label]
+shown = pipeline.ranked_deals(found, column, ascending, n=MAX_ROWS, live_first=live_first)
 shown = shown.assign(
     link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100
 )

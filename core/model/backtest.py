@@ -245,12 +245,17 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
     n = sum(r["n"] for r in rows)
     stage_age = summary["baseline_stage_age"]
     beyond_age = 1 - summary["brier"] / stage_age["brier"] if stage_age["brier"] else 0.0
+    worst = summary["worst_brier_vs_base_rate"]
+    worst_text = (
+        f"better at every date, by at least {-worst:.4f} Brier"
+        if worst < 0
+        else f"at its worst date {worst:.4f} Brier worse than it"
+    )
     text = (
         f"Across {len(rows)} as-of dates ({rows[0]['as_of']} to {rows[-1]['as_of']}, {n:,} scored deals) the "
         f"model's AUC averages {auc:.3f} and its Brier score is {100 * abs(skill):.1f}% "
         f"{'better' if skill >= 0 else 'worse'} than the historical base rate "
-        f"(worst date {summary['worst_brier_vs_base_rate']:+.4f} Brier versus it, "
-        f"max ECE {summary['max_ece']:.3f})"
+        f"({worst_text}; largest calibration error, ECE, {summary['max_ece']:.3f})"
     )
     oracle = summary.get("oracle")
     if oracle:

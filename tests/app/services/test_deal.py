@@ -151,3 +151,24 @@ def test_deal_choices_put_an_outside_current_deal_first() -> None:
     choices = deal_choices(deals, deals.iloc[[0, 2]], "B2", row_of, limit=5)
     assert list(choices) == ["B2", "A1", "C3"]
     assert choices["B2"] == "B2 - (no account) - P - $20 at risk"
+
+
+def test_a_calendar_driver_is_not_read_as_the_deal_being_old() -> None:
+    deal = pd.Series(
+        {
+            "stale": False,
+            "deal_stage": "Engaging",
+            "account": "Acme",
+            "age_days": 94.0,
+            "driver_1": "94 days since the deal was engaged vs 57 for a typical won deal (+10 pts)",
+            "driver_1_feature": "age_days",
+            "driver_1_impact": 0.10,
+            "driver_2": "91 days into the current quarter vs 91 typical (-6 pts)",
+            "driver_2_feature": "days_into_quarter",
+            "driver_2_impact": -0.06,
+            "driver_3": "",
+            "driver_3_feature": "",
+            "driver_3_impact": float("nan"),
+        }
+    )
+    assert [rule for rule, _ in suggested_actions(deal, typical_won_age=57.0)] == ["A9-hold"]

@@ -7,6 +7,7 @@ import pytest
 
 from app.services.health import (
     backtest_table,
+    calibration_note,
     feature_importance,
     quality_warnings,
     reliability_bins,
@@ -82,7 +83,13 @@ def test_reliability_bins_are_count_weighted() -> None:
 
 def test_feature_importance_is_mean_absolute_shap() -> None:
     shap = pd.DataFrame({"feature": ["a", "a", "b", "b"], "shap_value": [0.1, -0.3, 0.05, 0.05]})
-    assert feature_importance(shap).to_dict("list") == {"feature": ["a", "b"], "mean_abs_shap": [0.2, 0.05]}
+    assert feature_importance(shap).to_dict("list") == {
+        "feature": ["a", "b"],
+        "mean_abs_shap": [0.2, 0.05],
+        "label": ["a", "b"],
+    }
+    labelled = shap.assign(feature_label=["rep's win rate", "rep's win rate", "deal value", "deal value"])
+    assert feature_importance(labelled)["label"].tolist() == ["rep's win rate", "deal value"]
 
 
 def test_quality_warnings_state_count_share_and_action() -> None:
@@ -104,13 +111,28 @@ def test_quality_warnings_state_count_share_and_action() -> None:
     ]
 
 
-def test_no_signal_warning_under_055_and_says_when_the_backtest_disagrees() -> None:
+def test_no_signal_warning_under_055_says_what_each_figure_measures() -> None:
     alone = signal_warning({"validation": {"auc": 0.486}})
-    assert alone.startswith(
-        "On this run's held-out validation deals the model ranks wins no better than chance"
-    )
-    assert "(AUC 0.49; 0.5 is a coin flip)" in alone and "disagree" not in alone
+    assert alone.startswith("Among recently closed deals the model ranks wins against losses no better than")
+    assert "(held-out AUC 0.49; 0.5 is a coin flip)" in alone and "backtest" not in alone
     assert signal_warning({"validation": {"auc": 0.66}}) is None
-    both = signal_warning({"validation": {"auc": 0.5}, "backtest": {"signal_statement": "Strong signal."}})
-    assert both.endswith("the two disagree (see Model & Data Health).")
+    both = signal_warning({"validation": {"auc": 0.5}, "backtest": {"summary": {"auc": 0.689}}})
+    assert both.endswith(
+        "Its higher backtest AUC (0.69) comes from also scoring open deals that never close, which their age "
+        "gives away."
+    )
     assert signal_warning({}) is None
+
+
+def test_calibration_note_states_the_backtest_error() -> None:
+    good = calibration_note({"backtest": {"summary": {"ece": 0.03, "max_ece": 0.041}}})
+    assert good == (
+        "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
+        "date 4)."
+    )
+    rough = calibration_note({"backtest": {"summary": {"ece": 0.092, "max_ece": 0.123}}})
+    assert rough.startswith(
+        "Win probabilities are only roughly calibrated on this data: in the backtest they"
+    )
+    assert "off by 9 points on average (ECE; worst date 12)" in rough
+    assert "no backtest" in calibration_note({})

@@ -13,6 +13,7 @@ from app.services.pipeline import (
     deals_needing_attention,
     forecast_segment,
     headline_quarter,
+    ranked_deals,
     risk_by_segment,
     search_deals,
     split_finished_periods,
@@ -163,4 +164,15 @@ def test_backtest_windows_shown_are_whole_pipeline_and_labelled() -> None:
     assert shown["label"].tolist() == [
         "month from 2017-07-01, as of 2017-06-30",
         "month from 2017-08-01, as of 2017-07-31",
+    ]
+
+
+def test_ranking_puts_live_deals_before_stale_ones_when_asked() -> None:
+    deals = _deals()  # A1 is stale with the second-largest value at risk
+    assert ranked_deals(deals, "value_at_risk")["opportunity_id"].tolist() == ["C3", "A1", "B2"]
+    live_first = ranked_deals(deals, "value_at_risk", live_first=True)
+    assert live_first["opportunity_id"].tolist() == ["C3", "B2", "A1"]
+    assert ranked_deals(deals, "value_at_risk", n=2, live_first=True)["opportunity_id"].tolist() == [
+        "C3",
+        "B2",
     ]

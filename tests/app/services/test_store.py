@@ -72,3 +72,17 @@ def test_closed_deals_come_from_the_recorded_data_dir_or_none(fixture_outputs: P
     metadata["run_id"] = "data-dir-gone"
     (out / "predictions_metadata.json").write_text(json.dumps(metadata))
     assert closed_deals(load_run(out)) is None
+
+
+def test_feature_labels_from_the_metadata_name_the_shap_rows() -> None:
+    from app.services.store import _with_feature_labels
+
+    shap = pd.DataFrame({"feature": ["rep_win_rate", "new_feature"], "shap_value": [0.1, -0.2]})
+    labelled = _with_feature_labels(shap, {"rep_win_rate": "rep's win rate"})
+    assert labelled["feature_label"].astype(str).tolist() == ["rep's win rate", "new_feature"]
+    assert "feature_label" not in _with_feature_labels(shap, None).columns
+    own = shap.assign(feature_label=["mine", "mine too"])
+    assert _with_feature_labels(own, {"rep_win_rate": "other"})["feature_label"].tolist() == [
+        "mine",
+        "mine too",
+    ]

@@ -31,7 +31,11 @@ def test_table_is_ranked_by_value_at_risk_and_counts_match(app_env: Path) -> Non
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == len(predictions)
-    expected_top = predictions.sort_values(["value_at_risk", "opportunity_id"], ascending=[False, True])
+    # live deals first (stale ones after them), each by value at risk
+    expected_top = predictions.sort_values(
+        ["stale", "value_at_risk", "opportunity_id"], ascending=[True, False, True]
+    )
+    assert (predictions["stale"].astype(str) == "True").any()  # the fixture has stale deals to push down
     assert table["opportunity_id"].head(3).tolist() == expected_top["opportunity_id"].head(3).tolist()
     assert table["link"].iloc[0] == f"deal?deal={expected_top['opportunity_id'].iloc[0]}"
     assert _metric(at, "Value at risk in view") == money(predictions["value_at_risk"].sum())
