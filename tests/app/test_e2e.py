@@ -160,10 +160,13 @@ def test_every_page_is_served_and_renders(fixture_outputs: Path, record_property
             size = grid.size
             row_marker = (-size["width"] / 2 + 12, -size["height"] / 2 + 35 + 18)  # first row's check cell
             ActionChains(driver).move_to_element_with_offset(grid, *row_marker).click().perform()
-            values = predictions.assign(v=predictions["value_at_risk"].astype(float))
-            top = values.sort_values(["v", "opportunity_id"], ascending=[False, True])["opportunity_id"].iloc[
-                0
-            ]
+            # the default ranking: live deals first, each group by value at risk
+            values = predictions.assign(
+                v=predictions["value_at_risk"].astype(float), is_stale=predictions["stale"].eq("True")
+            )
+            top = values.sort_values(["is_stale", "v", "opportunity_id"], ascending=[True, False, True])[
+                "opportunity_id"
+            ].iloc[0]
             wait_rendered(driver, f"Deal {top}")
             assert driver.current_url.endswith(f"/deal?deal={top}")
         finally:
