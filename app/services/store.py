@@ -272,7 +272,8 @@ def _with_feature_labels(shap: pd.DataFrame, labels: dict | None) -> pd.DataFram
     """SHAP rows with the plain-language name of each feature from the metadata (when the file has none)."""
     if not labels or "feature_label" in shap.columns:
         return shap
-    named = shap["feature"].map(lambda name: labels.get(name) or name)
+    # mapped over the feature categories, not the rows (1.7M rows at 100k open deals)
+    named = shap["feature"].astype("category").map(lambda name: labels.get(name) or name)
     return shap.assign(feature_label=named.astype("category"))
 
 
