@@ -170,6 +170,16 @@ def _codes(values: pd.Series, extra: pd.Series | None = None) -> tuple[np.ndarra
     return codes[: len(values)], codes[len(values) :]
 
 
+def _history_and_query_codes(
+    deals: pd.DataFrame, queried: pd.DataFrame, column: str, query_column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``deals[column]`` and ``queried[query_column]`` on one vocabulary (one pass when the same)."""
+    if queried is deals and column == query_column:
+        codes, _ = _codes(deals[column])
+        return codes, codes
+    return _codes(deals[column], queried[query_column])
+
+
 def _rep_stalled_share(
     deals: pd.DataFrame, agent: np.ndarray, queries: pd.DataFrame, as_of: pd.Timestamp, prior_strength: float
 ) -> np.ndarray:
@@ -199,15 +209,21 @@ def point_in_time_features(
     ages: np.ndarray,
     as_of: pd.Timestamp,
     prior_strength: float,
+    queried: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Feature rows for deals[positions] as known at ``snapshot_dates`` (rates: closes strictly before)."""
+    """Feature rows for queried[positions] as known at ``snapshot_dates`` (rates: closes strictly before).
+
+    The history behind the rates is ``deals``; the rows described are ``queried`` (default ``deals``), which
+    may hold other versions of the same deals (another donor for a blank account, say).
+    """
+    queried = deals if queried is None else queried
     closed_mask = deals["close_date"].notna() & (deals["close_date"] <= as_of)
     closed = deals.loc[closed_mask]
-    agent, _ = _codes(deals["sales_agent"])
-    series, _ = _codes(deals["series"])
-    product, _ = _codes(deals["product"])
-    sector, _ = _codes(deals["sector"])
-    real_account, feature_account = _codes(deals["account"], deals["feature_account"])
+    agent, query_agent = _history_and_query_codes(deals, queried, "sales_agent", "sales_agent")
+    series, query_series = _history_and_query_codes(deals, queried, "series", "series")
+    product, query_product = _history_and_query_codes(deals, queried, "product", "product")
+    sector, query_sector = _history_and_query_codes(deals, queried, "sector", "sector")
+    real_account, feature_account = _codes(deals["account"], queried["feature_account"])
     keys = pd.DataFrame(
         {"agent": agent, "series": series, "product": product, "sector": sector, "account": real_account}
     )
@@ -217,10 +233,10 @@ def point_in_time_features(
     account_history = history.loc[closed["account"].ne("").to_numpy()]
     queries = pd.DataFrame(
         {
-            "agent": agent[positions],
-            "series": series[positions],
-            "product": product[positions],
-            "sector": sector[positions],
+            "agent": query_agent[positions],
+            "series": query_series[positions],
+            "product": query_product[positions],
+            "sector": query_sector[positions],
             "account": feature_account[positions],
             "snapshot_date": snapshot_dates,
         }
@@ -230,17 +246,17 @@ def point_in_time_features(
     rep_closed, rep_won = outcome_counts_before(history, queries, ["agent"])
     rep = smoothed_rate(rep_won, rep_closed, overall, prior_strength)
     sector_rate = win_rates_before(account_history, queries, ["sector"], overall, prior_strength)
-    engage = deals["engage_date"].to_numpy().astype("datetime64[D]")[positions]
+    engage = queried["engage_date"].to_numpy().astype("datetime64[D]")[positions]
     engage = np.where(np.isnat(engage), np.asarray(snapshot_dates).astype("datetime64[D]"), engage)
     frame = pd.DataFrame(
         {
             "age_days": ages.astype(float),
             "days_into_quarter": day_of_quarter(snapshot_dates),
             "engage_days_into_quarter": day_of_quarter(engage),
-            "deal_value": deals["deal_value"].to_numpy()[positions],
-            **{c: deals[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
-            "account_employees": deals["account_employees"].to_numpy(dtype=float)[positions],
-            "account_revenue": deals["account_revenue"].to_numpy(dtype=float)[positions],
+            "deal_value": queried["deal_value"].to_numpy()[positions],
+            **{c: queried[c].to_numpy()[positions] for c in CATEGORICAL_FEATURES},
+            "account_employees": queried["account_employees"].to_numpy(dtype=float)[positions],
+            "account_revenue": queried["account_revenue"].to_numpy(dtype=float)[positions],
             "rep_closed_deals": rep_closed,
             "rep_stalled_share": stalled,
             "rep_win_rate": rep,
@@ -254,7 +270,7 @@ def point_in_time_features(
             "sector_win_rate": sector_rate,
         }
     )
-    no_account = deals["feature_account"].to_numpy()[positions] == ""
+    no_account = queried["feature_account"].to_numpy()[positions] == ""
     frame.loc[no_account, ["account_win_rate", "sector_win_rate"]] = np.nan
     return frame[list(FEATURES)]
 
@@ -332,14 +348,39 @@ def open_deal_features(
 
     Prospecting deals without an engage date are scored at age 0 (they have not started yet).
     """
-    deals = deals_for_features(crm, account_policy, draw)
+    return open_deal_features_by_draw(crm, prior_strength, account_policy, (draw,))[0]
+
+
+def open_deal_features_by_draw(
+    crm: CRMData, prior_strength: float = 20.0, account_policy: str = "impute", draws: tuple[int, ...] = (0,)
+) -> list[pd.DataFrame]:
+    """:func:`open_deal_features` for each donor draw in ``draws``, in one pass over the history.
+
+    The draws differ only on open deals with a blank account (their donor account, its sector and size),
+    so the rates are computed once for all open deals plus one extra query row per blank deal and draw.
+    """
+    deals = deals_for_features(crm, account_policy, draws[0])
     positions = np.flatnonzero(deals["is_open"].to_numpy())
-    ages = deals["age_days"].to_numpy(dtype=float)[positions]
+    blank = (
+        positions[deals["account"].to_numpy()[positions] == ""]
+        if account_policy == "impute"
+        else positions[:0]
+    )
+    extra = [deals_for_features(crm, account_policy, draw).iloc[blank] for draw in draws[1:]]
+    queried = pd.concat([deals, *extra], ignore_index=True) if extra else deals
+    rows = np.concatenate([positions, len(deals) + np.arange(len(blank) * len(extra))])
+    ages = queried["age_days"].to_numpy(dtype=float)[rows]
     ages = np.where(np.isnan(ages), 0.0, np.maximum(ages, 0.0))
-    dates = np.full(len(positions), crm.as_of.to_datetime64()).astype("datetime64[ns]")
-    features = point_in_time_features(deals, positions, dates, ages, crm.as_of, prior_strength)
-    features.index = pd.Index(deals["opportunity_id"].to_numpy()[positions], name="opportunity_id")
-    return features
+    dates = np.full(len(rows), crm.as_of.to_datetime64()).astype("datetime64[ns]")
+    features = point_in_time_features(deals, rows, dates, ages, crm.as_of, prior_strength, queried)
+    features.index = pd.Index(queried["opportunity_id"].to_numpy()[rows], name="opportunity_id")
+    frames = [features.iloc[: len(positions)]]
+    where_blank = np.searchsorted(positions, blank)
+    for k in range(len(extra)):
+        picks = np.arange(len(positions))
+        picks[where_blank] = len(positions) + k * len(blank) + np.arange(len(blank))
+        frames.append(features.iloc[picks])
+    return frames
 
 
 def blank_account_ids(crm: CRMData) -> pd.Index:

@@ -31,7 +31,12 @@ from sklearn.metrics import roc_auc_score
 from core.data import CRMData, cut_at
 from core.errors import UsageError
 from core.features import FEATURES, RATE_FEATURES, open_deal_features, spec_from_training, weekly_snapshots
-from core.features.deal_features import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, _uniform_from_ids
+from core.features.deal_features import (
+    ACCOUNT_FEATURES,
+    CATEGORICAL_FEATURES,
+    _uniform_from_ids,
+    open_deal_features_by_draw,
+)
 from core.features.history import overall_win_rate_before
 from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator, choose_calibrator, log_loss
@@ -408,16 +413,16 @@ class WinProbabilityModel(BaseEstimator):
         self, crm: CRMData, spec: FeatureSpec
     ) -> tuple[pd.Index, list[np.ndarray], pd.DataFrame]:
         """Ids, the encoded matrices per account imputation, and the first imputation's feature frame."""
-        base = open_deal_features(crm, self.prior_strength, self.account_policy, draw=0)
-        matrices = [spec.encode(base)]
         blank = crm.deals.loc[crm.deals["is_open"] & crm.deals["account"].eq(""), "opportunity_id"]
-        if self.account_policy == "impute" and len(blank):
-            is_blank = base.index.isin(blank)
-            for draw in range(1, self.imputations):
-                features = open_deal_features(crm, self.prior_strength, self.account_policy, draw=draw)
-                stacked = matrices[0].copy()
-                stacked[is_blank] = spec.encode(features.loc[is_blank])
-                matrices.append(stacked)
+        imputed = self.account_policy == "impute" and len(blank)
+        draws = tuple(range(self.imputations)) if imputed else (0,)
+        base, *others = open_deal_features_by_draw(crm, self.prior_strength, self.account_policy, draws)
+        matrices = [spec.encode(base)]
+        is_blank = base.index.isin(blank)
+        for features in others:
+            stacked = matrices[0].copy()
+            stacked[is_blank] = spec.encode(features.loc[is_blank])
+            matrices.append(stacked)
         return base.index, matrices, base
 
     @staticmethod
@@ -445,10 +450,11 @@ class WinProbabilityModel(BaseEstimator):
                 "P(won | closes) needs the competing-risks hazard of a model fitted in this session"
             )
         hazard, max_age, spec = self.hazard_
-        ids, matrices = self._scoring_matrices(crm, spec)
+        features = open_deal_features(crm, self.prior_strength, self.account_policy)
+        ids = features.index
         outcome = outcome_if_open(
             hazard,
-            matrices[0],
+            spec.encode(features),
             spec.names.index("age_days"),
             self.snapshot_days,
             max_age,

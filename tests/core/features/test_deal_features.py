@@ -11,7 +11,12 @@ import pytest
 from core.data import CRMData, cut_at, read_crm
 from core.data.synthetic import generate_crm, write_crm
 from core.features import FEATURES, open_deal_features, weekly_snapshots
-from core.features.deal_features import ACCOUNT_FEATURES, account_donors, day_of_quarter
+from core.features.deal_features import (
+    ACCOUNT_FEATURES,
+    account_donors,
+    day_of_quarter,
+    open_deal_features_by_draw,
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +94,19 @@ def test_blank_accounts_get_a_known_donor_and_never_look_blank(export: CRMData) 
     assert set(donors[crm.deals["account"].eq("")]) <= set(crm.deals["account"]) - {""}
     as_missing = open_deal_features(crm, account_policy="as_missing")
     assert as_missing.loc[blank_ids, "account_win_rate"].isna().all()
+
+
+def test_all_donor_draws_in_one_pass_equal_each_draw_on_its_own(export: CRMData) -> None:
+    crm = cut_at(export, "2026-06-01")
+    frames = open_deal_features_by_draw(crm, 5.0, "impute", (0, 1, 2, 3))
+    blank = crm.deals.loc[crm.deals["is_open"] & crm.deals["account"].eq(""), "opportunity_id"]
+    assert len(frames) == 4 and len(blank) > 10
+    for draw, frame in enumerate(frames):
+        pd.testing.assert_frame_equal(frame, open_deal_features(crm, 5.0, "impute", draw=draw))
+    # the draws differ on blank-account deals only, and there in the donor's account features
+    assert not frames[1].loc[blank, "account_win_rate"].equals(frames[0].loc[blank, "account_win_rate"])
+    others = frames[0].index.difference(blank)
+    pd.testing.assert_frame_equal(frames[2].loc[others], frames[0].loc[others])
 
 
 def test_day_of_quarter_counts_from_the_quarter_start() -> None:
