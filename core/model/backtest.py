@@ -83,18 +83,37 @@ def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
     open_deals = crm.deals.loc[crm.deals["is_open"]]
     ages = open_deals["age_days"].fillna(0.0).clip(lower=0).to_numpy()
     buckets = np.floor(ages / AGE_BUCKET_DAYS) * AGE_BUCKET_DAYS
+    population = _matured_counts(crm)
     rates = {}
     for bucket in np.unique(buckets):
         start = bucket
         while True:
-            population = matured_deals(crm, start)
-            if len(population) >= MIN_BUCKET_DEALS or start <= 0:
+            size, won = population(start)
+            if size >= MIN_BUCKET_DEALS or start <= 0:
                 break
             start -= AGE_BUCKET_DAYS
-        rates[bucket] = (population["is_won"].sum() + strength * prior) / (len(population) + strength)
+        rates[bucket] = (won + strength * prior) / (size + strength)
     return pd.Series(
         [rates[b] for b in buckets], index=open_deals["opportunity_id"].to_numpy(), name="stage_age"
     )
+
+
+def _matured_counts(crm: CRMData, horizon_days: int = MATURITY_DAYS) -> Callable[[float], tuple[int, int]]:
+    """``age -> (len, wins)`` of :func:`matured_deals` at that age, on arrays prepared once (and memoised)."""
+    deals = crm.deals.loc[crm.deals["engage_date"].notna()]
+    engage = deals["engage_date"].to_numpy()
+    close_age = (deals["close_date"] - deals["engage_date"]).dt.days.to_numpy(dtype=float)
+    won = deals["is_won"].to_numpy(dtype=bool)
+    seen: dict[float, tuple[int, int]] = {}
+
+    def counts(age_days: float) -> tuple[int, int]:
+        if age_days not in seen:
+            cutoff = (crm.as_of - pd.Timedelta(days=age_days + horizon_days)).to_datetime64()
+            keep = (engage <= cutoff) & (np.isnan(close_age) | (close_age > age_days))
+            seen[age_days] = (int(keep.sum()), int(won[keep].sum()))
+        return seen[age_days]
+
+    return counts
 
 
 def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -> tuple[pd.Series, dict]:
@@ -309,9 +328,13 @@ def rolling_backtest(
     for as_of in as_of_dates:
         if progress:
             progress(f"backtest as-of {pd.Timestamp(as_of):%Y-%m-%d}")
-        row = evaluate_as_of(full, pd.Timestamp(as_of), seed, truth, variants)
-        if row["n"] > 0:
-            rows.append(row)
+        rows.append(evaluate_as_of(full, pd.Timestamp(as_of), seed, truth, variants))
+    return backtest_report(rows)
+
+
+def backtest_report(rows: list[dict]) -> dict:
+    """The report from :func:`evaluate_as_of` rows in date order (dates with nothing to score left out)."""
+    rows = [row for row in rows if row["n"] > 0]
     summary = summarise(rows)
     return {
         "as_of_dates": [r["as_of"] for r in rows],
