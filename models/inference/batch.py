@@ -28,6 +28,7 @@ from core.risk import TIER_MEANINGS, risk_formula
 from models.evaluation.forecast_backtest import recent_as_of_dates, run_forecast_backtest
 from models.inference.model_store import model_for_run
 from models.inference.writers import write_all_atomically
+from models.shared_tasks import SharedTasks
 
 BACKTEST_SIMULATIONS = 1000
 BACKTEST_PAIRS = 50_000_000  # cap on simulations x open deals per backtest forecast
@@ -92,20 +93,31 @@ def build_outputs(
     seed: int,
     progress: Any,
     mlflow: bool = True,
+    worker: SharedTasks | None = None,
 ) -> dict[str, bytes]:
     """All four output files as bytes, in memory.
 
     A model trained by this run is used as soon as it is fitted; its backtest runs beside scoring, SHAP and
-    the forecast, and the model is saved (and logged to MLflow) only once everything else has worked.
+    the forecast (in ``worker`` when given, else in a process started for it), and the model is saved (and
+    logged to MLflow) only once everything else has worked.
     """
+    cache = forecast_backtest_cache(crm, Path(model_dir), seed)
+    backtest = read_forecast_backtest(cache)
+    # not cached: a newly trained model's worker process starts on it while this one fits and scores
+    tasks = [] if backtest is not None else [(forecast_backtest, (crm, seed))]
     with ExitStack() as stack:
         with progress.step("train", "finding a compatible model (training one if needed)"):
-            choice = stack.enter_context(model_for_run(Path(model_dir), crm, retrain, seed, mlflow))
+            choice = stack.enter_context(
+                model_for_run(Path(model_dir), crm, retrain, seed, mlflow, tasks, worker)
+            )
         scored = _score_and_forecast(crm, choice.model, simulations, seed, progress)
         with progress.step(
             "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
         ):
-            backtest = cached_forecast_backtest(crm, Path(model_dir), seed)
+            if backtest is None:
+                (backtest,) = choice.task_results()
+                if backtest["summary"] is not None:
+                    write_all_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
         with progress.step("model_backtest", "the model's backtest; saving the model"):
             chosen = choice.finish()
     metadata = _metadata(
@@ -189,21 +201,29 @@ def _fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
         raise UsageError(f"cannot forecast at as-of {as_of:%Y-%m-%d}: {exc}") from None
 
 
-def cached_forecast_backtest(crm: CRMData, model_dir: Path, seed: int) -> dict:
+def forecast_backtest_cache(crm: CRMData, model_dir: Path, seed: int) -> Path:
+    """Where the forecast backtest of this data, as-of date and seed is cached."""
+    return model_dir / BACKTEST_CACHE / f"{crm.data_hash[:16]}-{crm.as_of:%Y%m%d}-{seed}.json"
+
+
+def read_forecast_backtest(cache: Path) -> dict | None:
+    """The cached forecast backtest, or None (absent or damaged: it is recomputed and replaced)."""
+    if not cache.exists():
+        return None
+    try:
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def forecast_backtest(crm: CRMData, seed: int) -> dict:
     """Forecast backtest at the 4 month ends before as-of, with model-free (curve) win probabilities.
 
     Training a model at each past date would take minutes, so predict.py backtests the forecast machinery
     (time to close, seasonality, shocks, simulation) with the curves' win chances; the trained-model
     version is ``python -m models.evaluation.forecast_backtest --source model``. The result depends only on
-    the data, the as-of date and the seed, so it is cached in ``<model-dir>/forecast_backtest/``.
+    the data, the as-of date and the seed, so predict.py caches it in ``<model-dir>/forecast_backtest/``.
     """
-    key = f"{crm.data_hash[:16]}-{crm.as_of:%Y%m%d}-{seed}.json"
-    cache = model_dir / BACKTEST_CACHE / key
-    if cache.exists():
-        try:
-            return json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            pass  # a damaged cache entry is recomputed and replaced
     dates = [d for d in recent_as_of_dates(crm.as_of) if d >= crm.deals["engage_date"].min()]
     n_open = max(int(crm.deals["is_open"].sum()), 1)
     simulations = int(min(BACKTEST_SIMULATIONS, max(200, BACKTEST_PAIRS // n_open)))
@@ -215,7 +235,6 @@ def cached_forecast_backtest(crm: CRMData, model_dir: Path, seed: int) -> dict:
         "win probabilities from the time-to-close curves (model-free); trained-model "
         "backtest: python -m models.evaluation.forecast_backtest --source model"
     )
-    write_all_atomically(cache.parent, {cache.name: _json_bytes(result)})
     return result
 
 

@@ -10,10 +10,11 @@ fails to load (truncated model.txt, edited files, incompatible feature spec or f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -21,7 +22,8 @@ from core.data import CRMData
 from core.errors import ModelArtifactError
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
-from models.training.train import log_to_mlflow, training
+from models.shared_tasks import SharedTasks, Task
+from models.training.train import log_to_mlflow, mlflow_experiment, training
 
 
 @dataclass(frozen=True)
@@ -70,37 +72,49 @@ def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """The model to score with now, and ``finish()``: the ChosenModel once it is saved with its metrics."""
+    """The model to score with now; ``task_results()``: the extra tasks' results; ``finish()``: the
+    ChosenModel once it is saved with its metrics."""
 
     model: WinProbabilityModel
+    task_results: Callable[[], list[Any]]
     finish: Callable[[], ChosenModel]
 
 
 @contextmanager
 def model_for_run(
-    model_dir: Path, crm: CRMData, retrain: bool, seed: int, mlflow: bool = True
+    model_dir: Path,
+    crm: CRMData,
+    retrain: bool,
+    seed: int,
+    mlflow: bool = True,
+    tasks: Sequence[Task] = (),
+    worker: SharedTasks | None = None,
 ) -> Iterator[ModelChoice]:
     """The newest compatible model, or one trained at ``crm.as_of`` (also with ``retrain``).
 
     Training is train.py's (``models.training.train.training``): the fitted model is handed over at once so
-    the run can score, explain and forecast with it while its short backtest still runs in a second
-    process; ``finish()`` waits for the backtest, saves the model with it in metrics.json and, unless
-    ``mlflow`` is off, logs its MLflow run. A run that fails before ``finish()`` saves nothing.
+    the run can score, explain and forecast with it while its short backtest, and the extra ``tasks``, run
+    in a second process; ``finish()`` waits for the backtest, saves the model with it in metrics.json and,
+    unless ``mlflow`` is off, logs its MLflow run. A run that fails before ``finish()`` saves nothing.
+    With a saved model there is no second process: ``task_results()`` runs the tasks here. ``worker``: a
+    second process started earlier, for training to use.
     """
     candidates = [] if retrain else compatible_versions(model_dir, crm)
     if candidates:
         folder = candidates[0]
         loaded = ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)
-        yield ModelChoice(loaded.model, lambda: loaded)
+        yield ModelChoice(loaded.model, lambda: [function(*args) for function, args in tasks], lambda: loaded)
         return
-    with training(crm, seed) as fitted:
+    with training(crm, seed, tasks=tasks, worker=worker) as fitted:
 
         def finish() -> ChosenModel:
             """Save the model with its backtest (and log it to MLflow)."""
+            if mlflow:
+                mlflow_experiment()  # imports and store set-up overlap the backtest's last date
             metrics = fitted.metrics()
             folder = save_model(fitted.model, model_dir, metrics)
             if mlflow:
                 log_to_mlflow(fitted.model, metrics, folder, crm)
             return ChosenModel(fitted.model, folder, load_metrics(folder), trained_now=True)
 
-        yield ModelChoice(fitted.model, finish)
+        yield ModelChoice(fitted.model, fitted.task_results, finish)

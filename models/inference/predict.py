@@ -13,13 +13,17 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from core.data import load_crm
 from core.errors import UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, run_cli
+from models.shared_tasks import SharedTasks
+
+# what the training's second process needs (the short backtest and the forecast backtest)
+WORKER_MODULES = ("core.model.backtest", "models.inference.batch")
 
 
 class Progress:
@@ -91,20 +95,38 @@ def _check_args(args) -> None:
         raise UsageError(f"--model-dir {args.model_dir} exists and is not a folder")
 
 
+def _will_train(args) -> bool:
+    """True when a model will surely be trained: --retrain, or no saved model version in --model-dir."""
+    folder = args.model_dir
+    return args.retrain or not (
+        folder.is_dir() and any((version / "manifest.json").exists() for version in folder.iterdir())
+    )
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse flags, build every output in memory, then write them all atomically."""
-    from models.inference.batch import build_outputs
-    from models.inference.writers import write_all_atomically
-
     args = build_parser().parse_args(argv)
     _check_args(args)
-    # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
-    progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
-    with progress.step("load", "loading and validating the CRM export"):
-        crm = load_crm(args.data_dir.resolve(), args.as_of)
-    files = build_outputs(
-        crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
-    )
+    with ExitStack() as stack:
+        # a model will be trained: its second process starts now and imports while this one does
+        worker = stack.enter_context(SharedTasks(preload=WORKER_MODULES)) if _will_train(args) else None
+        from models.inference.batch import build_outputs
+        from models.inference.writers import write_all_atomically
+
+        # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
+        progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
+        with progress.step("load", "loading and validating the CRM export"):
+            crm = load_crm(args.data_dir.resolve(), args.as_of)
+        files = build_outputs(
+            crm,
+            args.model_dir,
+            args.retrain,
+            args.simulations,
+            args.seed,
+            progress,
+            mlflow=not args.no_mlflow,
+            worker=worker,
+        )
     with progress.step("write", f"writing outputs to {args.out_dir}"):
         written = write_all_atomically(args.out_dir, files)
     progress.say(f"predict: wrote {', '.join(p.name for p in written)}")

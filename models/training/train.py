@@ -11,15 +11,15 @@ Exit codes: 0 success, 2 bad input, 1 unexpected failure.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -29,10 +29,11 @@ import pandas as pd
 from core.data import CRMData, cut_at, parse_as_of, read_crm
 from core.errors import UsageError
 from core.model import WinProbabilityModel
-from core.model.backtest import default_as_of_dates, rolling_backtest
+from core.model.backtest import backtest_report, default_as_of_dates, evaluate_as_of
 from core.model.io import save_model
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, run_cli
+from models.shared_tasks import SharedTasks, Task
 
 REGISTERED_MODEL_NAME = "revintel-win-probability"
 EXPERIMENT_NAME = "win-probability"
@@ -50,23 +51,30 @@ def parse_dates(text: str | None) -> list[pd.Timestamp] | None:
 
 @dataclass(frozen=True)
 class Training:
-    """A model fitted in this process and a call that waits for its metrics (validation + short backtest)."""
+    """A model fitted in this process, a call that waits for its metrics (validation + short backtest) and
+    one that returns the results of the extra tasks given to :func:`training`, in their order."""
 
     model: WinProbabilityModel
     metrics: Callable[[], dict]
+    task_results: Callable[[], list[Any]]
 
 
 @contextmanager
 def training(
-    crm: CRMData, seed: int = SETTINGS.seed, backtest_dates: list[pd.Timestamp] | None = None
+    crm: CRMData,
+    seed: int = SETTINGS.seed,
+    backtest_dates: list[pd.Timestamp] | None = None,
+    tasks: Sequence[Task] = (),
+    worker: SharedTasks | None = None,
 ) -> Iterator[Training]:
     """Fit on ``crm`` while the short rolling-origin backtest runs in a second (spawned) process.
 
     The backtest replays dates before ``crm.as_of`` using only ``crm`` (outcomes known by its as-of date);
-    by default three month-start dates (``default_as_of_dates``); pass ``[]`` to skip it. Every fit is seeded
-    and single-threaded, so running it in another process changes no number, only the wall time (the
-    backtest is most of the training time; this machine has 2 cores). Leaving the block early stops the
-    backtest.
+    by default three month-start dates (``default_as_of_dates``); pass ``[]`` to skip it. Its dates and the
+    extra ``tasks`` (run first) are shared with the worker (``models.shared_tasks``): once the fit is done,
+    this process takes over whatever the worker has not started. Every fit is seeded and single-threaded,
+    so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). Pass a
+    ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on leaving.
     """
     dates = default_as_of_dates(crm, SHORT_BACKTEST_DATES) if backtest_dates is None else backtest_dates
     late = [d for d in dates if d >= crm.as_of]
@@ -74,30 +82,40 @@ def training(
         raise UsageError(
             f"--backtest-dates {late[0]:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}"
         )
-    pool = multiprocessing.get_context("spawn").Pool(1) if dates else None
-    try:
-        pending = pool.apply_async(rolling_backtest, (crm, dates, seed)) if pool else None
+    # latest (largest) dates first: the worker starts on them, this process takes the small ones left over
+    order = sorted(range(len(dates)), key=lambda i: dates[i], reverse=True)
+    evaluations = [(evaluate_as_of, (crm, pd.Timestamp(dates[i]), seed)) for i in order]
+    with ExitStack() as stack:
+        if worker is None:
+            worker = stack.enter_context(SharedTasks())
+        extra, backtest = worker.submit(tasks), worker.submit(evaluations)
         model = WinProbabilityModel(seed=seed).fit(crm)
 
         def metrics() -> dict:
             """metrics.json: the validation and, when there are backtest dates, the backtest."""
             result: dict = {"validation": model.validation_}
-            if pending is not None:
-                result["backtest"] = pending.get()
+            if dates:
+                done = worker.results(backtest)
+                rows = [done[order.index(i)] for i in range(len(dates))]  # back in the dates' order
+                result["backtest"] = backtest_report(rows)
             return result
 
-        yield Training(model, metrics)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        yield Training(model, metrics, lambda: worker.results(extra))
 
 
 def train_model(
-    crm: CRMData, seed: int = SETTINGS.seed, backtest_dates: list[pd.Timestamp] | None = None
+    crm: CRMData,
+    seed: int = SETTINGS.seed,
+    backtest_dates: list[pd.Timestamp] | None = None,
+    mlflow: bool = False,
 ) -> tuple[WinProbabilityModel, dict]:
-    """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest."""
+    """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest.
+
+    With ``mlflow``, MLflow is imported and its experiment set up while the backtest finishes.
+    """
     with training(crm, seed, backtest_dates) as fitted:
+        if mlflow:
+            mlflow_experiment()
         return fitted.model, fitted.metrics()
 
 
@@ -146,15 +164,18 @@ def artifact_location(uri: str) -> str | None:
     return (folder / "mlartifacts").resolve().as_uri()
 
 
-def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
-    """Log params, metrics, reliability plot, artifact folder and the registered booster; return run id.
+def mlflow_experiment() -> Any:
+    """Import MLflow (and the plotting it logs with), point it at the store and select the experiment.
 
-    MLflow's usage telemetry is switched off (nothing about a CRM leaves the machine) unless the user set
-    ``MLFLOW_DISABLE_TELEMETRY`` themselves; the booster's requirement is the installed LightGBM, given
-    explicitly (MLflow would otherwise spend seconds inferring it in a subprocess).
+    Idempotent and cheap once done; called early where a run waits for its backtest anyway, since the
+    imports and a new store's set-up take seconds. Telemetry is off unless the user set
+    ``MLFLOW_DISABLE_TELEMETRY`` (nothing about a CRM leaves the machine).
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import lightgbm
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (imported now: the reliability plot needs it)
     import mlflow
     import mlflow.lightgbm
 
@@ -163,6 +184,18 @@ def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path,
     if mlflow.get_experiment_by_name(EXPERIMENT_NAME) is None:
         mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifact_location(uri))
     mlflow.set_experiment(EXPERIMENT_NAME)
+    return mlflow
+
+
+def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
+    """Log params, metrics, reliability plot, artifact folder and the registered booster; return run id.
+
+    The booster's requirement is the installed LightGBM, given explicitly (MLflow would otherwise spend
+    seconds inferring it in a subprocess).
+    """
+    import lightgbm
+
+    mlflow = mlflow_experiment()
     with mlflow.start_run(run_name=f"train-{crm.as_of:%Y-%m-%d}") as run:
         mlflow.log_params(
             {
@@ -218,7 +251,7 @@ def _main(argv: list[str] | None) -> int:
         f"training at as-of {crm.as_of:%Y-%m-%d} on {len(crm.deals):,} deals from {args.data_dir}",
         file=sys.stderr,
     )
-    model, metrics = train_model(crm, args.seed, parse_dates(args.backtest_dates))
+    model, metrics = train_model(crm, args.seed, parse_dates(args.backtest_dates), mlflow=not args.no_mlflow)
     path = save_model(model, args.model_dir, metrics)
     print(f"saved model {path.name} to {path} ({time.perf_counter() - started:.1f} s)")
     if "backtest" in metrics:

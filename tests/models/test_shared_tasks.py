@@ -1,0 +1,60 @@
+"""Tasks shared between this process and a spawned worker: each runs once, results keep task order."""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from models.shared_tasks import SharedTasks
+
+
+def test_results_come_back_in_task_order_whoever_ran_them() -> None:
+    tasks = [(operator.mul, (i, i + 1)) for i in range(8)]
+    with SharedTasks(tasks) as shared:
+        assert shared.results([5, 0]) == [30, 0]
+        assert shared.results() == [i * (i + 1) for i in range(8)]
+
+
+def test_every_task_runs_exactly_once(tmp_path: Path) -> None:
+    log = tmp_path / "ran.log"
+    tasks = [(os.system, (f"echo {i} >> {log}",)) for i in range(10)]
+    shared = SharedTasks(tasks)
+    assert shared.results() == [0] * 10
+    shared.close(wait=True)  # the worker has gone through its whole queue, skipping what ran here
+    assert sorted(int(line) for line in log.read_text().split()) == list(range(10))
+
+
+def test_a_failing_task_raises_its_error_here() -> None:
+    with SharedTasks([(operator.add, (1, 2)), (math.sqrt, (-1.0,))]) as shared:
+        assert shared.results([0]) == [3]
+        with pytest.raises(ValueError, match="math domain error"):
+            shared.results([1])
+
+
+def _wait_for_lines(log: Path, count: int, timeout: float = 120.0) -> None:
+    """Block until the worker has written ``count`` lines to ``log``."""
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and len(log.read_text().split()) >= count):
+        assert time.monotonic() < deadline, f"the worker wrote {log} too slowly"
+        time.sleep(0.05)
+
+
+def test_tasks_the_worker_ran_give_their_results_and_errors_here(tmp_path: Path) -> None:
+    log = tmp_path / "ran.log"
+    tasks = [(math.sqrt, (-1.0,)), (operator.mul, (6, 7)), (os.system, (f"echo worker >> {log}",))]
+    with SharedTasks(tasks) as shared:
+        _wait_for_lines(log, 1)  # the worker ran all three, in order
+        assert shared.results([1, 2]) == [42, 0]
+        with pytest.raises(ValueError, match="math domain error"):
+            shared.results([0])
+
+
+def test_no_tasks_starts_no_worker() -> None:
+    with SharedTasks([]) as shared:
+        assert shared.results() == []
+        assert shared._pool is None
