@@ -12,6 +12,8 @@ from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
 from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue
 from core.forecast.timing import CloseTimingModel
 
+QUANTILE_PROBABILITIES = np.array([0.1, 0.5, 0.9])
+
 SEGMENT_TYPES: tuple[str, ...] = ("all", "regional_office", "manager", "sales_agent", "product")
 PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
 FORECAST_COLUMNS: tuple[str, ...] = (
@@ -227,12 +229,30 @@ def _period_sums(totals: np.ndarray, membership: np.ndarray) -> np.ndarray:
 
 
 def _quantiles(by_period: np.ndarray) -> np.ndarray:
-    """P10, P50, P90 over simulations (axis 0), computed on contiguous rows: 3 x periods x levels."""
+    """P10, P50, P90 over simulations (axis 0): 3 x periods x levels.
+
+    numpy's default ('linear') quantile, computed from one sort of contiguous rows: ``np.quantile`` with
+    three probabilities partitions around six positions, about three times slower than sorting here. The
+    interpolation is numpy's own, term for term (``numpy.lib._function_base_impl._lerp``), so the figures
+    are bit-identical to ``np.quantile`` (tested).
+    """
     n_sims, n_periods, n_levels = by_period.shape
     if n_sims == 0:
         return np.zeros((3, n_periods, n_levels))
     rows = np.ascontiguousarray(by_period.reshape(n_sims, -1).T)
-    return np.quantile(rows, [0.1, 0.5, 0.9], axis=1).reshape(3, n_periods, n_levels)
+    rows.sort(axis=1)
+    virtual = (n_sims - 1) * QUANTILE_PROBABILITIES
+    previous = np.floor(virtual).astype(np.intp)
+    following = previous + 1
+    at_end = virtual >= n_sims - 1
+    previous[at_end] = following[at_end] = n_sims - 1
+    gamma = virtual - np.floor(virtual)
+    low, high = rows[:, previous], rows[:, following]
+    difference = high - low
+    result = low + difference * gamma
+    upper = gamma >= 0.5
+    result[:, upper] = (high - difference * (1 - gamma))[:, upper]
+    return np.ascontiguousarray(result.T).reshape(3, n_periods, n_levels)
 
 
 def _assemble(

@@ -8,7 +8,7 @@ import pytest
 
 from core.data import cut_at, read_crm
 from core.data.synthetic import generate_crm, write_crm
-from core.forecast.forecast import FORECAST_COLUMNS, deal_values, forecast_revenue
+from core.forecast.forecast import FORECAST_COLUMNS, _quantiles, deal_values, forecast_revenue
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
@@ -67,3 +67,12 @@ def test_deal_values_by_source() -> None:
     assert values["value_source"].tolist() == ["amount", "list_price", "median_won_value"]
     np.testing.assert_allclose(values["deal_value"], [500.0, 200.0 * 1.0, 210.0])  # mean ratio (0.9+1.1)/2
     assert np.isnan(values["fixed_value"].iloc[1])
+
+
+@pytest.mark.parametrize("n_sims", [1, 2, 3, 10, 11, 999, 10_000])
+def test_quantiles_are_numpys_linear_quantiles_bit_for_bit(n_sims: int) -> None:
+    rng = np.random.default_rng(n_sims)
+    totals = np.round(rng.gamma(0.5, 1000.0, (n_sims, 3, 5)), 2)
+    totals[rng.random(totals.shape) < 0.5] = 0.0  # many ties at zero, as in real simulations
+    expected = np.quantile(totals, [0.1, 0.5, 0.9], axis=0)
+    assert np.array_equal(_quantiles(totals), expected)
