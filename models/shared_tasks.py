@@ -9,30 +9,26 @@ spawned process imports everything afresh, which takes seconds with LightGBM and
 
 Tasks must be picklable (top-level functions, picklable arguments) and give the same result in either
 process (seeded and single-threaded): who ran a task never changes a number. A task that fails raises its
-error in this process when its result is asked for. Leaving the ``with`` block stops the worker.
+error in this process when its result is asked for; a worker that dies (killed, out of memory) is an
+error too, never a hang. Leaving the ``with`` block stops the worker.
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing
+import pickle
+import queue
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from core.errors import RevIntelError
+
 Task = tuple[Callable[..., Any], tuple]
 
 MAX_TASKS = 256
-_SKIPPED = "__ran_in_the_parent__"
-_claims: Any = None  # (lock, flags) inside the worker, set by the pool initializer
-
-
-def _init_worker(lock: Any, flags: Any, preload: Sequence[str]) -> None:
-    """Pool initializer: keep the shared claim flags and import what the tasks will need."""
-    global _claims
-    _claims = (lock, flags)
-    for module in preload:
-        importlib.import_module(module)
+POLL_SECONDS = 0.5
 
 
 def _claim(lock: Any, flags: Any, index: int) -> bool:
@@ -44,12 +40,28 @@ def _claim(lock: Any, flags: Any, index: int) -> bool:
         return True
 
 
-def _run_if_unclaimed(index: int, task: Task) -> Any:
-    """The worker's side: run the task unless this process's parent already ran it."""
-    if not _claim(*_claims, index):
-        return _SKIPPED
-    function, args = task
-    return function(*args)
+def _sendable(error: BaseException) -> BaseException:
+    """The error itself if it survives pickling, else one of the same kind carrying its message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        kind = RevIntelError if isinstance(error, RevIntelError) else RuntimeError
+        return kind(str(error) if kind is RevIntelError else f"{type(error).__name__}: {error}")
+
+
+def _worker(inbox: Any, outbox: Any, lock: Any, flags: Any, preload: Sequence[str]) -> None:
+    """The worker's loop: import ``preload``, then run each unclaimed task and send back its outcome."""
+    for module in preload:
+        importlib.import_module(module)
+    while (item := inbox.get()) is not None:
+        index, (function, args) = item
+        if not _claim(lock, flags, index):
+            continue  # the parent ran it
+        try:
+            outbox.put((index, True, function(*args)))
+        except Exception as error:
+            outbox.put((index, False, _sendable(error)))
 
 
 class SharedTasks:
@@ -57,9 +69,8 @@ class SharedTasks:
 
     def __init__(self, tasks: Iterable[Task] = (), preload: Sequence[str] = ()) -> None:
         self._tasks: list[Task] = []
-        self._done: dict[int, Any] = {}
-        self._pending: list[Any] = []
-        self._pool: Any = None
+        self._done: dict[int, tuple[bool, Any]] = {}
+        self._process: Any = None
         self._closed = False
         self._preload = tuple(preload)
         if self._preload:
@@ -71,9 +82,14 @@ class SharedTasks:
         context = multiprocessing.get_context("spawn")
         self._lock = context.Lock()
         self._flags = context.RawArray("b", MAX_TASKS)
-        self._pool = context.Pool(
-            1, initializer=_init_worker, initargs=(self._lock, self._flags, self._preload)
+        self._inbox = context.Queue()
+        self._outbox = context.Queue()
+        self._process = context.Process(
+            target=_worker,
+            args=(self._inbox, self._outbox, self._lock, self._flags, self._preload),
+            daemon=True,
         )
+        self._process.start()
 
     def submit(self, tasks: Iterable[Task]) -> range:
         """Queue more tasks for the worker (started now if need be); returns their indices."""
@@ -85,11 +101,11 @@ class SharedTasks:
             raise RuntimeError("tasks submitted to a closed SharedTasks")
         if start + len(new) > MAX_TASKS:
             raise ValueError(f"at most {MAX_TASKS} tasks can be shared")
-        if self._pool is None:
+        if self._process is None:
             self._start()
         for offset, task in enumerate(new):
             self._tasks.append(task)
-            self._pending.append(self._pool.apply_async(_run_if_unclaimed, (start + offset, task)))
+            self._inbox.put((start + offset, task))
         return range(start, len(self._tasks))
 
     def results(self, indices: Iterable[int] | None = None) -> list[Any]:
@@ -98,23 +114,48 @@ class SharedTasks:
         for index in sorted(wanted, reverse=True):
             if index not in self._done and _claim(self._lock, self._flags, index):
                 function, args = self._tasks[index]
-                self._done[index] = function(*args)
-        for index in wanted:
-            if index not in self._done:
-                self._done[index] = self._pending[index].get()
-        return [self._done[index] for index in wanted]
+                self._done[index] = (True, function(*args))  # its error, if any, is raised right here
+        while any(index not in self._done for index in wanted):
+            self._receive()
+        outcomes = [self._done[index] for index in wanted]
+        for ok, value in outcomes:
+            if not ok:
+                raise value
+        return [value for _, value in outcomes]
+
+    def _receive(self) -> None:
+        """Take one outcome from the worker; a worker that stopped is an error."""
+        try:
+            index, ok, value = self._outbox.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            if not self._process.is_alive():
+                raise RuntimeError(
+                    f"the second process stopped unexpectedly (exit code {self._process.exitcode}; "
+                    "out of memory?) before finishing its tasks"
+                ) from None
+            return
+        self._done[index] = (ok, value)
 
     def close(self, wait: bool = False) -> None:
         """Stop the worker: at once (a task still running is abandoned), or with ``wait`` once it has gone
         through its queue (tasks taken over here are skipped there)."""
         self._closed = True
-        if self._pool is not None:
-            if wait:
-                self._pool.close()
-            else:
-                self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        if self._process is None:
+            return
+        if wait:
+            self._inbox.put(None)
+            while self._process.is_alive():  # keep reading, so a worker sending results can finish
+                try:
+                    index, ok, value = self._outbox.get(timeout=POLL_SECONDS)
+                    self._done.setdefault(index, (ok, value))
+                except queue.Empty:
+                    pass
+            self._process.join()
+        else:
+            self._process.terminate()
+            self._process.join()
+            self._inbox.cancel_join_thread()  # a task still being sent must not block this process's exit
+        self._process = None
 
     def __enter__(self) -> SharedTasks:
         return self

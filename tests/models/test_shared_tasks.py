@@ -57,4 +57,28 @@ def test_tasks_the_worker_ran_give_their_results_and_errors_here(tmp_path: Path)
 def test_no_tasks_starts_no_worker() -> None:
     with SharedTasks([]) as shared:
         assert shared.results() == []
-        assert shared._pool is None
+        assert shared._process is None
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    with SharedTasks([(time.sleep, (60,)), (operator.add, (1, 1))]) as shared:
+        deadline = time.monotonic() + 60
+        while not shared._flags[0]:  # wait until the worker has taken the first task
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.05)
+        os.kill(shared._process.pid, 9)
+        assert shared.results([1]) == [2]  # not started by the worker: this process runs it
+        with pytest.raises(RuntimeError, match="second process stopped unexpectedly"):
+            shared.results([0])
+
+
+def test_an_error_that_cannot_be_pickled_arrives_with_its_message(tmp_path: Path) -> None:
+    from core.data import read_crm
+    from core.errors import RevIntelError
+
+    log = tmp_path / "ran.log"
+    missing = tmp_path / "no_export_here"
+    with SharedTasks([(read_crm, (missing,)), (os.system, (f"echo done >> {log}",))]) as shared:
+        _wait_for_lines(log, 1)  # the worker ran both
+        with pytest.raises(RevIntelError, match="no_export_here"):
+            shared.results([0])
