@@ -171,13 +171,13 @@ def _codes(values: pd.Series, extra: pd.Series | None = None) -> tuple[np.ndarra
 
 
 def _history_and_query_codes(
-    deals: pd.DataFrame, queried: pd.DataFrame, column: str, query_column: str
+    deals: pd.DataFrame, queried: pd.DataFrame, column: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``deals[column]`` and ``queried[query_column]`` on one vocabulary (one pass when the same)."""
-    if queried is deals and column == query_column:
+    """Codes of ``deals[column]`` and ``queried[column]`` on one vocabulary (one pass when the same frame)."""
+    if queried is deals:
         codes, _ = _codes(deals[column])
         return codes, codes
-    return _codes(deals[column], queried[query_column])
+    return _codes(deals[column], queried[column])
 
 
 def _rep_stalled_share(
@@ -219,10 +219,10 @@ def point_in_time_features(
     queried = deals if queried is None else queried
     closed_mask = deals["close_date"].notna() & (deals["close_date"] <= as_of)
     closed = deals.loc[closed_mask]
-    agent, query_agent = _history_and_query_codes(deals, queried, "sales_agent", "sales_agent")
-    series, query_series = _history_and_query_codes(deals, queried, "series", "series")
-    product, query_product = _history_and_query_codes(deals, queried, "product", "product")
-    sector, query_sector = _history_and_query_codes(deals, queried, "sector", "sector")
+    agent, query_agent = _history_and_query_codes(deals, queried, "sales_agent")
+    series, query_series = _history_and_query_codes(deals, queried, "series")
+    product, query_product = _history_and_query_codes(deals, queried, "product")
+    sector, query_sector = _history_and_query_codes(deals, queried, "sector")
     real_account, feature_account = _codes(deals["account"], queried["feature_account"])
     keys = pd.DataFrame(
         {"agent": agent, "series": series, "product": product, "sector": sector, "account": real_account}

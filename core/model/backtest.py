@@ -54,52 +54,13 @@ def historical_base_rate(crm: CRMData) -> float:
     return float(closed["is_won"].mean()) if len(closed) else 0.5
 
 
-def matured_deals(crm: CRMData, age_days: float, horizon_days: int = MATURITY_DAYS) -> pd.DataFrame:
-    """Deals engaged at least ``age_days + horizon_days`` before as-of that were still open at ``age_days``.
+def matured_counts(crm: CRMData, horizon_days: int = MATURITY_DAYS) -> Callable[[float], tuple[int, int]]:
+    """``age -> (deals, wins)`` among deals engaged at least ``age + horizon_days`` before as-of that were
+    still open at ``age`` (arrays prepared once, counts memoised per age).
 
-    Each had ``horizon_days`` after that age to reach a decision, so "won by as-of" is nearly its eventual
-    outcome (a deal still open counts as not won), without the closed-only bias toward fast closers.
+    Each such deal had ``horizon_days`` after that age to reach a decision, so "won by as-of" is nearly its
+    eventual outcome (a deal still open counts as not won), without the closed-only bias toward fast closers.
     """
-    deals = crm.deals.loc[crm.deals["engage_date"].notna()]
-    cutoff = crm.as_of - pd.Timedelta(days=age_days + horizon_days)
-    close_age = (deals["close_date"] - deals["engage_date"]).dt.days
-    open_at_age = close_age.isna() | (close_age > age_days)
-    return deals.loc[(deals["engage_date"] <= cutoff) & open_at_age]
-
-
-def cohort_base_rate(crm: CRMData, strength: float = 20.0) -> float:
-    """Censoring-aware constant: share won among deals engaged ``MATURITY_DAYS`` or more before as-of."""
-    cohort = matured_deals(crm, 0.0)
-    return float((cohort["is_won"].sum() + strength * 0.5) / (len(cohort) + strength))
-
-
-def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
-    """Per open deal: share won among matured past deals that were still open at the deal's age (smoothed).
-
-    Ages are bucketed by ``AGE_BUCKET_DAYS``; a bucket with fewer than ``MIN_BUCKET_DEALS`` matured deals
-    borrows the nearest younger bucket. Prospecting deals count as age 0.
-    """
-    prior = cohort_base_rate(crm)
-    open_deals = crm.deals.loc[crm.deals["is_open"]]
-    ages = open_deals["age_days"].fillna(0.0).clip(lower=0).to_numpy()
-    buckets = np.floor(ages / AGE_BUCKET_DAYS) * AGE_BUCKET_DAYS
-    population = _matured_counts(crm)
-    rates = {}
-    for bucket in np.unique(buckets):
-        start = bucket
-        while True:
-            size, won = population(start)
-            if size >= MIN_BUCKET_DEALS or start <= 0:
-                break
-            start -= AGE_BUCKET_DAYS
-        rates[bucket] = (won + strength * prior) / (size + strength)
-    return pd.Series(
-        [rates[b] for b in buckets], index=open_deals["opportunity_id"].to_numpy(), name="stage_age"
-    )
-
-
-def _matured_counts(crm: CRMData, horizon_days: int = MATURITY_DAYS) -> Callable[[float], tuple[int, int]]:
-    """``age -> (len, wins)`` of :func:`matured_deals` at that age, on arrays prepared once (and memoised)."""
     deals = crm.deals.loc[crm.deals["engage_date"].notna()]
     engage = deals["engage_date"].to_numpy()
     close_age = (deals["close_date"] - deals["engage_date"]).dt.days.to_numpy(dtype=float)
@@ -114,6 +75,42 @@ def _matured_counts(crm: CRMData, horizon_days: int = MATURITY_DAYS) -> Callable
         return seen[age_days]
 
     return counts
+
+
+def cohort_base_rate(
+    crm: CRMData, strength: float = 20.0, population: Callable[[float], tuple[int, int]] | None = None
+) -> float:
+    """Censoring-aware constant: share won among deals engaged ``MATURITY_DAYS`` or more before as-of.
+
+    ``population``: :func:`matured_counts` of ``crm`` when the caller already has it.
+    """
+    size, won = (population or matured_counts(crm))(0.0)
+    return float((won + strength * 0.5) / (size + strength))
+
+
+def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
+    """Per open deal: share won among matured past deals that were still open at the deal's age (smoothed).
+
+    Ages are bucketed by ``AGE_BUCKET_DAYS``; a bucket with fewer than ``MIN_BUCKET_DEALS`` matured deals
+    borrows the nearest younger bucket. Prospecting deals count as age 0.
+    """
+    population = matured_counts(crm)
+    prior = cohort_base_rate(crm, population=population)
+    open_deals = crm.deals.loc[crm.deals["is_open"]]
+    ages = open_deals["age_days"].fillna(0.0).clip(lower=0).to_numpy()
+    buckets = np.floor(ages / AGE_BUCKET_DAYS) * AGE_BUCKET_DAYS
+    rates = {}
+    for bucket in np.unique(buckets):
+        start = bucket
+        while True:
+            size, won = population(start)
+            if size >= MIN_BUCKET_DEALS or start <= 0:
+                break
+            start -= AGE_BUCKET_DAYS
+        rates[bucket] = (won + strength * prior) / (size + strength)
+    return pd.Series(
+        [rates[b] for b in buckets], index=open_deals["opportunity_id"].to_numpy(), name="stage_age"
+    )
 
 
 def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -> tuple[pd.Series, dict]:
