@@ -38,6 +38,30 @@ def outcome_counts_before(
     """
     if closed.empty or queries.empty:
         return np.zeros(len(queries)), np.zeros(len(queries))
+    dates = queries["snapshot_date"].to_numpy()
+    if (dates == dates[0]).all():  # scoring: every query on the as-of date
+        return _counts_on_one_date(closed, queries, keys, dates[0])
+    return _counts_on_each_date(closed, queries, keys)
+
+
+def _counts_on_one_date(
+    closed: pd.DataFrame, queries: pd.DataFrame, keys: list[str], date: np.datetime64
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`outcome_counts_before` when every query has the same date: one group-by, no as-of join."""
+    before = closed.loc[closed["close_date"].to_numpy() < date]
+    if not keys:
+        won = float(before["is_won"].sum())
+        return np.full(len(queries), float(len(before))), np.full(len(queries), won)
+    counts = before.groupby(keys, observed=True)["is_won"].agg(closed_count="size", won_count="sum")
+    joined = queries[keys].merge(counts.reset_index(), on=keys, how="left")
+    closed_count = joined["closed_count"].to_numpy(dtype=float)
+    return np.nan_to_num(closed_count), np.nan_to_num(joined["won_count"].to_numpy(dtype=float))
+
+
+def _counts_on_each_date(
+    closed: pd.DataFrame, queries: pd.DataFrame, keys: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`outcome_counts_before` for queries on many dates: running counts joined as of each date."""
     running = _cumulative_outcomes(closed, keys)
     left = queries[[*keys, "snapshot_date"]].copy()
     left["_row"] = np.arange(len(left))

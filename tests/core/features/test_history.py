@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.features import history
 from core.features.history import (
     outcome_counts_before,
     overall_win_rate_before,
@@ -60,3 +61,31 @@ def test_company_rate_uses_every_rep_and_starts_at_one_half() -> None:
         _closed(), pd.DataFrame({"snapshot_date": pd.to_datetime(["2024-01-01", "2024-01-16"])})
     )
     np.testing.assert_allclose(rate, [0.5, (2 + 1) / (2 + 2)])
+
+
+def test_one_date_queries_count_exactly_as_the_as_of_join() -> None:
+    """Scoring asks on one date (a group-by); the counts equal the general as-of join's, key by key."""
+    rng = np.random.default_rng(3)
+    closed = pd.DataFrame(
+        {
+            "agent": rng.integers(0, 6, 400),
+            "series": rng.integers(0, 3, 400),
+            "close_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, 400), "D"),
+            "is_won": rng.integers(0, 2, 400),
+        }
+    )
+    queries = pd.DataFrame(
+        {
+            "agent": rng.integers(0, 8, 50),  # agents 6 and 7 never closed a deal
+            "series": rng.integers(0, 3, 50),
+            "snapshot_date": pd.Timestamp("2024-02-15"),
+        }
+    )
+    for keys in (["agent", "series"], ["agent"], []):
+        fast = outcome_counts_before(closed, queries, keys)
+        general = history._counts_on_each_date(closed, queries, keys)
+        for got, expected in zip(fast, general, strict=True):
+            np.testing.assert_array_equal(got, expected)
+    agent_counts = outcome_counts_before(closed, queries, ["agent"])[0]
+    assert agent_counts[queries["agent"].ge(6).to_numpy()].tolist() == [0.0] * int(queries["agent"].ge(6).sum())
+    assert 0 < agent_counts.max() < (closed["close_date"] < "2024-02-15").sum()
