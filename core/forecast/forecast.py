@@ -9,7 +9,7 @@ import pandas as pd
 
 from core.forecast.periods import ForecastCalendar, build_calendar
 from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
-from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue
+from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue, simulation_chunks
 from core.forecast.timing import CloseTimingModel
 
 QUANTILE_PROBABILITIES = np.array([0.1, 0.5, 0.9])
@@ -148,8 +148,14 @@ def forecast_revenue(
     seed: int,
     progress: Callable[[float], None] | None = None,
     seasonality: QuarterSeasonality | None = None,
+    run_tasks: Callable[[list[tuple[Callable, tuple]]], list] | None = None,
 ) -> pd.DataFrame:
-    """Forecast frame (FORECAST_COLUMNS) from scored open deals (needs win_probability, stale, segments)."""
+    """Forecast frame (FORECAST_COLUMNS) from scored open deals (needs win_probability, stale, segments).
+
+    ``run_tasks`` (a list of ``(function, args)`` to their results, in order) lets the caller run the
+    simulation's chunks in parallel; each chunk has its own seeded streams, so the figures are the same as
+    in one pass (tested).
+    """
     calendar = build_calendar(as_of)
     group_of_deal = open_deals[dependence.segment_type].astype(str).to_numpy()
     open_deals = open_deals.iloc[np.argsort(group_of_deal, kind="stable")]
@@ -182,10 +188,15 @@ def forecast_revenue(
         level_codes=base_codes[live],
         shock_group=shock_group.astype(np.int64)[live],
     )
-    totals = simulate_revenue(
-        draws, rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1), progress
-    )
-    by_period = _period_sums(totals, calendar.membership) @ rollup  # sims x periods x levels
+    n_groups = max(len(shock_names), 1)
+    args = (draws, rollup.shape[0], simulations, seed, dependence, n_groups, calendar.membership)
+    if run_tasks is None:
+        period_totals = simulated_period_totals(*args, progress=progress)
+    else:
+        chunks = range(simulation_chunks(simulations))
+        tasks = [(simulated_period_totals, (*args, None, chunks[c : c + 1])) for c in chunks]
+        period_totals = np.concatenate(run_tasks(tasks), axis=0)
+    by_period = period_totals @ rollup  # sims x periods x levels
     quantiles = _quantiles(by_period)  # 3 x periods x levels
     expected_slices = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
     expected = np.zeros((len(levels), probability.shape[1]))
@@ -195,6 +206,24 @@ def forecast_revenue(
     expected_periods = (expected @ calendar.membership.T).T  # periods x levels
     closed = closed_won_by_period(all_deals, calendar, levels)  # periods x levels
     return _assemble(calendar, levels, expected_periods, quantiles, closed)
+
+
+def simulated_period_totals(
+    draws: PipelineDraws,
+    n_levels: int,
+    simulations: int,
+    seed: int,
+    dependence: Dependence,
+    n_shock_groups: int,
+    membership: np.ndarray,
+    progress: Callable[[float], None] | None = None,
+    sim_chunks: range | None = None,
+) -> np.ndarray:
+    """Simulated revenue per simulation, period and simulated level (all chunks, or ``sim_chunks``)."""
+    totals = simulate_revenue(
+        draws, n_levels, simulations, seed, dependence, n_shock_groups, progress, sim_chunks
+    )
+    return _period_sums(totals, membership)
 
 
 def _base_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:

@@ -82,19 +82,26 @@ def simulate_revenue(
     dependence: Dependence,
     n_shock_groups: int,
     progress: Callable[[float], None] | None = None,
+    sim_chunks: range | None = None,
 ) -> np.ndarray:
-    """Revenue won per simulation, day slice and reporting level: array (simulations, slices, levels)."""
+    """Revenue won per simulation, day slice and reporting level: array (simulations, slices, levels).
+
+    With ``sim_chunks`` (a range of :func:`simulation_chunks`), only those chunks' simulations, in order:
+    each chunk has its own seeded streams, so the parts of a split run equal the rows of a whole one.
+    """
     n_deals, n_slices = draws.slice_probability.shape
     n_months = int(draws.slice_month.max()) + 1 if n_slices else 0
-    totals = np.zeros((simulations, n_slices, n_levels))
+    sims_chunk = min(simulations, SIMS_PER_CHUNK)
+    chunks = range(simulation_chunks(simulations)) if sim_chunks is None else sim_chunks
+    first = chunks.start * sims_chunk if len(chunks) else 0
+    last = min(simulations, chunks.stop * sims_chunk) if len(chunks) else 0
+    totals = np.zeros((last - first, n_slices, n_levels))
     if n_deals == 0 or n_slices == 0 or simulations == 0:
         return totals
-    sims_chunk = min(simulations, SIMS_PER_CHUNK)
     deals_chunk = max(1, PAIRS_PER_CHUNK // sims_chunk)
-    n_sim_chunks = -(-simulations // sims_chunk)
     n_deal_chunks = -(-n_deals // deals_chunk)
     ratio = draws.realised_ratio if len(draws.realised_ratio) else np.ones(1)
-    for sc in range(n_sim_chunks):
+    for done, sc in enumerate(chunks):
         s0, s1 = sc * sims_chunk, min(simulations, (sc + 1) * sims_chunk)
         shock_rng = np.random.default_rng([seed, sc, 0])
         market = _gamma_shock(shock_rng, dependence.market_variance, (s1 - s0, n_months))
@@ -103,10 +110,16 @@ def simulate_revenue(
         for dc in range(n_deal_chunks):
             d0, d1 = dc * deals_chunk, min(n_deals, (dc + 1) * deals_chunk)
             rng = np.random.default_rng([seed, sc, dc + 1])
-            _simulate_chunk(draws, slice(d0, d1), market, segment, ratio, rng, totals[s0:s1], n_months)
+            out = totals[s0 - first : s1 - first]
+            _simulate_chunk(draws, slice(d0, d1), market, segment, ratio, rng, out, n_months)
             if progress is not None:
-                progress((sc * n_deal_chunks + dc + 1) / (n_sim_chunks * n_deal_chunks))
+                progress((done * n_deal_chunks + dc + 1) / (len(chunks) * n_deal_chunks))
     return totals
+
+
+def simulation_chunks(simulations: int) -> int:
+    """How many chunks of (up to) ``SIMS_PER_CHUNK`` simulations a run of ``simulations`` is made of."""
+    return -(-simulations // SIMS_PER_CHUNK) if simulations > 0 else 0
 
 
 def _simulate_chunk(

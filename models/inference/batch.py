@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import metadata as package_metadata
@@ -17,21 +18,17 @@ from typing import Any
 import pandas as pd
 
 from core.data import CRMData
-from core.errors import RevIntelError, UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes
 from core.forecast.deals import DECIMALS, deal_predictions
-from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
 from core.forecast.timing import CloseTimingModel
 from core.risk import TIER_MEANINGS, risk_formula
-from models.evaluation.forecast_backtest import recent_as_of_dates, run_forecast_backtest
+from models.inference.forecast_tasks import forecast_backtest, forecast_market
 from models.inference.model_store import model_for_run
 from models.inference.writers import write_all_atomically
 from models.shared_tasks import SharedTasks
 
-BACKTEST_SIMULATIONS = 1000
-BACKTEST_PAIRS = 50_000_000  # cap on simulations x open deals per backtest forecast
 BACKTEST_CACHE = "forecast_backtest"
 
 STALE_TREATMENT = (
@@ -103,14 +100,15 @@ def build_outputs(
     """
     cache = forecast_backtest_cache(crm, Path(model_dir), seed)
     backtest = read_forecast_backtest(cache)
-    # not cached: a newly trained model's worker process starts on it while this one fits and scores
+    # model-free parts go to the second process first: it runs them while this one fits or loads and scores
+    market = worker.submit([(forecast_market, (crm.deals, crm.as_of))]) if worker else None
     tasks = [] if backtest is not None else [(forecast_backtest, (crm, seed))]
     with ExitStack() as stack:
         with progress.step("train", "finding a compatible model (training one if needed)"):
             choice = stack.enter_context(
                 model_for_run(Path(model_dir), crm, retrain, seed, mlflow, tasks, worker)
             )
-        scored = _score_and_forecast(crm, choice.model, simulations, seed, progress)
+        scored = _score_and_forecast(crm, choice.model, simulations, seed, progress, worker, market)
         with progress.step(
             "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
         ):
@@ -141,8 +139,20 @@ class ScoredRun:
     seasonality: Any
 
 
-def _score_and_forecast(crm: CRMData, model: Any, simulations: int, seed: int, progress: Any) -> ScoredRun:
-    """Score, explain and forecast every open deal with ``model``; the CSV files as bytes."""
+def _score_and_forecast(
+    crm: CRMData,
+    model: Any,
+    simulations: int,
+    seed: int,
+    progress: Any,
+    worker: SharedTasks | None = None,
+    market: range | None = None,
+) -> ScoredRun:
+    """Score, explain and forecast every open deal with ``model``; the CSV files as bytes.
+
+    With a ``worker``, ``market`` is its :func:`forecast_market` task, and the simulation's two halves are
+    shared with it; without, everything runs here. The figures are the same either way.
+    """
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
     with progress.step(
@@ -156,8 +166,10 @@ def _score_and_forecast(crm: CRMData, model: Any, simulations: int, seed: int, p
         drivers = top_drivers(explanation, not_engaged=not_engaged)
         shap_table = shap_long(explanation)
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
-        timing = _fit_timing(deals, crm.as_of)
-        seasonality, dependence = fit_market(deals, crm.as_of, timing)
+        if worker is None or market is None:
+            timing, seasonality, dependence = forecast_market(deals, crm.as_of)
+        else:
+            ((timing, seasonality, dependence),) = worker.results(market)
         predictions = deal_predictions(
             open_deals,
             deals,
@@ -181,6 +193,7 @@ def _score_and_forecast(crm: CRMData, model: Any, simulations: int, seed: int, p
             seed,
             progress.fraction("simulation"),
             seasonality,
+            None if worker is None else _sharing(worker, progress.fraction("simulation")),
         )
     with progress.step("write", "formatting the output files"):
         files = {
@@ -193,12 +206,19 @@ def _score_and_forecast(crm: CRMData, model: Any, simulations: int, seed: int, p
     return ScoredRun(files, predictions, dependence, timing, seasonality)
 
 
-def _fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
-    """Time-to-close curves at as-of; no win in the history is bad input, not a crash."""
-    try:
-        return CloseTimingModel().fit(deals, as_of)
-    except ValueError as exc:
-        raise UsageError(f"cannot forecast at as-of {as_of:%Y-%m-%d}: {exc}") from None
+def _sharing(worker: SharedTasks, report: Callable[[float], None]) -> Callable[[list], list]:
+    """Run tasks with ``worker``: it takes them from the first, this process from the last, one at a time
+    (reporting progress as each is done here), so both work until none is left."""
+
+    def run(tasks: list) -> list:
+        indices = worker.submit(tasks)
+        results = {}
+        for done, index in enumerate(reversed(indices), 1):
+            (results[index],) = worker.results([index])
+            report(done / len(indices))
+        return [results[index] for index in indices]
+
+    return run
 
 
 def forecast_backtest_cache(crm: CRMData, model_dir: Path, seed: int) -> Path:
@@ -214,28 +234,6 @@ def read_forecast_backtest(cache: Path) -> dict | None:
         return json.loads(cache.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-
-
-def forecast_backtest(crm: CRMData, seed: int) -> dict:
-    """Forecast backtest at the 4 month ends before as-of, with model-free (curve) win probabilities.
-
-    Training a model at each past date would take minutes, so predict.py backtests the forecast machinery
-    (time to close, seasonality, shocks, simulation) with the curves' win chances; the trained-model
-    version is ``python -m models.evaluation.forecast_backtest --source model``. The result depends only on
-    the data, the as-of date and the seed, so predict.py caches it in ``<model-dir>/forecast_backtest/``.
-    """
-    dates = [d for d in recent_as_of_dates(crm.as_of) if d >= crm.deals["engage_date"].min()]
-    n_open = max(int(crm.deals["is_open"].sum()), 1)
-    simulations = int(min(BACKTEST_SIMULATIONS, max(200, BACKTEST_PAIRS // n_open)))
-    try:
-        result = run_forecast_backtest(crm, dates, "curves", simulations, seed)
-    except (ValueError, RevIntelError) as exc:  # too little history before as-of to replay it
-        return {"summary": None, "windows": [], "status": f"not enough history to backtest ({exc})"}
-    result["summary"]["note"] = (
-        "win probabilities from the time-to-close curves (model-free); trained-model "
-        "backtest: python -m models.evaluation.forecast_backtest --source model"
-    )
-    return result
 
 
 def _metadata(

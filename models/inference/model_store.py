@@ -96,14 +96,22 @@ def model_for_run(
     the run can score, explain and forecast with it while its short backtest, and the extra ``tasks``, run
     in a second process; ``finish()`` waits for the backtest, saves the model with it in metrics.json and,
     unless ``mlflow`` is off, logs its MLflow run. A run that fails before ``finish()`` saves nothing.
-    With a saved model there is no second process: ``task_results()`` runs the tasks here. ``worker``: a
-    second process started earlier, for training to use.
+    With a saved model the tasks go to ``worker`` (a second process started earlier) when given, else
+    ``task_results()`` runs them here.
     """
     candidates = [] if retrain else compatible_versions(model_dir, crm)
     if candidates:
         folder = candidates[0]
         loaded = ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)
-        yield ModelChoice(loaded.model, lambda: [function(*args) for function, args in tasks], lambda: loaded)
+        submitted = None if worker is None else worker.submit(tasks)
+
+        def task_results() -> list:
+            """The extra tasks' results: run here, or collected from the second process."""
+            if submitted is None:
+                return [function(*args) for function, args in tasks]
+            return worker.results(submitted)
+
+        yield ModelChoice(loaded.model, task_results, lambda: loaded)
         return
     with training(crm, seed, tasks=tasks, worker=worker) as fitted:
 

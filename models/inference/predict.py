@@ -22,8 +22,10 @@ from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, run_cli
 from models.shared_tasks import SharedTasks
 
-# what the training's second process needs (the short backtest and the forecast backtest)
+# what the second process imports: for training, the short backtest and everything after it; with a saved
+# model, only the model-free parts (time to close, shocks, forecast backtest, half of the simulation)
 WORKER_MODULES = ("core.model.backtest", "models.inference.batch")
+FORECAST_WORKER_MODULES = ("models.inference.forecast_tasks",)
 
 
 class Progress:
@@ -108,8 +110,9 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check_args(args)
     with ExitStack() as stack:
-        # a model will be trained: its second process starts now and imports while this one does
-        worker = stack.enter_context(SharedTasks(preload=WORKER_MODULES)) if _will_train(args) else None
+        # the second process starts now and imports while this one does
+        modules = WORKER_MODULES if _will_train(args) else FORECAST_WORKER_MODULES
+        worker = stack.enter_context(SharedTasks(preload=modules))
         from models.inference.batch import build_outputs
         from models.inference.writers import write_all_atomically
 

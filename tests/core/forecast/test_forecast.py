@@ -51,6 +51,25 @@ def test_forecast_shape_and_coherence(scored) -> None:
     assert q2["p50"] == pytest.approx(q2["expected"], rel=0.1)
 
 
+def test_simulation_chunks_run_anywhere_give_the_same_forecast(scored) -> None:
+    """The chunks handed to ``run_tasks`` (here run last first, as a second process would share them) give
+    the very numbers of one pass: each chunk has its own seeded streams."""
+    crm, timing, open_deals = scored
+    dependence = Dependence(0.05, 0.01, persistent_variance=0.02)
+    args = (open_deals, crm.deals, timing, dependence, crm.as_of, 2500)
+    seen: list[int] = []
+
+    def last_first(tasks: list) -> list:
+        seen.append(len(tasks))
+        results = [function(*task_args) for function, task_args in reversed(tasks)]
+        return results[::-1]
+
+    shared = forecast_revenue(*args, seed=4, run_tasks=last_first)
+    assert seen == [3]  # 2,500 simulations: chunks of 1,000, 1,000 and 500
+    pd.testing.assert_frame_equal(shared, forecast_revenue(*args, seed=4), check_exact=True)
+    assert not shared.equals(forecast_revenue(*args, seed=5, run_tasks=last_first))
+
+
 def test_stale_deals_add_nothing(scored) -> None:
     crm, timing, open_deals = scored
     zombies = open_deals.assign(stale=True)

@@ -80,3 +80,17 @@ def test_no_deals_or_no_simulations_give_zeros() -> None:
     empty = _draws(np.zeros((0, 2)).tolist(), [0, 0])
     assert simulate_revenue(empty, 1, 5, 0, INDEPENDENT, 1).shape == (5, 2, 1)
     assert not simulate_revenue(empty, 1, 5, 0, INDEPENDENT, 1).any()
+
+
+def test_a_range_of_chunks_gives_those_rows_of_the_whole_run() -> None:
+    probability = [[0.2, 0.3, 0.1], [0.05, 0.1, 0.6]]
+    draws = _draws(probability, [0, 0, 1], value=None, list_price=50.0, ratio=(0.9, 1.1))
+    dependence = Dependence(0.1, 0.05, persistent_variance=0.05)
+    whole = simulate_revenue(draws, 1, 2_500, seed=7, dependence=dependence, n_shock_groups=1)
+    parts = [
+        simulate_revenue(draws, 1, 2_500, seed=7, dependence=dependence, n_shock_groups=1, sim_chunks=chunks)
+        for chunks in (range(0, 1), range(1, 3))
+    ]
+    assert [len(part) for part in parts] == [1_000, 1_500]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert whole.sum() > 0

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from core.errors import UsageError
-from models.inference.batch import _fit_timing, run_id
+from models.inference.batch import _sharing, run_id
+from models.inference.forecast_tasks import fit_timing
+from models.shared_tasks import SharedTasks
 
 
 def test_no_won_history_is_bad_input_not_a_crash() -> None:
@@ -19,7 +21,7 @@ def test_no_won_history_is_bad_input_not_a_crash() -> None:
         }
     )
     with pytest.raises(UsageError, match="cannot forecast at as-of 2020-02-01: no won deal closed"):
-        _fit_timing(deals, pd.Timestamp("2020-02-01"))
+        fit_timing(deals, pd.Timestamp("2020-02-01"))
 
 
 def test_run_id_depends_on_inputs_only() -> None:
@@ -27,3 +29,13 @@ def test_run_id_depends_on_inputs_only() -> None:
     assert run_id("abc", as_of, "v1", 42, 10_000) == run_id("abc", as_of, "v1", 42, 10_000)
     assert run_id("abc", as_of, "v1", 42, 10_000) != run_id("abc", as_of, "v1", 43, 10_000)
     assert len(run_id("abc", as_of, "v1", 42, 10_000)) == 16
+
+
+def test_shared_simulation_tasks_come_back_in_order_with_progress() -> None:
+    """Both processes take chunks (the worker from the first, this one from the last); results keep the
+    chunks' order and progress reaches 100% here."""
+    reports: list[float] = []
+    with SharedTasks() as worker:
+        run = _sharing(worker, reports.append)
+        assert run([(pow, (2, n)) for n in range(6)]) == [1, 2, 4, 8, 16, 32]
+    assert reports == sorted(reports) and reports[-1] == 1.0 and len(reports) == 6

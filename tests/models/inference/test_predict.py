@@ -220,7 +220,9 @@ def test_a_model_trained_by_predict_is_trained_like_train_py(first_run: dict[str
     assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
 
 
-def test_the_second_process_is_started_early_only_when_a_model_will_be_trained(tmp_path: Path) -> None:
+def test_the_second_process_preloads_the_training_stack_only_when_a_model_will_be_trained(
+    tmp_path: Path,
+) -> None:
     from models.inference.predict import _will_train, build_parser
 
     def will_train(*flags: str) -> bool:
