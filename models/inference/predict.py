@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from core.data import load_crm
 from core.errors import UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, run_cli
@@ -113,6 +112,7 @@ def run(argv: list[str] | None = None) -> int:
         # the second process starts now and imports while this one does
         modules = WORKER_MODULES if _will_train(args) else FORECAST_WORKER_MODULES
         worker = stack.enter_context(SharedTasks(preload=modules))
+        from core.data import load_crm  # pandas and everything else only now, after the worker started
         from models.inference.batch import build_outputs
         from models.inference.writers import write_all_atomically
 
