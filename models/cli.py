@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.errors import UsageError
 from core.settings import PROJECT_ROOT
-from models.cli_support import run_cli
+from models.cli_support import exit_process, run_cli
 
 # command -> (module exposing main(argv) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,9 +75,14 @@ def dispatch(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: dispatch under the shared exit-code policy."""
+    """Dispatch under the shared exit-code policy; returns the exit code."""
     return run_cli(lambda: dispatch(sys.argv[1:] if argv is None else list(argv)))
 
 
+def console() -> None:
+    """The ``revintel`` console script: :func:`main`, then leave the process."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -9,6 +9,7 @@ errors are one line too. Use it as ``sys.exit(run_cli(lambda: main(argv)))`` or 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import traceback
@@ -55,6 +56,17 @@ def run_cli(main_fn: Callable[[], int | None]) -> int:
         )
         return EXIT_UNEXPECTED
     return EXIT_OK if code is None else int(code)
+
+
+def exit_process(code: int) -> NoReturn:
+    """End a command-line process with ``code`` (its ``if __name__ == "__main__"`` block and console script).
+
+    With LightGBM, scikit-learn and SciPy loaded the interpreter's last garbage collections walk millions of
+    objects on the way out, 0.3-0.6 s here, for nothing. ``gc.freeze()`` takes every object out of those
+    passes; atexit handlers, output flushing and file closing still happen as usual.
+    """
+    gc.freeze()
+    sys.exit(code)
 
 
 def _silence_stdout() -> None:

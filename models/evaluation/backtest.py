@@ -33,7 +33,7 @@ from core.data import CRMData, parse_as_of, read_crm
 from core.errors import DataContractError, UsageError
 from core.model.backtest import default_as_of_dates, rolling_backtest
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, run_cli
+from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 
 VARIANTS: dict[str, dict] = {
     "closed_only": {"censoring": "closed_only"},
@@ -262,4 +262,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

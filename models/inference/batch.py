@@ -150,9 +150,11 @@ def _score_and_forecast(
 ) -> ScoredRun:
     """Score, explain and forecast every open deal with ``model``; the CSV files as bytes.
 
-    With a ``worker``, ``market`` is its :func:`forecast_market` task, and the simulation's two halves are
-    shared with it; without, everything runs here. The figures are the same either way.
+    With a ``worker``, ``market`` is its :func:`forecast_market` task, the simulation's chunks are shared
+    with it and it formats the SHAP and predictions CSV files while this process forecasts; without one,
+    everything runs here. The bytes are the same either way.
     """
+    later = _formatting(worker)
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
     with progress.step(
@@ -164,7 +166,7 @@ def _score_and_forecast(
     with progress.step("explain", "driver sentences and SHAP values in probability points"):
         not_engaged = pd.Index(open_deals.loc[open_deals["engage_date"].isna(), "opportunity_id"])
         drivers = top_drivers(explanation, not_engaged=not_engaged)
-        shap_table = shap_long(explanation)
+        shap_csv = later(shap_long(explanation), {"shap_value": 6, "shap_log_odds": 6, "base_value": 6})
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         if worker is None or market is None:
             timing, seasonality, dependence = forecast_market(deals, crm.as_of)
@@ -180,6 +182,7 @@ def _score_and_forecast(
             seasonality,
             dependence.realisation_factors,
         )
+        predictions_csv = later(predictions, DECIMALS)
         scored = open_deals.assign(
             win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy()
         )
@@ -197,13 +200,26 @@ def _score_and_forecast(
         )
     with progress.step("write", "formatting the output files"):
         files = {
-            "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
+            "latest_predictions.csv": predictions_csv(),
             "forecast.csv": csv_bytes(
                 forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}
             ),
-            "shap_values.csv": csv_bytes(shap_table, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
+            "shap_values.csv": shap_csv(),
         }
     return ScoredRun(files, predictions, dependence, timing, seasonality)
+
+
+def _formatting(worker: SharedTasks | None) -> Callable[[pd.DataFrame, dict[str, int]], Callable[[], bytes]]:
+    """``later(frame, decimals)`` -> a call returning the frame's CSV bytes: formatted by ``worker`` when
+    given (it starts at once), else here when called."""
+
+    def later(frame: pd.DataFrame, decimals: dict[str, int]) -> Callable[[], bytes]:
+        if worker is None:
+            return lambda: csv_bytes(frame, decimals)
+        task = worker.submit([(csv_bytes, (frame, decimals))])
+        return lambda: worker.results(task)[0]
+
+    return later
 
 
 def _sharing(worker: SharedTasks, report: Callable[[float], None]) -> Callable[[list], list]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from core.errors import UsageError
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, run_cli
+from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 from models.shared_tasks import SharedTasks
 
 # what the second process imports: for training, the short backtest and everything after it; with a saved
@@ -142,4 +142,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -32,7 +32,7 @@ from core.model import WinProbabilityModel
 from core.model.backtest import backtest_report, default_as_of_dates, evaluate_as_of
 from core.model.io import save_model
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, run_cli
+from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 from models.shared_tasks import SharedTasks, Task
 
 REGISTERED_MODEL_NAME = "revintel-win-probability"
@@ -263,4 +263,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -146,3 +146,18 @@ def test_console_script_is_installed_and_validates() -> None:
 def test_run_cli_stops_quietly_when_the_reader_goes_away(capsys) -> None:
     assert run_cli(_raise(BrokenPipeError())) == 141
     assert capsys.readouterr().err == ""
+
+
+def test_exit_process_keeps_the_code_atexit_handlers_and_buffered_output() -> None:
+    script = (
+        "import atexit, sys\n"
+        "from models.cli_support import exit_process\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "print('buffered', end=' ')\n"
+        "sys.stderr.write('err')\n"
+        "exit_process(3)\n"
+        "print('never')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 3
+    assert done.stdout == "buffered atexit ran\n" and done.stderr == "err"
