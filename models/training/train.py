@@ -19,29 +19,34 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import pandas as pd
-
-from core.data import CRMData, cut_at, parse_as_of, read_crm
 from core.errors import UsageError
-from core.model import WinProbabilityModel
-from core.model.backtest import backtest_report, default_as_of_dates, evaluate_as_of
-from core.model.io import save_model
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 from models.shared_tasks import SharedTasks, Task
 
+# pandas, LightGBM and the model are imported where they are used, so that the CLI can start its second
+# process before importing them (both processes then import at the same time)
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from core.data import CRMData
+    from core.model import WinProbabilityModel
+
 REGISTERED_MODEL_NAME = "revintel-win-probability"
 EXPERIMENT_NAME = "win-probability"
 SHORT_BACKTEST_DATES = 3
+WORKER_MODULES = ("core.model.backtest",)  # what the second process needs for the backtest dates
 
 
 def parse_dates(text: str | None) -> list[pd.Timestamp] | None:
     """``D1,D2,...`` to Timestamps; ``none`` to an empty list; None (flag absent) stays None."""
+    from core.data import parse_as_of
+
     if text is None:
         return None
     if text.strip().lower() == "none":
@@ -76,6 +81,11 @@ def training(
     so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). Pass a
     ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on leaving.
     """
+    import pandas as pd
+
+    from core.model import WinProbabilityModel
+    from core.model.backtest import backtest_report, default_as_of_dates, evaluate_as_of
+
     dates = default_as_of_dates(crm, SHORT_BACKTEST_DATES) if backtest_dates is None else backtest_dates
     late = [d for d in dates if d >= crm.as_of]
     if late:
@@ -108,12 +118,14 @@ def train_model(
     seed: int = SETTINGS.seed,
     backtest_dates: list[pd.Timestamp] | None = None,
     mlflow: bool = False,
+    worker: SharedTasks | None = None,
 ) -> tuple[WinProbabilityModel, dict]:
     """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest.
 
-    With ``mlflow``, MLflow is imported and its experiment set up while the backtest finishes.
+    With ``mlflow``, MLflow is imported and its experiment set up while the backtest finishes. ``worker``:
+    a second process started earlier (see :func:`training`).
     """
-    with training(crm, seed, backtest_dates) as fitted:
+    with training(crm, seed, backtest_dates, worker=worker) as fitted:
         if mlflow:
             mlflow_experiment()
         return fitted.model, fitted.metrics()
@@ -122,6 +134,7 @@ def train_model(
 def reliability_figure(metrics: dict, path: Path) -> Path:
     """Save a reliability plot (predicted vs observed per bin, one line per backtest date) as a PNG."""
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -245,13 +258,18 @@ def _main(argv: list[str] | None) -> int:
     """Parse flags, train, save, log."""
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
-    full = read_crm(args.data_dir)
-    crm = full if args.as_of is None else cut_at(full, args.as_of)
-    print(
-        f"training at as-of {crm.as_of:%Y-%m-%d} on {len(crm.deals):,} deals from {args.data_dir}",
-        file=sys.stderr,
-    )
-    model, metrics = train_model(crm, args.seed, parse_dates(args.backtest_dates), mlflow=not args.no_mlflow)
+    with SharedTasks(preload=WORKER_MODULES) as worker:  # starts importing now, beside this process
+        from core.data import cut_at, read_crm
+        from core.model.io import save_model
+
+        full = read_crm(args.data_dir)
+        crm = full if args.as_of is None else cut_at(full, args.as_of)
+        print(
+            f"training at as-of {crm.as_of:%Y-%m-%d} on {len(crm.deals):,} deals from {args.data_dir}",
+            file=sys.stderr,
+        )
+        dates = parse_dates(args.backtest_dates)
+        model, metrics = train_model(crm, args.seed, dates, mlflow=not args.no_mlflow, worker=worker)
     path = save_model(model, args.model_dir, metrics)
     print(f"saved model {path.name} to {path} ({time.perf_counter() - started:.1f} s)")
     if "backtest" in metrics:
