@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -188,14 +189,13 @@ def forecast_revenue(
         level_codes=base_codes[live],
         shock_group=shock_group.astype(np.int64)[live],
     )
-    n_groups = max(len(shock_names), 1)
-    args = (draws, rollup.shape[0], simulations, seed, dependence, n_groups, calendar.membership)
+    simulation = (draws, rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1))
     if run_tasks is None:
-        period_totals = simulated_period_totals(*args, progress=progress)
+        period_totals = simulated_period_totals(calendar.membership, None, *simulation, progress=progress)
     else:
         chunks = range(simulation_chunks(simulations))
-        tasks = [(simulated_period_totals, (*args, None, chunks[c : c + 1])) for c in chunks]
-        period_totals = np.concatenate(run_tasks(tasks), axis=0)
+        parts = [(calendar.membership, chunks[c : c + 1], *simulation) for c in chunks]
+        period_totals = np.concatenate(run_tasks([(simulated_period_totals, part) for part in parts]), axis=0)
     by_period = period_totals @ rollup  # sims x periods x levels
     quantiles = _quantiles(by_period)  # 3 x periods x levels
     expected_slices = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
@@ -209,20 +209,15 @@ def forecast_revenue(
 
 
 def simulated_period_totals(
-    draws: PipelineDraws,
-    n_levels: int,
-    simulations: int,
-    seed: int,
-    dependence: Dependence,
-    n_shock_groups: int,
     membership: np.ndarray,
+    sim_chunks: range | None,
+    *simulation: Any,
     progress: Callable[[float], None] | None = None,
-    sim_chunks: range | None = None,
 ) -> np.ndarray:
-    """Simulated revenue per simulation, period and simulated level (all chunks, or ``sim_chunks``)."""
-    totals = simulate_revenue(
-        draws, n_levels, simulations, seed, dependence, n_shock_groups, progress, sim_chunks
-    )
+    """Revenue per simulation, period and simulated level: :func:`simulate_revenue` on its positional
+    arguments ``simulation``, for the chunks ``sim_chunks`` (None: all), summed into ``membership``'s
+    periods."""
+    totals = simulate_revenue(*simulation, progress=progress, sim_chunks=sim_chunks)
     return _period_sums(totals, membership)
 
 
