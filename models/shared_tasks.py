@@ -29,6 +29,12 @@ Task = tuple[Callable[..., Any], tuple]
 
 MAX_TASKS = 256
 POLL_SECONDS = 0.5
+# Queues of stopped workers, kept until this process exits. A queue's feeder thread can hold the last
+# references to the queue's semaphores; dropped there while the interpreter shuts down, their clean-up
+# (unlink, then tell multiprocessing's resource tracker) was cut in half about once in ten predict.py runs,
+# and the tracker then warned of a "leaked semaphore" after a successful run. Kept here, they are cleaned up
+# by multiprocessing's own exit handler, in the main thread.
+_RETIRED: list[Any] = []
 
 
 def _claim(lock: Any, flags: Any, index: int) -> bool:
@@ -155,6 +161,7 @@ class SharedTasks:
             self._process.terminate()
             self._process.join()
             self._inbox.cancel_join_thread()  # a task still being sent must not block this process's exit
+        _RETIRED.append(self._inbox)
         self._process = None
 
     def __enter__(self) -> SharedTasks:
