@@ -70,6 +70,15 @@ def _worker(inbox: Any, outbox: Any, lock: Any, flags: Any, preload: Sequence[st
             outbox.put((index, False, _sendable(error)))
 
 
+def deferred(worker: SharedTasks | None, tasks: Sequence[Task]) -> Callable[[], list[Any]]:
+    """Hand ``tasks`` to ``worker`` now; the call returned gives their results, in order. Without a worker
+    the tasks run in this process, when that call is made."""
+    if worker is None:
+        return lambda: [function(*args) for function, args in tasks]
+    submitted = worker.submit(tasks)
+    return lambda: worker.results(submitted)
+
+
 class SharedTasks:
     """A spawned worker running submitted tasks, with this process taking over what is still queued."""
 

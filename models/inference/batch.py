@@ -27,7 +27,7 @@ from core.risk import TIER_MEANINGS, risk_formula
 from models.inference.forecast_tasks import forecast_backtest, forecast_market
 from models.inference.model_store import model_for_run
 from models.inference.writers import write_all_atomically
-from models.shared_tasks import SharedTasks
+from models.shared_tasks import SharedTasks, deferred
 
 BACKTEST_CACHE = "forecast_backtest"
 
@@ -101,14 +101,14 @@ def build_outputs(
     cache = forecast_backtest_cache(crm, Path(model_dir), seed)
     backtest = read_forecast_backtest(cache)
     # model-free parts go to the second process first: it runs them while this one fits or loads and scores
-    market = worker.submit([(forecast_market, (crm.deals, crm.as_of))]) if worker else None
+    market = deferred(worker, [(forecast_market, (crm.deals, crm.as_of))])
     tasks = [] if backtest is not None else [(forecast_backtest, (crm, seed))]
     with ExitStack() as stack:
         with progress.step("train", "finding a compatible model (training one if needed)"):
             choice = stack.enter_context(
                 model_for_run(Path(model_dir), crm, retrain, seed, mlflow, tasks, worker)
             )
-        scored = _score_and_forecast(crm, choice.model, simulations, seed, progress, worker, market)
+        scored = _score_and_forecast(crm, choice.model, simulations, seed, progress, market, worker)
         with progress.step(
             "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
         ):
@@ -145,16 +145,15 @@ def _score_and_forecast(
     simulations: int,
     seed: int,
     progress: Any,
+    market: Callable[[], list],
     worker: SharedTasks | None = None,
-    market: range | None = None,
 ) -> ScoredRun:
     """Score, explain and forecast every open deal with ``model``; the CSV files as bytes.
 
-    With a ``worker``, ``market`` is its :func:`forecast_market` task, the simulation's chunks are shared
-    with it and it formats the SHAP and predictions CSV files while this process forecasts; without one,
-    everything runs here. The bytes are the same either way.
+    ``market`` gives :func:`forecast_market`'s result (``models.shared_tasks.deferred``). With a
+    ``worker``, the simulation's chunks are shared with it and it formats the SHAP and predictions CSV
+    files while this process forecasts; without one, everything runs here. The bytes are the same either way.
     """
-    later = _formatting(worker)
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
     with progress.step(
@@ -166,12 +165,10 @@ def _score_and_forecast(
     with progress.step("explain", "driver sentences and SHAP values in probability points"):
         not_engaged = pd.Index(open_deals.loc[open_deals["engage_date"].isna(), "opportunity_id"])
         drivers = top_drivers(explanation, not_engaged=not_engaged)
-        shap_csv = later(shap_long(explanation), {"shap_value": 6, "shap_log_odds": 6, "base_value": 6})
+        shap_decimals = {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}
+        shap_csv = deferred(worker, [(csv_bytes, (shap_long(explanation), shap_decimals))])
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
-        if worker is None or market is None:
-            timing, seasonality, dependence = forecast_market(deals, crm.as_of)
-        else:
-            ((timing, seasonality, dependence),) = worker.results(market)
+        ((timing, seasonality, dependence),) = market()
         predictions = deal_predictions(
             open_deals,
             deals,
@@ -182,7 +179,7 @@ def _score_and_forecast(
             seasonality,
             dependence.realisation_factors,
         )
-        predictions_csv = later(predictions, DECIMALS)
+        predictions_csv = deferred(worker, [(csv_bytes, (predictions, DECIMALS))])
         scored = open_deals.assign(
             win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy()
         )
@@ -200,26 +197,13 @@ def _score_and_forecast(
         )
     with progress.step("write", "formatting the output files"):
         files = {
-            "latest_predictions.csv": predictions_csv(),
+            "latest_predictions.csv": predictions_csv()[0],
             "forecast.csv": csv_bytes(
                 forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}
             ),
-            "shap_values.csv": shap_csv(),
+            "shap_values.csv": shap_csv()[0],
         }
     return ScoredRun(files, predictions, dependence, timing, seasonality)
-
-
-def _formatting(worker: SharedTasks | None) -> Callable[[pd.DataFrame, dict[str, int]], Callable[[], bytes]]:
-    """``later(frame, decimals)`` -> a call returning the frame's CSV bytes: formatted by ``worker`` when
-    given (it starts at once), else here when called."""
-
-    def later(frame: pd.DataFrame, decimals: dict[str, int]) -> Callable[[], bytes]:
-        if worker is None:
-            return lambda: csv_bytes(frame, decimals)
-        task = worker.submit([(csv_bytes, (frame, decimals))])
-        return lambda: worker.results(task)[0]
-
-    return later
 
 
 def _sharing(worker: SharedTasks, report: Callable[[float], None]) -> Callable[[list], list]:

@@ -22,7 +22,7 @@ from core.data import CRMData
 from core.errors import ModelArtifactError
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
-from models.shared_tasks import SharedTasks, Task
+from models.shared_tasks import SharedTasks, Task, deferred
 from models.training.train import log_to_mlflow, mlflow_experiment, training
 
 
@@ -103,15 +103,7 @@ def model_for_run(
     if candidates:
         folder = candidates[0]
         loaded = ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)
-        submitted = None if worker is None else worker.submit(tasks)
-
-        def task_results() -> list:
-            """The extra tasks' results: run here, or collected from the second process."""
-            if submitted is None:
-                return [function(*args) for function, args in tasks]
-            return worker.results(submitted)
-
-        yield ModelChoice(loaded.model, task_results, lambda: loaded)
+        yield ModelChoice(loaded.model, deferred(worker, tasks), lambda: loaded)
         return
     with training(crm, seed, tasks=tasks, worker=worker) as fitted:
 

@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 from core.errors import UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
-from models.shared_tasks import SharedTasks, Task
+from models.shared_tasks import SharedTasks, Task, deferred
 
 # pandas, LightGBM and the model are imported where they are used, so that the CLI can start its second
 # process before importing them (both processes then import at the same time)
@@ -98,7 +98,8 @@ def training(
     with ExitStack() as stack:
         if worker is None:
             worker = stack.enter_context(SharedTasks())
-        extra, backtest = worker.submit(tasks), worker.submit(evaluations)
+        extra = deferred(worker, tasks)  # submitted first: the worker starts on them
+        backtest = worker.submit(evaluations)
         model = WinProbabilityModel(seed=seed).fit(crm)
 
         def metrics() -> dict:
@@ -110,7 +111,7 @@ def training(
                 result["backtest"] = backtest_report(rows)
             return result
 
-        yield Training(model, metrics, lambda: worker.results(extra))
+        yield Training(model, metrics, extra)
 
 
 def train_model(

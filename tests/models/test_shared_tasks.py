@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from models.shared_tasks import SharedTasks
+from models.shared_tasks import SharedTasks, deferred
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,7 @@ def recording(name):
     threads.append(threading.current_thread().name)
     cleanup(name)
 synchronize.SemLock._cleanup = staticmethod(recording)
-from models.shared_tasks import SharedTasks
+from models.shared_tasks import SharedTasks, deferred
 
 def run():
     with SharedTasks() as worker:
@@ -118,3 +118,14 @@ def test_queue_semaphores_are_cleaned_up_in_the_main_thread() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['MainThread']"
     assert "leaked" not in done.stderr
+
+
+def test_deferred_tasks_go_to_the_worker_at_once_or_run_here_when_asked() -> None:
+    calls: list[int] = []
+    here = deferred(None, [(calls.append, (1,)), (pow, (2, 3))])
+    assert calls == []  # without a worker nothing runs until the results are asked for
+    assert here() == [None, 8] and calls == [1]
+    with SharedTasks() as worker:
+        there = deferred(worker, [(pow, (2, 3)), (pow, (3, 2))])
+        assert worker.results() == [8, 9]  # submitted at once: the worker already holds them
+        assert there() == [8, 9]
