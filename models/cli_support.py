@@ -3,7 +3,8 @@
 Expected problems (``RevIntelError``: bad data, bad flags, bad model files) print one line
 ``error: <message>`` on stderr and exit 2; Ctrl-C exits 130; anything else prints one line and exits 1,
 with the traceback only when ``REVINTEL_DEBUG=1``. Build parsers with ``OneLineArgumentParser`` so that usage
-errors are one line too. Use it as ``sys.exit(run_cli(lambda: main(argv)))`` or return it from ``main``.
+errors are one line too. Use it as ``sys.exit(run_cli(lambda: main(argv)))`` or return it from ``main``;
+a script that loads LightGBM ends with ``exit_process(main())`` instead of ``sys.exit``.
 """
 
 from __future__ import annotations
