@@ -209,7 +209,9 @@ class WinProbabilityModel(BaseEstimator):
         """P(won | open at its age on as_of) per deal open at ``crm.as_of``, from the hazard."""
         observed, classes = deal_week_classes(snapshots, crm.as_of, self.snapshot_days)
         open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
-        open_features = open_features.loc[open_features.index.isin(pd.unique(snapshots["opportunity_id"]))]
+        # membership by hash lookup: Index.isin on Arrow strings converts every id to a Python scalar first
+        in_snapshots = pd.Index(pd.unique(snapshots["opportunity_id"])).get_indexer(open_features.index) >= 0
+        open_features = open_features.loc[in_snapshots]
         if observed.sum() < 50 or len(np.unique(classes[observed])) < 3:
             closed = snapshots["outcome"].ne("open")
             rate = float(snapshots.loc[closed, "outcome"].eq("won").mean()) if closed.any() else 0.5
