@@ -2,10 +2,11 @@
 
 The worker runs the tasks in the order they were submitted. This process, whenever it asks for results,
 first runs itself every requested task the worker has not started yet (from the last one backwards), then
-waits for the rest. So neither process idles while the other still has work queued, and each task runs
-exactly once. Submit the longest tasks first: the worker starts on them while this process does its own
-work. A worker can be started before its tasks are known, importing ``preload`` modules meanwhile (a
-spawned process imports everything afresh, which takes seconds with LightGBM and pandas).
+waits for the rest (or only waits, when asked to leave a task to the worker). So neither process idles
+while the other still has work queued, and each task runs exactly once. Submit the longest tasks first:
+the worker starts on them while this process does its own work. A worker can be started before its tasks
+are known, importing ``preload`` modules meanwhile (a spawned process imports everything afresh, which
+takes seconds with LightGBM and pandas).
 
 Tasks must be picklable (top-level functions, picklable arguments) and give the same result in either
 process (seeded and single-threaded): who ran a task never changes a number. A task that fails raises its
@@ -123,11 +124,12 @@ class SharedTasks:
             self._inbox.put((start + offset, task))
         return range(start, len(self._tasks))
 
-    def results(self, indices: Iterable[int] | None = None) -> list[Any]:
-        """Results of the tasks at ``indices`` (default all), in that order."""
+    def results(self, indices: Iterable[int] | None = None, take_over: bool = True) -> list[Any]:
+        """Results of the tasks at ``indices`` (default all), in that order. With ``take_over=False`` this
+        process only waits: for tasks cheaper in the worker, which has already imported what they need."""
         wanted = list(range(len(self._tasks)) if indices is None else indices)
         for index in sorted(wanted, reverse=True):
-            if index not in self._done and _claim(self._lock, self._flags, index):
+            if take_over and index not in self._done and _claim(self._lock, self._flags, index):
                 function, args = self._tasks[index]
                 self._done[index] = (True, function(*args))  # its error, if any, is raised right here
         while any(index not in self._done for index in wanted):

@@ -56,12 +56,15 @@ def parse_dates(text: str | None) -> list[pd.Timestamp] | None:
 
 @dataclass(frozen=True)
 class Training:
-    """A model fitted in this process, a call that waits for its metrics (validation + short backtest) and
-    one that returns the results of the extra tasks given to :func:`training`, in their order."""
+    """A model fitted in this process, a call that waits for its metrics (validation + short backtest), one
+    that returns the results of the extra tasks given to :func:`training`, in their order, and (with
+    ``mlflow``) one that completes its MLflow run once the model is saved: ``log_run(metrics, folder)``
+    returns the run id."""
 
     model: WinProbabilityModel
     metrics: Callable[[], dict]
     task_results: Callable[[], list[Any]]
+    log_run: Callable[[dict, Path], str]
 
 
 @contextmanager
@@ -71,6 +74,7 @@ def training(
     backtest_dates: list[pd.Timestamp] | None = None,
     tasks: Sequence[Task] = (),
     worker: SharedTasks | None = None,
+    mlflow: bool = False,
 ) -> Iterator[Training]:
     """Fit on ``crm`` while the short rolling-origin backtest runs in a second (spawned) process.
 
@@ -80,6 +84,12 @@ def training(
     this process takes over whatever the worker has not started. Every fit is seeded and single-threaded,
     so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). Pass a
     ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on leaving.
+
+    With ``mlflow`` the worker also logs the MLflow run. It imports MLflow before its last backtest date (this
+    process, done fitting, takes that date: the second-largest, so the two finish together), opens the run
+    with the booster as soon as the fit is done, and completes it when ``log_run`` is called. MLflow is
+    seconds of imports and logging; done in the worker, they overlap this process's last date instead of
+    following it.
     """
     import pandas as pd
 
@@ -94,13 +104,22 @@ def training(
         )
     # latest (largest) dates first: the worker starts on them, this process takes the small ones left over
     order = sorted(range(len(dates)), key=lambda i: dates[i], reverse=True)
+    if mlflow and len(order) > 1:  # this process takes the second-largest date, queued last
+        order = [order[0], *order[2:], order[1]]
     evaluations = [(evaluate_as_of, (crm, pd.Timestamp(dates[i]), seed)) for i in order]
     with ExitStack() as stack:
         if worker is None:
             worker = stack.enter_context(SharedTasks())
         extra = deferred(worker, tasks)  # submitted first: the worker starts on them
-        backtest = worker.submit(evaluations)
+        if mlflow:
+            last = len(evaluations) > 1
+            backtest = [*worker.submit(evaluations[: -1 if last else None])]
+            worker.submit([(prepare_mlflow, ())])
+            backtest += worker.submit(evaluations[-1:] if last else [])
+        else:
+            backtest = [*worker.submit(evaluations)]
         model = WinProbabilityModel(seed=seed).fit(crm)
+        opened = worker.submit([(start_mlflow_run, mlflow_run_inputs(model, crm))] if mlflow else [])
 
         def metrics() -> dict:
             """metrics.json: the validation and, when there are backtest dates, the backtest."""
@@ -111,24 +130,28 @@ def training(
                 result["backtest"] = backtest_report(rows)
             return result
 
-        yield Training(model, metrics, extra)
+        def log_run(metrics: dict, folder: Path) -> str:
+            """Complete the run opened by the worker (it has MLflow imported and the run open)."""
+            if not mlflow:
+                raise RuntimeError("training(mlflow=False) opens no MLflow run")
+            run_id, model_id = worker.results(opened, take_over=False)[0]
+            done = worker.submit([(finish_mlflow_run, (run_id, model_id, metrics, folder))])
+            return worker.results(done, take_over=False)[0]
+
+        yield Training(model, metrics, extra, log_run)
 
 
 def train_model(
     crm: CRMData,
     seed: int = SETTINGS.seed,
     backtest_dates: list[pd.Timestamp] | None = None,
-    mlflow: bool = False,
     worker: SharedTasks | None = None,
 ) -> tuple[WinProbabilityModel, dict]:
     """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest.
 
-    With ``mlflow``, MLflow is imported and its experiment set up while the backtest finishes. ``worker``:
-    a second process started earlier (see :func:`training`).
+    ``worker``: a second process started earlier (see :func:`training`).
     """
     with training(crm, seed, backtest_dates, worker=worker) as fitted:
-        if mlflow:
-            mlflow_experiment()
         return fitted.model, fitted.metrics()
 
 
@@ -201,8 +224,30 @@ def mlflow_experiment() -> Any:
     return mlflow
 
 
-def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
-    """Log params, metrics, reliability plot, artifact folder and the registered booster; return run id.
+def prepare_mlflow() -> None:
+    """:func:`mlflow_experiment` as a task (its result, the module, cannot be sent between processes)."""
+    mlflow_experiment()
+
+
+def mlflow_run_inputs(model: WinProbabilityModel, crm: CRMData) -> tuple[str, dict, dict[str, float], str]:
+    """What :func:`start_mlflow_run` needs, picklable: booster text, params, validation metrics, run name."""
+    params = {
+        **model.get_params(),
+        "as_of": f"{crm.as_of:%Y-%m-%d}",
+        "data_hash": crm.data_hash,
+        "n_rounds": model.n_rounds_,
+        "calibration": model.calibrator_.method,
+    }
+    validation = flat_metrics({"validation": model.validation_})
+    return model.booster_.model_to_string(), params, validation, f"train-{crm.as_of:%Y-%m-%d}"
+
+
+def start_mlflow_run(
+    booster: str, params: dict, validation: dict[str, float], run_name: str
+) -> tuple[str, str]:
+    """Open an MLflow run with the params, the validation metrics and the booster (LightGBM flavour, not yet
+    registered); returns (run id, logged model id). The run stays open until :func:`finish_mlflow_run`; if
+    training fails before that, it stays unfinished and nothing is registered.
 
     The booster's requirement is the installed LightGBM, given explicitly (MLflow would otherwise spend
     seconds inferring it in a subprocess).
@@ -210,28 +255,48 @@ def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path,
     import lightgbm
 
     mlflow = mlflow_experiment()
-    with mlflow.start_run(run_name=f"train-{crm.as_of:%Y-%m-%d}") as run:
-        mlflow.log_params(
-            {
-                **model.get_params(),
-                "as_of": f"{crm.as_of:%Y-%m-%d}",
-                "data_hash": crm.data_hash,
-                "n_rounds": model.n_rounds_,
-                "calibration": model.calibrator_.method,
-                "version": artifact_dir.name,
-            }
+    run = mlflow.start_run(run_name=run_name)
+    try:
+        mlflow.log_params(params)
+        mlflow.log_metrics(validation)
+        logged = mlflow.lightgbm.log_model(
+            lightgbm.Booster(model_str=booster),
+            name="booster",
+            pip_requirements=[f"lightgbm=={lightgbm.__version__}"],
         )
-        mlflow.log_metrics(flat_metrics(metrics))
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    return run.info.run_id, logged.model_id
+
+
+def finish_mlflow_run(run_id: str, model_id: str, metrics: dict, artifact_dir: Path) -> str:
+    """Complete a run opened by :func:`start_mlflow_run` (in this process or another): the version, the
+    backtest metrics (on the run and the logged model), the reliability plot and the artifact folder; then
+    register the booster and close the run. Returns the run id."""
+    mlflow = mlflow_experiment()
+    active = mlflow.active_run()
+    if active is None or active.info.run_id != run_id:
+        mlflow.start_run(run_id=run_id)
+    try:
+        mlflow.log_param("version", artifact_dir.name)
+        backtest = {key: value for key, value in flat_metrics(metrics).items() if key.startswith("backtest_")}
+        mlflow.log_metrics(backtest, model_id=model_id)
         with tempfile.TemporaryDirectory() as scratch:
             mlflow.log_artifact(str(reliability_figure(metrics, Path(scratch) / "reliability.png")))
         mlflow.log_artifacts(str(artifact_dir), artifact_path="model_artifact")
-        mlflow.lightgbm.log_model(
-            model.booster_,
-            name="booster",
-            registered_model_name=REGISTERED_MODEL_NAME,
-            pip_requirements=[f"lightgbm=={lightgbm.__version__}"],
-        )
-        return run.info.run_id
+        mlflow.register_model(f"models:/{model_id}", REGISTERED_MODEL_NAME)
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run()
+    return run_id
+
+
+def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
+    """Log params, metrics, reliability plot, artifact folder and the registered booster, in this process;
+    returns the run id (:func:`training` with ``mlflow`` does the same in its worker)."""
+    return finish_mlflow_run(*start_mlflow_run(*mlflow_run_inputs(model, crm)), metrics, artifact_dir)
 
 
 def build_parser() -> OneLineArgumentParser:
@@ -270,14 +335,15 @@ def _main(argv: list[str] | None) -> int:
             file=sys.stderr,
         )
         dates = parse_dates(args.backtest_dates)
-        model, metrics = train_model(crm, args.seed, dates, mlflow=not args.no_mlflow, worker=worker)
-    path = save_model(model, args.model_dir, metrics)
-    print(f"saved model {path.name} to {path} ({time.perf_counter() - started:.1f} s)")
-    if "backtest" in metrics:
-        print(metrics["backtest"]["signal_statement"])
-    if not args.no_mlflow:
-        run_id = log_to_mlflow(model, metrics, path, crm)
-        print(f"MLflow run {run_id} (registered as {REGISTERED_MODEL_NAME})")
+        with training(crm, args.seed, dates, worker=worker, mlflow=not args.no_mlflow) as fitted:
+            metrics = fitted.metrics()
+            path = save_model(fitted.model, args.model_dir, metrics)
+            print(f"saved model {path.name} to {path} ({time.perf_counter() - started:.1f} s)")
+            if "backtest" in metrics:
+                print(metrics["backtest"]["signal_statement"])
+            if not args.no_mlflow:
+                run_id = fitted.log_run(metrics, path)
+                print(f"MLflow run {run_id} (registered as {REGISTERED_MODEL_NAME})")
     return 0
 
 

@@ -129,3 +129,10 @@ def test_deferred_tasks_go_to_the_worker_at_once_or_run_here_when_asked() -> Non
         there = deferred(worker, [(pow, (2, 3)), (pow, (3, 2))])
         assert worker.results() == [8, 9]  # submitted at once: the worker already holds them
         assert there() == [8, 9]
+
+
+def test_without_take_over_this_process_waits_for_the_worker() -> None:
+    with SharedTasks([(time.sleep, (0.5,)), (os.getpid, ()), (os.getpid, ())]) as shared:
+        assert shared.results([2]) == [os.getpid()]  # taken over here: the worker is still asleep
+        (pid,) = shared.results([1], take_over=False)
+        assert pid != os.getpid()  # left to the worker, once it woke up

@@ -76,10 +76,15 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=["win-probability"])
     assert len(runs) == 1 and runs["params.version"].iloc[0] == version
+    assert runs["status"].iloc[0] == "FINISHED"  # opened and completed in the worker
     assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
     client = mlflow.tracking.MlflowClient()
     versions = client.search_model_versions("name='revintel-win-probability'")
-    assert [int(v.version) for v in versions] == [1]
+    assert [int(v.version) for v in versions] == [1] and versions[0].run_id == runs["run_id"].iloc[0]
+    booster = client.get_logged_model(versions[0].source.removeprefix("models:/"))
+    logged = {metric.key: metric.value for metric in booster.metrics}
+    assert logged["backtest_auc"] == pytest.approx(backtest["summary"]["auc"])  # logged after the booster
+    assert "validation_brier" in logged and booster.params["as_of"] == "2026-04-01"
     artifacts = {a.path for a in client.list_artifacts(runs["run_id"].iloc[0])}
     assert {"reliability.png", "model_artifact"} <= artifacts
     assert not (Path.cwd() / "mlruns").exists()
