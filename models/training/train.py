@@ -131,11 +131,13 @@ def training(
             return result
 
         def log_run(metrics: dict, folder: Path) -> str:
-            """Complete the run opened by the worker (it has MLflow imported and the run open)."""
+            """Complete the run opened by the worker (it has MLflow imported and the run open); the plot is
+            drawn here while the worker may still be logging the booster."""
             if not mlflow:
                 raise RuntimeError("training(mlflow=False) opens no MLflow run")
+            plot = reliability_png(metrics)
             run_id, model_id = worker.results(opened, take_over=False)[0]
-            done = worker.submit([(finish_mlflow_run, (run_id, model_id, metrics, folder))])
+            done = worker.submit([(finish_mlflow_run, (run_id, model_id, metrics, folder, plot))])
             return worker.results(done, take_over=False)[0]
 
         yield Training(model, metrics, extra, log_run)
@@ -155,8 +157,10 @@ def train_model(
         return fitted.model, fitted.metrics()
 
 
-def reliability_figure(metrics: dict, path: Path) -> Path:
-    """Save a reliability plot (predicted vs observed per bin, one line per backtest date) as a PNG."""
+def reliability_png(metrics: dict) -> bytes:
+    """A reliability plot (predicted vs observed per bin, one line per backtest date) as PNG bytes."""
+    import io
+
     import matplotlib
     import pandas as pd
 
@@ -174,9 +178,10 @@ def reliability_figure(metrics: dict, path: Path) -> Path:
     axis.set_title("Reliability (rolling-origin backtest)")
     axis.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=100, metadata={"Software": None})
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100, metadata={"Software": None})
     plt.close(figure)
-    return path
+    return png.getvalue()
 
 
 def flat_metrics(metrics: dict) -> dict[str, float]:
@@ -202,17 +207,13 @@ def artifact_location(uri: str) -> str | None:
 
 
 def mlflow_experiment() -> Any:
-    """Import MLflow (and the plotting it logs with), point it at the store and select the experiment.
+    """Import MLflow, point it at the store and select the experiment.
 
     Idempotent and cheap once done; called early where a run waits for its backtest anyway, since the
     imports and a new store's set-up take seconds. Telemetry is off unless the user set
     ``MLFLOW_DISABLE_TELEMETRY`` (nothing about a CRM leaves the machine).
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401  (imported now: the reliability plot needs it)
     import mlflow
     import mlflow.lightgbm
 
@@ -270,10 +271,12 @@ def start_mlflow_run(
     return run.info.run_id, logged.model_id
 
 
-def finish_mlflow_run(run_id: str, model_id: str, metrics: dict, artifact_dir: Path) -> str:
+def finish_mlflow_run(
+    run_id: str, model_id: str, metrics: dict, artifact_dir: Path, reliability: bytes
+) -> str:
     """Complete a run opened by :func:`start_mlflow_run` (in this process or another): the version, the
-    backtest metrics (on the run and the logged model), the reliability plot and the artifact folder; then
-    register the booster and close the run. Returns the run id."""
+    backtest metrics (on the run and the logged model), the reliability plot (:func:`reliability_png`) and
+    the artifact folder; then register the booster and close the run. Returns the run id."""
     mlflow = mlflow_experiment()
     active = mlflow.active_run()
     if active is None or active.info.run_id != run_id:
@@ -283,7 +286,9 @@ def finish_mlflow_run(run_id: str, model_id: str, metrics: dict, artifact_dir: P
         backtest = {key: value for key, value in flat_metrics(metrics).items() if key.startswith("backtest_")}
         mlflow.log_metrics(backtest, model_id=model_id)
         with tempfile.TemporaryDirectory() as scratch:
-            mlflow.log_artifact(str(reliability_figure(metrics, Path(scratch) / "reliability.png")))
+            plot = Path(scratch) / "reliability.png"
+            plot.write_bytes(reliability)
+            mlflow.log_artifact(str(plot))
         mlflow.log_artifacts(str(artifact_dir), artifact_path="model_artifact")
         mlflow.register_model(f"models:/{model_id}", REGISTERED_MODEL_NAME)
     except BaseException:
@@ -296,7 +301,8 @@ def finish_mlflow_run(run_id: str, model_id: str, metrics: dict, artifact_dir: P
 def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
     """Log params, metrics, reliability plot, artifact folder and the registered booster, in this process;
     returns the run id (:func:`training` with ``mlflow`` does the same in its worker)."""
-    return finish_mlflow_run(*start_mlflow_run(*mlflow_run_inputs(model, crm)), metrics, artifact_dir)
+    opened = start_mlflow_run(*mlflow_run_inputs(model, crm))
+    return finish_mlflow_run(*opened, metrics, artifact_dir, reliability_png(metrics))
 
 
 def build_parser() -> OneLineArgumentParser:
