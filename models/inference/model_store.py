@@ -23,7 +23,14 @@ from core.errors import ModelArtifactError
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
 from models.shared_tasks import SharedTasks, Task, deferred
-from models.training.train import log_to_mlflow, mlflow_experiment, training
+from models.training.train import (
+    end_failed_mlflow_run,
+    finish_mlflow_run,
+    mlflow_run_inputs,
+    reliability_png,
+    start_mlflow_run,
+    training,
+)
 
 
 @dataclass(frozen=True)
@@ -109,12 +116,17 @@ def model_for_run(
 
         def finish() -> ChosenModel:
             """Save the model with its backtest (and log it to MLflow)."""
+            if mlflow:  # MLflow's imports and the booster's logging overlap the backtest's last dates
+                opened = start_mlflow_run(*mlflow_run_inputs(fitted.model, crm))
+            try:
+                metrics = fitted.metrics()
+                folder = save_model(fitted.model, model_dir, metrics)
+            except BaseException:
+                if mlflow:
+                    end_failed_mlflow_run()
+                raise
             if mlflow:
-                mlflow_experiment()  # imports and store set-up overlap the backtest's last date
-            metrics = fitted.metrics()
-            folder = save_model(fitted.model, model_dir, metrics)
-            if mlflow:
-                log_to_mlflow(fitted.model, metrics, folder, crm)
+                finish_mlflow_run(*opened, metrics, folder, reliability_png(metrics))
             return ChosenModel(fitted.model, folder, load_metrics(folder), trained_now=True)
 
         yield ModelChoice(fitted.model, fitted.task_results, finish)

@@ -298,11 +298,11 @@ def finish_mlflow_run(
     return run_id
 
 
-def log_to_mlflow(model: WinProbabilityModel, metrics: dict, artifact_dir: Path, crm: CRMData) -> str:
-    """Log params, metrics, reliability plot, artifact folder and the registered booster, in this process;
-    returns the run id (:func:`training` with ``mlflow`` does the same in its worker)."""
-    opened = start_mlflow_run(*mlflow_run_inputs(model, crm))
-    return finish_mlflow_run(*opened, metrics, artifact_dir, reliability_png(metrics))
+def end_failed_mlflow_run() -> None:
+    """Close this process's open MLflow run as FAILED (a training that failed after opening it)."""
+    import mlflow
+
+    mlflow.end_run("FAILED")
 
 
 def build_parser() -> OneLineArgumentParser:

@@ -67,3 +67,32 @@ def test_backtest_in_a_second_process_changes_no_number(tmp_path: Path) -> None:
     assert len(dates) == 3 and len(metrics["backtest"]["per_as_of"]) == 3
     assert metrics == {"validation": in_process.validation_, "backtest": rolling_backtest(crm, dates, seed=3)}
     assert model.booster_.model_to_string() == in_process.booster_.model_to_string()
+
+
+def test_a_save_that_fails_closes_the_opened_mlflow_run_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """predict.py opens the MLflow run before the backtest is done; a failure after that marks it FAILED."""
+    import mlflow
+
+    from core.data import read_crm
+    from core.data.synthetic import generate_crm, write_crm
+    from models.inference import model_store
+
+    write_crm(generate_crm(n_deals=900, seed=5), tmp_path / "export")
+    crm = read_crm(tmp_path / "export")
+
+    def no_space(*args: object) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(model_store, "save_model", no_space)
+    with model_store.model_for_run(tmp_path / "models", crm, retrain=True, seed=3) as choice:
+        with pytest.raises(OSError, match="No space left"):
+            choice.finish()
+    runs = mlflow.search_runs(
+        experiment_names=["win-probability"], filter_string=f"params.data_hash = '{crm.data_hash}'"
+    )
+    assert list(runs["status"]) == ["FAILED"]
+    assert not (tmp_path / "models").exists()  # nothing saved
+    versions = mlflow.MlflowClient().search_model_versions("name='revintel-win-probability'")
+    assert all(v.run_id != runs["run_id"].iloc[0] for v in versions)  # and nothing registered
