@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+import pandas as pd
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=:])")
 
 
@@ -19,6 +21,14 @@ def money(value: float | None) -> str:
     if amount >= 1e6:
         return f"{sign}${amount / 1e6:,.1f}M"
     return f"{sign}${amount:,.0f}"
+
+
+def whole_dollars(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with money ``columns`` rounded to whole dollars, for tables shown with ``format="dollar"``
+    and ``step=1``: that display truncates ($2,642.63 shows as $2,642) while :func:`money` rounds ($2,643),
+    and one deal must not show two amounts on one page."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.assign(**{c: frame[c].astype(float).round(0) for c in present})
 
 
 def money_range(low: float, high: float) -> str:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, percent
+from app.components.format import md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import deal as deal_logic
@@ -178,4 +178,9 @@ else:
         if comparables[stage].empty:
             st.caption(f"No {stage.lower()} deal of this product yet.")
         else:
-            st.dataframe(comparables[stage], hide_index=True, width="stretch", column_config=config)
+            st.dataframe(
+                whole_dollars(comparables[stage], ["value"]),
+                hide_index=True,
+                width="stretch",
+                column_config=config,
+            )

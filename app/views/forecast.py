@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, money_range, percent
+from app.components.format import md, money, money_range, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import pipeline
@@ -73,7 +73,7 @@ else:
     }
     with st.expander("Forecast table"):
         st.dataframe(
-            table,
+            whole_dollars(table, list(money_col)),
             hide_index=True,
             width="stretch",
             column_config={
@@ -103,7 +103,7 @@ period_start = (
 if period_start is not None:
     breakdown = pipeline.segment_breakdown(forecast, period_type, period_start, segment_type)
     st.dataframe(
-        breakdown,
+        whole_dollars(breakdown, list(money_col)),
         hide_index=True,
         width="stretch",
         column_config={"segment": SEGMENT_TYPES[segment_type], **money_col},

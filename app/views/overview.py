@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, money_range, percent
+from app.components.format import md, money, money_range, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import health, pipeline
@@ -109,7 +109,7 @@ else:
         "probability x chance of loss: big deals that can still go either way). Click a deal to open it."
     )
     st.dataframe(
-        top.assign(
+        whole_dollars(top, ["value_at_risk"]).assign(
             opportunity_id="deal?deal=" + top["opportunity_id"], win_probability=top["win_probability"] * 100
         )[
             [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money
+from app.components.format import md, money, whole_dollars
 from app.components.gate import require_run
 from app.components.sidebar import current_filters
 from app.services import pipeline
@@ -55,7 +55,7 @@ sort_label = right.selectbox("Sort by", list(SORTS), key="risk_sort")
 found = pipeline.search_deals(deals, search)
 column, ascending, live_first = SORTS[sort_label]
 shown = pipeline.ranked_deals(found, column, ascending, n=MAX_ROWS, live_first=live_first)
-shown = shown.assign(
+shown = whole_dollars(shown, ["deal_value", "value_at_risk"]).assign(
     link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100
 )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.components.format import feature_value, md, money, money_range, percent, points
+import pandas as pd
+
+from app.components.format import feature_value, md, money, money_range, percent, points, whole_dollars
 
 
 def test_money_is_compact_from_a_million() -> None:
@@ -36,3 +38,11 @@ def test_feature_values_read_like_a_person_wrote_them() -> None:
     assert feature_value("26768.0") == "26,768"
     assert feature_value("finance") == "finance"
     assert feature_value("nan") == "unknown"
+
+
+def test_table_amounts_round_like_the_metrics() -> None:
+    frame = pd.DataFrame({"value_at_risk": [2642.63, 10.49, 7.5], "deal": ["a", "b", "c"]})
+    shown = whole_dollars(frame, ["value_at_risk", "not_there"])
+    assert shown["value_at_risk"].tolist() == [2643.0, 10.0, 8.0]
+    assert [money(v) for v in shown["value_at_risk"]] == [money(v) for v in frame["value_at_risk"]]
+    assert shown["deal"].tolist() == ["a", "b", "c"] and frame["value_at_risk"].iloc[0] == 2642.63

@@ -66,3 +66,17 @@ def test_stale_only_and_sort_by_win_probability(app_env: Path) -> None:
     table = at.dataframe[0].value
     assert table["win_probability"].is_monotonic_increasing
     assert len(table) == len(stale)
+
+
+def test_one_deal_shows_one_amount_in_the_table_and_the_metrics(app_env: Path) -> None:
+    """The table's dollar format truncates cents, the metrics round: the table gets whole dollars."""
+    predictions = pd.read_csv(app_env / "latest_predictions.csv", dtype={"opportunity_id": str})
+    cents = predictions["value_at_risk"] % 1
+    deal = predictions.loc[(cents > 0.5).idxmax()]  # truncating would show a dollar less
+    at = _dashboard()
+    at.text_input(key="risk_search").input(deal["opportunity_id"]).run()
+    row = at.dataframe[0].value.iloc[0]
+    assert row["opportunity_id"] == deal["opportunity_id"]
+    assert row["value_at_risk"] == round(deal["value_at_risk"])
+    assert money(row["value_at_risk"]) == _metric(at, "Value at risk in view")
+    assert row["deal_value"] == round(deal["deal_value"])
