@@ -148,7 +148,7 @@ def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -
     }
 
 
-def _scores(labels: pd.Series, predicted: pd.Series, base_rate: float) -> dict:
+def aligned_scores(labels: pd.Series, predicted: pd.Series, base_rate: float) -> dict:
     """Metric dict of ``predicted`` (aligned on ``labels``' index) with Brier skill against ``base_rate``."""
     p = predicted.reindex(labels.index).to_numpy(dtype=float)
     return probability_scores(labels.to_numpy(), p, base_rate)
@@ -177,16 +177,18 @@ def evaluate_as_of(
         "observed_win_rate": float(labels.mean()) if len(labels) else None,
         **counts,
     }
-    row["model"] = _scores(labels, predictions["model"], base)
-    row["baseline_base_rate"] = _scores(labels, pd.Series(base, index=labels.index), base)
-    row["baseline_stage_age"] = _scores(labels, stage_age_rate(crm), base)
+    row["model"] = aligned_scores(labels, predictions["model"], base)
+    row["baseline_base_rate"] = aligned_scores(labels, pd.Series(base, index=labels.index), base)
+    row["baseline_stage_age"] = aligned_scores(labels, stage_age_rate(crm), base)
     cohort = cohort_base_rate(crm)
     row["cohort_base_rate"] = cohort
-    row["baseline_cohort_rate"] = _scores(labels, pd.Series(cohort, index=labels.index), base)
-    row["variants"] = {name: _scores(labels, p, base) for name, p in predictions.items() if name != "model"}
+    row["baseline_cohort_rate"] = aligned_scores(labels, pd.Series(cohort, index=labels.index), base)
+    row["variants"] = {
+        name: aligned_scores(labels, p, base) for name, p in predictions.items() if name != "model"
+    }
     if truth is not None:
         oracle = oracle_win_probability(truth, crm.as_of)
-        row["oracle"] = _scores(labels, oracle, base)
+        row["oracle"] = aligned_scores(labels, oracle, base)
     if truth is None:
         row["closed_by_export"] = _closed_only_view(full, crm, base, predictions["model"], models["model"])
     model_p = predictions["model"].reindex(labels.index).to_numpy(dtype=float)
@@ -213,9 +215,9 @@ def _closed_only_view(
     }
     if len(labels) == 0:
         return view
-    view["baseline_base_rate"] = _scores(labels, pd.Series(base, index=labels.index), base)
-    view["model_won_if_closes"] = _scores(labels, model.predict_won_if_closes(crm).fillna(base), base)
-    view["model_won"] = _scores(labels, won, base)
+    view["baseline_base_rate"] = aligned_scores(labels, pd.Series(base, index=labels.index), base)
+    view["model_won_if_closes"] = aligned_scores(labels, model.predict_won_if_closes(crm).fillna(base), base)
+    view["model_won"] = aligned_scores(labels, won, base)
     return view
 
 

@@ -27,8 +27,7 @@ import pandas as pd
 from core.data import CRMData, cut_at, parse_as_of, read_crm
 from core.data.synthetic import oracle_win_probability
 from core.errors import UsageError
-from core.model.backtest import default_as_of_dates
-from core.model.metrics import probability_scores
+from core.model.backtest import aligned_scores, default_as_of_dates, eventual_outcomes, historical_base_rate
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 
 EFFECT_SD = 0.3  # prior standard deviation of every group effect, on the log-odds scale
@@ -78,24 +77,23 @@ def estimated_p_if_closes(crm: CRMData) -> pd.Series:
 
 
 def attainable_as_of(full: CRMData, truth: pd.DataFrame, as_of: pd.Timestamp) -> dict:
-    """Oracle and semi-oracle scores on the deals open at ``as_of`` (labels: the truth's outcomes)."""
+    """Oracle and semi-oracle scores on the deals open at ``as_of``, with the backtest's labels (the truth's
+    outcomes) and Brier skill against the same historical base rate."""
     crm = cut_at(full, as_of)
-    oracle = oracle_win_probability(truth, crm.as_of)
+    labels, _ = eventual_outcomes(full, crm, truth)
+    base = historical_base_rate(crm)
     estimate = estimated_p_if_closes(crm)
-    with_estimate = truth.assign(
-        p_win_if_closes=truth["opportunity_id"].map(estimate).fillna(truth["p_win_if_closes"])
+    true_p = truth.set_index("opportunity_id")["p_win_if_closes"]
+    semi = oracle_win_probability(
+        truth.assign(p_win_if_closes=truth["opportunity_id"].map(estimate).fillna(truth["p_win_if_closes"])),
+        crm.as_of,
     )
-    semi = oracle_win_probability(with_estimate, crm.as_of).reindex(oracle.index)
-    labels = truth.set_index("opportunity_id").loc[oracle.index, "outcome"].eq("Won").astype(float)
-    base = float(labels.mean())
-    known = oracle.index.intersection(estimate.index)  # engaged deals with an estimate (all of them)
-    true_p = truth.set_index("opportunity_id").loc[known, "p_win_if_closes"]
     return {
         "as_of": f"{crm.as_of:%Y-%m-%d}",
         "n": len(labels),
-        "oracle": probability_scores(labels.to_numpy(), oracle.to_numpy(), base),
-        "semi_oracle": probability_scores(labels.to_numpy(), semi.to_numpy(), base),
-        "p_correlation": float(np.corrcoef(true_p, estimate.loc[known])[0, 1]),
+        "oracle": aligned_scores(labels, oracle_win_probability(truth, crm.as_of), base),
+        "semi_oracle": aligned_scores(labels, semi, base),
+        "p_correlation": float(np.corrcoef(true_p.reindex(estimate.index), estimate)[0, 1]),
     }
 
 
