@@ -104,20 +104,18 @@ def training(
         )
     # latest (largest) dates first: the worker starts on them, this process takes the small ones left over
     order = sorted(range(len(dates)), key=lambda i: dates[i], reverse=True)
-    if mlflow and len(order) > 1:  # this process takes the second-largest date, queued last
-        order = [order[0], *order[2:], order[1]]
+    # with MLflow, this process takes the second-largest date: queued last, after the worker's MLflow import
+    held_back = order[1:2] if mlflow else []
+    order = [i for i in order if i not in held_back] + held_back
     evaluations = [(evaluate_as_of, (crm, pd.Timestamp(dates[i]), seed)) for i in order]
+    queued = len(evaluations) - len(held_back)
     with ExitStack() as stack:
         if worker is None:
             worker = stack.enter_context(SharedTasks())
         extra = deferred(worker, tasks)  # submitted first: the worker starts on them
-        if mlflow:
-            last = len(evaluations) > 1
-            backtest = [*worker.submit(evaluations[: -1 if last else None])]
-            worker.submit([(prepare_mlflow, ())])
-            backtest += worker.submit(evaluations[-1:] if last else [])
-        else:
-            backtest = [*worker.submit(evaluations)]
+        backtest = [*worker.submit(evaluations[:queued])]
+        worker.submit([(prepare_mlflow, ())] if mlflow else [])
+        backtest += worker.submit(evaluations[queued:])
         model = WinProbabilityModel(seed=seed).fit(crm)
         opened = worker.submit([(start_mlflow_run, mlflow_run_inputs(model, crm))] if mlflow else [])
 
@@ -147,13 +145,9 @@ def train_model(
     crm: CRMData,
     seed: int = SETTINGS.seed,
     backtest_dates: list[pd.Timestamp] | None = None,
-    worker: SharedTasks | None = None,
 ) -> tuple[WinProbabilityModel, dict]:
-    """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest.
-
-    ``worker``: a second process started earlier (see :func:`training`).
-    """
-    with training(crm, seed, backtest_dates, worker=worker) as fitted:
+    """Fit on ``crm`` (a cut at its as-of date) and compute metrics.json: validation + short backtest."""
+    with training(crm, seed, backtest_dates) as fitted:
         return fitted.model, fitted.metrics()
 
 
