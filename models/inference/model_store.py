@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
 from models.shared_tasks import SharedTasks, Task, deferred
 from models.training.train import (
-    end_failed_mlflow_run,
+    failed_mlflow_run_on_error,
     finish_mlflow_run,
     mlflow_run_inputs,
     reliability_png,
@@ -118,13 +118,9 @@ def model_for_run(
             """Save the model with its backtest (and log it to MLflow)."""
             if mlflow:  # MLflow's imports and the booster's logging overlap the backtest's last dates
                 opened = start_mlflow_run(*mlflow_run_inputs(fitted.model, crm))
-            try:
+            with failed_mlflow_run_on_error() if mlflow else nullcontext():
                 metrics = fitted.metrics()
                 folder = save_model(fitted.model, model_dir, metrics)
-            except BaseException:
-                if mlflow:
-                    end_failed_mlflow_run()
-                raise
             if mlflow:
                 finish_mlflow_run(*opened, metrics, folder, reliability_png(metrics))
             return ChosenModel(fitted.model, folder, load_metrics(folder), trained_now=True)

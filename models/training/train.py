@@ -251,7 +251,7 @@ def start_mlflow_run(
 
     mlflow = mlflow_experiment()
     run = mlflow.start_run(run_name=run_name)
-    try:
+    with failed_mlflow_run_on_error():
         mlflow.log_params(params)
         mlflow.log_metrics(validation)
         logged = mlflow.lightgbm.log_model(
@@ -259,9 +259,6 @@ def start_mlflow_run(
             name="booster",
             pip_requirements=[f"lightgbm=={lightgbm.__version__}"],
         )
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
     return run.info.run_id, logged.model_id
 
 
@@ -275,7 +272,7 @@ def finish_mlflow_run(
     active = mlflow.active_run()
     if active is None or active.info.run_id != run_id:
         mlflow.start_run(run_id=run_id)
-    try:
+    with failed_mlflow_run_on_error():
         mlflow.log_param("version", artifact_dir.name)
         backtest = {key: value for key, value in flat_metrics(metrics).items() if key.startswith("backtest_")}
         mlflow.log_metrics(backtest, model_id=model_id)
@@ -285,18 +282,20 @@ def finish_mlflow_run(
             mlflow.log_artifact(str(plot))
         mlflow.log_artifacts(str(artifact_dir), artifact_path="model_artifact")
         mlflow.register_model(f"models:/{model_id}", REGISTERED_MODEL_NAME)
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
     mlflow.end_run()
     return run_id
 
 
-def end_failed_mlflow_run() -> None:
-    """Close this process's open MLflow run as FAILED (a training that failed after opening it)."""
-    import mlflow
+@contextmanager
+def failed_mlflow_run_on_error() -> Iterator[None]:
+    """Close this process's open MLflow run as FAILED if the block raises (then re-raise)."""
+    try:
+        yield
+    except BaseException:
+        import mlflow
 
-    mlflow.end_run("FAILED")
+        mlflow.end_run("FAILED")
+        raise
 
 
 def build_parser() -> OneLineArgumentParser:
