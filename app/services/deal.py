@@ -76,7 +76,7 @@ ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     (
         "A3-rep",
-        ("rep", "agent", "seller"),
+        ("rep", "agent", "seller", "record"),  # "record": the joint track record (rep, product, account)
         "The rep's track record here lowers the odds: join the next call or pair the rep with a peer who "
         "wins this series.",
     ),

@@ -22,6 +22,7 @@ import pandas as pd
 from core.data import CRMData
 from core.data.contract import UNKNOWN
 from core.features.history import (
+    joint_win_rates_before,
     outcome_counts_before,
     overall_win_rate_before,
     smoothed_rate,
@@ -50,6 +51,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "product_win_rate",
     "account_win_rate",
     "sector_win_rate",
+    "track_record_win_rate",
 )
 FEATURES: tuple[str, ...] = (
     "age_days",
@@ -71,6 +73,7 @@ FEATURES: tuple[str, ...] = (
     "product_win_rate",
     "account_win_rate",
     "sector_win_rate",
+    "track_record_win_rate",
 )
 RATE_FEATURES: tuple[str, ...] = (
     "rep_win_rate",
@@ -78,6 +81,7 @@ RATE_FEATURES: tuple[str, ...] = (
     "product_win_rate",
     "account_win_rate",
     "sector_win_rate",
+    "track_record_win_rate",
 )
 ACCOUNT_FEATURES: tuple[str, ...] = (
     "sector",
@@ -106,7 +110,10 @@ FEATURE_LABELS: dict[str, str] = {
     "product_win_rate": "product's win rate",
     "account_win_rate": "account's win rate",
     "sector_win_rate": "sector's win rate",
+    "track_record_win_rate": "win rate from rep, product and account records together",
 }
+# The groups of the joint track record, one regression over all of them (core.features.history)
+TRACK_RECORD_GROUPS: list[list[str]] = [["agent"], ["agent", "series"], ["product"], ["sector"], ["account"]]
 ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
 STALL_DAYS = 90
 _ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
@@ -268,6 +275,7 @@ def point_in_time_features(
                 account_history, queries, ["account"], sector_rate, prior_strength
             ),
             "sector_win_rate": sector_rate,
+            "track_record_win_rate": joint_win_rates_before(account_history, queries, TRACK_RECORD_GROUPS),
         }
     )
     no_account = queried["feature_account"].to_numpy()[positions] == ""

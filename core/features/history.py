@@ -8,8 +8,12 @@ both go through :func:`win_rates_before`; the model learns to read the biased ra
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_factor, cho_solve
+from threadpoolctl import threadpool_limits
 
 
 def _cumulative_outcomes(closed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -100,3 +104,148 @@ def overall_win_rate_before(closed: pd.DataFrame, queries: pd.DataFrame) -> np.n
     """Company-wide win rate of deals closed strictly before each query date (Laplace-smoothed toward 1/2)."""
     closed_count, won_count = outcome_counts_before(closed, queries, [])
     return smoothed_rate(won_count, closed_count, 0.5, 2.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Joint track record: one ridge logistic regression over several groups at once (plan/model-spec.md 2)
+TRACK_RECORD_SD = 0.3  # prior SD of each group effect on the log-odds (the semi-oracle's, model-spec 7)
+TRACK_RECORD_EVERY_DAYS = 7
+_GRID_START = np.datetime64("1970-01-05", "D")  # a Monday: the grid never depends on the data
+_INTERCEPT_PENALTY = 0.01  # a prior SD of 10 on the intercept keeps one-outcome histories finite
+_HESSIAN_GROWTH = 1.05
+_MAX_STEP = 1.0  # log-odds per grid date
+_CHAINS: dict[bytes, tuple[np.datetime64, np.ndarray, np.ndarray]] = {}
+
+
+def grid_dates(dates: np.ndarray, every_days: int = TRACK_RECORD_EVERY_DAYS) -> np.ndarray:
+    """The latest grid date on or before each date (every ``every_days`` days from a fixed Monday)."""
+    days = np.asarray(dates).astype("datetime64[D]")
+    steps = (days - _GRID_START).astype(np.int64) // every_days
+    return _GRID_START + (steps * every_days).astype("timedelta64[D]")
+
+
+def _combined_keys(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One int64 per row for the combination of ``keys`` (integer codes below 2**20); -1 if any is missing."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    valid = np.ones(len(frame), dtype=bool)
+    for key in keys:
+        values = frame[key].to_numpy().astype(np.int64)
+        valid &= values >= 0
+        combined = combined * (1 << 20) + np.maximum(values, 0)
+    return np.where(valid, combined, -1)
+
+
+def _design(
+    closed: pd.DataFrame, queries: pd.DataFrame, groups: list[list[str]]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Column indices (one per group, then the intercept) of each closed row and each query row.
+
+    Columns are the group values seen among ``closed``, in sorted order; a query value never seen there (a
+    new rep, say) and a missing value point to ``-1``, whose effect is always 0.
+    """
+    history_columns, query_columns, offset = [], [], 0
+    for keys in groups:
+        seen, query_seen = _combined_keys(closed, keys), _combined_keys(queries, keys)
+        values = np.unique(seen[seen >= 0])
+        where = np.minimum(np.searchsorted(values, query_seen), max(len(values) - 1, 0))
+        known = (query_seen >= 0) & (len(values) > 0)
+        known &= values[where] == query_seen if len(values) else False
+        history_columns.append(np.where(seen >= 0, offset + np.searchsorted(values, seen), -1))
+        query_columns.append(np.where(known, offset + where, -1))
+        offset += len(values)
+    history_columns.append(np.full(len(closed), offset))
+    query_columns.append(np.full(len(queries), offset))
+    return np.stack(history_columns, axis=1), np.stack(query_columns, axis=1), offset + 1
+
+
+def _effect_chain(
+    columns: np.ndarray,
+    close_days: np.ndarray,
+    won: np.ndarray,
+    n_columns: int,
+    last: np.datetime64,
+    sd: float,
+    every_days: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regression weights at every grid date from the first close up to ``last`` (one Newton step per date,
+    started from the previous date's weights), fitted on the rows closed strictly before each date.
+
+    ``columns`` / ``close_days`` / ``won`` are sorted by close date. Returns (grid dates, weights per date);
+    the weights have one more entry, the 0 effect that column ``-1`` reads.
+    """
+    first = grid_dates(close_days[:1], every_days)[0] + np.timedelta64(every_days, "D")
+    dates = np.arange(first, last + np.timedelta64(1, "D"), every_days).astype("datetime64[D]")
+    penalty = np.full(n_columns, 1.0 / sd**2)
+    penalty[-1] = _INTERCEPT_PENALTY
+    size = n_columns + 1  # a dummy last column collects the missing values (-1); its weight stays 0
+    width = columns.shape[1]
+    flat = np.where(columns >= 0, columns, n_columns).ravel()
+    pairs = (flat.reshape(-1, width, 1) * size + flat.reshape(-1, 1, width)).ravel()
+    weights = np.zeros(size)
+    chain = np.zeros((len(dates), size))
+    counts = np.searchsorted(close_days, dates, side="left")
+    factor, factored_rows = None, 0
+    for date_index, n in enumerate(counts):
+        rows = flat[: n * width]
+        probability = 1.0 / (1.0 + np.exp(-weights[rows].reshape(n, width).sum(axis=1)))
+        gradient = np.bincount(rows, np.repeat(probability - won[:n], width), size)[:-1]
+        if n > factored_rows * _HESSIAN_GROWTH:  # curvature grows with the history: refactor as it grows
+            factored_rows = n
+            curvature = np.repeat(probability * (1.0 - probability), width * width)
+            hessian = np.bincount(pairs[: n * width * width], curvature, size * size).reshape(size, size)
+            factor = cho_factor(hessian[:-1, :-1] + np.diag(penalty), check_finite=False)
+        newton = cho_solve(factor, gradient + penalty * weights[:-1], check_finite=False)
+        largest = np.abs(newton).max()  # a trust region: far from the optimum a full Newton step can diverge
+        weights[:-1] -= newton if largest <= _MAX_STEP else newton * (_MAX_STEP / largest)
+        chain[date_index] = weights
+    return dates, chain
+
+
+def joint_win_rates_before(
+    closed: pd.DataFrame,
+    queries: pd.DataFrame,
+    groups: list[list[str]],
+    sd: float = TRACK_RECORD_SD,
+    every_days: int = TRACK_RECORD_EVERY_DAYS,
+) -> np.ndarray:
+    """Win probability per query row from one logistic regression over all ``groups`` at once.
+
+    Each group value (a rep, a rep x series, an account, ...) gets an effect on the log-odds with a Gaussian
+    prior of standard deviation ``sd`` (a ridge penalty: each effect is shrunk by its own number of closed
+    deals and estimated net of the others, which separate smoothed rates cannot do), plus an intercept. The
+    regression is refitted at every grid date (weekly, :func:`grid_dates`) on the deals closed strictly
+    before it, one Newton step from the previous date's fit; a query reads the fit of the latest grid date
+    on or before its own date, so a training snapshot and a scoring date on the same day see the same fit
+    and nothing later. A query before the second grid date after the first close reads NaN.
+
+    ``closed`` has the group keys (integer codes) + ``close_date`` + ``is_won``; ``queries`` the keys +
+    ``snapshot_date``. The result does not depend on row order. The chain of fits is cached per history
+    (the model asks for the same history several times in one fit).
+    """
+    result = np.full(len(queries), np.nan)
+    if closed.empty or queries.empty:
+        return result
+    history_columns, query_columns, n_columns = _design(closed, queries, groups)
+    close_days = closed["close_date"].to_numpy().astype("datetime64[D]")
+    won = closed["is_won"].to_numpy().astype(float)
+    order = np.lexsort((won, *history_columns.T[::-1], close_days))  # canonical: row order never matters
+    history_columns, close_days, won = history_columns[order], close_days[order], won[order]
+    query_grid = grid_dates(queries["snapshot_date"].to_numpy(), every_days)
+    last = query_grid.max()
+    key = hashlib.sha256(
+        b"".join(a.tobytes() for a in (history_columns, close_days, won, np.array([sd, every_days])))
+    ).digest()
+    cached = _CHAINS.get(key)
+    if cached is None or cached[0] < last:
+        # one BLAS thread: the matrices are small, and the backtest runs a second process beside this one
+        with threadpool_limits(1, user_api="blas"):
+            dates, chain = _effect_chain(history_columns, close_days, won, n_columns, last, sd, every_days)
+        if len(_CHAINS) >= 4:
+            _CHAINS.pop(next(iter(_CHAINS)))
+        _CHAINS[key] = cached = (last, dates, chain)
+    _, dates, chain = cached
+    step = np.searchsorted(dates, query_grid, side="right") - 1
+    fitted = step >= 0
+    log_odds = chain[step[fitted][:, None], query_columns[fitted]].sum(axis=1)
+    result[fitted] = 1.0 / (1.0 + np.exp(-log_odds))
+    return result

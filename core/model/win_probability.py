@@ -48,6 +48,7 @@ CENSORING_METHODS = ("hazard", "closed_only")
 # kept only when it lowers the time-ordered validation loss (on the demo data it costs ~0.01 AUC, on
 # MavenTech it adds ~0.05: reps differ there in ways their win rates do not show).
 MIN_CLOSED_FOR_VALIDATION = 100
+TRACK_RECORD = "track_record_win_rate"
 MIN_VALIDATION_DEALS = 100
 
 
@@ -503,6 +504,11 @@ class WinProbabilityModel(BaseEstimator):
             scale = np.where(np.abs(total) > 1e-12, change / total, 0.0)
         shap_points = shap_log_odds * scale[:, None]
         columns = list(spec.names)
+        if TRACK_RECORD in columns:  # a blank account's donors differ: show the track record it was scored on
+            column = columns.index(TRACK_RECORD)
+            blank = features.index.isin(crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"])
+            features = features.copy()
+            features.loc[blank, TRACK_RECORD] = np.mean([m[blank, column] for m in matrices], axis=0)
         return DealExplanation(
             feature_values=_readable_values(features[columns], crm),
             shap_points=pd.DataFrame(shap_points, index=ids, columns=columns),

@@ -74,6 +74,9 @@ def test_actions_follow_negative_drivers_and_flags() -> None:
         }
     )
     assert [rule for rule, _ in suggested_actions(healthy)] == ["A9-hold"]
+    weak_record = healthy.copy()
+    weak_record["driver_1_feature"], weak_record["driver_1_impact"] = "track_record_win_rate", -0.04
+    assert [rule for rule, _ in suggested_actions(weak_record)] == ["A3-rep"]
 
 
 def test_comparables_are_same_product_closest_in_value() -> None:

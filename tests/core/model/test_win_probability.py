@@ -55,6 +55,14 @@ def test_explanation_adds_up_and_never_flips_a_sign(fitted: WinProbabilityModel,
     kept = fitted.validation_["early_stopping"]["optional_features_kept"]
     assert ("sales_agent" in explanation.shap_points.columns) == (kept == ["sales_agent"])
     assert 0 < explanation.reference_values["rep_win_rate"] < 1
+    # a blank account is scored over several donor accounts: its track record reads their average
+    blank = crm_at.deals.loc[crm_at.deals["is_open"] & crm_at.deals["account"].eq(""), "opportunity_id"]
+    shown = explanation.feature_values.loc[blank, "track_record_win_rate"]
+    ids, matrices = fitted._scoring_matrices(crm_at, fitted.feature_spec_)
+    column, rows = fitted.feature_spec_.names.index("track_record_win_rate"), ids.isin(blank)
+    assert len(shown) > 10 and not np.allclose(matrices[0][rows, column], matrices[1][rows, column])
+    expected = np.mean([m[rows, column] for m in matrices], axis=0)
+    np.testing.assert_allclose(shown.reindex(ids[rows]).to_numpy(), expected)
 
 
 def test_shap_values_are_exact_tree_shap(fitted: WinProbabilityModel, crm_at: CRMData) -> None:
