@@ -216,7 +216,7 @@ def joint_win_rates_before(
     regression is refitted at every grid date (weekly, :func:`grid_dates`) on the deals closed strictly
     before it, one Newton step from the previous date's fit; a query reads the fit of the latest grid date
     on or before its own date, so a training snapshot and a scoring date on the same day see the same fit
-    and nothing later. A query before the second grid date after the first close reads NaN.
+    and nothing later. A query dated before the first grid date after the first close reads NaN.
 
     ``closed`` has the group keys (integer codes) + ``close_date`` + ``is_won``; ``queries`` the keys +
     ``snapshot_date``. The result does not depend on row order. The chain of fits is cached per history

@@ -118,6 +118,7 @@ def training(
         backtest += worker.submit(evaluations[queued:])
         model = WinProbabilityModel(seed=seed).fit(crm)
         opened = worker.submit([(start_mlflow_run, mlflow_run_inputs(model, crm))] if mlflow else [])
+        logged: list[str] = []  # the run id once log_run has completed the run
 
         def metrics() -> dict:
             """metrics.json: the validation and, when there are backtest dates, the backtest."""
@@ -136,9 +137,25 @@ def training(
             plot = reliability_png(metrics)
             run_id, model_id = worker.results(opened, take_over=False)[0]
             done = worker.submit([(finish_mlflow_run, (run_id, model_id, metrics, folder, plot))])
-            return worker.results(done, take_over=False)[0]
+            logged.append(worker.results(done, take_over=False)[0])
+            return logged[0]
 
-        yield Training(model, metrics, extra, log_run)
+        try:
+            yield Training(model, metrics, extra, log_run)
+        except Exception:  # not on Ctrl-C: closing waits for the worker's queue
+            if mlflow and not logged:  # the worker opened a run that will never be completed
+                close_opened_run_as_failed(worker, opened)
+            raise
+
+
+def close_opened_run_as_failed(worker: SharedTasks, opened: list) -> None:
+    """Best effort, while an error propagates: have the worker (MLflow imported, run open) close the run it
+    opened as FAILED, so no run stays RUNNING forever. Any problem here yields to the original error."""
+    try:
+        run_id, _ = worker.results(opened, take_over=False)[0]
+        worker.results(worker.submit([(fail_mlflow_run, (run_id,))]), take_over=False)
+    except Exception:  # noqa: S110 - the error being raised matters, not this one
+        pass
 
 
 def train_model(
@@ -242,7 +259,7 @@ def start_mlflow_run(
 ) -> tuple[str, str]:
     """Open an MLflow run with the params, the validation metrics and the booster (LightGBM flavour, not yet
     registered); returns (run id, logged model id). The run stays open until :func:`finish_mlflow_run`; if
-    training fails before that, it stays unfinished and nothing is registered.
+    training fails before that, :func:`training` closes it as FAILED and nothing is registered.
 
     The booster's requirement is the installed LightGBM, given explicitly (MLflow would otherwise spend
     seconds inferring it in a subprocess).
@@ -284,6 +301,17 @@ def finish_mlflow_run(
         mlflow.register_model(f"models:/{model_id}", REGISTERED_MODEL_NAME)
     mlflow.end_run()
     return run_id
+
+
+def fail_mlflow_run(run_id: str) -> None:
+    """Mark a run that is still RUNNING as FAILED (it may be this process's active run)."""
+    mlflow = mlflow_experiment()
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        mlflow.end_run("FAILED")
+    client = mlflow.MlflowClient()
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_terminated(run_id, "FAILED")
 
 
 @contextmanager

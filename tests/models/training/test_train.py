@@ -120,3 +120,24 @@ def test_backtest_dates_must_precede_the_as_of_date(
     assert code == 2
     assert "is not before the as-of date 2026-04-01" in capsys.readouterr().err
     assert not (tmp_path / "LATEST").exists()
+
+
+def test_a_failure_after_the_worker_opened_the_run_closes_it_as_failed(
+    export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker opens the MLflow run once the fit is done; an error before log_run marks it FAILED."""
+    import mlflow
+
+    from core.data import cut_at, read_crm
+    from models.training.train import training
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    crm = cut_at(read_crm(export_dir), "2026-04-01")
+    with pytest.raises(OSError, match="No space left"), training(crm, 3, [], mlflow=True) as fitted:
+        fitted.metrics()
+        raise OSError("No space left on device")  # as if saving the model failed
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["win-probability"])
+    assert list(runs["status"]) == ["FAILED"]
+    assert not mlflow.MlflowClient().search_model_versions("name='revintel-win-probability'")
