@@ -169,30 +169,51 @@ def train_model(
 
 
 def reliability_png(metrics: dict) -> bytes:
-    """A reliability plot (predicted vs observed per bin, one line per backtest date) as PNG bytes."""
+    """:func:`reliability_figure` as PNG bytes (no timestamp: same metrics, same bytes)."""
     import io
 
+    import matplotlib.pyplot as plt
+
+    figure = reliability_figure(metrics)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100, metadata={"Software": None})
+    plt.close(figure)
+    return png.getvalue()
+
+
+def reliability_figure(metrics: dict) -> Any:
+    """A reliability plot: predicted vs observed per bin, one line per backtest date, each bin's marker area
+    proportional to its number of deals (a bin of five deals that lands far off the diagonal is noise, and
+    the reader must see that it holds five)."""
     import matplotlib
     import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = metrics.get("backtest", {}).get("per_as_of", [])
+    tables = [(row["as_of"], pd.DataFrame(row["reliability"])) for row in rows]
+    largest = max([float(table["n"].max()) for _, table in tables if len(table)], default=1.0)
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
-    for row in metrics.get("backtest", {}).get("per_as_of", []):
-        table = pd.DataFrame(row["reliability"])
+    for as_of, table in tables:
         if len(table):
-            axis.plot(table["mean_predicted"], table["observed_rate"], marker="o", label=row["as_of"])
+            (line,) = axis.plot(table["mean_predicted"], table["observed_rate"], label=as_of)
+            axis.scatter(
+                table["mean_predicted"],
+                table["observed_rate"],
+                s=8 + 250 * table["n"] / largest,
+                color=line.get_color(),
+                alpha=0.7,
+            )
     axis.set_xlabel("predicted win probability")
     axis.set_ylabel("observed win rate")
-    axis.set_title("Reliability (rolling-origin backtest)")
+    axis.set_title(
+        f"Reliability (rolling-origin backtest)\nmarker area ~ deals in the bin (largest {largest:,.0f})"
+    )
     axis.legend(fontsize=7)
     figure.tight_layout()
-    png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=100, metadata={"Software": None})
-    plt.close(figure)
-    return png.getvalue()
+    return figure
 
 
 def flat_metrics(metrics: dict) -> dict[str, float]:

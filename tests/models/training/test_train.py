@@ -141,3 +141,24 @@ def test_a_failure_after_the_worker_opened_the_run_closes_it_as_failed(
     runs = mlflow.search_runs(experiment_names=["win-probability"])
     assert list(runs["status"]) == ["FAILED"]
     assert not mlflow.MlflowClient().search_model_versions("name='revintel-win-probability'")
+
+
+def test_the_reliability_plot_shows_how_many_deals_each_bin_holds() -> None:
+    """A sparse bin far off the diagonal must look sparse: marker area grows with the bin's deals."""
+    import matplotlib.pyplot as plt
+
+    from models.training.train import reliability_figure, reliability_png
+
+    bins = [
+        {"bin_lower": 0.1, "bin_upper": 0.2, "n": 5, "mean_predicted": 0.15, "observed_rate": 0.8},
+        {"bin_lower": 0.5, "bin_upper": 0.6, "n": 500, "mean_predicted": 0.55, "observed_rate": 0.56},
+    ]
+    metrics = {"backtest": {"per_as_of": [{"as_of": "2026-04-01", "reliability": bins}]}}
+    figure = reliability_figure(metrics)
+    (points,) = figure.axes[0].collections
+    sizes = points.get_sizes()
+    assert sizes[1] > 20 * sizes[0]
+    assert "largest 500" in figure.axes[0].get_title()
+    plt.close(figure)
+    assert reliability_png(metrics) == reliability_png(metrics)  # no timestamp in the PNG
+    assert reliability_png(metrics).startswith(b"\x89PNG")
