@@ -114,7 +114,7 @@ _GRID_START = np.datetime64("1970-01-05", "D")  # a Monday: the grid never depen
 _INTERCEPT_PENALTY = 0.01  # a prior SD of 10 on the intercept keeps one-outcome histories finite
 _HESSIAN_GROWTH = 1.05
 _MAX_STEP = 1.0  # log-odds per grid date
-_CHAINS: dict[bytes, tuple[np.datetime64, np.ndarray, np.ndarray]] = {}
+_CHAINS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def grid_dates(dates: np.ndarray, every_days: int = TRACK_RECORD_EVERY_DAYS) -> np.ndarray:
@@ -135,6 +135,13 @@ def _combined_keys(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return np.where(valid, combined, -1)
 
 
+def _column_of(values: np.ndarray, keys: np.ndarray, offset: int) -> np.ndarray:
+    """``offset`` + the position of each key in the sorted ``values``; ``-1`` for a key not among them."""
+    where = np.searchsorted(values, keys).clip(max=max(len(values) - 1, 0))
+    found = (keys >= 0) & (values[where] == keys) if len(values) else np.zeros(len(keys), dtype=bool)
+    return np.where(found, offset + where, -1)
+
+
 def _design(
     closed: pd.DataFrame, queries: pd.DataFrame, groups: list[list[str]]
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -147,11 +154,8 @@ def _design(
     for keys in groups:
         seen, query_seen = _combined_keys(closed, keys), _combined_keys(queries, keys)
         values = np.unique(seen[seen >= 0])
-        where = np.minimum(np.searchsorted(values, query_seen), max(len(values) - 1, 0))
-        known = (query_seen >= 0) & (len(values) > 0)
-        known &= values[where] == query_seen if len(values) else False
-        history_columns.append(np.where(seen >= 0, offset + np.searchsorted(values, seen), -1))
-        query_columns.append(np.where(known, offset + where, -1))
+        history_columns.append(_column_of(values, seen, offset))
+        query_columns.append(_column_of(values, query_seen, offset))
         offset += len(values)
     history_columns.append(np.full(len(closed), offset))
     query_columns.append(np.full(len(queries), offset))
@@ -236,14 +240,14 @@ def joint_win_rates_before(
         b"".join(a.tobytes() for a in (history_columns, close_days, won, np.array([sd, every_days])))
     ).digest()
     cached = _CHAINS.get(key)
-    if cached is None or cached[0] < last:
+    if cached is None or not len(cached[0]) or cached[0][-1] < last:  # none yet, or it ends too early
         # one BLAS thread: the matrices are small, and the backtest runs a second process beside this one
         with threadpool_limits(1, user_api="blas"):
             dates, chain = _effect_chain(history_columns, close_days, won, n_columns, last, sd, every_days)
         if len(_CHAINS) >= 4:
             _CHAINS.pop(next(iter(_CHAINS)))
-        _CHAINS[key] = cached = (last, dates, chain)
-    _, dates, chain = cached
+        _CHAINS[key] = cached = (dates, chain)
+    dates, chain = cached
     step = np.searchsorted(dates, query_grid, side="right") - 1
     fitted = step >= 0
     log_odds = chain[step[fitted][:, None], query_columns[fitted]].sum(axis=1)

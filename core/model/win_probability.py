@@ -48,8 +48,9 @@ CENSORING_METHODS = ("hazard", "closed_only")
 # kept only when it lowers the time-ordered validation loss (on the demo data it costs ~0.01 AUC, on
 # MavenTech it adds ~0.05: reps differ there in ways their win rates do not show).
 MIN_CLOSED_FOR_VALIDATION = 100
-TRACK_RECORD = "track_record_win_rate"
 MIN_VALIDATION_DEALS = 100
+# the joint track record: a blank account's donors differ in it, so it is shown averaged over them
+TRACK_RECORD = "track_record_win_rate"
 
 
 @dataclass(frozen=True)
@@ -504,13 +505,12 @@ class WinProbabilityModel(BaseEstimator):
             scale = np.where(np.abs(total) > 1e-12, change / total, 0.0)
         shap_points = shap_log_odds * scale[:, None]
         columns = list(spec.names)
-        if TRACK_RECORD in columns:  # a blank account's donors differ: show the track record it was scored on
-            column = columns.index(TRACK_RECORD)
-            blank = features.index.isin(crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"])
-            features = features.copy()
-            features.loc[blank, TRACK_RECORD] = np.mean([m[blank, column] for m in matrices], axis=0)
+        blank = features.index.isin(crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"])
+        donor_mean = None
+        if TRACK_RECORD in columns:
+            donor_mean = np.mean([m[blank, columns.index(TRACK_RECORD)] for m in matrices], axis=0)
         return DealExplanation(
-            feature_values=_readable_values(features[columns], crm),
+            feature_values=_readable_values(features[columns], blank, donor_mean),
             shap_points=pd.DataFrame(shap_points, index=ids, columns=columns),
             shap_log_odds=pd.DataFrame(shap_log_odds, index=ids, columns=columns),
             base_value=base_value,
@@ -549,11 +549,14 @@ def _ece(predicted: np.ndarray, observed: np.ndarray, bins: int = 10) -> float:
     return expected_calibration_error(observed, predicted, bins)
 
 
-def _readable_values(features: pd.DataFrame, crm: CRMData) -> pd.DataFrame:
-    """Feature values as a person reads them; blank accounts show '(blank account)', not imputed values."""
+def _readable_values(
+    features: pd.DataFrame, blank: np.ndarray, blank_track_record: np.ndarray | None
+) -> pd.DataFrame:
+    """Feature values as a person reads them. Rows ``blank`` (blank accounts) show '(blank account)', not
+    imputed values, and the track record they were scored on: ``blank_track_record``, the donors' mean."""
     readable = features.copy()
-    blank_ids = crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"]
-    blank = readable.index.isin(blank_ids)
+    if blank_track_record is not None:
+        readable.loc[blank, TRACK_RECORD] = blank_track_record
     for column in [c for c in ACCOUNT_FEATURES if c in readable.columns]:
         if column in CATEGORICAL_FEATURES:
             readable[column] = readable[column].astype(object)
