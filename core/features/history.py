@@ -114,6 +114,10 @@ _GRID_START = np.datetime64("1970-01-05", "D")  # a Monday: the grid never depen
 _INTERCEPT_PENALTY = 0.01  # a prior SD of 10 on the intercept keeps one-outcome histories finite
 _HESSIAN_GROWTH = 1.05
 _MAX_STEP = 1.0  # log-odds per grid date
+# The Cholesky steps run in BLAS, whose kernels (picked per CPU) differ in the last bits (seen: 3e-16). Six
+# decimals are far finer than the effects can be estimated and make the feature, and with it the model file,
+# the same on every machine.
+TRACK_RECORD_DECIMALS = 6
 _CHAINS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -220,7 +224,8 @@ def joint_win_rates_before(
     regression is refitted at every grid date (weekly, :func:`grid_dates`) on the deals closed strictly
     before it, one Newton step from the previous date's fit; a query reads the fit of the latest grid date
     on or before its own date, so a training snapshot and a scoring date on the same day see the same fit
-    and nothing later. A query dated before the first grid date after the first close reads NaN.
+    and nothing later. A query dated before the first grid date after the first close reads NaN. Results are
+    rounded to ``TRACK_RECORD_DECIMALS`` decimals (the same on every CPU).
 
     ``closed`` has the group keys (integer codes) + ``close_date`` + ``is_won``; ``queries`` the keys +
     ``snapshot_date``. The result does not depend on row order. The chain of fits is cached per history
@@ -251,5 +256,5 @@ def joint_win_rates_before(
     step = np.searchsorted(dates, query_grid, side="right") - 1
     fitted = step >= 0
     log_odds = chain[step[fitted][:, None], query_columns[fitted]].sum(axis=1)
-    result[fitted] = 1.0 / (1.0 + np.exp(-log_odds))
+    result[fitted] = np.round(1.0 / (1.0 + np.exp(-log_odds)), TRACK_RECORD_DECIMALS)
     return result

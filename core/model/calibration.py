@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.isotonic import IsotonicRegression
 
 EPS = 1e-6
@@ -65,22 +64,49 @@ def log_loss(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> 
     return float(np.average(losses, weights=weight))
 
 
+def _sigmoid_loss(a: float, b: float, z: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Weighted cross-entropy of the map ``a * z + b``, computed stably from the log-odds."""
+    t = a * z + b
+    return float(np.sum(w * (np.logaddexp(0.0, t) - y * t)))
+
+
 def fit_sigmoid(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
-    """Platt scaling by maximum likelihood (slope kept >= 0 so the map stays monotone)."""
+    """Platt scaling by maximum likelihood (slope kept >= 0 so the map stays monotone).
+
+    Newton's method on the two parameters, halving a step until the loss falls, to machine precision; the
+    result is rounded to 10 significant digits. Every sum is numpy's own (no BLAS, whose kernels differ by CPU
+    in the last bits), so the calibrator, and with it the model version, is the same on every machine.
+    """
     z = np.asarray(log_odds, dtype=float)
+    y = np.asarray(y, dtype=float)
     w = np.ones_like(z) if weight is None else np.asarray(weight, dtype=float)
-
-    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b = params
-        p = np.clip(1.0 / (1.0 + np.exp(-(a * z + b))), EPS, 1 - EPS)
-        residual = (p - y) * w
-        value = -np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p)))
-        return value, np.array([np.sum(residual * z), np.sum(residual)])
-
     base = np.clip(np.average(y, weights=w), EPS, 1 - EPS)
-    start = np.array([1.0, float(np.log(base / (1 - base)) - np.average(z, weights=w))])
-    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None), (None, None)])
-    return Calibrator("sigmoid", slope=float(result.x[0]), intercept=float(result.x[1]))
+    flat = float(np.log(base / (1 - base)))  # the best map with slope 0
+    a, b = 1.0, flat - float(np.average(z, weights=w))
+    loss = _sigmoid_loss(a, b, z, y, w)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        r, c = w * (p - y), w * p * (1.0 - p)
+        g_a, g_b = float(np.sum(r * z)), float(np.sum(r))
+        h_aa, h_ab, h_bb = float(np.sum(c * z * z)), float(np.sum(c * z)), float(np.sum(c))
+        det = h_aa * h_bb - h_ab * h_ab
+        if det <= 0.0:
+            break
+        step_a, step_b = (h_bb * g_a - h_ab * g_b) / det, (h_aa * g_b - h_ab * g_a) / det
+        shrink = 1.0
+        while shrink > 1e-10:
+            trial = _sigmoid_loss(a - shrink * step_a, b - shrink * step_b, z, y, w)
+            if trial <= loss:
+                break
+            shrink /= 2.0
+        else:
+            break
+        a, b, loss = a - shrink * step_a, b - shrink * step_b, trial
+        if abs(shrink * step_a) + abs(shrink * step_b) < 1e-12:
+            break
+    if a < 0.0:  # scores that rank backwards: the constant map is the best monotone one
+        a, b = 0.0, flat
+    return Calibrator("sigmoid", slope=float(f"{a:.10g}"), intercept=float(f"{b:.10g}"))
 
 
 def fit_isotonic(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
