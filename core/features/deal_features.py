@@ -110,10 +110,13 @@ FEATURE_LABELS: dict[str, str] = {
     "product_win_rate": "product's win rate",
     "account_win_rate": "account's win rate",
     "sector_win_rate": "sector's win rate",
-    "track_record_win_rate": "win rate from rep, product and account records together",
+    "track_record_win_rate": "win rate from rep, product, account, price and size records together",
 }
 # The groups of the joint track record, one regression over all of them (core.features.history)
 TRACK_RECORD_GROUPS: list[list[str]] = [["agent"], ["agent", "series"], ["product"], ["sector"], ["account"]]
+# ... and its numeric terms: log list price, log account size (relative to $1,000 and 1,000 employees; the
+# origin only moves the intercept) and their product, which no group effect can absorb
+TRACK_RECORD_NUMERIC: list[str] = ["log_price", "log_size", "log_price_x_size"]
 ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
 STALL_DAYS = 90
 _ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
@@ -209,6 +212,19 @@ def _rep_stalled_share(
     return smoothed_rate(stalled, total, company, prior_strength)
 
 
+def _track_record_terms(deals: pd.DataFrame) -> np.ndarray:
+    """The joint track record's numeric terms per deal (``TRACK_RECORD_NUMERIC``); NaN where a price or size
+    is unknown or not positive (the regression reads a missing term as 0)."""
+    logs = []
+    for column, unit in (("list_price", 1000.0), ("account_employees", 1000.0)):
+        values = deals[column].to_numpy(dtype=float)
+        positive = values > 0  # False for NaN too
+        missing = np.full(len(values), np.nan)
+        logs.append(np.log(np.where(positive, values, unit) / unit, where=positive, out=missing))
+    price, size = logs
+    return np.column_stack([price, size, price * size])
+
+
 def point_in_time_features(
     deals: pd.DataFrame,
     positions: np.ndarray,
@@ -234,6 +250,7 @@ def point_in_time_features(
     keys = pd.DataFrame(
         {"agent": agent, "series": series, "product": product, "sector": sector, "account": real_account}
     )
+    keys[TRACK_RECORD_NUMERIC] = _track_record_terms(deals)
     history = keys.loc[closed_mask.to_numpy()].assign(
         close_date=closed["close_date"].to_numpy(), is_won=closed["is_won"].to_numpy().astype(np.int64)
     )
@@ -248,6 +265,7 @@ def point_in_time_features(
             "snapshot_date": snapshot_dates,
         }
     )
+    queries[TRACK_RECORD_NUMERIC] = _track_record_terms(queried)[positions]
     overall = overall_win_rate_before(history, queries)
     stalled = _rep_stalled_share(deals, agent, queries, as_of, prior_strength)
     rep_closed, rep_won = outcome_counts_before(history, queries, ["agent"])
@@ -275,7 +293,9 @@ def point_in_time_features(
                 account_history, queries, ["account"], sector_rate, prior_strength
             ),
             "sector_win_rate": sector_rate,
-            "track_record_win_rate": joint_win_rates_before(account_history, queries, TRACK_RECORD_GROUPS),
+            "track_record_win_rate": joint_win_rates_before(
+                account_history, queries, TRACK_RECORD_GROUPS, numeric=TRACK_RECORD_NUMERIC
+            ),
         }
     )
     no_account = queried["feature_account"].to_numpy()[positions] == ""

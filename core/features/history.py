@@ -147,12 +147,14 @@ def _column_of(values: np.ndarray, keys: np.ndarray, offset: int) -> np.ndarray:
 
 
 def _design(
-    closed: pd.DataFrame, queries: pd.DataFrame, groups: list[list[str]]
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Column indices (one per group, then the intercept) of each closed row and each query row.
+    closed: pd.DataFrame, queries: pd.DataFrame, groups: list[list[str]], numeric: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Column indices and values of each closed row and each query row: one (index, 1) per group, one
+    (index, x) per ``numeric`` column, then the intercept; and the number of columns (the intercept last).
 
-    Columns are the group values seen among ``closed``, in sorted order; a query value never seen there (a
-    new rep, say) and a missing value point to ``-1``, whose effect is always 0.
+    Group columns are the group values seen among ``closed``, in sorted order; a query value never seen there
+    (a new rep, say) and a missing value point to ``-1``, whose effect is always 0. A missing numeric value
+    counts as 0.
     """
     history_columns, query_columns, offset = [], [], 0
     for keys in groups:
@@ -161,16 +163,34 @@ def _design(
         history_columns.append(_column_of(values, seen, offset))
         query_columns.append(_column_of(values, query_seen, offset))
         offset += len(values)
+    history_values = [np.ones(len(closed))] * len(groups)
+    query_values = [np.ones(len(queries))] * len(groups)
+    for column in numeric:
+        history_columns.append(np.full(len(closed), offset))
+        query_columns.append(np.full(len(queries), offset))
+        history_values.append(np.nan_to_num(closed[column].to_numpy(dtype=float)))
+        query_values.append(np.nan_to_num(queries[column].to_numpy(dtype=float)))
+        offset += 1
     history_columns.append(np.full(len(closed), offset))
     query_columns.append(np.full(len(queries), offset))
-    return np.stack(history_columns, axis=1), np.stack(query_columns, axis=1), offset + 1
+    history_values.append(np.ones(len(closed)))
+    query_values.append(np.ones(len(queries)))
+    return (
+        np.stack(history_columns, axis=1),
+        np.stack(history_values, axis=1),
+        np.stack(query_columns, axis=1),
+        np.stack(query_values, axis=1),
+        offset + 1,
+    )
 
 
 def _effect_chain(
     columns: np.ndarray,
+    values: np.ndarray,
     close_days: np.ndarray,
     won: np.ndarray,
     n_columns: int,
+    n_free: int,
     last: np.datetime64,
     sd: float,
     every_days: int,
@@ -178,28 +198,33 @@ def _effect_chain(
     """Regression weights at every grid date from the first close up to ``last`` (one Newton step per date,
     started from the previous date's weights), fitted on the rows closed strictly before each date.
 
-    ``columns`` / ``close_days`` / ``won`` are sorted by close date. Returns (grid dates, weights per date);
-    the weights have one more entry, the 0 effect that column ``-1`` reads.
+    ``columns`` / ``values`` / ``close_days`` / ``won`` are sorted by close date; the last ``n_free`` columns
+    (numeric terms and the intercept) get the weak intercept prior, the others the group prior ``sd``.
+    Returns (grid dates, weights per date); the weights have one more entry, the 0 effect that column ``-1``
+    reads.
     """
     first = grid_dates(close_days[:1], every_days)[0] + np.timedelta64(every_days, "D")
     dates = np.arange(first, last + np.timedelta64(1, "D"), every_days).astype("datetime64[D]")
     penalty = np.full(n_columns, 1.0 / sd**2)
-    penalty[-1] = _INTERCEPT_PENALTY
+    penalty[n_columns - n_free :] = _INTERCEPT_PENALTY
     size = n_columns + 1  # a dummy last column collects the missing values (-1); its weight stays 0
     width = columns.shape[1]
     flat = np.where(columns >= 0, columns, n_columns).ravel()
     pairs = (flat.reshape(-1, width, 1) * size + flat.reshape(-1, 1, width)).ravel()
+    cell = values.ravel()
+    products = (values.reshape(-1, width, 1) * values.reshape(-1, 1, width)).ravel()
     weights = np.zeros(size)
     chain = np.zeros((len(dates), size))
     counts = np.searchsorted(close_days, dates, side="left")
     factor, factored_rows = None, 0
     for date_index, n in enumerate(counts):
         rows = flat[: n * width]
-        probability = 1.0 / (1.0 + np.exp(-weights[rows].reshape(n, width).sum(axis=1)))
-        gradient = np.bincount(rows, np.repeat(probability - won[:n], width), size)[:-1]
+        probability = 1.0 / (1.0 + np.exp(-(weights[rows] * cell[: n * width]).reshape(n, width).sum(axis=1)))
+        gradient = np.bincount(rows, np.repeat(probability - won[:n], width) * cell[: n * width], size)[:-1]
         if n > factored_rows * _HESSIAN_GROWTH:  # curvature grows with the history: refactor as it grows
             factored_rows = n
             curvature = np.repeat(probability * (1.0 - probability), width * width)
+            curvature *= products[: n * width * width]
             hessian = np.bincount(pairs[: n * width * width], curvature, size * size).reshape(size, size)
             factor = cho_factor(hessian[:-1, :-1] + np.diag(penalty), check_finite=False)
         newton = cho_solve(factor, gradient + penalty * weights[:-1], check_finite=False)
@@ -215,6 +240,7 @@ def joint_win_rates_before(
     groups: list[list[str]],
     sd: float = TRACK_RECORD_SD,
     every_days: int = TRACK_RECORD_EVERY_DAYS,
+    numeric: list[str] | None = None,
 ) -> np.ndarray:
     """Win probability per query row from one logistic regression over all ``groups`` at once.
 
@@ -234,27 +260,45 @@ def joint_win_rates_before(
     result = np.full(len(queries), np.nan)
     if closed.empty or queries.empty:
         return result
-    history_columns, query_columns, n_columns = _design(closed, queries, groups)
+    numeric = numeric or []
+    history_columns, history_values, query_columns, query_values, n_columns = _design(
+        closed, queries, groups, numeric
+    )
     close_days = closed["close_date"].to_numpy().astype("datetime64[D]")
     won = closed["is_won"].to_numpy().astype(float)
-    order = np.lexsort((won, *history_columns.T[::-1], close_days))  # canonical: row order never matters
-    history_columns, close_days, won = history_columns[order], close_days[order], won[order]
+    # canonical: row order never matters
+    order = np.lexsort((won, *history_values.T[::-1], *history_columns.T[::-1], close_days))
+    history_columns, history_values = history_columns[order], history_values[order]
+    close_days, won = close_days[order], won[order]
     query_grid = grid_dates(queries["snapshot_date"].to_numpy(), every_days)
     last = query_grid.max()
     key = hashlib.sha256(
-        b"".join(a.tobytes() for a in (history_columns, close_days, won, np.array([sd, every_days])))
+        b"".join(
+            a.tobytes()
+            for a in (history_columns, history_values, close_days, won, np.array([sd, every_days]))
+        )
     ).digest()
     cached = _CHAINS.get(key)
     if cached is None or not len(cached[0]) or cached[0][-1] < last:  # none yet, or it ends too early
         # one BLAS thread: the matrices are small, and the backtest runs a second process beside this one
         with threadpool_limits(1, user_api="blas"):
-            dates, chain = _effect_chain(history_columns, close_days, won, n_columns, last, sd, every_days)
+            dates, chain = _effect_chain(
+                history_columns,
+                history_values,
+                close_days,
+                won,
+                n_columns,
+                len(numeric) + 1,
+                last,
+                sd,
+                every_days,
+            )
         if len(_CHAINS) >= 4:
             _CHAINS.pop(next(iter(_CHAINS)))
         _CHAINS[key] = cached = (dates, chain)
     dates, chain = cached
     step = np.searchsorted(dates, query_grid, side="right") - 1
     fitted = step >= 0
-    log_odds = chain[step[fitted][:, None], query_columns[fitted]].sum(axis=1)
+    log_odds = (chain[step[fitted][:, None], query_columns[fitted]] * query_values[fitted]).sum(axis=1)
     result[fitted] = np.round(1.0 / (1.0 + np.exp(-log_odds)), TRACK_RECORD_DECIMALS)
     return result

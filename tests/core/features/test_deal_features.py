@@ -13,6 +13,7 @@ from core.data.synthetic import generate_crm, write_crm
 from core.features import FEATURES, open_deal_features, weekly_snapshots
 from core.features.deal_features import (
     ACCOUNT_FEATURES,
+    _track_record_terms,
     account_donors,
     day_of_quarter,
     open_deal_features_by_draw,
@@ -112,3 +113,16 @@ def test_all_donor_draws_in_one_pass_equal_each_draw_on_its_own(export: CRMData)
 def test_day_of_quarter_counts_from_the_quarter_start() -> None:
     dates = np.array(["2026-01-01", "2026-03-31", "2026-04-01", "2026-08-14"], dtype="datetime64[D]")
     assert day_of_quarter(dates).tolist() == [0.0, 89.0, 0.0, 44.0]
+
+
+def test_track_record_terms_are_logs_relative_to_a_thousand_and_missing_when_unknown() -> None:
+    deals = pd.DataFrame(
+        {
+            "list_price": [1000.0, 1000.0 * np.e, 0.0, np.nan],
+            "account_employees": [1000.0, 1000.0 / np.e, 50.0, 500.0],
+        }
+    )
+    terms = _track_record_terms(deals)
+    np.testing.assert_allclose(terms[:2], [[0.0, 0.0, 0.0], [1.0, -1.0, -1.0]], atol=1e-12)
+    assert np.isnan(terms[2:, 0]).all() and np.isnan(terms[2:, 2]).all()
+    assert terms[2, 1] == pytest.approx(np.log(0.05))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.features import history
 from core.features.history import (
@@ -185,3 +186,31 @@ def test_joint_track_record_is_point_in_time_and_ignores_row_order() -> None:
     history._CHAINS.clear()
     shuffled = closed.sample(frac=1.0, random_state=1)
     np.testing.assert_array_equal(history.joint_win_rates_before(shuffled, queries, groups), base)
+
+
+def test_joint_track_record_numeric_terms_carry_what_no_group_can() -> None:
+    """A price x size term varies within every rep and product: only a numeric column can learn it, and a
+    missing value reads as 0."""
+    rng = np.random.default_rng(12)
+    n = 8000
+    agent = rng.integers(0, 8, n)
+    term = rng.normal(0.0, 1.0, n)
+    won = rng.random(n) < 1 / (1 + np.exp(-(0.2 + 0.1 * (agent - 3.5) + 0.7 * term)))
+    closed = pd.DataFrame(
+        {
+            "agent": agent,
+            "term": term,
+            "close_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, n), "D"),
+            "is_won": won.astype(np.int64),
+        }
+    )
+    queries = pd.DataFrame(
+        {"agent": 2, "term": [-1.0, 0.0, 1.0, np.nan], "snapshot_date": pd.Timestamp("2025-01-15")}
+    )
+    history._CHAINS.clear()
+    with_term = history.joint_win_rates_before(closed, queries, [["agent"]], numeric=["term"])
+    log_odds = np.log(with_term / (1 - with_term))
+    assert (log_odds[2] - log_odds[0]) / 2 == pytest.approx(0.7, abs=0.08)
+    assert with_term[3] == with_term[1]
+    groups_only = history.joint_win_rates_before(closed, queries, [["agent"]])
+    assert np.ptp(groups_only) == 0.0
