@@ -253,9 +253,11 @@ def joint_win_rates_before(
     and nothing later. A query dated before the first grid date after the first close reads NaN. Results are
     rounded to ``TRACK_RECORD_DECIMALS`` decimals (the same on every CPU).
 
-    ``closed`` has the group keys (integer codes) + ``close_date`` + ``is_won``; ``queries`` the keys +
-    ``snapshot_date``. The result does not depend on row order. The chain of fits is cached per history
-    (the model asks for the same history several times in one fit).
+    Each ``numeric`` column (a float, missing read as 0) adds one slope with the intercept's weak prior.
+    ``closed`` has the group keys (integer codes), the numeric columns, ``close_date`` and ``is_won``;
+    ``queries`` the keys, the numeric columns and ``snapshot_date``. The result does not depend on row
+    order. The chain of fits is cached per history (the model asks for the same history several times in
+    one fit).
     """
     result = np.full(len(queries), np.nan)
     if closed.empty or queries.empty:
