@@ -3,6 +3,7 @@
 from core.features.deal_features import (
     ACCOUNT_FEATURES,
     CATEGORICAL_FEATURES,
+    FEATURE_DEFINITIONS,
     FEATURE_LABELS,
     FEATURES,
     RATE_FEATURES,
@@ -15,6 +16,7 @@ from core.features.spec import FeatureSpec, spec_from_training
 __all__ = [
     "ACCOUNT_FEATURES",
     "CATEGORICAL_FEATURES",
+    "FEATURE_DEFINITIONS",
     "FEATURES",
     "FEATURE_LABELS",
     "FeatureSpec",

@@ -118,6 +118,11 @@ TRACK_RECORD_GROUPS: list[list[str]] = [["agent"], ["agent", "series"], ["produc
 # origin only moves the intercept) and their product, which no group effect can absorb
 TRACK_RECORD_NUMERIC: list[str] = ["log_price", "log_size", "log_price_x_size"]
 ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
+# How the features are computed. Bump it whenever the same data gives other feature values (a saved model
+# trained on other definitions is never reused: its booster would read features it was not trained on).
+# 1: up to the fifth session; 2: the track record rounded to 6 decimals and given its numeric terms.
+# tests/core/features/test_deal_features.py pins a digest of the features per version.
+FEATURE_DEFINITIONS = 2
 STALL_DAYS = 90
 _ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
 

@@ -22,6 +22,7 @@ import pandas as pd
 import sklearn
 
 from core.errors import ModelArtifactError
+from core.features import FEATURE_DEFINITIONS
 from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator
 from core.model.win_probability import WinProbabilityModel
@@ -77,6 +78,7 @@ def save_model(model: WinProbabilityModel, model_dir: str | Path, metrics: dict 
         "trained_as_of": f"{model.trained_as_of_:%Y-%m-%d}",
         "data_hash": model.data_hash_,
         "feature_spec_sha256": model.feature_spec_.digest(),
+        "feature_definitions": FEATURE_DEFINITIONS,
         "params": model.get_params(),
         "n_rounds": int(model.n_rounds_),
         "library_versions": {
@@ -149,6 +151,12 @@ def load_model(path: str | Path) -> WinProbabilityModel:
         raise ModelArtifactError(
             f"{folder / 'manifest.json'}: artifact format {manifest.get('format')!r} "
             f"is not supported (expected {ARTIFACT_FORMAT}); retrain the model"
+        )
+    definitions = manifest.get("feature_definitions", 1)
+    if definitions != FEATURE_DEFINITIONS:
+        raise ModelArtifactError(
+            f"{folder / 'manifest.json'}: trained on feature definitions {definitions}, "
+            f"this code computes {FEATURE_DEFINITIONS}; retrain the model"
         )
     for name, expected in manifest.get("files", {}).items():
         actual = hashlib.sha256(_read(folder, name).encode()).hexdigest()

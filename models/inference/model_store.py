@@ -1,7 +1,9 @@
 """Pick the model predict.py uses: the newest compatible one in --model-dir, else train and save one.
 
 Compatible = trained on the same data (manifest data hash) at an as-of date on or before the requested
-one (a model trained later has seen the future of this as-of date). Among those the newest trained as-of
+one (a model trained later has seen the future of this as-of date), with the features this code computes
+(manifest ``feature_definitions``, 1 when absent; a model from older code is skipped, with a note, and a new
+one trained). Among those the newest trained as-of
 wins; ties go to the version ``LATEST`` names, then to the highest version name. A compatible model that
 fails to load (truncated model.txt, edited files, incompatible feature spec or format) is an error
 (exit 2), never silently replaced: use --retrain to replace it.
@@ -10,6 +12,7 @@ fails to load (truncated model.txt, edited files, incompatible feature spec or f
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ import pandas as pd
 
 from core.data import CRMData
 from core.errors import ModelArtifactError
+from core.features import FEATURE_DEFINITIONS
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
 from models.shared_tasks import SharedTasks, Task, deferred
@@ -55,8 +59,9 @@ def _manifest(folder: Path) -> dict:
         ) from None
 
 
-def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
-    """Version folders usable at ``crm.as_of`` on ``crm``'s data, best first."""
+def compatible_versions(model_dir: Path, crm: CRMData, skipped: list[Path] | None = None) -> list[Path]:
+    """Version folders usable at ``crm.as_of`` on ``crm``'s data, best first; folders that would be, but were
+    trained on other feature definitions, are appended to ``skipped`` when given."""
     if not model_dir.is_dir():
         return []
     latest = (model_dir / LATEST).read_text(encoding="utf-8").strip() if (model_dir / LATEST).exists() else ""
@@ -72,6 +77,10 @@ def compatible_versions(model_dir: Path, crm: CRMData) -> list[Path]:
                 f"{folder / 'manifest.json'}: no valid trained_as_of; run with --retrain"
             ) from None
         if manifest.get("data_hash") == crm.data_hash and trained <= crm.as_of:
+            if manifest.get("feature_definitions", 1) != FEATURE_DEFINITIONS:
+                if skipped is not None:
+                    skipped.append(folder)
+                continue
             found.append((trained, folder.name == latest, folder.name, folder))
     found.sort(reverse=True)
     return [item[-1] for item in found]
@@ -106,7 +115,14 @@ def model_for_run(
     With a saved model the tasks go to ``worker`` (a second process started earlier) when given, else
     ``task_results()`` runs them here.
     """
-    candidates = [] if retrain else compatible_versions(model_dir, crm)
+    outdated: list[Path] = []
+    candidates = [] if retrain else compatible_versions(model_dir, crm, outdated)
+    if outdated and not candidates:
+        print(
+            f"note: {outdated[0]} was trained on older feature definitions "
+            f"(this code computes version {FEATURE_DEFINITIONS}): training a new model",
+            file=sys.stderr,
+        )
     if candidates:
         folder = candidates[0]
         loaded = ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,10 @@ import pytest
 
 from core.data import CRMData, cut_at, read_crm
 from core.data.synthetic import generate_crm, write_crm
-from core.features import FEATURES, open_deal_features, weekly_snapshots
+from core.features import FEATURE_DEFINITIONS, FEATURES, open_deal_features, weekly_snapshots
 from core.features.deal_features import (
     ACCOUNT_FEATURES,
+    NUMERIC_FEATURES,
     _track_record_terms,
     account_donors,
     day_of_quarter,
@@ -126,3 +128,22 @@ def test_track_record_terms_are_logs_relative_to_a_thousand_and_missing_when_unk
     np.testing.assert_allclose(terms[:2], [[0.0, 0.0, 0.0], [1.0, -1.0, -1.0]], atol=1e-12)
     assert np.isnan(terms[2:, 0]).all() and np.isnan(terms[2:, 2]).all()
     assert terms[2, 1] == pytest.approx(np.log(0.05))
+
+
+# The features' digest on this module's export at 2026-03-01, per FEATURE_DEFINITIONS version
+FEATURE_DIGESTS = {2: "2f023b08aa1936c31fb1752084c8b865c6f3a2e7d8e2c64f7d1c28adc90d2ec3"}
+
+
+def test_feature_values_change_only_with_a_new_feature_definitions_version(export: CRMData) -> None:
+    """Saved models are reused only under the same FEATURE_DEFINITIONS: a change to any feature's values
+    must bump it (and record the new digest here), or predict.py would score with a model trained on other
+    features."""
+    crm = cut_at(export, "2026-03-01")
+    digest = hashlib.sha256()
+    for frame in (weekly_snapshots(crm)[0], open_deal_features(crm)):
+        digest.update(np.round(frame[list(NUMERIC_FEATURES)].to_numpy(dtype=float), 9).tobytes())
+        text = frame[[c for c in FEATURES if c not in NUMERIC_FEATURES]].astype(str).to_numpy().ravel()
+        digest.update("|".join(text).encode())
+    assert digest.hexdigest() == FEATURE_DIGESTS[FEATURE_DEFINITIONS], (
+        "feature values changed: bump FEATURE_DEFINITIONS and record the new digest"
+    )

@@ -10,6 +10,7 @@ import pytest
 
 from core.data import CRMData
 from core.errors import ModelArtifactError
+from core.features import FEATURE_DEFINITIONS
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model
 
@@ -77,3 +78,18 @@ def test_missing_and_unsupported_artifacts_are_clear_errors(
 def test_unfitted_model_cannot_be_saved(tmp_path: Path) -> None:
     with pytest.raises(ModelArtifactError, match="unfitted"):
         save_model(WinProbabilityModel(), tmp_path)
+
+
+def test_a_model_trained_on_other_feature_definitions_is_refused(
+    fitted: WinProbabilityModel, tmp_path: Path
+) -> None:
+    folder = save_model(fitted, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["feature_definitions"] == FEATURE_DEFINITIONS
+    del manifest["feature_definitions"]  # an artifact saved before the field existed: definitions 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(
+        ModelArtifactError,
+        match=f"feature definitions 1, this code computes {FEATURE_DEFINITIONS}; retrain the model",
+    ):
+        load_model(folder)

@@ -10,13 +10,19 @@ import pandas as pd
 import pytest
 
 from core.errors import ModelArtifactError
+from core.features import FEATURE_DEFINITIONS
 from models.inference.model_store import compatible_versions
 
 
-def _version(root: Path, name: str, trained: str, data_hash: str = "abc") -> None:
+def _version(
+    root: Path, name: str, trained: str, data_hash: str = "abc", definitions: int | None = FEATURE_DEFINITIONS
+) -> None:
     folder = root / name
     folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps({"trained_as_of": trained, "data_hash": data_hash}))
+    manifest = {"trained_as_of": trained, "data_hash": data_hash}
+    if definitions is not None:
+        manifest["feature_definitions"] = definitions
+    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def test_newest_compatible_first_and_future_or_foreign_models_skipped(tmp_path: Path) -> None:
@@ -28,6 +34,17 @@ def test_newest_compatible_first_and_future_or_foreign_models_skipped(tmp_path: 
     crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-10-15"))
     names = [p.name for p in compatible_versions(tmp_path, crm)]
     assert names == ["20170930-bbbb", "20170630-aaaa"]
+
+
+def test_a_model_from_older_feature_definitions_is_skipped_and_reported(tmp_path: Path) -> None:
+    """A model saved by code that computed the features differently would read features it never saw."""
+    _version(tmp_path, "20170930-aaaa", "2017-09-30", definitions=None)  # saved before the field existed
+    _version(tmp_path, "20170901-bbbb", "2017-09-01", definitions=FEATURE_DEFINITIONS - 1)
+    _version(tmp_path, "20170630-cccc", "2017-06-30")
+    crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-10-15"))
+    skipped: list[Path] = []
+    assert [p.name for p in compatible_versions(tmp_path, crm, skipped)] == ["20170630-cccc"]
+    assert sorted(p.name for p in skipped) == ["20170901-bbbb", "20170930-aaaa"]
 
 
 def test_latest_pointer_breaks_ties(tmp_path: Path) -> None:
