@@ -255,7 +255,8 @@ def point_in_time_features(
     keys = pd.DataFrame(
         {"agent": agent, "series": series, "product": product, "sector": sector, "account": real_account}
     )
-    keys[TRACK_RECORD_NUMERIC] = _track_record_terms(deals)
+    terms = _track_record_terms(deals)
+    keys[TRACK_RECORD_NUMERIC] = terms
     history = keys.loc[closed_mask.to_numpy()].assign(
         close_date=closed["close_date"].to_numpy(), is_won=closed["is_won"].to_numpy().astype(np.int64)
     )
@@ -270,7 +271,7 @@ def point_in_time_features(
             "snapshot_date": snapshot_dates,
         }
     )
-    queries[TRACK_RECORD_NUMERIC] = _track_record_terms(queried)[positions]
+    queries[TRACK_RECORD_NUMERIC] = (terms if queried is deals else _track_record_terms(queried))[positions]
     overall = overall_win_rate_before(history, queries)
     stalled = _rep_stalled_share(deals, agent, queries, as_of, prior_strength)
     rep_closed, rep_won = outcome_counts_before(history, queries, ["agent"])

@@ -218,9 +218,9 @@ def _effect_chain(
     counts = np.searchsorted(close_days, dates, side="left")
     factor, factored_rows = None, 0
     for date_index, n in enumerate(counts):
-        rows = flat[: n * width]
-        probability = 1.0 / (1.0 + np.exp(-(weights[rows] * cell[: n * width]).reshape(n, width).sum(axis=1)))
-        gradient = np.bincount(rows, np.repeat(probability - won[:n], width) * cell[: n * width], size)[:-1]
+        rows, cells = flat[: n * width], cell[: n * width]
+        probability = 1.0 / (1.0 + np.exp(-(weights[rows] * cells).reshape(n, width).sum(axis=1)))
+        gradient = np.bincount(rows, np.repeat(probability - won[:n], width) * cells, size)[:-1]
         if n > factored_rows * _HESSIAN_GROWTH:  # curvature grows with the history: refactor as it grows
             factored_rows = n
             curvature = np.repeat(probability * (1.0 - probability), width * width)

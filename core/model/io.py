@@ -68,6 +68,11 @@ def model_version(model: WinProbabilityModel, files: dict[str, str]) -> str:
     return f"{model.trained_as_of_:%Y%m%d}-{digest.hexdigest()[:12]}"
 
 
+def trained_feature_definitions(manifest: dict) -> int:
+    """The feature definitions a saved model was trained on (1 for manifests written before the field)."""
+    return manifest.get("feature_definitions", 1)
+
+
 def save_model(model: WinProbabilityModel, model_dir: str | Path, metrics: dict | None = None) -> Path:
     """Write the model to ``model_dir/<version>/`` atomically, point ``model_dir/LATEST`` at it; return it."""
     files = model_files(model, metrics)
@@ -152,7 +157,7 @@ def load_model(path: str | Path) -> WinProbabilityModel:
             f"{folder / 'manifest.json'}: artifact format {manifest.get('format')!r} "
             f"is not supported (expected {ARTIFACT_FORMAT}); retrain the model"
         )
-    definitions = manifest.get("feature_definitions", 1)
+    definitions = trained_feature_definitions(manifest)
     if definitions != FEATURE_DEFINITIONS:
         raise ModelArtifactError(
             f"{folder / 'manifest.json'}: trained on feature definitions {definitions}, "

@@ -25,7 +25,7 @@ from core.data import CRMData
 from core.errors import ModelArtifactError
 from core.features import FEATURE_DEFINITIONS
 from core.model import WinProbabilityModel
-from core.model.io import LATEST, load_metrics, load_model, save_model
+from core.model.io import LATEST, load_metrics, load_model, save_model, trained_feature_definitions
 from models.shared_tasks import SharedTasks, Task, deferred
 from models.training.train import (
     failed_mlflow_run_on_error,
@@ -59,9 +59,11 @@ def _manifest(folder: Path) -> dict:
         ) from None
 
 
-def compatible_versions(model_dir: Path, crm: CRMData, skipped: list[Path] | None = None) -> list[Path]:
+def compatible_versions(
+    model_dir: Path, crm: CRMData, skipped: list[tuple[Path, int]] | None = None
+) -> list[Path]:
     """Version folders usable at ``crm.as_of`` on ``crm``'s data, best first; folders that would be, but were
-    trained on other feature definitions, are appended to ``skipped`` when given."""
+    trained on other feature definitions, are appended to ``skipped`` with those definitions when given."""
     if not model_dir.is_dir():
         return []
     latest = (model_dir / LATEST).read_text(encoding="utf-8").strip() if (model_dir / LATEST).exists() else ""
@@ -77,9 +79,10 @@ def compatible_versions(model_dir: Path, crm: CRMData, skipped: list[Path] | Non
                 f"{folder / 'manifest.json'}: no valid trained_as_of; run with --retrain"
             ) from None
         if manifest.get("data_hash") == crm.data_hash and trained <= crm.as_of:
-            if manifest.get("feature_definitions", 1) != FEATURE_DEFINITIONS:
+            definitions = trained_feature_definitions(manifest)
+            if definitions != FEATURE_DEFINITIONS:
                 if skipped is not None:
-                    skipped.append(folder)
+                    skipped.append((folder, definitions))
                 continue
             found.append((trained, folder.name == latest, folder.name, folder))
     found.sort(reverse=True)
@@ -115,12 +118,13 @@ def model_for_run(
     With a saved model the tasks go to ``worker`` (a second process started earlier) when given, else
     ``task_results()`` runs them here.
     """
-    outdated: list[Path] = []
+    outdated: list[tuple[Path, int]] = []
     candidates = [] if retrain else compatible_versions(model_dir, crm, outdated)
     if outdated and not candidates:
+        folder, definitions = outdated[0]
         print(
-            f"note: {outdated[0]} was trained on older feature definitions "
-            f"(this code computes version {FEATURE_DEFINITIONS}): training a new model",
+            f"note: {folder} was trained on feature definitions {definitions} "
+            f"(this code computes {FEATURE_DEFINITIONS}): training a new model",
             file=sys.stderr,
         )
     if candidates:

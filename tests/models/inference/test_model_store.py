@@ -42,9 +42,12 @@ def test_a_model_from_older_feature_definitions_is_skipped_and_reported(tmp_path
     _version(tmp_path, "20170901-bbbb", "2017-09-01", definitions=FEATURE_DEFINITIONS - 1)
     _version(tmp_path, "20170630-cccc", "2017-06-30")
     crm = SimpleNamespace(data_hash="abc", as_of=pd.Timestamp("2017-10-15"))
-    skipped: list[Path] = []
+    skipped: list[tuple[Path, int]] = []
     assert [p.name for p in compatible_versions(tmp_path, crm, skipped)] == ["20170630-cccc"]
-    assert sorted(p.name for p in skipped) == ["20170901-bbbb", "20170930-aaaa"]
+    assert sorted((p.name, d) for p, d in skipped) == [
+        ("20170901-bbbb", FEATURE_DEFINITIONS - 1),
+        ("20170930-aaaa", 1),
+    ]
 
 
 def test_latest_pointer_breaks_ties(tmp_path: Path) -> None:
