@@ -18,7 +18,12 @@ import pandas as pd
 
 from core.data import CRMData, cut_at
 from core.data.synthetic import oracle_win_probability
-from core.model.metrics import probability_scores, reliability_table
+from core.model.metrics import (
+    calibration_error_against,
+    ece_if_calibrated,
+    probability_scores,
+    reliability_table,
+)
 from core.model.win_probability import WinProbabilityModel
 
 METRIC_KEYS = ("auc", "brier", "brier_skill", "log_loss", "ece")
@@ -178,6 +183,8 @@ def evaluate_as_of(
         **counts,
     }
     row["model"] = aligned_scores(labels, predictions["model"], base)
+    model_p = predictions["model"].reindex(labels.index).to_numpy(dtype=float)
+    row["model"]["ece_if_calibrated"] = ece_if_calibrated(model_p, seed=seed)
     row["baseline_base_rate"] = aligned_scores(labels, pd.Series(base, index=labels.index), base)
     row["baseline_stage_age"] = aligned_scores(labels, stage_age_rate(crm), base)
     cohort = cohort_base_rate(crm)
@@ -189,9 +196,11 @@ def evaluate_as_of(
     if truth is not None:
         oracle = oracle_win_probability(truth, crm.as_of)
         row["oracle"] = aligned_scores(labels, oracle, base)
+        row["model"]["calibration_error_vs_truth"] = calibration_error_against(
+            oracle.reindex(labels.index).to_numpy(dtype=float), model_p
+        )
     if truth is None:
         row["closed_by_export"] = _closed_only_view(full, crm, base, predictions["model"], models["model"])
-    model_p = predictions["model"].reindex(labels.index).to_numpy(dtype=float)
     row["reliability"] = reliability_table(labels.to_numpy(), model_p).to_dict("records")
     return row
 
@@ -234,6 +243,13 @@ def summarise(rows: list[dict]) -> dict:
     gaps = [r["model"]["brier"] - r["baseline_base_rate"]["brier"] for r in rows]
     summary["worst_brier_vs_base_rate"] = float(max(gaps)) if gaps else None
     summary["max_ece"] = float(max(r["model"]["ece"] for r in rows)) if rows else None
+    summary["ece_beyond_sampling_noise"] = [
+        r["as_of"]
+        for r in rows
+        if (r["model"].get("ece_if_calibrated") or {}).get("p95") is not None
+        and r["model"]["ece"] > r["model"]["ece_if_calibrated"]["p95"]
+    ]
+    summary["calibration_error_vs_truth"] = _mean(rows, "model", "calibration_error_vs_truth")
     summary["baseline_base_rate"] = {k: _mean(rows, "baseline_base_rate", k) for k in METRIC_KEYS}
     summary["baseline_stage_age"] = {k: _mean(rows, "baseline_stage_age", k) for k in METRIC_KEYS}
     summary["baseline_cohort_rate"] = {k: _mean(rows, "baseline_cohort_rate", k) for k in METRIC_KEYS}
@@ -275,6 +291,18 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
         f"{'better' if skill >= 0 else 'worse'} than the historical base rate "
         f"({worst_text}; largest calibration error, ECE, {summary['max_ece']:.3f})"
     )
+    if "ece_beyond_sampling_noise" in summary:
+        beyond = summary["ece_beyond_sampling_noise"]
+        text += (
+            f". Its ECE is larger than a perfectly calibrated forecaster's would be by chance (95th "
+            f"percentile of ECE with outcomes drawn from its own probabilities) at {len(beyond)} of "
+            f"{len(rows)} dates" + (f" ({', '.join(beyond)})" if beyond else "")
+        )
+    if summary.get("calibration_error_vs_truth") is not None:
+        text += (
+            f"; measured against the true probabilities instead of the outcomes (no sampling noise) its "
+            f"calibration error averages {summary['calibration_error_vs_truth']:.3f}"
+        )
     oracle = summary.get("oracle")
     if oracle:
         text += f"; the true probabilities reach AUC {oracle['auc']:.3f}, Brier {oracle['brier']:.4f}"

@@ -1,4 +1,4 @@
-"""Probability-forecast metrics: AUC, Brier, Brier skill, log loss, ECE and the reliability table."""
+"""Probability-forecast metrics: AUC, Brier, Brier skill, log loss, ECE (and its sampling range)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,48 @@ EPS = 1e-6
 def expected_calibration_error(observed: np.ndarray, predicted: np.ndarray, bins: int = 10) -> float:
     """Count-weighted mean |observed rate - mean prediction| over equal-width probability bins."""
     table = reliability_table(observed, predicted, bins)
+    if table.empty:
+        return float("nan")
+    gap = (table["observed_rate"] - table["mean_predicted"]).abs()
+    return float((gap * table["n"]).sum() / table["n"].sum())
+
+
+def ece_if_calibrated(
+    predicted: np.ndarray, bins: int = 10, draws: int = 1000, seed: int = 0
+) -> dict[str, float | None]:
+    """The ECE a perfectly calibrated forecaster would show on these deals: 5th, 50th and 95th percentile.
+
+    Consistency resampling (Broecker and Smith, 2007): outcomes are drawn from the predictions themselves, so
+    every gap between a bin's observed rate and its mean prediction is sampling noise alone. An ECE above the
+    95th percentile is miscalibration that the sample size does not explain; one inside the range is not
+    evidence of miscalibration at this n, however far it is from 0.
+    """
+    p = np.asarray(predicted, dtype=float)
+    if p.size == 0:
+        return {"p05": None, "median": None, "p95": None}
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    order = np.argsort(index, kind="stable")
+    p, index = p[order], index[order]
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    counts = np.diff(np.r_[starts, p.size])
+    mean_predicted = np.add.reduceat(p, starts) / counts
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(draws, 4_000_000 // p.size))
+    values = []
+    for first in range(0, draws, chunk):
+        outcomes = rng.random((min(chunk, draws - first), p.size)) < p
+        observed = np.add.reduceat(outcomes, starts, axis=1) / counts
+        values.append(np.abs(observed - mean_predicted) @ counts / p.size)
+    low, median, high = np.quantile(np.concatenate(values), [0.05, 0.5, 0.95])
+    return {"p05": float(low), "median": float(median), "p95": float(high)}
+
+
+def calibration_error_against(true_probability: np.ndarray, predicted: np.ndarray, bins: int = 10) -> float:
+    """ECE with the true probabilities in place of the outcomes (synthetic data only): no sampling noise.
+
+    Count-weighted mean |mean true probability - mean prediction| over the ECE's equal-width bins.
+    """
+    table = reliability_table(true_probability, predicted, bins)
     if table.empty:
         return float("nan")
     gap = (table["observed_rate"] - table["mean_predicted"]).abs()

@@ -83,6 +83,11 @@ def _fmt(value: object, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _sampling_range(spread: dict | None) -> str:
+    """The 5-95% range of a perfectly calibrated forecaster's ECE, or blank where it was not computed."""
+    return "" if not spread or spread.get("p05") is None else f"{spread['p05']:.3f}-{spread['p95']:.3f}"
+
+
 def win_probability_markdown(report: dict) -> str:
     """The Markdown section for the win-probability backtest."""
     lines = ["## Win probability", "", report["signal_statement"], ""]
@@ -90,12 +95,18 @@ def win_probability_markdown(report: dict) -> str:
         return "\n".join(lines)
     first = report["per_as_of"][0]
     lines += [f"Labels: {first['label_source']}.", ""]
+    lines += [
+        "ECE if calibrated: the range (5th-95th percentile) of the ECE a perfectly calibrated forecaster "
+        "would show on the same deals by chance (outcomes drawn from the model's own probabilities); an ECE "
+        "above it is miscalibration the sample size does not explain.",
+        "",
+    ]
     columns = ["model", "baseline_base_rate", "baseline_stage_age"]
     extra = [c for c in ("oracle",) if c in first] + sorted(first.get("variants", {}))
     lines += [
         "| as-of | n | excluded (open at export) | counted not won (stale at export) | base rate | observed "
-        "| who | AUC | Brier | Brier skill | log loss | ECE |",
-        "|---" * 12 + "|",
+        "| who | AUC | Brier | Brier skill | log loss | ECE | ECE if calibrated (5-95%) |",
+        "|---" * 13 + "|",
     ]
     for row in report["per_as_of"]:
         for name in columns + extra:
@@ -105,7 +116,8 @@ def win_probability_markdown(report: dict) -> str:
                 f"{row['still_open_at_export_counted_not_won']} | {_fmt(row['base_rate'])} | "
                 f"{_fmt(row['observed_win_rate'])} | {name} | {_fmt(metrics['auc'])} | "
                 f"{_fmt(metrics['brier'], 4)} | "
-                f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} |"
+                f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} | "
+                f"{_sampling_range(metrics.get('ece_if_calibrated'))} |"
             )
     closed_views = [
         (r["as_of"], r["closed_by_export"]) for r in report["per_as_of"] if r.get("closed_by_export")

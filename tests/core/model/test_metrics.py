@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.model.metrics import expected_calibration_error, probability_scores, reliability_table
+from core.model.metrics import (
+    calibration_error_against,
+    ece_if_calibrated,
+    expected_calibration_error,
+    probability_scores,
+    reliability_table,
+)
 
 
 def test_reliability_table_bins_and_rates() -> None:
@@ -37,3 +43,34 @@ def test_scores_against_a_base_rate() -> None:
 
 def test_auc_is_none_when_only_one_outcome_is_present() -> None:
     assert probability_scores(np.ones(3), np.array([0.2, 0.5, 0.9]), 0.5)["auc"] is None
+
+
+def test_ece_if_calibrated_matches_the_binomial_spread_of_one_bin() -> None:
+    # one bin, 400 deals at 0.5: ECE = |k/400 - 0.5| with k ~ Binomial(400, 0.5), sd 0.025
+    spread = ece_if_calibrated(np.full(400, 0.5), draws=4000, seed=3)
+    assert spread["median"] == pytest.approx(0.6745 * 0.025, abs=0.002)
+    assert spread["p95"] == pytest.approx(1.96 * 0.025, abs=0.003)
+    assert spread["p05"] < spread["median"] < spread["p95"]
+
+
+def test_ece_if_calibrated_is_seeded_and_flags_a_miscalibrated_forecast() -> None:
+    predicted = np.random.default_rng(0).uniform(0.2, 0.8, 2000)
+    assert ece_if_calibrated(predicted, seed=5) == ece_if_calibrated(predicted, seed=5)
+    assert ece_if_calibrated(predicted, seed=5) != ece_if_calibrated(predicted, seed=6)
+    spread = ece_if_calibrated(predicted, seed=5)
+    rng = np.random.default_rng(1)
+    honest = (rng.random(2000) < predicted).astype(float)
+    overconfident = (rng.random(2000) < 0.5 + 0.6 * (predicted - 0.5)).astype(float)
+    assert expected_calibration_error(honest, predicted) < spread["p95"]
+    assert expected_calibration_error(overconfident, predicted) > spread["p95"]
+
+
+def test_ece_if_calibrated_of_nothing_is_none() -> None:
+    assert ece_if_calibrated(np.array([])) == {"p05": None, "median": None, "p95": None}
+
+
+def test_calibration_error_against_the_true_probabilities() -> None:
+    truth = np.array([0.02, 0.10, 0.20, 0.90, 0.96])
+    predicted = np.array([0.05, 0.15, 0.12, 0.95, 1.0])
+    expected = (1 * 0.03 + 2 * abs(0.15 - 0.135) + 2 * abs(0.93 - 0.975)) / 5
+    assert calibration_error_against(truth, predicted) == pytest.approx(expected)

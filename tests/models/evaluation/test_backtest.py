@@ -43,8 +43,16 @@ def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp
     assert set(row["variants"]) == {"closed_only"}
     assert row["model"]["brier"] < row["variants"]["closed_only"]["brier"]
     assert row["oracle"]["auc"] > 0.6
+    spread = row["model"]["ece_if_calibrated"]
+    assert 0 < spread["p05"] < spread["median"] < spread["p95"] < 0.2
+    beyond = section["summary"]["ece_beyond_sampling_noise"]
+    assert beyond == (["2026-02-01"] if row["model"]["ece"] > spread["p95"] else [])
+    assert 0 < row["model"]["calibration_error_vs_truth"] < 0.1
+    assert section["summary"]["calibration_error_vs_truth"] == row["model"]["calibration_error_vs_truth"]
     markdown = (tmp_path / "backtest.md").read_text()
     assert "## Win probability" in markdown and "| 2026-02-01 |" in markdown and "oracle" in markdown
+    assert f"| {spread['p05']:.3f}-{spread['p95']:.3f} |" in markdown
+    assert "measured against the true probabilities instead of the outcomes" in section["signal_statement"]
 
 
 def test_unknown_variant_is_a_usage_error(
