@@ -127,18 +127,35 @@ WELL_CALIBRATED_ECE = 0.05
 
 
 def calibration_note(metrics: dict) -> str:
-    """One sentence on how far to trust the probabilities as probabilities, from the backtest's ECE."""
-    summary = (metrics.get("backtest") or {}).get("summary") or {}
+    """One sentence on how far to trust the probabilities as probabilities, from the backtest's ECE.
+
+    With the backtest's sampling check (``ece_beyond_sampling_noise``) the verdict is whether each date's ECE
+    is more than chance gives a perfectly calibrated forecaster on the same deals; without it (older
+    metrics) the mean ECE is compared with ``WELL_CALIBRATED_ECE``.
+    """
+    backtest = metrics.get("backtest") or {}
+    summary = backtest.get("summary") or {}
     mean, worst = summary.get("ece"), summary.get("max_ece")
     if mean is None:
         return "Win probabilities are calibrated on held-out recent deals; no backtest of their calibration."
     mean_pts, worst_pts = 100 * float(mean), 100 * float(worst if worst is not None else mean)
-    if float(mean) <= WELL_CALIBRATED_ECE:
+    error = f"off by {mean_pts:.0f} points on average (ECE; worst date {worst_pts:.0f})"
+    beyond = summary.get("ece_beyond_sampling_noise")
+    if beyond is not None:
+        dates = len(backtest.get("per_as_of") or []) or len(beyond)
+        if not beyond:
+            return (
+                f"Win probabilities are calibrated: in the backtest they were {error}, no more at any date "
+                "than chance gives a perfectly calibrated model on as many deals."
+            )
+        verdict = "calibrated" if len(beyond) * 2 < dates else "only roughly calibrated on this data"
         return (
-            f"Win probabilities are calibrated: in the backtest they were off by {mean_pts:.0f} points on "
-            f"average (ECE; worst date {worst_pts:.0f})."
+            f"Win probabilities are {verdict}: in the backtest they were {error}, more than chance explains "
+            f"at {len(beyond)} of {dates} dates ({', '.join(beyond)}); see the reliability diagram."
         )
+    if float(mean) <= WELL_CALIBRATED_ECE:
+        return f"Win probabilities are calibrated: in the backtest they were {error}."
     return (
-        f"Win probabilities are only roughly calibrated on this data: in the backtest they were off by "
-        f"{mean_pts:.0f} points on average (ECE; worst date {worst_pts:.0f}), see the reliability diagram."
+        f"Win probabilities are only roughly calibrated on this data: in the backtest they were {error}, "
+        "see the reliability diagram."
     )

@@ -222,12 +222,19 @@ def model_card(model: WinProbabilityModel, metrics: dict) -> str:
     ]
     if backtest:
         lines += ["", "## Rolling-origin backtest", "", backtest.get("signal_statement", ""), ""]
-        lines += ["| as-of | n | AUC | Brier | Brier skill | ECE |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| as-of | n | AUC | Brier | Brier skill | ECE | ECE if calibrated (chance, 5-95%) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for row in backtest.get("per_as_of", []):
             m = row["model"]
+            spread = m.get("ece_if_calibrated") or {}
+            chance = (
+                f"{_fmt(spread['p05'])}-{_fmt(spread['p95'])}" if spread.get("p05") is not None else "n/a"
+            )
             lines.append(
                 f"| {row['as_of']} | {row['n']} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | "
-                f"{_fmt(m['brier_skill'])} | {_fmt(m['ece'])} |"
+                f"{_fmt(m['brier_skill'])} | {_fmt(m['ece'])} | {chance} |"
             )
     lines += [
         "",

@@ -136,3 +136,24 @@ def test_calibration_note_states_the_backtest_error() -> None:
     )
     assert "off by 9 points on average (ECE; worst date 12)" in rough
     assert "no backtest" in calibration_note({})
+
+
+def test_calibration_note_judges_the_ece_against_sampling_noise() -> None:
+    rows = [{"as_of": d} for d in ("2025-07-01", "2025-09-01", "2025-11-01", "2026-02-01")]
+
+    def note(beyond: list[str]) -> str:
+        summary = {"ece": 0.034, "max_ece": 0.041, "ece_beyond_sampling_noise": beyond}
+        return calibration_note({"backtest": {"summary": summary, "per_as_of": rows}})
+
+    assert note([]) == (
+        "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
+        "date 4), no more at any date than chance gives a perfectly calibrated model on as many deals."
+    )
+    assert note(["2026-02-01"]) == (
+        "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
+        "date 4), more than chance explains at 1 of 4 dates (2026-02-01); see the reliability diagram."
+    )
+    assert note(["2025-07-01", "2026-02-01"]).startswith(
+        "Win probabilities are only roughly calibrated on this data: in the backtest they were off by 3 "
+        "points on average (ECE; worst date 4), more than chance explains at 2 of 4 dates"
+    )

@@ -93,3 +93,21 @@ def test_a_model_trained_on_other_feature_definitions_is_refused(
         match=f"feature definitions 1, this code computes {FEATURE_DEFINITIONS}; retrain the model",
     ):
         load_model(folder)
+
+
+def test_model_card_shows_each_backtest_date_with_the_ece_chance_gives(
+    fitted: WinProbabilityModel, tmp_path: Path
+) -> None:
+    model = {"auc": 0.75, "brier": 0.19, "brier_skill": 0.2, "ece": 0.041}
+    rows = [
+        {
+            "as_of": "2025-07-01",
+            "n": 1034,
+            "model": {**model, "ece_if_calibrated": {"p05": 0.017, "p95": 0.046}},
+        },
+        {"as_of": "2025-09-01", "n": 1110, "model": model},  # metrics written before the sampling check
+    ]
+    folder = save_model(fitted, tmp_path, metrics={"backtest": {"signal_statement": "S.", "per_as_of": rows}})
+    card = (folder / "model_card.md").read_text()
+    assert "| 2025-07-01 | 1034 | 0.750 | 0.190 | 0.200 | 0.041 | 0.017-0.046 |" in card
+    assert "| 2025-09-01 | 1110 | 0.750 | 0.190 | 0.200 | 0.041 | n/a |" in card
