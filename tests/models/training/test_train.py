@@ -67,8 +67,10 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     backtest = json.loads((tmp_path / "models" / version / "metrics.json").read_text())["backtest"]
     assert backtest["as_of_dates"] == ["2025-12-01"]
     row = backtest["per_as_of"][0]
-    for key in ("model", "baseline_base_rate", "baseline_stage_age"):
+    for key in ("baseline_base_rate", "baseline_stage_age"):
         assert set(row[key]) == {"auc", "brier", "brier_skill", "log_loss", "ece"}
+    assert set(row["model"]) == {"auc", "brier", "brier_skill", "log_loss", "ece", "ece_if_calibrated"}
+    assert row["model"]["ece_if_calibrated"]["p05"] < row["model"]["ece_if_calibrated"]["p95"]
     assert row["reliability"][0].keys() == {"bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"}
     assert backtest["signal_statement"].startswith("Across 1 as-of dates")
     import mlflow
