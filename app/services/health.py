@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from scipy import stats
 
 MODELS = {
     "model": "Model",
@@ -11,6 +12,7 @@ MODELS = {
     "oracle": "Oracle (true probabilities, synthetic data only)",
 }
 METRICS = ("auc", "brier", "brier_skill", "log_loss", "ece")
+RELIABILITY_COLUMNS = ["bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"]
 
 
 def backtest_table(metrics: dict) -> pd.DataFrame:
@@ -34,21 +36,26 @@ def backtest_table(metrics: dict) -> pd.DataFrame:
 
 
 def reliability_bins(metrics: dict) -> pd.DataFrame:
-    """Reliability bins pooled over every backtest as-of date (count-weighted means)."""
+    """Reliability bins pooled over every backtest as-of date (count-weighted means), with the 5-95% range of
+    the observed rate a perfectly calibrated model would show in each bin by chance."""
     rows = [
         b
         for entry in (metrics.get("backtest") or {}).get("per_as_of", [])
         for b in entry.get("reliability", [])
     ]
     if not rows:
-        return pd.DataFrame(columns=["bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"])
+        return pd.DataFrame(columns=[*RELIABILITY_COLUMNS, "chance_low", "chance_high"])
     bins = pd.DataFrame(rows)
     bins = bins[bins["n"] > 0]
     bins = bins.assign(pred_sum=bins["mean_predicted"] * bins["n"], obs_sum=bins["observed_rate"] * bins["n"])
     pooled = bins.groupby(["bin_lower", "bin_upper"], as_index=False)[["n", "pred_sum", "obs_sum"]].sum()
     pooled["mean_predicted"] = pooled["pred_sum"] / pooled["n"]
     pooled["observed_rate"] = pooled["obs_sum"] / pooled["n"]
-    return pooled[["bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"]]
+    # where a calibrated model's observed rate falls by chance: binomial at the bin's mean prediction (its
+    # variance is at least that of the deals' own probabilities, so the range errs on the wide side)
+    pooled["chance_low"] = stats.binom.ppf(0.05, pooled["n"], pooled["mean_predicted"]) / pooled["n"]
+    pooled["chance_high"] = stats.binom.ppf(0.95, pooled["n"], pooled["mean_predicted"]) / pooled["n"]
+    return pooled[[*RELIABILITY_COLUMNS, "chance_low", "chance_high"]]
 
 
 def feature_importance(shap: pd.DataFrame, top: int = 20) -> pd.DataFrame:

@@ -100,7 +100,8 @@ with left:
         charts.show(charts.reliability_chart(bins))
         st.caption(
             "Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "
-            "a predicted 30% wins 30% of the time."
+            "a predicted 30% wins 30% of the time. Grey bars: where a perfectly calibrated model's dot "
+            "would fall by chance (5-95%) with as many deals; a dot outside its bar is miscalibration."
         )
 with right:
     st.subheader("What drives the model")

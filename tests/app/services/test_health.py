@@ -79,6 +79,10 @@ def test_reliability_bins_are_count_weighted() -> None:
     assert bins["n"].tolist() == [40]
     assert bins["mean_predicted"].tolist() == pytest.approx([0.35])
     assert bins["observed_rate"].tolist() == pytest.approx([0.4])
+    # 40 deals at 0.35: a calibrated model wins 14 +- 1.645 x 3.02 of them, so 9 to 19 (binomial quantiles)
+    assert bins["chance_low"].tolist() == pytest.approx([9 / 40])
+    assert bins["chance_high"].tolist() == pytest.approx([19 / 40])
+    assert {"chance_low", "chance_high"} <= set(reliability_bins({}).columns)
 
 
 def test_feature_importance_is_mean_absolute_shap() -> None:

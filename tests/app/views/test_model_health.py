@@ -25,6 +25,14 @@ def test_health_shows_backtest_importance_and_quality(app_env: Path) -> None:
     charts = [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")]
     importance = next(d for d in charts if d[0].get("orientation") == "h" and d[0]["type"] == "bar")
     assert importance[0]["y"][0] == top_feature
+    reliability = next(d for d in charts if any(t.get("name") == "Model" and "customdata" in t for t in d))
+    chance = next(t for t in reliability if t.get("name") == "Calibrated model, 5-95% by chance")
+    model = next(t for t in reliability if t.get("name") == "Model")
+    assert len(chance["x"]) == len(model["x"]) > 0 and chance["y"] == chance["x"]
+    assert all(
+        up >= 0 and down >= 0
+        for up, down in zip(chance["error_y"]["array"], chance["error_y"]["arrayminus"], strict=True)
+    )
     quality = next(d.value for d in at.dataframe if "description" in d.value.columns)
     assert len(quality) == len(metadata["data_quality"]["items"])
 
