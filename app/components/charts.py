@@ -337,26 +337,6 @@ def reliability_chart(bins: pd.DataFrame) -> go.Figure:
         name="Perfect calibration",
         hoverinfo="skip",
     )
-    if "chance_low" in bins:
-        fig.add_scatter(
-            x=bins["mean_predicted"],
-            y=bins["mean_predicted"],
-            mode="markers",
-            marker={"size": 1, "color": "rgba(128,128,128,0.7)"},
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": (bins["chance_high"] - bins["mean_predicted"]).tolist(),
-                "arrayminus": (bins["mean_predicted"] - bins["chance_low"]).tolist(),
-                "color": "rgba(128,128,128,0.7)",
-                "thickness": 1.5,
-                "width": 4,
-            },
-            name="Calibrated model, 5-95% by chance",
-            customdata=bins[["chance_low", "chance_high", "n"]],
-            hovertemplate="a calibrated model: %{customdata[0]:.0%}-%{customdata[1]:.0%} "
-            "(%{customdata[2]} deals)<extra></extra>",
-        )
     size = 8 + 22 * (bins["n"] / max(float(bins["n"].max()), 1.0)) ** 0.5 if len(bins) else 10
     fig.add_scatter(
         x=bins["mean_predicted"],
@@ -368,6 +348,26 @@ def reliability_chart(bins: pd.DataFrame) -> go.Figure:
         customdata=bins["n"],
         hovertemplate="predicted %{x:.0%} → won %{y:.0%} (%{customdata} deals)<extra></extra>",
     )
+    if "chance_low" in bins:
+        fig.add_scatter(
+            x=bins["mean_predicted"],
+            y=bins["mean_predicted"],
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 8, "color": "rgba(60,60,60,0.9)"},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (bins["chance_high"] - bins["mean_predicted"]).tolist(),
+                "arrayminus": (bins["mean_predicted"] - bins["chance_low"]).tolist(),
+                "color": "rgba(60,60,60,0.9)",
+                "thickness": 2,
+                "width": 6,
+            },
+            name="Calibrated model, 5-95% by chance",
+            customdata=bins[["chance_low", "chance_high", "n"]],
+            hovertemplate="a calibrated model: %{customdata[0]:.0%}-%{customdata[1]:.0%} "
+            "(%{customdata[2]} deals)<extra></extra>",
+        )
     fig.update_xaxes(tickformat=".0%", range=[0, 1], title="Predicted win probability")
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title="Observed win rate")
     _layout(fig, None, 380)
