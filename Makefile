@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check core models app tests benchmarks
+	$(PY) -m ruff check core models app tests benchmarks notebooks
 
 clean:
 	rm -rf $(VENV) data/predictions/*.csv data/predictions/*.json data/predictions/*.parquet
