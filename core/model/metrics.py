@@ -49,15 +49,8 @@ def ece_if_calibrated(
 
 
 def calibration_error_against(true_probability: np.ndarray, predicted: np.ndarray, bins: int = 10) -> float:
-    """ECE with the true probabilities in place of the outcomes (synthetic data only): no sampling noise.
-
-    Count-weighted mean |mean true probability - mean prediction| over the ECE's equal-width bins.
-    """
-    table = reliability_table(true_probability, predicted, bins)
-    if table.empty:
-        return float("nan")
-    gap = (table["observed_rate"] - table["mean_predicted"]).abs()
-    return float((gap * table["n"]).sum() / table["n"].sum())
+    """ECE with the true probabilities in place of the outcomes (synthetic data only): no sampling noise."""
+    return expected_calibration_error(true_probability, predicted, bins)
 
 
 def reliability_table(observed: np.ndarray, predicted: np.ndarray, bins: int = 10) -> pd.DataFrame:
