@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from scipy import stats
 
 MODELS = {
     "model": "Model",
@@ -53,6 +52,8 @@ def reliability_bins(metrics: dict) -> pd.DataFrame:
     pooled["observed_rate"] = pooled["obs_sum"] / pooled["n"]
     # where a calibrated model's observed rate falls by chance: binomial at the bin's mean prediction (its
     # variance is at least that of the deals' own probabilities, so the range errs on the wide side)
+    from scipy import stats  # here, not at the top: every page imports this module, few draw the diagram
+
     pooled["chance_low"] = stats.binom.ppf(0.05, pooled["n"], pooled["mean_predicted"]) / pooled["n"]
     pooled["chance_high"] = stats.binom.ppf(0.95, pooled["n"], pooled["mean_predicted"]) / pooled["n"]
     return pooled[[*RELIABILITY_COLUMNS, "chance_low", "chance_high"]]
