@@ -18,6 +18,11 @@ def expected_calibration_error(observed: np.ndarray, predicted: np.ndarray, bins
     return float((gap * table["n"]).sum() / table["n"].sum())
 
 
+def bin_index(predicted: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Equal-width probability bin of each prediction (1.0 falls in the last bin)."""
+    return np.minimum((np.asarray(predicted, dtype=float) * bins).astype(int), bins - 1)
+
+
 def ece_if_calibrated(
     predicted: np.ndarray, bins: int = 10, draws: int = 1000, seed: int = 0
 ) -> dict[str, float | None]:
@@ -31,7 +36,7 @@ def ece_if_calibrated(
     p = np.asarray(predicted, dtype=float)
     if p.size == 0:
         return {"p05": None, "median": None, "p95": None}
-    index = np.minimum((p * bins).astype(int), bins - 1)
+    index = bin_index(p, bins)
     order = np.argsort(index, kind="stable")
     p, index = p[order], index[order]
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
@@ -56,7 +61,7 @@ def calibration_error_against(true_probability: np.ndarray, predicted: np.ndarra
 def reliability_table(observed: np.ndarray, predicted: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Per equal-width bin: bounds, count, mean prediction and observed rate (empty bins omitted)."""
     observed, predicted = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
-    index = np.minimum((predicted * bins).astype(int), bins - 1)
+    index = bin_index(predicted, bins)
     rows = []
     for b in range(bins):
         mask = index == b
