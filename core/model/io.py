@@ -25,6 +25,7 @@ from core.errors import ModelArtifactError
 from core.features import FEATURE_DEFINITIONS
 from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator
+from core.model.metrics import chance_range_text
 from core.model.win_probability import WinProbabilityModel
 
 ARTIFACT_FORMAT = 1
@@ -228,10 +229,7 @@ def model_card(model: WinProbabilityModel, metrics: dict) -> str:
         ]
         for row in backtest.get("per_as_of", []):
             m = row["model"]
-            spread = m.get("ece_if_calibrated") or {}
-            chance = (
-                f"{_fmt(spread['p05'])}-{_fmt(spread['p95'])}" if spread.get("p05") is not None else "n/a"
-            )
+            chance = chance_range_text(m.get("ece_if_calibrated")) or "n/a"
             lines.append(
                 f"| {row['as_of']} | {row['n']} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | "
                 f"{_fmt(m['brier_skill'])} | {_fmt(m['ece'])} | {chance} |"

@@ -53,6 +53,13 @@ def ece_if_calibrated(
     return {"p05": float(low), "median": float(median), "p95": float(high)}
 
 
+def chance_range_text(spread: dict | None) -> str | None:
+    """``ece_if_calibrated``'s 5-95% range as "0.017-0.046", or None where it was not computed."""
+    if not spread or spread.get("p05") is None:
+        return None
+    return f"{spread['p05']:.3f}-{spread['p95']:.3f}"
+
+
 def calibration_error_against(true_probability: np.ndarray, predicted: np.ndarray, bins: int = 10) -> float:
     """ECE with the true probabilities in place of the outcomes (synthetic data only): no sampling noise."""
     return expected_calibration_error(true_probability, predicted, bins)

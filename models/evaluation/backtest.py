@@ -32,6 +32,7 @@ import pandas as pd
 from core.data import CRMData, parse_as_of, read_crm
 from core.errors import DataContractError, UsageError
 from core.model.backtest import default_as_of_dates, rolling_backtest
+from core.model.metrics import chance_range_text
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 
@@ -83,11 +84,6 @@ def _fmt(value: object, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _sampling_range(spread: dict | None) -> str:
-    """The 5-95% range of a perfectly calibrated forecaster's ECE, or blank where it was not computed."""
-    return "" if not spread or spread.get("p05") is None else f"{spread['p05']:.3f}-{spread['p95']:.3f}"
-
-
 def win_probability_markdown(report: dict) -> str:
     """The Markdown section for the win-probability backtest."""
     lines = ["## Win probability", "", report["signal_statement"], ""]
@@ -117,7 +113,7 @@ def win_probability_markdown(report: dict) -> str:
                 f"{_fmt(row['observed_win_rate'])} | {name} | {_fmt(metrics['auc'])} | "
                 f"{_fmt(metrics['brier'], 4)} | "
                 f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} | "
-                f"{_sampling_range(metrics.get('ece_if_calibrated'))} |"
+                f"{chance_range_text(metrics.get('ece_if_calibrated')) or ''} |"
             )
     closed_views = [
         (r["as_of"], r["closed_by_export"]) for r in report["per_as_of"] if r.get("closed_by_export")
