@@ -85,16 +85,33 @@ def reliability_table(observed: np.ndarray, predicted: np.ndarray, bins: int = 1
     return pd.DataFrame(rows, columns=["bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"])
 
 
+def expected_brier(observed: np.ndarray, predicted: np.ndarray | float) -> float:
+    """Brier score, also for soft labels: an outcome known only as a probability q scores its expectation.
+
+    For Y ~ Bernoulli(q), E[(p - Y)^2] = (p - q)^2 + q (1 - q); for a known outcome (q = 0 or 1) the second
+    term is 0 and this is the usual Brier score. Without it a soft label would score as if it were certain
+    and the Brier score would come out too small by about q (1 - q).
+    """
+    y = np.asarray(observed, dtype=float)
+    return float(np.mean((np.asarray(predicted, dtype=float) - y) ** 2 + y * (1 - y)))
+
+
 def probability_scores(
     observed: np.ndarray, predicted: np.ndarray, base_rate: float
 ) -> dict[str, float | None]:
-    """AUC, Brier, Brier skill against a constant ``base_rate`` forecast, log loss and ECE."""
+    """AUC, Brier, Brier skill against a constant ``base_rate`` forecast, log loss and ECE.
+
+    ``observed`` may hold soft labels (an estimated chance of winning for a deal whose outcome is not known
+    yet): Brier and log loss are then their expectations, ECE uses them as observed rates, and AUC counts only
+    the deals with a known outcome (0 or 1).
+    """
     y, p = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
-    brier = float(np.mean((p - y) ** 2))
-    reference = float(np.mean((base_rate - y) ** 2))
+    brier = expected_brier(y, p)
+    reference = expected_brier(y, base_rate)
     clipped = np.clip(p, EPS, 1 - EPS)
+    known = (y == 0) | (y == 1)
     return {
-        "auc": float(roc_auc_score(y, p)) if np.unique(y).size == 2 else None,
+        "auc": float(roc_auc_score(y[known], p[known])) if np.unique(y[known]).size == 2 else None,
         "brier": brier,
         "brier_skill": float(1 - brier / reference) if reference > 0 else None,
         "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),

@@ -8,6 +8,7 @@ import pytest
 from core.model.metrics import (
     calibration_error_against,
     ece_if_calibrated,
+    expected_brier,
     expected_calibration_error,
     probability_scores,
     reliability_table,
@@ -39,6 +40,18 @@ def test_scores_against_a_base_rate() -> None:
     assert scores["brier"] == pytest.approx((0.04 + 0.04 + 0.16 + 0.16) / 4)
     assert scores["brier_skill"] == pytest.approx(1 - 0.1 / 0.25)
     assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.8, 0.6, 0.6])))
+
+
+def test_a_soft_label_scores_its_expected_brier_and_stays_out_of_the_auc() -> None:
+    # a deal known only as "won with chance 0.25": Brier is the expectation over its two possible outcomes
+    assert expected_brier(np.array([0.25]), np.array([0.5])) == pytest.approx(0.25 * 0.5**2 + 0.75 * 0.5**2)
+    observed = np.array([1.0, 0.0, 0.25])
+    predicted = np.array([0.8, 0.3, 0.5])
+    scores = probability_scores(observed, predicted, base_rate=0.5)
+    assert scores["brier"] == pytest.approx((0.04 + 0.09 + 0.25) / 3)
+    assert scores["brier_skill"] == pytest.approx(1 - (0.38 / 3) / ((0.25 + 0.25 + 0.25) / 3))
+    assert scores["auc"] == 1.0  # over the two known outcomes only; the soft label would make it 0.5 or None
+    assert scores["ece"] == pytest.approx((0.2 + 0.3 + 0.25) / 3)
 
 
 def test_auc_is_none_when_only_one_outcome_is_present() -> None:
