@@ -2,11 +2,11 @@
 
 At each as-of date the export is cut (``core.data.cut_at``), a model is trained on what was known then,
 every deal open at that date is scored, and the scores are compared with what happened afterwards:
-the eventual outcome in the export (deals still open at the export's end have no outcome and are excluded,
-and counted) or, for synthetic data, the generator's truth (every deal has an outcome; the oracle's
-probability is scored beside the model). Two baselines are scored on the same deals: the historical base
-rate (win rate of deals closed before the as-of date) and a stage/age rate (win rate of past deals that
-were still open at a similar age).
+the eventual outcome in the export (a deal still open at the export's end counts as not won when it is
+stale, and as its estimated chance of being won otherwise; counted) or, for synthetic data, the generator's
+truth (every deal has an outcome; the oracle's probability is scored beside the model). Two baselines are
+scored on the same deals: the historical base rate (win rate of deals closed before the as-of date) and a
+stage/age rate (win rate of past deals that were still open at a similar age).
 """
 
 from __future__ import annotations
@@ -118,13 +118,18 @@ def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
     )
 
 
-def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -> tuple[pd.Series, dict]:
-    """1/0 eventual outcome of each deal open at ``crm.as_of`` whose outcome is known, and what was excluded.
+def eventual_outcomes(
+    full: CRMData, crm: CRMData, truth: pd.DataFrame | None, estimated: pd.Series | None = None
+) -> tuple[pd.Series, dict]:
+    """Eventual outcome of each deal open at ``crm.as_of`` (1 won, 0 not), and how the labels were found.
 
     With ``truth`` (synthetic data) every deal's outcome is known (a deal that never closes is not won).
-    Otherwise the outcome is the deal's stage at the export's end. A deal still open there is resolved as
-    not won when it is stale at the export (open longer than any deal in the export ever took to close, the
-    loader's stale rule), and excluded (outcome unknown) otherwise; both counts are reported.
+    Otherwise the outcome is the deal's stage at the export's end. A deal still open there counts as not won
+    when it is stale at the export (open longer than any deal in the export ever took to close, the loader's
+    stale rule). One still open and not stale has no outcome yet: it gets its ``estimated`` chance of being
+    won (a soft label; see :func:`outcome_estimates_at_export`) when given, and is excluded otherwise.
+    Dropping those deals would bias the evaluation: they are the slow ones, mostly never won (on the demo
+    data at 2026-04-01, 160 deals of which 9% are won in the end against 43% of all).
     """
     open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
     if truth is not None:
@@ -135,6 +140,7 @@ def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -
             "label_source": "truth.csv (every deal's eventual outcome; never closing = not won)",
             "n_open": int(len(open_ids)),
             "still_open_at_export_counted_not_won": 0,
+            "still_open_at_export_estimated": 0,
             "excluded_still_open_at_export": 0,
             "excluded_not_in_truth": int((~known).sum()),
         }
@@ -142,15 +148,49 @@ def eventual_outcomes(full: CRMData, crm: CRMData, truth: pd.DataFrame | None) -
     closed = final["deal_stage"].isin(["Won", "Lost"])
     stale = ~closed & final["stale"].fillna(False).astype(bool)
     labels = final.loc[closed | stale, "deal_stage"].eq("Won").astype(float)
-    return labels, {
-        "label_source": (
-            f"stage in the export on {full.export_end:%Y-%m-%d}; deals still open and stale there "
-            "(older than any deal ever took to close) count as not won"
-        ),
+    pending = final.index[~closed & ~stale]
+    guesses = (estimated if estimated is not None else pd.Series(dtype=float)).reindex(pending).dropna()
+    source = (
+        f"stage in the export on {full.export_end:%Y-%m-%d}; deals still open and stale there "
+        "(older than any deal ever took to close) count as not won"
+    )
+    if estimated is not None:
+        source += (
+            "; deals still open there and not stale count as their estimated chance of being won (the "
+            "competing-risks hazard fitted on the whole export, as training completes open deals); AUC is "
+            "over the deals with a known outcome only"
+        )
+    return pd.concat([labels, guesses]).reindex(open_ids).dropna(), {
+        "label_source": source,
         "n_open": int(len(open_ids)),
         "still_open_at_export_counted_not_won": int(stale.sum()),
-        "excluded_still_open_at_export": int((~closed & ~stale).sum()),
+        "still_open_at_export_estimated": int(len(guesses)),
+        "excluded_still_open_at_export": int(len(pending) - len(guesses)),
     }
+
+
+_ESTIMATES: dict[tuple, pd.Series] = {}
+
+
+def outcome_estimates_at_export(
+    full: CRMData, seed: int, model: WinProbabilityModel | None = None
+) -> pd.Series:
+    """Estimated chance of being won of each deal still open at the export's end (``full.as_of``).
+
+    ``WinProbabilityModel.estimated_outcomes`` on the whole export: the hazard knows every close up to the
+    export, and each deal has survived that long, so this is the best estimate available of the outcomes the
+    export does not show yet. On the synthetic exports it brings the backtest's ECE to within 0.006 of the ECE
+    against the true outcomes at every date, where dropping those deals put it up to 0.032 off
+    (model-spec section 6). Computed once per export and seed in each process (the backtest's dates share
+    it); a ``model`` already fitted on ``full`` with this seed supplies them without refitting the hazard.
+    """
+    key = (full.data_hash, full.as_of, full.export_end, seed)
+    if key not in _ESTIMATES:
+        _ESTIMATES.clear()  # one export at a time: a long-running process does not accumulate them
+        default = WinProbabilityModel(seed=seed)
+        usable = model is not None and model.get_params() == default.get_params()  # same numbers either way
+        _ESTIMATES[key] = (model if usable else default).estimated_outcomes(full)
+    return _ESTIMATES[key]
 
 
 def aligned_scores(labels: pd.Series, predicted: pd.Series, base_rate: float) -> dict:
@@ -169,7 +209,8 @@ def evaluate_as_of(
 ) -> dict:
     """Train at ``as_of`` on the cut, score its open deals, and compare with their eventual outcomes."""
     crm = cut_at(full, as_of)
-    labels, counts = eventual_outcomes(full, crm, truth)
+    estimated = outcome_estimates_at_export(full, seed) if truth is None else None
+    labels, counts = eventual_outcomes(full, crm, truth, estimated)
     base = historical_base_rate(crm)
     models = {"model": model_factory(seed=seed).fit(crm)}
     for name, params in (variants or {}).items():
@@ -178,6 +219,7 @@ def evaluate_as_of(
     row: dict = {
         "as_of": f"{crm.as_of:%Y-%m-%d}",
         "n": int(len(labels)),
+        "n_known_outcome": int(labels.isin((0.0, 1.0)).sum()),
         "base_rate": base,
         "observed_win_rate": float(labels.mean()) if len(labels) else None,
         **counts,

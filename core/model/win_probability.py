@@ -42,6 +42,7 @@ from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator, choose_calibrator, log_loss
 from core.model.explanation import DealExplanation
 from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
+from core.model.metrics import expected_brier, expected_calibration_error
 
 CENSORING_METHODS = ("hazard", "closed_only")
 # Manager and office enter only through the rep's smoothed win rates. The rep as a raw category is optional:
@@ -205,6 +206,21 @@ class WinProbabilityModel(BaseEstimator):
         labels = deal_labels.reindex(snapshots["opportunity_id"]).to_numpy(dtype=float)
         return TrainingSet(matrix, labels, weights, deal_labels, ids, dates), spec
 
+    def estimated_outcomes(self, crm: CRMData) -> pd.Series:
+        """P(won | still open at its current age) of each deal open at ``crm.as_of`` that has a snapshot.
+
+        These are the labels training completes open deals with (the competing-risks hazard fitted on
+        ``crm``, chained forward), computed without fitting a booster. The backtest uses them for deals whose
+        outcome the export does not show yet. Deals without an engage date have no snapshot and no estimate.
+        """
+        if self.censoring != "hazard":
+            raise ValueError(f"estimated outcomes need censoring='hazard', not {self.censoring!r}")
+        fitted = getattr(self, "open_deal_outcomes_", None)
+        if fitted is not None and (self.trained_as_of_, self.data_hash_) == (crm.as_of, crm.data_hash):
+            return fitted  # fit computed them on this very data
+        train, _ = self._training_set(crm)
+        return _open_deal_outcomes(crm, train.deal_labels)
+
     def _complete_open_labels(
         self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame, spec: FeatureSpec
     ) -> pd.Series:
@@ -276,6 +292,9 @@ class WinProbabilityModel(BaseEstimator):
         self._last_hazard = None
         train, spec = self._training_set(crm)
         self.hazard_ = None if self._last_hazard is None else (*self._last_hazard, spec)
+        self.open_deal_outcomes_ = (
+            _open_deal_outcomes(crm, train.deal_labels) if self.censoring == "hazard" else None
+        )
         if len(train.labels) == 0 or np.unique(np.round(train.labels)).size < 2:
             raise UsageError(
                 f"cannot train at as-of {crm.as_of:%Y-%m-%d}: need both won and lost deals closed by then"
@@ -400,9 +419,9 @@ class WinProbabilityModel(BaseEstimator):
             "window": f"snapshots after {as_of - pd.Timedelta(weeks=self.validation_weeks):%Y-%m-%d}, "
             "deals out of fold",
             "auc": auc,
-            "brier": float(np.mean((held_out - labels) ** 2)),
+            "brier": expected_brier(labels, held_out),
             "log_loss": log_loss(labels, held_out),
-            "ece": _ece(held_out, labels),
+            "ece": expected_calibration_error(labels, held_out),
             "calibration_method": calibrator.method,
             "calibration_log_loss": scores,
         }
@@ -521,6 +540,12 @@ class WinProbabilityModel(BaseEstimator):
         )
 
 
+def _open_deal_outcomes(crm: CRMData, deal_labels: pd.Series) -> pd.Series:
+    """The training labels of the deals open at ``crm.as_of`` (their completed, estimated outcomes)."""
+    open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
+    return deal_labels.reindex(open_ids).dropna().rename("estimated_outcome")
+
+
 def _sub_spec(spec: FeatureSpec, names: tuple[str, ...]) -> FeatureSpec:
     """The spec restricted to ``names`` (in that order)."""
     return FeatureSpec(
@@ -540,13 +565,6 @@ def _cross_fitted(log_odds: np.ndarray, labels: np.ndarray, method: str, seed: i
     for k in (0, 1):
         predicted[fold == k] = fitter(log_odds[fold != k], labels[fold != k])(log_odds[fold == k])
     return predicted
-
-
-def _ece(predicted: np.ndarray, observed: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over equal-width probability bins (count-weighted)."""
-    from core.model.metrics import expected_calibration_error
-
-    return expected_calibration_error(observed, predicted, bins)
 
 
 def _readable_values(

@@ -100,16 +100,18 @@ def win_probability_markdown(report: dict) -> str:
     columns = ["model", "baseline_base_rate", "baseline_stage_age"]
     extra = [c for c in ("oracle",) if c in first] + sorted(first.get("variants", {}))
     lines += [
-        "| as-of | n | excluded (open at export) | counted not won (stale at export) | base rate | observed "
-        "| who | AUC | Brier | Brier skill | log loss | ECE | ECE if calibrated (5-95%) |",
-        "|---" * 13 + "|",
+        "| as-of | n | excluded (open at export) | counted not won (stale at export) | estimated (open at "
+        "export, not stale) | base rate | observed | who | AUC | Brier | Brier skill | log loss | ECE "
+        "| ECE if calibrated (5-95%) |",
+        "|---" * 14 + "|",
     ]
     for row in report["per_as_of"]:
         for name in columns + extra:
             metrics = row.get(name) or row.get("variants", {}).get(name)
             lines.append(
                 f"| {row['as_of']} | {row['n']} | {row['excluded_still_open_at_export']} | "
-                f"{row['still_open_at_export_counted_not_won']} | {_fmt(row['base_rate'])} | "
+                f"{row['still_open_at_export_counted_not_won']} | "
+                f"{row.get('still_open_at_export_estimated', 0)} | {_fmt(row['base_rate'])} | "
                 f"{_fmt(row['observed_win_rate'])} | {name} | {_fmt(metrics['auc'])} | "
                 f"{_fmt(metrics['brier'], 4)} | "
                 f"{_fmt(metrics['brier_skill'])} | {_fmt(metrics['log_loss'])} | {_fmt(metrics['ece'])} | "

@@ -94,7 +94,12 @@ def training(
     import pandas as pd
 
     from core.model import WinProbabilityModel
-    from core.model.backtest import backtest_report, default_as_of_dates, evaluate_as_of
+    from core.model.backtest import (
+        backtest_report,
+        default_as_of_dates,
+        evaluate_as_of,
+        outcome_estimates_at_export,
+    )
 
     dates = default_as_of_dates(crm, SHORT_BACKTEST_DATES) if backtest_dates is None else backtest_dates
     late = [d for d in dates if d >= crm.as_of]
@@ -117,6 +122,8 @@ def training(
         worker.submit([(prepare_mlflow, ())] if mlflow else [])
         backtest += worker.submit(evaluations[queued:])
         model = WinProbabilityModel(seed=seed).fit(crm)
+        if dates:  # the backtest dates this process takes over label with the fit's own estimates
+            outcome_estimates_at_export(crm, seed, model)
         opened = worker.submit([(start_mlflow_run, mlflow_run_inputs(model, crm))] if mlflow else [])
         logged: list[str] = []  # the run id once log_run has completed the run
 

@@ -1,8 +1,47 @@
-"""The backtest's plain-language signal statement (what the app and the model card show a sales leader)."""
+"""The backtest's labels and its plain-language signal statement (what the app and the model card show)."""
 
 from __future__ import annotations
 
-from core.model.backtest import signal_statement
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.data import CRMData, cut_at, read_crm
+from core.model import WinProbabilityModel
+from core.model.backtest import eventual_outcomes, outcome_estimates_at_export, signal_statement
+from models.evaluation.backtest import read_truth
+
+DEMO = Path(__file__).resolve().parents[3] / "dataset"
+
+
+def test_deals_the_export_has_not_resolved_get_estimates_that_keep_the_win_rate_unbiased() -> None:
+    # The bundled demo export ends 2026-08-14; of the deals open at 2026-04-01, 160 are still open then and
+    # not stale. They are the slow ones and mostly never won: dropping them overstates the win rate.
+    full = read_crm(DEMO)
+    crm = cut_at(full, "2026-04-01")
+    truth = read_truth(DEMO).set_index("opportunity_id")["outcome"].eq("Won").astype(float)
+    dropped, dropped_counts = eventual_outcomes(full, crm, None)
+    labels, counts = eventual_outcomes(full, crm, None, outcome_estimates_at_export(full, seed=42))
+    assert dropped_counts["excluded_still_open_at_export"] == counts["still_open_at_export_estimated"] == 160
+    assert counts["excluded_still_open_at_export"] == 0 and len(labels) == counts["n_open"] == 1300
+    assert "estimated chance of being won" in counts["label_source"]
+    pending = labels.index.difference(dropped.index)
+    assert labels.loc[dropped.index].equals(dropped)  # known outcomes are untouched
+    assert labels[pending].between(0, 1).all() and not labels[pending].isin((0.0, 1.0)).all()
+    true_rate = truth.reindex(labels.index).mean()
+    assert abs(labels.mean() - true_rate) < 0.01
+    assert dropped.mean() - true_rate > 0.03
+    assert abs(labels[pending].mean() - truth.reindex(pending).mean()) < 0.05
+
+
+def test_a_model_fitted_on_the_export_supplies_the_same_estimates(crm_at: CRMData, fitted) -> None:
+    fresh = WinProbabilityModel(seed=5).estimated_outcomes(crm_at)
+    assert len(fresh) > 50
+    pd.testing.assert_series_equal(fitted.estimated_outcomes(crm_at), fresh)
+    pd.testing.assert_series_equal(outcome_estimates_at_export(crm_at, 5, fitted), fresh)
+    with pytest.raises(ValueError, match="censoring='hazard'"):
+        WinProbabilityModel(censoring="closed_only").estimated_outcomes(crm_at)
 
 ROWS = [{"as_of": "2017-05-01", "n": 1622}, {"as_of": "2017-09-01", "n": 2190}]
 
