@@ -92,7 +92,11 @@ event = st.dataframe(
         ),
         "deal_value": st.column_config.NumberColumn("Deal value", format="dollar", step=1),
         "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
-        "age_days": st.column_config.NumberColumn("Age (days)", format="%d"),
+        "age_days": st.column_config.NumberColumn(
+            "Age (days)",
+            format="%d",
+            help="Days since the deal was engaged; None for Prospecting deals, which have no engage date yet",
+        ),
         "expected_close_date": st.column_config.DateColumn("Expected close", format="YYYY-MM-DD"),
         "driver_1": st.column_config.TextColumn("Driver 1", width="large"),
         "driver_2": st.column_config.TextColumn("Driver 2", width="large"),
