@@ -34,6 +34,28 @@ def backtest_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["as_of", "n", "base_rate", "model", *METRICS])
 
 
+def outcome_note(metrics: dict) -> str | None:
+    """How the backtest knew the scored deals' outcomes, counts summed over its dates (None when not said).
+
+    Without truth.csv some outcomes are not in the export yet: stale deals count as not won, and deals still
+    open and not stale count as their estimated chance of winning, which a reader of the figures should know.
+    """
+    rows = (metrics.get("backtest") or {}).get("per_as_of") or []
+    if not rows or not rows[0].get("label_source"):
+        return None
+    n = sum(r.get("n") or 0 for r in rows)
+    kinds = {
+        "still_open_at_export_counted_not_won": "still open and stale at the export, counted as not won",
+        "still_open_at_export_estimated": "still open there and scored against an estimated outcome",
+        "excluded_still_open_at_export": "left out, their outcome unknown",
+    }
+    counts = [(sum(r.get(key) or 0 for r in rows), text) for key, text in kinds.items()]
+    details = [f"{count:,} {text}" for count, text in counts if count]
+    return f"Outcomes: {rows[0]['label_source']}. Of {n:,} scored deals" + (
+        f": {'; '.join(details)}." if details else ", every outcome is known."
+    )
+
+
 def reliability_bins(metrics: dict) -> pd.DataFrame:
     """Reliability bins pooled over every backtest as-of date (count-weighted means), with the 5-95% range of
     the observed rate a perfectly calibrated model would show in each bin by chance."""

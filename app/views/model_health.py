@@ -69,7 +69,8 @@ if table.empty:
     )
 else:
     st.markdown("**Rolling-origin backtest: model against baselines**")
-    st.caption(f"Source: {md(backtest_source)}.")
+    outcomes = health.outcome_note(metrics)
+    st.caption(f"Source: {md(backtest_source)}." + (f" {md(outcomes)}" if outcomes else ""))
     summary = backtest.get("summary") or {}
     cols = st.columns(4)
     for col, (key, label) in zip(

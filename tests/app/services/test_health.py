@@ -9,6 +9,7 @@ from app.services.health import (
     backtest_table,
     calibration_note,
     feature_importance,
+    outcome_note,
     quality_warnings,
     reliability_bins,
     signal_warning,
@@ -83,6 +84,24 @@ def test_reliability_bins_are_count_weighted() -> None:
     assert bins["chance_low"].tolist() == pytest.approx([9 / 40])
     assert bins["chance_high"].tolist() == pytest.approx([19 / 40])
     assert {"chance_low", "chance_high"} <= set(reliability_bins({}).columns)
+
+
+def test_outcome_note_sums_how_each_outcome_was_known_over_the_dates() -> None:
+    source = "stage in the export on 2026-08-14; ..."
+    rows = [
+        {"n": 1034, "label_source": source, "still_open_at_export_counted_not_won": 214},
+        {"n": 1300, "still_open_at_export_counted_not_won": 292, "still_open_at_export_estimated": 160},
+    ]
+    note = outcome_note({"backtest": {"per_as_of": rows}})
+    assert note == (
+        "Outcomes: stage in the export on 2026-08-14; .... Of 2,334 scored deals: 506 still open and stale "
+        "at the export, counted as not won; 160 still open there and scored against an estimated outcome."
+    )
+    truth = [{"n": 10, "label_source": "truth.csv (every deal's eventual outcome)"}]
+    assert outcome_note({"backtest": {"per_as_of": truth}}).endswith(
+        "Of 10 scored deals, every outcome is known."
+    )
+    assert outcome_note({}) is None and outcome_note({"backtest": {"per_as_of": [{"n": 3}]}}) is None
 
 
 def test_feature_importance_is_mean_absolute_shap() -> None:

@@ -43,6 +43,7 @@ def test_a_model_fitted_on_the_export_supplies_the_same_estimates(crm_at: CRMDat
     with pytest.raises(ValueError, match="censoring='hazard'"):
         WinProbabilityModel(censoring="closed_only").estimated_outcomes(crm_at)
 
+
 ROWS = [{"as_of": "2017-05-01", "n": 1622}, {"as_of": "2017-09-01", "n": 2190}]
 
 
