@@ -327,4 +327,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from models.cli_support import exit_process  # LightGBM is loaded: skip the exit's garbage collections
+
+    exit_process(main())
