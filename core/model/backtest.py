@@ -12,6 +12,7 @@ stage/age rate (win rate of past deals that were still open at a similar age).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -119,9 +120,10 @@ def stage_age_rate(crm: CRMData, strength: float = 20.0) -> pd.Series:
 
 
 def eventual_outcomes(
-    full: CRMData, crm: CRMData, truth: pd.DataFrame | None, estimated: pd.Series | None = None
+    full: CRMData, open_ids: pd.Series, truth: pd.DataFrame | None, estimated: pd.Series | None = None
 ) -> tuple[pd.Series, dict]:
-    """Eventual outcome of each deal open at ``crm.as_of`` (1 won, 0 not), and how the labels were found.
+    """Eventual outcome of each of ``open_ids`` (the deals open at an as-of date: 1 won, 0 not), and how the
+    labels were found.
 
     With ``truth`` (synthetic data) every deal's outcome is known (a deal that never closes is not won).
     Otherwise the outcome is the deal's stage at the export's end. A deal still open there counts as not won
@@ -131,7 +133,6 @@ def eventual_outcomes(
     Dropping those deals would bias the evaluation: they are the slow ones, mostly never won (on the demo
     data at 2026-04-01, 160 deals of which 9% are won in the end against 43% of all).
     """
-    open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
     if truth is not None:
         outcome = truth.set_index("opportunity_id")["outcome"].reindex(open_ids)
         known = outcome.notna()
@@ -199,6 +200,47 @@ def aligned_scores(labels: pd.Series, predicted: pd.Series, base_rate: float) ->
     return probability_scores(labels.to_numpy(), p, base_rate)
 
 
+@dataclass(frozen=True)
+class AsOfScores:
+    """What a model trained at one as-of date predicted for the deals open then (no outcomes yet).
+
+    :func:`score_as_of` makes it (the expensive part: the fits) in whichever process; :func:`evaluate_scores`
+    labels it and computes the metrics where the export's estimated outcomes are at hand.
+    """
+
+    as_of: pd.Timestamp
+    open_ids: pd.Series
+    base_rate: float
+    cohort_rate: float
+    stage_age: pd.Series
+    predictions: dict[str, pd.Series]
+    won_if_closes: pd.Series | None
+
+
+def score_as_of(
+    full: CRMData,
+    as_of: pd.Timestamp,
+    seed: int,
+    variants: dict[str, dict] | None = None,
+    model_factory: Callable[..., WinProbabilityModel] = WinProbabilityModel,
+    won_if_closes: bool = True,
+) -> AsOfScores:
+    """Train at ``as_of`` on the cut and score its open deals: the model, the variants and the baselines."""
+    crm = cut_at(full, as_of)
+    models = {"model": model_factory(seed=seed).fit(crm)}
+    for name, params in (variants or {}).items():
+        models[name] = model_factory(seed=seed, **params).fit(crm)
+    return AsOfScores(
+        as_of=crm.as_of,
+        open_ids=crm.deals.loc[crm.deals["is_open"], "opportunity_id"],
+        base_rate=historical_base_rate(crm),
+        cohort_rate=cohort_base_rate(crm),
+        stage_age=stage_age_rate(crm),
+        predictions={name: model.predict_proba(crm) for name, model in models.items()},
+        won_if_closes=models["model"].predict_won_if_closes(crm) if won_if_closes else None,
+    )
+
+
 def evaluate_as_of(
     full: CRMData,
     as_of: pd.Timestamp,
@@ -208,16 +250,25 @@ def evaluate_as_of(
     model_factory: Callable[..., WinProbabilityModel] = WinProbabilityModel,
 ) -> dict:
     """Train at ``as_of`` on the cut, score its open deals, and compare with their eventual outcomes."""
-    crm = cut_at(full, as_of)
+    scores = score_as_of(full, as_of, seed, variants, model_factory, won_if_closes=truth is None)
     estimated = outcome_estimates_at_export(full, seed) if truth is None else None
-    labels, counts = eventual_outcomes(full, crm, truth, estimated)
-    base = historical_base_rate(crm)
-    models = {"model": model_factory(seed=seed).fit(crm)}
-    for name, params in (variants or {}).items():
-        models[name] = model_factory(seed=seed, **params).fit(crm)
-    predictions = {name: model.predict_proba(crm) for name, model in models.items()}
+    return evaluate_scores(full, scores, seed, truth, estimated)
+
+
+def evaluate_scores(
+    full: CRMData,
+    scores: AsOfScores,
+    seed: int,
+    truth: pd.DataFrame | None = None,
+    estimated: pd.Series | None = None,
+) -> dict:
+    """The backtest row of one as-of date: ``scores`` against the deals' eventual outcomes
+    (:func:`eventual_outcomes`; ``estimated`` for deals the export has not resolved)."""
+    labels, counts = eventual_outcomes(full, scores.open_ids, truth, estimated)
+    base = scores.base_rate
+    predictions = scores.predictions
     row: dict = {
-        "as_of": f"{crm.as_of:%Y-%m-%d}",
+        "as_of": f"{scores.as_of:%Y-%m-%d}",
         "n": int(len(labels)),
         "n_known_outcome": int(labels.isin((0.0, 1.0)).sum()),
         "base_rate": base,
@@ -228,35 +279,34 @@ def evaluate_as_of(
     model_p = predictions["model"].reindex(labels.index).to_numpy(dtype=float)
     row["model"]["ece_if_calibrated"] = ece_if_calibrated(model_p, seed=seed)
     row["baseline_base_rate"] = aligned_scores(labels, pd.Series(base, index=labels.index), base)
-    row["baseline_stage_age"] = aligned_scores(labels, stage_age_rate(crm), base)
-    cohort = cohort_base_rate(crm)
-    row["cohort_base_rate"] = cohort
-    row["baseline_cohort_rate"] = aligned_scores(labels, pd.Series(cohort, index=labels.index), base)
+    row["baseline_stage_age"] = aligned_scores(labels, scores.stage_age, base)
+    row["cohort_base_rate"] = scores.cohort_rate
+    row["baseline_cohort_rate"] = aligned_scores(
+        labels, pd.Series(scores.cohort_rate, index=labels.index), base
+    )
     row["variants"] = {
         name: aligned_scores(labels, p, base) for name, p in predictions.items() if name != "model"
     }
     if truth is not None:
-        oracle = oracle_win_probability(truth, crm.as_of)
+        oracle = oracle_win_probability(truth, scores.as_of)
         row["oracle"] = aligned_scores(labels, oracle, base)
         row["model"]["calibration_error_vs_truth"] = calibration_error_against(
             oracle.reindex(labels.index).to_numpy(dtype=float), model_p
         )
-    if truth is None:
-        row["closed_by_export"] = _closed_only_view(full, crm, base, predictions["model"], models["model"])
+    elif scores.won_if_closes is not None:
+        row["closed_by_export"] = _closed_only_view(full, scores, predictions["model"])
     row["reliability"] = reliability_table(labels.to_numpy(), model_p).to_dict("records")
     return row
 
 
-def _closed_only_view(
-    full: CRMData, crm: CRMData, base: float, won: pd.Series, model: WinProbabilityModel
-) -> dict:
+def _closed_only_view(full: CRMData, scores: AsOfScores, won: pd.Series) -> dict:
     """The usual (naive) evaluation population: open deals that closed by the export's end, and nothing else.
 
     On it the right probability is P(won | the deal closes), not P(won): the model's hazard supplies that
     ratio; the deployed P(won) is shown too, to make the difference visible.
     """
-    open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
-    final = full.deals.set_index("opportunity_id").reindex(open_ids)
+    base = scores.base_rate
+    final = full.deals.set_index("opportunity_id").reindex(scores.open_ids)
     closed = final["deal_stage"].isin(["Won", "Lost"])
     labels = final.loc[closed, "deal_stage"].eq("Won").astype(float)
     view: dict = {
@@ -267,7 +317,7 @@ def _closed_only_view(
     if len(labels) == 0:
         return view
     view["baseline_base_rate"] = aligned_scores(labels, pd.Series(base, index=labels.index), base)
-    view["model_won_if_closes"] = aligned_scores(labels, model.predict_won_if_closes(crm).fillna(base), base)
+    view["model_won_if_closes"] = aligned_scores(labels, scores.won_if_closes.fillna(base), base)
     view["model_won"] = aligned_scores(labels, won, base)
     return view
 

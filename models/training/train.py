@@ -82,8 +82,10 @@ def training(
     by default three month-start dates (``default_as_of_dates``); pass ``[]`` to skip it. Its dates and the
     extra ``tasks`` (run first) are shared with the worker (``models.shared_tasks``): once the fit is done,
     this process takes over whatever the worker has not started. Every fit is seeded and single-threaded,
-    so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). Pass a
-    ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on leaving.
+    so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). The
+    dates' scores are labelled here, once they are all in: deals the export has not resolved take the
+    estimated outcomes this fit computed anyway (``core.model.backtest.outcome_estimates_at_export``), so
+    the worker never refits the hazard for them. Pass a ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on leaving.
 
     With ``mlflow`` the worker also logs the MLflow run. It imports MLflow before its last backtest date (this
     process, done fitting, takes that date: the second-largest, so the two finish together), opens the run
@@ -97,8 +99,9 @@ def training(
     from core.model.backtest import (
         backtest_report,
         default_as_of_dates,
-        evaluate_as_of,
+        evaluate_scores,
         outcome_estimates_at_export,
+        score_as_of,
     )
 
     dates = default_as_of_dates(crm, SHORT_BACKTEST_DATES) if backtest_dates is None else backtest_dates
@@ -112,7 +115,8 @@ def training(
     # with MLflow, this process takes the second-largest date: queued last, after the worker's MLflow import
     held_back = order[1:2] if mlflow else []
     order = [i for i in order if i not in held_back] + held_back
-    evaluations = [(evaluate_as_of, (crm, pd.Timestamp(dates[i]), seed)) for i in order]
+    # the fits run in either process; labelling needs the fit's estimates of the unresolved deals: here
+    evaluations = [(score_as_of, (crm, pd.Timestamp(dates[i]), seed)) for i in order]
     queued = len(evaluations) - len(held_back)
     with ExitStack() as stack:
         if worker is None:
@@ -122,8 +126,6 @@ def training(
         worker.submit([(prepare_mlflow, ())] if mlflow else [])
         backtest += worker.submit(evaluations[queued:])
         model = WinProbabilityModel(seed=seed).fit(crm)
-        if dates:  # the backtest dates this process takes over label with the fit's own estimates
-            outcome_estimates_at_export(crm, seed, model)
         opened = worker.submit([(start_mlflow_run, mlflow_run_inputs(model, crm))] if mlflow else [])
         logged: list[str] = []  # the run id once log_run has completed the run
 
@@ -132,7 +134,11 @@ def training(
             result: dict = {"validation": model.validation_}
             if dates:
                 done = worker.results(backtest)
-                rows = [done[order.index(i)] for i in range(len(dates))]  # back in the dates' order
+                estimated = outcome_estimates_at_export(crm, seed, model)  # the fit computed them already
+                rows = [  # back in the dates' order
+                    evaluate_scores(crm, done[order.index(i)], seed, None, estimated)
+                    for i in range(len(dates))
+                ]
                 result["backtest"] = backtest_report(rows)
             return result
 
