@@ -85,7 +85,8 @@ def training(
     so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). The
     dates' scores are labelled here, once they are all in: deals the export has not resolved take the
     estimated outcomes this fit computed anyway (``core.model.backtest.outcome_estimates_at_export``), so
-    the worker never refits the hazard for them. Pass a ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on leaving.
+    the worker never refits the hazard for them. Pass a ``worker`` started earlier (its owner closes it);
+    otherwise one is started here and stopped on leaving.
 
     With ``mlflow`` the worker also logs the MLflow run. It imports MLflow before its last backtest date (this
     process, done fitting, takes that date: the second-largest, so the two finish together), opens the run

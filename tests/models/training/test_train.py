@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from core.data import cut_at, read_crm
 from core.data.synthetic import generate_crm, write_crm
+from core.model.backtest import evaluate_as_of
+from core.settings import SETTINGS
 from models.training.train import main
 
 
@@ -73,6 +77,10 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     assert row["model"]["ece_if_calibrated"]["p05"] < row["model"]["ece_if_calibrated"]["p95"]
     assert row["reliability"][0].keys() == {"bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"}
     assert backtest["signal_statement"].startswith("Across 1 as-of dates")
+    # scored in the worker, labelled here with the fit's own estimates: the same row as one process computes
+    assert row["still_open_at_export_estimated"] > 0 and row["n_known_outcome"] < row["n"]
+    crm = cut_at(read_crm(export_dir), "2026-04-01")
+    assert json.loads(json.dumps(evaluate_as_of(crm, pd.Timestamp("2025-12-01"), SETTINGS.seed))) == row
     import mlflow
 
     mlflow.set_tracking_uri(uri)
