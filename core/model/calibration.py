@@ -126,29 +126,44 @@ def fit_isotonic(log_odds: np.ndarray, y: np.ndarray, weight: np.ndarray | None 
     return Calibrator("isotonic", thresholds=tuple(map(float, centres)), values=tuple(map(float, values)))
 
 
+FITTERS = {"sigmoid": fit_sigmoid, "isotonic": fit_isotonic}
+
+
 def _fold_of(n: int, seed: int) -> np.ndarray:
     """A seeded 0/1 fold assignment for two-fold cross-fitting."""
     return np.random.default_rng(seed).permutation(np.arange(n) % 2)
 
 
+def cross_fitted(
+    method: str, log_odds: np.ndarray, y: np.ndarray, seed: int = 0, weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Two-fold cross-fitted predictions: each half mapped by the ``method`` fitted on the other half."""
+    z, y = np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float)
+    w = None if weight is None else np.asarray(weight, dtype=float)
+    fitter = FITTERS[method]
+    fold = _fold_of(len(z), seed)
+    predicted = np.empty_like(z)
+    for k in (0, 1):
+        train, test = fold != k, fold == k
+        predicted[test] = fitter(z[train], y[train], None if w is None else w[train])(z[test])
+    return predicted
+
+
 def choose_calibrator(
-    log_odds: np.ndarray, y: np.ndarray, seed: int = 0, methods: tuple[str, ...] = METHODS
+    log_odds: np.ndarray,
+    y: np.ndarray,
+    seed: int = 0,
+    methods: tuple[str, ...] = METHODS,
+    weight: np.ndarray | None = None,
 ) -> tuple[Calibrator, dict[str, float]]:
     """Pick among ``methods`` by two-fold cross-fitted log loss on held-out data, then fit it on all of it.
 
     Isotonic must beat sigmoid by 0.002 to be chosen: it cannot extrapolate beyond the held-out scores
-    (the refitted booster's scores spread wider), so it has to earn its flat ends.
+    (the refitted booster's scores spread wider), so it has to earn its flat ends. ``weight`` weighs each
+    row in the fits and the log loss (a thinned training snapshot stands for several).
     """
     z, y = np.asarray(log_odds, dtype=float), np.asarray(y, dtype=float)
-    fold = _fold_of(len(z), seed)
-    scores: dict[str, float] = {}
-    fitters = {name: {"sigmoid": fit_sigmoid, "isotonic": fit_isotonic}[name] for name in methods}
-    for name, fitter in fitters.items():
-        predicted = np.empty_like(z)
-        for k in (0, 1):
-            train, test = fold != k, fold == k
-            predicted[test] = fitter(z[train], y[train])(z[test])
-        scores[name] = log_loss(y, predicted)
+    scores = {name: log_loss(y, cross_fitted(name, z, y, seed, weight), weight) for name in methods}
     penalty = {"sigmoid": 0.0, "isotonic": 0.002}
     best = min(scores, key=lambda name: scores[name] + penalty[name])
-    return fitters[best](z, y), scores
+    return FITTERS[best](z, y, weight), scores

@@ -39,7 +39,7 @@ from core.features.deal_features import (
 )
 from core.features.history import overall_win_rate_before
 from core.features.spec import FeatureSpec
-from core.model.calibration import Calibrator, choose_calibrator, log_loss
+from core.model.calibration import Calibrator, choose_calibrator, cross_fitted, log_loss
 from core.model.explanation import DealExplanation
 from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
 from core.model.metrics import expected_brier, expected_calibration_error
@@ -407,8 +407,11 @@ class WinProbabilityModel(BaseEstimator):
                 "note": "too few recent snapshots to calibrate out of sample",
             }
         methods = ("sigmoid", "isotonic") if self.calibration == "auto" else (self.calibration,)
-        calibrator, scores = choose_calibrator(out_of_fold[rows], labels, self.seed, methods)
-        held_out = _cross_fitted(out_of_fold[rows], labels, calibrator.method, self.seed)
+        # weighted like the booster's training rows: a snapshot kept once in 4 beyond 182 days counts 4, so
+        # an old open deal weighs as much in the map as a young one, as it does among the deals scored
+        weights = train.weights[rows]
+        calibrator, scores = choose_calibrator(out_of_fold[rows], labels, self.seed, methods, weights)
+        held_out = cross_fitted(calibrator.method, out_of_fold[rows], labels, self.seed, weights)
         hard = np.isin(labels, (0.0, 1.0))
         auc = (
             float(roc_auc_score(labels[hard], held_out[hard])) if np.unique(labels[hard]).size == 2 else None
@@ -553,18 +556,6 @@ def _sub_spec(spec: FeatureSpec, names: tuple[str, ...]) -> FeatureSpec:
         categories={n: spec.categories[n] for n in names if n in spec.categories},
         labels={n: spec.labels[n] for n in names if n in spec.labels},
     )
-
-
-def _cross_fitted(log_odds: np.ndarray, labels: np.ndarray, method: str, seed: int) -> np.ndarray:
-    """Two-fold cross-fitted calibrated predictions (honest held-out validation figures)."""
-    from core.model.calibration import _fold_of, fit_isotonic, fit_sigmoid
-
-    fitter = fit_isotonic if method == "isotonic" else fit_sigmoid
-    fold = _fold_of(len(log_odds), seed)
-    predicted = np.empty_like(log_odds)
-    for k in (0, 1):
-        predicted[fold == k] = fitter(log_odds[fold != k], labels[fold != k])(log_odds[fold == k])
-    return predicted
 
 
 def _readable_values(

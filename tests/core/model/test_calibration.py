@@ -68,3 +68,17 @@ def test_choice_takes_isotonic_for_a_step_shaped_truth() -> None:
     calibrator, scores = choose_calibrator(z, y, seed=1)
     assert calibrator.method == "isotonic"
     assert scores["isotonic"] < scores["sigmoid"] - 0.002
+
+
+def test_a_weighted_row_counts_as_that_many_copies() -> None:
+    # the model weighs a snapshot kept once in 4 (deals older than 182 days) by 4, in the map too
+    z, y = _platt_data(3000)
+    weight = np.where(z < -1, 4.0, 1.0)
+    weighted, scores = choose_calibrator(z, y, seed=1, methods=("sigmoid",), weight=weight)
+    copies = weight.astype(int)
+    repeated, _ = choose_calibrator(np.repeat(z, copies), np.repeat(y, copies), seed=1, methods=("sigmoid",))
+    assert weighted.slope == pytest.approx(repeated.slope, rel=1e-8)
+    assert weighted.intercept == pytest.approx(repeated.intercept, rel=1e-8, abs=1e-9)
+    unweighted, _ = choose_calibrator(z, y, seed=1, methods=("sigmoid",))
+    assert abs(unweighted.slope - weighted.slope) > 1e-4  # the weights did move the fit
+    assert scores["sigmoid"] < log_loss(y, np.full_like(y, y.mean()), weight)
