@@ -224,16 +224,21 @@ def model_card(model: WinProbabilityModel, metrics: dict) -> str:
     if backtest:
         lines += ["", "## Rolling-origin backtest", "", backtest.get("signal_statement", ""), ""]
         lines += [
-            "| as-of | n | AUC | Brier | Brier skill | ECE | ECE if calibrated (chance, 5-95%) |",
-            "|---|---|---|---|---|---|---|",
+            "| as-of | n | of which outcome estimated | AUC | Brier | Brier skill | ECE "
+            "| ECE if calibrated (chance, 5-95%) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        for row in backtest.get("per_as_of", []):
+        rows = backtest.get("per_as_of", [])
+        for row in rows:
             m = row["model"]
             chance = chance_range_text(m.get("ece_if_calibrated")) or "n/a"
             lines.append(
-                f"| {row['as_of']} | {row['n']} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | "
-                f"{_fmt(m['brier_skill'])} | {_fmt(m['ece'])} | {chance} |"
+                f"| {row['as_of']} | {row['n']} | {row.get('still_open_at_export_estimated', 0)} | "
+                f"{_fmt(m['auc'])} | {_fmt(m['brier'])} | {_fmt(m['brier_skill'])} | {_fmt(m['ece'])} | "
+                f"{chance} |"
             )
+        if rows and rows[0].get("label_source"):
+            lines += ["", f"Outcomes: {rows[0]['label_source']}."]
     lines += [
         "",
         "Features use only what was known at each snapshot date; no close date, close value or "

@@ -103,11 +103,14 @@ def test_model_card_shows_each_backtest_date_with_the_ece_chance_gives(
         {
             "as_of": "2025-07-01",
             "n": 1034,
+            "label_source": "stage in the export on 2026-08-14; ...",
+            "still_open_at_export_estimated": 160,
             "model": {**model, "ece_if_calibrated": {"p05": 0.017, "p95": 0.046}},
         },
         {"as_of": "2025-09-01", "n": 1110, "model": model},  # metrics written before the sampling check
     ]
     folder = save_model(fitted, tmp_path, metrics={"backtest": {"signal_statement": "S.", "per_as_of": rows}})
     card = (folder / "model_card.md").read_text()
-    assert "| 2025-07-01 | 1034 | 0.750 | 0.190 | 0.200 | 0.041 | 0.017-0.046 |" in card
-    assert "| 2025-09-01 | 1110 | 0.750 | 0.190 | 0.200 | 0.041 | n/a |" in card
+    assert "| 2025-07-01 | 1034 | 160 | 0.750 | 0.190 | 0.200 | 0.041 | 0.017-0.046 |" in card
+    assert "| 2025-09-01 | 1110 | 0 | 0.750 | 0.190 | 0.200 | 0.041 | n/a |" in card
+    assert "Outcomes: stage in the export on 2026-08-14; ...." in card
