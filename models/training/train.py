@@ -84,9 +84,10 @@ def training(
     this process takes over whatever the worker has not started. Every fit is seeded and single-threaded,
     so where a date is evaluated changes no number, only the wall time (this machine has 2 cores). The
     dates' scores are labelled here, once they are all in: deals the export has not resolved take the
-    estimated outcomes this fit computed anyway (``core.model.backtest.outcome_estimates_at_export``), so
-    the worker never refits the hazard for them. Pass a ``worker`` started earlier (its owner closes it);
-    otherwise one is started here and stopped on leaving.
+    estimated outcomes this fit computed anyway (``WinProbabilityModel.estimated_outcomes``, the same as
+    ``core.model.backtest.outcome_estimates_at_export``), so the worker never refits the hazard for them.
+    Pass a ``worker`` started earlier (its owner closes it); otherwise one is started here and stopped on
+    leaving.
 
     With ``mlflow`` the worker also logs the MLflow run. It imports MLflow before its last backtest date (this
     process, done fitting, takes that date: the second-largest, so the two finish together), opens the run
@@ -101,7 +102,6 @@ def training(
         backtest_report,
         default_as_of_dates,
         evaluate_scores,
-        outcome_estimates_at_export,
         score_as_of,
     )
 
@@ -135,7 +135,7 @@ def training(
             result: dict = {"validation": model.validation_}
             if dates:
                 done = worker.results(backtest)
-                estimated = outcome_estimates_at_export(crm, seed, model)  # the fit computed them already
+                estimated = model.estimated_outcomes(crm)  # the fit computed them already
                 rows = [  # back in the dates' order
                     evaluate_scores(crm, done[order.index(i)], seed, None, estimated)
                     for i in range(len(dates))

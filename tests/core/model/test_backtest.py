@@ -40,7 +40,7 @@ def test_a_model_fitted_on_the_export_supplies_the_same_estimates(crm_at: CRMDat
     fresh = WinProbabilityModel(seed=5).estimated_outcomes(crm_at)
     assert len(fresh) > 50
     pd.testing.assert_series_equal(fitted.estimated_outcomes(crm_at), fresh)
-    pd.testing.assert_series_equal(outcome_estimates_at_export(crm_at, 5, fitted), fresh)
+    pd.testing.assert_series_equal(outcome_estimates_at_export(crm_at, 5), fresh)
     with pytest.raises(ValueError, match="censoring='hazard'"):
         WinProbabilityModel(censoring="closed_only").estimated_outcomes(crm_at)
 
