@@ -145,8 +145,7 @@ def eventual_outcomes(
             "excluded_still_open_at_export": 0,
             "excluded_not_in_truth": int((~known).sum()),
         }
-    final = full.deals.set_index("opportunity_id").reindex(open_ids)
-    closed = final["deal_stage"].isin(["Won", "Lost"])
+    final, closed = _at_export(full, open_ids)
     stale = ~closed & final["stale"].fillna(False).astype(bool)
     labels = final.loc[closed | stale, "deal_stage"].eq("Won").astype(float)
     pending = final.index[~closed & ~stale]
@@ -168,6 +167,12 @@ def eventual_outcomes(
         "still_open_at_export_estimated": int(len(guesses)),
         "excluded_still_open_at_export": int(len(pending) - len(guesses)),
     }
+
+
+def _at_export(full: CRMData, open_ids: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """The export's last record of each of ``open_ids``, and whether it closed (won or lost) by then."""
+    final = full.deals.set_index("opportunity_id").reindex(open_ids)
+    return final, final["deal_stage"].isin(["Won", "Lost"])
 
 
 _ESTIMATES: dict[tuple, pd.Series] = {}
@@ -302,8 +307,7 @@ def _closed_only_view(full: CRMData, scores: AsOfScores, won: pd.Series) -> dict
     ratio; the deployed P(won) is shown too, to make the difference visible.
     """
     base = scores.base_rate
-    final = full.deals.set_index("opportunity_id").reindex(scores.open_ids)
-    closed = final["deal_stage"].isin(["Won", "Lost"])
+    final, closed = _at_export(full, scores.open_ids)
     labels = final.loc[closed, "deal_stage"].eq("Won").astype(float)
     view: dict = {
         "n": int(len(labels)),
