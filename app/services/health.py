@@ -57,28 +57,47 @@ def outcome_note(metrics: dict) -> str | None:
 
 
 def reliability_bins(metrics: dict) -> pd.DataFrame:
-    """Reliability bins pooled over every backtest as-of date (count-weighted means), with the 5-95% range of
-    the observed rate a perfectly calibrated model would show in each bin by chance."""
+    """Reliability bins pooled over every backtest as-of date.
+
+    From the backtest's own pooled table when it has one (``summary.pooled``, written by the batch step with
+    each bin's 5-95% range of a perfectly calibrated model's observed rate, one outcome drawn per deal);
+    for older metrics the per-date bins are pooled here (count-weighted means) and carry no chance range.
+    """
+    pooled = (((metrics.get("backtest") or {}).get("summary") or {}).get("pooled") or {}).get("reliability")
+    if pooled:
+        return pd.DataFrame(pooled)[[*RELIABILITY_COLUMNS, "chance_low", "chance_high"]]
     rows = [
         b
         for entry in (metrics.get("backtest") or {}).get("per_as_of", [])
         for b in entry.get("reliability", [])
     ]
     if not rows:
-        return pd.DataFrame(columns=[*RELIABILITY_COLUMNS, "chance_low", "chance_high"])
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
     bins = pd.DataFrame(rows)
     bins = bins[bins["n"] > 0]
     bins = bins.assign(pred_sum=bins["mean_predicted"] * bins["n"], obs_sum=bins["observed_rate"] * bins["n"])
     pooled = bins.groupby(["bin_lower", "bin_upper"], as_index=False)[["n", "pred_sum", "obs_sum"]].sum()
     pooled["mean_predicted"] = pooled["pred_sum"] / pooled["n"]
     pooled["observed_rate"] = pooled["obs_sum"] / pooled["n"]
-    # where a calibrated model's observed rate falls by chance: binomial at the bin's mean prediction (its
-    # variance is at least that of the deals' own probabilities, so the range errs on the wide side)
-    from scipy import stats  # here, not at the top: every page imports this module, few draw the diagram
+    return pooled[RELIABILITY_COLUMNS]
 
-    pooled["chance_low"] = stats.binom.ppf(0.05, pooled["n"], pooled["mean_predicted"]) / pooled["n"]
-    pooled["chance_high"] = stats.binom.ppf(0.95, pooled["n"], pooled["mean_predicted"]) / pooled["n"]
-    return pooled[[*RELIABILITY_COLUMNS, "chance_low", "chance_high"]]
+
+def pooled_calibration_note(metrics: dict) -> str | None:
+    """The pooled ECE beside the reliability diagram, with the range chance gives a calibrated model."""
+    backtest = metrics.get("backtest") or {}
+    pooled = (backtest.get("summary") or {}).get("pooled") or {}
+    spread = pooled.get("ece_if_calibrated") or {}
+    if pooled.get("ece") is None or spread.get("p95") is None or len(backtest.get("per_as_of") or []) < 2:
+        return None  # one date: the pooled figures are that date's, already in the table
+    verdict = "within" if pooled["ece"] <= spread["p95"] else "beyond"
+    text = (
+        f"Pooled over the dates ({pooled['n']:,} scores of {pooled['n_deals']:,} deals) the ECE is "
+        f"{pooled['ece']:.3f}, {verdict} the {spread['p05']:.3f}-{spread['p95']:.3f} a perfectly calibrated "
+        "model shows by chance"
+    )
+    if pooled.get("oracle_ece") is not None:
+        text += f" (the true probabilities: {pooled['oracle_ece']:.3f})"
+    return text + "."
 
 
 def feature_importance(shap: pd.DataFrame, top: int = 20) -> pd.DataFrame:

@@ -99,11 +99,20 @@ with left:
         missing_notice("The reliability diagram (needs backtest reliability bins)", backtest_command(run))
     else:
         charts.show(charts.reliability_chart(bins))
-        st.caption(
+        caption = (
             "Pooled over every backtest as-of date; dot size is the number of deals. On the diagonal, "
-            "a predicted 30% wins 30% of the time. Grey bars: where a perfectly calibrated model's dot "
-            "would fall by chance (5-95%) with as many deals; a dot outside its bar is miscalibration."
+            "a predicted 30% wins 30% of the time."
         )
+        if "chance_low" in bins:
+            caption += (
+                " Grey bars: where a perfectly calibrated model's dot would fall by chance (5-95%) with as "
+                "many deals, a deal open at several dates drawing one outcome; a dot outside its bar is "
+                "miscalibration."
+            )
+        else:
+            caption += " No chance ranges: this model's backtest predates them (retrain to add them)."
+        pooled_note = health.pooled_calibration_note(metrics)
+        st.caption(caption + (f" {md(pooled_note)}" if pooled_note else ""))
 with right:
     st.subheader("What drives the model")
     if run.shap is None:

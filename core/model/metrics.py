@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
@@ -24,33 +26,68 @@ def bin_index(predicted: np.ndarray, bins: int = 10) -> np.ndarray:
 
 
 def ece_if_calibrated(
-    predicted: np.ndarray, bins: int = 10, draws: int = 1000, seed: int = 0
+    predicted: np.ndarray, bins: int = 10, draws: int = 1000, seed: int = 0, groups: np.ndarray | None = None
 ) -> dict[str, float | None]:
     """The ECE a perfectly calibrated forecaster would show on these deals: 5th, 50th and 95th percentile.
 
     Consistency resampling (Broecker and Smith, 2007): outcomes are drawn from the predictions themselves, so
     every gap between a bin's observed rate and its mean prediction is sampling noise alone. An ECE above the
     95th percentile is miscalibration that the sample size does not explain; one inside the range is not
-    evidence of miscalibration at this n, however far it is from 0.
+    evidence of miscalibration at this n, however far it is from 0. ``groups`` (see
+    :func:`calibrated_draws`) gives rows that share one outcome, such as one deal scored at several dates.
     """
+    return calibration_if_calibrated(predicted, bins, draws, seed, groups)[0]
+
+
+def calibration_if_calibrated(
+    predicted: np.ndarray, bins: int = 10, draws: int = 1000, seed: int = 0, groups: np.ndarray | None = None
+) -> tuple[dict[str, float | None], pd.DataFrame]:
+    """:func:`ece_if_calibrated`, and per non-empty bin the 5-95% range of a calibrated forecaster's observed
+    rate (columns ``bin_lower``, ``chance_low``, ``chance_high``)."""
     p = np.asarray(predicted, dtype=float)
     if p.size == 0:
-        return {"p05": None, "median": None, "p95": None}
+        return {"p05": None, "median": None, "p95": None}, pd.DataFrame(
+            columns=["bin_lower", "chance_low", "chance_high"]
+        )
     index = bin_index(p, bins)
     order = np.argsort(index, kind="stable")
     p, index = p[order], index[order]
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
     counts = np.diff(np.r_[starts, p.size])
     mean_predicted = np.add.reduceat(p, starts) / counts
+    codes = None if groups is None else pd.factorize(np.asarray(groups)[order])[0]
+    chunks = list(calibrated_draws(p, starts, counts, draws, seed, codes))
+    values = np.concatenate([np.abs(rates - mean_predicted) @ counts / p.size for rates in chunks])
+    observed = np.concatenate(chunks)
+    low, median, high = np.quantile(values, [0.05, 0.5, 0.95])
+    band = np.quantile(observed, [0.05, 0.95], axis=0)
+    table = pd.DataFrame({"bin_lower": index[starts] / bins, "chance_low": band[0], "chance_high": band[1]})
+    return {"p05": float(low), "median": float(median), "p95": float(high)}, table
+
+
+def calibrated_draws(
+    p: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    draws: int,
+    seed: int,
+    codes: np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """Observed rate per bin (rows of ``p`` sorted by bin, bins starting at ``starts``) with outcomes drawn
+    from ``p``: arrays of shape (draws in the chunk, bins), about 4 M outcomes per chunk.
+
+    With ``codes`` (0..k-1) the rows of one code share one uniform draw U and each row's outcome is U < p: one
+    deal scored at several backtest dates has one outcome, so its rows are not independent. Among couplings
+    with these marginals this one (comonotone) makes a bin's rows agree the most, so the range it gives is the
+    widest, never flattering: a gap outside it is not the repetition of deals.
+    """
     rng = np.random.default_rng(seed)
-    chunk = max(1, min(draws, 4_000_000 // p.size))
-    values = []
+    width = p.size if codes is None else int(codes.max()) + 1
+    chunk = max(1, min(draws, 4_000_000 // width))
     for first in range(0, draws, chunk):
-        outcomes = rng.random((min(chunk, draws - first), p.size)) < p
-        observed = np.add.reduceat(outcomes, starts, axis=1) / counts
-        values.append(np.abs(observed - mean_predicted) @ counts / p.size)
-    low, median, high = np.quantile(np.concatenate(values), [0.05, 0.5, 0.95])
-    return {"p05": float(low), "median": float(median), "p95": float(high)}
+        uniform = rng.random((min(chunk, draws - first), width))
+        outcomes = (uniform if codes is None else uniform[:, codes]) < p
+        yield np.add.reduceat(outcomes, starts, axis=1) / counts
 
 
 def chance_range_text(spread: dict | None) -> str | None:

@@ -152,6 +152,32 @@ def win_probability_markdown(report: dict) -> str:
                 for b in row["reliability"]
             )
         )
+    pooled = report["summary"].get("pooled")
+    if pooled:
+        truth_text = (
+            f"; the true probabilities {_fmt(pooled['oracle_ece'])}, the model against them "
+            f"{_fmt(pooled['calibration_error_vs_truth'])}"
+            if pooled.get("oracle_ece") is not None
+            else ""
+        )
+        lines += [
+            "",
+            "### Reliability pooled over the dates (model)",
+            "",
+            f"{pooled['n']:,} scores of {pooled['n_deals']:,} distinct deals: ECE {_fmt(pooled['ece'])}, a "
+            f"perfectly calibrated forecaster {chance_range_text(pooled['ece_if_calibrated'])} by chance"
+            f"{truth_text}. A deal open at several dates has one outcome: the chance ranges draw one per "
+            "deal.",
+            "",
+            "| bin | n | distinct deals | predicted | observed | calibrated, 5-95% by chance |",
+            "|---" * 6 + "|",
+        ]
+        lines += [
+            f"| {b['bin_lower']:.1f}-{b['bin_upper']:.1f} | {b['n']} | {b['n_deals']} | "
+            f"{b['mean_predicted']:.3f} | {b['observed_rate']:.3f} | "
+            f"{b['chance_low']:.3f}-{b['chance_high']:.3f} |"
+            for b in pooled["reliability"]
+        ]
     return "\n".join(lines) + "\n"
 
 

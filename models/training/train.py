@@ -102,6 +102,7 @@ def training(
         backtest_report,
         default_as_of_dates,
         evaluate_scores,
+        pooled_calibration,
         score_as_of,
     )
 
@@ -136,11 +137,11 @@ def training(
             if dates:
                 done = worker.results(backtest)
                 estimated = model.estimated_outcomes(crm)  # the fit computed them already
-                rows = [  # back in the dates' order
-                    evaluate_scores(crm, done[order.index(i)], seed, None, estimated)
-                    for i in range(len(dates))
-                ]
-                result["backtest"] = backtest_report(rows)
+                scored = [done[order.index(i)] for i in range(len(dates))]  # back in the dates' order
+                rows = [evaluate_scores(crm, scores, seed, None, estimated) for scores in scored]
+                result["backtest"] = backtest_report(
+                    rows, pooled_calibration(crm, scored, seed, None, estimated)
+                )
             return result
 
         def log_run(metrics: dict, folder: Path) -> str:

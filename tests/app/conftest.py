@@ -284,7 +284,31 @@ def _metrics(as_of: pd.Timestamp) -> dict:
         "backtest": {
             "as_of_dates": [p["as_of"] for p in per],
             "per_as_of": per,
-            "summary": {"auc": 0.72, "brier": 0.19, "brier_skill": 0.13, "ece": 0.03},
+            "summary": {
+                "auc": 0.72,
+                "brier": 0.19,
+                "brier_skill": 0.13,
+                "ece": 0.03,
+                "pooled": {
+                    "n": 1230,
+                    "n_deals": 1010,
+                    "ece": 0.02,
+                    "ece_if_calibrated": {"p05": 0.011, "median": 0.017, "p95": 0.027},
+                    "reliability": [
+                        {
+                            "bin_lower": b / 10,
+                            "bin_upper": (b + 1) / 10,
+                            "n": 3 * (30 + b),
+                            "n_deals": 2 * (30 + b),
+                            "mean_predicted": b / 10 + 0.05,
+                            "observed_rate": min(1.0, b / 10 + 0.05 + (0.02 if b % 2 else -0.02)),
+                            "chance_low": b / 10 + 0.01,
+                            "chance_high": b / 10 + 0.09,
+                        }
+                        for b in range(10)
+                    ],
+                },
+            },
             "signal_statement": "FIXTURE: the model beats the base rate by 13% Brier skill.",
         },
     }

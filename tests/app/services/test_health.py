@@ -10,6 +10,7 @@ from app.services.health import (
     calibration_note,
     feature_importance,
     outcome_note,
+    pooled_calibration_note,
     quality_warnings,
     reliability_bins,
     signal_warning,
@@ -75,15 +76,37 @@ def test_backtest_table_has_a_row_per_date_and_model() -> None:
     assert backtest_table({}).empty
 
 
-def test_reliability_bins_are_count_weighted() -> None:
+def test_reliability_bins_pool_older_metrics_without_chance_ranges() -> None:
     bins = reliability_bins(_metrics())
     assert bins["n"].tolist() == [40]
     assert bins["mean_predicted"].tolist() == pytest.approx([0.35])
     assert bins["observed_rate"].tolist() == pytest.approx([0.4])
-    # 40 deals at 0.35: a calibrated model wins 14 +- 1.645 x 3.02 of them, so 9 to 19 (binomial quantiles)
-    assert bins["chance_low"].tolist() == pytest.approx([9 / 40])
-    assert bins["chance_high"].tolist() == pytest.approx([19 / 40])
-    assert {"chance_low", "chance_high"} <= set(reliability_bins({}).columns)
+    assert "chance_low" not in bins  # the bars need one outcome per deal, which only the batch step has
+    assert reliability_bins({}).empty and pooled_calibration_note(_metrics()) is None
+
+
+def test_reliability_bins_and_note_come_from_the_backtests_pooled_table() -> None:
+    metrics = _metrics()
+    table = {"bin_lower": 0.0, "bin_upper": 0.5, "n": 40, "n_deals": 31, "mean_predicted": 0.35}
+    table |= {"observed_rate": 0.4, "chance_low": 0.21, "chance_high": 0.49}
+    metrics["backtest"]["summary"] = {
+        "pooled": {
+            "n": 40,
+            "n_deals": 31,
+            "ece": 0.05,
+            "ece_if_calibrated": {"p05": 0.012, "median": 0.03, "p95": 0.071},
+            "reliability": [table],
+            "oracle_ece": 0.041,
+        }
+    }
+    bins = reliability_bins(metrics)
+    assert bins.to_dict("records") == [{k: v for k, v in table.items() if k != "n_deals"}]
+    assert pooled_calibration_note(metrics) == (
+        "Pooled over the dates (40 scores of 31 deals) the ECE is 0.050, within the 0.012-0.071 a perfectly "
+        "calibrated model shows by chance (the true probabilities: 0.041)."
+    )
+    metrics["backtest"]["summary"]["pooled"]["ece"] = 0.08
+    assert ", beyond the 0.012-0.071" in pooled_calibration_note(metrics)
 
 
 def test_outcome_note_sums_how_each_outcome_was_known_over_the_dates() -> None:

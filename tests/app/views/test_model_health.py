@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
@@ -32,6 +33,15 @@ def test_health_shows_backtest_importance_and_quality(app_env: Path) -> None:
     assert all(
         up >= 0 and down >= 0
         for up, down in zip(chance["error_y"]["array"], chance["error_y"]["arrayminus"], strict=True)
+    )
+    pooled = summary["pooled"]
+    assert chance["error_y"]["array"] == pytest.approx(
+        [b["chance_high"] - b["mean_predicted"] for b in pooled["reliability"]]
+    )
+    assert any(
+        f"the ECE is {pooled['ece']:.3f}, within the 0.011-0.027" in c.value.replace("\\", "")
+        and "one outcome" in c.value
+        for c in at.caption
     )
     quality = next(d.value for d in at.dataframe if "description" in d.value.columns)
     assert len(quality) == len(metadata["data_quality"]["items"])

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from core.model.metrics import (
+    calibrated_draws,
     calibration_error_against,
+    calibration_if_calibrated,
     ece_if_calibrated,
     expected_brier,
     expected_calibration_error,
@@ -76,6 +78,29 @@ def test_ece_if_calibrated_is_seeded_and_flags_a_miscalibrated_forecast() -> Non
     overconfident = (rng.random(2000) < 0.5 + 0.6 * (predicted - 0.5)).astype(float)
     assert expected_calibration_error(honest, predicted) < spread["p95"]
     assert expected_calibration_error(overconfident, predicted) > spread["p95"]
+
+
+def test_rows_of_one_deal_share_its_outcome_in_the_chance_ranges() -> None:
+    # 400 rows at 0.5 in one bin but only 100 deals (each scored at 4 dates): the observed rate is k/100 with
+    # k ~ Binomial(100, 0.5), sd 0.05, not the 0.025 that 400 independent outcomes would give
+    predicted, deals = np.full(400, 0.5), np.repeat(np.arange(100), 4)
+    spread, bands = calibration_if_calibrated(predicted, draws=4000, seed=3, groups=deals)
+    assert spread["p95"] == pytest.approx(1.96 * 0.05, abs=0.006)
+    assert bands["bin_lower"].tolist() == [0.5]
+    assert bands["chance_low"].iloc[0] == pytest.approx(0.5 - 1.645 * 0.05, abs=0.011)
+    assert bands["chance_high"].iloc[0] == pytest.approx(0.5 + 1.645 * 0.05, abs=0.011)
+    independent, _ = calibration_if_calibrated(predicted, draws=4000, seed=3)
+    assert independent == ece_if_calibrated(predicted, draws=4000, seed=3)
+    assert independent["p95"] == pytest.approx(1.96 * 0.025, abs=0.003)
+    # a deal whose rows fall in different bins still has one outcome draw U, won where U < p: never won at
+    # 0.2 and lost at 0.9; the two bins' rates are 1/0, 0/0 or 1/1, the last in 20% of the draws
+    draws = np.concatenate(
+        list(calibrated_draws(np.array([0.2, 0.9]), np.array([0, 1]), np.ones(2), 5000, 1, np.array([0, 0])))
+    )
+    assert (draws[:, 0] <= draws[:, 1]).all()
+    assert draws[:, 0].mean() == pytest.approx(0.2, abs=0.02) and draws[:, 1].mean() == pytest.approx(
+        0.9, abs=0.02
+    )
 
 
 def test_ece_if_calibrated_of_nothing_is_none() -> None:

@@ -53,6 +53,35 @@ def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp
     assert "## Win probability" in markdown and "| 2026-02-01 |" in markdown and "oracle" in markdown
     assert f"| {spread['p05']:.3f}-{spread['p95']:.3f} |" in markdown
     assert "measured against the true probabilities instead of the outcomes" in section["signal_statement"]
+    pooled = section["summary"]["pooled"]  # one date: pooling changes nothing
+    assert pooled["n"] == pooled["n_deals"] == row["n"]
+    assert pooled["ece"] == row["model"]["ece"] and pooled["oracle_ece"] == row["oracle"]["ece"]
+    assert [{k: b[k] for k in row["reliability"][0]} for b in pooled["reliability"]] == row["reliability"]
+    assert "pooled over the dates" not in section["signal_statement"]
+
+
+def test_pools_the_dates_with_one_outcome_per_deal(export_dir: Path, tmp_path: Path) -> None:
+    args = ["--data-dir", str(export_dir), "--out-dir", str(tmp_path), "--variants", "none"]
+    assert main([*args, "--as-of-dates", "2025-12-01,2026-02-01", "--sections", "win_probability"]) == 0
+    section = json.loads((tmp_path / "backtest.json").read_text())["win_probability"]
+    rows, pooled = section["per_as_of"], section["summary"]["pooled"]
+    assert pooled["n"] == sum(r["n"] for r in rows)
+    assert max(r["n"] for r in rows) < pooled["n_deals"] < pooled["n"]  # deals open at both dates count once
+    bins = pooled["reliability"]
+    for b in bins:
+        same = [c for r in rows for c in r["reliability"] if c["bin_lower"] == b["bin_lower"]]
+        assert b["n"] == sum(c["n"] for c in same) and b["n_deals"] <= b["n"]
+        assert b["observed_rate"] == pytest.approx(sum(c["n"] * c["observed_rate"] for c in same) / b["n"])
+        assert b["chance_low"] <= b["mean_predicted"] <= b["chance_high"]
+    gaps = sum(b["n"] * abs(b["observed_rate"] - b["mean_predicted"]) for b in bins)
+    assert pooled["ece"] == pytest.approx(gaps / pooled["n"])
+    assert pooled["ece_if_calibrated"]["p05"] < pooled["ece_if_calibrated"]["p95"] < 0.1
+    assert 0 < pooled["oracle_ece"] < 0.1 and 0 < pooled["calibration_error_vs_truth"] < 0.1
+    markdown = (tmp_path / "backtest.md").read_text()
+    assert (
+        f"{pooled['n']:,} scores of {pooled['n_deals']:,} distinct deals: ECE {pooled['ece']:.3f}" in markdown
+    )
+    assert f"pooled over the dates ({pooled['n']:,} scores" in section["signal_statement"]
 
 
 def test_unknown_variant_is_a_usage_error(
