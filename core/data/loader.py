@@ -67,6 +67,11 @@ class CRMData:
     data_hash: str
     missing_files: tuple[str, ...] = ()
 
+    @property
+    def open_ids(self) -> pd.Series:
+        """The ``opportunity_id`` of every deal open at ``as_of``, in ``deals``' row order."""
+        return self.deals.loc[self.deals["is_open"], "opportunity_id"]
+
 
 def _source(mapping: ColumnMapping, spec: FileSpec) -> Source:
     """The on-disk file name and source column names of ``spec`` under ``mapping``."""

@@ -237,7 +237,7 @@ def score_as_of(
         models[name] = model_factory(seed=seed, **params).fit(crm)
     return AsOfScores(
         as_of=crm.as_of,
-        open_ids=crm.deals.loc[crm.deals["is_open"], "opportunity_id"],
+        open_ids=crm.open_ids,
         base_rate=historical_base_rate(crm),
         cohort_rate=cohort_base_rate(crm),
         stage_age=stage_age_rate(crm),

@@ -80,7 +80,7 @@ def attainable_as_of(full: CRMData, truth: pd.DataFrame, as_of: pd.Timestamp) ->
     """Oracle and semi-oracle scores on the deals open at ``as_of``, with the backtest's labels (the truth's
     outcomes) and Brier skill against the same historical base rate."""
     crm = cut_at(full, as_of)
-    labels, _ = eventual_outcomes(full, crm.deals.loc[crm.deals["is_open"], "opportunity_id"], truth)
+    labels, _ = eventual_outcomes(full, crm.open_ids, truth)
     base = historical_base_rate(crm)
     estimate = estimated_p_if_closes(crm)
     true_p = truth.set_index("opportunity_id")["p_win_if_closes"]

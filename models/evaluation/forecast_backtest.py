@@ -70,7 +70,7 @@ def actual_revenue(
     full: CRMData, cut: CRMData, periods: pd.DataFrame, segment_types: Sequence[str]
 ) -> pd.DataFrame:
     """Revenue won inside each period after the cut's as-of date by deals open at it, per segment."""
-    open_ids = cut.deals.loc[cut.deals["is_open"], "opportunity_id"]
+    open_ids = cut.open_ids
     later = full.deals[full.deals["opportunity_id"].isin(open_ids) & full.deals["is_won"]]
     rows = []
     for period in periods.itertuples(index=False):

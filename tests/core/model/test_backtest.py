@@ -21,7 +21,7 @@ def test_deals_the_export_has_not_resolved_get_estimates_that_keep_the_win_rate_
     full = read_crm(DEMO)
     crm = cut_at(full, "2026-04-01")
     truth = read_truth(DEMO).set_index("opportunity_id")["outcome"].eq("Won").astype(float)
-    open_ids = crm.deals.loc[crm.deals["is_open"], "opportunity_id"]
+    open_ids = crm.open_ids
     dropped, dropped_counts = eventual_outcomes(full, open_ids, None)
     labels, counts = eventual_outcomes(full, open_ids, None, outcome_estimates_at_export(full, seed=42))
     assert dropped_counts["excluded_still_open_at_export"] == counts["still_open_at_export_estimated"] == 160

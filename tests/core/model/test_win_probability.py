@@ -20,7 +20,7 @@ def test_scores_every_open_deal_including_prospecting(
     fitted: WinProbabilityModel, full_export: CRMData
 ) -> None:
     probability = fitted.predict_proba(full_export)
-    open_ids = full_export.deals.loc[full_export.deals["is_open"], "opportunity_id"]
+    open_ids = full_export.open_ids
     assert set(probability.index) == set(open_ids)
     assert full_export.deals.loc[full_export.deals["is_open"], "deal_stage"].eq("Prospecting").any()
     assert probability.between(0, 1).all() and probability.notna().all()
