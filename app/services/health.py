@@ -192,6 +192,15 @@ def calibration_note(metrics: dict) -> str:
     beyond = summary.get("ece_beyond_sampling_noise")
     if beyond is not None:
         dates = len(backtest.get("per_as_of") or []) or len(beyond)
+        pooled = summary.get("pooled") or {}
+        pooled_p95 = (pooled.get("ece_if_calibrated") or {}).get("p95")
+        if not beyond and dates > 1 and pooled_p95 is not None and pooled["ece"] > pooled_p95:
+            return (
+                f"Win probabilities are close to calibrated: in the backtest they were {error}, no more at "
+                f"any date than chance gives a perfectly calibrated model, but pooled over the dates off by "
+                f"{100 * float(pooled['ece']):.0f} points, more than chance explains; see the reliability "
+                "diagram."
+            )
         if not beyond:
             return (
                 f"Win probabilities are calibrated: in the backtest they were {error}, no more at any date "

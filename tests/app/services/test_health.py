@@ -195,6 +195,15 @@ def test_calibration_note_judges_the_ece_against_sampling_noise() -> None:
         "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
         "date 4), no more at any date than chance gives a perfectly calibrated model on as many deals."
     )
+    pooled = {"ece": 0.021, "ece_if_calibrated": {"p05": 0.007, "median": 0.012, "p95": 0.019}}
+    summary = {"ece": 0.034, "max_ece": 0.041, "ece_beyond_sampling_noise": [], "pooled": pooled}
+    assert calibration_note({"backtest": {"summary": summary, "per_as_of": rows}}) == (
+        "Win probabilities are close to calibrated: in the backtest they were off by 3 points on average "
+        "(ECE; worst date 4), no more at any date than chance gives a perfectly calibrated model, but pooled "
+        "over the dates off by 2 points, more than chance explains; see the reliability diagram."
+    )
+    pooled["ece"] = 0.015  # within chance pooled too: the plain verdict
+    assert calibration_note({"backtest": {"summary": summary, "per_as_of": rows}}) == note([])
     assert note(["2026-02-01"]) == (
         "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
         "date 4), more than chance explains at 1 of 4 dates (2026-02-01); see the reliability diagram."
