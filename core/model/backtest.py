@@ -441,10 +441,13 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
     )
     if "ece_beyond_sampling_noise" in summary:
         beyond = summary["ece_beyond_sampling_noise"]
+        chance = "(95th percentile of ECE with outcomes drawn from its own probabilities)"
         text += (
-            f". Its ECE is larger than a perfectly calibrated forecaster's would be by chance (95th "
-            f"percentile of ECE with outcomes drawn from its own probabilities) at {len(beyond)} of "
-            f"{len(rows)} dates" + (f" ({', '.join(beyond)})" if beyond else "")
+            f". Its ECE is larger than a perfectly calibrated forecaster's would be by chance {chance} at "
+            f"{len(beyond)} of {len(rows)} dates ({', '.join(beyond)})"
+            if beyond
+            else f". Its ECE is within what chance gives a perfectly calibrated forecaster {chance} at "
+            "every date"
         )
     pooled = summary.get("pooled")
     if pooled and len(rows) > 1 and pooled["ece_if_calibrated"]["p95"] is not None:
