@@ -459,7 +459,7 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
             f"({chance_range_text(spread)})"
         )
         if pooled.get("oracle_ece") is not None:
-            text += f" and against the true probabilities' {pooled['oracle_ece']:.3f}"
+            text += f"; the true probabilities' pooled ECE is {pooled['oracle_ece']:.3f}"
     if summary.get("calibration_error_vs_truth") is not None:
         text += (
             f"; measured against the true probabilities instead of the outcomes (no sampling noise) its "

@@ -83,7 +83,7 @@ def calibrated_draws(
     """
     rng = np.random.default_rng(seed)
     width = p.size if codes is None else int(codes.max()) + 1
-    chunk = max(1, min(draws, 4_000_000 // width))
+    chunk = max(1, min(draws, 4_000_000 // p.size))  # the draws come in the same order whatever the chunk
     for first in range(0, draws, chunk):
         uniform = rng.random((min(chunk, draws - first), width))
         outcomes = (uniform if codes is None else uniform[:, codes]) < p
