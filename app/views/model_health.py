@@ -72,14 +72,21 @@ else:
     outcomes = health.outcome_note(metrics)
     st.caption(f"Source: {md(backtest_source)}." + (f" {md(outcomes)}" if outcomes else ""))
     summary = backtest.get("summary") or {}
-    cols = st.columns(4)
+    cols = st.columns(5)
     for col, (key, label) in zip(
-        cols,
+        cols[:4],
         (("auc", "AUC"), ("brier", "Brier score"), ("brier_skill", "Brier skill"), ("ece", "ECE")),
         strict=True,
     ):
         value = summary.get(key)
         col.metric(f"{label} (mean)", "n/a" if value is None else f"{float(value):.3f}")
+    pooled_ece = (summary.get("pooled") or {}).get("ece")
+    cols[4].metric(
+        "ECE (dates pooled)",
+        "n/a" if pooled_ece is None else f"{float(pooled_ece):.3f}",
+        help="The ECE of every date's scores taken together: several times the deals of one date, so much "
+        "less sampling noise than each date's ECE (see the reliability diagram below).",
+    )
     charts.show(charts.backtest_metrics_chart(table))
     with st.expander("All backtest metrics"):
         st.dataframe(

@@ -35,6 +35,7 @@ def test_health_shows_backtest_importance_and_quality(app_env: Path) -> None:
         for up, down in zip(chance["error_y"]["array"], chance["error_y"]["arrayminus"], strict=True)
     )
     pooled = summary["pooled"]
+    assert next(m.value for m in at.metric if m.label == "ECE (dates pooled)") == f"{pooled['ece']:.3f}"
     assert chance["error_y"]["array"] == pytest.approx(
         [b["chance_high"] - b["mean_predicted"] for b in pooled["reliability"]]
     )
