@@ -77,9 +77,12 @@ def calibrated_draws(
     from ``p``: arrays of shape (draws in the chunk, bins), about 4 M outcomes per chunk.
 
     With ``codes`` (0..k-1) the rows of one code share one uniform draw U and each row's outcome is U < p: one
-    deal scored at several backtest dates has one outcome, so its rows are not independent. Among couplings
-    with these marginals this one (comonotone) makes a bin's rows agree the most, so the range it gives is the
-    widest, never flattering: a gap outside it is not the repetition of deals.
+    deal scored at several backtest dates has one outcome, so its rows are not independent. Each row keeps
+    its own chance p, and a deal's rows agree as far as their probabilities allow (comonotone): rows of one
+    deal in one bin, with nearly equal probabilities, nearly always share the outcome, as they do in fact.
+    Independent draws would understate the noise of a bin that holds a deal several times. Not exact: a
+    calibrated forecaster's later probability for a deal also carries what happened in between, which no
+    draw from the realised probabilities reproduces.
     """
     rng = np.random.default_rng(seed)
     width = p.size if codes is None else int(codes.max()) + 1
