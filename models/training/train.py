@@ -241,6 +241,10 @@ def flat_metrics(metrics: dict) -> dict[str, float]:
     for key, value in summary.items():
         if isinstance(value, int | float) and value is not None:
             flat[f"backtest_{key}"] = float(value)
+    pooled = summary.get("pooled") or {}
+    for key in ("ece", "oracle_ece", "calibration_error_vs_truth"):
+        if pooled.get(key) is not None:
+            flat[f"backtest_pooled_{key}"] = float(pooled[key])
     return flat
 
 

@@ -94,6 +94,7 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     booster = client.get_logged_model(versions[0].source.removeprefix("models:/"))
     logged = {metric.key: metric.value for metric in booster.metrics}
     assert logged["backtest_auc"] == pytest.approx(backtest["summary"]["auc"])  # logged after the booster
+    assert logged["backtest_pooled_ece"] == pytest.approx(backtest["summary"]["pooled"]["ece"])
     assert "validation_brier" in logged and booster.params["as_of"] == "2026-04-01"
     artifacts = {a.path for a in client.list_artifacts(runs["run_id"].iloc[0])}
     assert {"reliability.png", "model_artifact"} <= artifacts
