@@ -283,18 +283,23 @@ def evaluate_scores(
     row["model"] = aligned_scores(labels, predictions["model"], base)
     model_p = predictions["model"].reindex(labels.index).to_numpy(dtype=float)
     row["model"]["ece_if_calibrated"] = ece_if_calibrated(model_p, seed=seed)
-    row["baseline_base_rate"] = aligned_scores(labels, pd.Series(base, index=labels.index), base)
-    row["baseline_stage_age"] = aligned_scores(labels, scores.stage_age, base)
+
+    def with_reliability(predicted: pd.Series) -> dict:
+        """A baseline's (or the oracle's) metrics and, like the model's, its reliability table."""
+        p = predicted.reindex(labels.index).to_numpy(dtype=float)
+        table = reliability_table(labels.to_numpy(), p).to_dict("records")
+        return {**aligned_scores(labels, predicted, base), "reliability": table}
+
+    row["baseline_base_rate"] = with_reliability(pd.Series(base, index=labels.index))
+    row["baseline_stage_age"] = with_reliability(scores.stage_age)
     row["cohort_base_rate"] = scores.cohort_rate
-    row["baseline_cohort_rate"] = aligned_scores(
-        labels, pd.Series(scores.cohort_rate, index=labels.index), base
-    )
+    row["baseline_cohort_rate"] = with_reliability(pd.Series(scores.cohort_rate, index=labels.index))
     row["variants"] = {
         name: aligned_scores(labels, p, base) for name, p in predictions.items() if name != "model"
     }
     if truth is not None:
         oracle = oracle_win_probability(truth, scores.as_of)
-        row["oracle"] = aligned_scores(labels, oracle, base)
+        row["oracle"] = with_reliability(oracle)
         row["model"]["calibration_error_vs_truth"] = calibration_error_against(
             oracle.reindex(labels.index).to_numpy(dtype=float), model_p
         )

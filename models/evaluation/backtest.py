@@ -84,6 +84,15 @@ def _fmt(value: object, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _reliability_text(table: list[dict]) -> str:
+    """A reliability table on one line: each bin's count, mean prediction and observed rate."""
+    return "; ".join(
+        f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}: n={b['n']}, predicted {b['mean_predicted']:.2f}, "
+        f"observed {b['observed_rate']:.2f}"
+        for b in table
+    )
+
+
 def win_probability_markdown(report: dict) -> str:
     """The Markdown section for the win-probability backtest."""
     lines = ["## Win probability", "", report["signal_statement"], ""]
@@ -142,16 +151,14 @@ def win_probability_markdown(report: dict) -> str:
                         f"{_fmt(m['brier'], 4)} | {_fmt(m['brier_skill'])} | {_fmt(m['ece'])} |"
                     )
     lines += ["", "### Reliability (model)", ""]
-    for row in report["per_as_of"]:
-        lines.append(
-            f"- {row['as_of']}: "
-            + "; ".join(
-                f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}: n={b['n']}, "
-                f"predicted {b['mean_predicted']:.2f}, "
-                f"observed {b['observed_rate']:.2f}"
-                for b in row["reliability"]
-            )
-        )
+    lines += [f"- {row['as_of']}: {_reliability_text(row['reliability'])}" for row in report["per_as_of"]]
+    lines += ["", "### Reliability (baselines, and the oracle on synthetic data)", ""]
+    lines += [
+        f"- {row['as_of']}, {name}: {_reliability_text(row[name]['reliability'])}"
+        for row in report["per_as_of"]
+        for name in ("baseline_base_rate", "baseline_stage_age", "baseline_cohort_rate", "oracle")
+        if "reliability" in (row.get(name) or {})
+    ]
     pooled = report["summary"].get("pooled")
     if pooled:
         truth_text = (

@@ -52,6 +52,12 @@ def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp
     markdown = (tmp_path / "backtest.md").read_text()
     assert "## Win probability" in markdown and "| 2026-02-01 |" in markdown and "oracle" in markdown
     assert f"| {spread['p05']:.3f}-{spread['p95']:.3f} |" in markdown
+    constant = row["baseline_base_rate"]["reliability"][0]
+    assert (
+        f"- 2026-02-01, baseline_base_rate: {constant['bin_lower']:.1f}-{constant['bin_upper']:.1f}: "
+        f"n={row['n']}, predicted {row['base_rate']:.2f}, observed {row['observed_win_rate']:.2f}"
+    ) in markdown
+    assert "- 2026-02-01, oracle: 0.0-0.1: n=" in markdown
     assert "measured against the true probabilities instead of the outcomes" in section["signal_statement"]
     pooled = section["summary"]["pooled"]  # one date: pooling changes nothing
     assert pooled["n"] == pooled["n_deals"] == row["n"]

@@ -71,8 +71,13 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     backtest = json.loads((tmp_path / "models" / version / "metrics.json").read_text())["backtest"]
     assert backtest["as_of_dates"] == ["2025-12-01"]
     row = backtest["per_as_of"][0]
-    for key in ("baseline_base_rate", "baseline_stage_age"):
-        assert set(row[key]) == {"auc", "brier", "brier_skill", "log_loss", "ece"}
+    for key in ("baseline_base_rate", "baseline_stage_age"):  # the issue: "and the same for two baselines"
+        assert set(row[key]) == {"auc", "brier", "brier_skill", "log_loss", "ece", "reliability"}
+        assert sum(b["n"] for b in row[key]["reliability"]) == row["n"]
+    (constant,) = row["baseline_base_rate"]["reliability"]  # one bin: the base rate for every deal
+    assert constant["mean_predicted"] == pytest.approx(row["base_rate"])
+    assert constant["observed_rate"] == pytest.approx(row["observed_win_rate"])
+    assert len(row["baseline_stage_age"]["reliability"]) > 1
     assert set(row["model"]) == {"auc", "brier", "brier_skill", "log_loss", "ece", "ece_if_calibrated"}
     assert row["model"]["ece_if_calibrated"]["p05"] < row["model"]["ece_if_calibrated"]["p95"]
     assert row["reliability"][0].keys() == {"bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"}
