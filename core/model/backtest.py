@@ -266,10 +266,14 @@ def evaluate_scores(
     seed: int,
     truth: pd.DataFrame | None = None,
     estimated: pd.Series | None = None,
+    outcomes: tuple[pd.Series, dict] | None = None,
 ) -> dict:
     """The backtest row of one as-of date: ``scores`` against the deals' eventual outcomes
-    (:func:`eventual_outcomes`; ``estimated`` for deals the export has not resolved)."""
-    labels, counts = eventual_outcomes(full, scores.open_ids, truth, estimated)
+    (:func:`eventual_outcomes`, or ``outcomes`` when the caller already has them; ``estimated`` for deals the
+    export has not resolved)."""
+    labels, counts = (
+        outcomes if outcomes is not None else eventual_outcomes(full, scores.open_ids, truth, estimated)
+    )
     base = scores.base_rate
     predictions = scores.predictions
     row: dict = {
@@ -310,11 +314,7 @@ def evaluate_scores(
 
 
 def pooled_calibration(
-    full: CRMData,
-    scored: list[AsOfScores],
-    seed: int,
-    truth: pd.DataFrame | None = None,
-    estimated: pd.Series | None = None,
+    labelled: list[tuple[AsOfScores, pd.Series]], seed: int, truth: pd.DataFrame | None = None
 ) -> dict:
     """The model's calibration over every backtest date at once: ECE, reliability table and chance ranges.
 
@@ -327,8 +327,7 @@ def pooled_calibration(
     added.
     """
     frames = []
-    for scores in scored:
-        labels, _ = eventual_outcomes(full, scores.open_ids, truth, estimated)
+    for scores, labels in labelled:  # each date's scores with their eventual outcomes
         frame = pd.DataFrame(
             {
                 "deal": labels.index.to_numpy(),
@@ -524,15 +523,28 @@ def rolling_backtest(
         if progress:
             progress(f"backtest as-of {pd.Timestamp(as_of):%Y-%m-%d}")
         scored.append(score_as_of(full, pd.Timestamp(as_of), seed, variants, won_if_closes=truth is None))
-    rows = [evaluate_scores(full, scores, seed, truth, estimated) for scores in scored]
-    return backtest_report(rows, pooled_calibration(full, scored, seed, truth, estimated))
+    return backtest_report(full, scored, seed, truth, estimated)
 
 
-def backtest_report(rows: list[dict], pooled: dict | None = None) -> dict:
-    """The report from :func:`evaluate_scores` rows in date order (dates with nothing to score left out) and
-    :func:`pooled_calibration` over the same dates."""
+def backtest_report(
+    full: CRMData,
+    scored: list[AsOfScores],
+    seed: int,
+    truth: pd.DataFrame | None = None,
+    estimated: pd.Series | None = None,
+) -> dict:
+    """The report of the dates' ``scored`` (in date order): one :func:`evaluate_scores` row per date (dates
+    with nothing to score left out) and :func:`pooled_calibration` over them, each date labelled once."""
+    outcomes = [eventual_outcomes(full, scores.open_ids, truth, estimated) for scores in scored]
+    rows = [
+        evaluate_scores(full, scores, seed, truth, outcomes=found)
+        for scores, found in zip(scored, outcomes, strict=True)
+    ]
     rows = [row for row in rows if row["n"] > 0]
     summary = summarise(rows)
+    pooled = pooled_calibration(
+        [(scores, labels) for scores, (labels, _) in zip(scored, outcomes, strict=True)], seed, truth
+    )
     if pooled:
         summary["pooled"] = pooled
     return {

@@ -545,8 +545,7 @@ class WinProbabilityModel(BaseEstimator):
 
 def _open_deal_outcomes(crm: CRMData, deal_labels: pd.Series) -> pd.Series:
     """The training labels of the deals open at ``crm.as_of`` (their completed, estimated outcomes)."""
-    open_ids = crm.open_ids
-    return deal_labels.reindex(open_ids).dropna().rename("estimated_outcome")
+    return deal_labels.reindex(crm.open_ids).dropna().rename("estimated_outcome")
 
 
 def _sub_spec(spec: FeatureSpec, names: tuple[str, ...]) -> FeatureSpec:

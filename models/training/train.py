@@ -98,13 +98,7 @@ def training(
     import pandas as pd
 
     from core.model import WinProbabilityModel
-    from core.model.backtest import (
-        backtest_report,
-        default_as_of_dates,
-        evaluate_scores,
-        pooled_calibration,
-        score_as_of,
-    )
+    from core.model.backtest import backtest_report, default_as_of_dates, score_as_of
 
     dates = default_as_of_dates(crm, SHORT_BACKTEST_DATES) if backtest_dates is None else backtest_dates
     late = [d for d in dates if d >= crm.as_of]
@@ -138,10 +132,7 @@ def training(
                 done = worker.results(backtest)
                 estimated = model.estimated_outcomes(crm)  # the fit computed them already
                 scored = [done[order.index(i)] for i in range(len(dates))]  # back in the dates' order
-                rows = [evaluate_scores(crm, scores, seed, None, estimated) for scores in scored]
-                result["backtest"] = backtest_report(
-                    rows, pooled_calibration(crm, scored, seed, None, estimated)
-                )
+                result["backtest"] = backtest_report(crm, scored, seed, None, estimated)
             return result
 
         def log_run(metrics: dict, folder: Path) -> str:
