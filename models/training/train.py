@@ -190,17 +190,23 @@ def reliability_png(metrics: dict) -> bytes:
 def reliability_figure(metrics: dict) -> Any:
     """A reliability plot: predicted vs observed per bin, one line per backtest date, each bin's marker area
     proportional to its number of deals (a bin of five deals that lands far off the diagonal is noise, and
-    the reader must see that it holds five)."""
+    the reader must see that it holds five). When the backtest has a pooled table (``summary.pooled``), a
+    second panel shows it with each bin's 5-95% range for a perfectly calibrated model (the Health page's
+    diagram), so the plot says which misses are beyond chance, not only how large they look."""
     import matplotlib
     import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = metrics.get("backtest", {}).get("per_as_of", [])
+    backtest = metrics.get("backtest", {})
+    rows = backtest.get("per_as_of", [])
+    pooled = backtest.get("summary", {}).get("pooled") or {}
     tables = [(row["as_of"], pd.DataFrame(row["reliability"])) for row in rows]
     largest = max([float(table["n"].max()) for _, table in tables if len(table)], default=1.0)
-    figure, axis = plt.subplots(figsize=(5, 5))
+    panels = 2 if pooled.get("reliability") else 1
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 5), squeeze=False)
+    axis = axes[0][0]
     axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
     for as_of, table in tables:
         if len(table):
@@ -218,8 +224,41 @@ def reliability_figure(metrics: dict) -> Any:
         f"Reliability (rolling-origin backtest)\nmarker area ~ deals in the bin (largest {largest:,.0f})"
     )
     axis.legend(fontsize=7)
+    if panels == 2:
+        pooled_panel(axes[0][1], pooled)
     figure.tight_layout()
     return figure
+
+
+def pooled_panel(axis: Any, pooled: dict) -> None:
+    """The pooled reliability table: observed rate per bin (dot) against the range a perfectly calibrated
+    model's observed rate falls in by chance at that bin (grey bar, 5-95%, one outcome per deal)."""
+    import pandas as pd
+
+    table = pd.DataFrame(pooled["reliability"])
+    axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+    if {"chance_low", "chance_high"} <= set(table.columns):
+        axis.vlines(
+            table["mean_predicted"],
+            table["chance_low"],
+            table["chance_high"],
+            color="lightgrey",
+            linewidth=6,
+            label="calibrated model, 5-95% by chance",
+        )
+    axis.scatter(
+        table["mean_predicted"], table["observed_rate"], color="black", s=18, zorder=3, label="observed"
+    )
+    chance = pooled.get("ece_if_calibrated") or {}
+    verdict = f"ECE {pooled['ece']:.3f}"
+    if chance.get("p95") is not None:
+        within = "within" if pooled["ece"] <= chance["p95"] else "beyond"
+        verdict += f", {within} chance ({chance['p05']:.3f}-{chance['p95']:.3f})"
+    axis.set_xlabel("predicted win probability")
+    axis.set_title(
+        f"All dates pooled ({pooled['n']:,} scores of {pooled['n_deals']:,} deals)\n{verdict}", fontsize=10
+    )
+    axis.legend(fontsize=7, loc="upper left")
 
 
 def flat_metrics(metrics: dict) -> dict[str, float]:

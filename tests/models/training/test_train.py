@@ -178,3 +178,57 @@ def test_the_reliability_plot_shows_how_many_deals_each_bin_holds() -> None:
     plt.close(figure)
     assert reliability_png(metrics) == reliability_png(metrics)  # no timestamp in the PNG
     assert reliability_png(metrics).startswith(b"\x89PNG")
+
+
+def test_the_reliability_plot_has_a_pooled_panel_with_the_chance_ranges() -> None:
+    """With a pooled table the plot gets a second panel: each bin's observed rate against the 5-95% range a
+    calibrated model shows by chance there, and the pooled ECE with its verdict in the title."""
+    import matplotlib.pyplot as plt
+
+    from models.training.train import reliability_figure
+
+    bins = [
+        {
+            "bin_lower": 0.0,
+            "bin_upper": 0.1,
+            "n": 600,
+            "n_deals": 300,
+            "mean_predicted": 0.02,
+            "observed_rate": 0.005,
+            "chance_low": 0.012,
+            "chance_high": 0.035,
+        },
+        {
+            "bin_lower": 0.5,
+            "bin_upper": 0.6,
+            "n": 400,
+            "n_deals": 350,
+            "mean_predicted": 0.55,
+            "observed_rate": 0.56,
+            "chance_low": 0.50,
+            "chance_high": 0.60,
+        },
+    ]
+    pooled = {
+        "n": 1000,
+        "n_deals": 650,
+        "ece": 0.031,
+        "reliability": bins,
+        "ece_if_calibrated": {"p05": 0.009, "median": 0.015, "p95": 0.023},
+    }
+    per_date = {"as_of": "2026-04-01", "reliability": bins}
+    metrics = {"backtest": {"per_as_of": [per_date], "summary": {"pooled": pooled}}}
+    figure = reliability_figure(metrics)
+    assert len(figure.axes) == 2
+    panel = figure.axes[1]
+    assert "1,000 scores of 650 deals" in panel.get_title()
+    assert "ECE 0.031, beyond chance (0.009-0.023)" in panel.get_title()
+    ranges, observed = panel.collections
+    segments = [segment.tolist() for segment in ranges.get_segments()]
+    assert segments == [[[0.02, 0.012], [0.02, 0.035]], [[0.55, 0.5], [0.55, 0.6]]]
+    assert observed.get_offsets().tolist() == [[0.02, 0.005], [0.55, 0.56]]
+    plt.close(figure)
+    del metrics["backtest"]["summary"]  # metrics written before pooling: the per-date panel alone
+    figure = reliability_figure(metrics)
+    assert len(figure.axes) == 1
+    plt.close(figure)
