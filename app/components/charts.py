@@ -3,6 +3,8 @@ legends sit in their own strip above the plot so they never cover data."""
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -26,6 +28,18 @@ MONEY_AXIS = {"tickprefix": "$", "tickformat": "~s"}
 def plain(text: object) -> str:
     """Data text made inert for Plotly, whose labels understand a little HTML (<b>, <br>, <a>)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def wrapped(text: object, width: int = 34) -> str:
+    """:func:`plain` text broken into lines of at most ``width`` characters (at spaces) for an axis label: a
+    long feature name on one line squeezed the bars of a half-width chart into a sliver and was cut off."""
+    lines = textwrap.wrap(plain(text), width, break_long_words=False, break_on_hyphens=False)
+    return "<br>".join(lines) or plain(text)
+
+
+def label_rows_height(labels: list[str], per_row: int, per_extra_line: int = 14) -> int:
+    """Height of a horizontal chart whose category labels may span several lines."""
+    return sum(per_row + per_extra_line * label.count("<br>") for label in labels)
 
 
 PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -212,7 +226,7 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
         f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
         for v, m in zip(steps["value"], steps["measure"], strict=True)
     ]
-    labels = [f"{plain(label)}  ({t})" for label, t in zip(steps["label"], text, strict=True)]
+    labels = [wrapped(f"{label}  ({t})") for label, t in zip(steps["label"], text, strict=True)]
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
@@ -230,7 +244,7 @@ def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=".0%", title="Win probability")
-    _layout(fig, None, height=max(300, 34 * len(steps) + 60))
+    _layout(fig, None, height=max(300, label_rows_height(labels, 34) + 60))
     fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 20, "t": 20, "b": 10})
     return fig
 
@@ -377,9 +391,10 @@ def reliability_chart(bins: pd.DataFrame) -> go.Figure:
 
 def importance_chart(importance: pd.DataFrame) -> go.Figure:
     """Mean |SHAP| per feature as horizontal bars (probability points)."""
+    labels = [wrapped(label, 40) for label in importance["label"]]
     fig = go.Figure(
         go.Bar(
-            y=importance["label"].tolist(),
+            y=labels,
             x=(importance["mean_abs_shap"] * 100).tolist(),
             orientation="h",
             marker_color=LINE,
@@ -391,6 +406,6 @@ def importance_chart(importance: pd.DataFrame) -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(ticksuffix=" pts", title="Mean |SHAP| (probability points)")
-    _layout(fig, None, max(260, 26 * len(importance) + 80))
+    _layout(fig, None, max(260, label_rows_height(labels, 26) + 80))
     fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 60, "t": 20, "b": 10})
     return fig

@@ -36,3 +36,30 @@ def test_fan_chart_names_each_period_on_a_category_axis() -> None:
     assert charts.period_labels(months) == ["Jan 2018", "Feb 2018"]
     weeks = rows.assign(period_type="week", period_start=pd.to_datetime(["2018-01-01", "2018-01-08"]))
     assert charts.period_labels(weeks) == ["Week of 2018-01-01", "Week of 2018-01-08"]
+
+
+def test_long_driver_labels_wrap_so_the_bars_keep_their_width() -> None:
+    """A 68-character feature name on one line took most of a half-width chart and was cut off at the left."""
+    long = "win rate from rep, product, account, price and size records together"
+    assert (
+        charts.wrapped(long, 40) == "win rate from rep, product, account,<br>price and size records together"
+    )
+    assert charts.wrapped("<b>A</b> & co", 40) == "&lt;b&gt;A&lt;/b&gt; &amp; co"  # still plain text
+    assert charts.wrapped("", 40) == ""
+    importance = pd.DataFrame({"label": [long, "product"], "mean_abs_shap": [0.058, 0.003]})
+    figure = charts.importance_chart(importance)
+    assert list(figure.data[0].y) == [charts.wrapped(long, 40), "product"]
+    assert figure.layout.height == 260  # two rows stay at the minimum height
+    steps = pd.DataFrame(
+        {
+            "label": ["Base value (average deal)", f"{long} = 0.32", "Win probability"],
+            "value": [0.54, -0.13, 0.41],
+            "measure": ["absolute", "relative", "total"],
+        }
+    )
+    labels = list(charts.waterfall_chart(steps).data[0].y)
+    assert (
+        labels[1]
+        == "win rate from rep, product,<br>account, price and size records<br>together = 0.32  (-13.0 pts)"
+    )
+    assert all(len(line) <= 34 for label in labels for line in label.split("<br>"))
