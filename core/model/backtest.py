@@ -21,6 +21,7 @@ from core.data import CRMData, cut_at
 from core.data.synthetic import oracle_win_probability
 from core.model.metrics import (
     bin_index,
+    calibrated_draws,
     calibration_error_against,
     calibration_if_calibrated,
     chance_range_text,
@@ -35,6 +36,7 @@ METRIC_KEYS = ("auc", "brier", "brier_skill", "log_loss", "ece")
 AGE_BUCKET_DAYS = 14
 MIN_BUCKET_DEALS = 30
 MATURITY_DAYS = 120
+AGE_GROUPS = ((0, 14), (15, 30), (31, 60), (61, 90), (91, 180), (181, 365), (366, None))
 
 
 def default_as_of_dates(full: CRMData, count: int = 5) -> list[pd.Timestamp]:
@@ -310,7 +312,54 @@ def evaluate_scores(
     elif scores.won_if_closes is not None:
         row["closed_by_export"] = _closed_only_view(full, scores, predictions["model"])
     row["reliability"] = reliability_table(labels.to_numpy(), model_p).to_dict("records")
+    engaged = full.deals.set_index("opportunity_id")["engage_date"].reindex(labels.index)
+    ages = (scores.as_of - engaged).dt.days
+    row["calibration_by_age"] = calibration_by_age(ages, labels, predictions["model"], seed)
     return row
+
+
+def calibration_by_age(
+    ages: pd.Series, labels: pd.Series, predicted: pd.Series, seed: int, draws: int = 1000
+) -> list[dict]:
+    """The model's calibration by the deal's age at the as-of date, for the deals of ``labels``.
+
+    ``ages`` are days since engagement (missing or negative for a deal not engaged by then: its own group);
+    the groups are :data:`AGE_GROUPS`. Per non-empty group: deals, mean prediction, observed rate, the 5-95%
+    range of a calibrated forecaster's observed rate there (outcomes drawn from the model's own
+    probabilities) and ``over``, predicted minus observed summed over the group's deals. The ECE says how far
+    off the model is; this says where: a cohort that behaves unlike any before it shows as one group.
+    """
+    age = ages.reindex(labels.index).to_numpy(dtype=float)
+    names = [f"{low}-{high}" if high is not None else f"over {low - 1}" for low, high in AGE_GROUPS]
+    group = np.full(age.size, len(AGE_GROUPS))  # not engaged by the as-of date
+    for index, (low, high) in enumerate(AGE_GROUPS):
+        group[(age >= low) & (age <= (np.inf if high is None else high))] = index
+    order = np.argsort(group, kind="stable")
+    group, p = group[order], predicted.reindex(labels.index).to_numpy(dtype=float)[order]
+    y = labels.to_numpy(dtype=float)[order]
+    if not p.size:
+        return []
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    counts = np.diff(np.r_[starts, p.size])
+    chance = np.quantile(
+        np.concatenate(list(calibrated_draws(p, starts, counts, draws, seed))), [0.05, 0.95], 0
+    )
+    rows = []
+    for k, (start, count) in enumerate(zip(starts, counts, strict=True)):
+        code = int(group[start])
+        part = slice(start, start + count)
+        rows.append(
+            {
+                "age_days": names[code] if code < len(names) else "not engaged",
+                "n": int(count),
+                "mean_predicted": float(p[part].mean()),
+                "observed_rate": float(y[part].mean()),
+                "chance_low": float(chance[0][k]),
+                "chance_high": float(chance[1][k]),
+                "over": float((p[part] - y[part]).sum()),
+            }
+        )
+    return rows
 
 
 def pooled_calibration(
@@ -401,6 +450,7 @@ def summarise(rows: list[dict]) -> dict:
         if (r["model"].get("ece_if_calibrated") or {}).get("p95") is not None
         and r["model"]["ece"] > r["model"]["ece_if_calibrated"]["p95"]
     ]
+    summary["largest_age_miss"] = largest_age_miss(rows, summary["ece_beyond_sampling_noise"])
     summary["calibration_error_vs_truth"] = _mean(rows, "model", "calibration_error_vs_truth")
     summary["baseline_base_rate"] = {k: _mean(rows, "baseline_base_rate", k) for k in METRIC_KEYS}
     summary["baseline_stage_age"] = {k: _mean(rows, "baseline_stage_age", k) for k in METRIC_KEYS}
@@ -420,6 +470,20 @@ def summarise(rows: list[dict]) -> dict:
     if rows and "oracle" in rows[0]:
         summary["oracle"] = {k: _mean(rows, "oracle", k) for k in METRIC_KEYS}
     return summary
+
+
+def largest_age_miss(rows: list[dict], dates: list[str]) -> dict | None:
+    """Among the ``dates`` whose ECE is beyond chance, the age group (:func:`calibration_by_age`) whose
+    predictions are furthest off in deals (``|over|``) and outside a calibrated forecaster's range; None if
+    there is none."""
+    misses = [
+        {"as_of": row["as_of"], **group}
+        for row in rows
+        if row["as_of"] in dates
+        for group in row.get("calibration_by_age", [])
+        if not group["chance_low"] <= group["observed_rate"] <= group["chance_high"]
+    ]
+    return max(misses, key=lambda miss: abs(miss["over"]), default=None)
 
 
 def signal_statement(summary: dict, rows: list[dict]) -> str:
@@ -472,6 +536,13 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
     oracle = summary.get("oracle")
     if oracle:
         text += f"; the true probabilities reach AUC {oracle['auc']:.3f}, Brier {oracle['brier']:.4f}"
+    miss = summary.get("largest_age_miss")
+    if miss:
+        text += (
+            f". The largest miss is at {miss['as_of']} in deals {miss['age_days']} days old: {miss['n']:,} "
+            f"deals given {miss['mean_predicted']:.3f} on average, of which {miss['observed_rate']:.3f} were "
+            f"won (a calibrated model: {miss['chance_low']:.3f}-{miss['chance_high']:.3f})"
+        )
     text += (
         f". Against a stage/age rate (AUC {stage_age['auc']:.3f}) the model is {100 * abs(beyond_age):.1f}% "
         f"{'better' if beyond_age >= 0 else 'worse'} in Brier"

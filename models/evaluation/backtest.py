@@ -152,6 +152,24 @@ def win_probability_markdown(report: dict) -> str:
                     )
     lines += ["", "### Reliability (model)", ""]
     lines += [f"- {row['as_of']}: {_reliability_text(row['reliability'])}" for row in report["per_as_of"]]
+    lines += [
+        "",
+        "### Calibration by deal age (model)",
+        "",
+        "Deals grouped by their age at the as-of date (days since engagement). Over: predicted minus "
+        "observed, summed over the group's deals. A group outside a calibrated model's range is marked.",
+        "",
+        "| as-of | age (days) | n | predicted | observed | calibrated, 5-95% by chance | over (deals) |",
+        "|---" * 7 + "|",
+    ]
+    for row in report["per_as_of"]:
+        for g in row.get("calibration_by_age", []):
+            outside = "" if g["chance_low"] <= g["observed_rate"] <= g["chance_high"] else " (outside)"
+            lines.append(
+                f"| {row['as_of']} | {g['age_days']} | {g['n']} | {g['mean_predicted']:.3f} | "
+                f"{g['observed_rate']:.3f} | {g['chance_low']:.3f}-{g['chance_high']:.3f} | "
+                f"{g['over']:+.1f}{outside} |"
+            )
     lines += ["", "### Reliability (baselines, and the oracle on synthetic data)", ""]
     lines += [
         f"- {row['as_of']}, {name}: {_reliability_text(row[name]['reliability'])}"

@@ -90,3 +90,63 @@ def test_statement_names_the_dates_whose_ece_sampling_noise_does_not_explain() -
 
 def test_statement_without_the_sampling_check_claims_nothing_about_it() -> None:
     assert "by chance" not in signal_statement(_summary(-0.0389), ROWS)
+
+
+def test_calibration_by_age_groups_deals_by_their_age_at_the_date() -> None:
+    from core.model.backtest import calibration_by_age
+
+    ids = list("abcdefg")
+    ages = pd.Series([3, 14, 15, 400, None, -2, 60], index=ids)  # -2: engaged after the as-of date
+    labels = pd.Series([1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.4], index=ids)  # g: an estimated outcome
+    predicted = pd.Series([0.0, 1.0, 1.0, 0.2, 0.5, 0.5, 0.9], index=ids)
+    rows = calibration_by_age(ages, labels.iloc[::-1], predicted, seed=0)  # order of the deals is irrelevant
+    assert [(r["age_days"], r["n"]) for r in rows] == [
+        ("0-14", 2),
+        ("15-30", 1),
+        ("31-60", 1),
+        ("over 365", 1),
+        ("not engaged", 2),
+    ]
+    first, second, third = rows[0], rows[1], rows[2]
+    assert (first["mean_predicted"], first["observed_rate"], first["over"]) == (0.5, 0.5, 0.0)
+    assert (first["chance_low"], first["chance_high"]) == (0.5, 0.5)  # p of 0 and 1: no chance at all
+    assert (second["chance_low"], second["chance_high"], second["over"]) == (1.0, 1.0, 0.0)
+    assert third["observed_rate"] == 0.4 and third["over"] == pytest.approx(0.5)
+    assert rows[4]["mean_predicted"] == 0.5 and (rows[4]["chance_low"], rows[4]["chance_high"]) == (0.0, 1.0)
+
+
+def test_the_largest_miss_is_taken_from_dates_beyond_chance_and_named_in_the_statement() -> None:
+    from core.model.backtest import largest_age_miss
+
+    def group(age: str, over: float, observed: float) -> dict:
+        return {
+            "age_days": age,
+            "n": 500,
+            "mean_predicted": 0.55,
+            "observed_rate": observed,
+            "chance_low": 0.5,
+            "chance_high": 0.6,
+            "over": over,
+        }
+
+    rows = [
+        {
+            "as_of": "2017-08-01",
+            "calibration_by_age": [group("0-14", 210.9, 0.208), group("15-30", 3.0, 0.54)],
+        },
+        {
+            "as_of": "2017-09-01",
+            "calibration_by_age": [group("31-60", -230.0, 0.99), group("61-90", 40.0, 0.47)],
+        },
+    ]
+    assert largest_age_miss(rows, ["2017-08-01"])["age_days"] == "0-14"
+    assert largest_age_miss(rows, ["2017-08-01", "2017-09-01"])["over"] == -230.0  # the size, either sign
+    assert largest_age_miss(rows, []) is None  # a date within chance names no group
+    inside = [{"as_of": "2017-08-01", "calibration_by_age": [group("15-30", 3.0, 0.54)]}]
+    assert largest_age_miss(inside, ["2017-08-01"]) is None  # nor does a group within its range
+    summary = {**_summary(-0.0389), "largest_age_miss": largest_age_miss(rows, ["2017-08-01"])}
+    assert (
+        ". The largest miss is at 2017-08-01 in deals 0-14 days old: 500 deals given 0.550 on average, of "
+        "which 0.208 were won (a calibrated model: 0.500-0.600). Against a stage/age rate"
+    ) in signal_statement(summary, ROWS)
+    assert "largest miss" not in signal_statement({**summary, "largest_age_miss": None}, ROWS)

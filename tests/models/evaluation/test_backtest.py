@@ -58,6 +58,17 @@ def test_writes_json_and_markdown_with_oracle_and_variants(export_dir: Path, tmp
         f"n={row['n']}, predicted {row['base_rate']:.2f}, observed {row['observed_win_rate']:.2f}"
     ) in markdown
     assert "- 2026-02-01, oracle: 0.0-0.1: n=" in markdown
+    by_age = row["calibration_by_age"]
+    assert sum(g["n"] for g in by_age) == row["n"] and by_age[0]["age_days"] == "0-14"
+    over = sum(g["over"] for g in by_age)  # the groups' misses add up to the date's total
+    predicted = sum(b["n"] * b["mean_predicted"] for b in row["reliability"])
+    assert over == pytest.approx(predicted - row["n"] * row["observed_win_rate"])
+    young = by_age[0]
+    assert (
+        f"| 2026-02-01 | 0-14 | {young['n']} | {young['mean_predicted']:.3f} | "
+        f"{young['observed_rate']:.3f} | {young['chance_low']:.3f}-{young['chance_high']:.3f} | "
+        f"{young['over']:+.1f}"
+    ) in markdown
     assert "measured against the true probabilities instead of the outcomes" in section["signal_statement"]
     pooled = section["summary"]["pooled"]  # one date: pooling changes nothing
     assert pooled["n"] == pooled["n_deals"] == row["n"]
