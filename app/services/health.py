@@ -34,6 +34,27 @@ def backtest_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["as_of", "n", "base_rate", "model", *METRICS])
 
 
+def calibration_by_age_table(metrics: dict) -> pd.DataFrame:
+    """The backtest's calibration by deal age (``per_as_of[*].calibration_by_age``), one row per date and age
+    group; empty for metrics written before it existed."""
+    rows = [
+        {
+            "as_of": entry.get("as_of"),
+            "age_days": group["age_days"],
+            "n": group["n"],
+            "mean_predicted": group["mean_predicted"],
+            "observed_rate": group["observed_rate"],
+            "chance": f"{group['chance_low']:.1%}-{group['chance_high']:.1%}",
+            "over": group["over"],
+            "outside": not group["chance_low"] <= group["observed_rate"] <= group["chance_high"],
+        }
+        for entry in (metrics.get("backtest") or {}).get("per_as_of", [])
+        for group in entry.get("calibration_by_age") or []
+    ]
+    columns = ["as_of", "age_days", "n", "mean_predicted", "observed_rate", "chance", "over", "outside"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def outcome_note(metrics: dict) -> str | None:
     """How the backtest knew the scored deals' outcomes, counts summed over its dates (None when not said).
 

@@ -14,6 +14,9 @@ from app.components.gate import missing_notice, require_run
 from app.services import health
 from app.services.store import backtest_command, feature_importance, model_metrics, predict_command
 
+# Streamlit rounds a percent column to its step: 0.1 showed a 0.66 base rate as "70%"; 0.001 shows "66.0%".
+PERCENT = {"format": "percent", "step": 0.001}
+
 run = require_run()
 metadata = run.metadata
 model = metadata.get("model") or {}
@@ -93,10 +96,33 @@ else:
             table,
             hide_index=True,
             width="stretch",
-            column_config={
-                "base_rate": st.column_config.NumberColumn("Base rate", format="percent", step=0.1)
-            },
+            column_config={"base_rate": st.column_config.NumberColumn("Base rate", **PERCENT)},
         )
+    by_age = health.calibration_by_age_table(metrics)
+    if not by_age.empty:
+        with st.expander("Calibration by deal age"):
+            st.caption(
+                "The deals open at each backtest date, grouped by days since engagement: the model's "
+                "average probability against the share won, and the range a perfectly calibrated model's "
+                "share falls in by chance (5-95%). Over-predicted: predicted minus won, in deals. With "
+                "several groups per date, about one group in ten falls outside its range by chance alone; a "
+                "group far outside it is where the model was wrong, such as a cohort unlike any before it."
+            )
+            st.dataframe(
+                by_age,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "as_of": "As of",
+                    "age_days": "Age (days)",
+                    "n": st.column_config.NumberColumn("Deals", format="localized"),
+                    "mean_predicted": st.column_config.NumberColumn("Predicted", **PERCENT),
+                    "observed_rate": st.column_config.NumberColumn("Won", **PERCENT),
+                    "chance": "Calibrated model, 5-95%",
+                    "over": st.column_config.NumberColumn("Over-predicted (deals)", format="%+.1f"),
+                    "outside": st.column_config.CheckboxColumn("Outside the range"),
+                },
+            )
 
 left, right = st.columns(2)
 with left:

@@ -270,6 +270,26 @@ def _metrics(as_of: pd.Timestamp) -> dict:
                 "baseline_base_rate": base,
                 "baseline_stage_age": stage_age,
                 "reliability": reliability,
+                "calibration_by_age": [
+                    {
+                        "age_days": "0-14",
+                        "n": 120,
+                        "mean_predicted": 0.55,
+                        "observed_rate": 0.52,
+                        "chance_low": 0.48,
+                        "chance_high": 0.62,
+                        "over": 3.6,
+                    },
+                    {
+                        "age_days": "91-180",
+                        "n": 80,
+                        "mean_predicted": 0.2,
+                        "observed_rate": 0.1 + 0.05 * k,
+                        "chance_low": 0.13,
+                        "chance_high": 0.28,
+                        "over": 80 * (0.1 - 0.05 * k),
+                    },
+                ],
             }
         )
     return {

@@ -7,6 +7,7 @@ import pytest
 
 from app.services.health import (
     backtest_table,
+    calibration_by_age_table,
     calibration_note,
     feature_importance,
     outcome_note,
@@ -212,3 +213,51 @@ def test_calibration_note_judges_the_ece_against_sampling_noise() -> None:
         "Win probabilities are only roughly calibrated on this data: in the backtest they were off by 3 "
         "points on average (ECE; worst date 4), more than chance explains at 2 of 4 dates"
     )
+
+
+def test_calibration_by_age_table_flags_groups_outside_their_chance_range() -> None:
+    metrics = _metrics()
+    metrics["backtest"]["per_as_of"][1]["calibration_by_age"] = [
+        {
+            "age_days": "0-14",
+            "n": 553,
+            "mean_predicted": 0.589,
+            "observed_rate": 0.208,
+            "chance_low": 0.559,
+            "chance_high": 0.622,
+            "over": 210.9,
+        },
+        {
+            "age_days": "15-30",
+            "n": 190,
+            "mean_predicted": 0.485,
+            "observed_rate": 0.505,
+            "chance_low": 0.432,
+            "chance_high": 0.542,
+            "over": -3.8,
+        },
+    ]
+    table = calibration_by_age_table(metrics)
+    assert table.to_dict("records") == [
+        {
+            "as_of": "2017-09-30",
+            "age_days": "0-14",
+            "n": 553,
+            "mean_predicted": 0.589,
+            "observed_rate": 0.208,
+            "chance": "55.9%-62.2%",
+            "over": 210.9,
+            "outside": True,
+        },
+        {
+            "as_of": "2017-09-30",
+            "age_days": "15-30",
+            "n": 190,
+            "mean_predicted": 0.485,
+            "observed_rate": 0.505,
+            "chance": "43.2%-54.2%",
+            "over": -3.8,
+            "outside": False,
+        },
+    ]
+    assert calibration_by_age_table(_metrics()).empty  # metrics from before the grouping: no table

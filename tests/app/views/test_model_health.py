@@ -44,6 +44,10 @@ def test_health_shows_backtest_importance_and_quality(app_env: Path) -> None:
         and "one outcome" in c.value
         for c in at.caption
     )
+    by_age = next(d.value for d in at.dataframe if "age_days" in d.value.columns)
+    assert list(by_age["age_days"]) == ["0-14", "91-180"] * 3
+    assert list(by_age["outside"]) == [False, True, False, False, False, False]  # won 10% against 13-28%
+    assert any(e.label == "Calibration by deal age" for e in at.expander)
     quality = next(d.value for d in at.dataframe if "description" in d.value.columns)
     assert len(quality) == len(metadata["data_quality"]["items"])
 
