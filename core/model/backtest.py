@@ -29,6 +29,7 @@ from core.model.metrics import (
     expected_calibration_error,
     probability_scores,
     reliability_table,
+    sorted_runs,
 )
 from core.model.win_probability import WinProbabilityModel
 
@@ -312,8 +313,7 @@ def evaluate_scores(
     elif scores.won_if_closes is not None:
         row["closed_by_export"] = _closed_only_view(full, scores, predictions["model"])
     row["reliability"] = reliability_table(labels.to_numpy(), model_p).to_dict("records")
-    engaged = full.deals.set_index("opportunity_id")["engage_date"].reindex(labels.index)
-    ages = (scores.as_of - engaged).dt.days
+    ages = (scores.as_of - _at_export(full, labels.index)[0]["engage_date"]).dt.days
     row["calibration_by_age"] = calibration_by_age(ages, labels, predictions["model"], seed)
     return row
 
@@ -330,17 +330,15 @@ def calibration_by_age(
     off the model is; this says where: a cohort that behaves unlike any before it shows as one group.
     """
     age = ages.reindex(labels.index).to_numpy(dtype=float)
+    if not age.size:
+        return []
     names = [f"{low}-{high}" if high is not None else f"over {low - 1}" for low, high in AGE_GROUPS]
     group = np.full(age.size, len(AGE_GROUPS))  # not engaged by the as-of date
     for index, (low, high) in enumerate(AGE_GROUPS):
         group[(age >= low) & (age <= (np.inf if high is None else high))] = index
-    order = np.argsort(group, kind="stable")
+    order, starts, counts = sorted_runs(group)
     group, p = group[order], predicted.reindex(labels.index).to_numpy(dtype=float)[order]
     y = labels.to_numpy(dtype=float)[order]
-    if not p.size:
-        return []
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    counts = np.diff(np.r_[starts, p.size])
     chance = np.quantile(
         np.concatenate(list(calibrated_draws(p, starts, counts, draws, seed))), [0.05, 0.95], 0
     )
@@ -472,6 +470,12 @@ def summarise(rows: list[dict]) -> dict:
     return summary
 
 
+def outside_chance(group: dict) -> bool:
+    """Whether a :func:`calibration_by_age` group's observed rate lies outside a calibrated forecaster's
+    5-95% range there."""
+    return not group["chance_low"] <= group["observed_rate"] <= group["chance_high"]
+
+
 def largest_age_miss(rows: list[dict], dates: list[str]) -> dict | None:
     """Among the ``dates`` whose ECE is beyond chance, the age group (:func:`calibration_by_age`) whose
     predictions are furthest off in deals (``|over|``) and outside a calibrated forecaster's range; None if
@@ -481,7 +485,7 @@ def largest_age_miss(rows: list[dict], dates: list[str]) -> dict | None:
         for row in rows
         if row["as_of"] in dates
         for group in row.get("calibration_by_age", [])
-        if not group["chance_low"] <= group["observed_rate"] <= group["chance_high"]
+        if outside_chance(group)
     ]
     return max(misses, key=lambda miss: abs(miss["over"]), default=None)
 

@@ -50,10 +50,8 @@ def calibration_if_calibrated(
             columns=["bin_lower", "chance_low", "chance_high"]
         )
     index = bin_index(p, bins)
-    order = np.argsort(index, kind="stable")
+    order, starts, counts = sorted_runs(index)
     p, index = p[order], index[order]
-    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    counts = np.diff(np.r_[starts, p.size])
     mean_predicted = np.add.reduceat(p, starts) / counts
     codes = None if groups is None else pd.factorize(np.asarray(groups)[order])[0]
     chunks = list(calibrated_draws(p, starts, counts, draws, seed, codes))
@@ -63,6 +61,15 @@ def calibration_if_calibrated(
     band = np.quantile(observed, [0.05, 0.95], axis=0)
     table = pd.DataFrame({"bin_lower": index[starts] / bins, "chance_low": band[0], "chance_high": band[1]})
     return {"p05": float(low), "median": float(median), "p95": float(high)}, table
+
+
+def sorted_runs(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stable order that sorts ``index`` (a group number per row), and where each group's run starts in
+    that order and how many rows it holds: the layout :func:`calibrated_draws` takes."""
+    order = np.argsort(index, kind="stable")
+    ordered = np.asarray(index)[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return order, starts, np.diff(np.r_[starts, ordered.size])
 
 
 def calibrated_draws(

@@ -31,7 +31,7 @@ import pandas as pd
 
 from core.data import CRMData, parse_as_of, read_crm
 from core.errors import DataContractError, UsageError
-from core.model.backtest import default_as_of_dates, rolling_backtest
+from core.model.backtest import default_as_of_dates, outside_chance, rolling_backtest
 from core.model.metrics import chance_range_text
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
@@ -164,7 +164,7 @@ def win_probability_markdown(report: dict) -> str:
     ]
     for row in report["per_as_of"]:
         for g in row.get("calibration_by_age", []):
-            outside = "" if g["chance_low"] <= g["observed_rate"] <= g["chance_high"] else " (outside)"
+            outside = " (outside)" if outside_chance(g) else ""
             lines.append(
                 f"| {row['as_of']} | {g['age_days']} | {g['n']} | {g['mean_predicted']:.3f} | "
                 f"{g['observed_rate']:.3f} | {g['chance_low']:.3f}-{g['chance_high']:.3f} | "

@@ -235,25 +235,26 @@ def pooled_panel(axis: Any, pooled: dict) -> None:
     model's observed rate falls in by chance at that bin (grey bar, 5-95%, one outcome per deal)."""
     import pandas as pd
 
+    from core.model.metrics import chance_range_text
+
     table = pd.DataFrame(pooled["reliability"])
     axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
-    if {"chance_low", "chance_high"} <= set(table.columns):
-        axis.vlines(
-            table["mean_predicted"],
-            table["chance_low"],
-            table["chance_high"],
-            color="lightgrey",
-            linewidth=6,
-            label="calibrated model, 5-95% by chance",
-        )
+    axis.vlines(
+        table["mean_predicted"],
+        table["chance_low"],
+        table["chance_high"],
+        color="lightgrey",
+        linewidth=6,
+        label="calibrated model, 5-95% by chance",
+    )
     axis.scatter(
         table["mean_predicted"], table["observed_rate"], color="black", s=18, zorder=3, label="observed"
     )
-    chance = pooled.get("ece_if_calibrated") or {}
+    chance = pooled["ece_if_calibrated"]
     verdict = f"ECE {pooled['ece']:.3f}"
-    if chance.get("p95") is not None:
+    if chance["p95"] is not None:
         within = "within" if pooled["ece"] <= chance["p95"] else "beyond"
-        verdict += f", {within} chance ({chance['p05']:.3f}-{chance['p95']:.3f})"
+        verdict += f", {within} chance ({chance_range_text(chance)})"
     axis.set_xlabel("predicted win probability")
     axis.set_title(
         f"All dates pooled ({pooled['n']:,} scores of {pooled['n_deals']:,} deals)\n{verdict}", fontsize=10
