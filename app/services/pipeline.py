@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 STALE_CHOICES = ("All deals", "Exclude stale", "Stale only")
@@ -167,9 +168,7 @@ def value_in_play(deals: pd.DataFrame) -> pd.Series:
 def deals_needing_attention(deals: pd.DataFrame, attention: list[str], n: int | None = 5) -> pd.DataFrame:
     """Live (not stale) deals in the attention tiers, most value in play first."""
     chosen = deals[deals["risk_tier"].isin(attention) & ~deals["stale"]]
-    chosen = chosen.assign(value_in_play=value_in_play(chosen))
-    ranked = chosen.sort_values(["value_in_play", "value_at_risk"], ascending=[False, False], kind="stable")
-    return ranked if n is None else ranked.head(n)
+    return deal_view(chosen, ATTENTION_SORT, n=n)
 
 
 def forecast_segment(filters: DealFilters) -> tuple[str, str | None] | None:
@@ -301,9 +300,18 @@ def risk_by_segment(
 
 
 def ranked_deals(
-    deals: pd.DataFrame, sort_by: str, ascending: bool = False, n: int | None = None, live_first: bool = False
+    deals: pd.DataFrame,
+    sort_by: str,
+    *,
+    ascending: bool = False,
+    live_first: bool = False,
+    n: int | None = None,
 ) -> pd.DataFrame:
     """The first ``n`` (default all) deals ordered by ``sort_by``; ties keep the input order.
+
+    Everything after ``sort_by`` is keyword-only: a positional ``(column, ascending, live_first)`` tuple once
+    landed its live-first flag in ``n`` and cut a CSV export to one row. ``sort_by="value_in_play"`` ranks by
+    :func:`value_in_play` when the frame has no such column.
 
     With ``live_first``, stale deals follow every live one (each group in ``sort_by`` order): by value at
     risk alone a pipeline of zombies (win probability ~0, so all their value is "at risk") would fill the
@@ -311,11 +319,48 @@ def ranked_deals(
     The run is sorted by opportunity_id at load, so ties fall back to the id without sorting strings; only
     the sort columns are sorted and only the rows kept are copied (fast at 100k deals).
     """
-    order = deals[sort_by].sort_values(ascending=ascending, kind="stable", na_position="last").index
+    keys = value_in_play(deals) if sort_by == "value_in_play" and sort_by not in deals else deals[sort_by]
+    keys = keys.reset_index(drop=True)  # positions, so a frame with repeated labels ranks too
+    order = keys.sort_values(ascending=ascending, kind="stable", na_position="last").index.to_numpy()
     if live_first:
-        stale = deals.loc[order, "stale"].to_numpy(dtype=bool)
-        order = order[~stale].append(order[stale])
-    return deals.loc[order if n is None else order[:n]]
+        stale = deals["stale"].to_numpy(dtype=bool)[order]
+        order = np.concatenate([order[~stale], order[stale]])
+    return deals.iloc[order if n is None else order[:n]]
+
+
+@dataclass(frozen=True)
+class DealSort:
+    """One ordering of a deal list: a column (or ``value_in_play``), its direction, live deals first."""
+
+    column: str
+    ascending: bool = False
+    live_first: bool = False
+
+
+ATTENTION_SORT = DealSort("value_in_play", live_first=True)
+DEAL_SORTS: dict[str, DealSort] = {
+    "Value at risk (live deals first)": DealSort("value_at_risk", live_first=True),
+    "Value in play (live deals first, as on the Overview)": ATTENTION_SORT,
+    "Value at risk (stale deals included)": DealSort("value_at_risk"),
+    "Deal value": DealSort("deal_value"),
+    "Win probability (lowest first)": DealSort("win_probability", ascending=True),
+    "Age (oldest first)": DealSort("age_days"),
+    "Expected close date": DealSort("expected_close_date", ascending=True),
+}
+
+
+def deal_view(deals: pd.DataFrame, sort: DealSort, *, n: int | None = None) -> pd.DataFrame:
+    """The deals in ``sort`` order (the first ``n``, default all) with their value in play.
+
+    The one ordering the Risk Dashboard's table (first rows) and its CSV export (every row) share.
+    """
+    ranked = ranked_deals(deals, sort.column, ascending=sort.ascending, live_first=sort.live_first, n=n)
+    return ranked.assign(value_in_play=value_in_play(ranked))
+
+
+def deal_view_csv(deals: pd.DataFrame, sort: DealSort) -> str:
+    """Every deal of the view as CSV, in the table's order (the Risk Dashboard's export)."""
+    return deal_view(deals, sort).to_csv(index=False)
 
 
 def backtest_windows_to_show(windows: pd.DataFrame, limit: int = 24) -> pd.DataFrame:

@@ -12,18 +12,11 @@ from app.components.sidebar import current_filters
 from app.services import pipeline
 
 MAX_ROWS = 2_000
-SORTS = {  # label: (column, ascending, live deals before stale ones)
-    "Value at risk (live deals first)": ("value_at_risk", False, True),
-    "Value at risk (stale deals included)": ("value_at_risk", False, False),
-    "Deal value": ("deal_value", False, False),
-    "Win probability (lowest first)": ("win_probability", True, False),
-    "Age (oldest first)": ("age_days", False, False),
-    "Expected close date": ("expected_close_date", True, False),
-}
 TABLE_COLUMNS = [
     "opportunity_id",
     "account",
     "value_at_risk",
+    "value_in_play",
     "win_probability",
     "risk_tier",
     "stale",
@@ -51,11 +44,11 @@ left, right = st.columns([3, 2])
 search = left.text_input(
     "Search deals", key="risk_search", placeholder="Deal id, account, rep, manager or product"
 )
-sort_label = right.selectbox("Sort by", list(SORTS), key="risk_sort")
+sort_label = right.selectbox("Sort by", list(pipeline.DEAL_SORTS), key="risk_sort")
+sort = pipeline.DEAL_SORTS[sort_label]
 found = pipeline.search_deals(deals, search)
-column, ascending, live_first = SORTS[sort_label]
-shown = pipeline.ranked_deals(found, column, ascending, n=MAX_ROWS, live_first=live_first)
-shown = whole_dollars(shown, ["deal_value", "value_at_risk"]).assign(
+shown = pipeline.deal_view(found, sort, n=MAX_ROWS)  # the export below takes every row in this order
+shown = whole_dollars(shown, ["deal_value", "value_at_risk", "value_in_play"]).assign(
     link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100
 )
 
@@ -92,6 +85,13 @@ event = st.dataframe(
         ),
         "deal_value": st.column_config.NumberColumn("Deal value", format="dollar", step=1),
         "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
+        "value_in_play": st.column_config.NumberColumn(
+            "Value in play",
+            format="dollar",
+            step=1,
+            help="Deal value x win probability x chance of loss: large for big deals that can still go "
+            "either way (the Overview's order).",
+        ),
         "age_days": st.column_config.NumberColumn(
             "Age (days)",
             format="%d",
@@ -112,7 +112,7 @@ if selected:
 
 st.download_button(
     "Download this view as CSV",
-    data=lambda: pipeline.ranked_deals(found, *SORTS[sort_label]).to_csv(index=False),
+    data=lambda: pipeline.deal_view_csv(found, sort),
     file_name=f"deals_at_risk_{run.metadata['as_of']}.csv",
     mime="text/csv",
     on_click="ignore",

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from app.services.pipeline import (
+    DEAL_SORTS,
     DealFilters,
     apply_filters,
     attention_tiers,
     backtest_windows_to_show,
     cumulative_quarter,
+    deal_view,
+    deal_view_csv,
     deals_needing_attention,
     forecast_segment,
     headline_quarter,
@@ -176,3 +180,19 @@ def test_ranking_puts_live_deals_before_stale_ones_when_asked() -> None:
         "C3",
         "B2",
     ]
+
+
+def test_deal_view_and_its_csv_hold_every_deal_in_one_order() -> None:
+    deals = _deals()
+    with pytest.raises(TypeError):  # a positional (column, ascending, live_first) tuple cannot land in n
+        ranked_deals(deals, "value_at_risk", False, True)  # type: ignore[misc]
+    in_play = deal_view(deals, DEAL_SORTS["Value in play (live deals first, as on the Overview)"])
+    # value in play: C3 4000 x .3 x .7 = 840, B2 50 x .8 x .2 = 8, A1 (stale) 1000 x .1 x .9 = 90
+    assert in_play["opportunity_id"].tolist() == ["C3", "B2", "A1"]
+    assert in_play["value_in_play"].round(6).tolist() == [840.0, 8.0, 90.0]
+    for sort in DEAL_SORTS.values():
+        if sort.column not in deals and sort.column != "value_in_play":
+            continue
+        lines = deal_view_csv(deals, sort).splitlines()
+        assert len(lines) == 1 + len(deals)
+        assert [line.split(",")[0] for line in lines[1:]] == deal_view(deals, sort)["opportunity_id"].tolist()

@@ -80,3 +80,47 @@ def test_one_deal_shows_one_amount_in_the_table_and_the_metrics(app_env: Path) -
     assert row["value_at_risk"] == round(deal["value_at_risk"])
     assert money(row["value_at_risk"]) == _metric(at, "Value at risk in view")
     assert row["deal_value"] == round(deal["deal_value"])
+
+
+def _export_csv(monkeypatch, at: AppTest, run: bool = True) -> pd.DataFrame:
+    """The rows the page's "Download this view as CSV" button would send (its deferred callable, called)."""
+    import io
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    registered = []
+    original = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        registered.append(data_callable)
+        return original(self, data_callable, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    at.run()
+    assert registered, "the page registered no deferred download"
+    return pd.read_csv(io.StringIO(registered[-1]()), dtype={"opportunity_id": str}, keep_default_na=False)
+
+
+def test_csv_export_holds_every_deal_of_the_view_in_its_order(app_env: Path, monkeypatch) -> None:
+    """The export once passed its live-first flag as ``n``: 1 row by default, 0 with any other sort."""
+    predictions = pd.read_csv(
+        app_env / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
+    )
+    at = _dashboard()
+    for sort in ("Value at risk (live deals first)", "Deal value", "Win probability (lowest first)"):
+        at.selectbox(key="risk_sort").set_value(sort)
+        exported = _export_csv(monkeypatch, at)
+        table = at.dataframe[0].value
+        assert len(exported) == len(predictions) == len(table), sort
+        assert exported["opportunity_id"].tolist() == table["opportunity_id"].tolist(), sort
+    at.sidebar.multiselect(key="_w_filter_regions").select("East")
+    at.text_input(key="risk_search").input("a")
+    exported = _export_csv(monkeypatch, at)
+    east = predictions[predictions["regional_office"] == "East"]
+    matching = east[
+        east[["opportunity_id", "account", "sales_agent", "manager", "product"]]
+        .apply(lambda c: c.str.lower().str.contains("a", regex=False))
+        .any(axis=1)
+    ]
+    assert len(exported) == len(matching) == len(at.dataframe[0].value)
+    assert _metric(at, "Deals in view") == f"{len(matching):,}"
