@@ -1,12 +1,10 @@
 """Pure logic of the deal drill-down: SHAP waterfall steps, close outlook, suggested actions, comparables.
 
 The suggested-action rules are documented in plan/app-spec.md ("Suggested actions"); each rule has an id
-shown beside its text so a manager can look up why it fired.
+for that document and the tests (the page shows only the action).
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
@@ -67,98 +65,132 @@ def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.D
     )
 
 
-ACTION_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    (
-        "A2-age",
-        # the deal's age only: "days" alone would also match the calendar features (days into the quarter)
-        ("age", "since", "duration", "overdue"),
-        "Older than most deals that close: agree a dated next step and a mutual close plan with the buyer.",
-    ),
-    (
-        "A3-rep",
-        ("rep", "agent", "seller", "record"),  # "record": the joint track record (rep, product, account)
-        "The rep's track record here lowers the odds: join the next call or pair the rep with a peer who "
-        "wins this series.",
-    ),
-    (
-        "A4-price",
-        ("price", "value", "amount", "discount"),
-        "Deal size works against it: revisit scope or packaging and confirm budget with the economic buyer.",
-    ),
-    (
-        "A5-account",
-        ("account", "sector", "employees", "revenue", "company", "customer"),
-        "This kind of account wins less often: bring a reference customer from the same sector and confirm "
-        "the decision maker.",
-    ),
-    (
-        "A6-stage",
-        ("stage", "prospecting", "early"),
-        "Early stage for its age: book a discovery meeting to qualify need and budget, or drop it.",
-    ),
-    (
-        "A7-product",
-        ("product", "series"),
-        "This product wins less often in this setting: confirm product fit and consider the alternative in "
-        "the series.",
-    ),
-)
+# Driver rules (plan/app-spec.md "Suggested actions"), keyed on the driver's feature
+# (core/features/deal_features.py FEATURES, plus "deal_timing", the batch step's group of the timing
+# features). Each feature names its rule and the values of ``driver_k_vs_typical`` that contradict that
+# rule's action: a rule fires on a driver that lowers the odds (``driver_k_impact < 0``) whose comparison
+# is not among them, and never when another driver of the same rule says one of them ("the rep's results
+# lower the odds" beside "the rep's win rate is above the team average" would contradict the deal's facts).
+NOT_OLDER = frozenset({"below", "typical", ""})  # the age action needs the deal to be older than typical
+ABOVE = frozenset({"above"})  # more is better: the deal is above the typical value
+BELOW = frozenset({"below"})  # more is worse (a share of stalled deals)
+NO_CLAIM = frozenset()  # categories, sizes: the action claims nothing a comparison could contradict
+VS_TYPICAL_VALUES = ("below", "typical", "above")
+DRIVER_RULES: dict[str, tuple[str, frozenset[str]]] = {
+    "age_days": ("A2-age", NOT_OLDER),
+    "deal_timing": ("A2-age", NOT_OLDER),
+    "sales_agent": ("A3-rep", NO_CLAIM),
+    "rep_closed_deals": ("A3-rep", ABOVE),
+    "rep_stalled_share": ("A3-rep", BELOW),
+    "rep_win_rate": ("A3-rep", ABOVE),
+    "rep_series_win_rate": ("A3-rep", ABOVE),
+    "track_record_win_rate": ("A3-rep", ABOVE),  # the joint track record, mostly the rep's
+    "deal_value": ("A4-price", NO_CLAIM),
+    "sector": ("A5-account", NO_CLAIM),
+    "account_employees": ("A5-account", NO_CLAIM),
+    "account_revenue": ("A5-account", NO_CLAIM),
+    "account_win_rate": ("A5-account", ABOVE),
+    "sector_win_rate": ("A5-account", ABOVE),
+    "product": ("A7-product", NO_CLAIM),
+    "series": ("A7-product", NO_CLAIM),
+    "product_win_rate": ("A7-product", ABOVE),
+}
+# No rule: manager, regional_office, and (in runs before deal_timing) days_into_quarter and
+# engage_days_into_quarter, which are about the calendar, not the deal's age.
+NEEDS_COMPARISON = frozenset(rule for rule, contradicting in DRIVER_RULES.values() if contradicting)
+ACTION_TEXT: dict[str, str] = {
+    "A1-stale": "Zombie deal: older than any deal that ever closed. Confirm with the buyer this week or "
+    "close it as lost so the forecast stops counting it.",
+    "A2-age": "Older than the typical won deal: agree a dated next step and a mutual close plan with the "
+    "buyer.",
+    "A3-rep": "The rep's results on deals like this one lower the odds: join the next call or pair the rep "
+    "with a peer who wins this series.",
+    "A4-price": "The deal's size lowers the odds: check that scope and packaging fit the need and confirm "
+    "budget with the economic buyer.",
+    "A5-account": "This account's profile lowers the odds: bring a reference customer from the same sector "
+    "and confirm the decision maker.",
+    "A6-stage": "Still prospecting: book a discovery meeting to qualify need and budget, or drop it.",
+    "A7-product": "The product lowers the odds in this setting: confirm product fit and consider the "
+    "alternative in the series.",
+    "A8-blank-account": "Account is blank in the CRM: fill it in so the account's history can inform the "
+    "score.",
+    "A9-hold": "No driver works against this deal: keep the agreed next step and re-check next week.",
+    "A9-hold-negative": "No fixed rule applies to what lowers this deal's odds: keep the agreed next step "
+    "and re-check next week.",
+}
 
 
-def _words(text: str) -> set[str]:
-    """Lower-case word tokens (``rep_series_win_rate`` -> rep, series, win, rate); whole words only, so
-    'average' never matches 'age'."""
-    return set(re.findall(r"[a-z]+", text.lower()))
+def _drivers(deal: pd.Series) -> list[tuple[str, float, str | None]]:
+    """(feature, impact, vs_typical) of each driver; vs_typical None when the run has no comparison
+    columns (runs before them), '' for no comparison. Never read from the sentence's text."""
+    drivers = []
+    for k in (1, 2, 3):
+        feature = deal.get(f"driver_{k}_feature")
+        impact = pd.to_numeric(deal.get(f"driver_{k}_impact"), errors="coerce")
+        if not isinstance(feature, str) or not feature or impact is None or pd.isna(impact):
+            continue
+        vs_typical = None
+        if f"driver_{k}_vs_typical" in deal.index:
+            raw = deal.get(f"driver_{k}_vs_typical")
+            text = raw.strip().lower() if isinstance(raw, str) else ""
+            vs_typical = text if text in VS_TYPICAL_VALUES else ""
+        drivers.append((feature, float(impact), vs_typical))
+    return drivers
+
+
+def _driver_rules(deal: pd.Series) -> list[str]:
+    """The driver rules that fire for ``deal``, in driver order, each once (see DRIVER_RULES)."""
+    drivers = _drivers(deal)
+    # a rule is off when a driver of its features contradicts it, or cannot say (no comparison column)
+    contradicted = {
+        DRIVER_RULES[feature][0]
+        for feature, _, vs_typical in drivers
+        if feature in DRIVER_RULES
+        and (
+            vs_typical in DRIVER_RULES[feature][1]
+            or (vs_typical is None and DRIVER_RULES[feature][0] in NEEDS_COMPARISON)
+        )
+    }
+    if pd.isna(pd.to_numeric(deal.get("age_days"), errors="coerce")):
+        contradicted.add("A2-age")  # no age, so never "older than"
+    if str(deal.get("account", "") or "").strip() == "":
+        contradicted.add("A5-account")  # nothing known about the account: A8 asks for it instead
+    fired: list[str] = []
+    for feature, impact, _ in drivers:
+        if impact >= 0 or feature not in DRIVER_RULES:
+            continue
+        rule = DRIVER_RULES[feature][0]
+        if rule in fired or rule in contradicted:
+            continue
+        fired.append(rule)
+    return fired
 
 
 def suggested_actions(deal: pd.Series, typical_won_age: float | None = None) -> list[tuple[str, str]]:
-    """Deterministic (rule id, action) pairs from the deal's flags and its negative drivers."""
-    actions: list[tuple[str, str]] = []
-    if bool(deal.get("stale", False)):
-        actions.append(
-            (
-                "A1-stale",
-                "Zombie deal: older than any deal that ever closed. Confirm with the buyer "
-                "this week or close it as lost so the forecast stops counting it.",
-            )
-        )
-    for k in (1, 2, 3):
-        impact = deal.get(f"driver_{k}_impact")
-        feature = str(deal.get(f"driver_{k}_feature", "") or "")
-        text = str(deal.get(f"driver_{k}", "") or "")
-        if impact is None or pd.isna(impact):
-            negative = "lower" in text.lower() or "-" in text.split("point")[0][-8:]
-        else:
-            negative = float(impact) < 0
-        if not negative:
-            continue
-        words = _words(feature) if feature else _words(text)
-        for rule_id, keywords, action in ACTION_RULES:
-            if words & set(keywords):
-                if rule_id == "A2-age" and typical_won_age is not None and not pd.isna(deal.get("age_days")):
-                    action = (
-                        f"Older than most won deals of this product ({float(deal['age_days']):.0f} days vs a "
-                        f"typical {typical_won_age:.0f}): agree a dated next step and a mutual close plan."
-                    )
-                if rule_id not in {r for r, _ in actions}:
-                    actions.append((rule_id, action))
-                break
-    if str(deal.get("deal_stage", "")) == "Prospecting" and "A6-stage" not in {r for r, _ in actions}:
-        actions.append(("A6-stage", ACTION_RULES[4][2]))
-    if str(deal.get("account", "")).strip() == "":
-        actions.append(
-            (
-                "A8-blank-account",
-                "Account is blank in the CRM: fill it in so the account's history can inform the score.",
-            )
+    """Deterministic (rule id, action) pairs from the deal's flags and the features and signed impacts of
+    its drivers; no action states a fact the deal's drivers contradict.
+
+    ``typical_won_age``: median days to close of won deals of the deal's product, quoted in the age action
+    when the deal is older than it.
+    """
+    rules: list[str] = ["A1-stale"] if bool(deal.get("stale", False)) else []
+    rules += _driver_rules(deal)
+    if str(deal.get("deal_stage", "")) == "Prospecting":
+        rules.append("A6-stage")
+    if str(deal.get("account", "") or "").strip() == "":
+        rules.append("A8-blank-account")
+    actions = [(rule, ACTION_TEXT[rule]) for rule in rules]
+    age = pd.to_numeric(deal.get("age_days"), errors="coerce")
+    if "A2-age" in rules and typical_won_age is not None and age > typical_won_age:
+        actions[rules.index("A2-age")] = (
+            "A2-age",
+            f"Older than the typical won deal ({age:.0f} days; won deals of this product took "
+            f"{typical_won_age:.0f} at the median): agree a dated next step and a mutual close plan with the "
+            "buyer.",
         )
     if not actions:
-        actions.append(
-            (
-                "A9-hold",
-                "No driver works against this deal: keep the agreed next step and re-check next week.",
-            )
-        )
+        lowering = any(impact < 0 for _, impact, _ in _drivers(deal))
+        actions.append(("A9-hold", ACTION_TEXT["A9-hold-negative" if lowering else "A9-hold"]))
     return actions
 
 
