@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from app.services.pipeline import STALE_CATEGORY
+
 BAND = "rgba(99, 142, 230, 0.28)"
 LINE = "rgb(72, 118, 222)"
 WON = "rgb(46, 160, 110)"
@@ -22,6 +24,7 @@ TIER_COLOURS = (
     "rgb(90, 140, 200)",
     "rgb(150, 150, 150)",
 )
+STALE_COLOUR = "rgba(150, 150, 150, 0.55)"
 MONEY_AXIS = {"tickprefix": "$", "tickformat": "~s"}
 
 
@@ -195,20 +198,23 @@ def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: 
     return _layout(fig, title)
 
 
-def risk_by_segment_chart(rows: pd.DataFrame, tiers: list[str], segment_label: str) -> go.Figure:
-    """Horizontal stacked bars of value at risk per segment, one colour per risk tier."""
+def risk_by_segment_chart(rows: pd.DataFrame, categories: list[str], segment_label: str) -> go.Figure:
+    """Horizontal stacked bars of value at risk per segment: one colour per risk tier of live deals, and
+    hatched grey for stale deals (``STALE_CATEGORY``), so zombies never read as live risk."""
     fig = go.Figure()
     segments = [plain(v) for v in dict.fromkeys(rows["segment"])]
-    for i, tier in enumerate(tiers):
-        part = rows[rows["risk_tier"] == tier]
+    for i, category in enumerate(categories):
+        part = rows[rows["category"] == category]
         if part.empty:
             continue
+        stale = category == STALE_CATEGORY
         fig.add_bar(
             y=[plain(v) for v in part["segment"]],
             x=part["value_at_risk"],
-            name=str(tier),
+            name=plain(category),
             orientation="h",
-            marker_color=TIER_COLOURS[min(i, len(TIER_COLOURS) - 1)],
+            marker_color=STALE_COLOUR if stale else TIER_COLOURS[min(i, len(TIER_COLOURS) - 2)],
+            marker_pattern_shape="/" if stale else "",
             customdata=part["deals"],
             hovertemplate="%{y}: %{x:$,.0f} at risk in %{customdata} deals",
         )

@@ -280,23 +280,41 @@ def cumulative_quarter(
     return pd.DataFrame(points)
 
 
+STALE_CATEGORY = "Stale (any tier)"
+
+
+def risk_categories(tiers: list[str]) -> list[str]:
+    """The categories of the value-at-risk chart, most severe first: the risk tiers, then stale deals."""
+    return [*tiers, STALE_CATEGORY]
+
+
 def risk_by_segment(
     deals: pd.DataFrame, segment_column: str, tiers: list[str], top: int = 15
 ) -> pd.DataFrame:
-    """Value at risk per segment and tier (long), for the ``top`` segments with most value at risk."""
+    """Value at risk per segment and category (long), for the ``top`` segments with most value at risk.
+
+    The category is the risk tier of a live deal and :data:`STALE_CATEGORY` for a stale one, whatever its
+    tier: a zombie's value is "at risk" only because nobody closed it out, which is a different job from a
+    live deal's. Deals without a value at risk (unscored) are left out.
+    """
+    deals = deals[deals["value_at_risk"].notna()]
     totals = deals.groupby(segment_column)["value_at_risk"].sum().sort_values(ascending=False, kind="stable")
     keep = totals.head(top).index
     subset = deals[deals[segment_column].isin(keep)]
+    category = subset["risk_tier"].astype(str).where(~subset["stale"].to_numpy(dtype=bool), STALE_CATEGORY)
     grouped = (
-        subset.groupby([segment_column, "risk_tier"], observed=True)
+        subset.assign(category=category)
+        .groupby([segment_column, "category"], observed=True)
         .agg(value_at_risk=("value_at_risk", "sum"), deals=("opportunity_id", "size"))
         .reset_index()
         .rename(columns={segment_column: "segment"})
     )
-    grouped["tier_rank"] = grouped["risk_tier"].map({t: i for i, t in enumerate(tiers)}).fillna(len(tiers))
-    grouped["segment_rank"] = grouped["segment"].map({s: i for i, s in enumerate(keep)})
-    grouped = grouped.sort_values(["segment_rank", "tier_rank"], kind="stable")
-    return grouped[["segment", "risk_tier", "value_at_risk", "deals"]].reset_index(drop=True)
+    categories = risk_categories(tiers)
+    rank = grouped["category"].map({t: i for i, t in enumerate(categories)}).fillna(len(categories))
+    grouped = grouped.assign(
+        category_rank=rank, segment_rank=grouped["segment"].map({s: i for i, s in enumerate(keep)})
+    ).sort_values(["segment_rank", "category_rank"], kind="stable")
+    return grouped[["segment", "category", "value_at_risk", "deals"]].reset_index(drop=True)
 
 
 def ranked_deals(

@@ -134,5 +134,12 @@ by_segment = pipeline.risk_by_segment(found, segment_column, tiers)
 if by_segment.empty:
     st.caption("No deals in view.")
 else:
-    charts.show(charts.risk_by_segment_chart(by_segment, tiers, pipeline.SEGMENT_LABELS[segment_column]))
-    st.caption("Top 15 segments by value at risk; colours are risk tiers.")
+    charts.show(
+        charts.risk_by_segment_chart(
+            by_segment, pipeline.risk_categories(tiers), pipeline.SEGMENT_LABELS[segment_column]
+        )
+    )
+    st.caption(
+        "Top 15 segments by value at risk. Colours are the risk tiers of live deals; hatched grey is "
+        "stale deals (any tier), whose value is at risk only because nobody has closed them out."
+    )

@@ -6,15 +6,32 @@ import pandas as pd
 
 from app.components import charts
 from app.components.charts import plain, risk_by_segment_chart
+from app.services.pipeline import STALE_CATEGORY
 
 
 def test_chart_labels_from_data_are_plain_text() -> None:
     assert plain("<b>Bold</b> & co") == "&lt;b&gt;Bold&lt;/b&gt; &amp; co"
     rows = pd.DataFrame(
-        {"segment": ["<b>East</b>"], "risk_tier": ["High"], "value_at_risk": [10.0], "deals": [1]}
+        {"segment": ["<b>East</b>"], "category": ["High"], "value_at_risk": [10.0], "deals": [1]}
     )
     figure = risk_by_segment_chart(rows, ["High"], "Region")
     assert list(figure.data[0].y) == ["&lt;b&gt;East&lt;/b&gt;"]
+
+
+def test_stale_value_at_risk_is_its_own_grey_bar() -> None:
+    rows = pd.DataFrame(
+        {
+            "segment": ["East", "East", "West"],
+            "category": ["Critical", STALE_CATEGORY, STALE_CATEGORY],
+            "value_at_risk": [2800.0, 900.0, 50.0],
+            "deals": [1, 1, 1],
+        }
+    )
+    figure = risk_by_segment_chart(rows, ["Critical", "Low", STALE_CATEGORY], "Region")
+    assert [trace.name for trace in figure.data] == ["Critical", STALE_CATEGORY]
+    assert list(figure.data[1].x) == [900.0, 50.0]
+    assert figure.data[1].marker.color == charts.STALE_COLOUR
+    assert figure.data[0].marker.color != charts.STALE_COLOUR
 
 
 def test_fan_chart_names_each_period_on_a_category_axis() -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from app.services.pipeline import (
     DEAL_SORTS,
+    STALE_CATEGORY,
     DealFilters,
     apply_filters,
     attention_tiers,
@@ -106,10 +107,11 @@ def test_forecast_segment_only_for_simulated_segments() -> None:
 
 def test_risk_by_segment_sums_value_at_risk() -> None:
     rows = risk_by_segment(_deals(), "regional_office", ["Critical", "High", "Low"])
+    # A1 is a stale Critical deal: its 900 at risk sits in the stale category, not in the Critical tier
     assert rows.to_dict("list") == {
         "segment": ["East", "East", "West"],
-        "risk_tier": ["Critical", "High", "Low"],
-        "value_at_risk": [900.0, 2800.0, 10.0],
+        "category": ["High", STALE_CATEGORY, "Low"],
+        "value_at_risk": [2800.0, 900.0, 10.0],
         "deals": [1, 1, 1],
     }
 

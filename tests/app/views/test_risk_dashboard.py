@@ -124,3 +124,28 @@ def test_csv_export_holds_every_deal_of_the_view_in_its_order(app_env: Path, mon
     ]
     assert len(exported) == len(matching) == len(at.dataframe[0].value)
     assert _metric(at, "Deals in view") == f"{len(matching):,}"
+
+
+def test_where_the_risk_sits_keeps_stale_value_apart_from_the_tiers(app_env: Path) -> None:
+    import base64
+    import json
+
+    import numpy as np
+
+    from app.services.pipeline import STALE_CATEGORY
+
+    def numbers(values: list | dict) -> np.ndarray:
+        """A trace's array as Plotly's JSON holds it: a list, or typed base64 bytes."""
+        if isinstance(values, dict):
+            return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+        return np.asarray(values, dtype=float)
+
+    predictions = pd.read_csv(app_env / "latest_predictions.csv", keep_default_na=False)
+    at = _dashboard()
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    by_name = {t["name"]: float(numbers(t["x"]).sum()) for t in traces}
+    stale = predictions[predictions["stale"]]
+    live = predictions[~predictions["stale"]]
+    assert round(by_name[STALE_CATEGORY], 2) == round(stale["value_at_risk"].sum(), 2)
+    for tier, value in live.groupby("risk_tier")["value_at_risk"].sum().items():
+        assert round(by_name[tier], 2) == round(value, 2)
