@@ -17,17 +17,24 @@ COMPARABLES = 5
 
 
 def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = WATERFALL_TOP) -> pd.DataFrame:
-    """Base value, the ``top`` largest contributions, 'all other features' and the final probability.
+    """Base value, the first ``top`` steps of the deal's path, 'all other features' and the probability.
 
-    ``contributions`` has columns feature, feature_value, shap_value (probability points as fractions).
+    ``contributions`` has columns feature, feature_value, shap_value (probability points as fractions) and,
+    from runs written since the explanation became a calibrated path, ``step`` (the order in which the batch
+    step added each unit: every point of the path is then a probability between 0 and 100%) and
+    ``feature_label`` (the deal's own name for it). Older files are ordered by absolute contribution.
     Returned columns: label, value, measure (absolute / relative / total) for a Plotly waterfall.
     """
-    ranked = contributions.assign(magnitude=contributions["shap_value"].abs()).sort_values(
-        ["magnitude", "feature"], ascending=[False, True], kind="stable"
-    )
+    if "step" in contributions.columns:
+        ranked = contributions.sort_values("step", kind="stable")
+    else:
+        ranked = contributions.assign(magnitude=contributions["shap_value"].abs()).sort_values(
+            ["magnitude", "feature"], ascending=[False, True], kind="stable"
+        )
     shown = ranked.head(top)
     rest = ranked.iloc[top:]
-    rows = [{"label": "Base value (average deal)", "value": base_value, "measure": "absolute"}]
+    base_label = "Average deal at this date" if "step" in contributions.columns else "Base value (average deal)"
+    rows = [{"label": base_label, "value": base_value, "measure": "absolute"}]
     for _, item in shown.iterrows():
         value_text = feature_value(item["feature_value"])
         name = str(item.get("feature_label") or item["feature"])

@@ -77,6 +77,8 @@ FORECAST_COLUMNS = (
     "closed_won",
 )
 SHAP_COLUMNS = ("opportunity_id", "feature", "feature_value", "shap_value")
+# the deal's own name of the feature ("list price", "rep's win rate on GTX deals") and its place in the path
+OPTIONAL_SHAP_COLUMNS = ("feature_label", "step")
 BASE_VALUE_FEATURES = ("base_value", "__base__", "_base_value", "(base value)", "expected_value")
 PREDICT_COMMAND = "python models/inference/predict.py"
 
@@ -180,6 +182,8 @@ def _read_predictions(path: Path) -> pd.DataFrame:
     for column in ("engage_date", "expected_close_date"):
         frame[column] = pd.to_datetime(frame[column].replace("", None), errors="coerce")
     frame["stale"] = _as_bool(frame["stale"])
+    if "scored" in frame.columns:  # optional: False for deals the model cannot score yet (blank numbers)
+        frame["scored"] = _as_bool(frame["scored"])
     if "sector" not in frame.columns:
         frame["sector"] = "Unknown"
     # sorted once by id, so every later single-key stable sort breaks ties by id without sorting strings
@@ -229,7 +233,7 @@ def _read_shap(out_dir: Path) -> tuple[pd.DataFrame | None, pd.Series | None]:
                 f"{name}: no base value (expected a 'base_value' column or rows with "
                 f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})"
             )
-        keep = [*SHAP_COLUMNS, *(["feature_label"] if "feature_label" in frame.columns else [])]
+        keep = [*SHAP_COLUMNS, *[c for c in OPTIONAL_SHAP_COLUMNS if c in frame.columns]]
         features = frame.loc[~base_rows, keep]
         features = features.set_index("opportunity_id").sort_index(kind="stable")
         return features, base

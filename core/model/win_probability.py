@@ -40,7 +40,13 @@ from core.features.deal_features import (
 from core.features.history import overall_win_rate_before
 from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator, choose_calibrator, cross_fitted, log_loss
-from core.model.explanation import DealExplanation
+from core.model.explanation import (
+    GROUP_LABELS,
+    DealExplanation,
+    calibrated_path,
+    constant_columns,
+    unit_contributions,
+)
 from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
 from core.model.metrics import expected_brier, expected_calibration_error
 
@@ -504,11 +510,15 @@ class WinProbabilityModel(BaseEstimator):
         log_odds = self.decision_function(crm)
         return pd.Series(self.calibrator_(log_odds.to_numpy()), index=log_odds.index, name="win_probability")
 
-    def explain(self, crm: CRMData) -> DealExplanation:
-        """Exact TreeSHAP log-odds contributions, mapped to calibrated probability points (sign-safe)."""
+    def explain(self, crm: CRMData, deals: pd.Index | None = None) -> DealExplanation:
+        """Exact TreeSHAP log-odds per feature, and the explained units as steps of the calibrated path
+        (:mod:`core.model.explanation`), for the open deals (or only those in ``deals``)."""
         self._check_fitted()
         spec = self.feature_spec_
         ids, matrices, features = self._scoring_inputs(crm, spec)
+        if deals is not None:
+            keep = ids.isin(deals)
+            ids, matrices, features = ids[keep], [m[keep] for m in matrices], features.loc[keep]
         contributions = np.zeros((len(ids), len(spec.names) + 1))
         for matrix in matrices:
             contributions += self.booster_.predict(matrix, pred_contrib=True)
@@ -519,27 +529,29 @@ class WinProbabilityModel(BaseEstimator):
             if len(ids)
             else float(self.booster_.predict(np.full((1, len(spec.names)), np.nan), pred_contrib=True)[0, -1])
         )
-        total = shap_log_odds.sum(axis=1)
-        probability = self.calibrator_(base_log_odds + total)
-        base_value = float(self.calibrator_(base_log_odds))
-        change = probability - base_value
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(np.abs(total) > 1e-12, change / total, 0.0)
-        shap_points = shap_log_odds * scale[:, None]
         columns = list(spec.names)
+        probability = self.calibrator_(base_log_odds + shap_log_odds.sum(axis=1))
+        constant = constant_columns(matrices)
+        unit_log_odds, to_base, units = unit_contributions(shap_log_odds, columns, constant)
+        points, step = calibrated_path(unit_log_odds, base_log_odds + to_base, self.calibrator_)
         blank = features.index.isin(crm.deals.loc[crm.deals["account"].eq(""), "opportunity_id"])
         donor_mean = None
         if TRACK_RECORD in columns:
             donor_mean = np.mean([m[blank, columns.index(TRACK_RECORD)] for m in matrices], axis=0)
         return DealExplanation(
             feature_values=_readable_values(features[columns], blank, donor_mean),
-            shap_points=pd.DataFrame(shap_points, index=ids, columns=columns),
+            shap_points=pd.DataFrame(points, index=ids, columns=units),
             shap_log_odds=pd.DataFrame(shap_log_odds, index=ids, columns=columns),
-            base_value=base_value,
+            base_value=float(self.calibrator_(np.array([base_log_odds + to_base]))[0]),
             base_log_odds=base_log_odds,
             win_probability=pd.Series(probability, index=ids, name="win_probability"),
-            feature_labels=dict(spec.labels),
+            feature_labels={**spec.labels, **{u: GROUP_LABELS[u] for u in units if u in GROUP_LABELS}},
             reference_values=_reference_values(features[columns], crm),
+            unit_log_odds=pd.DataFrame(unit_log_odds, index=ids, columns=units),
+            step=pd.DataFrame(step, index=ids, columns=units),
+            constant_features={
+                name: features[name].iloc[0] for name, same in zip(columns, constant, strict=True) if same
+            },
         )
 
 

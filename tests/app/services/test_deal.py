@@ -35,6 +35,31 @@ def test_waterfall_keeps_top_features_and_groups_the_rest() -> None:
     assert steps["measure"].tolist() == ["absolute", "relative", "relative", "relative", "total"]
 
 
+def test_waterfall_follows_the_path_order_and_stays_a_probability() -> None:
+    # by size alone the +55 pts step came first and the waterfall peaked at 105%; in the batch step's own
+    # order (step) every point of the path is a probability and the labels name what the deal quotes
+    contributions = pd.DataFrame(
+        {
+            "feature": ["deal_value", "deal_timing", "product"],
+            "feature_label": ["list price", "deal age and timing", "product"],
+            "feature_value": ["$5,482", "120 days since engagement", "GTX Pro"],
+            "shap_value": [0.55, -0.4, 0.05],
+            "step": [2, 1, 3],
+        }
+    )
+    steps = waterfall_steps(contributions, base_value=0.5)
+    assert steps["label"].tolist() == [
+        "Average deal at this date",
+        "deal age and timing = 120 days since engagement",
+        "list price = $5,482",
+        "product = GTX Pro",
+        "Win probability",
+    ]
+    levels = steps["value"].iloc[0] + steps["value"].iloc[1:-1].cumsum()
+    assert levels.tolist() == pytest.approx([0.1, 0.65, 0.7])
+    assert steps["value"].iloc[-1] == pytest.approx(0.7)
+
+
 def test_close_outlook_sums_to_one() -> None:
     deal = pd.Series({"win_probability": 0.6, "p_close_in_quarter": 0.3, "p_close_next_quarter": 0.2})
     outlook = close_outlook(deal, "Q3 2026", "Q4 2026")

@@ -14,6 +14,7 @@ from core.data import CRMData, cut_at, read_crm
 from core.data.synthetic import SyntheticCRM, oracle_win_probability, write_crm
 from core.errors import UsageError
 from core.model import DealExplanation, WinProbabilityModel
+from core.model.explanation import explained_units
 
 
 def test_scores_every_open_deal_including_prospecting(
@@ -46,9 +47,18 @@ def test_explanation_adds_up_and_never_flips_a_sign(fitted: WinProbabilityModel,
     np.testing.assert_allclose(
         explanation.win_probability.to_numpy(), probability.reindex(total.index).to_numpy(), atol=1e-12
     )
-    points, log_odds = explanation.shap_points.to_numpy(), explanation.shap_log_odds.to_numpy()
+    points, log_odds = explanation.shap_points.to_numpy(), explanation.unit_log_odds.to_numpy()
     assert np.all(points * log_odds >= -1e-15)
-    assert list(explanation.shap_points.columns) == list(fitted.feature_spec_.names)
+    assert list(explanation.shap_points.columns) == list(explained_units(fitted.feature_spec_.names))
+    assert list(explanation.shap_log_odds.columns) == list(fitted.feature_spec_.names)
+    # the day of the quarter is the same for every deal at scoring: its mean sits in the baseline, the rest
+    # joins the timing group; every point of each deal's path is a probability
+    assert set(explanation.constant_features) == {"days_into_quarter"}
+    assert "days_into_quarter" not in explanation.shap_points.columns
+    step = explanation.step.to_numpy()
+    ordered = np.take_along_axis(points, np.argsort(step, axis=1), axis=1)
+    levels = explanation.base_value + np.cumsum(ordered, axis=1)
+    assert levels.min() >= -1e-12 and levels.max() <= 1 + 1e-12
     assert explanation.feature_labels["rep_series_win_rate"] == "rep's win rate on this series"
     assert explanation.reference_values["product"] is None
     assert "manager" not in explanation.shap_points.columns  # managers enter through their reps' win rates
