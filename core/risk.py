@@ -28,6 +28,7 @@ TIER_CUTS: tuple[tuple[str, float], ...] = (
     ("Watch", 35.0),
     ("Low priority", 0.0),
 )
+UNSCORED_TIER = "Unscored"
 TIER_MEANINGS: dict[str, str] = {
     "Critical": "Large deal still in play and slipping or undecided: a manager's hour here this week can "
     "change the quarter.",
@@ -35,6 +36,8 @@ TIER_MEANINGS: dict[str, str] = {
     "Watch": "Modest value in play, or a mid-sized deal that is as good as decided: keep an eye on it.",
     "Low priority": "Small, or as good as decided (won or lost): a manager's hour changes little here; a "
     "stale flag beside it still asks for the deal to be revived or closed out.",
+    UNSCORED_TIER: "Not scored: never engaged, so no deal in the history looked like it. It adds nothing to "
+    "expected revenue or value at risk until it is engaged.",
 }
 DATA_FLAG_COLUMNS: tuple[str, ...] = (
     "flag_product_alias",

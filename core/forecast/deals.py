@@ -8,7 +8,7 @@ import pandas as pd
 from core.forecast.forecast import deal_values
 from core.forecast.seasonality import QuarterSeasonality, seasonal_median_days, seasonal_window_shares
 from core.forecast.timing import CloseTimingModel
-from core.risk import score_risk
+from core.risk import UNSCORED_TIER, data_flags, score_risk
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
     "opportunity_id",
@@ -33,17 +33,21 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "p_close_next_quarter",
     "expected_close_date",
     "stale",
+    "scored",
     "early_stage",
     "data_flags",
     "driver_1",
     "driver_1_feature",
     "driver_1_impact",
+    "driver_1_vs_typical",
     "driver_2",
     "driver_2_feature",
     "driver_2_impact",
+    "driver_2_vs_typical",
     "driver_3",
     "driver_3_feature",
     "driver_3_impact",
+    "driver_3_vs_typical",
 )
 DECIMALS: dict[str, int] = {
     "age_days": 0,
@@ -139,26 +143,34 @@ def deal_predictions(
     as_of: pd.Timestamp,
     seasonality: QuarterSeasonality | None = None,
     factors: tuple[float, ...] = (1.0,),
+    unscored: pd.Index | None = None,
 ) -> pd.DataFrame:
     """One row per open deal (PREDICTION_COLUMNS), highest risk score first (then value at risk, id).
 
-    ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored.
+    ``win_probability`` and ``drivers`` are indexed by opportunity_id; every open deal must be scored except
+    those in ``unscored`` (deals the history cannot score: ``scored`` False, and blank probability, risk
+    score, expected revenue, value at risk, close chances and drivers; tier "Unscored").
     ``seasonality`` and the months-ahead realisation ``factors`` are those the forecast uses.
     """
     ids = open_deals["opportunity_id"]
-    missing = ~ids.isin(win_probability.index)
+    scored = ~ids.isin(unscored) if unscored is not None else pd.Series(True, index=ids.index)
+    missing = scored & ~ids.isin(win_probability.index)
     if missing.any():
         raise ValueError(f"the model did not score open deal {ids[missing].iloc[0]}")
     deals = open_deals.copy()
-    deals["win_probability"] = win_probability.reindex(ids).to_numpy(dtype=float)
+    deals["scored"] = scored.to_numpy()
+    deals["win_probability"] = win_probability.reindex(ids).where(scored.to_numpy()).to_numpy(dtype=float)
     values = deal_values(deals, all_deals)
     deals["deal_value"] = values["deal_value"].to_numpy()
     deals["value_source"] = values["value_source"].to_numpy()
     deals["expected_revenue"] = deals["deal_value"] * deals["win_probability"]
-    risk = score_risk(deals, timing.median_won_age_, timing.p90_won_age_)
+    live = deals[deals["scored"]]
+    risk = score_risk(live, timing.median_won_age_, timing.p90_won_age_)
+    risk = risk.reindex(deals.index).assign(data_flags=data_flags(deals))
+    risk["risk_tier"] = risk["risk_tier"].where(deals["scored"], UNSCORED_TIER)
     deals = deals.join(risk)
     deals = deals.join(
-        close_timing(deals, deals["win_probability"].to_numpy(), timing, as_of, seasonality, factors)
+        close_timing(live, live["win_probability"].to_numpy(), timing, as_of, seasonality, factors)
     )
     deals["early_stage"] = deals["deal_stage"].eq("Prospecting")
     driver_columns = [c for c in PREDICTION_COLUMNS if c.startswith("driver_")]

@@ -23,6 +23,7 @@ from core.export import csv_bytes
 from core.forecast.deals import DECIMALS, deal_predictions
 from core.forecast.forecast import forecast_revenue
 from core.forecast.timing import CloseTimingModel
+from core.model.explanation import GROUP_LABELS
 from core.risk import TIER_MEANINGS, risk_formula
 from models.inference.forecast_tasks import forecast_backtest, forecast_market
 from models.inference.model_store import model_for_run
@@ -159,14 +160,18 @@ def _score_and_forecast(
     with progress.step(
         "score", f"scoring {len(open_deals):,} open deals (with exact TreeSHAP contributions)"
     ):
+        # Deals never engaged are not scored: every training snapshot is of an engaged deal, so the history
+        # holds nothing that looked like them (their score would be an extrapolation, not a probability).
+        unscored = pd.Index(open_deals.loc[open_deals["engage_date"].isna(), "opportunity_id"])
         # one pass gives both: the calibrated probability is the explanation's base value + contributions
-        explanation = model.explain(crm)
+        explanation = model.explain(crm, pd.Index(open_deals["opportunity_id"]).difference(unscored))
         win_probability = explanation.win_probability
     with progress.step("explain", "driver sentences and SHAP values in probability points"):
-        not_engaged = pd.Index(open_deals.loc[open_deals["engage_date"].isna(), "opportunity_id"])
-        drivers = top_drivers(explanation, not_engaged=not_engaged)
+        has_amount = pd.Index(open_deals.loc[open_deals["amount"].notna(), "opportunity_id"])
+        drivers = top_drivers(explanation, has_amount=has_amount)
         shap_decimals = {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}
-        shap_csv = deferred(worker, [(csv_bytes, (shap_long(explanation), shap_decimals))])
+        long = shap_long(explanation, has_amount=has_amount)
+        shap_csv = deferred(worker, [(csv_bytes, (long, shap_decimals))])
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         ((timing, seasonality, dependence),) = market()
         predictions = deal_predictions(
@@ -178,10 +183,11 @@ def _score_and_forecast(
             crm.as_of,
             seasonality,
             dependence.realisation_factors,
+            unscored,
         )
         predictions_csv = deferred(worker, [(csv_bytes, (predictions, DECIMALS))])
-        scored = open_deals.assign(
-            win_probability=win_probability.reindex(open_deals["opportunity_id"]).to_numpy()
+        scored = open_deals.assign(  # unscored deals add nothing to the forecast
+            win_probability=win_probability.reindex(open_deals["opportunity_id"]).fillna(0.0).to_numpy()
         )
         forecast = forecast_revenue(
             scored,
@@ -262,14 +268,21 @@ def _metadata(
             "trained_this_run": chosen.trained_now,
             "metrics": chosen.metrics,
             "feature_labels": {
-                name: model.feature_spec_.labels.get(name, name.replace("_", " "))
-                for name in model.feature_spec_.names
+                **{
+                    name: model.feature_spec_.labels.get(name, name.replace("_", " "))
+                    for name in model.feature_spec_.names
+                },
+                **GROUP_LABELS,
             },
         },
         "counts": {
             "deals": int(len(crm.deals)),
             "open_deals": int(crm.deals["is_open"].sum()),
-            "scored": int(len(predictions)),
+            "scored": int(predictions["scored"].sum()),
+            "unscored": int((~predictions["scored"]).sum()),
+            "unscored_pipeline_value": round(
+                float(predictions.loc[~predictions["scored"], "deal_value"].sum()), 2
+            ),
             "stale": int(stale.sum()),
             "prospecting": int(predictions["early_stage"].sum()),
             "stale_pipeline_value": round(float(predictions.loc[stale, "deal_value"].sum()), 2),

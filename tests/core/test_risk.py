@@ -52,7 +52,7 @@ def test_settled_deals_score_below_deals_in_play() -> None:
 def test_tier_boundaries() -> None:
     tiers = risk_tier(pd.Series([100.0, 70.0, 69.9, 55.0, 35.0, 34.9, 0.0]))
     assert tiers.tolist() == ["Critical", "Critical", "High", "High", "Watch", "Low priority", "Low priority"]
-    assert set(TIER_MEANINGS) == {"Critical", "High", "Watch", "Low priority"}
+    assert set(TIER_MEANINGS) == {"Critical", "High", "Watch", "Low priority", "Unscored"}
     assert "0.45 x value_rank + 0.35 x in_play + 0.20 x overdue" in risk_formula()
 
 

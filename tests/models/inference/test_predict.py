@@ -89,7 +89,17 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
     predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
     assert all(column in predictions.columns for column in REQUIRED)
     metadata = json.loads((out / "predictions_metadata.json").read_text())
-    assert metadata["counts"]["scored"] == len(predictions) == metadata["counts"]["open_deals"]
+    counts = metadata["counts"]
+    assert counts["scored"] + counts["unscored"] == len(predictions) == counts["open_deals"]
+    # never-engaged deals are not scored (no training snapshot looked like them): blank, tier Unscored
+    unscored = predictions[predictions["scored"].eq("False")]
+    assert len(unscored) == counts["unscored"] > 0
+    assert unscored["engage_date"].eq("").all() and unscored["deal_stage"].eq("Prospecting").all()
+    assert (unscored[["win_probability", "value_at_risk", "expected_revenue", "driver_1"]] == "").all().all()
+    assert unscored["risk_tier"].eq("Unscored").all() and "Unscored" in metadata["risk"]["tiers"]
+    unscored_value = unscored["deal_value"].astype(float).sum()
+    assert counts["unscored_pipeline_value"] == pytest.approx(unscored_value, abs=0.01 * len(unscored))
+    predictions = predictions[predictions["scored"].eq("True")]
     for key in (
         "run_id",
         "as_of",
@@ -114,10 +124,17 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
     # three rounded columns: 0.005 from each amount plus the 6th decimal of the probability times the value
     assert ((numbers["value_at_risk"] - recomputed).abs() <= 0.0101 + 5e-7 * numbers["deal_value"]).all()
     assert predictions["driver_1"].str.contains(r"\([+-]\d+(?:\.\d)? pts\)$").all()
+    # no driver ever names a feature that is the same for every deal (the day of the quarter)
+    named = predictions[["driver_1_feature", "driver_2_feature", "driver_3_feature"]].stack()
+    assert "days_into_quarter" not in set(named) and "deal_timing" in set(named)
     forecast = pd.read_csv(out / "forecast.csv")
     assert set(forecast["segment_type"]) == {"all", "regional_office", "manager", "sales_agent", "product"}
     shap = pd.read_csv(out / "shap_values.csv", dtype={"opportunity_id": str}, keep_default_na=False)
-    assert shap["opportunity_id"].nunique() == len(predictions)
+    assert shap["opportunity_id"].nunique() == len(predictions)  # the scored deals
+    # the waterfall's path in its own order stays a probability at every step
+    path = shap.sort_values(["opportunity_id", "step"])
+    level = path["base_value"] + path.groupby("opportunity_id")["shap_value"].cumsum()
+    assert level.between(-1e-6, 1 + 1e-6).all()
     # each deal's base value + contributions = its win probability
     total = (
         shap.groupby("opportunity_id")["shap_value"].sum()
