@@ -28,7 +28,7 @@ pages = [
     ),
 ]
 page = st.navigation(pages)
-if page is overview and st.query_params.get("deal"):
-    st.switch_page(drilldown, query_params={"deal": st.query_params["deal"]})
+if page is overview and st.query_params.get("deal"):  # keeps the filters a shared link carries
+    st.switch_page(drilldown, query_params={key: st.query_params.get_all(key) for key in st.query_params})
 render_sidebar()
 page.run()

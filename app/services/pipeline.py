@@ -5,12 +5,15 @@ Frames in, frames (or small dicts) out; nothing here reads files or imports stre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
 
 STALE_CHOICES = ("All deals", "Exclude stale", "Stale only")
+UNSCORED_TIER = "Unscored"
 NEAR_QUARTER_END_DAYS = 14
 FILTER_COLUMNS = {
     "regions": "regional_office",
@@ -26,6 +29,17 @@ FORECAST_SEGMENTS = {
     "reps": "sales_agent",
     "products": "product",
 }
+FILTER_QUERY_KEYS = {  # filter name: query-string key of a shared link
+    "regions": "region",
+    "managers": "manager",
+    "reps": "rep",
+    "products": "product",
+    "sectors": "sector",
+    "tiers": "tier",
+    "stale": "stale",
+    "include_unscored": "unscored",
+}
+STALE_QUERY_VALUES = {"Exclude stale": "exclude", "Stale only": "only"}
 SEARCH_COLUMNS = ("opportunity_id", "account", "sales_agent", "manager", "product")
 SEGMENT_LABELS = {
     "regional_office": "Region",
@@ -48,10 +62,11 @@ class DealFilters:
     sectors: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()
     stale: str = STALE_CHOICES[0]
+    include_unscored: bool = False
 
     @property
     def active(self) -> bool:
-        """True when any filter restricts the pipeline."""
+        """True when any filter restricts the pipeline (beyond leaving unscored deals out)."""
         return any(getattr(self, name) for name in FILTER_COLUMNS) or self.stale != STALE_CHOICES[0]
 
 
@@ -66,11 +81,68 @@ class HeadlineQuarter:
     label: str
 
 
+def filters_query(filters: DealFilters) -> list[tuple[str, str]]:
+    """The filters as query-string pairs (one per chosen value), so a shared link carries them."""
+    pairs = [(FILTER_QUERY_KEYS[name], value) for name in FILTER_COLUMNS for value in getattr(filters, name)]
+    if filters.stale in STALE_QUERY_VALUES:
+        pairs.append((FILTER_QUERY_KEYS["stale"], STALE_QUERY_VALUES[filters.stale]))
+    if filters.include_unscored:
+        pairs.append((FILTER_QUERY_KEYS["include_unscored"], "1"))
+    return pairs
+
+
+def filters_from_query(params: Mapping[str, list[str]]) -> DealFilters | None:
+    """The filters a link's query string carries (``params``: key -> every value), None when it has none.
+
+    Unknown stale values are ignored; values no longer in the run are dropped later by the sidebar.
+    """
+    if not any(params.get(key) for key in FILTER_QUERY_KEYS.values()):
+        return None
+    chosen = {
+        name: tuple(dict.fromkeys(params.get(FILTER_QUERY_KEYS[name]) or ())) for name in FILTER_COLUMNS
+    }
+    stale_values = {v: k for k, v in STALE_QUERY_VALUES.items()}
+    stale = next((stale_values[v] for v in params.get("stale") or () if v in stale_values), STALE_CHOICES[0])
+    unscored = any(v in ("1", "true", "yes") for v in params.get(FILTER_QUERY_KEYS["include_unscored"]) or ())
+    return DealFilters(**chosen, stale=stale, include_unscored=unscored)
+
+
+def deal_query(opportunity_id: str, filters: DealFilters) -> dict[str, list[str]]:
+    """Query parameters of one deal's drill-down that keep the sidebar filters (for ``st.switch_page``)."""
+    query: dict[str, list[str]] = {"deal": [opportunity_id]}
+    for key, value in filters_query(filters):
+        query.setdefault(key, []).append(value)
+    return query
+
+
+def deal_links(opportunity_ids: pd.Series, filters: DealFilters) -> pd.Series:
+    """Relative links to each deal's drill-down that keep the sidebar filters (a new tab is a new session,
+    which has none of this one's session state)."""
+    carried = urlencode(filters_query(filters))
+    suffix = f"&{carried}" if carried else ""
+    return "deal?deal=" + opportunity_ids.astype(str).map(lambda i: quote(i, safe="")) + suffix
+
+
+def scored(deals: pd.DataFrame) -> pd.Series:
+    """True for deals the model scored: every deal when the run has no ``scored`` column.
+
+    An unscored deal (a Prospecting deal without an engage date, unlike any deal the model learnt from) has
+    no win probability, value at risk, quarter chances or drivers, and the tier "Unscored".
+    """
+    if "scored" not in deals.columns:
+        return pd.Series(True, index=deals.index)
+    return deals["scored"].astype(bool)
+
+
 def apply_filters(predictions: pd.DataFrame, filters: DealFilters) -> pd.DataFrame:
-    """Open deals matching every sidebar filter (the frame itself when nothing is filtered)."""
-    if not filters.active:
+    """Open deals matching every sidebar filter (the frame itself when nothing is filtered).
+
+    Unscored deals stay out unless ``filters.include_unscored``: they have no probability to add up.
+    """
+    drop_unscored = not filters.include_unscored and not bool(scored(predictions).all())
+    if not filters.active and not drop_unscored:
         return predictions
-    mask = pd.Series(True, index=predictions.index)
+    mask = scored(predictions) if drop_unscored else pd.Series(True, index=predictions.index)
     for name, column in FILTER_COLUMNS.items():
         chosen = getattr(filters, name)
         if chosen:
@@ -84,23 +156,35 @@ def apply_filters(predictions: pd.DataFrame, filters: DealFilters) -> pd.DataFra
 
 def tier_order(predictions: pd.DataFrame, documented: dict | None) -> list[str]:
     """Risk tiers from most to least severe: the documented order (metadata risk.tiers) when it names every
-    tier present, else by the tiers' mean win probability."""
-    present = predictions.groupby("risk_tier")["win_probability"].mean().sort_values(kind="stable")
-    documented_order = [str(t) for t in (documented or {})]
+    tier present, else by the tiers' mean win probability; "Unscored" (no probability) comes last."""
+    unscored = predictions["risk_tier"].eq(UNSCORED_TIER)
+    present = (
+        predictions.loc[~unscored]
+        .groupby("risk_tier")["win_probability"]
+        .mean()
+        .sort_values(kind="stable", na_position="last")
+    )
+    documented_order = [str(t) for t in (documented or {}) if str(t) != UNSCORED_TIER]
     if documented_order and set(map(str, present.index)) <= set(documented_order):
-        return documented_order
-    order = [str(t) for t in present.index]
-    return order + [t for t in documented_order if t not in order]
+        order = documented_order
+    else:
+        order = [str(t) for t in present.index]
+        order += [t for t in documented_order if t not in order]
+    return order + [UNSCORED_TIER] if unscored.any() else order
 
 
-def filter_options(predictions: pd.DataFrame, tiers: list[str]) -> dict[str, list[str]]:
-    """The choices each sidebar filter offers (sorted values present in the run; tiers by risk)."""
+def filter_options(
+    predictions: pd.DataFrame, tiers: list[str], include_unscored: bool = True
+) -> dict[str, list[str]]:
+    """The choices each sidebar filter offers (sorted values present in the run; tiers by risk; the
+    "Unscored" tier only when unscored deals are included)."""
     options = {
         name: sorted(predictions[column].astype(str).unique().tolist())
         for name, column in FILTER_COLUMNS.items()
         if name != "tiers"
     }
-    options["tiers"] = [t for t in tiers if t in set(predictions["risk_tier"])]
+    present = set(predictions["risk_tier"]) - (set() if include_unscored else {UNSCORED_TIER})
+    options["tiers"] = [t for t in tiers if t in present]
     return options
 
 
@@ -137,7 +221,10 @@ def headline_quarter(as_of: pd.Timestamp, near_days: int = NEAR_QUARTER_END_DAYS
 def pipeline_summary(deals: pd.DataFrame, attention: list[str], quarter: HeadlineQuarter) -> dict[str, float]:
     """Headline figures of the (filtered) open pipeline."""
     stale = deals["stale"]
+    unscored = ~scored(deals)
     return {
+        "unscored_count": int(unscored.sum()),
+        "unscored_value": float(deals.loc[unscored, "deal_value"].sum()),
         "open_value": float(deals["deal_value"].sum()),
         "open_count": int(len(deals)),
         "expected_revenue": float(deals["expected_revenue"].sum()),
@@ -152,7 +239,26 @@ def pipeline_summary(deals: pd.DataFrame, attention: list[str], quarter: Headlin
 
 def attention_tiers(tiers: list[str]) -> list[str]:
     """The tiers that call for a manager's attention: the two riskiest (one if only two tiers exist)."""
+    tiers = [t for t in tiers if t != UNSCORED_TIER]
     return tiers[: 2 if len(tiers) > 2 else 1]
+
+
+@dataclass(frozen=True)
+class UnscoredDeals:
+    """Unscored deals of the filtered selection: how many, their deal value, and whether the view has them."""
+
+    count: int
+    value: float
+    included: bool
+
+
+def unscored_deals(predictions: pd.DataFrame, filters: DealFilters) -> UnscoredDeals:
+    """The unscored deals the sidebar filters select, counted whether or not the view includes them."""
+    if bool(scored(predictions).all()):
+        return UnscoredDeals(0, 0.0, filters.include_unscored)
+    chosen = apply_filters(predictions, replace(filters, include_unscored=True))
+    unscored = chosen.loc[~scored(chosen), "deal_value"]
+    return UnscoredDeals(int(len(unscored)), float(unscored.sum()), filters.include_unscored)
 
 
 def value_in_play(deals: pd.DataFrame) -> pd.Series:

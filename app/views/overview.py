@@ -7,6 +7,7 @@ import streamlit as st
 from app.components import charts
 from app.components.format import md, money, money_range, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
+from app.components.notes import unscored_caption
 from app.components.sidebar import current_filters
 from app.services import health, pipeline
 from app.services.store import model_metrics, predict_command
@@ -26,6 +27,7 @@ scope = (
     else f"all {summary['open_count']:,} open deals"
 )
 st.caption(f"As of {md(run.metadata['as_of'])}, {scope}.")
+unscored_caption(pipeline.unscored_deals(run.predictions, filters))
 
 cols = st.columns(4)
 cols[0].metric(

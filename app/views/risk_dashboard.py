@@ -6,8 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, whole_dollars
+from app.components.format import data_flags_column, md, money, whole_dollars
 from app.components.gate import require_run
+from app.components.notes import unscored_caption
 from app.components.sidebar import current_filters
 from app.services import pipeline
 
@@ -49,13 +50,16 @@ sort = pipeline.DEAL_SORTS[sort_label]
 found = pipeline.search_deals(deals, search)
 shown = pipeline.deal_view(found, sort, n=MAX_ROWS)  # the export below takes every row in this order
 shown = whole_dollars(shown, ["deal_value", "value_at_risk", "value_in_play"]).assign(
-    link="deal?deal=" + shown["opportunity_id"], win_probability=shown["win_probability"] * 100
+    link=pipeline.deal_links(shown["opportunity_id"], filters), win_probability=shown["win_probability"] * 100
 )
+if "data_flags" in shown.columns:  # codes in words (the CSV export keeps the codes)
+    shown = shown.assign(data_flags=data_flags_column(shown["data_flags"]))
 
 cols = st.columns(3)
 cols[0].metric("Deals in view", f"{len(found):,}")
 cols[1].metric("Value at risk in view", money(found["value_at_risk"].sum()))
 cols[2].metric("Deal value in view", money(found["deal_value"].sum()))
+unscored_caption(pipeline.unscored_deals(run.predictions, filters))
 if len(found) > MAX_ROWS:
     st.caption(
         f"Showing the first {MAX_ROWS:,} of {len(found):,} deals by {md(sort_label.lower())}; "
@@ -101,14 +105,17 @@ event = st.dataframe(
         "driver_1": st.column_config.TextColumn("Driver 1", width="large"),
         "driver_2": st.column_config.TextColumn("Driver 2", width="large"),
         "driver_3": st.column_config.TextColumn("Driver 3", width="large"),
-        "link": st.column_config.LinkColumn("Share link", display_text="Open deal"),
+        "link": st.column_config.LinkColumn(
+            "Share link", display_text="Open deal", help="Opens the deal in a new tab with these filters"
+        ),
     },
 )
 selected = event.selection.rows if event is not None else []
 if selected:
     deal_id = str(shown.iloc[selected[0]]["opportunity_id"])
     st.session_state["selected_deal"] = deal_id
-    st.switch_page("views/deal_drilldown.py", query_params={"deal": deal_id})
+    # the filters stay in session state; in the URL too, so the drill-down's address is a shareable link
+    st.switch_page("views/deal_drilldown.py", query_params=pipeline.deal_query(deal_id, filters))
 
 st.download_button(
     "Download this view as CSV",

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pandas as pd
 import pytest
 
 from app.services.pipeline import (
     DEAL_SORTS,
     STALE_CATEGORY,
+    UNSCORED_TIER,
     DealFilters,
     apply_filters,
     attention_tiers,
     backtest_windows_to_show,
     cumulative_quarter,
+    deal_links,
     deal_view,
     deal_view_csv,
     deals_needing_attention,
+    filter_options,
+    filters_from_query,
+    filters_query,
     forecast_segment,
     headline_quarter,
+    pipeline_summary,
     ranked_deals,
     risk_by_segment,
     search_deals,
     split_finished_periods,
     tier_order,
+    unscored_deals,
 )
 
 
@@ -198,3 +207,88 @@ def test_deal_view_and_its_csv_hold_every_deal_in_one_order() -> None:
         lines = deal_view_csv(deals, sort).splitlines()
         assert len(lines) == 1 + len(deals)
         assert [line.split(",")[0] for line in lines[1:]] == deal_view(deals, sort)["opportunity_id"].tolist()
+
+
+def _with_unscored() -> pd.DataFrame:
+    """The three deals plus D4, which the model could not score (blank numbers, tier "Unscored")."""
+    deals = _deals().assign(
+        p_close_in_quarter=[0.0, 0.5, 0.2], p_close_next_quarter=[0.0, 0.2, 0.05], expected_revenue=0.0
+    )
+    unscored = {
+        "opportunity_id": "D4",
+        "account": "Delta",
+        "sales_agent": "Ann",
+        "manager": "M1",
+        "regional_office": "East",
+        "product": "GTX Pro",
+        "sector": "retail",
+        "risk_tier": UNSCORED_TIER,
+        "win_probability": float("nan"),
+        "deal_value": 700.0,
+        "value_at_risk": float("nan"),
+        "stale": False,
+        "p_close_in_quarter": float("nan"),
+        "p_close_next_quarter": float("nan"),
+        "expected_revenue": float("nan"),
+    }
+    frame = pd.concat([deals, pd.DataFrame([unscored])], ignore_index=True)
+    return frame.assign(scored=[True, True, True, False])
+
+
+def test_unscored_deals_stay_out_unless_included() -> None:
+    deals = _with_unscored()
+    assert apply_filters(deals, DealFilters())["opportunity_id"].tolist() == ["A1", "B2", "C3"]
+    assert apply_filters(deals, DealFilters(regions=("East",)))["opportunity_id"].tolist() == ["A1", "C3"]
+    included = apply_filters(deals, DealFilters(regions=("East",), include_unscored=True))
+    assert included["opportunity_id"].tolist() == ["A1", "C3", "D4"]
+    quarter = headline_quarter(pd.Timestamp("2026-08-14"))
+    summary = pipeline_summary(included, ["Critical", "High"], quarter)
+    # counts and pipeline value take D4; value at risk and expected revenue cannot (it has no probability)
+    assert (summary["open_count"], summary["open_value"]) == (3, 5700.0)
+    assert (summary["unscored_count"], summary["unscored_value"]) == (1, 700.0)
+    assert summary["value_at_risk"] == 900.0 + 2800.0
+    assert summary["expected_in_quarter"] == 4000.0 * 0.2
+    left_out = unscored_deals(deals, DealFilters(regions=("East",)))
+    assert (left_out.count, left_out.value, left_out.included) == (1, 700.0, False)
+    assert unscored_deals(deals, DealFilters(regions=("West",))).count == 0
+    every = _deals()  # no scored column: every deal is scored and nothing is dropped
+    assert apply_filters(every, DealFilters()) is every
+    assert unscored_deals(every, DealFilters()).count == 0
+
+
+def test_tier_order_puts_unscored_last_and_never_among_attention_tiers() -> None:
+    deals = _with_unscored()
+    documented = {"Critical": "", "High": "", "Medium": "", "Low": ""}
+    assert tier_order(deals, documented) == ["Critical", "High", "Medium", "Low", UNSCORED_TIER]
+    assert tier_order(deals, None) == ["Critical", "High", "Low", UNSCORED_TIER]
+    two = deals[deals["risk_tier"].isin(["Critical", UNSCORED_TIER])]
+    assert attention_tiers(tier_order(two, None)) == ["Critical"]
+    assert filter_options(deals, tier_order(deals, None), include_unscored=False)["tiers"] == [
+        "Critical",
+        "High",
+        "Low",
+    ]
+    ranked = ranked_deals(deals, "value_at_risk")  # a blank value at risk sorts last
+    assert ranked["opportunity_id"].tolist() == ["C3", "A1", "B2", "D4"]
+
+
+def test_deal_links_carry_the_filters_and_read_back() -> None:
+    filters = DealFilters(
+        regions=("East", "West"), reps=("Ann & Co",), stale="Exclude stale", include_unscored=True
+    )
+    pairs = filters_query(filters)
+    assert pairs == [
+        ("region", "East"),
+        ("region", "West"),
+        ("rep", "Ann & Co"),
+        ("stale", "exclude"),
+        ("unscored", "1"),
+    ]
+    links = deal_links(pd.Series(["A1", "B/2"]), filters)
+    assert links.tolist()[0] == "deal?deal=A1&region=East&region=West&rep=Ann+%26+Co&stale=exclude&unscored=1"
+    assert links.tolist()[1].startswith("deal?deal=B%2F2&")
+    parsed = parse_qs(urlsplit(links.iloc[0]).query)
+    assert filters_from_query(parsed) == filters
+    assert deal_links(pd.Series(["A1"]), DealFilters()).tolist() == ["deal?deal=A1"]
+    assert filters_from_query({"deal": ["A1"]}) is None
+    assert filters_from_query({"stale": ["bogus"], "tier": ["High"]}) == DealFilters(tiers=("High",))
