@@ -72,3 +72,74 @@ def points(value: float) -> str:
 def md(text: object) -> str:
     """Data text made inert for st.markdown: every Markdown, HTML and LaTeX ($) character is escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+# Codes the batch step writes, in the sales leader's words: the one place every page takes them from.
+DATA_FLAGS: dict[str, str] = {
+    "blank_account": "no account in the CRM",
+    "unknown_account": "account not in the accounts list",
+    "unknown_agent": "rep not in the sales-team list",
+    "unknown_product": "product not in the product list",
+    "product_alias": "product name spelled differently from the product list (corrected)",
+    "no_engage_date": "no engage date yet",
+}
+VALUE_SOURCES: dict[str, str] = {
+    "amount": "the deal's amount in the CRM",
+    "list_price": "the product's list price less the usual discount on won deals (no amount in the CRM)",
+    "median_won_value": "the median value of won deals (no amount or list price in the CRM)",
+}
+# Data-quality findings (metadata data_quality.items[*].code): (what was found, what was done)
+QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
+    "product_alias": (
+        "Product name spelled differently from the product list",
+        "corrected to the list's name",
+    ),
+    "blank_account": ("Open deal with no account in the CRM", "kept; scored without the account's history"),
+    "blank_account_closed": (
+        "Closed deal with no account in the CRM",
+        "kept; its account's history is unknown",
+    ),
+    "unknown_account": ("Account not in the accounts list", "kept; scored without the account's details"),
+    "unknown_sales_agent": ("Rep not in the sales-team list", "kept; manager and region shown as Unknown"),
+    "unknown_product": ("Product not in the product list", "kept; value from the amount or past won deals"),
+    "prospecting_without_engage_date": (
+        "Prospecting deal with no engage date",
+        "scored as early stage, no age",
+    ),
+    "undated_prospecting_excluded": (
+        "Prospecting deal with no engage date, left out of this past date",
+        "its creation date is unknown",
+    ),
+}
+
+
+def _readable_code(code: str) -> str:
+    """An unknown code made readable rather than shown raw: 'some_new_flag' -> 'some new flag'."""
+    return code.replace("_", " ").strip()
+
+
+def data_flags_text(flags: object) -> str:
+    """A deal's data flags ('blank_account;no_engage_date') in words, '' when there are none."""
+    if not isinstance(flags, str):
+        return ""
+    codes = [c.strip() for c in re.split(r"[;|,]", flags) if c.strip()]
+    return ", ".join(DATA_FLAGS.get(c, _readable_code(c)) for c in codes)
+
+
+def data_flags_column(flags: pd.Series) -> pd.Series:
+    """:func:`data_flags_text` of a whole column (each distinct value translated once)."""
+    return flags.map({value: data_flags_text(value) for value in flags.dropna().unique()})
+
+
+def value_source_text(source: object) -> str:
+    """Where a deal's value comes from ('list_price'), in words."""
+    code = str(source or "").strip()
+    if not code or code.lower() in ("nan", "none"):
+        return "not recorded"
+    return VALUE_SOURCES.get(code, _readable_code(code))
+
+
+def quality_finding(code: str, description: str, action: str) -> tuple[str, str]:
+    """A data-quality finding in words: the plain (finding, action) for a known code, else the report's own
+    text (which for the stale-deal finding already carries its threshold in days)."""
+    return QUALITY_FINDINGS.get(code, (description, action))

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from app.components.format import feature_value, md, money, money_range, percent, points, whole_dollars
+from app.components.format import (
+    data_flags_column,
+    data_flags_text,
+    feature_value,
+    md,
+    money,
+    money_range,
+    percent,
+    points,
+    quality_finding,
+    value_source_text,
+    whole_dollars,
+)
 
 
 def test_money_is_compact_from_a_million() -> None:
@@ -46,3 +58,25 @@ def test_table_amounts_round_like_the_metrics() -> None:
     assert shown["value_at_risk"].tolist() == [2643.0, 10.0, 8.0]
     assert [money(v) for v in shown["value_at_risk"]] == [money(v) for v in frame["value_at_risk"]]
     assert shown["deal"].tolist() == ["a", "b", "c"] and frame["value_at_risk"].iloc[0] == 2642.63
+
+
+def test_codes_read_as_words() -> None:
+    assert data_flags_text("blank_account;no_engage_date") == "no account in the CRM, no engage date yet"
+    assert data_flags_text("product_alias|unknown_agent") == (
+        "product name spelled differently from the product list (corrected), rep not in the sales-team list"
+    )
+    assert data_flags_text("a_future_flag") == "a future flag"  # never the raw code
+    assert data_flags_text("") == "" and data_flags_text(float("nan")) == ""
+    flags = pd.Series(["blank_account", "", "blank_account"])
+    assert data_flags_column(flags).tolist() == ["no account in the CRM", "", "no account in the CRM"]
+    assert value_source_text("amount") == "the deal's amount in the CRM"
+    assert value_source_text("list_price").startswith("the product's list price less the usual discount")
+    assert value_source_text(None) == "not recorded"
+    assert quality_finding("prospecting_without_engage_date", "raw", "raw action") == (
+        "Prospecting deal with no engage date",
+        "scored as early stage, no age",
+    )
+    assert quality_finding("stale_open_deal", "open deal older than ... (301 days)", "flagged stale") == (
+        "open deal older than ... (301 days)",
+        "flagged stale",
+    )
