@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from app.components.format import percent, quality_finding
+
 MODELS = {
     "model": "Model",
     "baseline_stage_age": "Baseline: stage and age",
@@ -151,7 +153,8 @@ def quality_table(report: dict | None) -> pd.DataFrame:
 
 
 def quality_warnings(report: dict | None, open_deals: int) -> list[str]:
-    """One sentence per quality finding that touches open deals, largest first."""
+    """One sentence per quality finding that touches open deals, largest first, in words (no file or
+    column names; the Health page's table has the report as written)."""
     frame = quality_table(report)
     frame = frame[frame["count"] > 0].sort_values("count", ascending=False, kind="stable")
     out = []
@@ -162,7 +165,9 @@ def quality_warnings(report: dict | None, open_deals: int) -> list[str]:
             and item["code"] in {"blank_account", "stale_open_deal", "prospecting_without_engage_date"}
             else ""
         )
-        out.append(f"{item['description']}: {item['count']:,}{share}. {item['action'].capitalize()}.")
+        finding, action = quality_finding(item["code"], item["description"], item["action"])
+        sentence = f"{finding}: {item['count']:,}{share}. {action[:1].upper()}{action[1:]}."
+        out.append(sentence[:1].upper() + sentence[1:])
     return out
 
 
@@ -193,48 +198,130 @@ def signal_warning(metrics: dict) -> str | None:
     return text
 
 
+def no_signal_warning(metrics: dict) -> str | None:
+    """:func:`signal_warning` in a sales leader's words, for the leader pages (no statistic named)."""
+    auc = (metrics.get("validation") or {}).get("auc")
+    if auc is None or float(auc) >= NO_SIGNAL_AUC:
+        return None
+    text = (
+        "Among recently closed deals the model tells wins from losses no better than a coin flip: do not "
+        "read small differences between live deals' chances as meaningful."
+    )
+    backtest_auc = ((metrics.get("backtest") or {}).get("summary") or {}).get("auc")
+    if backtest_auc is not None and float(backtest_auc) >= NO_SIGNAL_AUC:
+        text += " What it does tell is which open deals will never close, which their age gives away."
+    return text
+
+
 WELL_CALIBRATED_ECE = 0.05
 
 
-def calibration_note(metrics: dict) -> str:
-    """One sentence on how far to trust the probabilities as probabilities, from the backtest's ECE.
+def _backtest_dates(backtest: dict) -> list[str]:
+    """The backtest's as-of dates, oldest first."""
+    dates = [str(r["as_of"]) for r in backtest.get("per_as_of") or [] if r.get("as_of")]
+    return dates or [str(d) for d in backtest.get("as_of_dates") or []]
 
-    With the backtest's sampling check (``ece_beyond_sampling_noise``) the verdict is whether each date's ECE
-    is more than chance gives a perfectly calibrated forecaster on the same deals; without it (older
-    metrics) the mean ECE is compared with ``WELL_CALIBRATED_ECE``.
+
+def trust_sentence(metrics: dict) -> str:
+    """How far to trust the win probabilities, in a sales leader's words (no statistic is named; the Health
+    page has the figures).
+
+    The verdict is the backtest's: with its sampling check (``ece_beyond_sampling_noise``) whether each
+    date's calibration error is more than chance gives a perfectly calibrated forecaster on as many deals
+    ("close to what happened" at no date, "mostly" under half the dates, else "only roughly right"; at no
+    single date but pooled over the dates: "close at each date, a little further off taken together");
+    without it (older metrics) the mean error against ``WELL_CALIBRATED_ECE``.
     """
     backtest = metrics.get("backtest") or {}
     summary = backtest.get("summary") or {}
     mean, worst = summary.get("ece"), summary.get("max_ece")
     if mean is None:
-        return "Win probabilities are calibrated on held-out recent deals; no backtest of their calibration."
-    mean_pts, worst_pts = 100 * float(mean), 100 * float(worst if worst is not None else mean)
-    error = f"off by {mean_pts:.0f} points on average (ECE; worst date {worst_pts:.0f})"
+        return (
+            "The win probabilities have not been replayed on past dates in this run: they were only checked "
+            "against recent deals the model did not learn from."
+        )
+    dates = _backtest_dates(backtest)
+    where = f"Backtested on {len(dates)} past date{'' if len(dates) == 1 else 's'}" if dates else "Backtested"
+    if len(dates) > 1:
+        where += f" ({dates[0]} to {dates[-1]})"
+    elif dates:
+        where += f" ({dates[0]})"
+    gap = (
+        f"on average the predicted chances were {100 * float(mean):.0f} percentage points away from the "
+        "share of deals actually won"
+    )
     beyond = summary.get("ece_beyond_sampling_noise")
-    if beyond is not None:
-        dates = len(backtest.get("per_as_of") or []) or len(beyond)
+    if beyond is None:
+        verdict = "close to what happened" if float(mean) <= WELL_CALIBRATED_ECE else "only roughly right"
+        return f"{where}, the win probabilities were {verdict}: {gap}."
+    n_dates = len(dates) or len(beyond)
+    if not beyond:
         pooled = summary.get("pooled") or {}
         pooled_p95 = (pooled.get("ece_if_calibrated") or {}).get("p95")
-        if not beyond and dates > 1 and pooled_p95 is not None and pooled["ece"] > pooled_p95:
+        if (
+            n_dates > 1
+            and pooled_p95 is not None
+            and pooled.get("ece") is not None
+            and pooled["ece"] > pooled_p95
+        ):
             return (
-                f"Win probabilities are close to calibrated: in the backtest they were {error}, no more at "
-                f"any date than chance gives a perfectly calibrated model, but pooled over the dates off by "
-                f"{100 * float(pooled['ece']):.0f} points, more than chance explains; see the reliability "
-                "diagram."
+                f"{where}, the win probabilities were close to what happened at each date ({gap}), though "
+                "taken together a little further off than chance alone explains."
             )
-        if not beyond:
-            return (
-                f"Win probabilities are calibrated: in the backtest they were {error}, no more at any date "
-                "than chance gives a perfectly calibrated model on as many deals."
-            )
-        verdict = "calibrated" if len(beyond) * 2 < dates else "only roughly calibrated on this data"
         return (
-            f"Win probabilities are {verdict}: in the backtest they were {error}, more than chance explains "
-            f"at {len(beyond)} of {dates} dates ({', '.join(beyond)}); see the reliability diagram."
+            f"{where}, the win probabilities were close to what happened: {gap}, no more than chance "
+            "explains."
         )
-    if float(mean) <= WELL_CALIBRATED_ECE:
-        return f"Win probabilities are calibrated: in the backtest they were {error}."
-    return (
-        f"Win probabilities are only roughly calibrated on this data: in the backtest they were {error}, "
-        "see the reliability diagram."
+    verdict = "mostly close to what happened" if len(beyond) * 2 < n_dates else "only roughly right"
+    where_off = (
+        "every date" if len(beyond) >= n_dates else f"{len(beyond)} of {n_dates} dates ({', '.join(beyond)})"
     )
+    text = f"{where}, the win probabilities were {verdict}: {gap}"
+    if worst is not None and round(100 * float(worst)) > round(100 * float(mean)):
+        text += f" ({100 * float(worst):.0f} at the worst date)"
+    text += f", more than chance explains at {where_off}"
+    miss = summary.get("largest_age_miss") or {}
+    if miss.get("mean_predicted") is not None and miss.get("observed_rate") is not None:
+        text += (
+            f"; the biggest miss: deals {miss.get('age_days')} days old on {miss.get('as_of')} were given "
+            f"{percent(miss['mean_predicted'])} on average and {percent(miss['observed_rate'])} were won"
+        )
+    return text + "."
+
+
+def forecast_trust(summary: dict) -> str | None:
+    """How far to trust the forecast's P10-P90 range, in words, from the forecast backtest's summary
+    (None without a coverage figure): how often actual revenue landed inside it against the 80% aimed
+    at, and how its misses compare with the same forecast treating every deal as independent."""
+    coverage = summary.get("coverage_p10_p90")
+    if coverage is None:
+        return None
+    windows = int(summary.get("windows") or 0)
+    width = (
+        "about the right width"
+        if abs(float(coverage) - 0.8) <= 0.1
+        else "too narrow"
+        if coverage < 0.8
+        else "wider than it needs to be"
+    )
+    periods = f"on {windows:,} past periods" if windows else "on past periods"
+    text = (
+        f"Replayed {periods}, actual revenue landed inside the P10-P90 range {percent(coverage)} of the time "
+        f"(80% is the aim): the range is {width}."
+    )
+    change = miss_change(summary)
+    if change is not None:
+        text += (
+            f" Its misses were {abs(change):.0%} {'smaller' if change < 0 else 'larger'} than those of the "
+            "same forecast treating every deal as independent."
+        )
+    return text
+
+
+def miss_change(summary: dict) -> float | None:
+    """The forecast's mean quantile loss relative to the independent-deals forecast's, minus one (-0.49:
+    misses 49% smaller); None when either is missing or the baseline's is zero."""
+    pinball, naive = summary.get("pinball"), summary.get("naive_pinball")
+    if pinball is None or not naive:
+        return None
+    return float(pinball) / float(naive) - 1.0

@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, percent, whole_dollars
+from app.components.format import data_flags_text, md, money, percent, value_source_text, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
 from app.services import deal as deal_logic
-from app.services import pipeline
-from app.services.store import closed_deals, deal_rows, predict_command
+from app.services import health, pipeline
+from app.services.store import closed_deals, deal_rows, model_metrics, predict_command
 
 MAX_CHOICES = 1_000
 
@@ -62,8 +62,7 @@ st.session_state["selected_deal"] = current
 st.query_params["deal"] = current
 deal = predictions.loc[rows[current]]
 
-account = deal["account"] or "(no account in CRM)"
-st.title(md(account), anchor=False)
+st.title(md(deal["account"] or f"Deal {current} (no account in the CRM)"), anchor=False)
 st.caption(f"Deal {md(current)} - shareable link: this page's URL (?deal={md(current)})")
 stage = str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else "")
 st.markdown(
@@ -72,10 +71,15 @@ st.markdown(
     f"**Region** {md(deal['regional_office'])} &nbsp;·&nbsp; **Sector** {md(deal.get('sector', 'Unknown'))}"
 )
 cols = st.columns(4)
-cols[0].metric("Deal value", money(deal["deal_value"]), help=f"Source: {md(deal['value_source'])}")
-cols[1].metric("Age", "n/a" if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
+cols[0].metric(
+    "Deal value", money(deal["deal_value"]), help=f"From {md(value_source_text(deal['value_source']))}."
+)
+not_engaged = "not engaged yet" if str(deal["deal_stage"]) == "Prospecting" else "unknown"
+cols[1].metric("Age", not_engaged if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
 cols[2].metric("Calibrated win probability", percent(deal["win_probability"]))
 cols[3].metric("Value at risk", money(deal["value_at_risk"]))
+st.caption(md(health.trust_sentence(model_metrics(run)[0])))
+st.page_link("views/model_health.py", label="How the model was checked (Model & Data Health)", icon="🔎")
 
 st.subheader("Risk components")
 risk = run.metadata.get("risk") or {}
@@ -97,9 +101,9 @@ if extra:
     st.dataframe(deal[extra].to_frame("value").T, hide_index=True, width="stretch")
 if tier_meaning:
     st.caption(f"Tier {md(deal['risk_tier'])}: {md(tier_meaning)}")
-flags = str(deal.get("data_flags", "") or "").strip()
+flags = data_flags_text(deal.get("data_flags", ""))
 if flags:
-    st.caption(f"Data flags on this deal: {md(flags.replace(';', ', ').replace('|', ', '))}")
+    st.caption(f"Data problems on this deal: {md(flags)}.")
 
 left, right = st.columns([3, 2])
 with left:

@@ -10,7 +10,7 @@ from app.components import charts
 from app.components.format import md, money, money_range, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.sidebar import current_filters
-from app.services import pipeline
+from app.services import health, pipeline
 from app.services.store import forecast_backtest_command, predict_command
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
@@ -146,28 +146,49 @@ st.subheader("How far to trust the band")
 backtest = run.metadata.get("forecast_backtest")
 if not backtest or not backtest.get("summary"):
     missing_notice(
-        "The forecast backtest (coverage and pinball loss)",
+        "The forecast backtest (past forecasts against what was won)",
         forecast_backtest_command(run),
         (backtest or {}).get("status"),
     )
 else:
     summary = backtest["summary"]
-    cols = st.columns(4)
+    trust = health.forecast_trust(summary)
+    if trust:
+        st.markdown(md(trust))
+    st.page_link(
+        "views/model_health.py",
+        label="How the win probabilities were checked (Model & Data Health)",
+        icon="🔎",
+    )
+    change = health.miss_change(summary)
+    cols = st.columns(3)
     cols[0].metric(
-        "P10-P90 coverage",
+        "Past periods inside the range",
         percent(summary.get("coverage_p10_p90")),
-        help="Share of past periods whose actual revenue fell inside the band (80% is ideal).",
+        help="Share of past periods whose actual revenue fell between the P10 and the P90 (80% is the aim).",
     )
-    cols[1].metric("Naive band coverage", percent(summary.get("naive_coverage_p10_p90")))
-    cols[2].metric("Pinball loss", money(summary.get("pinball")), help="Lower is better.")
-    cols[3].metric("Naive pinball loss", money(summary.get("naive_pinball")))
-    st.caption(
-        f"Over {int(summary.get('windows', 0)):,} backtest windows. The band is well sized when coverage "
-        "is near 80%, and useful when its pinball loss is below the naive forecast's."
+    cols[1].metric(
+        "Same, treating deals as independent",
+        percent(summary.get("naive_coverage_p10_p90")),
+        help="The same forecast with every deal closing independently of the others.",
     )
-    if summary.get("note"):
-        st.caption(md(f"How the backtest was made: {summary['note']}."))
+    cols[2].metric(
+        "Misses against that forecast",
+        "n/a" if change is None else f"{abs(change):.0%} {'smaller' if change < 0 else 'larger'}",
+        help="How far actual revenue fell from the P10, P50 and P90, against the independent-deals forecast.",
+    )
+    with st.expander("Statistical detail"):
+        cols = st.columns(2)
+        cols[0].metric("Pinball loss", money(summary.get("pinball")), help="Lower is better.")
+        cols[1].metric("Naive pinball loss", money(summary.get("naive_pinball")))
+        st.caption(
+            f"Over {int(summary.get('windows', 0)):,} backtest windows. The band is well sized when coverage "
+            "is near 80%, and useful when its pinball loss (the mean quantile loss over P10, P50 and P90) is "
+            "below the naive forecast's (independent deals)."
+        )
+        if summary.get("note"):
+            st.caption(md(f"How the backtest was made: {summary['note']}."))
     shown = pipeline.backtest_windows_to_show(pd.DataFrame(backtest.get("windows") or []))
     if not shown.empty:
         charts.show(charts.backtest_windows_chart(shown))
-        st.caption("Whole-pipeline windows only (segment windows count in the coverage above).")
+        st.caption("Whole-pipeline windows only (segment windows count in the share above).")

@@ -146,11 +146,12 @@ if summary["stale_count"]:
     )
 
 metrics, _ = model_metrics(run)
-if (metrics.get("backtest") or {}).get("signal_statement"):
-    st.info(md(metrics["backtest"]["signal_statement"]))
-no_signal = health.signal_warning(metrics)
+# how far to trust the numbers in plain words; the statistics are on the Health page
+st.info(md(health.trust_sentence(metrics)))
+no_signal = health.no_signal_warning(metrics)
 if no_signal:
     st.warning(md(no_signal))
+st.page_link("views/model_health.py", label="How the model was checked (Model & Data Health)", icon="🔎")
 
 st.subheader("Data quality")
 warnings = health.quality_warnings(
@@ -166,6 +167,6 @@ else:
 for problem in run.problems:
     st.warning(md(f"{problem}: re-run {predict_command(run.out_dir)}"))
 st.caption(
-    f"{md(health.calibration_note(metrics))} Share of the pipeline value expected to be won: "
+    "Share of the pipeline value expected to be won: "
     f"{percent(summary['expected_revenue'] / summary['open_value']) if summary['open_value'] else 'n/a'}."
 )

@@ -8,13 +8,15 @@ import pytest
 from app.services.health import (
     backtest_table,
     calibration_by_age_table,
-    calibration_note,
     feature_importance,
+    forecast_trust,
+    no_signal_warning,
     outcome_note,
     pooled_calibration_note,
     quality_warnings,
     reliability_bins,
     signal_warning,
+    trust_sentence,
 )
 
 
@@ -154,8 +156,13 @@ def test_quality_warnings_state_count_share_and_action() -> None:
         ]
     }
     assert quality_warnings(report, 50) == [
-        "open deal with a blank account: 34 (68% of open deals). Kept; account features left unknown."
+        "Open deal with no account in the CRM: 34 (68% of open deals). Kept; scored without the account's "
+        "history."
     ]
+    report["items"][0].update(code="a_new_check", description="something new in sales_pipeline.csv")
+    assert quality_warnings(report, 50) == [
+        "Something new in sales_pipeline.csv: 34. Kept; account features left unknown."
+    ]  # a finding the app has no words for keeps the report's own
 
 
 def test_no_signal_warning_under_055_says_what_each_figure_measures() -> None:
@@ -171,48 +178,74 @@ def test_no_signal_warning_under_055_says_what_each_figure_measures() -> None:
     assert signal_warning({}) is None
 
 
-def test_calibration_note_states_the_backtest_error() -> None:
-    good = calibration_note({"backtest": {"summary": {"ece": 0.03, "max_ece": 0.041}}})
+def test_trust_sentence_states_the_backtest_error_in_words() -> None:
+    good = trust_sentence({"backtest": {"summary": {"ece": 0.03, "max_ece": 0.041}}})
     assert good == (
-        "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
-        "date 4)."
+        "Backtested, the win probabilities were close to what happened: on average the predicted chances "
+        "were 3 percentage points away from the share of deals actually won."
     )
-    rough = calibration_note({"backtest": {"summary": {"ece": 0.092, "max_ece": 0.123}}})
-    assert rough.startswith(
-        "Win probabilities are only roughly calibrated on this data: in the backtest they"
+    rough = trust_sentence({"backtest": {"summary": {"ece": 0.092}, "as_of_dates": ["2026-02-01"]}})
+    assert rough == (
+        "Backtested on 1 past date (2026-02-01), the win probabilities were only roughly right: on average "
+        "the predicted chances were 9 percentage points away from the share of deals actually won."
     )
-    assert "off by 9 points on average (ECE; worst date 12)" in rough
-    assert "no backtest" in calibration_note({})
+    assert trust_sentence({}).startswith("The win probabilities have not been replayed on past dates")
 
 
-def test_calibration_note_judges_the_ece_against_sampling_noise() -> None:
+def test_trust_sentence_judges_the_error_against_chance() -> None:
     rows = [{"as_of": d} for d in ("2025-07-01", "2025-09-01", "2025-11-01", "2026-02-01")]
 
-    def note(beyond: list[str]) -> str:
-        summary = {"ece": 0.034, "max_ece": 0.041, "ece_beyond_sampling_noise": beyond}
-        return calibration_note({"backtest": {"summary": summary, "per_as_of": rows}})
+    def sentence(beyond: list[str], **extra: object) -> str:
+        summary = {"ece": 0.034, "max_ece": 0.061, "ece_beyond_sampling_noise": beyond, **extra}
+        return trust_sentence({"backtest": {"summary": summary, "per_as_of": rows}})
 
-    assert note([]) == (
-        "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
-        "date 4), no more at any date than chance gives a perfectly calibrated model on as many deals."
+    where = "Backtested on 4 past dates (2025-07-01 to 2026-02-01), the win probabilities were"
+    gap = (
+        "on average the predicted chances were 3 percentage points away from the share of deals actually won"
     )
+    assert sentence([]) == f"{where} close to what happened: {gap}, no more than chance explains."
     pooled = {"ece": 0.021, "ece_if_calibrated": {"p05": 0.007, "median": 0.012, "p95": 0.019}}
-    summary = {"ece": 0.034, "max_ece": 0.041, "ece_beyond_sampling_noise": [], "pooled": pooled}
-    assert calibration_note({"backtest": {"summary": summary, "per_as_of": rows}}) == (
-        "Win probabilities are close to calibrated: in the backtest they were off by 3 points on average "
-        "(ECE; worst date 4), no more at any date than chance gives a perfectly calibrated model, but pooled "
-        "over the dates off by 2 points, more than chance explains; see the reliability diagram."
+    assert sentence([], pooled=pooled) == (
+        f"{where} close to what happened at each date ({gap}), though taken together a little further off "
+        "than chance alone explains."
     )
-    pooled["ece"] = 0.015  # within chance pooled too: the plain verdict
-    assert calibration_note({"backtest": {"summary": summary, "per_as_of": rows}}) == note([])
-    assert note(["2026-02-01"]) == (
-        "Win probabilities are calibrated: in the backtest they were off by 3 points on average (ECE; worst "
-        "date 4), more than chance explains at 1 of 4 dates (2026-02-01); see the reliability diagram."
+    assert sentence(["2026-02-01"]) == (
+        f"{where} mostly close to what happened: {gap} (6 at the worst date), more than chance explains at 1 "
+        "of 4 dates (2026-02-01)."
     )
-    assert note(["2025-07-01", "2026-02-01"]).startswith(
-        "Win probabilities are only roughly calibrated on this data: in the backtest they were off by 3 "
-        "points on average (ECE; worst date 4), more than chance explains at 2 of 4 dates"
+    miss = {"age_days": "31-60", "as_of": "2026-02-01", "mean_predicted": 0.578, "observed_rate": 0.214}
+    assert sentence([r["as_of"] for r in rows], largest_age_miss=miss) == (
+        f"{where} only roughly right: {gap} (6 at the worst date), more than chance explains at every date; "
+        "the biggest miss: deals 31-60 days old on 2026-02-01 were given 58% on average and 21% were won."
     )
+    for text in (sentence([]), sentence(["2026-02-01"]), sentence([], pooled=pooled)):
+        assert "ECE" not in text and "calibrat" not in text
+
+
+def test_no_signal_warning_in_words_names_no_statistic() -> None:
+    assert no_signal_warning({"validation": {"auc": 0.66}}) is None
+    both = no_signal_warning({"validation": {"auc": 0.48}, "backtest": {"summary": {"auc": 0.689}}})
+    assert both == (
+        "Among recently closed deals the model tells wins from losses no better than a coin flip: do not "
+        "read small differences between live deals' chances as meaningful. What it does tell is which open "
+        "deals will never close, which their age gives away."
+    )
+
+
+def test_forecast_trust_says_how_often_the_range_held_and_how_it_compares() -> None:
+    summary = {"coverage_p10_p90": 0.9538, "naive_coverage_p10_p90": 0.89, "windows": 65}
+    summary.update(pinball=5140.77, naive_pinball=5303.87)
+    assert forecast_trust(summary) == (
+        "Replayed on 65 past periods, actual revenue landed inside the P10-P90 range 95% of the time (80% is "
+        "the aim): the range is wider than it needs to be. Its misses were 3% smaller than those of the same "
+        "forecast treating every deal as independent."
+    )
+    narrow = forecast_trust({"coverage_p10_p90": 0.55, "windows": 12})
+    assert narrow == (
+        "Replayed on 12 past periods, actual revenue landed inside the P10-P90 range 55% of the time (80% is "
+        "the aim): the range is too narrow."
+    )
+    assert forecast_trust({}) is None
 
 
 def test_calibration_by_age_table_flags_groups_outside_their_chance_range() -> None:

@@ -33,7 +33,7 @@ def test_quarter_view_and_backtest_equal_the_files(app_env: Path) -> None:
     assert _metric(at, "Closed won to date") == money(quarter["closed_won"])
     assert _metric(at, "Expected by quarter end") == money(quarter["closed_won"] + quarter["expected"])
     summary = json.loads((app_env / "predictions_metadata.json").read_text())["forecast_backtest"]["summary"]
-    assert _metric(at, "P10-P90 coverage") == percent(summary["coverage_p10_p90"])
+    assert _metric(at, "Past periods inside the range") == percent(summary["coverage_p10_p90"])
     months = forecast[(forecast.period_type == "month") & (forecast.segment_type == "all")]
     fan = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     assert [t["name"] for t in fan] == [
@@ -73,10 +73,10 @@ def test_missing_forecast_backtest_says_so(fixture_outputs: Path, tmp_path: Path
     at = _forecast_page()
     assert not at.exception
     assert any(
-        i.value.startswith("The forecast backtest (coverage and pinball loss) is not in this run")
+        i.value.startswith("The forecast backtest (past forecasts against what was won) is not in this run")
         for i in at.info
     )
-    assert not [m for m in at.metric if m.label == "P10-P90 coverage"]
+    assert not [m for m in at.metric if m.label == "Past periods inside the range"]
 
 
 def test_missing_forecast_file_is_named_with_its_command(
