@@ -13,7 +13,6 @@ deals is processed in chunks so no dense deals x simulations matrix is ever held
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,7 +80,6 @@ def simulate_revenue(
     seed: int,
     dependence: Dependence,
     n_shock_groups: int,
-    progress: Callable[[float], None] | None = None,
     sim_chunks: range | None = None,
 ) -> np.ndarray:
     """Revenue won per simulation, day slice and reporting level: array (simulations, slices, levels).
@@ -101,7 +99,7 @@ def simulate_revenue(
     deals_chunk = max(1, PAIRS_PER_CHUNK // sims_chunk)
     n_deal_chunks = -(-n_deals // deals_chunk)
     ratio = draws.realised_ratio if len(draws.realised_ratio) else np.ones(1)
-    for done, sc in enumerate(chunks):
+    for sc in chunks:
         s0, s1 = sc * sims_chunk, min(simulations, (sc + 1) * sims_chunk)
         shock_rng = np.random.default_rng([seed, sc, 0])
         market = _gamma_shock(shock_rng, dependence.market_variance, (s1 - s0, n_months))
@@ -112,8 +110,6 @@ def simulate_revenue(
             rng = np.random.default_rng([seed, sc, dc + 1])
             out = totals[s0 - first : s1 - first]
             _simulate_chunk(draws, slice(d0, d1), market, segment, ratio, rng, out, n_months)
-            if progress is not None:
-                progress((done * n_deal_chunks + dc + 1) / (len(chunks) * n_deal_chunks))
     return totals
 
 

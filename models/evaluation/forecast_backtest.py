@@ -23,11 +23,14 @@ import numpy as np
 import pandas as pd
 
 from core.data import CRMData, cut_at, read_crm
+from core.errors import RevIntelError
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
+BACKTEST_SIMULATIONS = 1000
+BACKTEST_PAIRS = 50_000_000  # cap on simulations x open deals per backtest forecast in predict.py
 PERIOD_TYPES = ("month", "quarter")
 SEGMENT_TYPES = ("all", "regional_office")
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
@@ -235,6 +238,28 @@ def run_forecast_backtest(
                 }
             )
     return {"summary": summary, "windows": records}
+
+
+def recent_forecast_backtest(crm: CRMData, seed: int) -> dict:
+    """Forecast backtest at the 4 month ends before as-of, with model-free (curve) win probabilities.
+
+    Training a model at each past date would take minutes, so predict.py backtests the forecast machinery
+    (time to close, seasonality, shocks, simulation) with the curves' win chances; the trained-model
+    version is ``python -m models.evaluation.forecast_backtest --source model``. The result depends only on
+    the data, the as-of date and the seed, so predict.py caches it in ``<model-dir>/forecast_backtest/``.
+    """
+    dates = [d for d in recent_as_of_dates(crm.as_of) if d >= crm.deals["engage_date"].min()]
+    n_open = max(int(crm.deals["is_open"].sum()), 1)
+    simulations = int(min(BACKTEST_SIMULATIONS, max(200, BACKTEST_PAIRS // n_open)))
+    try:
+        result = run_forecast_backtest(crm, dates, "curves", simulations, seed)
+    except (ValueError, RevIntelError) as exc:  # too little history before as-of to replay it
+        return {"summary": None, "windows": [], "status": f"not enough history to backtest ({exc})"}
+    result["summary"]["note"] = (
+        "win probabilities from the time-to-close curves (model-free); trained-model "
+        "backtest: python -m models.evaluation.forecast_backtest --source model"
+    )
+    return result
 
 
 def forecast_backtest_markdown(result: dict) -> str:

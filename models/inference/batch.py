@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -18,17 +16,20 @@ from typing import Any
 import pandas as pd
 
 from core.data import CRMData
+from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes
 from core.forecast.deals import DECIMALS, deal_predictions
+from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
+from core.forecast.seasonality import QuarterSeasonality
+from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 from core.model.explanation import GROUP_LABELS
 from core.risk import TIER_MEANINGS, risk_formula
-from models.inference.forecast_tasks import forecast_backtest, forecast_market
+from models.evaluation.forecast_backtest import recent_forecast_backtest
 from models.inference.model_store import model_for_run
 from models.inference.writers import write_all_atomically
-from models.shared_tasks import SharedTasks, deferred
 
 BACKTEST_CACHE = "forecast_backtest"
 
@@ -91,70 +92,62 @@ def build_outputs(
     seed: int,
     progress: Any,
     mlflow: bool = True,
-    worker: SharedTasks | None = None,
 ) -> dict[str, bytes]:
-    """All four output files as bytes, in memory.
-
-    A model trained by this run is used as soon as it is fitted; its backtest runs beside scoring, SHAP and
-    the forecast (in ``worker`` when given, else in a process started for it), and the model is saved (and
-    logged to MLflow) only once everything else has worked.
-    """
-    cache = forecast_backtest_cache(crm, Path(model_dir), seed)
-    backtest = read_forecast_backtest(cache)
-    # model-free parts go to the second process first: it runs them while this one fits or loads and scores
-    market = deferred(worker, [(forecast_market, (crm.deals, crm.as_of))])
-    tasks = [] if backtest is not None else [(forecast_backtest, (crm, seed))]
-    with ExitStack() as stack:
-        with progress.step("train", "finding a compatible model (training one if needed)"):
-            choice = stack.enter_context(
-                model_for_run(Path(model_dir), crm, retrain, seed, mlflow, tasks, worker)
-            )
-        scored = _score_and_forecast(crm, choice.model, simulations, seed, progress, market, worker)
-        with progress.step(
-            "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
-        ):
-            if backtest is None:
-                (backtest,) = choice.task_results()
-                if backtest["summary"] is not None:
-                    write_all_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
-        with progress.step("model_backtest", "the model's backtest; saving the model"):
-            chosen = choice.finish()
-    metadata = _metadata(
-        crm, chosen, scored.predictions, simulations, seed, scored.dependence, scored.timing, progress.timings
+    """All four output files as bytes, in memory: model -> scores and drivers -> forecast -> metadata."""
+    with progress.step("train", "finding a compatible model (training one if needed)"):
+        chosen = model_for_run(Path(model_dir), crm, retrain, seed, mlflow)
+    with progress.step("market", "time to close, quarter seasonality and shocks"):
+        timing = fit_timing(crm.deals, crm.as_of)
+        seasonality, dependence = fit_market(crm.deals, crm.as_of, timing)
+    scored = _score_and_forecast(
+        crm, chosen.model, timing, seasonality, dependence, simulations, seed, progress
     )
-    metadata["simulation"]["quarter_seasonality"] = scored.seasonality.to_dict()
+    with progress.step(
+        "forecast_backtest", "forecast backtest at recent month ends (cached per data and as-of)"
+    ):
+        cache = forecast_backtest_cache(crm, Path(model_dir), seed)
+        backtest = read_forecast_backtest(cache)
+        if backtest is None:
+            backtest = recent_forecast_backtest(crm, seed)
+            if backtest["summary"] is not None:
+                write_all_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
+    metadata = _metadata(
+        crm, chosen, scored.predictions, simulations, seed, dependence, timing, progress.timings
+    )
+    metadata["simulation"]["quarter_seasonality"] = seasonality.to_dict()
     metadata["forecast_backtest"] = backtest
     files = dict(scored.files)
     files["predictions_metadata.json"] = _json_bytes(metadata)
     return files
 
 
+def fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
+    """Time-to-close curves at as-of; no win in the history is bad input, not a crash."""
+    try:
+        return CloseTimingModel().fit(deals, as_of)
+    except ValueError as exc:
+        raise UsageError(f"cannot forecast at as-of {as_of:%Y-%m-%d}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class ScoredRun:
-    """The three CSV files (predictions, forecast, SHAP) and the fitted parts the metadata describes."""
+    """The three CSV files (predictions, forecast, SHAP) and the prediction table the metadata counts."""
 
     files: dict[str, bytes]
     predictions: pd.DataFrame
-    dependence: Any
-    timing: CloseTimingModel
-    seasonality: Any
 
 
 def _score_and_forecast(
     crm: CRMData,
     model: Any,
+    timing: CloseTimingModel,
+    seasonality: QuarterSeasonality,
+    dependence: Dependence,
     simulations: int,
     seed: int,
     progress: Any,
-    market: Callable[[], list],
-    worker: SharedTasks | None = None,
 ) -> ScoredRun:
-    """Score, explain and forecast every open deal with ``model``; the CSV files as bytes.
-
-    ``market`` gives :func:`forecast_market`'s result (``models.shared_tasks.deferred``). With a
-    ``worker``, the simulation's chunks are shared with it and it formats the SHAP and predictions CSV
-    files while this process forecasts; without one, everything runs here. The bytes are the same either way.
-    """
+    """Score, explain and forecast every open deal with ``model``; the CSV files as bytes."""
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
     with progress.step(
@@ -169,11 +162,8 @@ def _score_and_forecast(
     with progress.step("explain", "driver sentences and SHAP values in probability points"):
         has_amount = pd.Index(open_deals.loc[open_deals["amount"].notna(), "opportunity_id"])
         drivers = top_drivers(explanation, has_amount=has_amount)
-        shap_decimals = {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}
         long = shap_long(explanation, has_amount=has_amount)
-        shap_csv = deferred(worker, [(csv_bytes, (long, shap_decimals))])
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
-        ((timing, seasonality, dependence),) = market()
         predictions = deal_predictions(
             open_deals,
             deals,
@@ -185,7 +175,6 @@ def _score_and_forecast(
             dependence.realisation_factors,
             unscored,
         )
-        predictions_csv = deferred(worker, [(csv_bytes, (predictions, DECIMALS))])
         scored = open_deals.assign(  # unscored deals add nothing to the forecast
             win_probability=win_probability.reindex(open_deals["opportunity_id"]).fillna(0.0).to_numpy()
         )
@@ -199,32 +188,16 @@ def _score_and_forecast(
             seed,
             progress.fraction("simulation"),
             seasonality,
-            None if worker is None else _sharing(worker, progress.fraction("simulation")),
         )
     with progress.step("write", "formatting the output files"):
         files = {
-            "latest_predictions.csv": predictions_csv()[0],
+            "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
             "forecast.csv": csv_bytes(
                 forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}
             ),
-            "shap_values.csv": shap_csv()[0],
+            "shap_values.csv": csv_bytes(long, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
         }
-    return ScoredRun(files, predictions, dependence, timing, seasonality)
-
-
-def _sharing(worker: SharedTasks, report: Callable[[float], None]) -> Callable[[list], list]:
-    """Run tasks with ``worker``: it takes them from the first, this process from the last, one at a time
-    (reporting progress as each is done here), so both work until none is left."""
-
-    def run(tasks: list) -> list:
-        indices = worker.submit(tasks)
-        results = {}
-        for done, index in enumerate(reversed(indices), 1):
-            (results[index],) = worker.results([index])
-            report(done / len(indices))
-        return [results[index] for index in indices]
-
-    return run
+    return ScoredRun(files, predictions)
 
 
 def forecast_backtest_cache(crm: CRMData, model_dir: Path, seed: int) -> Path:

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -26,15 +23,7 @@ from core.errors import ModelArtifactError
 from core.features import FEATURE_DEFINITIONS
 from core.model import WinProbabilityModel
 from core.model.io import LATEST, load_metrics, load_model, save_model, trained_feature_definitions
-from models.shared_tasks import SharedTasks, Task, deferred
-from models.training.train import (
-    failed_mlflow_run_on_error,
-    finish_mlflow_run,
-    mlflow_run_inputs,
-    reliability_png,
-    start_mlflow_run,
-    training,
-)
+from models.training.train import train_model
 
 
 @dataclass(frozen=True)
@@ -89,35 +78,11 @@ def compatible_versions(
     return [item[-1] for item in found]
 
 
-@dataclass(frozen=True)
-class ModelChoice:
-    """The model to score with now; ``task_results()``: the extra tasks' results; ``finish()``: the
-    ChosenModel once it is saved with its metrics."""
-
-    model: WinProbabilityModel
-    task_results: Callable[[], list[Any]]
-    finish: Callable[[], ChosenModel]
-
-
-@contextmanager
 def model_for_run(
-    model_dir: Path,
-    crm: CRMData,
-    retrain: bool,
-    seed: int,
-    mlflow: bool = True,
-    tasks: Sequence[Task] = (),
-    worker: SharedTasks | None = None,
-) -> Iterator[ModelChoice]:
-    """The newest compatible model, or one trained at ``crm.as_of`` (also with ``retrain``).
-
-    Training is train.py's (``models.training.train.training``): the fitted model is handed over at once so
-    the run can score, explain and forecast with it while its short backtest, and the extra ``tasks``, run
-    in a second process; ``finish()`` waits for the backtest, saves the model with it in metrics.json and,
-    unless ``mlflow`` is off, logs its MLflow run. A run that fails before ``finish()`` saves nothing.
-    With a saved model the tasks go to ``worker`` (a second process started earlier) when given, else
-    ``task_results()`` runs them here.
-    """
+    model_dir: Path, crm: CRMData, retrain: bool, seed: int, mlflow: bool = True
+) -> ChosenModel:
+    """The newest compatible model, or one trained at ``crm.as_of`` (also with ``retrain``) exactly as
+    train.py trains it: fitted with its short backtest, saved, and (unless ``mlflow`` is off) tracked."""
     outdated: list[tuple[Path, int]] = []
     candidates = [] if retrain else compatible_versions(model_dir, crm, outdated)
     if outdated and not candidates:
@@ -129,20 +94,11 @@ def model_for_run(
         )
     if candidates:
         folder = candidates[0]
-        loaded = ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)
-        yield ModelChoice(loaded.model, deferred(worker, tasks), lambda: loaded)
-        return
-    with training(crm, seed, tasks=tasks, worker=worker) as fitted:
+        return ChosenModel(load_model(folder), folder, load_metrics(folder), trained_now=False)
+    model, metrics = train_model(crm, seed)
+    folder = save_model(model, model_dir, metrics)
+    if mlflow:
+        from models.tracking import log_training_run
 
-        def finish() -> ChosenModel:
-            """Save the model with its backtest (and log it to MLflow)."""
-            if mlflow:  # MLflow's imports and the booster's logging overlap the backtest's last dates
-                opened = start_mlflow_run(*mlflow_run_inputs(fitted.model, crm))
-            with failed_mlflow_run_on_error() if mlflow else nullcontext():
-                metrics = fitted.metrics()
-                folder = save_model(fitted.model, model_dir, metrics)
-            if mlflow:
-                finish_mlflow_run(*opened, metrics, folder, reliability_png(metrics))
-            return ChosenModel(fitted.model, folder, load_metrics(folder), trained_now=True)
-
-        yield ModelChoice(fitted.model, fitted.task_results, finish)
+        log_training_run(model, crm, metrics, folder)
+    return ChosenModel(model, folder, load_metrics(folder), trained_now=True)

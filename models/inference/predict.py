@@ -13,18 +13,15 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
+from core.data import load_crm
 from core.errors import UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
-from models.shared_tasks import SharedTasks
-
-# what the second process imports: for training, the short backtest and everything after it; with a saved
-# model, only the model-free parts (time to close, shocks, forecast backtest, half of the simulation)
-WORKER_MODULES = ("core.model.backtest", "models.inference.batch")
-FORECAST_WORKER_MODULES = ("models.inference.forecast_tasks",)
+from models.inference.batch import build_outputs
+from models.inference.writers import write_all_atomically
 
 
 class Progress:
@@ -96,40 +93,17 @@ def _check_args(args) -> None:
         raise UsageError(f"--model-dir {args.model_dir} exists and is not a folder")
 
 
-def _will_train(args) -> bool:
-    """True when a model will surely be trained: --retrain, or no saved model version in --model-dir."""
-    folder = args.model_dir
-    return args.retrain or not (
-        folder.is_dir() and any((version / "manifest.json").exists() for version in folder.iterdir())
-    )
-
-
 def run(argv: list[str] | None = None) -> int:
-    """Parse flags, build every output in memory, then write them all atomically."""
+    """Load -> model -> scores, drivers, forecast and metadata in memory -> write them all atomically."""
     args = build_parser().parse_args(argv)
     _check_args(args)
-    with ExitStack() as stack:
-        # the second process starts now and imports while this one does
-        modules = WORKER_MODULES if _will_train(args) else FORECAST_WORKER_MODULES
-        worker = stack.enter_context(SharedTasks(preload=modules))
-        from core.data import load_crm  # pandas and everything else only now, after the worker started
-        from models.inference.batch import build_outputs
-        from models.inference.writers import write_all_atomically
-
-        # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
-        progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
-        with progress.step("load", "loading and validating the CRM export"):
-            crm = load_crm(args.data_dir.resolve(), args.as_of)
-        files = build_outputs(
-            crm,
-            args.model_dir,
-            args.retrain,
-            args.simulations,
-            args.seed,
-            progress,
-            mlflow=not args.no_mlflow,
-            worker=worker,
-        )
+    # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
+    progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
+    with progress.step("load", "loading and validating the CRM export"):
+        crm = load_crm(args.data_dir.resolve(), args.as_of)
+    files = build_outputs(
+        crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
+    )
     with progress.step("write", f"writing outputs to {args.out_dir}"):
         written = write_all_atomically(args.out_dir, files)
     progress.say(f"predict: wrote {', '.join(p.name for p in written)}")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import core.forecast.forecast as forecast_module
 from core.data import cut_at, read_crm
 from core.data.synthetic import generate_crm, write_crm
 from core.forecast.forecast import FORECAST_COLUMNS, _quantiles, deal_values, forecast_revenue
@@ -51,23 +52,19 @@ def test_forecast_shape_and_coherence(scored) -> None:
     assert q2["p50"] == pytest.approx(q2["expected"], rel=0.1)
 
 
-def test_simulation_chunks_run_anywhere_give_the_same_forecast(scored) -> None:
-    """The chunks handed to ``run_tasks`` (here run last first, as a second process would share them) give
-    the very numbers of one pass: each chunk has its own seeded streams."""
+def test_simulation_chunks_in_threads_give_the_same_forecast(scored, monkeypatch) -> None:
+    """Large runs simulate their chunks in threads (``THREADED_PAIRS``): the very numbers of one pass, since
+    each chunk has its own seeded streams; progress reaches 100%."""
     crm, timing, open_deals = scored
     dependence = Dependence(0.05, 0.01, persistent_variance=0.02)
     args = (open_deals, crm.deals, timing, dependence, crm.as_of, 2500)
-    seen: list[int] = []
-
-    def last_first(tasks: list) -> list:
-        seen.append(len(tasks))
-        results = [function(*task_args) for function, task_args in reversed(tasks)]
-        return results[::-1]
-
-    shared = forecast_revenue(*args, seed=4, run_tasks=last_first)
-    assert seen == [3]  # 2,500 simulations: chunks of 1,000, 1,000 and 500
-    pd.testing.assert_frame_equal(shared, forecast_revenue(*args, seed=4), check_exact=True)
-    assert not shared.equals(forecast_revenue(*args, seed=5, run_tasks=last_first))
+    one_pass = forecast_revenue(*args, seed=4)
+    monkeypatch.setattr(forecast_module, "THREADED_PAIRS", 0)
+    seen: list[float] = []
+    threaded = forecast_revenue(*args, seed=4, progress=seen.append)
+    assert seen == [1 / 3, 2 / 3, 1.0]  # 2,500 simulations: chunks of 1,000, 1,000 and 500
+    pd.testing.assert_frame_equal(threaded, one_pass, check_exact=True)
+    assert not threaded.equals(forecast_revenue(*args, seed=5))
 
 
 def test_stale_deals_add_nothing(scored) -> None:

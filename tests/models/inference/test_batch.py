@@ -6,9 +6,7 @@ import pandas as pd
 import pytest
 
 from core.errors import UsageError
-from models.inference.batch import _sharing, run_id
-from models.inference.forecast_tasks import fit_timing
-from models.shared_tasks import SharedTasks
+from models.inference.batch import fit_timing, run_id
 
 
 def test_no_won_history_is_bad_input_not_a_crash() -> None:
@@ -29,13 +27,3 @@ def test_run_id_depends_on_inputs_only() -> None:
     assert run_id("abc", as_of, "v1", 42, 10_000) == run_id("abc", as_of, "v1", 42, 10_000)
     assert run_id("abc", as_of, "v1", 42, 10_000) != run_id("abc", as_of, "v1", 43, 10_000)
     assert len(run_id("abc", as_of, "v1", 42, 10_000)) == 16
-
-
-def test_shared_simulation_tasks_come_back_in_order_with_progress() -> None:
-    """Both processes take chunks (the worker from the first, this one from the last); results keep the
-    chunks' order and progress reaches 100% here."""
-    reports: list[float] = []
-    with SharedTasks() as worker:
-        run = _sharing(worker, reports.append)
-        assert run([(pow, (2, n)) for n in range(6)]) == [1, 2, 4, 8, 16, 32]
-    assert reports == sorted(reports) and reports[-1] == 1.0 and len(reports) == 6

@@ -237,17 +237,3 @@ def test_a_model_trained_by_predict_is_trained_like_train_py(first_run: dict[str
     assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
 
 
-def test_the_second_process_preloads_the_training_stack_only_when_a_model_will_be_trained(
-    tmp_path: Path,
-) -> None:
-    from models.inference.predict import _will_train, build_parser
-
-    def will_train(*flags: str) -> bool:
-        return _will_train(build_parser().parse_args(["--model-dir", str(tmp_path / "models"), *flags]))
-
-    assert will_train()  # no model folder yet
-    (tmp_path / "models" / "20170930-abcd").mkdir(parents=True)
-    assert will_train()  # a folder without a manifest is no model version
-    (tmp_path / "models" / "20170930-abcd" / "manifest.json").write_text("{}")
-    assert not will_train()  # a saved version may be compatible: decided after loading the data
-    assert will_train("--retrain")

@@ -82,7 +82,7 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     assert row["model"]["ece_if_calibrated"]["p05"] < row["model"]["ece_if_calibrated"]["p95"]
     assert row["reliability"][0].keys() == {"bin_lower", "bin_upper", "n", "mean_predicted", "observed_rate"}
     assert backtest["signal_statement"].startswith("Across 1 as-of dates")
-    # scored in the worker, labelled here with the fit's own estimates: the same row as one process computes
+    # scored in a worker process, labelled with the fit's own estimates: the same row as one process computes
     assert row["still_open_at_export_estimated"] > 0 and row["n_known_outcome"] < row["n"]
     crm = cut_at(read_crm(export_dir), "2026-04-01")
     assert json.loads(json.dumps(evaluate_as_of(crm, pd.Timestamp("2025-12-01"), SETTINGS.seed))) == row
@@ -91,7 +91,7 @@ def test_logs_an_mlflow_run_and_writes_the_backtest(
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=["win-probability"])
     assert len(runs) == 1 and runs["params.version"].iloc[0] == version
-    assert runs["status"].iloc[0] == "FINISHED"  # opened and completed in the worker
+    assert runs["status"].iloc[0] == "FINISHED"
     assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
     client = mlflow.tracking.MlflowClient()
     versions = client.search_model_versions("name='revintel-win-probability'")
@@ -138,21 +138,29 @@ def test_backtest_dates_must_precede_the_as_of_date(
     assert not (tmp_path / "LATEST").exists()
 
 
-def test_a_failure_after_the_worker_opened_the_run_closes_it_as_failed(
+def test_a_failure_inside_the_run_closes_it_as_failed_and_registers_nothing(
     export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The worker opens the MLflow run once the fit is done; an error before log_run marks it FAILED."""
+    """The MLflow run opens and closes in one place: an error while logging marks it FAILED."""
     import mlflow
 
     from core.data import cut_at, read_crm
-    from models.training.train import training
+    from core.model.io import save_model
+    from models import tracking
+    from models.training.train import train_model
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     crm = cut_at(read_crm(export_dir), "2026-04-01")
-    with pytest.raises(OSError, match="No space left"), training(crm, 3, [], mlflow=True) as fitted:
-        fitted.metrics()
-        raise OSError("No space left on device")  # as if saving the model failed
+    model, metrics = train_model(crm, 3, [])
+    folder = save_model(model, tmp_path / "models", metrics)
+
+    def broken_plot(metrics: dict) -> bytes:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(tracking, "reliability_png", broken_plot)
+    with pytest.raises(OSError, match="No space left"):
+        tracking.log_training_run(model, crm, metrics, folder)
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=["win-probability"])
     assert list(runs["status"]) == ["FAILED"]
@@ -163,7 +171,7 @@ def test_the_reliability_plot_shows_how_many_deals_each_bin_holds() -> None:
     """A sparse bin far off the diagonal must look sparse: marker area grows with the bin's deals."""
     import matplotlib.pyplot as plt
 
-    from models.training.train import reliability_figure, reliability_png
+    from models.tracking import reliability_figure, reliability_png
 
     bins = [
         {"bin_lower": 0.1, "bin_upper": 0.2, "n": 5, "mean_predicted": 0.15, "observed_rate": 0.8},
@@ -185,7 +193,7 @@ def test_the_reliability_plot_has_a_pooled_panel_with_the_chance_ranges() -> Non
     calibrated model shows by chance there, and the pooled ECE with its verdict in the title."""
     import matplotlib.pyplot as plt
 
-    from models.training.train import reliability_figure
+    from models.tracking import reliability_figure
 
     bins = [
         {
