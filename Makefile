@@ -38,12 +38,12 @@ app: $(STAMP)
 
 ## Regenerate the bundled demo data (seeded, byte-identical)
 generate-demo: $(STAMP)
-	$(PY) -m core.data.synthetic --deals 15000 --seed 7 --out-dir dataset
+	$(PY) -m models.generate --deals 15000 --seed 7 --out-dir dataset
 
 ## Validate an export and print its data-quality report (make validate DATA=path/to/export)
 DATA ?= dataset
 validate: $(STAMP)
-	$(PY) -m core.data --data-dir $(DATA)
+	$(PY) -m models.validate --data-dir $(DATA)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py

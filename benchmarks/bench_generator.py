@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from core.data import read_crm
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
+from models.generate import write_crm
 
 T = TypeVar("T")
 

@@ -29,7 +29,6 @@ STEPS = ("load", "train", "score", "explain", "forecast", "write", "forecast_bac
 
 def _child(data_dir: Path, out_dir: Path, model_dir: Path, simulations: int) -> None:
     """Run predict.py in this process and print wall time and peak RSS as JSON."""
-    sys.path.insert(0, str(ROOT))
     from models.inference.predict import main
 
     start = time.perf_counter()
@@ -120,9 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    from core.data.synthetic import generate_crm, write_crm
-
+    from core.data.synthetic import generate_crm
+    from models.generate import write_crm
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
             work = Path(tmp)

@@ -19,14 +19,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def run_one(deals: int, seed: int, n_jobs: int) -> dict:
     """Generate, load and fit one size in this process; return timings and peak resident memory."""
     from core.data import read_crm
-    from core.data.synthetic import generate_crm, write_crm
+    from core.data.synthetic import generate_crm
     from core.model import WinProbabilityModel
+    from models.generate import write_crm
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:

@@ -20,10 +20,10 @@ from models.cli_support import exit_process, run_cli
 # command -> (module exposing main(argv) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": (
-        "core.data.__main__",
+        "models.validate",
         "check a CRM export against the data contract; print its quality report",
     ),
-    "generate": ("core.data.synthetic", "write a seeded synthetic CRM export (+ truth.csv)"),
+    "generate": ("models.generate", "write a seeded synthetic CRM export (+ truth.csv)"),
     "train": ("models.training.train", "train and save the win-probability model"),
     "predict": ("models.inference.predict", "score open deals, explain them and forecast revenue"),
     "backtest": ("models.evaluation.backtest", "replay history at several as-of dates and score the model"),

@@ -7,7 +7,13 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+import pandas as pd
 import pytest
+
+from core.data import CRMData, cut_at, read_crm
+from core.data.synthetic import SyntheticCRM, generate_crm
+from core.model import WinProbabilityModel
+from models.generate import write_crm
 
 ROOT = Path(__file__).resolve().parent.parent
 # The public MavenTech export: beside the repo by default, or wherever REVINTEL_MAVENTECH_DIR points.
@@ -257,3 +263,45 @@ def _mlflow_in_tmp(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
         yield
+
+
+# One small synthetic export and one model fitted on it, per session (model and model-file tests).
+MODEL_AS_OF = "2026-03-01"  # the model fixtures' cut: five months before the export ends
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> SyntheticCRM:
+    """A 3,000-deal synthetic CRM with its truth."""
+    return generate_crm(n_deals=3000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(synthetic: SyntheticCRM, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic CRM written as an export folder."""
+    folder = tmp_path_factory.mktemp("model_export")
+    write_crm(synthetic, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def full_export(synthetic_dir: Path) -> CRMData:
+    """The whole export (as of its last day)."""
+    return read_crm(synthetic_dir)
+
+
+@pytest.fixture(scope="session")
+def crm_at(full_export: CRMData) -> CRMData:
+    """The export cut at MODEL_AS_OF (five months before its end, so outcomes are mostly known)."""
+    return cut_at(full_export, MODEL_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def fitted(crm_at: CRMData) -> WinProbabilityModel:
+    """A model fitted at MODEL_AS_OF with the default parameters."""
+    return WinProbabilityModel(seed=5).fit(crm_at)
+
+
+@pytest.fixture(scope="session")
+def truth_typed(synthetic: SyntheticCRM) -> pd.DataFrame:
+    """The truth frame as the oracle wants it (numbers as floats, dates as strings)."""
+    return synthetic.truth

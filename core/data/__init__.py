@@ -1,7 +1,8 @@
 """Load, validate, normalise and cut CRM exports; generate synthetic ones."""
 
 from core.data.asof import cut_at, parse_as_of
-from core.data.loader import CRMData, load_crm, read_crm
+from core.data.crm import CRMData
+from core.data.loader import load_crm, read_crm
 from core.data.mapping import ColumnMapping, load_mapping
 from core.data.quality import DataQualityReport, QualityItem
 

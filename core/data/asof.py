@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.contract import CLOSED_STAGES, DEAL_COLUMNS, OPEN_STAGES
-from core.data.loader import CRMData, with_quality
+from core.data.crm import CRMData, with_quality
 from core.errors import UsageError
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -9,12 +9,13 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core.data.asof import cut_at
 from core.data.contract import (
     ACCOUNTS,
     CANONICAL_STAGES,
@@ -28,8 +29,9 @@ from core.data.contract import (
     UNKNOWN,
     FileSpec,
 )
+from core.data.crm import CRMData
 from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
-from core.data.quality import DataQualityReport, assess_quality
+from core.data.quality import DataQualityReport
 from core.errors import DataContractError
 
 HEADER_ROWS = 1
@@ -45,32 +47,6 @@ class Source:
     def label(self, column: str) -> str:
         """The column's name as the user's export spells it (canonical name when not mapped)."""
         return self.labels.get(column, column)
-
-
-@dataclass(frozen=True)
-class CRMData:
-    """A validated, normalised CRM export as it stood on ``as_of``.
-
-    ``deals`` has the columns of ``core.data.contract.DEAL_COLUMNS``: one row per deal present at
-    ``as_of``, typed (datetimes, floats, booleans), with rep hierarchy, product and account attributes
-    joined in. ``export_end`` is the latest date in the whole export, whatever the cut.
-    """
-
-    deals: pd.DataFrame
-    accounts: pd.DataFrame
-    products: pd.DataFrame
-    sales_teams: pd.DataFrame
-    as_of: pd.Timestamp
-    export_end: pd.Timestamp
-    quality: DataQualityReport
-    data_dir: str
-    data_hash: str
-    missing_files: tuple[str, ...] = ()
-
-    @property
-    def open_ids(self) -> pd.Series:
-        """The ``opportunity_id`` of every deal open at ``as_of``, in ``deals``' row order."""
-        return self.deals.loc[self.deals["is_open"], "opportunity_id"]
 
 
 def _source(mapping: ColumnMapping, spec: FileSpec) -> Source:
@@ -465,8 +441,6 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         raise DataContractError(
             pipeline_name, "no engage_date or close_date anywhere: nothing to date the export"
         )
-    from core.data.asof import cut_at  # local import: asof builds on this module's CRMData
-
     full = CRMData(
         deals=deals,
         accounts=accounts,
@@ -486,17 +460,5 @@ def load_crm(
     data_dir: str | Path, as_of: str | pd.Timestamp | None = None, mapping: ColumnMapping = DEFAULT_MAPPING
 ) -> CRMData:
     """Load the export in ``data_dir`` as it stood on ``as_of`` (default: the latest date in the data)."""
-    from core.data.asof import cut_at
-
     full = read_crm(data_dir, mapping)
     return full if as_of is None else cut_at(full, as_of)
-
-
-def with_quality(
-    crm: CRMData, deals: pd.DataFrame, as_of: pd.Timestamp, stale_days: float | None, excluded_undated: int
-) -> CRMData:
-    """A copy of ``crm`` holding ``deals`` at ``as_of`` with a freshly assessed quality report."""
-    quality = assess_quality(
-        deals, as_of, stale_days, excluded_undated, crm.missing_files, crm.quality.pipeline_file
-    )
-    return replace(crm, deals=deals, as_of=as_of, quality=quality)

@@ -17,9 +17,7 @@ still open at its age on an as-of date*, which is the number a perfect model wou
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -461,68 +459,3 @@ def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
     return pd.Series(
         numerator / denominator, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability"
     )
-
-
-def write_crm(crm: SyntheticCRM, out_dir: Path) -> list[Path]:
-    """Write the four CRM files and truth.csv into ``out_dir`` (each via a temp file and rename)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in (
-        ("sales_pipeline.csv", crm.sales_pipeline),
-        ("accounts.csv", crm.accounts),
-        ("products.csv", crm.products),
-        ("sales_teams.csv", crm.sales_teams),
-        ("truth.csv", crm.truth),
-    ):
-        target = out_dir / name
-        tmp = target.with_suffix(".csv.tmp")
-        frame.to_csv(tmp, index=False, lineterminator="\n")
-        tmp.replace(target)
-        written.append(target)
-    return written
-
-
-def _generate(argv: list[str] | None) -> int:
-    """Parse flags, generate and write the export; bad flags raise UsageError."""
-    from core.errors import UsageError
-    from models.cli_support import OneLineArgumentParser
-
-    parser = OneLineArgumentParser(
-        prog="python -m core.data.synthetic",
-        description="Generate a seeded synthetic CRM export (MavenTech schema) plus truth.csv.",
-    )
-    parser.add_argument("--deals", type=int, default=15_000, help="number of deals (default 15000)")
-    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    parser.add_argument(
-        "--out-dir",
-        type=Path,
-        required=True,
-        help="output folder (required: no default, so the bundled dataset/ is never overwritten by accident)",
-    )
-    parser.add_argument(
-        "--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken (YYYY-MM-DD)"
-    )
-    args = parser.parse_args(argv)
-    if args.deals < 1:
-        raise UsageError(f"--deals must be at least 1 (got {args.deals})")
-    try:
-        export = pd.Timestamp(args.export_date)
-    except ValueError:
-        export = pd.NaT
-    if pd.isna(export):
-        raise UsageError(f"--export-date '{args.export_date}' is not a date (use YYYY-MM-DD)")
-    crm = generate_crm(args.deals, args.seed, export.strftime("%Y-%m-%d"))
-    paths = write_crm(crm, args.out_dir)
-    print(f"wrote {len(crm.sales_pipeline):,} deals to {args.out_dir} ({', '.join(p.name for p in paths)})")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m core.data.synthetic --deals N --seed S --out-dir DIR`` (exit 2 on bad flags)."""
-    from models.cli_support import run_cli  # the process edge lives in models/, core stays pure
-
-    return run_cli(lambda: _generate(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

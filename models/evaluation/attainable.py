@@ -15,11 +15,7 @@ beside the export. Prints a Markdown table. Exit codes: 0 success, 2 bad input, 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make the project importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
 import pandas as pd

@@ -18,14 +18,10 @@ Exit codes: 0 success, 2 bad input, 1 unexpected failure.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make the project importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import pandas as pd
 
@@ -35,6 +31,7 @@ from core.model.backtest import default_as_of_dates, outside_chance, rolling_bac
 from core.model.metrics import chance_range_text
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
+from models.storage import write_atomically
 
 VARIANTS: dict[str, dict] = {
     "closed_only": {"censoring": "closed_only"},
@@ -231,13 +228,6 @@ def forecast_section(full: CRMData, truth: pd.DataFrame | None, args: object) ->
 SECTIONS: dict[str, Section] = {"win_probability": win_probability_section, "forecast": forecast_section}
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a failed run leaves the previous report intact."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def build_parser() -> OneLineArgumentParser:
     """The backtest.py flags (ARCHITECTURE section 3)."""
     parser = OneLineArgumentParser(prog="backtest.py", description="Rolling-origin backtest of the model.")
@@ -314,8 +304,11 @@ def _main(argv: list[str] | None) -> int:
         report[key] = data
         markdown.append(text)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(args.out_dir / "backtest.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
-    _write_atomic(args.out_dir / "backtest.md", "\n".join(markdown))
+    files = {
+        "backtest.json": json.dumps(report, indent=2, sort_keys=True) + "\n",
+        "backtest.md": "\n".join(markdown),
+    }
+    write_atomically(args.out_dir, {name: text.encode("utf-8") for name, text in files.items()})
     print(f"wrote {args.out_dir / 'backtest.json'} and backtest.md ({time.perf_counter() - started:.1f} s)")
     if "win_probability" in report:
         print(report["win_probability"]["signal_statement"])

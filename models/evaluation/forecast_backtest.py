@@ -28,6 +28,7 @@ from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
+from models.storage import write_atomically
 
 BACKTEST_SIMULATIONS = 1000
 BACKTEST_PAIRS = 50_000_000  # cap on simulations x open deals per backtest forecast in predict.py
@@ -62,8 +63,8 @@ def model_probabilities(seed: int = 42, cache_dir: Path | None = None) -> Probab
                 return frame.set_index("opportunity_id")["win_probability"]
         probability = WinProbabilityModel(seed=seed).fit(crm).predict_proba(crm)
         if cached is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            probability.rename_axis("opportunity_id").rename("win_probability").to_csv(cached)
+            table = probability.rename_axis("opportunity_id").rename("win_probability").to_csv()
+            write_atomically(cache_dir, {cached.name: table.encode("utf-8")})
         return probability
 
     return score
@@ -342,10 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(result["summary"], indent=2))
         if args.out is not None:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = args.out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(args.out)
+            write_atomically(args.out.parent, {args.out.name: (json.dumps(result, indent=2) + "\n").encode()})
         return 0
 
     return run_cli(run)

@@ -29,7 +29,7 @@ from core.model.explanation import GROUP_LABELS
 from core.risk import TIER_MEANINGS, risk_formula
 from models.evaluation.forecast_backtest import recent_forecast_backtest
 from models.inference.model_store import model_for_run
-from models.inference.writers import write_all_atomically
+from models.storage import write_atomically
 
 BACKTEST_CACHE = "forecast_backtest"
 
@@ -110,7 +110,7 @@ def build_outputs(
         if backtest is None:
             backtest = recent_forecast_backtest(crm, seed)
             if backtest["summary"] is not None:
-                write_all_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
+                write_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, dependence, timing, progress.timings
     )

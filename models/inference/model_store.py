@@ -22,7 +22,7 @@ from core.data import CRMData
 from core.errors import ModelArtifactError
 from core.features import FEATURE_DEFINITIONS
 from core.model import WinProbabilityModel
-from core.model.io import LATEST, load_metrics, load_model, save_model, trained_feature_definitions
+from models.model_io import LATEST, load_metrics, load_model, save_model, trained_feature_definitions
 from models.training.train import train_model
 
 

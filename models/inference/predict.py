@@ -21,7 +21,7 @@ from core.errors import UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 from models.inference.batch import build_outputs
-from models.inference.writers import write_all_atomically
+from models.storage import write_atomically
 
 
 class Progress:
@@ -105,7 +105,7 @@ def run(argv: list[str] | None = None) -> int:
         crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
     )
     with progress.step("write", f"writing outputs to {args.out_dir}"):
-        written = write_all_atomically(args.out_dir, files)
+        written = write_atomically(args.out_dir, files)
     progress.say(f"predict: wrote {', '.join(p.name for p in written)}")
     return 0
 

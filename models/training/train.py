@@ -21,10 +21,10 @@ from core.data import CRMData, cut_at, parse_as_of, read_crm
 from core.errors import UsageError
 from core.model import WinProbabilityModel
 from core.model.backtest import backtest_report, default_as_of_dates, score_as_of
-from core.model.io import save_model
 from core.parallel import worker_pool
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
+from models.model_io import save_model
 
 SHORT_BACKTEST_DATES = 3
 

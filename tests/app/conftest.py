@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from core.data import load_crm
-from core.data.synthetic import generate_crm, oracle_win_probability, write_crm
+from core.data.synthetic import generate_crm, oracle_win_probability
+from models.generate import write_crm
 
 HOSTILE_ACCOUNTS = ("<script>alert(1)</script>", "**bold**")
 TIERS = {

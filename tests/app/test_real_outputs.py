@@ -13,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.components.format import money, percent
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
+from models.generate import write_crm
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")

@@ -87,7 +87,8 @@ def test_cut_does_not_mutate_its_input(full) -> None:
 @pytest.fixture(scope="module")
 def synthetic_full(tmp_path_factory):
     """A 3,000-deal synthetic export read once."""
-    from core.data.synthetic import generate_crm, write_crm
+    from core.data.synthetic import generate_crm
+    from models.generate import write_crm
 
     folder = tmp_path_factory.mktemp("synthetic_asof")
     write_crm(generate_crm(n_deals=3000, seed=3), folder)

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _run_validate(*flags: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m core.data`` with ``flags`` from the repo root."""
+    """Run ``python -m models.validate`` with ``flags`` from the repo root."""
     return subprocess.run(
-        [sys.executable, "-m", "core.data", *flags], capture_output=True, text=True, cwd=ROOT, timeout=60
+        [sys.executable, "-m", "models.validate", *flags], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
 
 
@@ -81,7 +81,7 @@ def test_valid_export_passes_the_cli_and_prints_the_quality_table(valid_export) 
             ["--as-of", "2016-01-01"],
             "error: as-of 2016-01-01 is before the first engage_date in the data (2017-01-02)",
         ),
-        (["--bogus"], "error: python -m core.data: unrecognized arguments: --bogus (see --help)"),
+        (["--bogus"], "error: python -m models.validate: unrecognized arguments: --bogus (see --help)"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(valid_export, flags, expected) -> None:

@@ -6,7 +6,8 @@ import pandas as pd
 
 from core.data import read_crm
 from core.data.contract import DEAL_COLUMNS
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
+from models.generate import write_crm
 
 
 def test_dataset_is_the_generators_output(demo_dir, tmp_path) -> None:

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from core.data import read_crm
-from core.data.synthetic import generate_crm, main, oracle_win_probability, write_crm
+from core.data.synthetic import generate_crm, oracle_win_probability
+from models.generate import main, write_crm
 
 FILES = ("sales_pipeline.csv", "accounts.csv", "products.csv", "sales_teams.csv", "truth.csv")
 
@@ -42,7 +43,7 @@ def test_cli_writes_the_same_files_as_the_library(tmp_path, small, capsys) -> No
 def test_cli_rejects_bad_flags_with_exit_2(tmp_path, capsys) -> None:
     assert main(["--deals", "10"]) == 2
     assert capsys.readouterr().err == (
-        "error: python -m core.data.synthetic: the following arguments are required: --out-dir (see --help)\n"
+        "error: python -m models.generate: the following arguments are required: --out-dir (see --help)\n"
     )
     assert main(["--deals", "0", "--out-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --deals must be at least 1 (got 0)\n"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.data import CRMData, cut_at, read_crm
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
 from core.features import FEATURE_DEFINITIONS, FEATURES, open_deal_features, weekly_snapshots
 from core.features.deal_features import (
     ACCOUNT_FEATURES,
@@ -20,6 +20,7 @@ from core.features.deal_features import (
     day_of_quarter,
     open_deal_features_by_draw,
 )
+from models.generate import write_crm
 
 
 @pytest.fixture(scope="module")

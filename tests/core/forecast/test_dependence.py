@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from core.data import cut_at, read_crm
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
 from core.forecast.dependence import _excess_variance, fit_dependence, monthly_win_counts
 from core.forecast.timing import CloseTimingModel
+from models.generate import write_crm
 
 
 def test_method_of_moments_by_hand() -> None:

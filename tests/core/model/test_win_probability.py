@@ -11,10 +11,11 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from core.data import CRMData, cut_at, read_crm
-from core.data.synthetic import SyntheticCRM, oracle_win_probability, write_crm
+from core.data.synthetic import SyntheticCRM, oracle_win_probability
 from core.errors import UsageError
 from core.model import DealExplanation, WinProbabilityModel
 from core.model.explanation import explained_units
+from models.generate import write_crm
 
 
 def test_scores_every_open_deal_including_prospecting(

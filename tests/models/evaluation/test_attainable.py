@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from core.data import cut_at, read_crm
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
 from models.evaluation.attainable import attainable_as_of, estimated_p_if_closes, main
 from models.evaluation.backtest import read_truth
+from models.generate import write_crm
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
 from models.evaluation.backtest import main
+from models.generate import write_crm
 
 
 @pytest.fixture(scope="module")

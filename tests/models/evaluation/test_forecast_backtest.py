@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.data import read_crm
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
 from models.evaluation.forecast_backtest import (
     forecast_backtest_markdown,
     pinball,
@@ -15,6 +15,7 @@ from models.evaluation.forecast_backtest import (
     run_forecast_backtest,
     summarise,
 )
+from models.generate import write_crm
 
 
 def test_pinball_by_hand() -> None:

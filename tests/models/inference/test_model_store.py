@@ -74,9 +74,10 @@ def test_missing_model_dir_has_no_versions(tmp_path: Path) -> None:
 def test_backtest_in_worker_processes_changes_no_number(tmp_path: Path) -> None:
     """train_model (backtest dates in worker processes while the model fits) equals doing all of it here."""
     from core.data import read_crm
-    from core.data.synthetic import generate_crm, write_crm
+    from core.data.synthetic import generate_crm
     from core.model import WinProbabilityModel
     from core.model.backtest import default_as_of_dates, rolling_backtest
+    from models.generate import write_crm
     from models.training.train import train_model
 
     write_crm(generate_crm(n_deals=900, seed=5), tmp_path)
@@ -96,7 +97,8 @@ def test_a_save_that_fails_opens_no_mlflow_run_and_saves_nothing(
     import mlflow
 
     from core.data import read_crm
-    from core.data.synthetic import generate_crm, write_crm
+    from core.data.synthetic import generate_crm
+    from models.generate import write_crm
     from models.inference import model_store
 
     write_crm(generate_crm(n_deals=900, seed=5), tmp_path / "export")

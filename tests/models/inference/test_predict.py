@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
+from models.generate import write_crm
 from models.inference.predict import main
 
 OUTPUTS = ("latest_predictions.csv", "forecast.csv", "shap_values.csv", "predictions_metadata.json")

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from core.data import cut_at, read_crm
-from core.data.synthetic import generate_crm, write_crm
+from core.data.synthetic import generate_crm
 from core.model.backtest import evaluate_as_of
 from core.settings import SETTINGS
+from models.generate import write_crm
 from models.training.train import main
 
 
@@ -145,8 +146,8 @@ def test_a_failure_inside_the_run_closes_it_as_failed_and_registers_nothing(
     import mlflow
 
     from core.data import cut_at, read_crm
-    from core.model.io import save_model
     from models import tracking
+    from models.model_io import save_model
     from models.training.train import train_model
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

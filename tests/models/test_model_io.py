@@ -12,7 +12,7 @@ from core.data import CRMData
 from core.errors import ModelArtifactError
 from core.features import FEATURE_DEFINITIONS
 from core.model import WinProbabilityModel
-from core.model.io import LATEST, load_metrics, load_model, save_model
+from models.model_io import LATEST, load_metrics, load_model, save_model
 
 
 def test_round_trip_predicts_identically(

@@ -1,7 +1,9 @@
-"""Atomic output writing: every file goes to a temp name in the out dir first, then all are renamed.
+"""The one atomic writer every stage uses: each file goes to a temp name in its folder first, then all are
+renamed into place.
 
-If anything fails before the renames (bad data, bad model, a crash while serialising), the previous
-outputs stay byte-for-byte as they were. Renames are atomic per file on POSIX (same directory).
+If anything fails before the renames (bad data, bad model, a crash while serialising), the previous files
+stay byte-for-byte as they were. Renames are atomic per file on POSIX (same directory). Predictions, the
+forecast backtest cache, model versions, backtest reports and generated exports all go through it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import os
 from pathlib import Path
 
 
-def write_all_atomically(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+def write_atomically(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     """Write ``files`` (name -> bytes) into ``out_dir``: all temp files first, then rename each into place."""
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []

@@ -1,19 +1,18 @@
-"""Validate a CRM export: ``python -m core.data --data-dir DIR [--as-of D] [--mapping FILE]``.
+"""Validate a CRM export: ``python -m models.validate --data-dir DIR [--as-of D] [--mapping FILE]``.
 
 Prints the data-quality report as a table and exits 0; a contract violation prints one line
 ``error: <file, column, row: problem>`` on stderr and exits 2 (the shared policy of ``models.cli_support``).
-This module is a process edge: importing ``core.data`` never imports it.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from core.data import CRMData, load_crm
 from core.data.asof import parse_as_of
-from core.data.loader import CRMData, load_crm
 from core.data.mapping import DEFAULT_MAPPING, load_mapping
 from core.settings import SETTINGS
+from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 
 REPORT_COLUMNS = ("code", "file", "column", "count", "action")
 
@@ -43,10 +42,8 @@ def format_report(crm: CRMData, mapping_name: str) -> str:
 
 def _validate(argv: list[str] | None) -> int:
     """Parse flags, load the export (raising RevIntelError on bad input) and print the report."""
-    from models.cli_support import OneLineArgumentParser
-
     parser = OneLineArgumentParser(
-        prog="python -m core.data",
+        prog="python -m models.validate",
         description="Validate a CRM export against the data contract and print its data-quality report.",
     )
     parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="folder of the CSV export")
@@ -62,10 +59,8 @@ def _validate(argv: list[str] | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: validate and report, under the shared exit-code policy (0 ok, 2 bad input, 1 bug)."""
-    from models.cli_support import run_cli  # the process edge lives in models/, core stays pure
-
     return run_cli(lambda: _validate(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -3,17 +3,15 @@
 Layout of ``<model_dir>/<version>/``: ``model.txt`` (LightGBM text), ``calibrator.json``,
 ``feature_spec.json``, ``metrics.json``, ``model_card.md`` and ``manifest.json`` (version, trained as-of,
 data hash, feature-spec hash, parameters, library versions, SHA-256 of every file). ``<model_dir>/LATEST``
-names the most recently saved version. Writes go to a temporary folder renamed into place, so a failure
-never leaves a half-written model.
+names the most recently saved version. Files are written by the one atomic writer (``models.storage``),
+the manifest last, so a failure never leaves a folder that passes for a model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 from pathlib import Path
 
 import lightgbm as lgb
@@ -27,6 +25,7 @@ from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator
 from core.model.metrics import chance_range_text
 from core.model.win_probability import WinProbabilityModel
+from models.storage import write_atomically
 
 ARTIFACT_FORMAT = 1
 FILES = ("model.txt", "calibrator.json", "feature_spec.json", "metrics.json", "model_card.md")
@@ -97,20 +96,11 @@ def save_model(model: WinProbabilityModel, model_dir: str | Path, metrics: dict 
         "files": {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()},
     }
     root = Path(model_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / version
-    staging = root / f".{version}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    for name, text in {**files, "manifest.json": _json(manifest)}.items():
-        (staging / name).write_text(text, encoding="utf-8")
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    pointer = root / f".{LATEST}.tmp-{os.getpid()}"
-    pointer.write_text(version + "\n", encoding="utf-8")
-    pointer.replace(root / LATEST)
-    return target
+    # the manifest last: a folder without one is no model version, should anything fail in between
+    texts = {**files, "manifest.json": _json(manifest)}
+    write_atomically(root / version, {name: text.encode("utf-8") for name, text in texts.items()})
+    write_atomically(root, {LATEST: (version + "\n").encode("utf-8")})
+    return root / version
 
 
 def resolve_model_dir(path: str | Path) -> Path:
