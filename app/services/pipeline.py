@@ -277,21 +277,116 @@ def deals_needing_attention(deals: pd.DataFrame, attention: list[str], n: int | 
     return deal_view(chosen, ATTENTION_SORT, n=n)
 
 
-def forecast_segment(filters: DealFilters) -> tuple[str, str | None] | None:
-    """The forecast.csv segment that is exactly the filtered pipeline, or None when no single one is.
+def contributes(deals: pd.DataFrame) -> pd.Series:
+    """True for the deals forecast.csv simulates: scored and not stale (stale deals' quarter chances are 0;
+    unscored deals have none)."""
+    return scored(deals) & ~deals["stale"].astype(bool)
 
-    Quantiles do not add up, so a range can only be shown for a segment the batch step simulated.
+
+def matching_segment(
+    predictions: pd.DataFrame, deals: pd.DataFrame, prefer: DealFilters | None = None
+) -> tuple[str, str | None] | None:
+    """The forecast.csv segment whose deals are the filtered ones, judged on the deals, not the widgets.
+
+    ``deals`` are rows of ``predictions``. They match a stored segment (the whole pipeline, segment None, or
+    one region, manager, rep or product) when their contributing deals (:func:`contributes`) are exactly the
+    segment's: Region=West plus a West rep is that rep, Manager plus one of their reps is the rep, "Exclude
+    stale" is the whole pipeline. When several segments hold the same deals (a manager with one rep),
+    the narrowest one ``prefer`` (the sidebar filters) names wins (rep, manager, product, region: it is the
+    closest to the filters' intersection), else the broadest: their closed-won revenue differs.
+    None when no segment matches or no filtered deal contributes anything.
     """
-    if filters.sectors or filters.tiers or filters.stale != STALE_CHOICES[0]:
+    live_all = contributes(predictions)
+    chosen = deals.loc[contributes(deals).to_numpy()]
+    n = len(chosen)
+    if n == 0:
         return None
-    chosen = {name: getattr(filters, name) for name in FORECAST_SEGMENTS if getattr(filters, name)}
-    if not chosen:
-        return ("all", None)
-    if len(chosen) == 1:
-        name, values = next(iter(chosen.items()))
-        if len(values) == 1:
-            return (FORECAST_SEGMENTS[name], values[0])
-    return None
+    matches: list[tuple[str, str | None]] = [("all", None)] if n == int(live_all.sum()) else []
+    for segment_type in FORECAST_SEGMENTS.values():
+        values = chosen[segment_type].unique()
+        if len(values) == 1 and int((live_all & predictions[segment_type].eq(values[0])).sum()) == n:
+            matches.append((segment_type, str(values[0])))
+    if prefer is not None:
+        for name in ("reps", "managers", "products", "regions"):
+            segment_type = FORECAST_SEGMENTS[name]
+            picked = getattr(prefer, name)
+            if len(picked) == 1 and (segment_type, str(picked[0])) in matches:
+                return (segment_type, str(picked[0]))
+    return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class QuarterFigures:
+    """The headline quarter for the filtered deals: won so far, expected from open deals and their range.
+
+    ``source``: "stored" (forecast.csv's rows of ``segment``), "computed" (simulated for these deals on the
+    page) or "none" (no range). ``won_so_far`` is None when it is not known for the selection (forecast.csv
+    keeps closed-won revenue per segment, not per deal).
+    """
+
+    expected: float
+    won_so_far: float | None
+    p10: float | None
+    p50: float | None
+    p90: float | None
+    source: str
+    segment: tuple[str, str | None] | None
+    contributing: int
+
+    @property
+    def total(self) -> float | None:
+        """Won so far plus expected from open deals (None when won so far is unknown)."""
+        return None if self.won_so_far is None else self.won_so_far + self.expected
+
+    @property
+    def total_range(self) -> tuple[float, float] | None:
+        """P10 and P90 of the quarter total (won so far is certain, so it shifts the open deals' range)."""
+        if self.won_so_far is None or self.p10 is None or self.p90 is None:
+            return None
+        return (self.won_so_far + self.p10, self.won_so_far + self.p90)
+
+
+def quarter_figures(
+    deals: pd.DataFrame,
+    quarter: HeadlineQuarter,
+    segment: tuple[str, str | None] | None,
+    stored: pd.Series | None,
+    computed: pd.DataFrame | None,
+) -> QuarterFigures:
+    """Headline-quarter figures of the filtered deals, the same on the Overview and the Forecast page.
+
+    Expected revenue is always the sum of deal value x the quarter's chance over the filtered deals (it adds
+    up, so it needs no segment). The range is forecast.csv's ``stored`` quarter row when the deals are one of
+    its segments, else the ``computed`` band (rows: as-of quarter, next quarter); the next quarter has won
+    nothing so far, so its total is known either way.
+    """
+    expected = float((deals["deal_value"] * deals[quarter.probability_column]).sum())
+    contributing = int(contributes(deals).sum())
+    if stored is not None:
+        return QuarterFigures(
+            expected,
+            float(stored["closed_won"]),
+            float(stored["p10"]),
+            float(stored["p50"]),
+            float(stored["p90"]),
+            "stored",
+            segment,
+            contributing,
+        )
+    won = 0.0 if quarter.is_next else None
+    if computed is None or computed.empty:
+        return QuarterFigures(expected, won, None, None, None, "none", None, contributing)
+    row = computed.iloc[1 if quarter.is_next else 0]
+    return QuarterFigures(
+        expected,
+        won,
+        float(row["p10"]),
+        float(row["p50"]),
+        float(row["p90"]),
+        "computed",
+        None,
+        contributing,
+    )
 
 
 def first_busy_period(forecast: pd.DataFrame, period_type: str, segment_type: str) -> int:

@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, money_range, percent, whole_dollars
+from app.components.format import md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
+from app.components.quarter import NO_PERIOD_FIGURES, quarter_metrics
 from app.components.sidebar import current_filters
-from app.services import health, pipeline
+from app.services import health, pipeline, selection
 from app.services.store import forecast_backtest_command, predict_command
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
@@ -28,11 +29,15 @@ if run.forecast is None:
     missing_notice("forecast.csv", predict_command(run.out_dir))
     st.stop()
 forecast = run.forecast
-segment = pipeline.forecast_segment(current_filters()) or ("all", None)
-if segment[0] == "all" and current_filters().active:
+filters = current_filters()
+deals = pipeline.apply_filters(run.predictions, filters)
+quarter = pipeline.headline_quarter(run.as_of)
+figures = selection.headline_figures(run, deals, filters, quarter)  # the Overview shows the same
+segment = figures.segment  # None: the filtered deals are none of the segments forecast.csv holds
+if segment is None:
     st.caption(
-        "The sidebar filters combine several segments; forecast ranges exist only for the whole pipeline "
-        "or one region, manager, rep or product, so this page shows the whole pipeline."
+        f"Showing the {len(deals):,} filtered deals, which are not one of the forecast's segments: their "
+        "quarter figures are in the quarter view below."
     )
 else:
     st.caption(
@@ -41,6 +46,16 @@ else:
         f"{md(run.metadata['as_of'])} that are won in each period; closed-won bars are revenue already "
         "won in the period before the as-of date."
     )
+money_col = {
+    c: st.column_config.NumberColumn(label, format="dollar", step=1)
+    for c, label in (
+        ("closed_won", "Closed won"),
+        ("expected", "Expected"),
+        ("p10", "P10"),
+        ("p50", "P50"),
+        ("p90", "P90"),
+    )
+}
 
 period_type = (
     st.segmented_control(
@@ -48,9 +63,11 @@ period_type = (
     )
     or "month"
 )
-rows = pipeline.forecast_rows(forecast, period_type, *segment)
-finished, ahead = pipeline.split_finished_periods(rows, run.as_of)
-if ahead.empty:
+rows = pipeline.forecast_rows(forecast, period_type, *segment) if segment is not None else None
+finished, ahead = pipeline.split_finished_periods(rows, run.as_of) if rows is not None else (None, None)
+if segment is None:
+    st.info(NO_PERIOD_FIGURES)  # never the company's chart beside the selection's numbers
+elif ahead.empty:
     st.info("No forecast rows for this period type and segment.")
 else:
     charts.show(charts.forecast_fan(ahead))
@@ -61,16 +78,6 @@ else:
             f"{md(money(period['closed_won']))} was won in it."
         )
     table = rows[["period_start", "period_end", "closed_won", "expected", "p10", "p50", "p90"]]
-    money_col = {
-        c: st.column_config.NumberColumn(label, format="dollar", step=1)
-        for c, label in (
-            ("closed_won", "Closed won"),
-            ("expected", "Expected"),
-            ("p10", "P10"),
-            ("p50", "P50"),
-            ("p90", "P90"),
-        )
-    }
     with st.expander("Forecast table"):
         st.dataframe(
             whole_dollars(table, list(money_col)),
@@ -84,6 +91,8 @@ else:
         )
 
 st.subheader("By segment")
+if filters.active:
+    st.caption("The whole forecast split by segment: the sidebar filters do not apply to this table.")
 left, right = st.columns(2)
 segment_type = left.selectbox(
     "Segment", list(SEGMENT_TYPES), format_func=SEGMENT_TYPES.get, key="forecast_seg"
@@ -109,7 +118,6 @@ if period_start is not None:
         column_config={"segment": SEGMENT_TYPES[segment_type], **money_col},
     )
 
-quarter = pipeline.headline_quarter(run.as_of)
 st.subheader(f"Quarter view: {quarter.label}")
 target = st.number_input(
     "Quarter target ($, optional)",
@@ -120,22 +128,21 @@ target = st.number_input(
     format="%.0f",
     placeholder="no target",
 )
-points = pipeline.cumulative_quarter(forecast, quarter, run.as_of, *segment)
-if points.empty:
-    st.info("The forecast has no row for this quarter.")
-else:
-    end = points.iloc[-1]
-    cols = st.columns([1, 1, 1.7, 1])
-    cols[0].metric("Closed won to date", money(points.iloc[0]["cumulative"]))
-    cols[1].metric("Expected by quarter end", money(end["cumulative"]))
-    cols[2].metric("P10 - P90 at quarter end", money_range(end["p10"], end["p90"]))
-    if target:
-        gap = target - end["cumulative"]
-        cols[3].metric(
-            "Gap to target (expected)",
-            money(max(gap, 0.0)),
-            help="Target minus expected revenue by quarter end (0 when the target is covered).",
-        )
+quarter_metrics(figures, quarter, selection.simulation_note(run))
+if target and figures.total is not None:
+    st.columns(4)[0].metric(
+        "Gap to target (expected)",
+        money(max(target - figures.total, 0.0)),
+        help="Target minus the quarter total (expected); 0 when the target is covered.",
+    )
+elif target:
+    st.caption("No gap to target: it needs the quarter total, which needs won so far (see above).")
+points = pipeline.cumulative_quarter(forecast, quarter, run.as_of, *segment) if segment is not None else None
+if points is None:
+    st.caption(
+        "The week-by-week build-up exists for the whole pipeline or one region, manager, rep or product only."
+    )
+elif not points.empty:
     charts.show(charts.cumulative_quarter_chart(points, target or None, "Cumulative revenue this quarter"))
     st.caption(
         "Weekly points add expected revenue (expected values add up); the range exists only for the "

@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, money_range, percent, whole_dollars
+from app.components.format import md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
+from app.components.quarter import NO_PERIOD_FIGURES, quarter_metrics
 from app.components.sidebar import current_filters
-from app.services import health, pipeline
+from app.services import health, pipeline, selection
 from app.services.store import model_metrics, predict_command
 
 run = require_run()
@@ -51,35 +52,9 @@ if summary["stale_count"]:
         f"{md(money(summary['value_at_risk'] - summary['stale_value_at_risk']))} in live deals."
     )
 
-st.subheader(f"Expected revenue, {quarter.label}")
-segment = pipeline.forecast_segment(filters)
-band = None
-if run.forecast is not None and segment is not None:
-    band = pipeline.quarter_row(run.forecast, quarter, segment[0], segment[1])
-cols = st.columns([1, 1.7, 1, 1])
-cols[0].metric(
-    "Expected (won in quarter)",
-    # the forecast's own expectation when the view is one of its segments (the Forecast page's number)
-    money(band["expected"] if band is not None else summary["expected_in_quarter"]),
-    help="Revenue expected from today's open deals won inside the quarter: sum of deal value x probability "
-    "of being won inside the quarter (revenue already won is shown beside it).",
-)
-if band is not None:
-    cols[1].metric(
-        "P10 - P90 range",
-        money_range(band["p10"], band["p90"]),
-        help="80% of simulated outcomes fall inside this range.",
-    )
-    cols[2].metric("P50 (median)", money(band["p50"]))
-    if not quarter.is_next:
-        cols[3].metric("Already closed won this quarter", money(band["closed_won"]))
-elif run.forecast is None:
-    missing_notice("forecast.csv", predict_command(run.out_dir))
-else:
-    cols[1].caption(
-        "No P10-P90 range for this filter combination: ranges exist only for the whole pipeline "
-        "or one region, manager, rep or product (quantiles do not add up)."
-    )
+st.subheader(f"Revenue, {quarter.label}")
+figures = selection.headline_figures(run, deals, filters, quarter)  # the Forecast page shows the same
+quarter_metrics(figures, quarter, selection.simulation_note(run))
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
     remaining = (
@@ -90,16 +65,17 @@ if quarter.is_next:
     st.caption(f"Leading with the next quarter: {remaining}.")
 
 st.markdown("**Forecast by month**")
-if run.forecast is not None:
-    seg_type, seg_value = segment if segment is not None else ("all", None)
-    rows = pipeline.forecast_rows(run.forecast, "month", seg_type, seg_value)
+if run.forecast is None:
+    missing_notice("forecast.csv", predict_command(run.out_dir))
+elif figures.segment is None:
+    st.caption(NO_PERIOD_FIGURES)  # never the company's chart under the selection's numbers
+else:
+    rows = pipeline.forecast_rows(run.forecast, "month", *figures.segment)
     rows = pipeline.split_finished_periods(rows, run.as_of)[1]
     if rows.empty:
         st.caption("No monthly forecast rows for this selection.")
     else:
         charts.show(charts.forecast_fan(rows, height=300))
-        if segment is None:
-            st.caption("Filters combine several segments, so the chart shows the whole pipeline.")
 
 st.subheader("Five deals most worth attention")
 top = pipeline.deals_needing_attention(deals, attention, 5)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +84,9 @@ def _predictions(crm, truth: pd.DataFrame, as_of: pd.Timestamp, rng: np.random.G
     close_date = as_of + pd.to_timedelta(close_in, unit="D")
     in_q = close_date < q_next
     in_next = (close_date >= q_next) & (close_date < q_after)
-    share_q = np.where(in_q, 0.8, np.where(in_next, 0.1, 0.02))
-    share_next = np.where(in_q, 0.15, np.where(in_next, 0.75, 0.2))
+    live = ~deals["stale"].to_numpy(dtype=bool)  # as in the batch step: stale deals have no quarter chance
+    share_q = np.where(in_q, 0.8, np.where(in_next, 0.1, 0.02)) * live
+    share_next = np.where(in_q, 0.15, np.where(in_next, 0.75, 0.2)) * live
     out = pd.DataFrame(
         {
             "opportunity_id": deals["opportunity_id"],
@@ -414,7 +418,16 @@ def build_prediction_outputs(
             "stale": int(predictions["stale"].sum()),
             "prospecting": int(predictions["deal_stage"].eq("Prospecting").sum()),
         },
-        "simulation": {"runs": 10000, "seed": seed, "dependence": {"note": "fixture"}},
+        "simulation": {
+            "runs": 10000,
+            "seed": seed,
+            "dependence": {  # the shape predict.py writes (demo-sized variances)
+                "market_variance": 0.0,
+                "segment_variance": 0.001834,
+                "segment_type": "regional_office",
+                "persistent_variance": 0.002854,
+            },
+        },
         "risk": {"formula": "risk_score = 1 - win_probability (fixture)", "tiers": TIERS},
         "timings_seconds": {
             "load": 0.1,
@@ -437,6 +450,29 @@ def build_prediction_outputs(
 def fixture_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A session-wide directory of small fixture batch outputs (read-only for tests)."""
     return build_prediction_outputs(tmp_path_factory.mktemp("fixture_run"))
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real batch outputs: predict.py on the bundled demo CRM (dataset/, ~2,000 open deals, the default
+    10,000 simulations), MLflow kept in the temporary directory. For slow tests."""
+    root_dir = Path(__file__).resolve().parents[2]
+    out = tmp_path_factory.mktemp("demo_run")
+    command = [
+        sys.executable,
+        str(root_dir / "models" / "inference" / "predict.py"),
+        "--data-dir",
+        str(root_dir / "dataset"),
+        "--out-dir",
+        str(out / "out"),
+        "--model-dir",
+        str(out / "models"),
+        "--quiet",
+    ]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{out / 'mlflow.db'}"}
+    done = subprocess.run(command, cwd=root_dir, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr
+    return out / "out"
 
 
 @pytest.fixture(autouse=True)

@@ -23,9 +23,10 @@ from app.services.pipeline import (
     filter_options,
     filters_from_query,
     filters_query,
-    forecast_segment,
     headline_quarter,
+    matching_segment,
     pipeline_summary,
+    quarter_figures,
     ranked_deals,
     risk_by_segment,
     search_deals,
@@ -106,12 +107,72 @@ def test_headline_quarter_moves_to_next_near_quarter_end() -> None:
     )
 
 
-def test_forecast_segment_only_for_simulated_segments() -> None:
-    assert forecast_segment(DealFilters()) == ("all", None)
-    assert forecast_segment(DealFilters(managers=("M1",))) == ("manager", "M1")
-    assert forecast_segment(DealFilters(managers=("M1", "M2"))) is None
-    assert forecast_segment(DealFilters(regions=("East",), products=("GTX Pro",))) is None
-    assert forecast_segment(DealFilters(sectors=("retail",))) is None
+def _segments() -> pd.DataFrame:
+    """Five open deals: A1 stale, D4 unscored, the rest live; two reps per manager, two per region."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["A1", "B2", "C3", "D4", "E5"],
+            "sales_agent": ["Ann", "Bob", "Cy", "Ann", "Dee"],
+            "manager": ["M1", "M1", "M2", "M1", "M2"],
+            "regional_office": ["East", "West", "East", "East", "West"],
+            "product": ["GTX Pro", "MG Special", "GTX Pro", "GTX Pro", "MG Special"],
+            "sector": ["retail", "retail", "tech", "tech", "tech"],
+            "risk_tier": ["Critical", "High", "Low", UNSCORED_TIER, "High"],
+            "stale": [True, False, False, False, False],
+            "scored": [True, True, True, False, True],
+            "deal_value": [1000.0, 200.0, 4000.0, 700.0, 300.0],
+            "p_close_in_quarter": [0.0, 0.5, 0.25, float("nan"), 0.1],
+            "p_close_next_quarter": [0.0, 0.2, 0.05, float("nan"), 0.3],
+        }
+    )
+
+
+def test_matching_segment_is_judged_on_the_deals_not_the_widgets() -> None:
+    deals = _segments()
+
+    def match(filters: DealFilters, prefer: bool = True) -> tuple[str, str | None] | None:
+        return matching_segment(deals, apply_filters(deals, filters), filters if prefer else None)
+
+    assert match(DealFilters()) == ("all", None)
+    assert match(DealFilters(stale="Exclude stale")) == ("all", None)  # stale deals add nothing
+    assert match(DealFilters(include_unscored=True)) == ("all", None)  # nor do unscored ones
+    assert match(DealFilters(regions=("East",))) == ("regional_office", "East")  # A1 stale, C3 live
+    assert match(DealFilters(regions=("East",), reps=("Cy",))) == ("sales_agent", "Cy")  # region + its rep
+    assert match(DealFilters(managers=("M1",), reps=("Bob",))) == ("sales_agent", "Bob")
+    assert match(DealFilters(managers=("M1",))) == ("manager", "M1")  # M1's live deals are Bob's alone
+    assert match(DealFilters(managers=("M1",)), prefer=False) == ("manager", "M1")  # broadest first
+    assert match(DealFilters(tiers=("High",))) == ("regional_office", "West")  # B2 + E5: all of West
+    assert match(DealFilters(reps=("Bob", "Cy"))) is None  # two regions, two managers, two products
+    assert match(DealFilters(sectors=("tech",))) == ("manager", "M2")  # C3 + E5 happen to be all of M2
+    assert match(DealFilters(tiers=("Critical",))) is None  # only a stale deal: nothing to forecast
+
+
+def test_quarter_figures_add_won_so_far_to_the_filtered_deals_expectation() -> None:
+    deals = _segments()
+    this_quarter = headline_quarter(pd.Timestamp("2026-08-14"))
+    stored = pd.Series({"closed_won": 5000.0, "expected": 1030.0, "p10": 600.0, "p50": 1000.0, "p90": 1500.0})
+    figures = quarter_figures(deals, this_quarter, ("all", None), stored, None)
+    # expected from open deals: 200 x .5 + 4000 x .25 + 300 x .1 (the stale and the unscored add nothing)
+    assert figures.expected == 1130.0
+    assert (figures.won_so_far, figures.total, figures.total_range) == (5000.0, 6130.0, (5600.0, 6500.0))
+    assert figures.source == "stored" and figures.segment == ("all", None)
+    computed = pd.DataFrame(
+        {
+            "quarter": ["as-of quarter", "next quarter"],
+            "p10": [700.0, 80.0],
+            "p50": [1100.0, 150.0],
+            "p90": [1600.0, 260.0],
+        }
+    )
+    mixed = quarter_figures(deals.iloc[[1, 2]], this_quarter, None, None, computed)
+    assert mixed.expected == 1100.0 and (mixed.p10, mixed.p90) == (700.0, 1600.0)
+    assert (mixed.won_so_far, mixed.total, mixed.total_range) == (None, None, None)  # not kept per deal
+    assert mixed.source == "computed" and mixed.contributing == 2
+    next_quarter = headline_quarter(pd.Timestamp("2026-09-30"))
+    ahead = quarter_figures(deals.iloc[[1, 2]], next_quarter, None, None, computed)
+    assert ahead.expected == 200.0 * 0.2 + 4000.0 * 0.05
+    assert (ahead.won_so_far, ahead.total) == (0.0, ahead.expected)  # nothing won yet in a quarter to come
+    assert ahead.total_range == (80.0, 260.0)
 
 
 def test_risk_by_segment_sums_value_at_risk() -> None:
@@ -292,3 +353,4 @@ def test_deal_links_carry_the_filters_and_read_back() -> None:
     assert deal_links(pd.Series(["A1"]), DealFilters()).tolist() == ["deal?deal=A1"]
     assert filters_from_query({"deal": ["A1"]}) is None
     assert filters_from_query({"stale": ["bogus"], "tier": ["High"]}) == DealFilters(tiers=("High",))
+

@@ -30,8 +30,8 @@ def test_quarter_view_and_backtest_equal_the_files(app_env: Path) -> None:
     quarter = forecast[(forecast.period_type == "quarter") & (forecast.segment_type == "all")].iloc[0]
     at = _forecast_page()
     assert not at.exception
-    assert _metric(at, "Closed won to date") == money(quarter["closed_won"])
-    assert _metric(at, "Expected by quarter end") == money(quarter["closed_won"] + quarter["expected"])
+    assert _metric(at, "Won so far") == money(quarter["closed_won"])
+    assert _metric(at, "Quarter total (expected)") == money(quarter["closed_won"] + quarter["expected"])
     summary = json.loads((app_env / "predictions_metadata.json").read_text())["forecast_backtest"]["summary"]
     assert _metric(at, "Past periods inside the range") == percent(summary["coverage_p10_p90"])
     months = forecast[(forecast.period_type == "month") & (forecast.segment_type == "all")]

@@ -28,7 +28,11 @@ def test_overview_metrics_equal_the_csv(app_env: Path) -> None:
     assert _metric(at, "Value at risk") == money(predictions["value_at_risk"].sum())
     forecast = pd.read_csv(app_env / "forecast.csv")
     quarter = forecast[(forecast.period_type == "quarter") & (forecast.segment_type == "all")].iloc[0]
-    assert _metric(at, "P10 - P90 range") == f"{money(quarter['p10'])} - {money(quarter['p90'])}"
+    won = quarter["closed_won"]
+    assert (
+        _metric(at, "P10 - P90 of the total")
+        == f"{money(won + quarter['p10'])} - {money(won + quarter['p90'])}"
+    )
     assert at.sidebar.markdown[0].value == f"**Data as of {md('2026-08-14')}**"
     assert "Model fixture" in at.sidebar.caption[0].value
 
@@ -42,7 +46,11 @@ def test_region_filter_applies_and_persists_across_pages(app_env: Path) -> None:
     assert _metric(at, "Open pipeline") == money(east["deal_value"].sum())
     forecast = pd.read_csv(app_env / "forecast.csv")
     east_q = forecast[(forecast.period_type == "quarter") & (forecast.segment == "East")].iloc[0]
-    assert _metric(at, "P10 - P90 range") == f"{money(east_q['p10'])} - {money(east_q['p90'])}"
+    won = east_q["closed_won"]
+    assert (
+        _metric(at, "P10 - P90 of the total")
+        == f"{money(won + east_q['p10'])} - {money(won + east_q['p90'])}"
+    )
     at.switch_page("views/risk_dashboard.py").run()
     assert _metric(at, "Deals in view") == f"{len(east):,}"
     at.switch_page("views/overview.py").run()
@@ -100,3 +108,4 @@ def test_clear_filters_and_stale_choice_of_a_vanished_value(app_env: Path) -> No
     at.sidebar.button[0].click().run()
     assert _metric(at, "Open deals") == f"{len(predictions):,}"
     assert at.sidebar.multiselect(key="_w_filter_regions").value == []
+
