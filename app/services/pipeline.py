@@ -271,6 +271,33 @@ def value_in_play(deals: pd.DataFrame) -> pd.Series:
     return deals["deal_value"] * p * (1 - p)
 
 
+NO_RISK_DRIVER = "None lowers its chance"
+
+
+def main_risk_driver(deals: pd.DataFrame) -> pd.Series:
+    """The strongest reason each deal is at risk: of driver_1..3, the one with the most negative
+    ``driver_k_impact`` (:data:`NO_RISK_DRIVER` when none is negative), never a reason its chance goes up.
+
+    Runs without impact columns fall back to the first driver sentence that says it lowers the chance.
+    """
+    ks = [k for k in (1, 2, 3) if f"driver_{k}" in deals.columns]
+    if not ks:
+        return pd.Series(NO_RISK_DRIVER, index=deals.index)
+    texts = deals[[f"driver_{k}" for k in ks]].astype(str).to_numpy(dtype=object)
+    if all(f"driver_{k}_impact" in deals.columns for k in ks):
+        impacts = deals[[f"driver_{k}_impact" for k in ks]].to_numpy(dtype=float)
+        impacts = np.where(np.isnan(impacts), np.inf, impacts)
+        strongest = impacts.argmin(axis=1)
+        rows = np.arange(len(deals))
+        lowers = impacts[rows, strongest] < 0
+        chosen = np.where(lowers, texts[rows, strongest], NO_RISK_DRIVER)
+    else:
+        says_lower = np.char.find(np.char.lower(texts.astype(str)), "lower") >= 0
+        first = says_lower.argmax(axis=1)
+        chosen = np.where(says_lower.any(axis=1), texts[np.arange(len(deals)), first], NO_RISK_DRIVER)
+    return pd.Series(chosen, index=deals.index, dtype=object)
+
+
 def deals_needing_attention(deals: pd.DataFrame, attention: list[str], n: int | None = 5) -> pd.DataFrame:
     """Live (not stale) deals in the attention tiers, most value in play first."""
     chosen = deals[deals["risk_tier"].isin(attention) & ~deals["stale"]]

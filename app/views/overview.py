@@ -84,20 +84,24 @@ if top.empty:
 else:
     st.caption(
         f"Not stale, tier {md(' or '.join(attention))}, most value in play first (deal value x win "
-        "probability x chance of loss: big deals that can still go either way). Click a deal to open it."
+        "probability x chance of loss: big deals that can still go either way). The main risk driver is "
+        "the reason that lowers the deal's chance most. Click a deal to open it."
     )
     st.dataframe(
-        whole_dollars(top, ["value_at_risk"]).assign(
-            opportunity_id="deal?deal=" + top["opportunity_id"], win_probability=top["win_probability"] * 100
+        whole_dollars(top, ["value_in_play", "value_at_risk"]).assign(
+            opportunity_id=pipeline.deal_links(top["opportunity_id"], filters),
+            win_probability=top["win_probability"] * 100,
+            main_risk_driver=pipeline.main_risk_driver(top),
         )[
             [
                 "opportunity_id",
                 "account",
                 "sales_agent",
                 "product",
+                "value_in_play",
                 "value_at_risk",
                 "win_probability",
-                "driver_1",
+                "main_risk_driver",
             ]
         ],
         hide_index=True,
@@ -105,14 +109,26 @@ else:
         key="overview_top5",
         column_config={
             "opportunity_id": st.column_config.LinkColumn(
-                "Deal", display_text=r"deal\?deal=(.*)", width="small"
+                "Deal", display_text=r"deal\?deal=([^&]*)", width="small"
             ),
             "account": "Account",
             "sales_agent": "Rep",
             "product": "Product",
-            "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
+            "value_in_play": st.column_config.NumberColumn(
+                "Value in play",
+                format="dollar",
+                step=1,
+                help="Deal value x win probability x chance of loss: what the list is sorted by.",
+            ),
+            "value_at_risk": st.column_config.NumberColumn(
+                "Value at risk", format="dollar", step=1, help="Deal value x chance of loss."
+            ),
             "win_probability": st.column_config.NumberColumn("Win prob.", format="%.0f%%"),
-            "driver_1": st.column_config.TextColumn("Main driver", width="large"),
+            "main_risk_driver": st.column_config.TextColumn(
+                "Main risk driver",
+                width="large",
+                help="Of the deal's three drivers, the one that lowers its win probability most.",
+            ),
         },
     )
 if summary["stale_count"]:

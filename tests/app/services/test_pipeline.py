@@ -9,6 +9,7 @@ import pytest
 
 from app.services.pipeline import (
     DEAL_SORTS,
+    NO_RISK_DRIVER,
     STALE_CATEGORY,
     UNSCORED_TIER,
     DealFilters,
@@ -24,6 +25,7 @@ from app.services.pipeline import (
     filters_from_query,
     filters_query,
     headline_quarter,
+    main_risk_driver,
     matching_segment,
     pipeline_summary,
     quarter_figures,
@@ -354,3 +356,23 @@ def test_deal_links_carry_the_filters_and_read_back() -> None:
     assert filters_from_query({"deal": ["A1"]}) is None
     assert filters_from_query({"stale": ["bogus"], "tier": ["High"]}) == DealFilters(tiers=("High",))
 
+
+def test_main_risk_driver_is_the_reason_that_lowers_the_chance_most() -> None:
+    deals = pd.DataFrame(
+        {
+            "driver_1": ["Rep record raises it (+5 pts)", "Price raises it (+2 pts)", "Age (-1 pts)", ""],
+            "driver_1_impact": [0.05, 0.02, -0.01, float("nan")],
+            "driver_2": ["Sector lowers it (-2 pts)", "Stage raises it (+1 pts)", "Rep (-6 pts)", ""],
+            "driver_2_impact": [-0.02, 0.01, -0.06, float("nan")],
+            "driver_3": ["Age lowers it (-4 pts)", "Size raises it (+1 pts)", "Price (+3 pts)", ""],
+            "driver_3_impact": [-0.04, 0.005, 0.03, float("nan")],
+        }
+    )
+    assert main_risk_driver(deals).tolist() == [
+        "Age lowers it (-4 pts)",  # the most negative, although driver_1 is the largest in size
+        NO_RISK_DRIVER,  # every driver raises the chance: none is a reason it is at risk
+        "Rep (-6 pts)",
+        NO_RISK_DRIVER,  # an unscored deal has no drivers
+    ]
+    sentences_only = deals[["driver_1", "driver_2", "driver_3"]]  # an older run without impact columns
+    assert main_risk_driver(sentences_only).tolist()[:2] == ["Sector lowers it (-2 pts)", NO_RISK_DRIVER]

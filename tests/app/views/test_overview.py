@@ -109,3 +109,42 @@ def test_clear_filters_and_stale_choice_of_a_vanished_value(app_env: Path) -> No
     assert _metric(at, "Open deals") == f"{len(predictions):,}"
     assert at.sidebar.multiselect(key="_w_filter_regions").value == []
 
+
+def _top_five(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Live deals of the two riskiest fixture tiers, most value in play (deal value x p x (1 - p)) first."""
+    live = predictions[~predictions["stale"] & predictions["risk_tier"].isin(["Critical", "High"])]
+    p = live["win_probability"]
+    live = live.assign(value_in_play=live["deal_value"] * p * (1 - p))
+    return live.sort_values(["value_in_play", "opportunity_id"], ascending=[False, True]).head(5)
+
+
+def test_top_five_shows_value_in_play_and_the_driver_that_lowers_the_chance_most(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    predictions = pd.read_csv(
+        out / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
+    )
+    # the first deal's largest driver raises its chance: it must not be shown as why the deal is at risk
+    first = predictions["opportunity_id"] == _top_five(predictions)["opportunity_id"].iloc[0]
+    predictions.loc[first, ["driver_1", "driver_1_impact"]] = [
+        "Rep's record raises the chance (+9 pts)",
+        0.09,
+    ]
+    predictions.to_csv(out / "latest_predictions.csv", index=False)
+    top = _top_five(predictions)
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    table = at.dataframe[0].value  # the only table on the Overview
+    assert table["opportunity_id"].tolist() == [f"deal?deal={i}" for i in top["opportunity_id"]]
+    assert table["value_in_play"].tolist() == top["value_in_play"].round(0).tolist()
+    assert table["value_at_risk"].tolist() == top["value_at_risk"].round(0).tolist()
+    impacts = top[["driver_1_impact", "driver_2_impact", "driver_3_impact"]].astype(float).to_numpy()
+    strongest = impacts.argmin(axis=1)
+    expected = [
+        top.iloc[row][f"driver_{k + 1}"] if impacts[row, k] < 0 else "None lowers its chance"
+        for row, k in enumerate(strongest)
+    ]
+    assert table["main_risk_driver"].tolist() == expected
+    assert "raises" not in table["main_risk_driver"].iloc[0]
