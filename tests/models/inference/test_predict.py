@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -238,3 +240,18 @@ def test_a_model_trained_by_predict_is_trained_like_train_py(first_run: dict[str
     assert runs["metrics.backtest_auc"].iloc[0] == pytest.approx(backtest["summary"]["auc"])
 
 
+
+
+def test_a_run_with_a_saved_model_imports_no_tracking_plotting_or_shap_library(
+    first_run: dict[str, Path], tmp_path: Path
+) -> None:
+    """Lean imports: MLflow and matplotlib load only where a model is tracked; shap never (LightGBM's own
+    TreeSHAP); scipy.stats only where LightGBM's scikit-learn layer pulls it in, not from our code."""
+    script = (
+        "import sys\n"
+        "from models.inference.predict import main\n"
+        f"code = main({_args(first_run, out=tmp_path)!r})\n"
+        "print(code, *sorted(m for m in ('mlflow', 'matplotlib', 'shap', 'streamlit') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["0"], done.stderr[-2000:]
