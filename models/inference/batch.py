@@ -40,9 +40,10 @@ STALE_TREATMENT = (
     "and expected_close_date is blank. Their count and pipeline value are reported under counts."
 )
 PROSPECTING_TREATMENT = (
-    "Prospecting deals (early_stage = True, usually without an engage date) are scored by the model and "
-    "timed from age 0 with the same time-to-close curves, i.e. as if engaged on the as-of date; the time "
-    "still needed to engage them is unknown, so their near-term share is an upper bound."
+    "Deals never engaged (Prospecting without an engage date) are not scored: every training snapshot is of "
+    "an engaged deal, so no history resembles them. They keep their row in latest_predictions.csv with "
+    "scored = False, tier Unscored and blank probability, expected revenue, value at risk and close chances, "
+    "and contribute nothing to forecast.csv; their count and value are under counts (unscored)."
 )
 TIMING_METHOD = (
     "Aalen-Johansen cumulative incidence of a win (lost as competing event) at day resolution, by product, "
