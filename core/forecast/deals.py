@@ -8,60 +8,8 @@ import pandas as pd
 from core.forecast.forecast import deal_values
 from core.forecast.seasonality import QuarterSeasonality, seasonal_median_days, seasonal_window_shares
 from core.forecast.timing import CloseTimingModel
+from core.outputs import PREDICTION_COLUMNS
 from core.risk import UNSCORED_TIER, data_flags, score_risk
-
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "opportunity_id",
-    "sales_agent",
-    "manager",
-    "regional_office",
-    "product",
-    "series",
-    "account",
-    "sector",
-    "deal_stage",
-    "engage_date",
-    "age_days",
-    "deal_value",
-    "value_source",
-    "win_probability",
-    "risk_score",
-    "risk_tier",
-    "expected_revenue",
-    "value_at_risk",
-    "p_close_in_quarter",
-    "p_close_next_quarter",
-    "expected_close_date",
-    "stale",
-    "scored",
-    "early_stage",
-    "data_flags",
-    "driver_1",
-    "driver_1_feature",
-    "driver_1_impact",
-    "driver_1_vs_typical",
-    "driver_2",
-    "driver_2_feature",
-    "driver_2_impact",
-    "driver_2_vs_typical",
-    "driver_3",
-    "driver_3_feature",
-    "driver_3_impact",
-    "driver_3_vs_typical",
-)
-DECIMALS: dict[str, int] = {
-    "age_days": 0,
-    "deal_value": 2,
-    "win_probability": 6,
-    "risk_score": 1,
-    "expected_revenue": 2,
-    "value_at_risk": 2,
-    "p_close_in_quarter": 6,
-    "p_close_next_quarter": 6,
-    "driver_1_impact": 6,
-    "driver_2_impact": 6,
-    "driver_3_impact": 6,
-}
 
 
 def quarter_windows(as_of: pd.Timestamp) -> tuple[tuple[int, int], tuple[int, int]]:

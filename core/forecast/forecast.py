@@ -12,6 +12,7 @@ from core.forecast.periods import ForecastCalendar, build_calendar
 from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
 from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue, simulation_chunks
 from core.forecast.timing import CloseTimingModel
+from core.outputs import FORECAST_COLUMNS
 from core.parallel import worker_pool
 
 THREADED_PAIRS = 100_000 * 10_000
@@ -19,18 +20,6 @@ QUANTILE_PROBABILITIES = np.array([0.1, 0.5, 0.9])
 
 SEGMENT_TYPES: tuple[str, ...] = ("all", "regional_office", "manager", "sales_agent", "product")
 PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
-FORECAST_COLUMNS: tuple[str, ...] = (
-    "period_type",
-    "period_start",
-    "period_end",
-    "segment_type",
-    "segment",
-    "expected",
-    "p10",
-    "p50",
-    "p90",
-    "closed_won",
-)
 ALL = "All"
 
 

@@ -18,14 +18,29 @@ import pandas as pd
 from core.data import CRMData
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
-from core.export import csv_bytes
-from core.forecast.deals import DECIMALS, deal_predictions
+from core.export import csv_bytes, parquet_bytes
+from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
 from core.forecast.seasonality import QuarterSeasonality
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 from core.model.explanation import GROUP_LABELS
+from core.outputs import (
+    FORECAST,
+    FORECAST_FILE,
+    METADATA_FILE,
+    PREDICTIONS,
+    PREDICTIONS_FILE,
+    SHAP,
+    SHAP_FILE,
+    Counts,
+    ModelInfo,
+    RiskInfo,
+    RunMetadata,
+    decimals,
+    fast_file,
+)
 from core.risk import TIER_MEANINGS, risk_formula
 from models.evaluation.forecast_backtest import recent_forecast_backtest
 from models.inference.model_store import model_for_run
@@ -112,14 +127,11 @@ def build_outputs(
             backtest = recent_forecast_backtest(crm, seed)
             if backtest["summary"] is not None:
                 write_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
+    market = (timing, seasonality, dependence)
     metadata = _metadata(
-        crm, chosen, scored.predictions, simulations, seed, dependence, timing, progress.timings
+        crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
     )
-    metadata["simulation"]["quarter_seasonality"] = seasonality.to_dict()
-    metadata["forecast_backtest"] = backtest
-    files = dict(scored.files)
-    files["predictions_metadata.json"] = _json_bytes(metadata)
-    return files
+    return {**scored.files, METADATA_FILE: _json_bytes(metadata.to_dict())}
 
 
 def fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
@@ -190,14 +202,15 @@ def _score_and_forecast(
             progress.fraction("simulation"),
             seasonality,
         )
-    with progress.step("write", "formatting the output files"):
-        files = {
-            "latest_predictions.csv": csv_bytes(predictions, DECIMALS),
-            "forecast.csv": csv_bytes(
-                forecast, {c: 2 for c in ("expected", "p10", "p50", "p90", "closed_won")}
-            ),
-            "shap_values.csv": csv_bytes(long, {"shap_value": 6, "shap_log_odds": 6, "base_value": 6}),
-        }
+    with progress.step("write", "formatting the output files (CSV for users, Parquet for the app)"):
+        files = {}
+        for name, frame, table in (
+            (PREDICTIONS_FILE, predictions, PREDICTIONS),
+            (FORECAST_FILE, forecast, FORECAST),
+            (SHAP_FILE, long, SHAP),
+        ):
+            files[name] = csv_bytes(frame, decimals(table))
+            files[fast_file(name)] = parquet_bytes(frame, decimals(table))
     return ScoredRun(files, predictions)
 
 
@@ -222,48 +235,48 @@ def _metadata(
     predictions: pd.DataFrame,
     simulations: int,
     seed: int,
-    dependence: Any,
-    timing: CloseTimingModel,
+    market: tuple[CloseTimingModel, QuarterSeasonality, Dependence],
+    forecast_backtest: dict,
     timings: dict[str, float],
-) -> dict:
+) -> RunMetadata:
     """predictions_metadata.json (plan/contracts.md section 4)."""
+    timing, seasonality, dependence = market
     model = chosen.model
     version = getattr(model, "version_", chosen.path.name)
     stale = predictions["stale"].astype(bool)
-    return {
-        "run_id": run_id(crm.data_hash, crm.as_of, version, seed, simulations),
-        "as_of": f"{crm.as_of:%Y-%m-%d}",
-        "export_end": f"{crm.export_end:%Y-%m-%d}",
-        "data": {"data_dir": str(crm.data_dir), "data_hash": crm.data_hash},
-        "model": {
-            "version": version,
-            "trained_as_of": f"{model.trained_as_of_:%Y-%m-%d}",
-            "trained_data_hash": model.data_hash_,
-            "trained_this_run": chosen.trained_now,
-            "metrics": chosen.metrics,
-            "feature_labels": {
+    unscored = ~predictions["scored"].astype(bool)
+    return RunMetadata(
+        run_id=run_id(crm.data_hash, crm.as_of, version, seed, simulations),
+        as_of=f"{crm.as_of:%Y-%m-%d}",
+        export_end=f"{crm.export_end:%Y-%m-%d}",
+        data={"data_dir": str(crm.data_dir), "data_hash": crm.data_hash},
+        model=ModelInfo(
+            version=version,
+            trained_as_of=f"{model.trained_as_of_:%Y-%m-%d}",
+            trained_data_hash=model.data_hash_,
+            trained_this_run=chosen.trained_now,
+            metrics=chosen.metrics,
+            feature_labels={
                 **{
                     name: model.feature_spec_.labels.get(name, name.replace("_", " "))
                     for name in model.feature_spec_.names
                 },
                 **GROUP_LABELS,
             },
-        },
-        "counts": {
-            "deals": int(len(crm.deals)),
-            "open_deals": int(crm.deals["is_open"].sum()),
-            "scored": int(predictions["scored"].sum()),
-            "unscored": int((~predictions["scored"]).sum()),
-            "unscored_pipeline_value": round(
-                float(predictions.loc[~predictions["scored"], "deal_value"].sum()), 2
-            ),
-            "stale": int(stale.sum()),
-            "prospecting": int(predictions["early_stage"].sum()),
-            "stale_pipeline_value": round(float(predictions.loc[stale, "deal_value"].sum()), 2),
-            "open_pipeline_value": round(float(predictions["deal_value"].sum()), 2),
-            "risk_tiers": {tier: int((predictions["risk_tier"] == tier).sum()) for tier in TIER_MEANINGS},
-        },
-        "simulation": {
+        ),
+        counts=Counts(
+            deals=int(len(crm.deals)),
+            open_deals=int(crm.deals["is_open"].sum()),
+            scored=int((~unscored).sum()),
+            unscored=int(unscored.sum()),
+            unscored_pipeline_value=round(float(predictions.loc[unscored, "deal_value"].sum()), 2),
+            stale=int(stale.sum()),
+            prospecting=int(predictions["early_stage"].sum()),
+            stale_pipeline_value=round(float(predictions.loc[stale, "deal_value"].sum()), 2),
+            open_pipeline_value=round(float(predictions["deal_value"].sum()), 2),
+            risk_tiers={tier: int((predictions["risk_tier"] == tier).sum()) for tier in TIER_MEANINGS},
+        ),
+        simulation={
             "runs": simulations,
             "seed": seed,
             "dependence": {
@@ -286,10 +299,11 @@ def _metadata(
             "value": "amount when present, else list price x a draw from the realised-to-list ratios of won "
             "deals (deal_value in latest_predictions uses the mean ratio); "
             "unknown products: median won value",
+            "quarter_seasonality": seasonality.to_dict(),
         },
-        "forecast_backtest": {},
-        "risk": {"formula": risk_formula(), "tiers": dict(TIER_MEANINGS)},
-        "timings_seconds": dict(timings),
-        "data_quality": crm.quality.to_dict(),
-        "software": _software(),
-    }
+        forecast_backtest=forecast_backtest,
+        risk=RiskInfo(formula=risk_formula(), tiers=dict(TIER_MEANINGS)),
+        timings_seconds=dict(timings),
+        data_quality=crm.quality.to_dict(),
+        software=_software(),
+    )

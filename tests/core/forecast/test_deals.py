@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.forecast.deals import PREDICTION_COLUMNS, close_timing, deal_predictions, quarter_windows
+from core.forecast.deals import close_timing, deal_predictions, quarter_windows
 from core.forecast.timing import CloseTimingModel
+from core.outputs import PREDICTION_COLUMNS
 
 AS_OF = pd.Timestamp("2017-12-31")
 

@@ -9,9 +9,10 @@ import pytest
 import core.forecast.forecast as forecast_module
 from core.data import cut_at, read_crm
 from core.data.synthetic import generate_crm
-from core.forecast.forecast import FORECAST_COLUMNS, _quantiles, deal_values, forecast_revenue
+from core.forecast.forecast import _quantiles, deal_values, forecast_revenue
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
+from core.outputs import FORECAST_COLUMNS
 from models.generate import write_crm
 
 

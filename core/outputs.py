@@ -1,0 +1,202 @@
+"""The batch step's output contract (ARCHITECTURE section 4): file names, columns with their kinds and
+decimals, and the typed run metadata.
+
+The writer (``models/inference/batch.py``), the app's one reader (``app/services/store.py``) and the tests'
+fixtures all take the files, columns and metadata fields from here. Beside each CSV the batch step writes
+the same table as Parquet (``fast_file``): the CSVs stay for users, the app reads the Parquet when present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+METADATA_FILE = "predictions_metadata.json"
+PREDICTIONS_FILE = "latest_predictions.csv"
+FORECAST_FILE = "forecast.csv"
+SHAP_FILE = "shap_values.csv"
+
+
+def fast_file(csv_name: str) -> str:
+    """The Parquet twin of an output CSV (``latest_predictions.parquet``), which the app reads first."""
+    return csv_name.removesuffix(".csv") + ".parquet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an output table: its kind (text, number, date, flag), its decimals in the CSV (None:
+    as computed) and whether a reader may rely on it (optional ones are absent from older runs)."""
+
+    name: str
+    kind: str = "text"
+    decimals: int | None = None
+    required: bool = True
+
+
+def _drivers() -> tuple[Column, ...]:
+    """driver_k, its feature, signed impact and comparison with the typical value, k = 1..3."""
+    return tuple(
+        column
+        for k in (1, 2, 3)
+        for column in (
+            Column(f"driver_{k}"),
+            Column(f"driver_{k}_feature", required=False),
+            Column(f"driver_{k}_impact", "number", 6, required=False),
+            Column(f"driver_{k}_vs_typical", required=False),
+        )
+    )
+
+
+PREDICTIONS: tuple[Column, ...] = (
+    Column("opportunity_id"),
+    Column("sales_agent"),
+    Column("manager"),
+    Column("regional_office"),
+    Column("product"),
+    Column("series", required=False),
+    Column("account"),
+    Column("sector", required=False),
+    Column("deal_stage"),
+    Column("engage_date", "date"),
+    Column("age_days", "number", 0),
+    Column("deal_value", "number", 2),
+    Column("value_source"),
+    Column("win_probability", "number", 6),
+    Column("risk_score", "number", 1),
+    Column("risk_tier"),
+    Column("expected_revenue", "number", 2),
+    Column("value_at_risk", "number", 2),
+    Column("p_close_in_quarter", "number", 6),
+    Column("p_close_next_quarter", "number", 6),
+    Column("expected_close_date", "date"),
+    Column("stale", "flag"),
+    Column("scored", "flag", required=False),
+    Column("early_stage", "flag", required=False),
+    Column("data_flags", required=False),
+    *_drivers(),
+)
+FORECAST: tuple[Column, ...] = (
+    Column("period_type"),
+    Column("period_start", "date"),
+    Column("period_end", "date"),
+    Column("segment_type"),
+    Column("segment"),
+    Column("expected", "number", 2),
+    Column("p10", "number", 2),
+    Column("p50", "number", 2),
+    Column("p90", "number", 2),
+    Column("closed_won", "number", 2),
+)
+SHAP: tuple[Column, ...] = (
+    Column("opportunity_id"),
+    Column("feature"),
+    Column("feature_label", required=False),  # the deal's own name: "list price", "rep's win rate on GTX"
+    Column("feature_value"),
+    Column("shap_value", "number", 6),
+    Column("shap_log_odds", "number", 6, required=False),
+    Column("base_value", "number", 6, required=False),
+    Column("step", "number", required=False),  # the unit's place in the deal's path (the waterfall's order)
+)
+
+
+def names(
+    table: tuple[Column, ...], kind: str | None = None, required: bool | None = None
+) -> tuple[str, ...]:
+    """Column names of ``table`` in file order, optionally only of one kind or only the required ones."""
+    return tuple(
+        c.name
+        for c in table
+        if (kind is None or c.kind == kind) and (required is None or c.required == required)
+    )
+
+
+def decimals(table: tuple[Column, ...]) -> dict[str, int]:
+    """Column -> decimals the CSV rounds it to."""
+    return {c.name: c.decimals for c in table if c.decimals is not None}
+
+
+PREDICTION_COLUMNS = names(PREDICTIONS)
+FORECAST_COLUMNS = names(FORECAST)
+SHAP_COLUMNS = names(SHAP)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model a run scored with (``model`` in the metadata)."""
+
+    version: str = "unknown"
+    trained_as_of: str = "unknown"
+    trained_data_hash: str = ""
+    trained_this_run: bool = False
+    metrics: dict = field(default_factory=dict)
+    feature_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Deal counts and pipeline values of a run (``counts``); older runs lack the newer ones (0)."""
+
+    deals: int = 0
+    open_deals: int = 0
+    scored: int = 0
+    unscored: int = 0
+    unscored_pipeline_value: float = 0.0
+    stale: int = 0
+    prospecting: int = 0
+    stale_pipeline_value: float = 0.0
+    open_pipeline_value: float = 0.0
+    risk_tiers: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RiskInfo:
+    """How the risk score is made and what each tier means (``risk``), tiers most severe first."""
+
+    formula: str = ""
+    tiers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    """predictions_metadata.json, typed. Nested sections whose shape belongs to another stage (the model's
+    metrics, the simulation, the forecast backtest, the data-quality report) stay plain dictionaries."""
+
+    run_id: str
+    as_of: str
+    export_end: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+    model: ModelInfo = field(default_factory=ModelInfo)
+    counts: Counts = field(default_factory=Counts)
+    simulation: dict = field(default_factory=dict)
+    forecast_backtest: dict = field(default_factory=dict)
+    risk: RiskInfo = field(default_factory=RiskInfo)
+    timings_seconds: dict[str, float] = field(default_factory=dict)
+    data_quality: dict = field(default_factory=dict)
+    software: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, keys in this order."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunMetadata:
+        """Read the JSON form; sections and fields an older run lacks take their defaults, unknown keys are
+        ignored. Raises KeyError when ``run_id`` or ``as_of`` is missing."""
+        sections = {"model": ModelInfo, "counts": Counts, "risk": RiskInfo}
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            if item.name not in data or data[item.name] is None:
+                continue
+            raw = data[item.name]
+            values[item.name] = _section(sections[item.name], raw) if item.name in sections else raw
+        return cls(
+            run_id=str(data["run_id"]),
+            as_of=str(data["as_of"]),
+            **{k: v for k, v in values.items() if k not in ("run_id", "as_of")},
+        )
+
+
+def _section(kind: type, raw: Any) -> Any:
+    """A typed section from its dictionary (unknown keys ignored, missing ones defaulted)."""
+    known = {item.name for item in fields(kind)}
+    return kind(**{k: v for k, v in (raw or {}).items() if k in known})
