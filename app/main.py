@@ -8,6 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components.sidebar import render_sidebar
+from app.filters import current_filters, restore_filters_from_url
+from app.services.pipeline import sidebar_choices
+from app.services.store import run_state
 
 st.set_page_config(page_title="Revenue intelligence", page_icon="📈", layout="wide")
 
@@ -30,5 +33,8 @@ pages = [
 page = st.navigation(pages)
 if page is overview and st.query_params.get("deal"):  # keeps the filters a shared link carries
     st.switch_page(drilldown, query_params={key: st.query_params.get_all(key) for key in st.query_params})
-render_sidebar()
+run = run_state().run  # without a readable run the page itself says why
+if run is not None:
+    restore_filters_from_url()
+    render_sidebar(run, *sidebar_choices(run.predictions, run.metadata.risk.tiers, current_filters()))
 page.run()

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app.services.pipeline import STALE_CATEGORY
+from app.filters import STALE_CATEGORY
 
 BAND = "rgba(99, 142, 230, 0.28)"
 LINE = "rgb(72, 118, 222)"

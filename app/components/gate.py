@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from app.components.format import md
-from app.services.store import PredictionFilesError, PredictionRun, load_run, predict_command, predictions_dir
+
+if TYPE_CHECKING:
+    from app.services.store import PredictionRun, RunState
 
 
-def require_run() -> PredictionRun:
-    """Return the current prediction run; otherwise explain what is missing, how to fix it, and stop."""
-    out_dir = predictions_dir()
-    try:
-        run = load_run(out_dir)
-    except PredictionFilesError as exc:
-        st.error(f"The prediction files in {md(out_dir)} cannot be read: {md(exc)}")
+def require_run(state: RunState) -> PredictionRun:
+    """The run of ``state``; otherwise explain what is missing, how to fix it, and stop."""
+    if state.error is not None:
+        st.error(f"The prediction files in {md(state.out_dir)} cannot be read: {md(state.error)}")
         st.markdown("Re-run the batch step to rewrite them:")
-        st.code(predict_command(out_dir), language="bash")
+        st.code(state.command, language="bash")
         st.stop()
-    if run is None:
-        st.info(f"No predictions yet in {md(out_dir)}. Run the batch step, then reload this page:")
-        st.code(predict_command(out_dir), language="bash")
+    if state.run is None:
+        st.info(f"No predictions yet in {md(state.out_dir)}. Run the batch step, then reload this page:")
+        st.code(state.command, language="bash")
         st.stop()
-    return run
+    return state.run
 
 
 def missing_notice(what: str, command: str, status: str | None = None) -> None:

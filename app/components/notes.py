@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from app.components.format import md, money
-from app.services.pipeline import UnscoredDeals
+
+if TYPE_CHECKING:
+    from app.services.pipeline import UnscoredDeals
 
 
 def unscored_text(unscored: UnscoredDeals) -> str | None:

@@ -3,10 +3,15 @@ Forecast page: won so far + expected from open deals = the quarter total, and th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from app.components.format import md, money, money_range
-from app.services.pipeline import SEGMENT_LABELS, HeadlineQuarter, QuarterFigures
+from app.filters import SEGMENT_LABELS
+
+if TYPE_CHECKING:
+    from app.services.pipeline import HeadlineQuarter, QuarterFigures
 
 WON = "Won so far"
 EXPECTED = "Expected from open deals"

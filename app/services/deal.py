@@ -33,7 +33,8 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
         )
     shown = ranked.head(top)
     rest = ranked.iloc[top:]
-    base_label = "Average deal at this date" if "step" in contributions.columns else "Base value (average deal)"
+    in_path_order = "step" in contributions.columns
+    base_label = "Average deal at this date" if in_path_order else "Base value (average deal)"
     rows = [{"label": base_label, "value": base_value, "measure": "absolute"}]
     for _, item in shown.iterrows():
         value_text = feature_value(item["feature_value"])

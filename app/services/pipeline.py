@@ -5,69 +5,23 @@ Frames in, frames (or small dicts) out; nothing here reads files or imports stre
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
 
-STALE_CHOICES = ("All deals", "Exclude stale", "Stale only")
-UNSCORED_TIER = "Unscored"
+from app.filters import (
+    FILTER_COLUMNS,
+    FORECAST_SEGMENTS,
+    STALE_CATEGORY,
+    UNSCORED_TIER,
+    DealFilters,
+    filters_query,
+)
+
 NEAR_QUARTER_END_DAYS = 14
-FILTER_COLUMNS = {
-    "regions": "regional_office",
-    "managers": "manager",
-    "reps": "sales_agent",
-    "products": "product",
-    "sectors": "sector",
-    "tiers": "risk_tier",
-}
-FORECAST_SEGMENTS = {
-    "regions": "regional_office",
-    "managers": "manager",
-    "reps": "sales_agent",
-    "products": "product",
-}
-FILTER_QUERY_KEYS = {  # filter name: query-string key of a shared link
-    "regions": "region",
-    "managers": "manager",
-    "reps": "rep",
-    "products": "product",
-    "sectors": "sector",
-    "tiers": "tier",
-    "stale": "stale",
-    "include_unscored": "unscored",
-}
-STALE_QUERY_VALUES = {"Exclude stale": "exclude", "Stale only": "only"}
 SEARCH_COLUMNS = ("opportunity_id", "account", "sales_agent", "manager", "product")
-SEGMENT_LABELS = {
-    "regional_office": "Region",
-    "manager": "Manager",
-    "sales_agent": "Rep",
-    "product": "Product",
-    "sector": "Sector",
-    "all": "Whole pipeline",
-}
-
-
-@dataclass(frozen=True)
-class DealFilters:
-    """The sidebar's filter choices (empty tuple = no restriction)."""
-
-    regions: tuple[str, ...] = ()
-    managers: tuple[str, ...] = ()
-    reps: tuple[str, ...] = ()
-    products: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    tiers: tuple[str, ...] = ()
-    stale: str = STALE_CHOICES[0]
-    include_unscored: bool = False
-
-    @property
-    def active(self) -> bool:
-        """True when any filter restricts the pipeline (beyond leaving unscored deals out)."""
-        return any(getattr(self, name) for name in FILTER_COLUMNS) or self.stale != STALE_CHOICES[0]
 
 
 @dataclass(frozen=True)
@@ -79,32 +33,6 @@ class HeadlineQuarter:
     is_next: bool
     probability_column: str
     label: str
-
-
-def filters_query(filters: DealFilters) -> list[tuple[str, str]]:
-    """The filters as query-string pairs (one per chosen value), so a shared link carries them."""
-    pairs = [(FILTER_QUERY_KEYS[name], value) for name in FILTER_COLUMNS for value in getattr(filters, name)]
-    if filters.stale in STALE_QUERY_VALUES:
-        pairs.append((FILTER_QUERY_KEYS["stale"], STALE_QUERY_VALUES[filters.stale]))
-    if filters.include_unscored:
-        pairs.append((FILTER_QUERY_KEYS["include_unscored"], "1"))
-    return pairs
-
-
-def filters_from_query(params: Mapping[str, list[str]]) -> DealFilters | None:
-    """The filters a link's query string carries (``params``: key -> every value), None when it has none.
-
-    Unknown stale values are ignored; values no longer in the run are dropped later by the sidebar.
-    """
-    if not any(params.get(key) for key in FILTER_QUERY_KEYS.values()):
-        return None
-    chosen = {
-        name: tuple(dict.fromkeys(params.get(FILTER_QUERY_KEYS[name]) or ())) for name in FILTER_COLUMNS
-    }
-    stale_values = {v: k for k, v in STALE_QUERY_VALUES.items()}
-    stale = next((stale_values[v] for v in params.get("stale") or () if v in stale_values), STALE_CHOICES[0])
-    unscored = any(v in ("1", "true", "yes") for v in params.get(FILTER_QUERY_KEYS["include_unscored"]) or ())
-    return DealFilters(**chosen, stale=stale, include_unscored=unscored)
 
 
 def deal_query(opportunity_id: str, filters: DealFilters) -> dict[str, list[str]]:
@@ -186,6 +114,14 @@ def filter_options(
     present = set(predictions["risk_tier"]) - (set() if include_unscored else {UNSCORED_TIER})
     options["tiers"] = [t for t in tiers if t in present]
     return options
+
+
+def sidebar_choices(
+    predictions: pd.DataFrame, documented_tiers: dict | None, filters: DealFilters
+) -> tuple[dict[str, list[str]], bool]:
+    """What the sidebar offers: each filter's choices, and whether the run has unscored deals to include."""
+    tiers = tier_order(predictions, documented_tiers)
+    return filter_options(predictions, tiers, filters.include_unscored), not bool(scored(predictions).all())
 
 
 def search_deals(deals: pd.DataFrame, text: str) -> pd.DataFrame:
@@ -506,9 +442,6 @@ def cumulative_quarter(
         }
     )
     return pd.DataFrame(points)
-
-
-STALE_CATEGORY = "Stale (any tier)"
 
 
 def risk_categories(tiers: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app.filters import DealFilters
 from app.services import pipeline
 from app.services.store import PredictionRun
 from core.forecast.selection import QUARTER_CHANCES, quarter_dependence, selection_quantiles
@@ -28,13 +29,13 @@ def selection_key(deals: pd.DataFrame) -> str:
 
 def simulation_seed(run: PredictionRun) -> int:
     """The run's own simulation seed (metadata ``simulation.seed``; 0 when it records none)."""
-    seed = (run.metadata.get("simulation") or {}).get("seed")
+    seed = run.metadata.simulation.get("seed")
     return int(seed) if isinstance(seed, int) else 0
 
 
 def recorded_dependence(run: PredictionRun) -> dict:
     """The dependence the batch step fitted (metadata ``simulation.dependence``), as stored."""
-    return dict((run.metadata.get("simulation") or {}).get("dependence") or {})
+    return dict(run.metadata.simulation.get("dependence") or {})
 
 
 def simulation_note(run: PredictionRun) -> str:
@@ -75,7 +76,7 @@ def computed_band(run: PredictionRun, deals: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline_figures(
-    run: PredictionRun, deals: pd.DataFrame, filters: pipeline.DealFilters, quarter: pipeline.HeadlineQuarter
+    run: PredictionRun, deals: pd.DataFrame, filters: DealFilters, quarter: pipeline.HeadlineQuarter
 ) -> pipeline.QuarterFigures:
     """The headline quarter of the filtered ``deals``: forecast.csv's segment figures when the deals are one
     of its segments (and it has the row), else a range simulated for these deals."""

@@ -18,67 +18,23 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.outputs import (
+    FORECAST,
+    FORECAST_FILE,
+    METADATA_FILE,
+    PREDICTIONS,
+    PREDICTIONS_FILE,
+    SHAP,
+    SHAP_FILE,
+    Column,
+    RunMetadata,
+    fast_file,
+    names,
+)
 from core.settings import PROJECT_ROOT, SETTINGS
 
 PREDICTIONS_DIR_ENV = "REVINTEL_PREDICTIONS_DIR"
-METADATA_FILE = "predictions_metadata.json"
-PREDICTIONS_FILE = "latest_predictions.csv"
-FORECAST_FILE = "forecast.csv"
-SHAP_FILES = ("shap_values.csv", "shap_values.parquet")
-
-PREDICTION_COLUMNS = (
-    "opportunity_id",
-    "sales_agent",
-    "manager",
-    "regional_office",
-    "product",
-    "account",
-    "deal_stage",
-    "engage_date",
-    "age_days",
-    "deal_value",
-    "value_source",
-    "win_probability",
-    "risk_score",
-    "risk_tier",
-    "expected_revenue",
-    "value_at_risk",
-    "p_close_in_quarter",
-    "p_close_next_quarter",
-    "expected_close_date",
-    "stale",
-    "driver_1",
-    "driver_2",
-    "driver_3",
-)
-PREDICTION_NUMBERS = (
-    "age_days",
-    "deal_value",
-    "win_probability",
-    "risk_score",
-    "expected_revenue",
-    "value_at_risk",
-    "p_close_in_quarter",
-    "p_close_next_quarter",
-    "driver_1_impact",
-    "driver_2_impact",
-    "driver_3_impact",
-)
-FORECAST_COLUMNS = (
-    "period_type",
-    "period_start",
-    "period_end",
-    "segment_type",
-    "segment",
-    "expected",
-    "p10",
-    "p50",
-    "p90",
-    "closed_won",
-)
-SHAP_COLUMNS = ("opportunity_id", "feature", "feature_value", "shap_value")
-# the deal's own name of the feature ("list price", "rep's win rate on GTX deals") and its place in the path
-OPTIONAL_SHAP_COLUMNS = ("feature_label", "step")
+# rows of older runs' SHAP files that carried the base value as a pseudo-feature
 BASE_VALUE_FEATURES = ("base_value", "__base__", "_base_value", "(base value)", "expected_value")
 PREDICT_COMMAND = "python models/inference/predict.py"
 
@@ -89,22 +45,35 @@ class PredictionFilesError(Exception):
 
 @dataclass(frozen=True)
 class PredictionRun:
-    """Everything one batch run wrote, as typed frames (read-only)."""
+    """What one batch run wrote, as typed frames (read-only); the SHAP table is read when a page asks
+    (:func:`shap_values`), so the first page of a new run does not wait for it."""
 
     out_dir: str
     run_id: str
-    metadata: dict
+    metadata: RunMetadata
     written_at: str
     predictions: pd.DataFrame
     forecast: pd.DataFrame | None
-    shap: pd.DataFrame | None
-    shap_base_value: pd.Series | None
     problems: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def as_of(self) -> pd.Timestamp:
         """The as-of date the run stands at."""
-        return pd.Timestamp(self.metadata["as_of"])
+        return pd.Timestamp(self.metadata.as_of)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """The current run, or why there is none: what the page guard needs to explain it."""
+
+    out_dir: Path
+    run: PredictionRun | None
+    error: str | None = None
+
+    @property
+    def command(self) -> str:
+        """The command that (re)writes the outputs."""
+        return predict_command(self.out_dir)
 
 
 def predictions_dir() -> Path:
@@ -120,7 +89,7 @@ def predict_command(out_dir: Path) -> str:
 
 def backtest_command(run: PredictionRun) -> str:
     """The command (ARCHITECTURE section 3) that backtests the model and the forecast for this run's data."""
-    data_dir = (run.metadata.get("data") or {}).get("data_dir", "DIR")
+    data_dir = run.metadata.data.get("data_dir", "DIR")
     return (
         f"python models/evaluation/backtest.py --data-dir {data_dir} --as-of-dates D1,D2,... "
         f"--out-dir {run.out_dir}"
@@ -129,7 +98,7 @@ def backtest_command(run: PredictionRun) -> str:
 
 def forecast_backtest_command(run: PredictionRun) -> str:
     """The command that backtests the revenue forecast for this run's data (models/evaluation)."""
-    data_dir = (run.metadata.get("data") or {}).get("data_dir", "DIR")
+    data_dir = run.metadata.data.get("data_dir", "DIR")
     return f"python -m models.evaluation.forecast_backtest --data-dir {data_dir} --as-of-dates D1,D2,..."
 
 
@@ -144,135 +113,134 @@ def _run_key(out_dir: Path) -> tuple[str, int, int] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _read_metadata(path: str, mtime_ns: int, size: int) -> dict:
-    """Parse predictions_metadata.json (cached on its mtime and size)."""
+def _read_metadata(path: str, mtime_ns: int, size: int) -> RunMetadata:
+    """Parse predictions_metadata.json into RunMetadata (cached on its mtime and size)."""
     try:
-        metadata = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise PredictionFilesError(
             f"{METADATA_FILE}: not valid JSON (line {exc.lineno}: {exc.msg})"
         ) from None
-    for key in ("run_id", "as_of"):
-        if key not in metadata:
-            raise PredictionFilesError(f"{METADATA_FILE}: required key '{key}' missing")
-    return metadata
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
-    """Raise a one-line error naming the first required column the file lacks."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise PredictionFilesError(
-            f"{file}: required column '{missing[0]}' missing (found: {', '.join(map(str, frame.columns))})"
-        )
+    try:
+        return RunMetadata.from_dict(data)
+    except KeyError as exc:
+        raise PredictionFilesError(f"{METADATA_FILE}: required key {exc} missing") from None
 
 
 def _as_bool(values: pd.Series) -> pd.Series:
-    """Parse a True/False (or 1/0) text column."""
+    """Parse a True/False (or 1/0) column."""
+    if pd.api.types.is_bool_dtype(values):
+        return values
     return values.astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
 
 
-def _read_predictions(path: Path) -> pd.DataFrame:
-    """latest_predictions.csv with text kept as text (blank accounts stay blank) and typed numbers/dates."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    _require(frame, PREDICTION_COLUMNS, PREDICTIONS_FILE)
-    for column in PREDICTION_NUMBERS:
-        if column in frame.columns:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    for column in ("engage_date", "expected_close_date"):
-        frame[column] = pd.to_datetime(frame[column].replace("", None), errors="coerce")
-    frame["stale"] = _as_bool(frame["stale"])
-    if "scored" in frame.columns:  # optional: False for deals the model cannot score yet (blank numbers)
-        frame["scored"] = _as_bool(frame["scored"])
-    if "sector" not in frame.columns:
-        frame["sector"] = "Unknown"
-    # sorted once by id, so every later single-key stable sort breaks ties by id without sorting strings
-    return frame.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
-
-
-def _read_forecast(path: Path) -> pd.DataFrame:
-    """forecast.csv with typed periods and amounts."""
-    frame = pd.read_csv(
-        path, dtype={"segment": str, "segment_type": str, "period_type": str}, keep_default_na=False
-    )
-    _require(frame, FORECAST_COLUMNS, FORECAST_FILE)
-    for column in ("period_start", "period_end"):
-        frame[column] = pd.to_datetime(frame[column])
-    for column in ("expected", "p10", "p50", "p90", "closed_won"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0)
+def _read_table(root: Path, name: str, table: tuple[Column, ...]) -> pd.DataFrame:
+    """An output table typed by the contract (core.outputs): its Parquet twin when the batch step wrote
+    one (no parsing), else the CSV with text kept as text (a blank account stays blank). A required column
+    that is missing is a one-line error naming the file and the column."""
+    fast = root / fast_file(name)
+    if fast.exists():
+        frame, source = pd.read_parquet(fast), fast.name
+    else:
+        frame, source = pd.read_csv(root / name, dtype=str, keep_default_na=False), name
+    missing = [c for c in names(table, required=True) if c not in frame.columns]
+    if missing:
+        raise PredictionFilesError(
+            f"{source}: required column '{missing[0]}' missing (found: {', '.join(map(str, frame.columns))})"
+        )
+    for column in (c for c in table if c.name in frame.columns):
+        values = frame[column.name]
+        if column.kind == "number":
+            frame[column.name] = pd.to_numeric(values, errors="coerce")
+        elif column.kind == "date":
+            frame[column.name] = pd.to_datetime(values.replace("", None), errors="coerce")
+        elif column.kind == "flag":
+            frame[column.name] = _as_bool(values)
+        elif values.isna().any():  # a blank text cell reads "" from either file
+            frame[column.name] = values.fillna("")
     return frame
 
 
-def _read_shap(out_dir: Path) -> tuple[pd.DataFrame | None, pd.Series | None]:
-    """SHAP long table indexed (sorted) by opportunity_id, and each deal's base value."""
-    for name in SHAP_FILES:
-        path = out_dir / name
-        if not path.exists():
-            continue
-        if name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-            frame["opportunity_id"] = frame["opportunity_id"].astype(str)
-            frame["feature_value"] = frame["feature_value"].astype(str)
-        else:
-            frame = pd.read_csv(
-                path,
-                dtype={"opportunity_id": str, "feature": str, "feature_value": str},
-                keep_default_na=False,
-            )
-        _require(frame, SHAP_COLUMNS, name)
-        frame["shap_value"] = pd.to_numeric(frame["shap_value"], errors="coerce")
-        base_rows = frame["feature"].isin(BASE_VALUE_FEATURES)
-        if "base_value" in frame.columns:
-            base = (
-                pd.to_numeric(frame["base_value"], errors="coerce").groupby(frame["opportunity_id"]).first()
-            )
-        elif base_rows.any():
-            base = frame.loc[base_rows].groupby("opportunity_id")["shap_value"].first()
-        else:
-            raise PredictionFilesError(
-                f"{name}: no base value (expected a 'base_value' column or rows with "
-                f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})"
-            )
-        keep = [*SHAP_COLUMNS, *[c for c in OPTIONAL_SHAP_COLUMNS if c in frame.columns]]
-        features = frame.loc[~base_rows, keep]
-        features = features.set_index("opportunity_id").sort_index(kind="stable")
-        return features, base
-    return None, None
+def _read_predictions(root: Path) -> pd.DataFrame:
+    """latest_predictions, sorted by opportunity_id once, so every later single-key stable sort breaks ties
+    by id without sorting strings."""
+    frame = _read_table(root, PREDICTIONS_FILE, PREDICTIONS)
+    if "sector" not in frame.columns:
+        frame["sector"] = "Unknown"
+    return frame.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+
+
+def _read_forecast(root: Path) -> pd.DataFrame:
+    """forecast with typed periods and amounts (a blank amount is 0)."""
+    frame = _read_table(root, FORECAST_FILE, FORECAST)
+    amounts = list(names(FORECAST, kind="number"))
+    frame[amounts] = frame[amounts].fillna(0.0)
+    return frame
+
+
+@st.cache_resource(show_spinner="Loading the deals' explanations...", max_entries=2)
+def _read_shap(out_dir: str, run_id: str, labels: tuple[tuple[str, str], ...]) -> ShapValues:
+    """SHAP long table indexed (sorted) by opportunity_id, and each deal's base value (cached per run)."""
+    root = Path(out_dir)
+    if not ((root / SHAP_FILE).exists() or (root / fast_file(SHAP_FILE)).exists()):
+        return ShapValues(None, None)
+    frame = _read_table(root, SHAP_FILE, SHAP)
+    base_rows = frame["feature"].isin(BASE_VALUE_FEATURES)
+    if "base_value" in frame.columns:
+        base = frame["base_value"].groupby(frame["opportunity_id"]).first()
+    elif base_rows.any():
+        base = frame.loc[base_rows].groupby("opportunity_id")["shap_value"].first()
+    else:
+        raise PredictionFilesError(
+            f"{SHAP_FILE}: no base value (expected a 'base_value' column or rows with "
+            f"feature in {', '.join(BASE_VALUE_FEATURES[:2])})"
+        )
+    keep = ["opportunity_id", "feature", "feature_value", "shap_value", "feature_label", "step"]
+    features = frame.loc[~base_rows, [c for c in keep if c in frame.columns]]
+    features = features.set_index("opportunity_id").sort_index(kind="stable")
+    return ShapValues(_with_feature_labels(features, dict(labels)), base)
+
+
+@dataclass(frozen=True)
+class ShapValues:
+    """The run's SHAP rows per deal (index opportunity_id) and each deal's base value; None when absent."""
+
+    rows: pd.DataFrame | None
+    base_value: pd.Series | None
+
+
+def shap_values(run: PredictionRun) -> ShapValues:
+    """The run's SHAP values, read on first use (the drill-down and the Health page need them)."""
+    labels = tuple(sorted(run.metadata.model.feature_labels.items()))
+    return _read_shap(run.out_dir, run.run_id, labels)
 
 
 @st.cache_resource(show_spinner="Loading the latest prediction run...", max_entries=2)
 def _load_run(out_dir: str, run_id: str, metadata_path: str, mtime_ns: int, size: int) -> PredictionRun:
-    """Read and type every output file of one run (cached on the run id)."""
+    """Read and type the prediction and forecast tables of one run (cached on the run id)."""
     root = Path(out_dir)
     metadata = _read_metadata(metadata_path, mtime_ns, size)
-    path = root / PREDICTIONS_FILE
-    if not path.exists():
+    if not ((root / PREDICTIONS_FILE).exists() or (root / fast_file(PREDICTIONS_FILE)).exists()):
         raise PredictionFilesError(f"{PREDICTIONS_FILE} not found in {root}")
-    predictions = _read_predictions(path)
-    problems: list[str] = []
-    forecast = _read_forecast(root / FORECAST_FILE) if (root / FORECAST_FILE).exists() else None
-    if forecast is None:
-        problems.append(f"{FORECAST_FILE} is missing")
-    shap, base = _read_shap(root)
-    if shap is None:
-        problems.append(f"{SHAP_FILES[0]} is missing")
-    else:
-        shap = _with_feature_labels(shap, (metadata.get("model") or {}).get("feature_labels"))
+    problems = [
+        f"{name} is missing"
+        for name in (FORECAST_FILE, SHAP_FILE)
+        if not ((root / name).exists() or (root / fast_file(name)).exists())
+    ]
+    forecast = None if f"{FORECAST_FILE} is missing" in problems else _read_forecast(root)
     written_at = pd.Timestamp(mtime_ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return PredictionRun(
         out_dir=str(root),
         run_id=run_id,
         metadata=metadata,
         written_at=written_at,
-        predictions=predictions,
+        predictions=_read_predictions(root),
         forecast=forecast,
-        shap=shap,
-        shap_base_value=base,
         problems=tuple(problems),
     )
 
 
-def _with_feature_labels(shap: pd.DataFrame, labels: dict | None) -> pd.DataFrame:
+def _with_feature_labels(shap: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
     """SHAP rows with the plain-language name of each feature from the metadata (when the file has none)."""
     if not labels or "feature_label" in shap.columns:
         return shap
@@ -315,9 +283,18 @@ def load_run(out_dir: Path | None = None) -> PredictionRun | None:
     if key is None:
         return None
     metadata = _read_metadata(*key)
-    run = _load_run(str(root), str(metadata["run_id"]), *key)
+    run = _load_run(str(root), metadata.run_id, *key)
     prefetch_closed_deals(run)
     return run
+
+
+def run_state(out_dir: Path | None = None) -> RunState:
+    """The current run, or the one-line reason it cannot be read (for the page guard to show)."""
+    root = out_dir or predictions_dir()
+    try:
+        return RunState(root, load_run(root))
+    except PredictionFilesError as exc:
+        return RunState(root, None, str(exc))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -336,7 +313,7 @@ def _closed_deals(data_dir: str, as_of: str, data_hash: str) -> dict[str | None,
 def closed_deals(run: PredictionRun, product: str | None = None) -> pd.DataFrame | None:
     """Historical closed deals known at the run's as-of date (of one product, if given), or None when the
     run's data directory is gone."""
-    data = run.metadata.get("data") or {}
+    data = run.metadata.data
     data_dir = data.get("data_dir")
     if not data_dir:
         return None
@@ -345,7 +322,7 @@ def closed_deals(run: PredictionRun, product: str | None = None) -> pd.DataFrame
         path = (PROJECT_ROOT / path).resolve()
     if not (path / "sales_pipeline.csv").exists():
         return None
-    by_product = _closed_deals(str(path), str(run.metadata["as_of"]), str(data.get("data_hash", "")))
+    by_product = _closed_deals(str(path), run.metadata.as_of, str(data.get("data_hash", "")))
     return by_product.get(product, by_product[None].iloc[0:0])
 
 
@@ -370,7 +347,7 @@ def _importance(run_id: str, _shap: pd.DataFrame) -> pd.DataFrame:
 
 def feature_importance(run: PredictionRun) -> pd.DataFrame:
     """Global feature importance (mean |SHAP|) of the run, cached on its run id."""
-    return _importance(run.run_id, run.shap)
+    return _importance(run.run_id, shap_values(run).rows)
 
 
 BACKTEST_FILE = "backtest.json"
@@ -388,7 +365,7 @@ def _read_backtest(path: str, mtime_ns: int, size: int) -> dict | None:
 def model_metrics(run: PredictionRun) -> tuple[dict, str | None]:
     """The run's model metrics, with the backtest taken from backtest.json beside the outputs when the
     metadata has none; the second value says where the backtest came from (or why it was not used)."""
-    metrics = dict((run.metadata.get("model") or {}).get("metrics") or {})
+    metrics = dict(run.metadata.model.metrics)
     if metrics.get("backtest"):
         return metrics, "predictions_metadata.json"
     path = Path(run.out_dir) / BACKTEST_FILE
@@ -399,7 +376,7 @@ def model_metrics(run: PredictionRun) -> tuple[dict, str | None]:
     report = _read_backtest(str(path), info.st_mtime_ns, info.st_size)
     if not report or not isinstance(report.get("win_probability"), dict):
         return metrics, f"{BACKTEST_FILE} is unreadable or has no win_probability section"
-    run_hash = (run.metadata.get("data") or {}).get("data_hash")
+    run_hash = run.metadata.data.get("data_hash")
     if report.get("data_hash") != run_hash:
         return (
             metrics,

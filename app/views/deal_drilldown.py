@@ -8,14 +8,14 @@ import streamlit as st
 from app.components import charts
 from app.components.format import data_flags_text, md, money, percent, value_source_text, whole_dollars
 from app.components.gate import missing_notice, require_run
-from app.components.sidebar import current_filters
+from app.filters import current_filters
 from app.services import deal as deal_logic
 from app.services import health, pipeline
-from app.services.store import closed_deals, deal_rows, model_metrics, predict_command
+from app.services.store import closed_deals, deal_rows, model_metrics, predict_command, run_state, shap_values
 
 MAX_CHOICES = 1_000
 
-run = require_run()
+run = require_run(run_state())
 predictions = run.predictions
 rows = deal_rows(run)
 filtered = pipeline.apply_filters(predictions, current_filters())
@@ -28,13 +28,13 @@ if requested:
     else:
         st.warning(
             f"Deal {md(requested)} is not among the open deals of this run (as of "
-            f"{md(run.metadata['as_of'])}); showing another deal instead."
+            f"{md(run.metadata.as_of)}); showing another deal instead."
         )
 if current is None:
     remembered = st.session_state.get("selected_deal")
     current = remembered if remembered in rows.index else None
 if current is None:
-    tiers = pipeline.tier_order(predictions, (run.metadata.get("risk") or {}).get("tiers"))
+    tiers = pipeline.tier_order(predictions, run.metadata.risk.tiers)
     current = deal_logic.default_deal(predictions, filtered, tiers)
 labels = deal_logic.deal_choices(predictions, filtered, current, rows, MAX_CHOICES)
 
@@ -82,15 +82,15 @@ st.caption(md(health.trust_sentence(model_metrics(run)[0])))
 st.page_link("views/model_health.py", label="How the model was checked (Model & Data Health)", icon="🔎")
 
 st.subheader("Risk components")
-risk = run.metadata.get("risk") or {}
-tier_meaning = (risk.get("tiers") or {}).get(str(deal["risk_tier"]), "")
+risk = run.metadata.risk
+tier_meaning = risk.tiers.get(str(deal["risk_tier"]), "")
 cols = st.columns(4)
 cols[0].metric("Risk tier", str(deal["risk_tier"]), help=md(tier_meaning) or None)
 risk_scale = 100 if float(predictions["risk_score"].max()) > 1 else 1
 cols[1].metric(
     "Risk score",
     f"{float(deal['risk_score']):.0f} / 100" if risk_scale == 100 else f"{float(deal['risk_score']):.2f}",
-    help=md(risk.get("formula", "")) or None,
+    help=md(risk.formula) or None,
 )
 cols[2].metric("Chance of loss", percent(1 - float(deal["win_probability"])))
 cols[3].metric(
@@ -108,11 +108,12 @@ if flags:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Why this probability")
-    if run.shap is None or current not in run.shap.index:
+    shap = shap_values(run)
+    if shap.rows is None or current not in shap.rows.index:
         missing_notice("The SHAP explanation of this deal", predict_command(run.out_dir))
     else:
-        contributions = run.shap.loc[[current]]
-        base = float(run.shap_base_value.get(current, float("nan")))
+        contributions = shap.rows.loc[[current]]
+        base = float(shap.base_value.get(current, float("nan")))
         steps = deal_logic.waterfall_steps(contributions, base)
         charts.show(charts.waterfall_chart(steps))
         gap = float(steps["value"].iloc[-1]) - float(deal["win_probability"])
@@ -165,7 +166,7 @@ if closed is None:
 else:
     comparables = deal_logic.comparable_deals(same_product if len(same_product) else closed, deal)
     st.caption(
-        f"Closed by {md(run.metadata['as_of'])}, {md(comparables['basis']['basis'].iloc[0])}, "
+        f"Closed by {md(run.metadata.as_of)}, {md(comparables['basis']['basis'].iloc[0])}, "
         "closest in value, most recent first."
     )
     config = {

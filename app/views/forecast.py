@@ -10,20 +10,14 @@ from app.components import charts
 from app.components.format import md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.quarter import NO_PERIOD_FIGURES, quarter_metrics
-from app.components.sidebar import current_filters
+from app.filters import FORECAST_SEGMENT_TYPES, SEGMENT_LABELS, current_filters
 from app.services import health, pipeline, selection
-from app.services.store import forecast_backtest_command, predict_command
+from app.services.store import forecast_backtest_command, predict_command, run_state
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
-SEGMENT_TYPES = {
-    "regional_office": "Region",
-    "manager": "Manager",
-    "sales_agent": "Rep",
-    "product": "Product",
-}
 PERIOD_FORMAT = {"week": "%Y-%m-%d", "month": "%b %Y", "quarter": "Q%q %Y"}
 
-run = require_run()
+run = require_run(run_state())
 st.title("Revenue forecast")
 if run.forecast is None:
     missing_notice("forecast.csv", predict_command(run.out_dir))
@@ -41,9 +35,9 @@ if segment is None:
     )
 else:
     st.caption(
-        f"Showing: {md(pipeline.SEGMENT_LABELS[segment[0]])}"
+        f"Showing: {md(SEGMENT_LABELS[segment[0]])}"
         f"{'' if segment[1] is None else ' ' + md(segment[1])}. Revenue from deals open on "
-        f"{md(run.metadata['as_of'])} that are won in each period; closed-won bars are revenue already "
+        f"{md(run.metadata.as_of)} that are won in each period; closed-won bars are revenue already "
         "won in the period before the as-of date."
     )
 money_col = {
@@ -95,7 +89,7 @@ if filters.active:
     st.caption("The whole forecast split by segment: the sidebar filters do not apply to this table.")
 left, right = st.columns(2)
 segment_type = left.selectbox(
-    "Segment", list(SEGMENT_TYPES), format_func=SEGMENT_TYPES.get, key="forecast_seg"
+    "Segment", FORECAST_SEGMENT_TYPES, format_func=SEGMENT_LABELS.get, key="forecast_seg"
 )
 starts = pipeline.forecast_rows(forecast, period_type)["period_start"].tolist()
 period_start = (
@@ -115,7 +109,7 @@ if period_start is not None:
         whole_dollars(breakdown, list(money_col)),
         hide_index=True,
         width="stretch",
-        column_config={"segment": SEGMENT_TYPES[segment_type], **money_col},
+        column_config={"segment": SEGMENT_LABELS[segment_type], **money_col},
     )
 
 st.subheader(f"Quarter view: {quarter.label}")
@@ -150,7 +144,7 @@ elif not points.empty:
     )
 
 st.subheader("How far to trust the band")
-backtest = run.metadata.get("forecast_backtest")
+backtest = run.metadata.forecast_backtest
 if not backtest or not backtest.get("summary"):
     missing_notice(
         "The forecast backtest (past forecasts against what was won)",

@@ -12,14 +12,20 @@ from app.components import charts
 from app.components.format import md
 from app.components.gate import missing_notice, require_run
 from app.services import health
-from app.services.store import backtest_command, feature_importance, model_metrics, predict_command
+from app.services.store import (
+    backtest_command,
+    feature_importance,
+    model_metrics,
+    predict_command,
+    run_state,
+    shap_values,
+)
 
 # Streamlit rounds a percent column to its step: 0.1 showed a 0.66 base rate as "70%"; 0.001 shows "66.0%".
 PERCENT = {"format": "percent", "step": 0.001}
 
-run = require_run()
+run = require_run(run_state())
 metadata = run.metadata
-model = metadata.get("model") or {}
 metrics, backtest_source = model_metrics(run)
 
 st.title("Model & data health")
@@ -148,14 +154,14 @@ with left:
         st.caption(caption + (f" {md(pooled_note)}" if pooled_note else ""))
 with right:
     st.subheader("What drives the model")
-    if run.shap is None:
+    if shap_values(run).rows is None:
         missing_notice("The SHAP explanation (shap_values.csv)", predict_command(run.out_dir))
     else:
         charts.show(charts.importance_chart(feature_importance(run)))
         st.caption("Mean absolute SHAP contribution over the scored open deals, in probability points.")
 
 st.subheader("Data quality")
-quality = metadata.get("data_quality")
+quality = metadata.data_quality
 if not quality:
     missing_notice("The data-quality report", predict_command(run.out_dir))
 else:
@@ -175,20 +181,20 @@ else:
     )
 
 st.subheader("Run metadata")
-counts = metadata.get("counts") or {}
+counts = metadata.counts
 cols = st.columns(5)
 for col, key in zip(cols, ("deals", "open_deals", "scored", "stale", "prospecting"), strict=True):
-    col.metric(key.replace("_", " ").capitalize(), f"{int(counts.get(key, 0)):,}" if key in counts else "n/a")
+    col.metric(key.replace("_", " ").capitalize(), f"{int(getattr(counts, key)):,}")
 facts = {
-    "Run id": metadata.get("run_id"),
-    "As of": metadata.get("as_of"),
-    "Export ends": metadata.get("export_end"),
-    "Data directory": (metadata.get("data") or {}).get("data_dir"),
-    "Data hash": (metadata.get("data") or {}).get("data_hash"),
-    "Model version": model.get("version"),
-    "Model trained as of": model.get("trained_as_of"),
-    "Simulation runs": (metadata.get("simulation") or {}).get("runs"),
-    "Simulation seed": (metadata.get("simulation") or {}).get("seed"),
+    "Run id": metadata.run_id,
+    "As of": metadata.as_of,
+    "Export ends": metadata.export_end,
+    "Data directory": metadata.data.get("data_dir"),
+    "Data hash": metadata.data.get("data_hash"),
+    "Model version": metadata.model.version,
+    "Model trained as of": metadata.model.trained_as_of,
+    "Simulation runs": metadata.simulation.get("runs"),
+    "Simulation seed": metadata.simulation.get("seed"),
     "Run written": run.written_at,
 }
 st.dataframe(
@@ -196,7 +202,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
-timings = metadata.get("timings_seconds") or {}
+timings = metadata.timings_seconds
 if timings:
     st.caption(
         "Timings: "
@@ -204,6 +210,8 @@ if timings:
     )
 if st.toggle("Show the full metadata (JSON)", key="health_show_json"):
     st.json(
-        json.loads(json.dumps({k: v for k, v in metadata.items() if k != "data_quality"}, default=str)),
+        json.loads(
+            json.dumps({k: v for k, v in metadata.to_dict().items() if k != "data_quality"}, default=str)
+        ),
         expanded=False,
     )

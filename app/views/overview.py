@@ -9,14 +9,14 @@ from app.components.format import md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
 from app.components.quarter import NO_PERIOD_FIGURES, quarter_metrics
-from app.components.sidebar import current_filters
+from app.filters import current_filters
 from app.services import health, pipeline, selection
-from app.services.store import model_metrics, predict_command
+from app.services.store import model_metrics, predict_command, run_state
 
-run = require_run()
+run = require_run(run_state())
 filters = current_filters()
 deals = pipeline.apply_filters(run.predictions, filters)
-tiers = pipeline.tier_order(run.predictions, (run.metadata.get("risk") or {}).get("tiers"))
+tiers = pipeline.tier_order(run.predictions, run.metadata.risk.tiers)
 attention = pipeline.attention_tiers(tiers)
 quarter = pipeline.headline_quarter(run.as_of)
 summary = pipeline.pipeline_summary(deals, attention, quarter)
@@ -27,7 +27,7 @@ scope = (
     if filters.active
     else f"all {summary['open_count']:,} open deals"
 )
-st.caption(f"As of {md(run.metadata['as_of'])}, {scope}.")
+st.caption(f"As of {md(run.metadata.as_of)}, {scope}.")
 unscored_caption(pipeline.unscored_deals(run.predictions, filters))
 
 cols = st.columns(4)
@@ -58,9 +58,9 @@ quarter_metrics(figures, quarter, selection.simulation_note(run))
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
     remaining = (
-        f"{md(run.metadata['as_of'])} is the last day of its quarter"
+        f"{md(run.metadata.as_of)} is the last day of its quarter"
         if days_left == 0
-        else f"only {days_left} days of the as-of date's quarter remain after {md(run.metadata['as_of'])}"
+        else f"only {days_left} days of the as-of date's quarter remain after {md(run.metadata.as_of)}"
     )
     st.caption(f"Leading with the next quarter: {remaining}.")
 
@@ -146,10 +146,8 @@ if no_signal:
 st.page_link("views/model_health.py", label="How the model was checked (Model & Data Health)", icon="🔎")
 
 st.subheader("Data quality")
-warnings = health.quality_warnings(
-    run.metadata.get("data_quality"), int((run.metadata.get("counts") or {}).get("open_deals", 0))
-)
-if not run.metadata.get("data_quality"):
+warnings = health.quality_warnings(run.metadata.data_quality, run.metadata.counts.open_deals)
+if not run.metadata.data_quality:
     missing_notice("The data-quality report", predict_command(run.out_dir))
 elif not warnings:
     st.success("No data-quality issues found in this export.")

@@ -9,8 +9,9 @@ from app.components import charts
 from app.components.format import data_flags_column, md, money, whole_dollars
 from app.components.gate import require_run
 from app.components.notes import unscored_caption
-from app.components.sidebar import current_filters
+from app.filters import SEGMENT_LABELS, current_filters
 from app.services import pipeline
+from app.services.store import run_state
 
 MAX_ROWS = 2_000
 TABLE_COLUMNS = [
@@ -35,9 +36,9 @@ TABLE_COLUMNS = [
     "link",
 ]
 
-run = require_run()
+run = require_run(run_state())
 filters = current_filters()
-tiers = pipeline.tier_order(run.predictions, (run.metadata.get("risk") or {}).get("tiers"))
+tiers = pipeline.tier_order(run.predictions, run.metadata.risk.tiers)
 deals = pipeline.apply_filters(run.predictions, filters)
 
 st.title("Risk dashboard")
@@ -120,7 +121,7 @@ if selected:
 st.download_button(
     "Download this view as CSV",
     data=lambda: pipeline.deal_view_csv(found, sort),
-    file_name=f"deals_at_risk_{run.metadata['as_of']}.csv",
+    file_name=f"deals_at_risk_{run.metadata.as_of}.csv",
     mime="text/csv",
     on_click="ignore",
     icon=":material/download:",
@@ -130,8 +131,8 @@ st.subheader("Where the risk sits")
 segment_column = (
     st.segmented_control(
         "Segment",
-        list(pipeline.SEGMENT_LABELS)[:-1],
-        format_func=pipeline.SEGMENT_LABELS.get,
+        list(SEGMENT_LABELS)[:-1],
+        format_func=SEGMENT_LABELS.get,
         default="regional_office",
         key="risk_segment",
     )
@@ -143,7 +144,7 @@ if by_segment.empty:
 else:
     charts.show(
         charts.risk_by_segment_chart(
-            by_segment, pipeline.risk_categories(tiers), pipeline.SEGMENT_LABELS[segment_column]
+            by_segment, pipeline.risk_categories(tiers), SEGMENT_LABELS[segment_column]
         )
     )
     st.caption(

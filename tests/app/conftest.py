@@ -21,6 +21,22 @@ import pytest
 
 from core.data import load_crm
 from core.data.synthetic import generate_crm, oracle_win_probability
+from core.export import csv_bytes, parquet_bytes
+from core.outputs import (
+    FORECAST,
+    FORECAST_FILE,
+    METADATA_FILE,
+    PREDICTIONS,
+    PREDICTIONS_FILE,
+    SHAP,
+    SHAP_FILE,
+    Counts,
+    ModelInfo,
+    RiskInfo,
+    RunMetadata,
+    decimals,
+    fast_file,
+)
 from models.generate import write_crm
 
 HOSTILE_ACCOUNTS = ("<script>alert(1)</script>", "**bold**")
@@ -396,28 +412,33 @@ def build_prediction_outputs(
     forecast = _forecast(predictions, crm, as_of)
     out_dir = root / "predictions"
     out_dir.mkdir(parents=True, exist_ok=True)
-    predictions.to_csv(out_dir / "latest_predictions.csv", index=False)
-    forecast.to_csv(out_dir / "forecast.csv", index=False)
-    shap_long.to_csv(out_dir / "shap_values.csv", index=False)
+    # as the batch step writes them: the contract's files, each CSV with its Parquet twin
+    for name, frame, table in (
+        (PREDICTIONS_FILE, predictions, PREDICTIONS),
+        (FORECAST_FILE, forecast, FORECAST),
+        (SHAP_FILE, shap_long, SHAP),
+    ):
+        (out_dir / name).write_bytes(csv_bytes(frame, decimals(table)))
+        (out_dir / fast_file(name)).write_bytes(parquet_bytes(frame, decimals(table)))
     run_id = hashlib.sha256(f"{crm.data_hash}|{as_of:%Y-%m-%d}|fixture|{seed}".encode()).hexdigest()[:16]
     metadata = {
         "run_id": run_id,
         "as_of": f"{as_of:%Y-%m-%d}",
         "export_end": f"{crm.export_end:%Y-%m-%d}",
         "data": {"data_dir": str(data_dir), "data_hash": crm.data_hash},
-        "model": {
-            "version": "fixture-0001",
-            "trained_as_of": f"{as_of:%Y-%m-%d}",
-            "trained_data_hash": crm.data_hash,
-            "metrics": _metrics(as_of),
-        },
-        "counts": {
-            "deals": len(crm.deals),
-            "open_deals": int(crm.deals["is_open"].sum()),
-            "scored": len(predictions),
-            "stale": int(predictions["stale"].sum()),
-            "prospecting": int(predictions["deal_stage"].eq("Prospecting").sum()),
-        },
+        "model": ModelInfo(
+            version="fixture-0001",
+            trained_as_of=f"{as_of:%Y-%m-%d}",
+            trained_data_hash=crm.data_hash,
+            metrics=_metrics(as_of),
+        ),
+        "counts": Counts(
+            deals=len(crm.deals),
+            open_deals=int(crm.deals["is_open"].sum()),
+            scored=len(predictions),
+            stale=int(predictions["stale"].sum()),
+            prospecting=int(predictions["deal_stage"].eq("Prospecting").sum()),
+        ),
         "simulation": {
             "runs": 10000,
             "seed": seed,
@@ -428,7 +449,7 @@ def build_prediction_outputs(
                 "persistent_variance": 0.002854,
             },
         },
-        "risk": {"formula": "risk_score = 1 - win_probability (fixture)", "tiers": TIERS},
+        "risk": RiskInfo(formula="risk_score = 1 - win_probability (fixture)", tiers=TIERS),
         "timings_seconds": {
             "load": 0.1,
             "train": 1.0,
@@ -442,7 +463,7 @@ def build_prediction_outputs(
     }
     if forecast_backtest:
         metadata["forecast_backtest"] = _forecast_backtest(as_of)
-    (out_dir / "predictions_metadata.json").write_text(json.dumps(metadata, indent=2))
+    (out_dir / METADATA_FILE).write_text(json.dumps(RunMetadata(**metadata).to_dict(), indent=2))
     return out_dir
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from app.components import charts
 from app.components.charts import plain, risk_by_segment_chart
-from app.services.pipeline import STALE_CATEGORY
+from app.filters import STALE_CATEGORY
 
 
 def test_chart_labels_from_data_are_plain_text() -> None:

@@ -7,12 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
+from app.filters import STALE_CATEGORY, UNSCORED_TIER, DealFilters, filters_from_query, filters_query
 from app.services.pipeline import (
     DEAL_SORTS,
     NO_RISK_DRIVER,
-    STALE_CATEGORY,
-    UNSCORED_TIER,
-    DealFilters,
     apply_filters,
     attention_tiers,
     backtest_windows_to_show,
@@ -22,8 +20,6 @@ from app.services.pipeline import (
     deal_view_csv,
     deals_needing_attention,
     filter_options,
-    filters_from_query,
-    filters_query,
     headline_quarter,
     main_risk_driver,
     matching_segment,

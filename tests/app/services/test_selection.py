@@ -48,13 +48,14 @@ def test_computed_range_of_a_stored_segment_matches_the_batch_forecast(demo_outp
 
 def test_selection_key_is_order_free_and_the_note_names_the_dependence() -> None:
     from app.services.store import PredictionRun
+    from core.outputs import RunMetadata
 
     deals = pd.DataFrame({"opportunity_id": ["B2", "A1", "C3"]})
     assert selection.selection_key(deals) == selection.selection_key(deals.iloc[::-1])
     assert selection.selection_key(deals) != selection.selection_key(deals.iloc[:2])
 
     def run(simulation: dict) -> PredictionRun:
-        return PredictionRun("", "r", {"simulation": simulation}, "", deals, None, None, None)
+        return PredictionRun("", "r", RunMetadata("r", "2026-01-01", simulation=simulation), "", deals, None)
 
     fitted = {"seed": 42, "dependence": {"segment_variance": 0.0018, "persistent_variance": 0.0029}}
     assert (

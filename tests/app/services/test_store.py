@@ -26,6 +26,7 @@ def test_ids_and_blank_accounts_stay_text(fixture_outputs: Path, tmp_path: Path)
     predictions.loc[0, "opportunity_id"] = "00012345"
     predictions.loc[0, "account"] = ""
     predictions.to_csv(out / "latest_predictions.csv", index=False)
+    (out / "latest_predictions.parquet").unlink()  # the CSV path: a run written before the Parquet twins
     run = load_run(out)
     row = run.predictions[run.predictions["opportunity_id"] == "00012345"].iloc[0]
     assert row["account"] == ""
@@ -42,7 +43,8 @@ def test_shap_base_value_as_rows_instead_of_a_column(tmp_path: Path) -> None:
             "shap_value": [0.4, -0.1, 0.05],
         }
     ).to_csv(tmp_path / "shap_values.csv", index=False)
-    features, base = _read_shap(tmp_path)
+    shap = _read_shap(str(tmp_path), "base-as-rows", ())
+    features, base = shap.rows, shap.base_value
     assert base.to_dict() == {"A": 0.4}
     assert features["feature"].tolist() == ["age_days", "sector"]
 
@@ -52,7 +54,31 @@ def test_shap_without_any_base_value_is_a_named_error(tmp_path: Path) -> None:
         {"opportunity_id": ["A"], "feature": ["age_days"], "feature_value": ["3"], "shap_value": [0.1]}
     ).to_csv(tmp_path / "shap_values.csv", index=False)
     with pytest.raises(PredictionFilesError, match=r"^shap_values.csv: no base value"):
-        _read_shap(tmp_path)
+        _read_shap(str(tmp_path), "no-base", ())
+
+
+def test_parquet_twins_are_read_first_and_typed_like_the_csv(fixture_outputs: Path, tmp_path: Path) -> None:
+    """The app's fast first load: a Parquet twin beside a CSV is what the app reads, with the same types
+    and the same values (a blank account stays blank, flags are booleans, dates are dates)."""
+    from core.export import parquet_bytes
+
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    from_csv = load_run(fixture_outputs).predictions
+    twin = from_csv.assign(
+        account=from_csv["account"].replace("", None),  # as a missing text comes back from Parquet
+        win_probability=0.5,  # proves which file is read
+    )
+    assert twin["account"].isna().any()
+    (out / "latest_predictions.parquet").write_bytes(parquet_bytes(twin))
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    metadata["run_id"] = "with-parquet"
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    from_parquet = load_run(out).predictions
+    assert (from_parquet["win_probability"] == 0.5).all()
+    pd.testing.assert_frame_equal(
+        from_parquet.drop(columns="win_probability"), from_csv.drop(columns="win_probability")
+    )
 
 
 def test_predict_command_names_the_out_dir_only_when_not_the_default(tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ def test_missing_shap_file_is_named_and_the_rest_still_shows(
     out = tmp_path / "out"
     shutil.copytree(fixture_outputs, out)
     (out / "shap_values.csv").unlink()
+    (out / "shap_values.parquet").unlink()
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     deal = _predictions(out).iloc[0]
     at = _open_link(deal["opportunity_id"])

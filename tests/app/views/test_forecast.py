@@ -85,6 +85,7 @@ def test_missing_forecast_file_is_named_with_its_command(
     out = tmp_path / "out"
     shutil.copytree(fixture_outputs, out)
     (out / "forecast.csv").unlink()
+    (out / "forecast.parquet").unlink()
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     at = _forecast_page()
     assert not at.exception

@@ -32,6 +32,10 @@ SIGNAL = (
 )
 
 
+# the CSVs these tests edit: copies without the Parquet twins, which the app reads first
+CSV_ONLY = shutil.ignore_patterns("*.parquet")
+
+
 def _banned(text: str) -> list[str]:
     """The banned words and codes in ``text`` (Markdown escapes removed first)."""
     plain = text.replace("\\", "")
@@ -75,7 +79,7 @@ def leader_outputs(fixture_outputs: Path, tmp_path: Path, monkeypatch: pytest.Mo
     account and no engage date, a signal statement naming AUC, Brier and ECE, a validation AUC under 0.55
     (the no-signal warning) and a backtest whose calibration is off at every date."""
     out = tmp_path / "out"
-    shutil.copytree(fixture_outputs, out)
+    shutil.copytree(fixture_outputs, out, ignore=CSV_ONLY)
     predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
     predictions["data_flags"] = ""
     predictions.loc[predictions.index % 3 == 0, "data_flags"] = "blank_account;no_engage_date"

@@ -14,6 +14,10 @@ from app.components.format import md, money
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 
 
+# the CSVs these tests edit: copies without the Parquet twins, which the app reads first
+CSV_ONLY = shutil.ignore_patterns("*.parquet")
+
+
 def _metric(at: AppTest, label: str) -> str:
     """Value of the metric with ``label``."""
     return next(m.value for m in at.metric if m.label == label)
@@ -69,7 +73,7 @@ def test_no_predictions_says_which_command_to_run(tmp_path: Path, monkeypatch) -
 def test_broken_predictions_file_names_file_and_column(
     fixture_outputs: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    shutil.copytree(fixture_outputs, tmp_path / "out")
+    shutil.copytree(fixture_outputs, tmp_path / "out", ignore=CSV_ONLY)
     broken = pd.read_csv(tmp_path / "out" / "latest_predictions.csv").drop(columns=["win_probability"])
     broken.to_csv(tmp_path / "out" / "latest_predictions.csv", index=False)
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(tmp_path / "out"))
@@ -80,7 +84,7 @@ def test_broken_predictions_file_names_file_and_column(
 
 def test_new_run_shows_up_without_restart(fixture_outputs: Path, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
-    shutil.copytree(fixture_outputs, out)
+    shutil.copytree(fixture_outputs, out, ignore=CSV_ONLY)
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     at = AppTest.from_file(MAIN, default_timeout=30).run()
     before = _metric(at, "Open deals")
@@ -122,7 +126,7 @@ def test_top_five_shows_value_in_play_and_the_driver_that_lowers_the_chance_most
     fixture_outputs: Path, tmp_path: Path, monkeypatch
 ) -> None:
     out = tmp_path / "out"
-    shutil.copytree(fixture_outputs, out)
+    shutil.copytree(fixture_outputs, out, ignore=CSV_ONLY)
     predictions = pd.read_csv(
         out / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
     )

@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.components.format import money
-from app.services.pipeline import FILTER_COLUMNS, STALE_CHOICES, headline_quarter
+from app.filters import FILTER_COLUMNS, STALE_CHOICES
+from app.services.pipeline import headline_quarter
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 QUARTER_LABELS = ("Won so far", "Expected from open deals", "Quarter total (expected)")

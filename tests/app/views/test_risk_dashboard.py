@@ -132,7 +132,7 @@ def test_where_the_risk_sits_keeps_stale_value_apart_from_the_tiers(app_env: Pat
 
     import numpy as np
 
-    from app.services.pipeline import STALE_CATEGORY
+    from app.filters import STALE_CATEGORY
 
     def numbers(values: list | dict) -> np.ndarray:
         """A trace's array as Plotly's JSON holds it: a list, or typed base64 bytes."""
