@@ -10,7 +10,7 @@ import streamlit as st
 from app.components.sidebar import render_sidebar
 from app.filters import current_filters, restore_filters_from_url
 from app.services.pipeline import sidebar_choices
-from app.services.store import run_state
+from app.services.store import prefetch_closed_deals, run_state
 
 st.set_page_config(page_title="Revenue intelligence", page_icon="📈", layout="wide")
 
@@ -38,3 +38,5 @@ if run is not None:
     restore_filters_from_url()
     render_sidebar(run, *sidebar_choices(run.predictions, run.metadata.risk.tiers, current_filters()))
 page.run()
+if run is not None:
+    prefetch_closed_deals(run)  # comparable deals for the drill-down, read after this page is drawn

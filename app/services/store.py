@@ -262,7 +262,8 @@ def _read_closed_deals_quietly(run: PredictionRun) -> None:
 
 
 def prefetch_closed_deals(run: PredictionRun) -> None:
-    """Start reading the run's CRM export for comparable deals in the background, once per run.
+    """Start reading the run's CRM export for comparable deals in the background, once per run (called
+    once a page is drawn, so the read never competes with drawing a new run's first page).
 
     The cache's per-key compute lock makes a drill-down that arrives early wait for this read instead
     of starting a second one.
@@ -283,9 +284,7 @@ def load_run(out_dir: Path | None = None) -> PredictionRun | None:
     if key is None:
         return None
     metadata = _read_metadata(*key)
-    run = _load_run(str(root), metadata.run_id, *key)
-    prefetch_closed_deals(run)
-    return run
+    return _load_run(str(root), metadata.run_id, *key)
 
 
 def run_state(out_dir: Path | None = None) -> RunState:
