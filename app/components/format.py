@@ -104,7 +104,7 @@ QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
     "unknown_product": ("Product not in the product list", "kept; value from the amount or past won deals"),
     "prospecting_without_engage_date": (
         "Prospecting deal with no engage date",
-        "scored as early stage, no age",
+        "kept, not scored: no past deal was scored before engagement",
     ),
     "undated_prospecting_excluded": (
         "Prospecting deal with no engage date, left out of this past date",

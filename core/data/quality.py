@@ -134,7 +134,7 @@ def assess_quality(
             "engage_date",
             deals["flag_no_engage_date"],
             "opportunity_id",
-            "scored as early stage; no age",
+            "kept, not scored: no deal in the history was scored before engagement",
             "Prospecting deal without engage_date",
         ),
         (

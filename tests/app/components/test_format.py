@@ -74,7 +74,7 @@ def test_codes_read_as_words() -> None:
     assert value_source_text(None) == "not recorded"
     assert quality_finding("prospecting_without_engage_date", "raw", "raw action") == (
         "Prospecting deal with no engage date",
-        "scored as early stage, no age",
+        "kept, not scored: no past deal was scored before engagement",
     )
     assert quality_finding("stale_open_deal", "open deal older than ... (301 days)", "flagged stale") == (
         "open deal older than ... (301 days)",

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[3]
 def _run_validate(*flags: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m models.validate`` with ``flags`` from the repo root."""
     return subprocess.run(
-        [sys.executable, "-m", "models.validate", *flags], capture_output=True, text=True, cwd=ROOT, timeout=60
+        [sys.executable, "-m", "models.validate", *flags],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
 
 
