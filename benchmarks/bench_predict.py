@@ -6,8 +6,8 @@
 
 Each size runs in a fresh process (so peak RSS is that run's own), first training a model (cold) and then
 predicting again with the saved model (warm). Per-step times come from predictions_metadata.json. A cold
-run also has the model's backtest worker, so memory is the peak of the RSS summed over the run's whole
-process tree (sampled every 0.2 s), printed beside the main process's own peak. MLflow runs go to a
+run also has the short backtest's worker processes, so memory is the peak of the RSS summed over the run's
+whole process tree (sampled every 0.2 s), printed beside the main process's own peak. MLflow runs go to a
 throwaway store in the benchmark's temp folder.
 """
 
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = ("load", "train", "score", "explain", "forecast", "write", "forecast_backtest", "model_backtest")
+STEPS = ("load", "train", "market", "score", "explain", "forecast", "write", "forecast_backtest")
 
 
 def _child(data_dir: Path, out_dir: Path, model_dir: Path, simulations: int) -> None:
