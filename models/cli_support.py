@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 from core.errors import RevIntelError, UsageError
@@ -95,3 +96,13 @@ class OneLineArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Raise instead of printing the usage block and exiting."""
         raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def add_mapping_argument(parser: argparse.ArgumentParser) -> None:
+    """``--mapping FILE``: the column mapping of a CRM other than MavenTech's schema (ARCHITECTURE 1)."""
+    parser.add_argument(
+        "--mapping",
+        type=Path,
+        default=None,
+        help="column-mapping TOML for other CRMs (default: revintel.toml in --data-dir, if any)",
+    )

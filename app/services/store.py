@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.data.mapping import mapping_for
+from core.errors import RevIntelError
 from core.outputs import (
     FORECAST,
     FORECAST_FILE,
@@ -297,11 +299,14 @@ def run_state(out_dir: Path | None = None) -> RunState:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _closed_deals(data_dir: str, as_of: str, data_hash: str) -> dict[str | None, pd.DataFrame]:
-    """Deals closed by ``as_of`` in the CRM export the run was made from, all (key None) and per product."""
-    from core.data import load_crm
+def _closed_deals(
+    data_dir: str, as_of: str, data_hash: str, mapping_file: str
+) -> dict[str | None, pd.DataFrame]:
+    """Deals closed by ``as_of`` in the CRM export the run was made from (read with the run's column
+    mapping), all (key None) and per product."""
+    from core.data import load_crm, mapping_for
 
-    crm = load_crm(data_dir, as_of)
+    crm = load_crm(data_dir, as_of, mapping_for(data_dir, mapping_file or None))
     deals = crm.deals
     closed = deals[~deals["is_open"]].reset_index(drop=True)
     by_product: dict[str | None, pd.DataFrame] = {str(k): v for k, v in closed.groupby("product", sort=True)}
@@ -319,9 +324,14 @@ def closed_deals(run: PredictionRun, product: str | None = None) -> pd.DataFrame
     path = Path(data_dir)
     if not path.is_absolute():
         path = (PROJECT_ROOT / path).resolve()
-    if not (path / "sales_pipeline.csv").exists():
+    mapping_file = str(data.get("mapping_file") or "")
+    try:
+        pipeline_file = mapping_for(path, mapping_file or None).source_file("sales_pipeline.csv")
+    except RevIntelError:  # the mapping the run was made with is gone: no comparable deals, no error
         return None
-    by_product = _closed_deals(str(path), run.metadata.as_of, str(data.get("data_hash", "")))
+    if not (path / pipeline_file).exists():
+        return None
+    by_product = _closed_deals(str(path), run.metadata.as_of, str(data.get("data_hash", "")), mapping_file)
     return by_product.get(product, by_product[None].iloc[0:0])
 
 

@@ -191,6 +191,8 @@ facts = {
     "Export ends": metadata.export_end,
     "Data directory": metadata.data.get("data_dir"),
     "Data hash": metadata.data.get("data_hash"),
+    "Column mapping": metadata.data.get("mapping") or "MavenTech (no mapping recorded)",
+    "Mapping file": metadata.data.get("mapping_file") or "none: the MavenTech schema itself",
     "Model version": metadata.model.version,
     "Model trained as of": metadata.model.trained_as_of,
     "Simulation runs": metadata.simulation.get("runs"),

@@ -3,7 +3,7 @@
 from core.data.asof import cut_at, parse_as_of
 from core.data.crm import CRMData
 from core.data.loader import load_crm, read_crm
-from core.data.mapping import ColumnMapping, load_mapping
+from core.data.mapping import ColumnMapping, load_mapping, mapping_for
 from core.data.quality import DataQualityReport, QualityItem
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "cut_at",
     "load_crm",
     "load_mapping",
+    "mapping_for",
     "parse_as_of",
     "read_crm",
 ]

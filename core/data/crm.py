@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
 from core.data.quality import DataQualityReport, assess_quality
 
 
@@ -28,6 +29,7 @@ class CRMData:
     data_dir: str
     data_hash: str
     missing_files: tuple[str, ...] = ()
+    mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
 
     @property
     def open_ids(self) -> pd.Series:

@@ -452,6 +452,7 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         data_dir=str(root),
         data_hash=_hash_files(read_paths, mapping),
         missing_files=tuple(missing_files),
+        mapping=mapping,
     )
     return cut_at(full, full.export_end)
 

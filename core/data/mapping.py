@@ -24,6 +24,8 @@ class ColumnMapping:
     """
 
     name: str = "MavenTech"
+    # the TOML file it was read from ("" for the built-in MavenTech schema); not part of the data's meaning
+    source: str = field(default="", compare=False, repr=False)
     files: dict[str, str] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
@@ -69,6 +71,16 @@ class ColumnMapping:
 
 
 DEFAULT_MAPPING = ColumnMapping()
+DATA_DIR_MAPPING = "revintel.toml"  # a mapping kept beside the export is used without a --mapping flag
+
+
+def mapping_for(data_dir: str | Path, path: str | Path | None = None) -> ColumnMapping:
+    """The mapping a command reads ``data_dir`` with: ``path`` (its ``--mapping``), else a ``revintel.toml``
+    inside ``data_dir``, else the MavenTech schema itself."""
+    if path is not None:
+        return load_mapping(Path(path))
+    beside = Path(data_dir) / DATA_DIR_MAPPING
+    return load_mapping(beside) if beside.is_file() else DEFAULT_MAPPING
 
 
 def load_mapping(path: Path) -> ColumnMapping:
@@ -108,6 +120,7 @@ def load_mapping(path: Path) -> ColumnMapping:
     options = raw.get("options", {})
     return ColumnMapping(
         name=str(raw.get("name", path.stem)),
+        source=str(path.resolve()),
         files={str(k): str(v) for k, v in files.items()},
         columns={k: {str(s): str(t) for s, t in v.items()} for k, v in columns.items()},
         stages={str(k): str(v) for k, v in stages.items()},

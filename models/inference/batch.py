@@ -249,7 +249,12 @@ def _metadata(
         run_id=run_id(crm.data_hash, crm.as_of, version, seed, simulations),
         as_of=f"{crm.as_of:%Y-%m-%d}",
         export_end=f"{crm.export_end:%Y-%m-%d}",
-        data={"data_dir": str(crm.data_dir), "data_hash": crm.data_hash},
+        data={
+            "data_dir": str(crm.data_dir),
+            "data_hash": crm.data_hash,
+            "mapping": crm.mapping.name,
+            "mapping_file": crm.mapping.source,
+        },
         model=ModelInfo(
             version=version,
             trained_as_of=f"{model.trained_as_of_:%Y-%m-%d}",

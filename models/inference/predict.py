@@ -1,7 +1,7 @@
 """Batch scoring: win probability, drivers, risk, time to close and the revenue forecast for every open deal.
 
     python models/inference/predict.py --data-dir DIR --as-of DATE --out-dir DIR --model-dir DIR
-                                        [--retrain] [--simulations N] [--seed N]
+                                        [--mapping FILE] [--retrain] [--simulations N] [--seed N]
 
 Writes latest_predictions.csv, forecast.csv, shap_values.csv and predictions_metadata.json into --out-dir,
 all atomically (temp files, then renames): a failed run leaves the previous outputs byte-for-byte intact.
@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.data import load_crm
+from core.data import load_crm, mapping_for
 from core.errors import UsageError
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, exit_process, run_cli
+from models.cli_support import OneLineArgumentParser, add_mapping_argument, exit_process, run_cli
 from models.inference.batch import build_outputs
 from models.storage import write_atomically
 
@@ -71,6 +71,7 @@ def build_parser() -> OneLineArgumentParser:
         "--out-dir", type=Path, default=SETTINGS.out_dir, help="where the outputs are written"
     )
     parser.add_argument("--model-dir", type=Path, default=SETTINGS.model_dir, help="model artifacts folder")
+    add_mapping_argument(parser)
     parser.add_argument("--retrain", action="store_true", help="train a new model even if one is compatible")
     parser.add_argument("--simulations", type=int, default=SETTINGS.simulations, help="Monte Carlo runs")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
@@ -100,7 +101,7 @@ def run(argv: list[str] | None = None) -> int:
     # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     with progress.step("load", "loading and validating the CRM export"):
-        crm = load_crm(args.data_dir.resolve(), args.as_of)
+        crm = load_crm(args.data_dir.resolve(), args.as_of, mapping_for(args.data_dir, args.mapping))
     files = build_outputs(
         crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
     )

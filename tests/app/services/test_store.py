@@ -100,6 +100,33 @@ def test_closed_deals_come_from_the_recorded_data_dir_or_none(fixture_outputs: P
     assert closed_deals(load_run(out)) is None
 
 
+def test_comparable_deals_are_read_with_the_runs_column_mapping(
+    fixture_outputs: Path, tmp_path: Path
+) -> None:
+    """A run made through a mapping records it; the drill-down reads the export the same way."""
+    run = load_run(fixture_outputs)
+    export = tmp_path / "export"
+    shutil.copytree(run.metadata.data["data_dir"], export)
+    (export / "sales_pipeline.csv").rename(export / "opportunities.csv")
+    (tmp_path / "renamed.toml").write_text(
+        'name = "Renamed"\n[files]\nsales_pipeline = "opportunities.csv"\n'
+    )
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    metadata["run_id"] = "mapped-export"
+    metadata["data"].update(
+        data_dir=str(export), mapping="Renamed", mapping_file=str(tmp_path / "renamed.toml")
+    )
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    mapped = closed_deals(load_run(out))
+    assert mapped is not None and len(mapped) == len(closed_deals(run))
+    metadata["run_id"] = "mapping-gone"
+    metadata["data"]["mapping_file"] = str(tmp_path / "gone.toml")
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    assert closed_deals(load_run(out)) is None  # no comparable deals, and no error
+
+
 def test_feature_labels_from_the_metadata_name_the_shap_rows() -> None:
     from app.services.store import _with_feature_labels
 

@@ -1,0 +1,143 @@
+"""--mapping on every command: a generated CRM rendered as a Salesforce opportunity report (the shipped
+mapping's columns, US dates, Salesforce stage names) scores exactly like the same CRM in our own schema;
+a revintel.toml inside the data folder is used without the flag; the mapping is recorded in the metadata."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.data import load_mapping, mapping_for, read_crm
+from core.data.mapping import DATA_DIR_MAPPING, DEFAULT_MAPPING
+from core.data.synthetic import generate_crm
+from core.errors import DataContractError
+from models.generate import write_crm
+from models.inference.predict import main as predict
+from models.training.train import main as train
+from models.validate import main as validate
+
+SALESFORCE = Path(__file__).resolve().parents[2] / "dataset" / "mappings" / "salesforce.toml"
+SALESFORCE_STAGES = {"Prospecting": "Prospecting", "Engaging": "Qualification", "Won": "Closed Won"}
+
+
+def _us_dates(values: pd.Series) -> pd.Series:
+    """YYYY-MM-DD to the MM/DD/YYYY of a US Salesforce report (blank stays blank)."""
+    parsed = pd.to_datetime(values.replace("", None), format="%Y-%m-%d")
+    return parsed.dt.strftime("%m/%d/%Y").fillna("")
+
+
+def as_salesforce_report(ours: Path, target: Path) -> Path:
+    """The export in ``ours`` (our schema) as the shipped mapping expects a Salesforce report: its file and
+    column names, US dates, Salesforce stages, and the booked value of a won deal in Amount."""
+    target.mkdir(parents=True, exist_ok=True)
+    mapping = load_mapping(SALESFORCE)
+    pipeline = pd.read_csv(ours / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    won = pipeline["deal_stage"].eq("Won")
+    pipeline = pipeline.assign(
+        deal_stage=pipeline["deal_stage"].map(SALESFORCE_STAGES).fillna("Closed Lost"),
+        engage_date=_us_dates(pipeline["engage_date"]),
+        close_date=_us_dates(pipeline["close_date"]),
+        amount=pipeline["close_value"].where(won, ""),
+    ).drop(columns=["close_value"])
+    for canonical, frame in {
+        "sales_pipeline": pipeline,
+        "accounts": pd.read_csv(ours / "accounts.csv", dtype=str, keep_default_na=False),
+        "products": pd.read_csv(ours / "products.csv", dtype=str, keep_default_na=False),
+        "sales_teams": pd.read_csv(ours / "sales_teams.csv", dtype=str, keep_default_na=False),
+    }.items():
+        to_source = {target_column: source for source, target_column in mapping.columns[canonical].items()}
+        renamed = frame.rename(columns=to_source)[list(to_source.values())]
+        renamed.to_csv(target / mapping.files[canonical], index=False)
+    return target
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 2,000-deal generated CRM in our schema and as a Salesforce report."""
+    ours = tmp_path_factory.mktemp("ours")
+    write_crm(generate_crm(n_deals=2000, seed=21), ours)
+    (ours / "truth.csv").unlink()
+    # a report's Amount is also the won deal's amount: our export says the same in its optional column
+    pipeline = pd.read_csv(ours / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    pipeline["amount"] = pipeline["close_value"].where(pipeline["deal_stage"].eq("Won"), "")
+    pipeline.to_csv(ours / "sales_pipeline.csv", index=False)
+    return ours, as_salesforce_report(ours, tmp_path_factory.mktemp("salesforce_report"))
+
+
+def _predict(data: Path, out: Path, *flags: str) -> int:
+    return predict(
+        [
+            "--data-dir",
+            str(data),
+            "--out-dir",
+            str(out / "out"),
+            "--model-dir",
+            str(out / "models"),
+            "--simulations",
+            "300",
+            "--no-mlflow",
+            "--quiet",
+            *flags,
+        ]
+    )
+
+
+def test_the_mapping_comes_from_the_flag_else_the_data_folder_else_our_schema(tmp_path: Path) -> None:
+    assert mapping_for(tmp_path) is DEFAULT_MAPPING
+    shutil.copy(SALESFORCE, tmp_path / DATA_DIR_MAPPING)
+    beside = mapping_for(tmp_path)
+    assert beside.name == "Salesforce" and beside.source == str((tmp_path / DATA_DIR_MAPPING).resolve())
+    (tmp_path / "other.toml").write_text('name = "Other"\n')
+    assert mapping_for(tmp_path, tmp_path / "other.toml").name == "Other"  # the flag wins
+    with pytest.raises(DataContractError, match=r"^missing.toml: mapping file not found"):
+        mapping_for(tmp_path, tmp_path / "missing.toml")
+
+
+def test_a_salesforce_report_scores_exactly_like_our_schema(exports, tmp_path: Path) -> None:
+    ours, report = exports
+    assert read_crm(report, load_mapping(SALESFORCE)).deals.equals(read_crm(ours).deals)
+    assert _predict(ours, tmp_path / "ours") == 0
+    assert _predict(report, tmp_path / "flag", "--mapping", str(SALESFORCE)) == 0
+    for name in ("latest_predictions.csv", "forecast.csv", "shap_values.csv"):
+        assert (tmp_path / "ours" / "out" / name).read_bytes() == (
+            tmp_path / "flag" / "out" / name
+        ).read_bytes()
+    data = json.loads((tmp_path / "flag" / "out" / "predictions_metadata.json").read_text())["data"]
+    assert data["mapping"] == "Salesforce" and data["mapping_file"] == str(SALESFORCE.resolve())
+    ours_data = json.loads((tmp_path / "ours" / "out" / "predictions_metadata.json").read_text())["data"]
+    assert ours_data["mapping"] == "MavenTech" and ours_data["mapping_file"] == ""
+
+
+def test_a_revintel_toml_in_the_data_folder_needs_no_flag(exports, tmp_path: Path, capsys) -> None:
+    _, report = exports
+    folder = tmp_path / "export"
+    shutil.copytree(report, folder)
+    shutil.copy(SALESFORCE, folder / DATA_DIR_MAPPING)
+    assert validate(["--data-dir", str(folder)]) == 0
+    assert "(Salesforce schema)" in capsys.readouterr().out
+    assert _predict(folder, tmp_path / "beside") == 0
+    metadata = json.loads((tmp_path / "beside" / "out" / "predictions_metadata.json").read_text())
+    assert metadata["data"]["mapping"] == "Salesforce"
+    assert metadata["counts"]["open_deals"] == read_crm(folder, load_mapping(SALESFORCE)).quality.n_open
+    code = train(
+        [
+            "--data-dir",
+            str(folder),
+            "--model-dir",
+            str(tmp_path / "trained"),
+            "--no-mlflow",
+            "--backtest-dates",
+            "none",
+        ]
+    )
+    assert code == 0 and (tmp_path / "trained" / "LATEST").exists()
+
+
+def test_without_its_mapping_a_salesforce_report_is_a_one_line_error(exports, capsys) -> None:
+    _, report = exports
+    assert validate(["--data-dir", str(report)]) == 2
+    assert capsys.readouterr().err.startswith("error: sales_pipeline.csv")
