@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from app.components.format import step_points
 from app.filters import STALE_CATEGORY
 
 BAND = "rgba(99, 142, 230, 0.28)"
@@ -41,8 +42,14 @@ def wrapped(text: object, width: int = 34) -> str:
 
 
 def label_rows_height(labels: list[str], per_row: int, per_extra_line: int = 14) -> int:
-    """Height of a horizontal chart whose category labels may span several lines."""
-    return sum(per_row + per_extra_line * label.count("<br>") for label in labels)
+    """Height of a horizontal chart whose category labels may span several lines.
+
+    A category axis gives every row the same height, so each row needs the room of the longest label: a
+    sum over the labels left a three-line label touching its neighbour's text.
+    """
+    if not labels:
+        return 0
+    return len(labels) * (per_row + per_extra_line * max(label.count("<br>") for label in labels))
 
 
 PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -228,8 +235,8 @@ def risk_by_segment_chart(rows: pd.DataFrame, categories: list[str], segment_lab
 
 def waterfall_chart(steps: pd.DataFrame) -> go.Figure:
     """SHAP waterfall in probability points: base value, top features, all others, final probability."""
-    text = [
-        f"{v * 100:.1f}%" if m != "relative" else f"{v * 100:+.1f} pts"
+    text = [  # steps read like the driver sentences beside the chart ("-2 pts", not "-2.5 pts")
+        f"{v * 100:.1f}%" if m != "relative" else step_points(v)
         for v, m in zip(steps["value"], steps["measure"], strict=True)
     ]
     labels = [wrapped(f"{label}  ({t})") for label, t in zip(steps["label"], text, strict=True)]

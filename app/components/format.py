@@ -69,6 +69,40 @@ def points(value: float) -> str:
     return f"{float(value) * 100:+.1f} pts"
 
 
+def step_points(value: float) -> str:
+    """A step of the deal's path as its driver sentence reads it (the batch step's rule): whole points from
+    one point up, one decimal below, "0 pts" for less than 0.05. The waterfall showed -2.5 pts beside a
+    driver saying -2 pts for the same step."""
+    pts = float(value) * 100
+    if abs(pts) < 0.05:
+        return "0 pts"
+    return f"{pts:+.1f} pts" if abs(pts) < 1 else f"{pts:+.0f} pts"
+
+
+RATE_WORDS = ("rate", "share", "ratio", "percent", "probability")
+
+
+def is_rate(feature: str, label: str = "") -> bool:
+    """True for a feature read as a percentage (a win rate, a share), as the driver sentences read it."""
+    text = f"{feature} {label}".lower()
+    return any(word in text for word in RATE_WORDS)
+
+
+def feature_value_as_rate(text: object) -> str:
+    """A rate feature's value as a percentage (0.5718 -> 57%), like its driver sentence; other text as
+    :func:`feature_value` reads it."""
+    try:
+        number = float(str(text).strip())
+    except ValueError:
+        return feature_value(text)
+    if math.isnan(number):
+        return "unknown"
+    return f"{number:.0%}"
+
+
+TABLE_PLACEHOLDER = "–"  # what a table shows for a missing value (Streamlit's default is "None")
+
+
 def md(text: object) -> str:
     """Data text made inert for st.markdown: every Markdown, HTML and LaTeX ($) character is escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")

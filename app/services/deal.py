@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.components.format import feature_value, money
+from app.components.format import feature_value, feature_value_as_rate, is_rate, money
 from app.services import pipeline
 
 WATERFALL_TOP = 8
@@ -37,9 +37,11 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
     base_label = "Average deal at this date" if in_path_order else "Base value (average deal)"
     rows = [{"label": base_label, "value": base_value, "measure": "absolute"}]
     for _, item in shown.iterrows():
-        value_text = feature_value(item["feature_value"])
         name = str(item.get("feature_label") or item["feature"])
-        label = f"{name} = {value_text}" if value_text not in ("", "nan", "None", "unknown") else name
+        # rates read as percentages and missing values as "unknown", as the driver sentences read them
+        reader = feature_value_as_rate if is_rate(str(item["feature"]), name) else feature_value
+        value_text = reader(item["feature_value"])
+        label = f"{name} = {value_text}" if value_text not in ("", "nan", "None") else name
         rows.append({"label": label, "value": float(item["shap_value"]), "measure": "relative"})
     if len(rest):
         rows.append(

@@ -77,6 +77,24 @@ def test_long_driver_labels_wrap_so_the_bars_keep_their_width() -> None:
     labels = list(charts.waterfall_chart(steps).data[0].y)
     assert (
         labels[1]
-        == "win rate from rep, product,<br>account, price and size records<br>together = 0.32  (-13.0 pts)"
+        == "win rate from rep, product,<br>account, price and size records<br>together = 0.32  (-13 pts)"
     )
     assert all(len(line) <= 34 for label in labels for line in label.split("<br>"))
+
+
+def test_waterfall_rows_leave_room_for_the_longest_label() -> None:
+    """A category axis gives every row the same height; sizing the chart on the sum of the labels' lines
+    left a three-line label touching the next one (seen on a demo deal with 11 rows)."""
+    long = "share of the rep's deals still open 90 days after engagement = 12%"
+    steps = pd.DataFrame(
+        {
+            "label": ["Average deal at this date", *[f"{long} {i}" for i in range(3)], *"abcdef", "Win"],
+            "value": [0.5, *[0.01] * 9, 0.59],
+            "measure": ["absolute", *["relative"] * 9, "total"],
+        }
+    )
+    figure = charts.waterfall_chart(steps)
+    lines = [label.count("<br>") + 1 for label in figure.data[0].y]
+    assert max(lines) == 3
+    plot_height = figure.layout.height - figure.layout.margin.t - figure.layout.margin.b
+    assert plot_height / len(lines) >= 14 * max(lines) + 12  # each row holds three lines and a gap

@@ -8,12 +8,15 @@ from app.components.format import (
     data_flags_column,
     data_flags_text,
     feature_value,
+    feature_value_as_rate,
+    is_rate,
     md,
     money,
     money_range,
     percent,
     points,
     quality_finding,
+    step_points,
     value_source_text,
     whole_dollars,
 )
@@ -80,3 +83,21 @@ def test_codes_read_as_words() -> None:
         "open deal older than ... (301 days)",
         "flagged stale",
     )
+
+
+def test_waterfall_steps_read_like_the_driver_sentences() -> None:
+    """The waterfall showed -2.5 pts where the driver beside it said -2 pts (same step, -0.024847)."""
+    assert step_points(-0.024847) == "-2 pts"
+    assert step_points(-0.047236) == "-5 pts"
+    assert step_points(0.0041) == "+0.4 pts"
+    assert step_points(-0.0003) == "0 pts"  # not "-0.0 pts"
+
+
+def test_rates_read_as_percentages() -> None:
+    """A win rate of 0.5718 read "0.57" in the waterfall and "57%" in the driver sentence."""
+    assert is_rate("rep_win_rate", "rep's win rate")
+    assert is_rate("rep_stalled_share", "share of the rep's deals still open 90 days after engagement")
+    assert not is_rate("account_revenue", "account's revenue")
+    assert feature_value_as_rate("0.5718580171867369") == "57%"
+    assert feature_value_as_rate("nan") == "unknown"
+    assert feature_value_as_rate("GTX") == "GTX"

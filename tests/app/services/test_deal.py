@@ -121,3 +121,23 @@ def test_deal_choices_put_an_outside_current_deal_first() -> None:
     choices = deal_choices(deals, deals.iloc[[0, 2]], "B2", row_of, limit=5)
     assert list(choices) == ["B2", "A1", "C3"]
     assert choices["B2"] == "B2 - (no account) - P - $20 at risk"
+
+
+def test_waterfall_labels_read_values_as_the_drivers_do() -> None:
+    """Rates as percentages (the driver says "57%", the waterfall said "0.57") and a missing value as
+    "unknown" (the driver says "Account's revenue is unknown", the waterfall dropped the value)."""
+    contributions = pd.DataFrame(
+        {
+            "feature": ["rep_win_rate", "account_revenue", "rep_closed_deals"],
+            "feature_label": ["rep's win rate", "account's revenue", "deals the rep has closed so far"],
+            "feature_value": ["0.5718580171867369", "nan", "365.0"],
+            "shap_value": [-0.007, 0.086, -0.025],
+            "step": [1, 2, 3],
+        }
+    )
+    labels = waterfall_steps(contributions, base_value=0.5)["label"].tolist()
+    assert labels[1:4] == [
+        "rep's win rate = 57%",
+        "account's revenue = unknown",
+        "deals the rep has closed so far = 365",
+    ]
