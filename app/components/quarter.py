@@ -18,11 +18,16 @@ EXPECTED = "Expected from open deals"
 TOTAL = "Quarter total (expected)"
 TOTAL_RANGE = "P10 - P90 of the total"
 OPEN_RANGE = "P10 - P90 from open deals"
-NO_PERIOD_FIGURES = (
-    "Weekly and monthly figures exist for the whole pipeline or one region, manager, rep or product (the "
-    "segments the batch step simulated); the filtered deals are none of these, so only their quarter "
-    "figures are shown above."
-)
+
+
+def no_period_figures(where: str) -> str:
+    """Why a selection has no weekly or monthly figures; ``where`` the page shows its quarter figures
+    ("above" on the Overview, "in the quarter view below" on the Forecast page)."""
+    return (
+        "Weekly and monthly figures exist for the whole pipeline or one region, manager, rep or product (the "
+        "segments the batch step simulated); the filtered deals are none of these, so only their quarter "
+        f"figures are shown, {where}."
+    )
 
 
 def source_text(figures: QuarterFigures, quarter: HeadlineQuarter, simulated_with: str) -> str:

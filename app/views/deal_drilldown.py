@@ -6,7 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import data_flags_text, md, money, percent, value_source_text, whole_dollars
+from app.components.format import (
+    TABLE_PLACEHOLDER,
+    data_flags_text,
+    md,
+    money,
+    percent,
+    value_source_text,
+    whole_dollars,
+)
 from app.components.gate import missing_notice, require_run
 from app.filters import current_filters
 from app.services import deal as deal_logic
@@ -61,6 +69,14 @@ st.selectbox(
 st.session_state["selected_deal"] = current
 st.query_params["deal"] = current
 deal = predictions.loc[rows[current]]
+# an unscored deal (never engaged) has no probability, drivers or close outlook: the page says so once
+# rather than showing "nan / 100", an empty chart or a command that would not produce them
+is_scored = bool(pipeline.scored(deal.to_frame().T).iloc[0])
+NOT_SCORED = (
+    "Not scored: a Prospecting deal without an engage date is unlike any deal the model learnt from, so it "
+    "has no win probability, drivers or close outlook until it is engaged. It adds nothing to expected "
+    "revenue or value at risk."
+)
 
 st.title(md(deal["account"] or f"Deal {current} (no account in the CRM)"), anchor=False)
 st.caption(f"Deal {md(current)} - shareable link: this page's URL (?deal={md(current)})")
@@ -74,10 +90,17 @@ cols = st.columns(4)
 cols[0].metric(
     "Deal value", money(deal["deal_value"]), help=f"From {md(value_source_text(deal['value_source']))}."
 )
-not_engaged = "not engaged yet" if str(deal["deal_stage"]) == "Prospecting" else "unknown"
-cols[1].metric("Age", not_engaged if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days")
+not_engaged = "Not engaged" if str(deal["deal_stage"]) == "Prospecting" else "unknown"  # fits the column
+cols[1].metric(
+    "Age",
+    not_engaged if pd.isna(deal["age_days"]) else f"{deal['age_days']:.0f} days",
+    help="Days since the deal was engaged (a Prospecting deal has no engage date yet).",
+)
 cols[2].metric("Calibrated win probability", percent(deal["win_probability"]))
 cols[3].metric("Value at risk", money(deal["value_at_risk"]))
+if str(deal["value_source"]) not in ("amount", "", "nan", "None"):
+    # said in words, not only in the tooltip: a driver may quote the list price itself ($5,482 beside $5,345)
+    st.caption(f"Deal value: {md(value_source_text(deal['value_source']))}.")
 st.caption(md(health.trust_sentence(model_metrics(run)[0])))
 st.page_link("views/model_health.py", label="How the model was checked (Model & Data Health)", icon="🔎")
 
@@ -87,9 +110,10 @@ tier_meaning = risk.tiers.get(str(deal["risk_tier"]), "")
 cols = st.columns(4)
 cols[0].metric("Risk tier", str(deal["risk_tier"]), help=md(tier_meaning) or None)
 risk_scale = 100 if float(predictions["risk_score"].max()) > 1 else 1
+risk_score = float(deal["risk_score"])
 cols[1].metric(
     "Risk score",
-    f"{float(deal['risk_score']):.0f} / 100" if risk_scale == 100 else f"{float(deal['risk_score']):.2f}",
+    "n/a" if pd.isna(risk_score) else f"{risk_score:.0f} / 100" if risk_scale == 100 else f"{risk_score:.2f}",
     help=md(risk.formula) or None,
 )
 cols[2].metric("Chance of loss", percent(1 - float(deal["win_probability"])))
@@ -98,7 +122,9 @@ cols[3].metric(
 )
 extra = [c for c in predictions.columns if c.startswith("risk_") and c not in ("risk_score", "risk_tier")]
 if extra:
-    st.dataframe(deal[extra].to_frame("value").T, hide_index=True, width="stretch")
+    st.dataframe(
+        deal[extra].to_frame("value").T, hide_index=True, width="stretch", placeholder=TABLE_PLACEHOLDER
+    )
 if tier_meaning:
     st.caption(f"Tier {md(deal['risk_tier'])}: {md(tier_meaning)}")
 flags = data_flags_text(deal.get("data_flags", ""))
@@ -108,8 +134,10 @@ if flags:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Why this probability")
-    shap = shap_values(run)
-    if shap.rows is None or current not in shap.rows.index:
+    shap = shap_values(run) if is_scored else None
+    if shap is None:
+        st.info(NOT_SCORED)
+    elif shap.rows is None or current not in shap.rows.index:
         missing_notice("The SHAP explanation of this deal", predict_command(run.out_dir))
     else:
         contributions = shap.rows.loc[[current]]
@@ -124,10 +152,12 @@ with left:
             )
 with right:
     st.subheader("Top three drivers")
-    for k in (1, 2, 3):
-        text = str(deal.get(f"driver_{k}", "") or "")
-        if text:
-            st.markdown(f"{k}. {md(text)}")
+    drivers = [str(deal.get(f"driver_{k}", "") or "") for k in (1, 2, 3)]
+    drivers = [text for text in drivers if text and text.lower() not in ("nan", "none")]
+    for k, text in enumerate(drivers, start=1):
+        st.markdown(f"{k}. {md(text)}")
+    if not drivers:
+        st.caption("None: the deal is not scored." if not is_scored else "No driver moves this deal's odds.")
     st.subheader("Suggested actions")
     with st.spinner("Loading closed deals for comparison..."):
         closed = closed_deals(run)
@@ -144,6 +174,8 @@ st.subheader("When it may close")
 this_q = f"Q{run.as_of.quarter} {run.as_of.year}"
 nxt = run.as_of.to_period("Q") + 1
 left, right = st.columns([1, 2])
+if not is_scored:
+    left.caption("No close outlook: the deal is not scored (see above).")
 left.metric(
     "Expected close date",
     "n/a" if pd.isna(deal["expected_close_date"]) else f"{deal['expected_close_date']:%Y-%m-%d}",
@@ -156,9 +188,10 @@ if len(close_quantiles) == 3:
     left.caption(
         f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}"
     )
-with right:
-    outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")
-    charts.show(charts.close_outlook_chart(outlook))
+if is_scored:
+    with right:
+        outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")
+        charts.show(charts.close_outlook_chart(outlook))
 
 st.subheader("Comparable closed deals")
 if closed is None:
@@ -187,5 +220,6 @@ else:
                 whole_dollars(comparables[stage], ["value"]),
                 hide_index=True,
                 width="stretch",
+                placeholder=TABLE_PLACEHOLDER,
                 column_config=config,
             )

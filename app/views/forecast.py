@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, percent, whole_dollars
+from app.components.format import TABLE_PLACEHOLDER, md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
-from app.components.quarter import NO_PERIOD_FIGURES, quarter_metrics
+from app.components.quarter import no_period_figures, quarter_metrics
 from app.filters import FORECAST_SEGMENT_TYPES, SEGMENT_LABELS, current_filters
 from app.services import health, pipeline, selection
 from app.services.store import forecast_backtest_command, predict_command, run_state
@@ -60,7 +60,7 @@ period_type = (
 rows = pipeline.forecast_rows(forecast, period_type, *segment) if segment is not None else None
 finished, ahead = pipeline.split_finished_periods(rows, run.as_of) if rows is not None else (None, None)
 if segment is None:
-    st.info(NO_PERIOD_FIGURES)  # never the company's chart beside the selection's numbers
+    st.info(no_period_figures("in the quarter view below"))  # never the company's chart beside these numbers
 elif ahead.empty:
     st.info("No forecast rows for this period type and segment.")
 else:
@@ -77,6 +77,7 @@ else:
             whole_dollars(table, list(money_col)),
             hide_index=True,
             width="stretch",
+            placeholder=TABLE_PLACEHOLDER,
             column_config={
                 "period_start": st.column_config.DateColumn("Period start", format="YYYY-MM-DD"),
                 "period_end": st.column_config.DateColumn("Period end", format="YYYY-MM-DD"),
@@ -109,6 +110,7 @@ if period_start is not None:
         whole_dollars(breakdown, list(money_col)),
         hide_index=True,
         width="stretch",
+        placeholder=TABLE_PLACEHOLDER,
         column_config={"segment": SEGMENT_LABELS[segment_type], **money_col},
     )
 
@@ -137,7 +139,9 @@ if points is None:
         "The week-by-week build-up exists for the whole pipeline or one region, manager, rep or product only."
     )
 elif not points.empty:
-    charts.show(charts.cumulative_quarter_chart(points, target or None, "Cumulative revenue this quarter"))
+    charts.show(
+        charts.cumulative_quarter_chart(points, target or None, f"Cumulative revenue, {quarter.label}")
+    )
     st.caption(
         "Weekly points add expected revenue (expected values add up); the range exists only for the "
         "whole quarter because quantiles do not add."

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md, money, percent, whole_dollars
+from app.components.format import TABLE_PLACEHOLDER, md, money, percent, whole_dollars
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
-from app.components.quarter import NO_PERIOD_FIGURES, quarter_metrics
+from app.components.quarter import no_period_figures, quarter_metrics
 from app.filters import current_filters
 from app.services import health, pipeline, selection
 from app.services.store import model_metrics, predict_command, run_state
@@ -22,8 +22,11 @@ quarter = pipeline.headline_quarter(run.as_of)
 summary = pipeline.pipeline_summary(deals, attention, quarter)
 
 st.title("Pipeline overview")
+# out of the deals the same unscored choice shows unfiltered: "39 of 1,970" counted the unscored deals
+# the figures leave out, beside "all 1,515 open deals" without filters
+everything = len(run.predictions) if filters.include_unscored else int(pipeline.scored(run.predictions).sum())
 scope = (
-    f"{summary['open_count']:,} of {len(run.predictions):,} open deals (filtered)"
+    f"{summary['open_count']:,} of {everything:,} open deals (filtered)"
     if filters.active
     else f"all {summary['open_count']:,} open deals"
 )
@@ -68,7 +71,7 @@ st.markdown("**Forecast by month**")
 if run.forecast is None:
     missing_notice("forecast.csv", predict_command(run.out_dir))
 elif figures.segment is None:
-    st.caption(NO_PERIOD_FIGURES)  # never the company's chart under the selection's numbers
+    st.caption(no_period_figures("above"))  # never the company's chart under the selection's numbers
 else:
     rows = pipeline.forecast_rows(run.forecast, "month", *figures.segment)
     rows = pipeline.split_finished_periods(rows, run.as_of)[1]
@@ -106,6 +109,7 @@ else:
         ],
         hide_index=True,
         width="stretch",
+        placeholder=TABLE_PLACEHOLDER,
         key="overview_top5",
         column_config={
             "opportunity_id": st.column_config.LinkColumn(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import data_flags_column, md, money, whole_dollars
+from app.components.format import TABLE_PLACEHOLDER, data_flags_column, md, money, whole_dollars
 from app.components.gate import require_run
 from app.components.notes import unscored_caption
 from app.filters import SEGMENT_LABELS, current_filters
@@ -72,6 +72,7 @@ event = st.dataframe(
     hide_index=True,
     width="stretch",
     height=420,
+    placeholder=TABLE_PLACEHOLDER,  # a stale deal's close date, an unscored deal's value at risk
     key="risk_table",
     on_select="rerun",
     selection_mode="single-row",
@@ -100,7 +101,8 @@ event = st.dataframe(
         "age_days": st.column_config.NumberColumn(
             "Age (days)",
             format="%d",
-            help="Days since the deal was engaged; None for Prospecting deals, which have no engage date yet",
+            help=f"Days since the deal was engaged; {TABLE_PLACEHOLDER} for Prospecting deals, which have no "
+            "engage date yet",
         ),
         "expected_close_date": st.column_config.DateColumn("Expected close", format="YYYY-MM-DD"),
         "driver_1": st.column_config.TextColumn("Driver 1", width="large"),
