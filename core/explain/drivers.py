@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from core.model.explanation import TIMING_GROUP
+from core.model.explanation import BLANK_ACCOUNT, TIMING_GROUP
 
 TOP_DRIVERS = 3
 COUNT_NOUNS = ("days ", "deals ", "weeks ", "months ")  # labels read best number first: "95 days since ..."
@@ -114,6 +114,8 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
     subject = label[:1].upper() + label[1:]
     if _is_missing(value):
         return f"{subject} is unknown ({_points(impact)})"
+    if value == BLANK_ACCOUNT:
+        return f"{subject} is unknown: the account is blank in the CRM ({_points(impact)})"
     kind = _kind(feature, label, value)
     if kind == "category":
         return f"{subject} is {value} ({_points(impact)})"

@@ -27,6 +27,7 @@ import pandas as pd
 TIMING_GROUP = "deal_timing"
 TIMING_FEATURES: tuple[str, ...] = ("age_days", "engage_days_into_quarter", "days_into_quarter")
 GROUP_LABELS = {TIMING_GROUP: "deal age and timing"}
+BLANK_ACCOUNT = "(blank account)"  # what an account feature of a deal with a blank account reads
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from core.features.history import overall_win_rate_before
 from core.features.spec import FeatureSpec
 from core.model.calibration import Calibrator, choose_calibrator, cross_fitted, log_loss
 from core.model.explanation import (
+    BLANK_ACCOUNT,
     GROUP_LABELS,
     DealExplanation,
     calibrated_path,
@@ -580,7 +581,7 @@ def _readable_values(
     for column in [c for c in ACCOUNT_FEATURES if c in readable.columns]:
         if column in CATEGORICAL_FEATURES:
             readable[column] = readable[column].astype(object)
-            readable.loc[blank, column] = "(blank account)"
+            readable.loc[blank, column] = BLANK_ACCOUNT
         else:
             readable.loc[blank, column] = np.nan
     return readable

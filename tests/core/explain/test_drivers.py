@@ -66,6 +66,10 @@ def test_sentences_read_like_a_manager_talks() -> None:
         == "List price is $4,821 vs $1,096 typical (+2 pts)"
     )
     assert driver_sentence("account_revenue", "", np.nan, None, 0.01) == "Account revenue is unknown (+1 pts)"
+    # the review found "Account's sector is (blank account)": say what is unknown and why
+    assert driver_sentence("sector", "account's sector", "(blank account)", None, -0.02) == (
+        "Account's sector is unknown: the account is blank in the CRM (-2 pts)"
+    )
     assert (
         driver_sentence("rep_closed_deals", "deals the rep has closed so far", 120.0, 80.0, -0.024)
         == "120 deals the rep has closed so far vs 80 typical (-2 pts)"
