@@ -116,6 +116,17 @@ def decimals(table: tuple[Column, ...]) -> dict[str, int]:
 
 
 PREDICTION_COLUMNS = names(PREDICTIONS)
+# blank on a deal the model does not score (``scored`` False: never engaged, unlike any training snapshot)
+UNSCORED_BLANK_COLUMNS: tuple[str, ...] = (
+    "win_probability",
+    "risk_score",
+    "expected_revenue",
+    "value_at_risk",
+    "p_close_in_quarter",
+    "p_close_next_quarter",
+    "expected_close_date",
+    *(f"driver_{k}{part}" for k in (1, 2, 3) for part in ("", "_feature", "_impact")),
+)
 FORECAST_COLUMNS = names(FORECAST)
 SHAP_COLUMNS = names(SHAP)
 

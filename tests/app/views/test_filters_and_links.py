@@ -12,18 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.components.format import money
+from core.outputs import UNSCORED_BLANK_COLUMNS
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
-BLANK_WHEN_UNSCORED = (
-    "win_probability",
-    "risk_score",
-    "expected_revenue",
-    "value_at_risk",
-    "p_close_in_quarter",
-    "p_close_next_quarter",
-    "expected_close_date",
-    *(f"driver_{k}{part}" for k in (1, 2, 3) for part in ("", "_feature", "_impact")),
-)
+BLANK_WHEN_UNSCORED = UNSCORED_BLANK_COLUMNS
 
 
 # the CSVs these tests edit: copies without the Parquet twins, which the app reads first

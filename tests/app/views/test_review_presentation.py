@@ -14,20 +14,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.components.format import TABLE_PLACEHOLDER
+from core.outputs import UNSCORED_BLANK_COLUMNS
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 CSV_ONLY = shutil.ignore_patterns("*.parquet")
-BLANK_WHEN_UNSCORED = (
-    "win_probability",
-    "risk_score",
-    "expected_revenue",
-    "value_at_risk",
-    "p_close_in_quarter",
-    "p_close_next_quarter",
-    "expected_close_date",
-    "age_days",
-    *(f"driver_{k}{part}" for k in (1, 2, 3) for part in ("", "_feature", "_impact")),
-)
+BLANK_WHEN_UNSCORED = (*UNSCORED_BLANK_COLUMNS, "age_days")  # never engaged: no age either
 
 
 @pytest.fixture

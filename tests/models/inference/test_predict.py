@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from core.data.synthetic import generate_crm
+from core.outputs import UNSCORED_BLANK_COLUMNS
 from models.generate import write_crm
 from models.inference.predict import main
 
@@ -98,7 +99,7 @@ def test_outputs_follow_the_contract(first_run: dict[str, Path]) -> None:
     unscored = predictions[predictions["scored"].eq("False")]
     assert len(unscored) == counts["unscored"] > 0
     assert unscored["engage_date"].eq("").all() and unscored["deal_stage"].eq("Prospecting").all()
-    assert (unscored[["win_probability", "value_at_risk", "expected_revenue", "driver_1"]] == "").all().all()
+    assert (unscored[list(UNSCORED_BLANK_COLUMNS)] == "").all().all()
     assert unscored["risk_tier"].eq("Unscored").all() and "Unscored" in metadata["risk"]["tiers"]
     unscored_value = unscored["deal_value"].astype(float).sum()
     assert counts["unscored_pipeline_value"] == pytest.approx(unscored_value, abs=0.01 * len(unscored))
