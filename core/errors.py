@@ -23,6 +23,17 @@ class DataContractError(RevIntelError, ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class RowsBreakContract(DataContractError):
+    """Rows of one file that break one rule of the contract: the message names the first, ``rows`` holds
+    every one (their index in the file's frame) and ``reasons`` each row's own problem, so that a load with
+    ``drop_invalid`` can set them all aside at once."""
+
+    def __init__(self, file: str, problem: str, column: str, row: int, rows: object, reasons: object):
+        super().__init__(file, problem, column=column, row=row)
+        self.rows = rows
+        self.reasons = reasons
+
+
 class ModelArtifactError(RevIntelError):
     """A model directory holds a corrupt, incomplete or incompatible model."""
 

@@ -15,6 +15,9 @@ METADATA_FILE = "predictions_metadata.json"
 PREDICTIONS_FILE = "latest_predictions.csv"
 FORECAST_FILE = "forecast.csv"
 SHAP_FILE = "shap_values.csv"
+REJECTED_FILE = (
+    "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
+)
 
 
 def fast_file(csv_name: str) -> str:
@@ -157,6 +160,7 @@ class Counts:
     stale_pipeline_value: float = 0.0
     open_pipeline_value: float = 0.0
     risk_tiers: dict[str, int] = field(default_factory=dict)
+    rejected_rows: int = 0
 
 
 @dataclass(frozen=True)

@@ -98,11 +98,17 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
-def add_mapping_argument(parser: argparse.ArgumentParser) -> None:
-    """``--mapping FILE``: the column mapping of a CRM other than MavenTech's schema (ARCHITECTURE 1)."""
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """How to read the export (ARCHITECTURE 1 and 3): ``--mapping FILE`` for a CRM other than MavenTech's
+    schema, ``--drop-invalid`` to set rows that break the contract aside instead of stopping."""
     parser.add_argument(
         "--mapping",
         type=Path,
         default=None,
         help="column-mapping TOML for other CRMs (default: revintel.toml in --data-dir, if any)",
+    )
+    parser.add_argument(
+        "--drop-invalid",
+        action="store_true",
+        help="set rows that break the data contract aside (rejected_rows.csv with the reason) and go on",
     )

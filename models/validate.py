@@ -12,7 +12,7 @@ from core.data import CRMData, load_crm
 from core.data.asof import parse_as_of
 from core.data.mapping import mapping_for
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, add_mapping_argument, exit_process, run_cli
+from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
 
 REPORT_COLUMNS = ("code", "file", "column", "count", "action")
 
@@ -48,11 +48,11 @@ def _validate(argv: list[str] | None) -> int:
     )
     parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="folder of the CSV export")
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: the latest date in the data)")
-    add_mapping_argument(parser)
+    add_export_arguments(parser)
     args = parser.parse_args(argv)
     as_of = parse_as_of(args.as_of) if args.as_of is not None else None
     mapping = mapping_for(args.data_dir, args.mapping)
-    crm = load_crm(args.data_dir, as_of=as_of, mapping=mapping)
+    crm = load_crm(args.data_dir, as_of=as_of, mapping=mapping, drop_invalid=args.drop_invalid)
     print(format_report(crm, mapping.name))
     return 0
 

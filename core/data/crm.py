@@ -30,6 +30,9 @@ class CRMData:
     data_hash: str
     missing_files: tuple[str, ...] = ()
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
+    rejected: pd.DataFrame | None = (
+        None  # rows set aside by --drop-invalid: file, row, opportunity_id, column, problem
+    )
 
     @property
     def open_ids(self) -> pd.Series:
@@ -42,6 +45,6 @@ def with_quality(
 ) -> CRMData:
     """A copy of ``crm`` holding ``deals`` at ``as_of`` with a freshly assessed quality report."""
     quality = assess_quality(
-        deals, as_of, stale_days, excluded_undated, crm.missing_files, crm.quality.pipeline_file
+        deals, as_of, stale_days, excluded_undated, crm.missing_files, crm.quality.pipeline_file, crm.rejected
     )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

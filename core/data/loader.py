@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from core.data.contract import (
 from core.data.crm import CRMData
 from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
 from core.data.quality import DataQualityReport
-from core.errors import DataContractError
+from core.errors import DataContractError, RowsBreakContract
 
 HEADER_ROWS = 1
 
@@ -180,15 +181,64 @@ def _first_bad(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, pd.Series]:
 
 
 def _fail_if(frame: pd.DataFrame, mask: pd.Series, file: Source, column: str, problem: str) -> None:
-    """Raise a one-line DataContractError at the first row where ``mask`` holds; ``{v}`` is its value."""
-    if bool(mask.any()):
-        row, first = _first_bad(frame, mask)
-        value = first.get(column, "")
-        ident = first.get("opportunity_id", "")
-        suffix = f" ({file.label('opportunity_id')} {ident})" if ident and column != "opportunity_id" else ""
-        raise DataContractError(
-            file.name, problem.format(v=value) + suffix, column=file.label(column), row=row
-        )
+    """Raise one line at the first row where ``mask`` holds (``{v}`` is its value), saying how many rows
+    share the problem; the error carries them all (``RowsBreakContract``) for ``drop_invalid``."""
+    if not bool(mask.any()):
+        return
+    row, first = _first_bad(frame, mask)
+    ident = first.get("opportunity_id", "")
+    suffix = f" ({file.label('opportunity_id')} {ident})" if ident and column != "opportunity_id" else ""
+    count = int(mask.sum())
+    share = (
+        "" if count == 1 else f"; {count - 1:,} more row{'s share' if count > 2 else ' shares'} this problem"
+    )
+    values = frame.loc[mask, column] if column in frame.columns else pd.Series("", index=frame.index[mask])
+    raise RowsBreakContract(
+        file.name,
+        problem.format(v=first.get(column, "")) + suffix + share,
+        column=file.label(column),
+        row=row,
+        rows=frame.index[mask],
+        reasons=values.map(lambda v: problem.format(v=v)),
+    )
+
+
+_NO_REJECTS = pd.DataFrame(
+    {c: pd.Series(dtype=object) for c in ("file", "row", "opportunity_id", "column", "problem")}
+)
+
+
+def _rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows set aside, in the order they were found (an empty table when none was)."""
+    return pd.concat(parts, ignore_index=True) if parts else _NO_REJECTS.copy()
+
+
+def _set_aside(
+    validate: Callable[[pd.DataFrame], pd.DataFrame], frame: pd.DataFrame, rejected: list[pd.DataFrame] | None
+) -> pd.DataFrame:
+    """``validate(frame)``; with ``rejected`` (``--drop-invalid``), rows that break a rule are moved there
+    with their reason, rule by rule, and the rest validated again (without it the first break is an error)."""
+    while True:
+        try:
+            return validate(frame)
+        except RowsBreakContract as broken:
+            if rejected is None:
+                raise
+            rows = frame.loc[broken.rows]
+            rejected.append(
+                pd.DataFrame(
+                    {
+                        "file": broken.file,
+                        "row": rows["source_row"].to_numpy(),
+                        "opportunity_id": rows.get(
+                            "opportunity_id", pd.Series("", index=rows.index)
+                        ).to_numpy(),
+                        "column": broken.column,
+                        "problem": broken.reasons.to_numpy(),
+                    }
+                )
+            )
+            frame = frame.drop(index=broken.rows)
 
 
 def _parse_dates(frame: pd.DataFrame, column: str, file: Source, date_format: str) -> pd.Series:
@@ -388,8 +438,15 @@ def _normalise(
     return deals
 
 
-def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> CRMData:
-    """Read and validate the whole export in ``data_dir`` (no cut yet: as_of is the export's latest date)."""
+def read_crm(
+    data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING, drop_invalid: bool = False
+) -> CRMData:
+    """Read and validate the whole export in ``data_dir`` (no cut yet: as_of is the export's latest date).
+
+    With ``drop_invalid`` rows that break the contract are set aside (``CRMData.rejected``, with the file,
+    spreadsheet row, column and reason) instead of stopping the load at the first one.
+    """
+    rejected: list[pd.DataFrame] | None = [] if drop_invalid else None
     root = Path(data_dir)
     if not root.is_dir():
         problem = "is a file, not a data directory" if root.exists() else "data directory not found"
@@ -408,14 +465,22 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         frames[spec.name] = _read_csv(path, _source(mapping, spec), spec, mapping)
         read_paths.append(path)
     pipeline_name = mapping.source_file(PIPELINE.name)
-    pipeline = _validate_pipeline(frames[PIPELINE.name], _source(mapping, PIPELINE), mapping.date_format)
+    pipeline = _set_aside(
+        lambda f: _validate_pipeline(f, _source(mapping, PIPELINE), mapping.date_format),
+        frames[PIPELINE.name],
+        rejected,
+    )
     products = (
-        _validate_products(frames[PRODUCTS.name], _source(mapping, PRODUCTS))
+        _set_aside(
+            lambda f: _validate_products(f, _source(mapping, PRODUCTS)), frames[PRODUCTS.name], rejected
+        )
         if PRODUCTS.name in frames
         else _empty(PRODUCTS, ["product", "series", "sales_price"])
     )
     accounts = (
-        _validate_accounts(frames[ACCOUNTS.name], _source(mapping, ACCOUNTS))
+        _set_aside(
+            lambda f: _validate_accounts(f, _source(mapping, ACCOUNTS)), frames[ACCOUNTS.name], rejected
+        )
         if ACCOUNTS.name in frames
         else _empty(
             ACCOUNTS,
@@ -431,7 +496,9 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         )
     )
     teams = (
-        _validate_teams(frames[SALES_TEAMS.name], _source(mapping, SALES_TEAMS))
+        _set_aside(
+            lambda f: _validate_teams(f, _source(mapping, SALES_TEAMS)), frames[SALES_TEAMS.name], rejected
+        )
         if SALES_TEAMS.name in frames
         else _empty(SALES_TEAMS, ["sales_agent", "manager", "regional_office"])
     )
@@ -453,13 +520,17 @@ def read_crm(data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING) -> 
         data_hash=_hash_files(read_paths, mapping),
         missing_files=tuple(missing_files),
         mapping=mapping,
+        rejected=None if rejected is None else _rejects(rejected),
     )
     return cut_at(full, full.export_end)
 
 
 def load_crm(
-    data_dir: str | Path, as_of: str | pd.Timestamp | None = None, mapping: ColumnMapping = DEFAULT_MAPPING
+    data_dir: str | Path,
+    as_of: str | pd.Timestamp | None = None,
+    mapping: ColumnMapping = DEFAULT_MAPPING,
+    drop_invalid: bool = False,
 ) -> CRMData:
     """Load the export in ``data_dir`` as it stood on ``as_of`` (default: the latest date in the data)."""
-    full = read_crm(data_dir, mapping)
+    full = read_crm(data_dir, mapping, drop_invalid)
     return full if as_of is None else cut_at(full, as_of)

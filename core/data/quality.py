@@ -76,6 +76,7 @@ def assess_quality(
     excluded_undated: int = 0,
     missing_files: tuple[str, ...] = (),
     pipeline_file: str = "sales_pipeline.csv",
+    rejected: pd.DataFrame | None = None,
 ) -> DataQualityReport:
     """Count every repaired or flagged quirk among the deals present at ``as_of``."""
     file = pipeline_file
@@ -173,6 +174,21 @@ def assess_quality(
                 "before an as-of date earlier than the export",
             )
         )
+    if rejected is not None:  # rows set aside by --drop-invalid, one finding per file and rule
+        for (name, column, rule), rows in rejected.groupby(
+            ["file", "column", rejected["problem"].str.replace(r"'[^']*'", "'...'", regex=True)], sort=False
+        ):
+            items.append(
+                QualityItem(
+                    "rejected_row",
+                    str(name),
+                    str(column),
+                    len(rows),
+                    "set aside in rejected_rows.csv (--drop-invalid)",
+                    f"row breaks the data contract: {rule}",
+                    tuple(rows["row"].astype(str).head(3)),
+                )
+            )
     for name in missing_files:
         items.append(
             QualityItem(

@@ -30,7 +30,7 @@ from core.errors import DataContractError, UsageError
 from core.model.backtest import default_as_of_dates, outside_chance, rolling_backtest
 from core.model.metrics import chance_range_text
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, add_mapping_argument, exit_process, run_cli
+from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
 from models.storage import write_atomically
 
 VARIANTS: dict[str, dict] = {
@@ -232,7 +232,7 @@ def build_parser() -> OneLineArgumentParser:
     """The backtest.py flags (ARCHITECTURE section 3)."""
     parser = OneLineArgumentParser(prog="backtest.py", description="Rolling-origin backtest of the model.")
     parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="CRM export folder")
-    add_mapping_argument(parser)
+    add_export_arguments(parser)
     parser.add_argument(
         "--as-of-dates", default=None, help="D1,D2,... (default: 5 month starts with enough history)"
     )
@@ -286,7 +286,7 @@ def _main(argv: list[str] | None) -> int:
     """Run every report section and write backtest.json and backtest.md."""
     args = parse_args(argv)
     started = time.perf_counter()
-    full = read_crm(args.data_dir, mapping_for(args.data_dir, args.mapping))
+    full = read_crm(args.data_dir, mapping_for(args.data_dir, args.mapping), args.drop_invalid)
     truth = read_truth(Path(args.data_dir))
     report: dict = {
         "data_dir": str(args.data_dir),

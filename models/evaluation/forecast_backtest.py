@@ -316,12 +316,12 @@ def forecast_backtest_section(
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the summary and write the full result as JSON."""
-    from models.cli_support import OneLineArgumentParser, add_mapping_argument, run_cli
+    from models.cli_support import OneLineArgumentParser, add_export_arguments, run_cli
 
     def run() -> int:
         parser = OneLineArgumentParser(prog="forecast_backtest", description="Backtest the revenue forecast.")
         parser.add_argument("--data-dir", type=Path, required=True)
-        add_mapping_argument(parser)
+        add_export_arguments(parser)
         parser.add_argument("--as-of-dates", required=True, help="comma-separated YYYY-MM-DD dates")
         parser.add_argument("--source", choices=("model", "curves"), default="model")
         parser.add_argument("--simulations", type=int, default=10_000)
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             "--cache-dir", type=Path, default=None, help="keep trained-model scores per as-of here"
         )
         args = parser.parse_args(argv)
-        full = read_crm(args.data_dir, mapping_for(args.data_dir, args.mapping))
+        full = read_crm(args.data_dir, mapping_for(args.data_dir, args.mapping), args.drop_invalid)
         dates = [d.strip() for d in args.as_of_dates.split(",") if d.strip()]
         result = run_forecast_backtest(
             full,

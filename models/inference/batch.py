@@ -32,6 +32,7 @@ from core.outputs import (
     METADATA_FILE,
     PREDICTIONS,
     PREDICTIONS_FILE,
+    REJECTED_FILE,
     SHAP,
     SHAP_FILE,
     Counts,
@@ -131,7 +132,10 @@ def build_outputs(
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
     )
-    return {**scored.files, METADATA_FILE: _json_bytes(metadata.to_dict())}
+    files = {**scored.files, METADATA_FILE: _json_bytes(metadata.to_dict())}
+    if crm.rejected is not None:  # --drop-invalid: the rows set aside, with their reasons (none: a header)
+        files[REJECTED_FILE] = csv_bytes(crm.rejected)
+    return files
 
 
 def fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
@@ -280,6 +284,7 @@ def _metadata(
             stale_pipeline_value=round(float(predictions.loc[stale, "deal_value"].sum()), 2),
             open_pipeline_value=round(float(predictions["deal_value"].sum()), 2),
             risk_tiers={tier: int((predictions["risk_tier"] == tier).sum()) for tier in TIER_MEANINGS},
+            rejected_rows=0 if crm.rejected is None else len(crm.rejected),
         ),
         simulation={
             "runs": simulations,

@@ -19,7 +19,7 @@ from pathlib import Path
 from core.data import load_crm, mapping_for
 from core.errors import UsageError
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, add_mapping_argument, exit_process, run_cli
+from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
 from models.inference.batch import build_outputs
 from models.storage import write_atomically
 
@@ -71,7 +71,7 @@ def build_parser() -> OneLineArgumentParser:
         "--out-dir", type=Path, default=SETTINGS.out_dir, help="where the outputs are written"
     )
     parser.add_argument("--model-dir", type=Path, default=SETTINGS.model_dir, help="model artifacts folder")
-    add_mapping_argument(parser)
+    add_export_arguments(parser)
     parser.add_argument("--retrain", action="store_true", help="train a new model even if one is compatible")
     parser.add_argument("--simulations", type=int, default=SETTINGS.simulations, help="Monte Carlo runs")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
@@ -101,7 +101,8 @@ def run(argv: list[str] | None = None) -> int:
     # progress lines only on an interactive terminal: scripted runs get exactly one stderr line on error
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     with progress.step("load", "loading and validating the CRM export"):
-        crm = load_crm(args.data_dir.resolve(), args.as_of, mapping_for(args.data_dir, args.mapping))
+        mapping = mapping_for(args.data_dir, args.mapping)
+        crm = load_crm(args.data_dir.resolve(), args.as_of, mapping, args.drop_invalid)
     files = build_outputs(
         crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
     )

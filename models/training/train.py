@@ -24,7 +24,7 @@ from core.model import WinProbabilityModel
 from core.model.backtest import backtest_report, default_as_of_dates, score_as_of
 from core.parallel import worker_pool
 from core.settings import SETTINGS
-from models.cli_support import OneLineArgumentParser, add_mapping_argument, exit_process, run_cli
+from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
 from models.model_io import save_model
 
 SHORT_BACKTEST_DATES = 3
@@ -71,7 +71,7 @@ def build_parser() -> OneLineArgumentParser:
     parser = OneLineArgumentParser(prog="train.py", description="Train and save the win-probability model.")
     parser.add_argument("--data-dir", type=Path, default=SETTINGS.data_dir, help="CRM export folder")
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: latest date in the data)")
-    add_mapping_argument(parser)
+    add_export_arguments(parser)
     parser.add_argument("--model-dir", type=Path, default=SETTINGS.model_dir, help="where model versions go")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
     parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow logging (faster)")
@@ -92,7 +92,7 @@ def _main(argv: list[str] | None) -> int:
     """Load -> fit and backtest -> save -> track."""
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
-    full = read_crm(args.data_dir, mapping_for(args.data_dir, args.mapping))
+    full = read_crm(args.data_dir, mapping_for(args.data_dir, args.mapping), args.drop_invalid)
     crm = full if args.as_of is None else cut_at(full, args.as_of)
     print(
         f"training at as-of {crm.as_of:%Y-%m-%d} on {len(crm.deals):,} deals from {args.data_dir}",

@@ -123,6 +123,51 @@ def test_error_message_is_exactly_file_column_row_problem(tmp_path) -> None:
     )
 
 
+MESSY = (
+    "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+    "A1,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,500\n"
+    "A2,Ann,GTX Basic,,Won,2017-02-02,2017-01-09,500\n"
+    "A3,Ann,GTX Basic,,Lost,2017-03-05,2017-02-01,\n"
+    "A4,Bob,GTX Basic,,Closed Won,2017-01-02,2017-01-20,700\n"
+    "A5,Bob,GTX Basic,,Lost,2017-04-02,2017-01-20,\n"
+    "A6,Bob,GTX Basic,,Engaging,2017-01-03,,\n"
+)
+
+
+def test_the_error_says_how_many_rows_share_the_problem(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(MESSY.replace("Closed Won", "Won"))
+    with pytest.raises(DataContractError) as caught:
+        read_crm(tmp_path)
+    assert str(caught.value) == (
+        "sales_pipeline.csv, column 'close_date', row 3: close_date '2017-01-09' is before engage_date "
+        "(opportunity_id A2); 2 more rows share this problem"
+    )
+
+
+def test_drop_invalid_sets_breaking_rows_aside_with_their_reason(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_text(MESSY)
+    crm = read_crm(tmp_path, drop_invalid=True)
+    assert crm.deals["opportunity_id"].tolist() == ["A1", "A6"]
+    rejected = crm.rejected
+    assert rejected[["row", "opportunity_id", "column"]].values.tolist() == [
+        [5, "A4", "deal_stage"],
+        [3, "A2", "close_date"],
+        [4, "A3", "close_date"],
+        [6, "A5", "close_date"],
+    ]
+    assert rejected["problem"].iloc[0].startswith("unknown stage 'Closed Won'")
+    assert rejected["problem"].iloc[3] == "close_date '2017-01-20' is before engage_date"
+    assert (rejected["file"] == "sales_pipeline.csv").all()
+    found = {item.column: item.count for item in crm.quality.items if item.code == "rejected_row"}
+    assert found == {"deal_stage": 1, "close_date": 3}
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "sales_pipeline.csv").write_text("\n".join(MESSY.splitlines()[:2]) + "\n")
+    nothing = read_crm(clean, drop_invalid=True).rejected
+    assert nothing is not None and nothing.empty and list(nothing.columns) == list(rejected.columns)
+    assert read_crm(clean).rejected is None  # without the flag nothing is set aside
+
+
 def test_load_crm_without_as_of_equals_read_crm(valid_export, crm) -> None:
     loaded = load_crm(valid_export)
     pd.testing.assert_frame_equal(loaded.deals, crm.deals)
