@@ -60,6 +60,7 @@ PREDICTIONS: tuple[Column, ...] = (
     Column("account"),
     Column("sector", required=False),
     Column("deal_stage"),
+    Column("stage", required=False),  # the CRM's own stage name (blank when not known at the as-of date)
     Column("engage_date", "date"),
     Column("age_days", "number", 0),
     Column("deal_value", "number", 2),

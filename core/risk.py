@@ -46,6 +46,7 @@ DATA_FLAG_COLUMNS: tuple[str, ...] = (
     "flag_unknown_agent",
     "flag_unknown_product",
     "flag_no_engage_date",
+    "flag_unlisted_stage",
 )
 
 

@@ -116,6 +116,7 @@ DATA_FLAGS: dict[str, str] = {
     "unknown_product": "product not in the product list",
     "product_alias": "product name spelled differently from the product list (corrected)",
     "no_engage_date": "no engage date yet",
+    "unlisted_stage": "stage not listed in the column mapping (kept as open)",
 }
 VALUE_SOURCES: dict[str, str] = {
     "amount": "the deal's amount in the CRM",
@@ -139,6 +140,10 @@ QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
     "prospecting_without_engage_date": (
         "Prospecting deal with no engage date",
         "kept, not scored: no past deal was scored before engagement",
+    ),
+    "unlisted_stage": (
+        "Stage the column mapping does not list",
+        "kept as an open deal under its own stage name",
     ),
     "undated_prospecting_excluded": (
         "Prospecting deal with no engage date, left out of this past date",

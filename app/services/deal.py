@@ -56,6 +56,13 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
     return pd.DataFrame(rows)
 
 
+def stage_text(deal: pd.Series) -> str:
+    """The deal's stage as its CRM names it (the outcome state when the export does not say), and stale."""
+    own = str(deal.get("stage", "") or "").strip()
+    stage = own or str(deal["deal_stage"])
+    return stage + (" (stale)" if bool(deal["stale"]) else "")
+
+
 def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.DataFrame:
     """How the deal's calibrated probability splits over outcomes and close periods (sums to 1)."""
     p_win = float(deal["win_probability"])

@@ -80,7 +80,7 @@ NOT_SCORED = (
 
 st.title(md(deal["account"] or f"Deal {current} (no account in the CRM)"), anchor=False)
 st.caption(f"Deal {md(current)} - shareable link: this page's URL (?deal={md(current)})")
-stage = str(deal["deal_stage"]) + (" (stale)" if deal["stale"] else "")
+stage = deal_logic.stage_text(deal)
 st.markdown(
     f"**Rep** {md(deal['sales_agent'])} &nbsp;·&nbsp; **Manager** {md(deal['manager'])} &nbsp;·&nbsp; "
     f"**Product** {md(deal['product'])} &nbsp;·&nbsp; **Stage** {md(stage)} &nbsp;·&nbsp; "

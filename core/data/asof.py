@@ -61,6 +61,7 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
     cut = deals.loc[keep].copy()
     closed_later = cut["close_date"] > stamp
     cut.loc[closed_later, "deal_stage"] = "Engaging"
+    cut.loc[closed_later, "stage"] = ""  # the CRM's stage at the as-of date is unknown without its history
     cut.loc[closed_later, "close_date"] = pd.NaT
     cut.loc[closed_later, "close_value"] = np.nan
     cut["is_open"] = cut["deal_stage"].isin(OPEN_STAGES)

@@ -61,6 +61,7 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "account_employees",
     "account_year_established",
     "deal_stage",
+    "stage",
     "engage_date",
     "close_date",
     "close_value",
@@ -76,5 +77,6 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "flag_unknown_agent",
     "flag_unknown_product",
     "flag_no_engage_date",
+    "flag_unlisted_stage",
 )
 UNKNOWN = "Unknown"

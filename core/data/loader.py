@@ -31,7 +31,7 @@ from core.data.contract import (
     FileSpec,
 )
 from core.data.crm import CRMData
-from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
+from core.data.mapping import DEFAULT_MAPPING, UNLISTED_STAGE, ColumnMapping
 from core.data.quality import DataQualityReport
 from core.errors import DataContractError, RowsBreakContract
 
@@ -333,6 +333,8 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
             "close_date": close,
             "close_value": close_value,
             "amount": _parse_numbers(frame, "amount", file) if "amount" in frame.columns else np.nan,
+            "stage": frame["stage"] if "stage" in frame.columns else stage,
+            "flag_unlisted_stage": frame.get(UNLISTED_STAGE, pd.Series("", index=frame.index)).eq("1"),
             "source_row": frame["source_row"],
         }
     )

@@ -46,9 +46,14 @@ class ColumnMapping:
         """Rename columns and map stage values of one raw frame (all-string) to the canonical form."""
         renames = self.columns.get(canonical_file.removesuffix(".csv"), {})
         out = frame.rename(columns=renames)
-        if canonical_file == PIPELINE.name and self.stages and "deal_stage" in out.columns:
+        if canonical_file == PIPELINE.name and "deal_stage" in out.columns:
             stripped = out["deal_stage"].str.strip()
-            out["deal_stage"] = stripped.map(self.stages).fillna(stripped)
+            out["stage"] = stripped  # the CRM's own stage name, kept beside the outcome state
+            if self.stages:  # a stage the mapping does not list is an open deal, flagged, never an error
+                mapped = stripped.map(self.stages)
+                unlisted = mapped.isna() & stripped.ne("")
+                out["deal_stage"] = mapped.where(~unlisted, OPEN_STAGES[-1]).fillna(stripped)
+                out[UNLISTED_STAGE] = unlisted.map({True: "1", False: ""})
         if canonical_file == PIPELINE.name:
             out = self._fill_contract_fields(out)
         return out
@@ -71,6 +76,7 @@ class ColumnMapping:
 
 
 DEFAULT_MAPPING = ColumnMapping()
+UNLISTED_STAGE = "unlisted_stage"  # marks a row whose stage the mapping's [stages] does not list
 DATA_DIR_MAPPING = "revintel.toml"  # a mapping kept beside the export is used without a --mapping flag
 
 

@@ -139,6 +139,14 @@ def assess_quality(
             "Prospecting deal without engage_date",
         ),
         (
+            "unlisted_stage",
+            "deal_stage",
+            deals["flag_unlisted_stage"],
+            "stage",
+            "kept as an open deal under its own stage name; list it in the mapping's [stages]",
+            "stage the column mapping does not list",
+        ),
+        (
             "stale_open_deal",
             "engage_date",
             deals["stale"],

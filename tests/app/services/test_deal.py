@@ -11,6 +11,7 @@ from app.services.deal import (
     comparable_deals,
     deal_choices,
     default_deal,
+    stage_text,
     waterfall_steps,
 )
 
@@ -58,6 +59,14 @@ def test_waterfall_follows_the_path_order_and_stays_a_probability() -> None:
     levels = steps["value"].iloc[0] + steps["value"].iloc[1:-1].cumsum()
     assert levels.tolist() == pytest.approx([0.1, 0.65, 0.7])
     assert steps["value"].iloc[-1] == pytest.approx(0.7)
+
+
+def test_the_header_names_the_stage_as_the_crm_does() -> None:
+    crm_stage = pd.Series({"stage": "Negotiation/Review", "deal_stage": "Engaging", "stale": False})
+    assert stage_text(crm_stage) == "Negotiation/Review"
+    unknown_then = pd.Series({"stage": "", "deal_stage": "Engaging", "stale": True})
+    assert stage_text(unknown_then) == "Engaging (stale)"
+    assert stage_text(pd.Series({"deal_stage": "Prospecting", "stale": False})) == "Prospecting"  # older runs
 
 
 def test_close_outlook_sums_to_one() -> None:

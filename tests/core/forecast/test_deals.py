@@ -67,6 +67,7 @@ def history() -> pd.DataFrame:
             }
         )
     deals = pd.DataFrame(rows)
+    deals["stage"] = deals["deal_stage"]  # the CRM's own stage name: here our schema's
     deals["age_days"] = (AS_OF - deals["engage_date"]).dt.days.astype(float)
     for column, value in (
         ("product", "GTX Basic"),
