@@ -141,6 +141,10 @@ QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
         "Prospecting deal with no engage date",
         "kept, not scored: no past deal was scored before engagement",
     ),
+    "no_product_column": (
+        "No product on the deals in this export",
+        "product shown as Unknown; values from amounts or past won deals",
+    ),
     "unlisted_stage": (
         "Stage the column mapping does not list",
         "kept as an open deal under its own stage name",

@@ -28,14 +28,13 @@ PIPELINE = FileSpec(
     (
         "opportunity_id",
         "sales_agent",
-        "product",
         "account",
         "deal_stage",
         "engage_date",
         "close_date",
         "close_value",
     ),
-    ("amount",),
+    ("product", "amount"),  # many CRMs have no product per deal: then every deal's product is Unknown
     required_file=True,
 )
 ACCOUNTS = FileSpec(
@@ -78,5 +77,6 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "flag_unknown_product",
     "flag_no_engage_date",
     "flag_unlisted_stage",
+    "flag_no_product",
 )
 UNKNOWN = "Unknown"

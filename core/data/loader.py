@@ -288,7 +288,9 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
         + "; map others in a column mapping)",
     )
     _fail_if(frame, frame["sales_agent"].eq(""), file, "sales_agent", "blank sales_agent")
-    _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
+    has_product = "product" in frame.columns
+    if has_product:
+        _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
     engage = _parse_dates(frame, "engage_date", file, date_format)
     close = _parse_dates(frame, "close_date", file, date_format)
     close_value = _parse_numbers(frame, "close_value", file)
@@ -326,7 +328,8 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
         {
             "opportunity_id": frame["opportunity_id"],
             "sales_agent": frame["sales_agent"],
-            "product": frame["product"],
+            "product": frame["product"] if has_product else UNKNOWN,
+            "flag_no_product": not has_product,
             "account": frame["account"],
             "deal_stage": stage,
             "engage_date": engage,
@@ -414,7 +417,9 @@ def _normalise(
     deals["flag_blank_account"] = deals["account"].eq("")
     deals["flag_no_engage_date"] = deals["engage_date"].isna()
     deals["flag_unknown_agent"] = ~deals["sales_agent"].isin(teams["sales_agent"]) if len(teams) else False
-    deals["flag_unknown_product"] = ~deals["product"].isin(products["product"]) if len(products) else False
+    deals["flag_unknown_product"] = (
+        ~deals["product"].isin(products["product"]) & ~deals["flag_no_product"] if len(products) else False
+    )
     deals["flag_unknown_account"] = (
         ~deals["account"].isin(accounts["account"]) & ~deals["flag_blank_account"] if len(accounts) else False
     )

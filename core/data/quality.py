@@ -139,6 +139,14 @@ def assess_quality(
             "Prospecting deal without engage_date",
         ),
         (
+            "no_product_column",
+            "product",
+            deals["flag_no_product"],
+            "opportunity_id",
+            "product set to Unknown; deal values from amounts or past won deals",
+            "the export has no product per deal",
+        ),
+        (
             "unlisted_stage",
             "deal_stage",
             deals["flag_unlisted_stage"],

@@ -149,3 +149,21 @@ def test_without_its_mapping_a_salesforce_report_is_a_one_line_error(exports, ca
     _, report = exports
     assert validate(["--data-dir", str(report)]) == 2
     assert capsys.readouterr().err.startswith("error: sales_pipeline.csv")
+
+
+def test_a_report_without_a_product_column_is_scored_with_products_unknown(exports, tmp_path: Path) -> None:
+    """Many CRMs have no product per deal: the report loads and scores, every product reads Unknown, and the
+    quality report says so."""
+    _, report = exports
+    folder = tmp_path / "no_product"
+    shutil.copytree(report, folder)
+    opportunities = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False)
+    opportunities.drop(columns="Product Name").to_csv(folder / "opportunities.csv", index=False)
+    crm = read_crm(folder, load_mapping(SALESFORCE))
+    assert set(crm.deals["product"]) == {"Unknown"} and not crm.deals["flag_unknown_product"].any()
+    (finding,) = [item for item in crm.quality.items if item.code == "no_product_column"]
+    assert finding.count == len(crm.deals)
+    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE)) == 0
+    predictions = pd.read_csv(tmp_path / "run" / "out" / "latest_predictions.csv", dtype=str)
+    assert set(predictions["product"]) == {"Unknown"} and len(predictions) == crm.quality.n_open
+    assert predictions["value_source"].isin(["amount", "median_won_value"]).all()
