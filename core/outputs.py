@@ -73,6 +73,9 @@ PREDICTIONS: tuple[Column, ...] = (
     Column("p_close_in_quarter", "number", 6),
     Column("p_close_next_quarter", "number", 6),
     Column("expected_close_date", "date"),
+    Column("rep_close_date", "date", required=False),  # the rep's own claims, as exported (blank: none)
+    Column("forecast_category", required=False),
+    Column("rep_probability", "number", 6, required=False),
     Column("stale", "flag"),
     Column("scored", "flag", required=False),
     Column("early_stage", "flag", required=False),

@@ -63,6 +63,22 @@ def stage_text(deal: pd.Series) -> str:
     return stage + (" (stale)" if bool(deal["stale"]) else "")
 
 
+def rep_call_text(deal: pd.Series) -> str:
+    """The rep's own call on the deal as the CRM holds it (expected close, forecast category, probability),
+    '' when the export has none."""
+    parts = []
+    close = deal.get("rep_close_date")
+    if close is not None and not pd.isna(close):
+        parts.append(f"expects it to close on {pd.Timestamp(close):%Y-%m-%d}")
+    category = str(deal.get("forecast_category", "") or "").strip()
+    if category:
+        parts.append(f"forecast category {category}")
+    probability = deal.get("rep_probability")
+    if probability is not None and not pd.isna(probability):
+        parts.append(f"probability {float(probability):.0%}")
+    return "The rep's call in the CRM: " + ", ".join(parts) + "." if parts else ""
+
+
 def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.DataFrame:
     """How the deal's calibrated probability splits over outcomes and close periods (sums to 1)."""
     p_win = float(deal["win_probability"])

@@ -188,6 +188,9 @@ if len(close_quantiles) == 3:
     left.caption(
         f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}"
     )
+rep_call = deal_logic.rep_call_text(deal)
+if rep_call:
+    left.caption(md(rep_call))
 if is_scored:
     with right:
         outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")

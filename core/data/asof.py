@@ -62,6 +62,10 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
     closed_later = cut["close_date"] > stamp
     cut.loc[closed_later, "deal_stage"] = "Engaging"
     cut.loc[closed_later, "stage"] = ""  # the CRM's stage at the as-of date is unknown without its history
+    if stamp < crm.export_end:  # the rep's claims as exported may postdate a past as-of date: unknown then
+        cut["rep_close_date"] = pd.NaT
+        cut["forecast_category"] = ""
+        cut["rep_probability"] = np.nan
     cut.loc[closed_later, "close_date"] = pd.NaT
     cut.loc[closed_later, "close_value"] = np.nan
     cut["is_open"] = cut["deal_stage"].isin(OPEN_STAGES)

@@ -34,7 +34,9 @@ PIPELINE = FileSpec(
         "close_date",
         "close_value",
     ),
-    ("product", "amount"),  # many CRMs have no product per deal: then every deal's product is Unknown
+    # many CRMs have no product per deal (then every product is Unknown); the rep's own claims about an open
+    # deal (expected close date, forecast category, probability in %) are kept, never taken as outcomes
+    ("product", "amount", "rep_close_date", "forecast_category", "rep_probability"),
     required_file=True,
 )
 ACCOUNTS = FileSpec(
@@ -65,6 +67,9 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "close_date",
     "close_value",
     "amount",
+    "rep_close_date",
+    "forecast_category",
+    "rep_probability",
     "is_open",
     "is_won",
     "age_days",

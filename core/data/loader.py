@@ -337,11 +337,34 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
             "close_value": close_value,
             "amount": _parse_numbers(frame, "amount", file) if "amount" in frame.columns else np.nan,
             "stage": frame["stage"] if "stage" in frame.columns else stage,
+            **_rep_claims(frame, file, date_format),
             "flag_unlisted_stage": frame.get(UNLISTED_STAGE, pd.Series("", index=frame.index)).eq("1"),
             "source_row": frame["source_row"],
         }
     )
     return typed
+
+
+def _rep_claims(frame: pd.DataFrame, file: Source, date_format: str) -> dict[str, pd.Series]:
+    """The rep's own claims about a deal, typed: expected close date, forecast category, probability (the
+    export's 0-100 as a fraction); blank (NaT, "", NaN) when the export has no such column."""
+    blank = pd.Series("", index=frame.index)
+    probability = (
+        _parse_numbers(frame, "rep_probability", file) / 100.0
+        if "rep_probability" in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
+    _fail_if(frame, probability > 1, file, "rep_probability", "probability '{v}' is over 100")
+    return {
+        "rep_close_date": _parse_dates(
+            frame.assign(rep_close_date=frame.get("rep_close_date", blank)),
+            "rep_close_date",
+            file,
+            date_format,
+        ),
+        "forecast_category": frame.get("forecast_category", blank),
+        "rep_probability": probability,
+    }
 
 
 def _validate_products(frame: pd.DataFrame, file: Source) -> pd.DataFrame:

@@ -18,8 +18,9 @@ class ColumnMapping:
 
     ``files`` renames files (canonical name -> source name); ``columns`` renames columns per file
     (source -> canonical); ``stages`` maps source stage values to the four canonical stages;
-    ``date_format`` is the strftime format of the source dates; ``blank_open_close_fields`` drops the
-    close date and value that some CRMs keep on open deals (an expected close, not a fact);
+    ``date_format`` is the strftime format of the source dates; ``blank_open_close_fields`` moves the close
+    date some CRMs keep on open deals to ``rep_close_date`` (the rep's expected close, a claim, not a fact)
+    and drops their close value;
     ``won_value_from_amount`` fills a Won deal's close_value from its amount.
     """
 
@@ -64,6 +65,9 @@ class ColumnMapping:
             return out
         is_open = out["deal_stage"].isin(OPEN_STAGES)
         if self.blank_open_close_fields:
+            if "close_date" in out.columns and "rep_close_date" not in out.columns:
+                # an open deal's close date is the rep's expected close: a claim, kept as such
+                out["rep_close_date"] = out["close_date"].where(is_open, "")
             for column in ("close_date", "close_value"):
                 if column in out.columns:
                     out[column] = out[column].where(~is_open, "")

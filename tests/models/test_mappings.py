@@ -50,7 +50,11 @@ def as_salesforce_report(ours: Path, target: Path) -> Path:
         "products": pd.read_csv(ours / "products.csv", dtype=str, keep_default_na=False),
         "sales_teams": pd.read_csv(ours / "sales_teams.csv", dtype=str, keep_default_na=False),
     }.items():
-        to_source = {target_column: source for source, target_column in mapping.columns[canonical].items()}
+        to_source = {
+            target_column: source
+            for source, target_column in mapping.columns[canonical].items()
+            if target_column in frame.columns  # a report holds what our export has (no rep calls here)
+        }
         renamed = frame.rename(columns=to_source)[list(to_source.values())]
         renamed.to_csv(target / mapping.files[canonical], index=False)
     return target
@@ -167,3 +171,32 @@ def test_a_report_without_a_product_column_is_scored_with_products_unknown(expor
     predictions = pd.read_csv(tmp_path / "run" / "out" / "latest_predictions.csv", dtype=str)
     assert set(predictions["product"]) == {"Unknown"} and len(predictions) == crm.quality.n_open
     assert predictions["value_source"].isin(["amount", "median_won_value"]).all()
+
+
+def test_the_reps_own_call_reaches_the_predictions(exports, tmp_path: Path) -> None:
+    """A report's expected close date, forecast category and probability on open deals are kept as the rep's
+    call (never outcomes) and written beside the model's numbers."""
+    _, report = exports
+    folder = tmp_path / "with_calls"
+    shutil.copytree(report, folder)
+    opportunities = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False)
+    open_deals = opportunities["Stage"].isin(["Qualification", "Prospecting"])
+    opportunities.loc[open_deals, "Close Date"] = "12/31/2026"
+    opportunities["Forecast Category"] = opportunities["Stage"].map({"Qualification": "Best Case"}).fillna("")
+    opportunities["Probability (%)"] = open_deals.map({True: "40", False: ""})
+    opportunities.to_csv(folder / "opportunities.csv", index=False)
+    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE)) == 0
+    predictions = pd.read_csv(
+        tmp_path / "run" / "out" / "latest_predictions.csv", dtype=str, keep_default_na=False
+    )
+    engaging = predictions["deal_stage"].eq("Engaging")
+    assert (predictions["rep_close_date"] == "2026-12-31").all()
+    assert (predictions.loc[engaging, "forecast_category"] == "Best Case").all()
+    assert (predictions["rep_probability"].astype(float) == 0.4).all()
+    # the claims are not outcomes (a rep's future close date never dates the export): the same scores
+    assert _predict(report, tmp_path / "plain", "--mapping", str(SALESFORCE)) == 0
+    plain = pd.read_csv(
+        tmp_path / "plain" / "out" / "latest_predictions.csv", dtype=str, keep_default_na=False
+    )
+    assert predictions["win_probability"].tolist() == plain["win_probability"].tolist()
+    assert (plain["rep_close_date"] == "").all() and (plain["forecast_category"] == "").all()

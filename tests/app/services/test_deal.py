@@ -11,6 +11,7 @@ from app.services.deal import (
     comparable_deals,
     deal_choices,
     default_deal,
+    rep_call_text,
     stage_text,
     waterfall_steps,
 )
@@ -67,6 +68,18 @@ def test_the_header_names_the_stage_as_the_crm_does() -> None:
     unknown_then = pd.Series({"stage": "", "deal_stage": "Engaging", "stale": True})
     assert stage_text(unknown_then) == "Engaging (stale)"
     assert stage_text(pd.Series({"deal_stage": "Prospecting", "stale": False})) == "Prospecting"  # older runs
+
+
+def test_the_reps_own_call_is_quoted_as_the_crm_holds_it() -> None:
+    call = pd.Series(
+        {"rep_close_date": pd.Timestamp("2017-03-31"), "forecast_category": "Commit", "rep_probability": 0.6}
+    )
+    assert rep_call_text(call) == (
+        "The rep's call in the CRM: expects it to close on 2017-03-31, forecast category Commit, "
+        "probability 60%."
+    )
+    none = pd.Series({"rep_close_date": pd.NaT, "forecast_category": "", "rep_probability": float("nan")})
+    assert rep_call_text(none) == "" and rep_call_text(pd.Series({"stale": False})) == ""
 
 
 def test_close_outlook_sums_to_one() -> None:

@@ -146,8 +146,16 @@ def test_salesforce_export_loads_to_the_same_deals_as_its_maventech_twin(twins) 
     via_mapping = read_crm(salesforce_dir, load_mapping(SALESFORCE))
     direct = read_crm(maventech_dir)
     # the same deals; only the CRM's own stage names differ, kept beside the outcome state
-    pd.testing.assert_frame_equal(via_mapping.deals.drop(columns="stage"), direct.deals.drop(columns="stage"))
+    own = ["stage", "rep_close_date"]  # the CRM's own stage names and the reps' expected close dates
+    pd.testing.assert_frame_equal(via_mapping.deals.drop(columns=own), direct.deals.drop(columns=own))
     assert via_mapping.deals["stage"].tolist() == [sf for _, _, _, _, sf, *_ in DEALS]
+    expected_close = via_mapping.deals.set_index("opportunity_id")["rep_close_date"]
+    assert expected_close["S3"] == pd.Timestamp("2017-03-31") and expected_close["S4"] == pd.Timestamp(
+        "2017-04-15"
+    )
+    assert (
+        expected_close.drop(["S3", "S4", "S6"]).isna().all()
+    )  # closed deals: no claim, their close is a fact
     assert direct.deals["stage"].equals(direct.deals["deal_stage"])
     deals = via_mapping.deals.set_index("opportunity_id")
     assert deals.loc["S5", "close_value"] == 4800.0  # booked value taken from Amount
@@ -162,7 +170,9 @@ def test_salesforce_export_cuts_like_its_twin(twins) -> None:
     salesforce_dir, maventech_dir = twins
     via_mapping = load_crm(salesforce_dir, as_of="2017-01-25", mapping=load_mapping(SALESFORCE))
     direct = load_crm(maventech_dir, as_of="2017-01-25")
-    pd.testing.assert_frame_equal(via_mapping.deals.drop(columns="stage"), direct.deals.drop(columns="stage"))
+    own = ["stage", "rep_close_date"]
+    pd.testing.assert_frame_equal(via_mapping.deals.drop(columns=own), direct.deals.drop(columns=own))
+    assert via_mapping.deals["rep_close_date"].isna().all()  # today's claims postdate a past as-of date
     # closed after the cut: open then, in a stage the export does not say (no history yet)
     stages = via_mapping.deals.set_index("opportunity_id")["stage"]
     assert (stages["S1"], stages["S2"]) == ("", "Closed Lost")

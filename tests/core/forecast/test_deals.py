@@ -68,6 +68,7 @@ def history() -> pd.DataFrame:
         )
     deals = pd.DataFrame(rows)
     deals["stage"] = deals["deal_stage"]  # the CRM's own stage name: here our schema's
+    deals = deals.assign(rep_close_date=pd.NaT, forecast_category="", rep_probability=np.nan)  # no claims
     deals["age_days"] = (AS_OF - deals["engage_date"]).dt.days.astype(float)
     for column, value in (
         ("product", "GTX Basic"),
