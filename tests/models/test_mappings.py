@@ -21,7 +21,7 @@ from models.inference.predict import main as predict
 from models.training.train import main as train
 from models.validate import main as validate
 
-SALESFORCE = Path(__file__).resolve().parents[2] / "dataset" / "mappings" / "salesforce.toml"
+SALESFORCE = Path(__file__).resolve().parents[2] / "dataset" / "mappings" / "salesforce-report.toml"
 SALESFORCE_STAGES = {"Prospecting": "Prospecting", "Engaging": "Qualification", "Won": "Closed Won"}
 
 
@@ -95,7 +95,9 @@ def test_the_mapping_comes_from_the_flag_else_the_data_folder_else_our_schema(tm
     assert mapping_for(tmp_path) is DEFAULT_MAPPING
     shutil.copy(SALESFORCE, tmp_path / DATA_DIR_MAPPING)
     beside = mapping_for(tmp_path)
-    assert beside.name == "Salesforce" and beside.source == str((tmp_path / DATA_DIR_MAPPING).resolve())
+    assert beside.name == "Salesforce report" and beside.source == str(
+        (tmp_path / DATA_DIR_MAPPING).resolve()
+    )
     (tmp_path / "other.toml").write_text('name = "Other"\n')
     assert mapping_for(tmp_path, tmp_path / "other.toml").name == "Other"  # the flag wins
     with pytest.raises(DataContractError, match=r"^missing.toml: mapping file not found"):
@@ -119,7 +121,7 @@ def test_a_salesforce_report_scores_exactly_like_our_schema(exports, tmp_path: P
     assert set(mapped["stage"]) == {"Qualification", "Prospecting"}
     assert set(ours_table["stage"]) == {"Engaging", "Prospecting"}
     data = json.loads((tmp_path / "flag" / "out" / "predictions_metadata.json").read_text())["data"]
-    assert data["mapping"] == "Salesforce" and data["mapping_file"] == str(SALESFORCE.resolve())
+    assert data["mapping"] == "Salesforce report" and data["mapping_file"] == str(SALESFORCE.resolve())
     ours_data = json.loads((tmp_path / "ours" / "out" / "predictions_metadata.json").read_text())["data"]
     assert ours_data["mapping"] == "MavenTech" and ours_data["mapping_file"] == ""
 
@@ -130,10 +132,10 @@ def test_a_revintel_toml_in_the_data_folder_needs_no_flag(exports, tmp_path: Pat
     shutil.copytree(report, folder)
     shutil.copy(SALESFORCE, folder / DATA_DIR_MAPPING)
     assert validate(["--data-dir", str(folder)]) == 0
-    assert "(Salesforce schema)" in capsys.readouterr().out
+    assert "(Salesforce report schema)" in capsys.readouterr().out
     assert _predict(folder, tmp_path / "beside") == 0
     metadata = json.loads((tmp_path / "beside" / "out" / "predictions_metadata.json").read_text())
-    assert metadata["data"]["mapping"] == "Salesforce"
+    assert metadata["data"]["mapping"] == "Salesforce report"
     assert metadata["counts"]["open_deals"] == read_crm(folder, load_mapping(SALESFORCE)).quality.n_open
     code = train(
         [
@@ -200,3 +202,47 @@ def test_the_reps_own_call_reaches_the_predictions(exports, tmp_path: Path) -> N
     )
     assert predictions["win_probability"].tolist() == plain["win_probability"].tolist()
     assert (plain["rep_close_date"] == "").all() and (plain["forecast_category"] == "").all()
+
+
+def test_a_messy_standard_report_runs_through_the_shipped_mapping_unchanged(exports, tmp_path: Path) -> None:
+    """One file with the standard report columns only (no product, no enrichment files), a custom stage in
+    another language, extra columns the mapping ignores, and deals entered after they closed: scored through
+    salesforce-report.toml as shipped, with --drop-invalid setting the back-filled deals aside, counted."""
+    ours, _ = exports
+    pipeline = pd.read_csv(ours / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    folder = tmp_path / "report"
+    folder.mkdir()
+    stage = pipeline["deal_stage"].map(SALESFORCE_STAGES).fillna("Closed Lost")
+    engaging = stage.eq("Qualification")
+    stage = stage.where(~(engaging & pipeline.index.to_series().mod(2).eq(0)), "Verhandlung")
+    closed = pipeline["deal_stage"].isin(["Won", "Lost"])
+    backfilled = closed & pipeline.index.to_series().mod(25).eq(0)
+    created = _us_dates(pipeline["engage_date"]).where(~backfilled, "12/31/2099")
+    pd.DataFrame(
+        {
+            "Opportunity ID": pipeline["opportunity_id"],
+            "Opportunity Name": "Deal " + pipeline["opportunity_id"],
+            "Account Name": pipeline["account"],
+            "Opportunity Owner": pipeline["sales_agent"],
+            "Stage": stage,
+            "Amount": pipeline["close_value"].where(pipeline["deal_stage"].eq("Won"), ""),
+            "Probability (%)": engaging.map({True: "50", False: ""}),
+            "Close Date": _us_dates(pipeline["close_date"]),
+            "Created Date": created,
+            "Type": "New Business",
+            "Lead Source": "Web",
+            "Forecast Category": engaging.map({True: "Pipeline", False: ""}),
+        }
+    ).to_csv(folder / "opportunities.csv", index=False)
+    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE)) == 2  # back-filled deals stop it
+    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE), "--drop-invalid") == 0
+    out = tmp_path / "run" / "out"
+    rejected = pd.read_csv(out / "rejected_rows.csv", dtype=str)
+    assert len(rejected) == int(backfilled.sum()) and (rejected["column"] == "Close Date").all()
+    quality = json.loads((out / "predictions_metadata.json").read_text())["data_quality"]["items"]
+    counts = {item["code"]: item["count"] for item in quality}
+    assert counts["rejected_row"] == int(backfilled.sum()) and counts["no_product_column"] > 0
+    assert counts["unlisted_stage"] == int((stage == "Verhandlung").sum())
+    predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
+    assert set(predictions["stage"]) == {"Verhandlung", "Qualification", "Prospecting"}
+    assert set(predictions["product"]) == {"Unknown"}

@@ -11,7 +11,7 @@ import pytest
 from core.data import load_crm, load_mapping, read_crm
 from core.errors import DataContractError
 
-SALESFORCE = Path(__file__).resolve().parents[3] / "dataset" / "mappings" / "salesforce.toml"
+SALESFORCE = Path(__file__).resolve().parents[3] / "dataset" / "mappings" / "salesforce-report.toml"
 
 # (id, owner, product, account, salesforce stage, canonical stage, engage, close, amount)
 DEALS = [
@@ -129,7 +129,7 @@ def twins(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_shipped_salesforce_mapping_reads_as_declared() -> None:
     mapping = load_mapping(SALESFORCE)
-    assert mapping.name == "Salesforce"
+    assert mapping.name == "Salesforce report"
     assert mapping.source_file("sales_pipeline.csv") == "opportunities.csv"
     assert mapping.source_file("sales_teams.csv") == "users.csv"
     assert mapping.columns["sales_pipeline"]["Opportunity Owner"] == "sales_agent"
