@@ -152,13 +152,12 @@ def timing_sentence(age: Any, engaged_day: Any, reference: Any, impact: float) -
     return f"{text} ({_points(impact)})"
 
 
-def deal_labels(explanation: Explanation, has_amount: pd.Index | None = None) -> pd.DataFrame:
+def deal_labels(explanation: Explanation) -> pd.DataFrame:
     """Each deal's plain-language name of each explained unit (rows: deals, columns: units).
 
-    "rep's win rate on this series" names the deal's series; the deal value says whether it is the deal's
-    amount or the product's list price (the page's deal value may be the list price after the usual
-    discount, so the sentence must say which figure it quotes); a feature that is the same for every deal
-    says so.
+    "rep's win rate on this series" names the deal's series; a feature that is the same for every deal says
+    so. (The deal-value feature is the list price and says so: the page's deal value may be the deal's
+    amount, or the list price after the usual discount.)
     """
     points = explanation.shap_points
     constant = getattr(explanation, "constant_features", None) or {}
@@ -169,10 +168,6 @@ def deal_labels(explanation: Explanation, has_amount: pd.Index | None = None) ->
         if "this series" in label and "series" in explanation.feature_values.columns:
             series = explanation.feature_values.loc[points.index, "series"].astype(str)
             column = series.map(lambda s, text=label: text.replace("this series", f"{s} deals"))
-        elif unit == DEAL_VALUE:
-            amount = points.index.isin(has_amount) if has_amount is not None else np.zeros(len(points), bool)
-            names = np.where(amount, "deal amount", "list price")
-            column = pd.Series(names, index=points.index, dtype=object)
         elif unit in constant:
             column = column + SAME_FOR_EVERY_DEAL
         labels[unit] = column
@@ -203,14 +198,12 @@ def top_drivers(
     explanation: Explanation,
     top: int = TOP_DRIVERS,
     not_engaged: pd.Index | None = None,
-    has_amount: pd.Index | None = None,
 ) -> pd.DataFrame:
     """driver_k, driver_k_feature, driver_k_impact, driver_k_vs_typical (k = 1..top) per deal.
 
     Drivers are the first units of the deal's calibrated path (largest log-odds first), never a feature that
     is the same for every deal, and never a step that rounds to 0 points (left blank). Deals in
-    ``not_engaged`` (Prospecting without an engage date) read "Not engaged yet" for their age;
-    ``has_amount`` names the deals whose value is their own amount.
+    ``not_engaged`` (Prospecting without an engage date) read "Not engaged yet" for their age.
     """
     points = explanation.shap_points
     units = np.array(points.columns, dtype=object)
@@ -218,7 +211,7 @@ def top_drivers(
     constant = getattr(explanation, "constant_features", None) or {}
     eligible = sum(unit not in constant for unit in units)
     order = _ranking(explanation)[:, :top]
-    labels = deal_labels(explanation, has_amount).to_numpy(dtype=object)
+    labels = deal_labels(explanation).to_numpy(dtype=object)
     shown = {unit: _unit_value(explanation, unit).to_numpy(dtype=object) for unit in units}
     engaged_day = (
         explanation.feature_values.loc[points.index, ENGAGED_IN_QUARTER].to_numpy(dtype=object)
@@ -282,7 +275,7 @@ def _value_text(explanation: Explanation, unit: str, not_engaged: pd.Index | Non
 
 
 def shap_long(
-    explanation: Explanation, not_engaged: pd.Index | None = None, has_amount: pd.Index | None = None
+    explanation: Explanation, not_engaged: pd.Index | None = None
 ) -> pd.DataFrame:
     """Long format, one row per deal and explained unit: opportunity_id, feature, feature_label,
     feature_value (as text), shap_value (points), shap_log_odds, base_value, step (position in the path)."""
@@ -303,7 +296,7 @@ def shap_long(
         {
             "opportunity_id": np.repeat(points.index.to_numpy(dtype=object), n_units),
             "feature": np.tile(np.array(units, dtype=object), n_deals),
-            "feature_label": deal_labels(explanation, has_amount).to_numpy(dtype=object).ravel(),
+            "feature_label": deal_labels(explanation).to_numpy(dtype=object).ravel(),
             "feature_value": text.ravel() if text is not None else np.array([], dtype=object),
             "shap_value": points.to_numpy(dtype=float).ravel(),
             "shap_log_odds": log_odds.loc[points.index, units].to_numpy(dtype=float).ravel(),

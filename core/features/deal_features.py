@@ -1,9 +1,10 @@
 """Deal features as known at a point in time: weekly training snapshots and the same features at scoring.
 
 A snapshot of a deal at date ``s`` (its age ``s - engage_date``) holds only what the CRM showed at the end of
-``s``: the deal's static attributes (rep, manager, office, product, series, list price or amount, account
-sector and size) and win rates of its rep, rep x series, product, account and sector computed from deals
-closed strictly before ``s``. Close dates, close values and durations of the deal itself never enter.
+``s``: the deal's static attributes (rep, manager, office, product, series, list price (never the amount:
+an export holds final amounts), account sector and size) and win rates of its rep, rep x series, product,
+account and sector computed from deals closed strictly before ``s``. Close dates, close values and
+durations of the deal itself never enter.
 
 Blank accounts. In CRM exports (MavenTech, and our synthetic data, which mimics it) almost every blank
 account belongs to a deal still open at the export, so in any historical cut "account is blank" means "this
@@ -94,7 +95,7 @@ FEATURE_LABELS: dict[str, str] = {
     "age_days": "days since the deal was engaged",
     "days_into_quarter": "days into the current quarter",
     "engage_days_into_quarter": "days into its quarter when the deal was engaged",
-    "deal_value": "deal value (amount, else list price)",
+    "deal_value": "list price",
     "sales_agent": "sales rep",
     "manager": "manager",
     "regional_office": "regional office",
@@ -120,9 +121,10 @@ TRACK_RECORD_NUMERIC: list[str] = ["log_price", "log_size", "log_price_x_size"]
 ACCOUNT_POLICIES: tuple[str, ...] = ("impute", "as_missing")
 # How the features are computed. Bump it whenever the same data gives other feature values (a saved model
 # trained on other definitions is never reused: its booster would read features it was not trained on).
-# 1: up to the fifth session; 2: the track record rounded to 6 decimals and given its numeric terms.
+# 1: up to the fifth session; 2: the track record rounded to 6 decimals and given its numeric terms;
+# 3: deal_value is the list price only (an export's amounts are final values, known only at close).
 # tests/core/features/test_deal_features.py pins a digest of the features per version.
-FEATURE_DEFINITIONS = 2
+FEATURE_DEFINITIONS = 3
 STALL_DAYS = 90
 _ACCOUNT_ATTRIBUTES = ("sector", "account_employees", "account_revenue")
 
@@ -174,7 +176,9 @@ def deals_for_features(crm: CRMData, account_policy: str = "impute", draw: int =
             for column in _ACCOUNT_ATTRIBUTES:
                 deals.loc[blank, column] = donor_attributes[column].to_numpy()
             deals["sector"] = deals["sector"].fillna(UNKNOWN)
-    deals["deal_value"] = deals["amount"].where(deals["amount"].notna(), deals["list_price"]).astype(float)
+    # The list price, never the amount: an export without a history holds each deal's final amount (a won
+    # deal's booked value), not the amount known at a snapshot; learning from it would leak the outcome.
+    deals["deal_value"] = deals["list_price"].astype(float)
     return deals.reset_index(drop=True)
 
 

@@ -177,9 +177,8 @@ def _score_and_forecast(
         explanation = model.explain(crm, pd.Index(open_deals["opportunity_id"]).difference(unscored))
         win_probability = explanation.win_probability
     with progress.step("explain", "driver sentences and SHAP values in probability points"):
-        has_amount = pd.Index(open_deals.loc[open_deals["amount"].notna(), "opportunity_id"])
-        drivers = top_drivers(explanation, has_amount=has_amount)
-        long = shap_long(explanation, has_amount=has_amount)
+        drivers = top_drivers(explanation)
+        long = shap_long(explanation)
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         predictions = deal_predictions(
             open_deals,

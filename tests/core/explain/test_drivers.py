@@ -157,7 +157,7 @@ def grouped() -> FakeExplanation:
         points,
         points * 4,
         0.4,
-        {TIMING_GROUP: "deal age and timing", "deal_value": "deal value", "product": "product"},
+        {TIMING_GROUP: "deal age and timing", "deal_value": "list price", "product": "product"},
         {"age_days": 48.0, "deal_value": 5482.0, "product": None},
         points * 4,
         step,
@@ -173,17 +173,17 @@ class GroupedExplanation(FakeExplanation):
 
 
 def test_drivers_follow_the_path_and_skip_what_every_deal_shares(grouped: GroupedExplanation) -> None:
-    drivers = top_drivers(grouped, has_amount=pd.Index(["D2"]), not_engaged=pd.Index(["D3"]))
+    drivers = top_drivers(grouped, not_engaged=pd.Index(["D3"]))
     # the product is the same for every open deal: never a driver, although its step is the largest on D1
     assert "product" not in set(drivers[["driver_1_feature", "driver_2_feature", "driver_3_feature"]].stack())
     assert drivers.loc["D1", "driver_1"] == (
         "120 days since engagement vs 48 for a typical won deal, engaged 15 days into its quarter (-8 pts)"
     )
     assert drivers.loc["D1", "driver_1_vs_typical"] == "above"
-    # the deal value quotes the figure it is: the list price, or the deal's own amount
+    # the deal-value feature quotes the figure it is: the list price
     assert drivers.loc["D1", "driver_2"] == "List price is $5,482, about typical (+4 pts)"
     assert drivers.loc["D1", "driver_2_vs_typical"] == "typical"
-    assert drivers.loc["D2", "driver_2"] == "Deal amount is $26,100 vs $5,482 typical (-2 pts)"
+    assert drivers.loc["D2", "driver_2"] == "List price is $26,100 vs $5,482 typical (-2 pts)"
     assert drivers.loc["D3", "driver_1"] == "List price is $550 vs $5,482 typical (+3 pts)"
     # a step that reads 0 points is no reason: blank
     assert drivers.loc["D3", "driver_2"] == "" and np.isnan(drivers.loc["D3", "driver_2_impact"])
@@ -191,7 +191,7 @@ def test_drivers_follow_the_path_and_skip_what_every_deal_shares(grouped: Groupe
 
 
 def test_long_values_name_what_they_quote(grouped: GroupedExplanation) -> None:
-    long = shap_long(grouped, not_engaged=pd.Index(["D3"]), has_amount=pd.Index(["D2"])).set_index(
+    long = shap_long(grouped, not_engaged=pd.Index(["D3"])).set_index(
         ["opportunity_id", "feature"]
     )
     assert long.loc[("D1", TIMING_GROUP), "feature_value"] == (
@@ -200,6 +200,6 @@ def test_long_values_name_what_they_quote(grouped: GroupedExplanation) -> None:
     assert long.loc[("D3", TIMING_GROUP), "feature_value"] == "Not engaged yet (prospecting)"
     assert long.loc[("D1", "deal_value"), "feature_value"] == "$5,482"
     assert long.loc[("D1", "deal_value"), "feature_label"] == "list price"
-    assert long.loc[("D2", "deal_value"), "feature_label"] == "deal amount"
+    assert long.loc[("D2", "deal_value"), "feature_label"] == "list price"
     assert long.loc[("D1", "product"), "feature_label"] == "product (same for every deal today)"
     assert long.loc[("D1", "product"), "step"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,11 @@ def test_track_record_terms_are_logs_relative_to_a_thousand_and_missing_when_unk
 
 
 # The features' digest on this module's export at 2026-03-01, per FEATURE_DEFINITIONS version
-FEATURE_DIGESTS = {2: "2f023b08aa1936c31fb1752084c8b865c6f3a2e7d8e2c64f7d1c28adc90d2ec3"}
+# (version 3 changed nothing on an export without amounts, like this one)
+FEATURE_DIGESTS = {
+    2: "2f023b08aa1936c31fb1752084c8b865c6f3a2e7d8e2c64f7d1c28adc90d2ec3",
+    3: "2f023b08aa1936c31fb1752084c8b865c6f3a2e7d8e2c64f7d1c28adc90d2ec3",
+}
 
 
 def test_feature_values_change_only_with_a_new_feature_definitions_version(export: CRMData) -> None:
@@ -147,4 +152,21 @@ def test_feature_values_change_only_with_a_new_feature_definitions_version(expor
         digest.update("|".join(text).encode())
     assert digest.hexdigest() == FEATURE_DIGESTS[FEATURE_DEFINITIONS], (
         "feature values changed: bump FEATURE_DEFINITIONS and record the new digest"
+    )
+
+
+def test_the_deal_value_feature_is_the_list_price_never_the_final_amount(export: CRMData) -> None:
+    """An export without a history holds each deal's final amount (a won deal's booked value); as a feature
+    it told the model which deals were won (a mapped report whose won deals alone carry an Amount moved an
+    open deal 41 points on 'list price'). Snapshots and scoring read the list price only."""
+    crm = cut_at(export, "2026-03-01")
+    booked = crm.deals["close_value"].where(crm.deals["is_won"])  # amounts only on won deals
+    with_amounts = replace(crm, deals=crm.deals.assign(amount=booked))
+    features, snapshots = weekly_snapshots(with_amounts)
+    list_price = crm.deals.set_index("opportunity_id")["list_price"]
+    expected = list_price.reindex(snapshots["opportunity_id"]).to_numpy()
+    np.testing.assert_array_equal(features["deal_value"].to_numpy(), expected)
+    scoring = open_deal_features(with_amounts)
+    np.testing.assert_array_equal(
+        scoring["deal_value"].to_numpy(), list_price.reindex(scoring.index).to_numpy()
     )
