@@ -88,15 +88,6 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
         {**VALID_FILES, "sales_pipeline.csv": VALID_PIPELINE.splitlines()[0] + "\n"},
         "sales_pipeline.csv: file has a header but no rows",
     ),
-    "wrong_encoding": (
-        {
-            **VALID_FILES,
-            "sales_pipeline.csv": VALID_PIPELINE.replace(
-                "Bob Ray,MG Special,,", "Bob Ray,MG Special,Acmé,"
-            ).encode("latin-1"),
-        },
-        "sales_pipeline.csv, column 'account', row 4: not UTF-8 text (byte 0xe9); re-export the file as UTF",
-    ),
     "malformed_csv_extra_field": (
         _pipeline("D3,Bob Ray,MG Special,,", "D3,Bob Ray,MG Special,Acme, Inc,"),
         "sales_pipeline.csv, row 4: malformed CSV row: 9 fields where the header has 8",

@@ -29,6 +29,7 @@ class CRMData:
     data_dir: str
     data_hash: str
     missing_files: tuple[str, ...] = ()
+    decoded_as: tuple[tuple[str, str], ...] = ()  # (file, encoding) of files that were not UTF-8
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
     rejected: pd.DataFrame | None = (
         None  # rows set aside by --drop-invalid: file, row, opportunity_id, column, problem
@@ -45,6 +46,13 @@ def with_quality(
 ) -> CRMData:
     """A copy of ``crm`` holding ``deals`` at ``as_of`` with a freshly assessed quality report."""
     quality = assess_quality(
-        deals, as_of, stale_days, excluded_undated, crm.missing_files, crm.quality.pipeline_file, crm.rejected
+        deals,
+        as_of,
+        stale_days,
+        excluded_undated,
+        crm.missing_files,
+        crm.quality.pipeline_file,
+        crm.rejected,
+        crm.decoded_as,
     )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

@@ -58,22 +58,29 @@ def _source(mapping: ColumnMapping, spec: FileSpec) -> Source:
     return Source(mapping.source_file(spec.name), labels)
 
 
-def _decode(raw: bytes, display: str) -> str:
-    """UTF-8 text of a file (BOM allowed); else a one-line error naming the row and column of the bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        row = raw[: exc.start].count(b"\n") + 1
-        header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip().lstrip("\ufeff").split(",")
-        field_index = raw[line_start : exc.start].count(b",")
-        column = header[field_index].strip() if row > 1 and field_index < len(header) else None
-        raise DataContractError(
-            display,
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
-            column=column,
-            row=row,
-        ) from None
+FALLBACK_ENCODINGS = ("cp1252", "latin-1")  # what exports outside English-speaking orgs often are
+
+
+def _decode(raw: bytes, display: str, declared: str = "") -> tuple[str, str]:
+    """(text, encoding) of a file: the mapping's declared encoding, else UTF-8 (BOM allowed), else cp1252,
+    else latin-1 (which decodes any bytes). A file that the declared encoding cannot read is a one-line error
+    naming the row and column of the first bad byte."""
+    for encoding in (declared,) if declared else ("utf-8-sig", *FALLBACK_ENCODINGS):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            error = exc
+    line_start = raw.rfind(b"\n", 0, error.start) + 1
+    row = raw[: error.start].count(b"\n") + 1
+    header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip().lstrip("\ufeff").split(",")
+    field_index = raw[line_start : error.start].count(b",")
+    column = header[field_index].strip() if row > 1 and field_index < len(header) else None
+    raise DataContractError(
+        display,
+        f"not {declared} text (byte 0x{raw[error.start]:02x}); fix the mapping's encoding or re-export",
+        column=column,
+        row=row,
+    ) from None
 
 
 def _parse_csv(text: str, display: str) -> pd.DataFrame:
@@ -143,8 +150,9 @@ def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: st
     return np.asarray(rows, dtype=np.int64)
 
 
-def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> pd.DataFrame:
-    """Read one CSV as strings, with one-line errors for encoding, emptiness, shape and missing columns."""
+def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> tuple[pd.DataFrame, str]:
+    """Read one CSV as strings (and the encoding it was read in), with one-line errors for encoding,
+    emptiness, shape and missing columns."""
     display = source.name
     try:
         raw = path.read_bytes()
@@ -154,7 +162,7 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
         raise DataContractError(display, "cannot be read (permission denied)") from None
     if not raw.strip():
         raise DataContractError(display, "file is empty (no header, no rows)")
-    text = _decode(raw, display)
+    text, encoding = _decode(raw, display, mapping.encoding)
     _check_header(text, display)
     frame = _parse_csv(text, display)
     source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display)
@@ -171,7 +179,7 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     frame["source_row"] = source_rows
-    return frame
+    return frame, encoding
 
 
 def _first_bad(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, pd.Series]:
@@ -484,6 +492,7 @@ def read_crm(
     frames: dict[str, pd.DataFrame] = {}
     read_paths: list[Path] = []
     missing_files: list[str] = []
+    decoded_as: list[tuple[str, str]] = []  # files that were not UTF-8, and what they were read as
     for spec in FILES:
         source_name = mapping.source_file(spec.name)
         path = root / source_name
@@ -492,7 +501,9 @@ def read_crm(
                 raise DataContractError(source_name, f"required file not found in {root}")
             missing_files.append(source_name)
             continue
-        frames[spec.name] = _read_csv(path, _source(mapping, spec), spec, mapping)
+        frames[spec.name], encoding = _read_csv(path, _source(mapping, spec), spec, mapping)
+        if encoding not in ("utf-8-sig", mapping.encoding):
+            decoded_as.append((source_name, encoding))
         read_paths.append(path)
     pipeline_name = mapping.source_file(PIPELINE.name)
     pipeline = _set_aside(
@@ -549,6 +560,7 @@ def read_crm(
         data_dir=str(root),
         data_hash=_hash_files(read_paths, mapping),
         missing_files=tuple(missing_files),
+        decoded_as=tuple(decoded_as),
         mapping=mapping,
         rejected=None if rejected is None else _rejects(rejected),
     )

@@ -31,6 +31,7 @@ class ColumnMapping:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
     date_format: str = "%Y-%m-%d"
+    encoding: str = ""  # the files' text encoding; "" detects UTF-8, else cp1252, else latin-1
     blank_open_close_fields: bool = False
     won_value_from_amount: bool = False
 
@@ -135,6 +136,7 @@ def load_mapping(path: Path) -> ColumnMapping:
         columns={k: {str(s): str(t) for s, t in v.items()} for k, v in columns.items()},
         stages={str(k): str(v) for k, v in stages.items()},
         date_format=str(options.get("date_format", "%Y-%m-%d")),
+        encoding=str(options.get("encoding", "")),
         blank_open_close_fields=bool(options.get("blank_open_close_fields", False)),
         won_value_from_amount=bool(options.get("won_value_from_amount", False)),
     )

@@ -77,6 +77,7 @@ def assess_quality(
     missing_files: tuple[str, ...] = (),
     pipeline_file: str = "sales_pipeline.csv",
     rejected: pd.DataFrame | None = None,
+    decoded_as: tuple[tuple[str, str], ...] = (),
 ) -> DataQualityReport:
     """Count every repaired or flagged quirk among the deals present at ``as_of``."""
     file = pipeline_file
@@ -205,6 +206,17 @@ def assess_quality(
                     tuple(rows["row"].astype(str).head(3)),
                 )
             )
+    for name, encoding in decoded_as:
+        items.append(
+            QualityItem(
+                "not_utf8_file",
+                name,
+                "",
+                0,
+                f"read as {encoding}",
+                f"file is not UTF-8; read as {encoding} (declare encoding in the mapping's [options] if not)",
+            )
+        )
     for name in missing_files:
         items.append(
             QualityItem(

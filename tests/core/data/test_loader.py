@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.data import load_crm, read_crm
+from core.data import load_crm, load_mapping, read_crm
 from core.data.contract import DEAL_COLUMNS
 from core.errors import DataContractError
 
@@ -166,6 +166,40 @@ def test_drop_invalid_sets_breaking_rows_aside_with_their_reason(tmp_path) -> No
     nothing = read_crm(clean, drop_invalid=True).rejected
     assert nothing is not None and nothing.empty and list(nothing.columns) == list(rejected.columns)
     assert read_crm(clean).rejected is None  # without the flag nothing is set aside
+
+
+def test_latin1_and_cp1252_exports_load_and_say_so(tmp_path) -> None:
+    """Exports outside English-speaking orgs are often not UTF-8: read as cp1252 (else latin-1), reported."""
+    text = (
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "A1,Zoë Müller,GTX Basic,Société Générale,Won,2017-01-02,2017-01-09,500\n"
+        "A2,Zoë Müller,GTX Basic,Acme – Europe,Engaging,2017-01-03,,\n"
+    )
+    (tmp_path / "sales_pipeline.csv").write_bytes(text.encode("cp1252"))
+    crm = read_crm(tmp_path)
+    assert crm.deals["account"].tolist() == ["Société Générale", "Acme – Europe"]
+    assert crm.deals["sales_agent"].iloc[0] == "Zoë Müller"
+    (note,) = [item for item in crm.quality.items if item.code == "not_utf8_file"]
+    assert (note.file, note.action) == ("sales_pipeline.csv", "read as cp1252")
+    utf8 = tmp_path / "utf8"
+    utf8.mkdir()
+    (utf8 / "sales_pipeline.csv").write_text(text, encoding="utf-8-sig")  # with a BOM: no note
+    assert read_crm(utf8).deals["account"].tolist() == crm.deals["account"].tolist()
+    assert not [item for item in read_crm(utf8).quality.items if item.code == "not_utf8_file"]
+
+
+def test_a_declared_encoding_the_file_does_not_have_is_one_line(tmp_path) -> None:
+    (tmp_path / "sales_pipeline.csv").write_bytes(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "A1,Ann,GTX Basic,Acmé,Won,2017-01-02,2017-01-09,500\n".encode("latin-1")
+    )
+    (tmp_path / "utf8.toml").write_text('name = "Strict"\n[options]\nencoding = "utf-8"\n')
+    with pytest.raises(DataContractError) as caught:
+        read_crm(tmp_path, load_mapping(tmp_path / "utf8.toml"))
+    assert str(caught.value) == (
+        "sales_pipeline.csv, column 'account', row 2: not utf-8 text (byte 0xe9); fix the mapping's encoding "
+        "or re-export"
+    )
 
 
 def test_load_crm_without_as_of_equals_read_crm(valid_export, crm) -> None:
