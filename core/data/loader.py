@@ -250,8 +250,16 @@ def _set_aside(
 
 
 def _parse_dates(frame: pd.DataFrame, column: str, file: Source, date_format: str) -> pd.Series:
-    """Parse a date column to midnight of each day; blank is NaT, anything else unparsable is an error."""
+    """Parse a date column to midnight of each day; blank is NaT, anything else unparsable is an error.
+
+    A date-time whose date part has the format (``2024-03-15 10:42:00``, ``2024-03-15T10:42:00Z``,
+    ``8/17/2025 3:45 PM``: CRM exports write record timestamps so) counts as its calendar day.
+    """
     parsed = pd.to_datetime(frame[column], format=date_format, errors="coerce")
+    timestamped = frame[column].ne("") & parsed.isna() & frame[column].str.contains(r"\d[ T]\d", regex=True)
+    if timestamped.any():
+        day = frame.loc[timestamped, column].str.split(r"[ T]", n=1, regex=True).str[0]
+        parsed.loc[timestamped] = pd.to_datetime(day, format=date_format, errors="coerce")
     _fail_if(
         frame,
         frame[column].ne("") & parsed.isna(),

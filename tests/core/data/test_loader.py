@@ -202,6 +202,40 @@ def test_a_declared_encoding_the_file_does_not_have_is_one_line(tmp_path) -> Non
     )
 
 
+def test_date_times_count_as_their_calendar_day(tmp_path) -> None:
+    """Record timestamps as CRMs export them (ISO with a time, a T and a zone, or a US date with a clock)."""
+    (tmp_path / "sales_pipeline.csv").write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "A1,Ann,GTX Basic,,Won,2017-01-02 10:42:00,2017-01-09T23:59:59Z,500\n"
+        "A2,Ann,GTX Basic,,Engaging,2017-01-03,,\n"
+    )
+    deals = read_crm(tmp_path).deals.set_index("opportunity_id")
+    assert deals.loc["A1", "engage_date"] == pd.Timestamp("2017-01-02")
+    assert deals.loc["A1", "close_date"] == pd.Timestamp("2017-01-09")
+    us = tmp_path / "us"
+    us.mkdir()
+    (us / "opportunities.csv").write_text(
+        "id,owner,company,stage,created,closed,amount\nB1,Bob,,Closed Won,8/17/2025 3:45 PM,9/01/2025,700\n"
+    )
+    (us / "map.toml").write_text(
+        'name = "US"\n[files]\nsales_pipeline = "opportunities.csv"\n[columns.sales_pipeline]\n'
+        '"id" = "opportunity_id"\n"owner" = "sales_agent"\n"company" = "account"\n"stage" = "deal_stage"\n'
+        '"created" = "engage_date"\n"closed" = "close_date"\n"amount" = "amount"\n'
+        '[stages]\n"Closed Won" = "Won"\n[options]\ndate_format = "%m/%d/%Y"\nwon_value_from_amount = true\n'
+    )
+    deal = read_crm(us, load_mapping(us / "map.toml")).deals.iloc[0]
+    assert (deal["engage_date"], deal["close_date"]) == (
+        pd.Timestamp("2025-08-17"),
+        pd.Timestamp("2025-09-01"),
+    )
+    with pytest.raises(DataContractError, match="unparsable date '2017-13-45 10:00'"):
+        (tmp_path / "sales_pipeline.csv").write_text(
+            "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+            "A1,Ann,GTX Basic,,Engaging,2017-13-45 10:00,,\n"
+        )
+        read_crm(tmp_path)
+
+
 def test_load_crm_without_as_of_equals_read_crm(valid_export, crm) -> None:
     loaded = load_crm(valid_export)
     pd.testing.assert_frame_equal(loaded.deals, crm.deals)
