@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import streamlit as st
 
 STALE_CHOICES = ("All deals", "Exclude stale", "Stale only")
-UNSCORED_TIER = "Unscored"
 SEGMENT_LABELS = {  # the one list of segment names a leader reads
     "regional_office": "Region",
     "manager": "Manager",

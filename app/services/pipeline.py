@@ -15,10 +15,10 @@ from app.filters import (
     FILTER_COLUMNS,
     FORECAST_SEGMENTS,
     STALE_CATEGORY,
-    UNSCORED_TIER,
     DealFilters,
     filters_query,
 )
+from core.risk import UNSCORED_TIER  # the batch step's tier of the deals it does not score
 
 NEAR_QUARTER_END_DAYS = 14
 SEARCH_COLUMNS = ("opportunity_id", "account", "sales_agent", "manager", "product")
@@ -325,31 +325,15 @@ def quarter_figures(
     """
     expected = float((deals["deal_value"] * deals[quarter.probability_column]).sum())
     contributing = int(contributes(deals).sum())
+    won = float(stored["closed_won"]) if stored is not None else (0.0 if quarter.is_next else None)
     if stored is not None:
-        return QuarterFigures(
-            expected,
-            float(stored["closed_won"]),
-            float(stored["p10"]),
-            float(stored["p50"]),
-            float(stored["p90"]),
-            "stored",
-            segment,
-            contributing,
-        )
-    won = 0.0 if quarter.is_next else None
-    if computed is None or computed.empty:
+        row, source = stored, "stored"
+    elif computed is not None and not computed.empty:
+        row, source, segment = computed.iloc[1 if quarter.is_next else 0], "computed", None
+    else:
         return QuarterFigures(expected, won, None, None, None, "none", None, contributing)
-    row = computed.iloc[1 if quarter.is_next else 0]
-    return QuarterFigures(
-        expected,
-        won,
-        float(row["p10"]),
-        float(row["p50"]),
-        float(row["p90"]),
-        "computed",
-        None,
-        contributing,
-    )
+    p10, p50, p90 = (float(row[q]) for q in ("p10", "p50", "p90"))
+    return QuarterFigures(expected, won, p10, p50, p90, source, segment, contributing)
 
 
 def first_busy_period(forecast: pd.DataFrame, period_type: str, segment_type: str) -> int:

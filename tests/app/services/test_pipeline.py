@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from app.filters import STALE_CATEGORY, UNSCORED_TIER, DealFilters, filters_from_query, filters_query
+from app.filters import STALE_CATEGORY, DealFilters, filters_from_query, filters_query
 from app.services.pipeline import (
     DEAL_SORTS,
     NO_RISK_DRIVER,
@@ -32,6 +32,7 @@ from app.services.pipeline import (
     tier_order,
     unscored_deals,
 )
+from core.risk import UNSCORED_TIER
 
 
 def _deals() -> pd.DataFrame:
