@@ -183,6 +183,7 @@ class RunMetadata:
     run_id: str
     as_of: str
     export_end: str = ""
+    currency: str = "USD"  # the corporate currency every money column is in (ISO 4217 code)
     data: dict[str, str] = field(default_factory=dict)
     model: ModelInfo = field(default_factory=ModelInfo)
     counts: Counts = field(default_factory=Counts)

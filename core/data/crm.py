@@ -30,6 +30,7 @@ class CRMData:
     data_hash: str
     missing_files: tuple[str, ...] = ()
     decoded_as: tuple[tuple[str, str], ...] = ()  # (file, encoding) of files that were not UTF-8
+    currency: str = "USD"  # the corporate currency every amount was converted to
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
     rejected: pd.DataFrame | None = (
         None  # rows set aside by --drop-invalid: file, row, opportunity_id, column, problem

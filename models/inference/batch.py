@@ -252,6 +252,7 @@ def _metadata(
         run_id=run_id(crm.data_hash, crm.as_of, version, seed, simulations),
         as_of=f"{crm.as_of:%Y-%m-%d}",
         export_end=f"{crm.export_end:%Y-%m-%d}",
+        currency=crm.currency,
         data={
             "data_dir": str(crm.data_dir),
             "data_hash": crm.data_hash,
