@@ -27,12 +27,20 @@ def parse_as_of(value: str | pd.Timestamp) -> pd.Timestamp:
     return stamp.normalize()
 
 
+def cycle_days(deals: pd.DataFrame) -> pd.Series:
+    """Days from engagement to close of each closed deal; NaN while open and where the age is unknown (a deal
+    entered in the CRM after it closed)."""
+    days = (deals["close_date"] - deals["engage_date"]).dt.days.astype(float)
+    return days.where(~deals["flag_closed_before_created"].astype(bool))
+
+
 def stale_threshold_days(deals: pd.DataFrame) -> float | None:
     """Longest engage-to-close time of any deal closed so far (None when nothing has closed)."""
     closed = deals["deal_stage"].isin(CLOSED_STAGES)
     if not closed.any():
         return None
-    return float((deals.loc[closed, "close_date"] - deals.loc[closed, "engage_date"]).dt.days.max())
+    longest = cycle_days(deals.loc[closed]).max()
+    return None if pd.isna(longest) else float(longest)
 
 
 def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
@@ -59,7 +67,8 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
     # undated deals a previous cut already left out still count, so that cuts compose exactly
     excluded_undated = int((undated & ~keep).sum()) + crm.quality.count("undated_prospecting_excluded")
     cut = deals.loc[keep].copy()
-    closed_later = cut["close_date"] > stamp
+    # at the export's own date a deal stays as the CRM has it, even closed with a date after the export's
+    closed_later = (cut["close_date"] > stamp) & (stamp < crm.export_end)
     cut.loc[closed_later, "deal_stage"] = "Engaging"
     cut.loc[closed_later, "stage"] = ""  # the CRM's stage at the as-of date is unknown without its history
     if stamp < crm.export_end:  # the rep's claims as exported may postdate a past as-of date: unknown then

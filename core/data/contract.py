@@ -35,17 +35,36 @@ PIPELINE = FileSpec(
         "close_value",
     ),
     # many CRMs have no product per deal (then every product is Unknown); the rep's own claims about an open
-    # deal (expected close date, forecast category, probability in %) are kept, never taken as outcomes
-    ("product", "amount", "rep_close_date", "forecast_category", "rep_probability"),
+    # deal (expected close date, forecast category, probability in %) are kept, never taken as outcomes;
+    # currency is each deal's own (amounts are converted to the corporate currency with currencies.csv)
+    (
+        "product",
+        "amount",
+        "rep_close_date",
+        "forecast_category",
+        "rep_probability",
+        "currency",
+        "deal_type",
+        "lead_source",
+        "modified_at",  # the record's last-modified timestamp: dates the export, never an outcome
+    ),
     required_file=True,
 )
+# enrichment files need only their key: a CRM that lacks an attribute (Salesforce has no founding year) leaves
+# it unknown
 ACCOUNTS = FileSpec(
     "accounts.csv",
-    ("account", "sector", "year_established", "revenue", "employees", "office_location", "subsidiary_of"),
+    ("account",),
+    ("sector", "year_established", "revenue", "employees", "office_location", "subsidiary_of"),
 )
 PRODUCTS = FileSpec("products.csv", ("product", "series", "sales_price"))
-SALES_TEAMS = FileSpec("sales_teams.csv", ("sales_agent", "manager", "regional_office"))
+SALES_TEAMS = FileSpec("sales_teams.csv", ("sales_agent",), ("manager", "regional_office"))
 FILES: tuple[FileSpec, ...] = (PIPELINE, ACCOUNTS, PRODUCTS, SALES_TEAMS)
+# Exchange rates (Salesforce CurrencyType / DatedConversionRate): corporate amount = amount *
+# rate_to_corporate; a dated rate holds from valid_from until the next one. Read apart from FILES: a
+# mapping may name several.
+CURRENCIES = FileSpec("currencies.csv", ("currency", "rate_to_corporate"), ("valid_from", "is_corporate"))
+DEFAULT_CURRENCY = "USD"  # what amounts are in when the export names no currency (MavenTech)
 
 # Columns of the normalised deals frame that every downstream stage may rely on.
 DEAL_COLUMNS: tuple[str, ...] = (
@@ -70,6 +89,9 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "rep_close_date",
     "forecast_category",
     "rep_probability",
+    "deal_type",
+    "lead_source",
+    "deal_currency",
     "is_open",
     "is_won",
     "age_days",
@@ -83,5 +105,7 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "flag_no_engage_date",
     "flag_unlisted_stage",
     "flag_no_product",
+    "flag_closed_before_created",
+    "flag_other_currency",
 )
 UNKNOWN = "Unknown"

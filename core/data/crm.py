@@ -31,6 +31,8 @@ class CRMData:
     missing_files: tuple[str, ...] = ()
     decoded_as: tuple[tuple[str, str], ...] = ()  # (file, encoding) of files that were not UTF-8
     currency: str = "USD"  # the corporate currency every amount was converted to
+    deleted_rows: int = 0  # rows the export marks deleted, left out
+    stage_order: tuple[str, ...] = ()  # the open stages' own names in the CRM's order
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
     rejected: pd.DataFrame | None = (
         None  # rows set aside by --drop-invalid: file, row, opportunity_id, column, problem
@@ -55,5 +57,8 @@ def with_quality(
         crm.quality.pipeline_file,
         crm.rejected,
         crm.decoded_as,
+        crm.currency,
+        crm.deleted_rows,
+        crm.export_end,
     )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

@@ -21,6 +21,7 @@ from core.data.contract import (
     ACCOUNTS,
     CANONICAL_STAGES,
     CLOSED_STAGES,
+    CURRENCIES,
     FILES,
     OPEN_STAGES,
     PIPELINE,
@@ -31,7 +32,8 @@ from core.data.contract import (
     FileSpec,
 )
 from core.data.crm import CRMData
-from core.data.mapping import DEFAULT_MAPPING, UNLISTED_STAGE, ColumnMapping
+from core.data.currency import corporate_currency, rate_per_deal, typed_rates
+from core.data.mapping import DEFAULT_MAPPING, LOOKUP_TARGETS, UNLISTED_STAGE, ColumnMapping, is_set
 from core.data.quality import DataQualityReport
 from core.errors import DataContractError, RowsBreakContract
 
@@ -150,10 +152,9 @@ def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: st
     return np.asarray(rows, dtype=np.int64)
 
 
-def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> tuple[pd.DataFrame, str]:
-    """Read one CSV as strings (and the encoding it was read in), with one-line errors for encoding,
-    emptiness, shape and missing columns."""
-    display = source.name
+def _read_raw(path: Path, display: str, declared_encoding: str) -> tuple[pd.DataFrame, str]:
+    """One CSV as written: all-string cells, stripped header names, ``source_row`` (spreadsheet rows), and
+    the encoding it was read in; one-line errors for encoding, emptiness and shape."""
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
@@ -162,11 +163,21 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
         raise DataContractError(display, "cannot be read (permission denied)") from None
     if not raw.strip():
         raise DataContractError(display, "file is empty (no header, no rows)")
-    text, encoding = _decode(raw, display, mapping.encoding)
+    text, encoding = _decode(raw, display, declared_encoding)
     _check_header(text, display)
     frame = _parse_csv(text, display)
     source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display)
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame["source_row"] = source_rows
+    return frame, encoding
+
+
+def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> tuple[pd.DataFrame, str]:
+    """Read one file of the export as strings under ``mapping`` (and the encoding it was read in), with
+    one-line errors for encoding, emptiness, shape and missing columns."""
+    display = source.name
+    frame, encoding = _read_raw(path, display, mapping.encoding)
+    source_rows = frame.pop("source_row").to_numpy()
     frame = mapping.apply(spec.name, frame)
     missing = [c for c in spec.required if c not in frame.columns]
     if missing:
@@ -281,7 +292,9 @@ def _parse_numbers(frame: pd.DataFrame, column: str, file: Source, allow_negativ
     return parsed.astype(float)
 
 
-def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> pd.DataFrame:
+def _validate_pipeline(
+    frame: pd.DataFrame, file: Source, date_format: str, probability_scale: float = 100.0
+) -> pd.DataFrame:
     """Check every pipeline rule and return typed columns; raise at the first violation."""
     _fail_if(frame, frame["opportunity_id"].eq(""), file, "opportunity_id", "blank opportunity_id")
     dup = frame["opportunity_id"].duplicated(keep="first")
@@ -339,7 +352,8 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
         "close_value",
         "open deal has a close_value '{v}' (open deals must have it blank; an expected value goes in amount)",
     )
-    _fail_if(frame, close < engage, file, "close_date", "close_date '{v}' is before engage_date")
+    # entered after it closed (Salesforce deals are back-filled so): kept as closed, its age unknown
+    closed_before_created = closed & (close < engage)
     typed = pd.DataFrame(
         {
             "opportunity_id": frame["opportunity_id"],
@@ -353,24 +367,40 @@ def _validate_pipeline(frame: pd.DataFrame, file: Source, date_format: str) -> p
             "close_value": close_value,
             "amount": _parse_numbers(frame, "amount", file) if "amount" in frame.columns else np.nan,
             "stage": frame["stage"] if "stage" in frame.columns else stage,
-            **_rep_claims(frame, file, date_format),
+            **_rep_claims(frame, file, date_format, probability_scale),
+            "deal_type": frame.get("deal_type", ""),
+            "lead_source": frame.get("lead_source", ""),
+            "deal_currency": frame.get("currency", ""),
+            "modified_at": _parse_dates(frame, "modified_at", file, date_format)
+            if "modified_at" in frame.columns
+            else pd.NaT,
             "flag_unlisted_stage": frame.get(UNLISTED_STAGE, pd.Series("", index=frame.index)).eq("1"),
+            "flag_closed_before_created": closed_before_created,
             "source_row": frame["source_row"],
         }
     )
     return typed
 
 
-def _rep_claims(frame: pd.DataFrame, file: Source, date_format: str) -> dict[str, pd.Series]:
+def _rep_claims(
+    frame: pd.DataFrame, file: Source, date_format: str, probability_scale: float
+) -> dict[str, pd.Series]:
     """The rep's own claims about a deal, typed: expected close date, forecast category, probability (the
-    export's 0-100 as a fraction); blank (NaT, "", NaN) when the export has no such column."""
+    export's 0-100, or 0-1 with ``probability_scale`` 1, as a fraction); blank (NaT, "", NaN) when the export
+    has no such column."""
     blank = pd.Series("", index=frame.index)
     probability = (
-        _parse_numbers(frame, "rep_probability", file) / 100.0
+        _parse_numbers(frame, "rep_probability", file) / probability_scale
         if "rep_probability" in frame.columns
         else pd.Series(np.nan, index=frame.index)
     )
-    _fail_if(frame, probability > 1, file, "rep_probability", "probability '{v}' is over 100")
+    _fail_if(
+        frame,
+        probability > 1,
+        file,
+        "rep_probability",
+        "probability '{v}' is over " + ("100" if probability_scale == 100 else f"{probability_scale:g}"),
+    )
     return {
         "rep_close_date": _parse_dates(
             frame.assign(rep_close_date=frame.get("rep_close_date", blank)),
@@ -400,6 +430,7 @@ def _validate_accounts(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     """Typed accounts table: unique names; numeric revenue, employees and founding year."""
     _fail_if(frame, frame["account"].eq(""), file, "account", "blank account")
     _fail_if(frame, frame["account"].duplicated(), file, "account", "duplicate account '{v}'")
+    frame = _with_columns(frame, ACCOUNTS.optional)
     return pd.DataFrame(
         {
             "account": frame["account"],
@@ -413,11 +444,18 @@ def _validate_accounts(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     )
 
 
+def _with_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with each of ``columns`` it lacks added blank (an attribute this CRM does not keep)."""
+    return frame.assign(**{c: "" for c in columns if c not in frame.columns})
+
+
 def _validate_teams(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     """Typed sales-team table: one row per rep."""
     _fail_if(frame, frame["sales_agent"].eq(""), file, "sales_agent", "blank sales_agent")
     _fail_if(frame, frame["sales_agent"].duplicated(), file, "sales_agent", "duplicate sales_agent '{v}'")
-    return frame[["sales_agent", "manager", "regional_office"]].reset_index(drop=True)
+    teams = _with_columns(frame, SALES_TEAMS.optional)[["sales_agent", "manager", "regional_office"]]
+    # a rep without a manager or office (top of the hierarchy, a CRM without divisions) rolls up as Unknown
+    return teams.replace({"manager": {"": UNKNOWN}, "regional_office": {"": UNKNOWN}}).reset_index(drop=True)
 
 
 def _empty(spec: FileSpec, columns: list[str]) -> pd.DataFrame:
@@ -484,6 +522,116 @@ def _normalise(
     return deals
 
 
+def _find(root: Path, name: str) -> Path:
+    """The file ``name`` in ``root``; a name with ``*`` (HubSpot dates its export files) matches exactly one
+    file, else a one-line error lists them (no match: the pattern's path, reported as missing)."""
+    if "*" not in name:
+        return root / name
+    matches = sorted(root.glob(name))
+    if len(matches) > 1:
+        listed = ", ".join(m.name for m in matches[:3])
+        raise DataContractError(name, f"{len(matches)} files match in {root} ({listed}); keep one")
+    return matches[0] if matches else root / name
+
+
+def _resolve_lookups(frames: dict[str, pd.DataFrame], root: Path, mapping: ColumnMapping) -> list[Path]:
+    """Replace the ids an export holds (owners, accounts) by names from the mapping's [lookups] files, in
+    every column that holds such ids; returns the files read. Two records with one name keep their id beside
+    it; an id the lookup file lacks stays as it is (then reported as an unknown rep or account)."""
+    read: list[Path] = []
+    for target, lookup in mapping.lookups.items():
+        path = root / lookup.file
+        if not path.exists():
+            continue
+        table, _ = _read_raw(path, lookup.file, mapping.encoding)
+        for column in (lookup.id, *lookup.name):
+            if column not in table.columns:
+                raise DataContractError(
+                    lookup.file, f"column named in the mapping's [lookups.{target}] is missing", column=column
+                )
+        ids = table[lookup.id].str.strip()
+        names = table[list(lookup.name)].apply(lambda c: c.str.strip()).agg(" ".join, axis=1).str.strip()
+        names = names.where(names.ne(""), ids)
+        twice = names.duplicated(keep=False)
+        by_id = dict(zip(ids, names.where(~twice, names + " (" + ids + ")"), strict=True))
+        for canonical, columns in LOOKUP_TARGETS[target].items():
+            frame = frames.get(f"{canonical}.csv")
+            for column in columns if frame is not None else ():
+                if column in frame.columns:
+                    frame[column] = frame[column].map(by_id).fillna(frame[column])
+        read.append(path)
+    return read
+
+
+def _without_deleted(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[pd.DataFrame, int]:
+    """The pipeline without the rows the export marks deleted (Salesforce IsDeleted), and their count."""
+    flag = mapping.outcome.deleted
+    if not flag or flag not in frame.columns:
+        return frame, 0
+    deleted = is_set(frame[flag])
+    return frame.loc[~deleted], int(deleted.sum())
+
+
+def _in_corporate_currency(
+    typed: pd.DataFrame,
+    frame: pd.DataFrame,
+    file: Source,
+    rates: pd.DataFrame,
+    corporate: str,
+    mapping: ColumnMapping,
+) -> pd.DataFrame:
+    """``typed`` with amount and close value in the corporate currency (to the cent); a currency without a
+    rate is a one-line error at its first row."""
+    on = typed["close_date"].fillna(typed["rep_close_date"]).fillna(typed["engage_date"])
+    factor = rate_per_deal(
+        typed["deal_currency"], on, rates, corporate, mapping.rate_style == "units_per_corporate"
+    )
+    _fail_if(
+        frame,
+        factor.isna(),
+        file,
+        "currency",
+        "currency '{v}' has no exchange rate to " + corporate + " (add it to the currencies file)",
+    )
+    other = factor.ne(1.0) | (
+        typed["deal_currency"].str.upper().ne(corporate) & typed["deal_currency"].ne("")
+    )
+    return typed.assign(
+        amount=(typed["amount"] * factor).round(2).where(other, typed["amount"]),
+        close_value=(typed["close_value"] * factor).round(2).where(other, typed["close_value"]),
+        flag_other_currency=other,
+    )
+
+
+def _stage_order(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[str, ...]:
+    """The open stages' names in their order: as the mapping lists them, else by the export's stage sort
+    order, else by the rep's probability (median per stage), else as first seen."""
+    if "stage" not in frame.columns:
+        return ()
+    open_rows = frame["deal_stage"].isin(OPEN_STAGES) & frame["stage"].ne("")
+    names = frame.loc[open_rows, "stage"]
+    listed = [name for name, state in mapping.stages.items() if state in OPEN_STAGES] or list(OPEN_STAGES)
+    key = next((c for c in (mapping.outcome.stage_order, "rep_probability") if c and c in frame.columns), "")
+    rank = (
+        pd.to_numeric(frame.loc[open_rows, key].str.replace(",", "", regex=False), errors="coerce")
+        .groupby(names, sort=False)
+        .median()
+        if key
+        else pd.Series(dtype=float)
+    )
+    seen = list(dict.fromkeys(names))
+    return tuple(
+        sorted(
+            seen,
+            key=lambda n: (
+                listed.index(n) if n in listed else len(listed),
+                rank.get(n, np.inf) if pd.notna(rank.get(n, np.nan)) else np.inf,
+                seen.index(n),
+            ),
+        )
+    )
+
+
 def read_crm(
     data_dir: str | Path, mapping: ColumnMapping = DEFAULT_MAPPING, drop_invalid: bool = False
 ) -> CRMData:
@@ -503,7 +651,8 @@ def read_crm(
     decoded_as: list[tuple[str, str]] = []  # files that were not UTF-8, and what they were read as
     for spec in FILES:
         source_name = mapping.source_file(spec.name)
-        path = root / source_name
+        path = _find(root, source_name)
+        source_name = path.name
         if not path.exists():
             if spec.required_file:
                 raise DataContractError(source_name, f"required file not found in {root}")
@@ -513,12 +662,25 @@ def read_crm(
         if encoding not in ("utf-8-sig", mapping.encoding):
             decoded_as.append((source_name, encoding))
         read_paths.append(path)
-    pipeline_name = mapping.source_file(PIPELINE.name)
-    pipeline = _set_aside(
-        lambda f: _validate_pipeline(f, _source(mapping, PIPELINE), mapping.date_format),
-        frames[PIPELINE.name],
-        rejected,
-    )
+    read_paths += _resolve_lookups(frames, root, mapping)
+    frames[PIPELINE.name], deleted = _without_deleted(frames[PIPELINE.name], mapping)
+    rate_frames = []
+    for name in mapping.source_files(CURRENCIES.name):
+        if (root / name).exists():
+            frame, _ = _read_raw(root / name, name, mapping.encoding)
+            rate_frames.append((name, mapping.apply(CURRENCIES.name, frame)))
+            read_paths.append(root / name)
+    rates, flagged = typed_rates(rate_frames, mapping.date_format)
+    codes = frames[PIPELINE.name].get("currency", pd.Series("", dtype=object))
+    corporate = corporate_currency(mapping, flagged, rates, codes)
+    pipeline_name = _find(root, mapping.source_file(PIPELINE.name)).name
+    pipeline_source = _source(mapping, PIPELINE)
+
+    def validate_pipeline(frame: pd.DataFrame) -> pd.DataFrame:
+        typed = _validate_pipeline(frame, pipeline_source, mapping.date_format, mapping.probability_scale)
+        return _in_corporate_currency(typed, frame, pipeline_source, rates, corporate, mapping)
+
+    pipeline = _set_aside(validate_pipeline, frames[PIPELINE.name], rejected)
     products = (
         _set_aside(
             lambda f: _validate_products(f, _source(mapping, PRODUCTS)), frames[PRODUCTS.name], rejected
@@ -552,7 +714,11 @@ def read_crm(
         else _empty(SALES_TEAMS, ["sales_agent", "manager", "regional_office"])
     )
     deals = _normalise(pipeline, accounts, products, teams)
-    export_end = pd.concat([deals["engage_date"], deals["close_date"]]).max()
+    # the export's date is its latest record timestamp (creation, close, last change); never a rep's claim
+    stamps = [deals["engage_date"], deals["modified_at"]]
+    export_end = pd.concat(
+        stamps if deals["modified_at"].notna().any() else [*stamps, deals["close_date"]]
+    ).max()
     if pd.isna(export_end):
         raise DataContractError(
             pipeline_name, "no engage_date or close_date anywhere: nothing to date the export"
@@ -569,6 +735,9 @@ def read_crm(
         data_hash=_hash_files(read_paths, mapping),
         missing_files=tuple(missing_files),
         decoded_as=tuple(decoded_as),
+        deleted_rows=deleted,
+        stage_order=_stage_order(frames[PIPELINE.name], mapping),
+        currency=corporate,
         mapping=mapping,
         rejected=None if rejected is None else _rejects(rejected),
     )

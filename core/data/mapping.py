@@ -8,8 +8,44 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.contract import CANONICAL_STAGES, FILES, OPEN_STAGES, PIPELINE
+from core.data.contract import CANONICAL_STAGES, CURRENCIES, FILES, OPEN_STAGES, PIPELINE
 from core.errors import DataContractError
+
+TRUE_VALUES = frozenset({"1", "true", "yes", "y", "t"})  # how exports write a set flag (any case)
+# A lookup turns the ids an export holds into names: the columns each one rewrites, per canonical file.
+LOOKUP_TARGETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "sales_agent": {"sales_pipeline": ("sales_agent",), "sales_teams": ("sales_agent", "manager")},
+    "account": {"sales_pipeline": ("account",), "accounts": ("account", "subsidiary_of")},
+}
+RATE_STYLES = ("corporate_per_unit", "units_per_corporate")
+
+
+def is_set(values: pd.Series) -> pd.Series:
+    """True where a flag column holds a set value ("1", "true", "yes", ...)."""
+    return values.str.strip().str.lower().isin(TRUE_VALUES)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Names for the ids an export holds: ``file``'s ``id`` column to its ``name`` columns joined by spaces
+    (Salesforce's OwnerId -> User.csv FirstName LastName)."""
+
+    file: str
+    id: str
+    name: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Columns of the export that say a deal's outcome and its stage's place, beside the stage name:
+    ``closed`` and ``won`` flags (Salesforce IsClosed / IsWon), ``deleted`` (rows to set aside), and
+    ``stage_order`` (a number per stage, Salesforce StageSortOrder). Each is optional; a flag the export
+    lacks falls back to the stage names of [stages]."""
+
+    closed: str = ""
+    won: str = ""
+    deleted: str = ""
+    stage_order: str = ""
 
 
 @dataclass(frozen=True)
@@ -21,23 +57,38 @@ class ColumnMapping:
     ``date_format`` is the strftime format of the source dates; ``blank_open_close_fields`` moves the close
     date some CRMs keep on open deals to ``rep_close_date`` (the rep's expected close, a claim, not a fact)
     and drops their close value;
-    ``won_value_from_amount`` fills a Won deal's close_value from its amount.
+    ``won_value_from_amount`` fills a Won deal's close_value from its amount. Several source columns may map
+    to one contract column: the first the export has wins (HubSpot's "Amount in company currency", else
+    "Amount"). ``outcome`` reads Won/Lost from flags, ``lookups`` resolve ids to names,
+    ``probability_scale`` is what a certain deal's probability reads (100 for percent, 1 for a fraction),
+    ``currency`` names the corporate currency when the export does not, and ``rate_style`` says how the
+    currencies file's rates read (``units_per_corporate`` for Salesforce's ConversionRate).
     """
 
     name: str = "MavenTech"
     # the TOML file it was read from ("" for the built-in MavenTech schema); not part of the data's meaning
     source: str = field(default="", compare=False, repr=False)
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
     date_format: str = "%Y-%m-%d"
     encoding: str = ""  # the files' text encoding; "" detects UTF-8, else cp1252, else latin-1
     blank_open_close_fields: bool = False
     won_value_from_amount: bool = False
+    outcome: Outcome = field(default_factory=Outcome)
+    lookups: dict[str, Lookup] = field(default_factory=dict)
+    probability_scale: float = 100.0
+    currency: str = ""
+    rate_style: str = RATE_STYLES[0]
+
+    def source_files(self, canonical: str) -> tuple[str, ...]:
+        """Every file name the canonical file ``canonical`` may be read from, in the mapping's order."""
+        named = self.files.get(canonical.removesuffix(".csv"), canonical)
+        return (named,) if isinstance(named, str) else named
 
     def source_file(self, canonical: str) -> str:
-        """The file name to read for the canonical file ``canonical``."""
-        return self.files.get(canonical.removesuffix(".csv"), canonical)
+        """The (first) file name to read for the canonical file ``canonical``."""
+        return self.source_files(canonical)[0]
 
     def source_column(self, canonical_file: str, canonical: str) -> str:
         """The export's own name for the canonical column ``canonical`` of ``canonical_file``."""
@@ -47,17 +98,39 @@ class ColumnMapping:
     def apply(self, canonical_file: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Rename columns and map stage values of one raw frame (all-string) to the canonical form."""
         renames = self.columns.get(canonical_file.removesuffix(".csv"), {})
-        out = frame.rename(columns=renames)
+        present = [source for source in renames if source in frame.columns]
+        first = {target: source for source, target in reversed([(s, renames[s]) for s in present])}
+        out = frame.drop(columns=[s for s in present if first[renames[s]] != s]).rename(columns=renames)
         if canonical_file == PIPELINE.name and "deal_stage" in out.columns:
-            stripped = out["deal_stage"].str.strip()
-            out["stage"] = stripped  # the CRM's own stage name, kept beside the outcome state
-            if self.stages:  # a stage the mapping does not list is an open deal, flagged, never an error
-                mapped = stripped.map(self.stages)
-                unlisted = mapped.isna() & stripped.ne("")
-                out["deal_stage"] = mapped.where(~unlisted, OPEN_STAGES[-1]).fillna(stripped)
-                out[UNLISTED_STAGE] = unlisted.map({True: "1", False: ""})
+            out = self._outcome_states(out)
         if canonical_file == PIPELINE.name:
             out = self._fill_contract_fields(out)
+        return out
+
+    def _outcome_states(self, out: pd.DataFrame) -> pd.DataFrame:
+        """Keep the CRM's own stage name in ``stage``; set ``deal_stage`` to the outcome state from the
+        export's closed/won flags where it has them, else from [stages] (a stage the mapping does not list
+        is an open deal, flagged, never an error)."""
+        stripped = out["deal_stage"].str.strip()
+        out["stage"] = stripped
+        closed_flag, won_flag = self.outcome.closed, self.outcome.won
+        has_closed, has_won = closed_flag in out.columns, won_flag in out.columns
+        mapped = stripped.map(self.stages) if self.stages else stripped.where(stripped.isin(CANONICAL_STAGES))
+        if has_closed or has_won:
+            closed = is_set(out[closed_flag]) if has_closed else mapped.isin(("Won", "Lost"))
+            won = is_set(out[won_flag]) if has_won else mapped.eq("Won")
+            open_state = mapped.where(mapped.isin(OPEN_STAGES), OPEN_STAGES[-1])
+            state = pd.Series(open_state, index=out.index).where(
+                ~closed, won.map({True: "Won", False: "Lost"})
+            )
+            unlisted = ~closed & mapped.isna() & stripped.ne("") & bool(self.stages)
+        elif self.stages:
+            unlisted = mapped.isna() & stripped.ne("")
+            state = mapped.where(~unlisted, OPEN_STAGES[-1]).fillna(stripped)
+        else:
+            return out
+        out["deal_stage"] = state
+        out[UNLISTED_STAGE] = unlisted.map({True: "1", False: ""})
         return out
 
     def _fill_contract_fields(self, out: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +177,7 @@ def load_mapping(path: Path) -> ColumnMapping:
         raise DataContractError(name, f"mapping file not found at {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataContractError(name, f"not valid TOML ({exc})") from None
-    canonical_files = {spec.name.removesuffix(".csv"): spec for spec in FILES}
+    canonical_files = {spec.name.removesuffix(".csv"): spec for spec in (*FILES, CURRENCIES)}
     columns = raw.get("columns", {})
     for file_key, renames in columns.items():
         spec = canonical_files.get(file_key)
@@ -129,14 +202,38 @@ def load_mapping(path: Path) -> ColumnMapping:
         if key not in canonical_files:
             raise DataContractError(name, f"[files] key '{key}' is not one of {sorted(canonical_files)}")
     options = raw.get("options", {})
+    rate_style = str(options.get("rate_style", RATE_STYLES[0]))
+    if rate_style not in RATE_STYLES:
+        raise DataContractError(
+            name, f"[options] rate_style '{rate_style}' is not one of {', '.join(RATE_STYLES)}"
+        )
+    outcome = raw.get("outcome", {})
+    unknown = set(outcome) - set(Outcome.__dataclass_fields__)
+    if unknown:
+        raise DataContractError(name, f"[outcome] has unknown key '{sorted(unknown)[0]}'")
+    lookups = {}
+    for target, spec in raw.get("lookups", {}).items():
+        if target not in LOOKUP_TARGETS:
+            raise DataContractError(name, f"[lookups.{target}] is not one of {sorted(LOOKUP_TARGETS)}")
+        if not {"file", "id", "name"} <= set(spec):
+            raise DataContractError(name, f"[lookups.{target}] needs file, id and name")
+        names = spec["name"]
+        lookups[target] = Lookup(
+            str(spec["file"]), str(spec["id"]), (names,) if isinstance(names, str) else tuple(map(str, names))
+        )
     return ColumnMapping(
         name=str(raw.get("name", path.stem)),
         source=str(path.resolve()),
-        files={str(k): str(v) for k, v in files.items()},
+        files={str(k): v if isinstance(v, str) else tuple(map(str, v)) for k, v in files.items()},
         columns={k: {str(s): str(t) for s, t in v.items()} for k, v in columns.items()},
         stages={str(k): str(v) for k, v in stages.items()},
         date_format=str(options.get("date_format", "%Y-%m-%d")),
         encoding=str(options.get("encoding", "")),
         blank_open_close_fields=bool(options.get("blank_open_close_fields", False)),
         won_value_from_amount=bool(options.get("won_value_from_amount", False)),
+        outcome=Outcome(**{k: str(v) for k, v in outcome.items()}),
+        lookups=lookups,
+        probability_scale=float(options.get("probability_scale", 100.0)),
+        currency=str(options.get("currency", "")),
+        rate_style=rate_style,
     )

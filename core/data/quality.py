@@ -78,6 +78,9 @@ def assess_quality(
     pipeline_file: str = "sales_pipeline.csv",
     rejected: pd.DataFrame | None = None,
     decoded_as: tuple[tuple[str, str], ...] = (),
+    currency: str = "USD",
+    deleted_rows: int = 0,
+    export_end: pd.Timestamp | None = None,
 ) -> DataQualityReport:
     """Count every repaired or flagged quirk among the deals present at ``as_of``."""
     file = pipeline_file
@@ -156,6 +159,32 @@ def assess_quality(
             "stage the column mapping does not list",
         ),
         (
+            "closed_before_created",
+            "close_date",
+            deals["flag_closed_before_created"],
+            "opportunity_id",
+            "kept as closed; its age unknown, so it adds nothing to time-to-close and cycle figures",
+            "closed deal whose close date is before it was created (entered after it closed)",
+        ),
+        (
+            "other_currency",
+            "currency",
+            deals["flag_other_currency"],
+            "deal_currency",
+            f"amounts converted to {currency}",
+            "deal in another currency than the corporate one",
+        ),
+        (
+            "closed_after_export",
+            "close_date",
+            ~open_deals & (deals["close_date"] > export_end)
+            if export_end is not None
+            else open_deals & False,
+            "opportunity_id",
+            "kept closed as the CRM has it",
+            "closed deal dated after the export's date (its latest record timestamp)",
+        ),
+        (
             "stale_open_deal",
             "engage_date",
             deals["stale"],
@@ -206,6 +235,17 @@ def assess_quality(
                     tuple(rows["row"].astype(str).head(3)),
                 )
             )
+    if deleted_rows:
+        items.append(
+            QualityItem(
+                "deleted_record",
+                file,
+                "",
+                deleted_rows,
+                "left out",
+                "row the export marks deleted",
+            )
+        )
     for name, encoding in decoded_as:
         items.append(
             QualityItem(

@@ -274,9 +274,7 @@ def _value_text(explanation: Explanation, unit: str, not_engaged: pd.Index | Non
     return values.astype(object).where(values.notna(), "").astype(str).to_numpy()
 
 
-def shap_long(
-    explanation: Explanation, not_engaged: pd.Index | None = None
-) -> pd.DataFrame:
+def shap_long(explanation: Explanation, not_engaged: pd.Index | None = None) -> pd.DataFrame:
     """Long format, one row per deal and explained unit: opportunity_id, feature, feature_label,
     feature_value (as text), shap_value (points), shap_log_odds, base_value, step (position in the path)."""
     points = explanation.shap_points

@@ -261,8 +261,10 @@ def point_in_time_features(
     )
     terms = _track_record_terms(deals)
     keys[TRACK_RECORD_NUMERIC] = terms
+    # an outcome is known from its close, or from the day the deal was entered when that came later
+    known = np.maximum(closed["close_date"].to_numpy(), closed["engage_date"].to_numpy())
     history = keys.loc[closed_mask.to_numpy()].assign(
-        close_date=closed["close_date"].to_numpy(), is_won=closed["is_won"].to_numpy().astype(np.int64)
+        close_date=known, is_won=closed["is_won"].to_numpy().astype(np.int64)
     )
     account_history = history.loc[closed["account"].ne("").to_numpy()]
     queries = pd.DataFrame(

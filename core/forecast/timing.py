@@ -30,7 +30,12 @@ class CloseTimingModel:
 
     def fit(self, deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:
         """Learn won/lost cumulative incidence curves from deals closed by ``as_of`` (open ones censored)."""
-        dated = deals[deals["engage_date"].notna() & (deals["engage_date"] <= as_of)]
+        # deals entered after they closed have no known age: they say nothing about time to close
+        dated = deals[
+            deals["engage_date"].notna()
+            & (deals["engage_date"] <= as_of)
+            & ~deals["flag_closed_before_created"].astype(bool)
+        ]
         closed = dated["close_date"].notna() & (dated["close_date"] <= as_of)
         duration = np.where(
             closed,

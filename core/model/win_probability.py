@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import roc_auc_score
 
 from core.data import CRMData, cut_at
+from core.data.asof import cycle_days
 from core.errors import UsageError
 from core.features import FEATURES, RATE_FEATURES, open_deal_features, spec_from_training, weekly_snapshots
 from core.features.deal_features import (
@@ -604,7 +605,7 @@ def _reference_values(features: pd.DataFrame, crm: CRMData) -> dict[str, float |
             reference[name] = None
         elif name == "age_days":
             won = crm.deals.loc[crm.deals["close_date"].notna() & crm.deals["is_won"].astype(bool)]
-            won_age = (won["close_date"] - won["engage_date"]).dt.days.median()
+            won_age = cycle_days(won).median()
             reference[name] = None if pd.isna(won_age) else float(won_age)
         else:
             median = features[name].median() if len(features) else np.nan

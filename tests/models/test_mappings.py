@@ -207,7 +207,7 @@ def test_the_reps_own_call_reaches_the_predictions(exports, tmp_path: Path) -> N
 def test_a_messy_standard_report_runs_through_the_shipped_mapping_unchanged(exports, tmp_path: Path) -> None:
     """One file with the standard report columns only (no product, no enrichment files), a custom stage in
     another language, extra columns the mapping ignores, and deals entered after they closed: scored through
-    salesforce-report.toml as shipped, with --drop-invalid setting the back-filled deals aside, counted."""
+    salesforce-report.toml as shipped, the back-filled deals kept as closed and counted."""
     ours, _ = exports
     pipeline = pd.read_csv(ours / "sales_pipeline.csv", dtype=str, keep_default_na=False)
     folder = tmp_path / "report"
@@ -217,7 +217,8 @@ def test_a_messy_standard_report_runs_through_the_shipped_mapping_unchanged(expo
     stage = stage.where(~(engaging & pipeline.index.to_series().mod(2).eq(0)), "Verhandlung")
     closed = pipeline["deal_stage"].isin(["Won", "Lost"])
     backfilled = closed & pipeline.index.to_series().mod(25).eq(0)
-    created = _us_dates(pipeline["engage_date"]).where(~backfilled, "12/31/2099")
+    entered = pd.to_datetime(pipeline["close_date"].replace("", None)) + pd.Timedelta(days=3)
+    created = _us_dates(pipeline["engage_date"]).where(~backfilled, entered.dt.strftime("%m/%d/%Y"))
     pd.DataFrame(
         {
             "Opportunity ID": pipeline["opportunity_id"],
@@ -234,14 +235,14 @@ def test_a_messy_standard_report_runs_through_the_shipped_mapping_unchanged(expo
             "Forecast Category": engaging.map({True: "Pipeline", False: ""}),
         }
     ).to_csv(folder / "opportunities.csv", index=False)
-    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE)) == 2  # back-filled deals stop it
-    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE), "--drop-invalid") == 0
+    assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE)) == 0
     out = tmp_path / "run" / "out"
-    rejected = pd.read_csv(out / "rejected_rows.csv", dtype=str)
-    assert len(rejected) == int(backfilled.sum()) and (rejected["column"] == "Close Date").all()
+    assert not (out / "rejected_rows.csv").exists()
     quality = json.loads((out / "predictions_metadata.json").read_text())["data_quality"]["items"]
     counts = {item["code"]: item["count"] for item in quality}
-    assert counts["rejected_row"] == int(backfilled.sum()) and counts["no_product_column"] > 0
+    # the back-filled deals are kept as closed, counted, with their age unknown
+    late = backfilled & (entered <= pd.Timestamp(read_crm(ours).export_end))
+    assert counts["closed_before_created"] == int(late.sum()) > 0 and counts["no_product_column"] > 0
     assert counts["unlisted_stage"] == int((stage == "Verhandlung").sum())
     predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
     assert set(predictions["stage"]) == {"Verhandlung", "Qualification", "Prospecting"}

@@ -126,10 +126,10 @@ def test_error_message_is_exactly_file_column_row_problem(tmp_path) -> None:
 MESSY = (
     "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
     "A1,Ann,GTX Basic,,Won,2017-01-02,2017-01-09,500\n"
-    "A2,Ann,GTX Basic,,Won,2017-02-02,2017-01-09,500\n"
-    "A3,Ann,GTX Basic,,Lost,2017-03-05,2017-02-01,\n"
+    "A2,Ann,GTX Basic,,Won,2017-02-02,2017-02-31,500\n"
+    "A3,Ann,GTX Basic,,Lost,2017-03-05,2017-03-32,\n"
     "A4,Bob,GTX Basic,,Closed Won,2017-01-02,2017-01-20,700\n"
-    "A5,Bob,GTX Basic,,Lost,2017-04-02,2017-01-20,\n"
+    "A5,Bob,GTX Basic,,Lost,2017-04-02,2017-04-31,\n"
     "A6,Bob,GTX Basic,,Engaging,2017-01-03,,\n"
 )
 
@@ -139,7 +139,7 @@ def test_the_error_says_how_many_rows_share_the_problem(tmp_path) -> None:
     with pytest.raises(DataContractError) as caught:
         read_crm(tmp_path)
     assert str(caught.value) == (
-        "sales_pipeline.csv, column 'close_date', row 3: close_date '2017-01-09' is before engage_date "
+        "sales_pipeline.csv, column 'close_date', row 3: unparsable date '2017-02-31' (expected YYYY-MM-DD) "
         "(opportunity_id A2); 2 more rows share this problem"
     )
 
@@ -156,7 +156,7 @@ def test_drop_invalid_sets_breaking_rows_aside_with_their_reason(tmp_path) -> No
         [6, "A5", "close_date"],
     ]
     assert rejected["problem"].iloc[0].startswith("unknown stage 'Closed Won'")
-    assert rejected["problem"].iloc[3] == "close_date '2017-01-20' is before engage_date"
+    assert rejected["problem"].iloc[3] == "unparsable date '2017-04-31' (expected YYYY-MM-DD)"
     assert (rejected["file"] == "sales_pipeline.csv").all()
     found = {item.column: item.count for item in crm.quality.items if item.code == "rejected_row"}
     assert found == {"deal_stage": 1, "close_date": 3}

@@ -257,20 +257,20 @@ def test_a_run_with_a_saved_model_imports_no_tracking_plotting_or_shap_library(
 
 
 def test_drop_invalid_sets_rows_aside_in_rejected_rows_and_goes_on(first_run, capsys, tmp_path: Path) -> None:
-    """Two deals closed before they were engaged: without --drop-invalid one line names the first and how
+    """Two won deals without their booked value: without --drop-invalid one line names the first and how
     many share it (exit 2, outputs untouched); with it they go to rejected_rows.csv and the run goes on."""
     data, out = tmp_path / "export", tmp_path / "out"
     shutil.copytree(first_run["export"], data)
     shutil.copytree(first_run["out"], out)
     before = _digests(out)
     pipeline = pd.read_csv(data / "sales_pipeline.csv", dtype=str, keep_default_na=False)
-    broken = pipeline.index[pipeline["deal_stage"].eq("Lost")][:2]
-    pipeline.loc[broken, "engage_date"] = "2099-01-01"
+    broken = pipeline.index[pipeline["deal_stage"].eq("Won")][:2]
+    pipeline.loc[broken, "close_value"] = ""
     pipeline.to_csv(data / "sales_pipeline.csv", index=False)
     assert main(_args(first_run, out=out, data=data)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith(
-        "is before engage_date (opportunity_id "
+        "missing close_value on a Won deal (opportunity_id "
         f"{pipeline.loc[broken[0], 'opportunity_id']}); "
         "1 more row shares this problem"
     )
@@ -279,7 +279,7 @@ def test_drop_invalid_sets_rows_aside_in_rejected_rows_and_goes_on(first_run, ca
     rejected = pd.read_csv(out / "rejected_rows.csv", dtype=str)
     assert rejected["opportunity_id"].tolist() == pipeline.loc[broken, "opportunity_id"].tolist()
     assert rejected["row"].tolist() == [str(i + 2) for i in broken]  # spreadsheet rows: header is row 1
-    assert (rejected["column"] == "close_date").all() and rejected["problem"].str.contains("before").all()
+    assert (rejected["column"] == "close_value").all() and rejected["problem"].str.contains("Won deal").all()
     metadata = json.loads((out / "predictions_metadata.json").read_text())
     assert metadata["counts"]["rejected_rows"] == 2
     assert [i["count"] for i in metadata["data_quality"]["items"] if i["code"] == "rejected_row"] == [2]
