@@ -184,6 +184,7 @@ class RunMetadata:
     as_of: str
     export_end: str = ""
     currency: str = "USD"  # the corporate currency every money column is in (ISO 4217 code)
+    stage_order: list[str] = field(default_factory=list)  # the open stages' own names, in the CRM's order
     data: dict[str, str] = field(default_factory=dict)
     model: ModelInfo = field(default_factory=ModelInfo)
     counts: Counts = field(default_factory=Counts)

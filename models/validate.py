@@ -22,7 +22,8 @@ def format_report(crm: CRMData, mapping_name: str) -> str:
     quality = crm.quality
     headline = (
         f"{crm.data_dir} ({mapping_name} schema) as of {quality.as_of}: "
-        f"{quality.n_deals:,} deals, {quality.n_open:,} open; data hash {crm.data_hash[:12]}"
+        f"{quality.n_deals:,} deals, {quality.n_open:,} open, amounts in {crm.currency}; "
+        f"data hash {crm.data_hash[:12]}"
     )
     if not quality.items:
         return headline + "\nno data-quality issues found"

@@ -253,6 +253,7 @@ def _metadata(
         as_of=f"{crm.as_of:%Y-%m-%d}",
         export_end=f"{crm.export_end:%Y-%m-%d}",
         currency=crm.currency,
+        stage_order=list(crm.stage_order),
         data={
             "data_dir": str(crm.data_dir),
             "data_hash": crm.data_hash,

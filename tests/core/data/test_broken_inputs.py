@@ -66,7 +66,7 @@ def test_valid_export_passes_the_cli_and_prints_the_quality_table(valid_export) 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(
-        f"{valid_export} (MavenTech schema) as of 2017-03-01: 5 deals, 2 open; data hash "
+        f"{valid_export} (MavenTech schema) as of 2017-03-01: 5 deals, 2 open, amounts in USD; data hash "
     )
     rows = {line.split()[0]: line.split()[3] for line in lines[2:]}
     assert rows == {
