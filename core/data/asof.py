@@ -31,7 +31,7 @@ def cycle_days(deals: pd.DataFrame) -> pd.Series:
     """Days from engagement to close of each closed deal; NaN while open and where the age is unknown (a deal
     entered in the CRM after it closed)."""
     days = (deals["close_date"] - deals["engage_date"]).dt.days.astype(float)
-    return days.where(~deals["flag_closed_before_created"].astype(bool))
+    return days.where(days >= 0)
 
 
 def stale_threshold_days(deals: pd.DataFrame) -> float | None:

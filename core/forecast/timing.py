@@ -34,7 +34,7 @@ class CloseTimingModel:
         dated = deals[
             deals["engage_date"].notna()
             & (deals["engage_date"] <= as_of)
-            & ~deals["flag_closed_before_created"].astype(bool)
+            & ~(deals["close_date"] < deals["engage_date"])
         ]
         closed = dated["close_date"].notna() & (dated["close_date"] <= as_of)
         duration = np.where(
