@@ -195,8 +195,10 @@ VALUE_SOURCES: dict[str, str] = {
     "list_price": "the product's list price less the usual discount on won deals (no amount in the CRM)",
     "median_won_value": "the median value of won deals (no amount or list price in the CRM)",
 }
-# Data-quality findings (metadata data_quality.items[*].code): (what was found, what was done)
+# Data-quality findings (metadata data_quality.items[*].code): (what was found, what was done); an empty
+# finding keeps the report's own, which names the rule a rejected row broke
 QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
+    "rejected_row": ("", "left out of every figure; each row and its reason are in rejected_rows.csv"),
     "product_alias": (
         "Product name spelled differently from the product list",
         "corrected to the list's name",
@@ -256,5 +258,7 @@ def value_source_text(source: object) -> str:
 
 def quality_finding(code: str, description: str, action: str) -> tuple[str, str]:
     """A data-quality finding in words: the plain (finding, action) for a known code, else the report's own
-    text (which for the stale-deal finding already carries its threshold in days)."""
-    return QUALITY_FINDINGS.get(code, (description, action))
+    text (which for the stale-deal finding already carries its threshold in days, and for a rejected row
+    the rule it broke)."""
+    finding, done = QUALITY_FINDINGS.get(code, (description, action))
+    return finding or description, done

@@ -165,6 +165,7 @@ quality = metadata.data_quality
 if not quality:
     missing_notice("The data-quality report", predict_command(run.out_dir))
 else:
+    st.markdown(md(health.rows_left_out(quality, metadata.counts.rejected_rows)))
     st.dataframe(
         health.quality_table(quality),
         hide_index=True,

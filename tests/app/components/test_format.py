@@ -117,6 +117,11 @@ def test_codes_read_as_words() -> None:
         "open deal older than ... (301 days)",
         "flagged stale",
     )
+    rule = "row breaks the data contract: close_date '...' is before engage_date"
+    assert quality_finding("rejected_row", rule, "set aside in rejected_rows.csv (--drop-invalid)") == (
+        rule,  # the rule the row broke stays; the command-line flag does not
+        "left out of every figure; each row and its reason are in rejected_rows.csv",
+    )
 
 
 def test_waterfall_steps_read_like_the_driver_sentences() -> None:
