@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app.components.format import step_points
+from app.components.format import Money, step_points
 from app.filters import STALE_CATEGORY
 
 BAND = "rgba(99, 142, 230, 0.28)"
@@ -26,7 +26,6 @@ TIER_COLOURS = (
     "rgb(150, 150, 150)",
 )
 STALE_COLOUR = "rgba(150, 150, 150, 0.55)"
-MONEY_AXIS = {"tickprefix": "$", "tickformat": "~s"}
 
 
 def plain(text: object) -> str:
@@ -96,8 +95,8 @@ def period_labels(rows: pd.DataFrame) -> list[str]:
     return labels
 
 
-def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360) -> go.Figure:
-    """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars.
+def forecast_fan(rows: pd.DataFrame, money: Money, title: str | None = None, height: int = 360) -> go.Figure:
+    """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars, in ``money``.
 
     Periods sit on a category axis (one slot each, named like "Q1 2018"): on a date axis two quarters
     would be joined by a line across the weeks between them, which reads as a trend inside the quarter.
@@ -111,7 +110,7 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
             name="Closed won (before as-of)",
             marker_color=WON,
             opacity=0.6,
-            hovertemplate="%{y:$,.0f}",
+            hovertemplate=money.hover(),
         )
     fig.add_scatter(
         x=x,
@@ -120,7 +119,7 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
         line={"width": 0},
         showlegend=False,
         name="P90",
-        hovertemplate="P90 %{y:$,.0f}",
+        hovertemplate=f"P90 {money.hover()}",
     )
     fig.add_scatter(
         x=x,
@@ -130,7 +129,7 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
         fill="tonexty",
         fillcolor=BAND,
         name="P10-P90 range",
-        hovertemplate="P10 %{y:$,.0f}",
+        hovertemplate=f"P10 {money.hover()}",
     )
     fig.add_scatter(
         x=x,
@@ -138,7 +137,7 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
         mode="lines+markers",
         line={"color": LINE, "width": 2},
         name="P50 (median)",
-        hovertemplate="P50 %{y:$,.0f}",
+        hovertemplate=f"P50 {money.hover()}",
     )
     fig.add_scatter(
         x=x,
@@ -146,14 +145,16 @@ def forecast_fan(rows: pd.DataFrame, title: str | None = None, height: int = 360
         mode="markers",
         marker={"color": ACCENT, "symbol": "diamond", "size": 8},
         name="Expected",
-        hovertemplate="Expected %{y:$,.0f}",
+        hovertemplate=f"Expected {money.hover()}",
     )
-    fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
+    fig.update_yaxes(**money.axis, rangemode="tozero")
     fig.update_xaxes(type="category")
     return _layout(fig, title, height)
 
 
-def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: str) -> go.Figure:
+def cumulative_quarter_chart(
+    points: pd.DataFrame, target: float | None, title: str, money: Money
+) -> go.Figure:
     """Closed-won to date plus expected weekly revenue, with the quarter-end P10-P90 range and a target."""
     fig = go.Figure()
     fig.add_scatter(
@@ -162,7 +163,7 @@ def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: 
         mode="lines+markers",
         line={"color": LINE, "width": 2},
         name="Won to date + expected",
-        hovertemplate="%{y:$,.0f}",
+        hovertemplate=money.hover(),
     )
     end = points[points["kind"] == "quarter end"]
     if not end.empty:
@@ -182,7 +183,7 @@ def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: 
                 "thickness": 2,
                 "width": 12,
             },
-            hovertemplate="Expected %{y:$,.0f}",
+            hovertemplate=f"Expected {money.hover()}",
         )
     start = points[points["kind"] == "won to date"]
     if not start.empty:
@@ -192,20 +193,22 @@ def cumulative_quarter_chart(points: pd.DataFrame, target: float | None, title: 
             mode="markers",
             name="Closed won to date",
             marker={"color": WON, "size": 10},
-            hovertemplate="%{y:$,.0f}",
+            hovertemplate=money.hover(),
         )
     if target:
         fig.add_hline(
             y=target,
             line={"color": "rgb(214, 69, 65)", "dash": "dash"},
-            annotation_text=f"Target ${target:,.0f}",
+            annotation_text=f"Target {money.exact(target)}",
             annotation_position="top left",
         )
-    fig.update_yaxes(**MONEY_AXIS, rangemode="tozero")
+    fig.update_yaxes(**money.axis, rangemode="tozero")
     return _layout(fig, title)
 
 
-def risk_by_segment_chart(rows: pd.DataFrame, categories: list[str], segment_label: str) -> go.Figure:
+def risk_by_segment_chart(
+    rows: pd.DataFrame, categories: list[str], segment_label: str, money: Money
+) -> go.Figure:
     """Horizontal stacked bars of value at risk per segment: one colour per risk tier of live deals, and
     hatched grey for stale deals (``STALE_CATEGORY``), so zombies never read as live risk."""
     fig = go.Figure()
@@ -223,11 +226,11 @@ def risk_by_segment_chart(rows: pd.DataFrame, categories: list[str], segment_lab
             marker_color=STALE_COLOUR if stale else TIER_COLOURS[min(i, len(TIER_COLOURS) - 2)],
             marker_pattern_shape="/" if stale else "",
             customdata=part["deals"],
-            hovertemplate="%{y}: %{x:$,.0f} at risk in %{customdata} deals",
+            hovertemplate=f"%{{y}}: {money.hover('x')} at risk in %{{customdata}} deals",
         )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=segments[::-1], title=segment_label)
-    fig.update_xaxes(**MONEY_AXIS, title="Value at risk")
+    fig.update_xaxes(**money.axis, title="Value at risk")
     _layout(fig, None, height=max(260, 28 * len(segments) + 90))
     fig.update_layout(hovermode="closest")
     return fig
@@ -284,7 +287,7 @@ def close_outlook_chart(outlook: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def backtest_windows_chart(windows: pd.DataFrame) -> go.Figure:
+def backtest_windows_chart(windows: pd.DataFrame, money: Money) -> go.Figure:
     """Each backtest window's P10-P90 range against what was actually won, one row per window."""
     label = windows["label"].tolist()
     fig = go.Figure()
@@ -302,7 +305,7 @@ def backtest_windows_chart(windows: pd.DataFrame) -> go.Figure:
             "arrayminus": (windows["p50"] - windows["p10"]).tolist(),
             "color": LINE,
         },
-        hovertemplate="P50 %{x:$,.0f}",
+        hovertemplate=f"P50 {money.hover('x')}",
     )
     fig.add_scatter(
         y=label,
@@ -310,9 +313,9 @@ def backtest_windows_chart(windows: pd.DataFrame) -> go.Figure:
         mode="markers",
         name="Actually won",
         marker={"color": ACCENT, "symbol": "x", "size": 11},
-        hovertemplate="Actual %{x:$,.0f}",
+        hovertemplate=f"Actual {money.hover('x')}",
     )
-    fig.update_xaxes(**MONEY_AXIS, rangemode="tozero")
+    fig.update_xaxes(**money.axis, rangemode="tozero")
     fig.update_yaxes(autorange="reversed", type="category")
     _layout(fig, None, max(260, 24 * len(label) + 90))
     fig.update_layout(hovermode="y unified")

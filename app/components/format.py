@@ -1,41 +1,113 @@
-"""Formatting for sales leaders: money as $1.2M / $12,345, probabilities as %, and escaping of data text."""
+"""Formatting for sales leaders: money in the run's currency (€1.2M / €12,345), probabilities as %, and
+escaping of data text."""
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=:])")
 
 
-def money(value: float | None) -> str:
-    """$1.2M from a million up, $12,345 below (negative amounts keep their sign)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    amount = abs(float(value))
-    if amount >= 1e9:
-        return f"{sign}${amount / 1e9:,.1f}B"
-    if amount >= 1e6:
-        return f"{sign}${amount / 1e6:,.1f}M"
-    return f"{sign}${amount:,.0f}"
+# The corporate currencies a leader knows by their symbol (Unicode CLDR's English symbols); any other ISO 4217
+# code reads as the code and a space ("CHF 1.2M"), never as a dollar.
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "CNY": "CN¥",
+    "INR": "₹",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "HKD": "HK$",
+    "MXN": "MX$",
+    "BRL": "R$",
+    "KRW": "₩",
+}
 
 
-def whole_dollars(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``frame`` with money ``columns`` rounded to whole dollars, for tables shown with ``format="dollar"``
-    and ``step=1``: that display truncates ($2,642.63 shows as $2,642) while :func:`money` rounds ($2,643),
-    and one deal must not show two amounts on one page."""
+@dataclass(frozen=True)
+class Money:
+    """Amounts in the run's corporate currency (``RunMetadata.currency``), as a sales leader reads them.
+
+    Each page builds one from its run's metadata and hands it to the components that show money, so two
+    sessions looking at runs in different currencies never share a setting. USD when a run names none.
+    """
+
+    currency: str = "USD"
+
+    @property
+    def code(self) -> str:
+        """The ISO 4217 code, upper case ("eur " -> "EUR"; blank -> "USD", as older runs read)."""
+        return str(self.currency or "").strip().upper() or "USD"
+
+    @property
+    def prefix(self) -> str:
+        """What goes before a number: the symbol ("€") or the code and a space ("CHF ")."""
+        return CURRENCY_SYMBOLS.get(self.code, f"{self.code} ")
+
+    @property
+    def unit(self) -> str:
+        """The currency in a label: "€", "CHF"."""
+        return self.prefix.strip()
+
+    @property
+    def name(self) -> str:
+        """The currency named in full: "EUR (€)", "CHF"."""
+        return self.code if self.unit == self.code else f"{self.code} ({self.unit})"
+
+    def __call__(self, value: float | None) -> str:
+        """€1.2M from a million up, €12,345 below (negative amounts keep their sign); "n/a" for none."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        amount = abs(float(value))
+        sign = "-" if float(value) < 0 else ""
+        if amount >= 1e9:
+            return f"{sign}{self.prefix}{amount / 1e9:,.1f}B"
+        if amount >= 1e6:
+            return f"{sign}{self.prefix}{amount / 1e6:,.1f}M"
+        return self.exact(value)
+
+    def exact(self, value: float) -> str:
+        """Whole units however large (€12,345,678), for a figure the reader typed, such as a target."""
+        return f"{'-' if float(value) < 0 else ''}{self.prefix}{abs(float(value)):,.0f}"
+
+    def range(self, low: float, high: float) -> str:
+        """A range in one unit: €969,111 - €1.3M reads badly, €0.97M - €1.30M does not."""
+        if max(abs(low), abs(high)) >= 1e6:
+            return f"{self.prefix}{low / 1e6:,.2f}M - {self.prefix}{high / 1e6:,.2f}M"
+        return f"{self(low)} - {self(high)}"
+
+    @property
+    def table_format(self) -> str:
+        """printf format of a money column (``st.column_config.NumberColumn``): "€%,.0f" shows €12,345.
+
+        Streamlit's named formats cover only dollar, euro and yen, and its sprintf reads any text before
+        the placeholder as a prefix. A negative amount would read "€-2,500"; the money columns the app
+        shows are never negative."""
+        return f"{self.prefix}%,.0f"
+
+    def hover(self, axis: str = "y") -> str:
+        """A Plotly hovertemplate piece for an amount on ``axis``: "€%{y:,.0f}"."""
+        return f"{self.prefix}%{{{axis}:,.0f}}"
+
+    @property
+    def axis(self) -> dict[str, str]:
+        """Plotly axis settings for amounts: the currency before compact ticks (€200k, €1.5M)."""
+        return {"tickprefix": self.prefix, "tickformat": "~s"}
+
+
+def whole_amounts(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with money ``columns`` rounded to whole units, for tables shown with
+    :attr:`Money.table_format`: its printf rounds half away from zero (€2,642.50 would show €2,643) while
+    :class:`Money` rounds half to even (€2,642), and one deal must not show two amounts on one page."""
     present = [c for c in columns if c in frame.columns]
     return frame.assign(**{c: frame[c].astype(float).round(0) for c in present})
-
-
-def money_range(low: float, high: float) -> str:
-    """A range in one unit: $969,111 - $1.3M reads badly, $0.97M - $1.30M does not."""
-    if max(abs(low), abs(high)) >= 1e6:
-        return f"${low / 1e6:,.2f}M - ${high / 1e6:,.2f}M"
-    return f"{money(low)} - {money(high)}"
 
 
 def percent(value: float | None, digits: int = 0) -> str:
@@ -123,8 +195,10 @@ VALUE_SOURCES: dict[str, str] = {
     "list_price": "the product's list price less the usual discount on won deals (no amount in the CRM)",
     "median_won_value": "the median value of won deals (no amount or list price in the CRM)",
 }
-# Data-quality findings (metadata data_quality.items[*].code): (what was found, what was done)
+# Data-quality findings (metadata data_quality.items[*].code): (what was found, what was done); an empty
+# finding keeps the report's own, which names the rule a rejected row broke
 QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
+    "rejected_row": ("", "left out of every figure; each row and its reason are in rejected_rows.csv"),
     "product_alias": (
         "Product name spelled differently from the product list",
         "corrected to the list's name",
@@ -184,5 +258,7 @@ def value_source_text(source: object) -> str:
 
 def quality_finding(code: str, description: str, action: str) -> tuple[str, str]:
     """A data-quality finding in words: the plain (finding, action) for a known code, else the report's own
-    text (which for the stale-deal finding already carries its threshold in days)."""
-    return QUALITY_FINDINGS.get(code, (description, action))
+    text (which for the stale-deal finding already carries its threshold in days, and for a rejected row
+    the rule it broke)."""
+    finding, done = QUALITY_FINDINGS.get(code, (description, action))
+    return finding or description, done

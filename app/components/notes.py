@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app.components.format import md, money
+from app.components.format import Money, md
 
 if TYPE_CHECKING:
     from app.services.pipeline import UnscoredDeals
 
 
-def unscored_text(unscored: UnscoredDeals) -> str | None:
-    """What the page says about deals the model could not score (None when the selection has none)."""
+def unscored_text(unscored: UnscoredDeals, money: Money) -> str | None:
+    """What the page says about deals the model could not score, their value in ``money`` (None when the
+    selection has none)."""
     if not unscored.count:
         return None
     deals = f"{unscored.count:,} unscored deal{'s' if unscored.count != 1 else ''} ({money(unscored.value)})"
@@ -29,8 +30,8 @@ def unscored_text(unscored: UnscoredDeals) -> str | None:
     )
 
 
-def unscored_caption(unscored: UnscoredDeals) -> None:
+def unscored_caption(unscored: UnscoredDeals, money: Money) -> None:
     """Draw :func:`unscored_text` as a caption (nothing when every selected deal is scored)."""
-    text = unscored_text(unscored)
+    text = unscored_text(unscored, money)
     if text:
         st.caption(md(text))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app.components.format import md, money, money_range
+from app.components.format import Money, md
 from app.filters import SEGMENT_LABELS
 
 if TYPE_CHECKING:
@@ -57,8 +57,11 @@ def source_text(figures: QuarterFigures, quarter: HeadlineQuarter, simulated_wit
     )
 
 
-def quarter_metrics(figures: QuarterFigures, quarter: HeadlineQuarter, simulated_with: str) -> None:
-    """Won so far | expected from open deals | quarter total | its P10-P90, and where they come from."""
+def quarter_metrics(
+    figures: QuarterFigures, quarter: HeadlineQuarter, simulated_with: str, money: Money
+) -> None:
+    """Won so far | expected from open deals | quarter total | its P10-P90 (in ``money``), and where they
+    come from."""
     cols = st.columns([1, 1, 1, 1.6])
     cols[0].metric(
         WON,
@@ -76,14 +79,14 @@ def quarter_metrics(figures: QuarterFigures, quarter: HeadlineQuarter, simulated
     if figures.total_range is not None:
         cols[3].metric(
             TOTAL_RANGE,
-            money_range(*figures.total_range),
+            money.range(*figures.total_range),
             help="80% of simulated outcomes of the quarter total fall inside this range; the median is "
             f"{money((figures.won_so_far or 0.0) + (figures.p50 or 0.0))}.",
         )
     elif figures.p10 is not None and figures.p90 is not None:
         cols[3].metric(
             OPEN_RANGE,
-            money_range(figures.p10, figures.p90),
+            money.range(figures.p10, figures.p90),
             help="80% of simulated outcomes of the revenue from open deals fall inside this range.",
         )
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.components.format import feature_value, feature_value_as_rate, is_rate, money
+from app.components.format import Money, feature_value, feature_value_as_rate, is_rate
 from app.services import pipeline
 
 WATERFALL_TOP = 8
@@ -280,10 +280,15 @@ def default_deal(predictions: pd.DataFrame, filtered: pd.DataFrame, tiers: list[
 
 
 def deal_choices(
-    predictions: pd.DataFrame, filtered: pd.DataFrame, current: str, row_of: pd.Series, limit: int
+    predictions: pd.DataFrame,
+    filtered: pd.DataFrame,
+    current: str,
+    row_of: pd.Series,
+    limit: int,
+    money: Money,
 ) -> dict[str, str]:
-    """Picker entries (id -> label), the ``limit`` deals with most value at risk in the view, with the
-    current deal first when it is not among them."""
+    """Picker entries (id -> label with the value at risk in ``money``), the ``limit`` deals with most value
+    at risk in the view, with the current deal first when it is not among them."""
     listed = pipeline.ranked_deals(filtered, "value_at_risk", n=limit)
     if current not in set(listed["opportunity_id"]):
         listed = pd.concat([predictions.loc[[row_of[current]]], listed])

@@ -140,8 +140,11 @@ def feature_importance(shap: pd.DataFrame, top: int = 20) -> pd.DataFrame:
     return importance.head(top).reset_index(drop=True)
 
 
+REJECTED_ROW = "rejected_row"  # the report's code of rows set aside for breaking the data contract
+
+
 def quality_table(report: dict | None) -> pd.DataFrame:
-    """The data-quality report as one row per finding."""
+    """The data-quality report as one row per finding, the rows left out (rejected) first."""
     items = (report or {}).get("items", [])
     frame = pd.DataFrame(
         items, columns=["code", "file", "column", "count", "action", "description", "examples"]
@@ -149,7 +152,27 @@ def quality_table(report: dict | None) -> pd.DataFrame:
     frame["examples"] = frame["examples"].map(
         lambda v: ", ".join(map(str, v)) if isinstance(v, list) else str(v)
     )
-    return frame[["description", "count", "action", "file", "column", "examples", "code"]]
+    frame = frame.sort_values("code", key=lambda code: code != REJECTED_ROW, kind="stable")
+    return frame[["description", "count", "action", "file", "column", "examples", "code"]].reset_index(
+        drop=True
+    )
+
+
+def rows_left_out(report: dict | None, rejected_rows: int) -> str:
+    """Which rows of the export were rejected, in words: those set aside for breaking the data contract
+    (``counts.rejected_rows``, else the report's rejected-row findings), or none; the other findings were
+    kept, repaired or flagged."""
+    frame = quality_table(report)
+    rejected = int(rejected_rows) or int(frame.loc[frame["code"] == REJECTED_ROW, "count"].sum())
+    kept = "kept, repaired or flagged as 'What was done' says."
+    if not rejected:
+        return f"No row of the export was rejected: every row was read. The findings below were {kept}"
+    rows, were = (f"{rejected:,} row", "was") if rejected == 1 else (f"{rejected:,} rows", "were")
+    return (
+        f"{rows} of the export broke the data contract and {were} rejected: set aside before anything was "
+        "computed, so no figure counts them. They are listed first below, by reason; each row and its reason "
+        f"are in rejected_rows.csv beside the outputs. The other findings below were {kept}"
+    )
 
 
 def quality_warnings(report: dict | None, open_deals: int) -> list[str]:

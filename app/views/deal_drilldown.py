@@ -8,12 +8,12 @@ import streamlit as st
 from app.components import charts
 from app.components.format import (
     TABLE_PLACEHOLDER,
+    Money,
     data_flags_text,
     md,
-    money,
     percent,
     value_source_text,
-    whole_dollars,
+    whole_amounts,
 )
 from app.components.gate import missing_notice, require_run
 from app.filters import current_filters
@@ -24,6 +24,7 @@ from app.services.store import closed_deals, deal_rows, model_metrics, predict_c
 MAX_CHOICES = 1_000
 
 run = require_run(run_state())
+money = Money(run.metadata.currency)
 predictions = run.predictions
 rows = deal_rows(run)
 filtered = pipeline.apply_filters(predictions, current_filters())
@@ -44,7 +45,7 @@ if current is None:
 if current is None:
     tiers = pipeline.tier_order(predictions, run.metadata.risk.tiers)
     current = deal_logic.default_deal(predictions, filtered, tiers)
-labels = deal_logic.deal_choices(predictions, filtered, current, rows, MAX_CHOICES)
+labels = deal_logic.deal_choices(predictions, filtered, current, rows, MAX_CHOICES, money)
 
 
 def _label(opportunity_id: str) -> str:
@@ -212,7 +213,7 @@ else:
         "engage_date": st.column_config.DateColumn("Engaged", format="YYYY-MM-DD"),
         "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
         "days_to_close": st.column_config.NumberColumn("Days to close", format="%d"),
-        "value": st.column_config.NumberColumn("Value", format="dollar", step=1),
+        "value": st.column_config.NumberColumn("Value", format=money.table_format),
     }
     for stage in ("Won", "Lost"):
         st.markdown(f"**{stage}**")
@@ -220,7 +221,7 @@ else:
             st.caption(f"No {stage.lower()} deal of this product yet.")
         else:
             st.dataframe(
-                whole_dollars(comparables[stage], ["value"]),
+                whole_amounts(comparables[stage], ["value"]),
                 hide_index=True,
                 width="stretch",
                 placeholder=TABLE_PLACEHOLDER,

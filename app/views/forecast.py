@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import TABLE_PLACEHOLDER, md, money, percent, whole_dollars
+from app.components.format import TABLE_PLACEHOLDER, Money, md, percent, whole_amounts
 from app.components.gate import missing_notice, require_run
 from app.components.quarter import no_period_figures, quarter_metrics
 from app.filters import FORECAST_SEGMENT_TYPES, SEGMENT_LABELS, current_filters
@@ -18,6 +18,7 @@ PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
 PERIOD_FORMAT = {"week": "%Y-%m-%d", "month": "%b %Y", "quarter": "Q%q %Y"}
 
 run = require_run(run_state())
+money = Money(run.metadata.currency)
 st.title("Revenue forecast")
 if run.forecast is None:
     missing_notice("forecast.csv", predict_command(run.out_dir))
@@ -41,7 +42,7 @@ else:
         "won in the period before the as-of date."
     )
 money_col = {
-    c: st.column_config.NumberColumn(label, format="dollar", step=1)
+    c: st.column_config.NumberColumn(label, format=money.table_format)
     for c, label in (
         ("closed_won", "Closed won"),
         ("expected", "Expected"),
@@ -64,7 +65,7 @@ if segment is None:
 elif ahead.empty:
     st.info("No forecast rows for this period type and segment.")
 else:
-    charts.show(charts.forecast_fan(ahead))
+    charts.show(charts.forecast_fan(ahead, money))
     for _, period in finished.iterrows():
         st.caption(
             f"The {period_type} from {period['period_start']:%Y-%m-%d} to "
@@ -74,7 +75,7 @@ else:
     table = rows[["period_start", "period_end", "closed_won", "expected", "p10", "p50", "p90"]]
     with st.expander("Forecast table"):
         st.dataframe(
-            whole_dollars(table, list(money_col)),
+            whole_amounts(table, list(money_col)),
             hide_index=True,
             width="stretch",
             placeholder=TABLE_PLACEHOLDER,
@@ -107,7 +108,7 @@ period_start = (
 if period_start is not None:
     breakdown = pipeline.segment_breakdown(forecast, period_type, period_start, segment_type)
     st.dataframe(
-        whole_dollars(breakdown, list(money_col)),
+        whole_amounts(breakdown, list(money_col)),
         hide_index=True,
         width="stretch",
         placeholder=TABLE_PLACEHOLDER,
@@ -116,7 +117,7 @@ if period_start is not None:
 
 st.subheader(f"Quarter view: {quarter.label}")
 target = st.number_input(
-    "Quarter target ($, optional)",
+    f"Quarter target ({money.unit}, optional)",
     min_value=0.0,
     value=None,
     step=10_000.0,
@@ -124,7 +125,7 @@ target = st.number_input(
     format="%.0f",
     placeholder="no target",
 )
-quarter_metrics(figures, quarter, selection.simulation_note(run))
+quarter_metrics(figures, quarter, selection.simulation_note(run), money)
 if target and figures.total is not None:
     st.columns(4)[0].metric(
         "Gap to target (expected)",
@@ -140,7 +141,7 @@ if points is None:
     )
 elif not points.empty:
     charts.show(
-        charts.cumulative_quarter_chart(points, target or None, f"Cumulative revenue, {quarter.label}")
+        charts.cumulative_quarter_chart(points, target or None, f"Cumulative revenue, {quarter.label}", money)
     )
     st.caption(
         "Weekly points add expected revenue (expected values add up); the range exists only for the "
@@ -195,5 +196,5 @@ else:
             st.caption(md(f"How the backtest was made: {summary['note']}."))
     shown = pipeline.backtest_windows_to_show(pd.DataFrame(backtest.get("windows") or []))
     if not shown.empty:
-        charts.show(charts.backtest_windows_chart(shown))
+        charts.show(charts.backtest_windows_chart(shown, money))
         st.caption("Whole-pipeline windows only (segment windows count in the share above).")

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import md
+from app.components.format import Money, md
 from app.components.gate import missing_notice, require_run
 from app.services import health
 from app.services.store import (
@@ -165,6 +165,7 @@ quality = metadata.data_quality
 if not quality:
     missing_notice("The data-quality report", predict_command(run.out_dir))
 else:
+    st.markdown(md(health.rows_left_out(quality, metadata.counts.rejected_rows)))
     st.dataframe(
         health.quality_table(quality),
         hide_index=True,
@@ -193,6 +194,7 @@ facts = {
     "Data hash": metadata.data.get("data_hash"),
     "Column mapping": metadata.data.get("mapping") or "MavenTech (no mapping recorded)",
     "Mapping file": metadata.data.get("mapping_file") or "none: the MavenTech schema itself",
+    "Currency": f"Amounts in {Money(metadata.currency).name}, the corporate currency",
     "Model version": metadata.model.version,
     "Model trained as of": metadata.model.trained_as_of,
     "Simulation runs": metadata.simulation.get("runs"),

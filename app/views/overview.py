@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import TABLE_PLACEHOLDER, md, money, percent, whole_dollars
+from app.components.format import TABLE_PLACEHOLDER, Money, md, percent, whole_amounts
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
 from app.components.quarter import no_period_figures, quarter_metrics
@@ -14,6 +14,7 @@ from app.services import health, pipeline, selection
 from app.services.store import model_metrics, predict_command, run_state
 
 run = require_run(run_state())
+money = Money(run.metadata.currency)
 filters = current_filters()
 deals = pipeline.apply_filters(run.predictions, filters)
 tiers = pipeline.tier_order(run.predictions, run.metadata.risk.tiers)
@@ -31,7 +32,7 @@ scope = (
     else f"all {summary['open_count']:,} open deals"
 )
 st.caption(f"As of {md(run.metadata.as_of)}, {scope}.")
-unscored_caption(pipeline.unscored_deals(run.predictions, filters))
+unscored_caption(pipeline.unscored_deals(run.predictions, filters), money)
 
 cols = st.columns(4)
 cols[0].metric(
@@ -57,7 +58,7 @@ if summary["stale_count"]:
 
 st.subheader(f"Revenue, {quarter.label}")
 figures = selection.headline_figures(run, deals, filters, quarter)  # the Forecast page shows the same
-quarter_metrics(figures, quarter, selection.simulation_note(run))
+quarter_metrics(figures, quarter, selection.simulation_note(run), money)
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
     remaining = (
@@ -78,7 +79,7 @@ else:
     if rows.empty:
         st.caption("No monthly forecast rows for this selection.")
     else:
-        charts.show(charts.forecast_fan(rows, height=300))
+        charts.show(charts.forecast_fan(rows, money, height=300))
 
 st.subheader("Five deals most worth attention")
 top = pipeline.deals_needing_attention(deals, attention, 5)
@@ -91,7 +92,7 @@ else:
         "the reason that lowers the deal's chance most. Click a deal to open it."
     )
     st.dataframe(
-        whole_dollars(top, ["value_in_play", "value_at_risk"]).assign(
+        whole_amounts(top, ["value_in_play", "value_at_risk"]).assign(
             opportunity_id=pipeline.deal_links(top["opportunity_id"], filters),
             win_probability=top["win_probability"] * 100,
             main_risk_driver=pipeline.main_risk_driver(top),
@@ -120,12 +121,11 @@ else:
             "product": "Product",
             "value_in_play": st.column_config.NumberColumn(
                 "Value in play",
-                format="dollar",
-                step=1,
+                format=money.table_format,
                 help="Deal value x win probability x chance of loss: what the list is sorted by.",
             ),
             "value_at_risk": st.column_config.NumberColumn(
-                "Value at risk", format="dollar", step=1, help="Deal value x chance of loss."
+                "Value at risk", format=money.table_format, help="Deal value x chance of loss."
             ),
             "win_probability": st.column_config.NumberColumn("Win prob.", format="%.0f%%"),
             "main_risk_driver": st.column_config.TextColumn(

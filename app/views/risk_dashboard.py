@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import TABLE_PLACEHOLDER, data_flags_column, md, money, whole_dollars
+from app.components.format import TABLE_PLACEHOLDER, Money, data_flags_column, md, whole_amounts
 from app.components.gate import require_run
 from app.components.notes import unscored_caption
 from app.filters import SEGMENT_LABELS, current_filters
@@ -37,6 +37,7 @@ TABLE_COLUMNS = [
 ]
 
 run = require_run(run_state())
+money = Money(run.metadata.currency)
 filters = current_filters()
 tiers = pipeline.tier_order(run.predictions, run.metadata.risk.tiers)
 deals = pipeline.apply_filters(run.predictions, filters)
@@ -50,7 +51,7 @@ sort_label = right.selectbox("Sort by", list(pipeline.DEAL_SORTS), key="risk_sor
 sort = pipeline.DEAL_SORTS[sort_label]
 found = pipeline.search_deals(deals, search)
 shown = pipeline.deal_view(found, sort, n=MAX_ROWS)  # the export below takes every row in this order
-shown = whole_dollars(shown, ["deal_value", "value_at_risk", "value_in_play"]).assign(
+shown = whole_amounts(shown, ["deal_value", "value_at_risk", "value_in_play"]).assign(
     link=pipeline.deal_links(shown["opportunity_id"], filters), win_probability=shown["win_probability"] * 100
 )
 if "data_flags" in shown.columns:  # codes in words (the CSV export keeps the codes)
@@ -60,7 +61,7 @@ cols = st.columns(3)
 cols[0].metric("Deals in view", f"{len(found):,}")
 cols[1].metric("Value at risk in view", money(found["value_at_risk"].sum()))
 cols[2].metric("Deal value in view", money(found["deal_value"].sum()))
-unscored_caption(pipeline.unscored_deals(run.predictions, filters))
+unscored_caption(pipeline.unscored_deals(run.predictions, filters), money)
 if len(found) > MAX_ROWS:
     st.caption(
         f"Showing the first {MAX_ROWS:,} of {len(found):,} deals by {md(sort_label.lower())}; "
@@ -89,12 +90,11 @@ event = st.dataframe(
         "win_probability": st.column_config.ProgressColumn(
             "Win probability", format="%.0f%%", min_value=0.0, max_value=100.0
         ),
-        "deal_value": st.column_config.NumberColumn("Deal value", format="dollar", step=1),
-        "value_at_risk": st.column_config.NumberColumn("Value at risk", format="dollar", step=1),
+        "deal_value": st.column_config.NumberColumn("Deal value", format=money.table_format),
+        "value_at_risk": st.column_config.NumberColumn("Value at risk", format=money.table_format),
         "value_in_play": st.column_config.NumberColumn(
             "Value in play",
-            format="dollar",
-            step=1,
+            format=money.table_format,
             help="Deal value x win probability x chance of loss: large for big deals that can still go "
             "either way (the Overview's order).",
         ),
@@ -146,7 +146,7 @@ if by_segment.empty:
 else:
     charts.show(
         charts.risk_by_segment_chart(
-            by_segment, pipeline.risk_categories(tiers), SEGMENT_LABELS[segment_column]
+            by_segment, pipeline.risk_categories(tiers), SEGMENT_LABELS[segment_column], money
         )
     )
     st.caption(

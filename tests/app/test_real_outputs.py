@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import money, percent
+from app.components.format import Money, percent
 from core.data.synthetic import generate_crm
 from models.generate import write_crm
+
+money = Money("USD")  # the synthetic CRM names no currency: the batch step writes USD
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")

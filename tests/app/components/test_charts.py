@@ -6,6 +6,7 @@ import pandas as pd
 
 from app.components import charts
 from app.components.charts import plain, risk_by_segment_chart
+from app.components.format import Money
 from app.filters import STALE_CATEGORY
 
 
@@ -14,7 +15,7 @@ def test_chart_labels_from_data_are_plain_text() -> None:
     rows = pd.DataFrame(
         {"segment": ["<b>East</b>"], "category": ["High"], "value_at_risk": [10.0], "deals": [1]}
     )
-    figure = risk_by_segment_chart(rows, ["High"], "Region")
+    figure = risk_by_segment_chart(rows, ["High"], "Region", Money())
     assert list(figure.data[0].y) == ["&lt;b&gt;East&lt;/b&gt;"]
 
 
@@ -27,7 +28,7 @@ def test_stale_value_at_risk_is_its_own_grey_bar() -> None:
             "deals": [1, 1, 1],
         }
     )
-    figure = risk_by_segment_chart(rows, ["Critical", "Low", STALE_CATEGORY], "Region")
+    figure = risk_by_segment_chart(rows, ["Critical", "Low", STALE_CATEGORY], "Region", Money())
     assert [trace.name for trace in figure.data] == ["Critical", STALE_CATEGORY]
     assert list(figure.data[1].x) == [900.0, 50.0]
     assert figure.data[1].marker.color == charts.STALE_COLOUR
@@ -46,7 +47,7 @@ def test_fan_chart_names_each_period_on_a_category_axis() -> None:
             "closed_won": [0.0, 0.0],
         }
     )
-    figure = charts.forecast_fan(rows)
+    figure = charts.forecast_fan(rows, Money())
     assert figure.layout.xaxis.type == "category"
     assert list(figure.data[0].x) == ["Q1 2018", "Q2 2018"]
     months = rows.assign(period_type="month", period_start=pd.to_datetime(["2018-01-01", "2018-02-01"]))

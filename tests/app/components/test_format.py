@@ -5,28 +5,62 @@ from __future__ import annotations
 import pandas as pd
 
 from app.components.format import (
+    Money,
     data_flags_column,
     data_flags_text,
     feature_value,
     feature_value_as_rate,
     is_rate,
     md,
-    money,
-    money_range,
     percent,
     points,
     quality_finding,
     step_points,
     value_source_text,
-    whole_dollars,
+    whole_amounts,
 )
+
+USD = Money("USD")
 
 
 def test_money_is_compact_from_a_million() -> None:
-    assert money(12345.4) == "$12,345"
-    assert money(1_234_567) == "$1.2M"
-    assert money(-2500) == "-$2,500"
-    assert money(float("nan")) == "n/a"
+    assert USD(12345.4) == "$12,345"
+    assert USD(1_234_567) == "$1.2M"
+    assert USD(2_500_000_000) == "$2.5B"
+    assert USD(-2500) == "-$2,500"
+    assert USD(float("nan")) == "n/a" and USD(None) == "n/a"
+    assert Money() == USD  # a run that names no currency reads as dollars
+
+
+def test_money_names_the_run_currency() -> None:
+    euro = Money("EUR")
+    assert euro(12345.4) == "€12,345"
+    assert euro(1_234_567) == "€1.2M"
+    assert euro(-2500) == "-€2,500"
+    assert euro.range(969_111, 1_300_000) == "€0.97M - €1.30M"
+    assert euro.range(87_230, 198_377) == "€87,230 - €198,377"
+    assert euro.exact(12_345_678.4) == "€12,345,678"
+    assert (euro.code, euro.unit, euro.name) == ("EUR", "€", "EUR (€)")
+    assert Money("GBP")(950) == "£950" and Money("JPY")(1_500_000) == "¥1.5M"
+    assert Money("CAD")(12_000) == "CA$12,000" and Money("INR")(12_000) == "₹12,000"
+    assert Money(" eur ")(5) == "€5" and Money("")(5) == "$5"
+
+
+def test_a_currency_without_a_symbol_reads_as_its_code() -> None:
+    franc = Money("CHF")
+    assert franc(1_234_567) == "CHF 1.2M"
+    assert Money("SEK")(12_345) == "SEK 12,345"
+    assert franc(-2500) == "-CHF 2,500"
+    assert franc.range(87_230, 198_377) == "CHF 87,230 - CHF 198,377"
+    assert franc.unit == franc.name == "CHF"
+
+
+def test_tables_and_charts_carry_the_same_currency() -> None:
+    euro, franc = Money("EUR"), Money("CHF")
+    assert USD.table_format == "$%,.0f"
+    assert euro.table_format == "€%,.0f" and franc.table_format == "CHF %,.0f"
+    assert euro.hover() == "€%{y:,.0f}" and franc.hover("x") == "CHF %{x:,.0f}"
+    assert euro.axis == {"tickprefix": "€", "tickformat": "~s"}
 
 
 def test_percent_and_points() -> None:
@@ -42,8 +76,8 @@ def test_md_makes_markdown_html_and_latex_inert() -> None:
 
 
 def test_ranges_share_a_unit_and_tiny_chances_are_not_zero() -> None:
-    assert money_range(969_111, 1_300_000) == "$0.97M - $1.30M"
-    assert money_range(87_230, 198_377) == "$87,230 - $198,377"
+    assert USD.range(969_111, 1_300_000) == "$0.97M - $1.30M"
+    assert USD.range(87_230, 198_377) == "$87,230 - $198,377"
     assert percent(0.0019) == "<1%"
     assert percent(0.0) == "0%"
 
@@ -57,9 +91,9 @@ def test_feature_values_read_like_a_person_wrote_them() -> None:
 
 def test_table_amounts_round_like_the_metrics() -> None:
     frame = pd.DataFrame({"value_at_risk": [2642.63, 10.49, 7.5], "deal": ["a", "b", "c"]})
-    shown = whole_dollars(frame, ["value_at_risk", "not_there"])
+    shown = whole_amounts(frame, ["value_at_risk", "not_there"])
     assert shown["value_at_risk"].tolist() == [2643.0, 10.0, 8.0]
-    assert [money(v) for v in shown["value_at_risk"]] == [money(v) for v in frame["value_at_risk"]]
+    assert [USD(v) for v in shown["value_at_risk"]] == [USD(v) for v in frame["value_at_risk"]]
     assert shown["deal"].tolist() == ["a", "b", "c"] and frame["value_at_risk"].iloc[0] == 2642.63
 
 
@@ -82,6 +116,11 @@ def test_codes_read_as_words() -> None:
     assert quality_finding("stale_open_deal", "open deal older than ... (301 days)", "flagged stale") == (
         "open deal older than ... (301 days)",
         "flagged stale",
+    )
+    rule = "row breaks the data contract: close_date '...' is before engage_date"
+    assert quality_finding("rejected_row", rule, "set aside in rejected_rows.csv (--drop-invalid)") == (
+        rule,  # the rule the row broke stays; the command-line flag does not
+        "left out of every figure; each row and its reason are in rejected_rows.csv",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from app.components.format import Money
 from app.services.deal import (
     close_outlook,
     comparable_deals,
@@ -140,9 +141,11 @@ def test_default_deal_is_the_one_most_worth_attention() -> None:
 def test_deal_choices_put_an_outside_current_deal_first() -> None:
     deals = _open_deals()
     row_of = pd.Series(deals.index, index=deals["opportunity_id"])
-    choices = deal_choices(deals, deals.iloc[[0, 2]], "B2", row_of, limit=5)
+    choices = deal_choices(deals, deals.iloc[[0, 2]], "B2", row_of, limit=5, money=Money("USD"))
     assert list(choices) == ["B2", "A1", "C3"]
     assert choices["B2"] == "B2 - (no account) - P - $20 at risk"
+    in_euros = deal_choices(deals, deals.iloc[[0, 2]], "B2", row_of, limit=5, money=Money("EUR"))
+    assert in_euros["B2"] == "B2 - (no account) - P - €20 at risk"
 
 
 def test_waterfall_labels_read_values_as_the_drivers_do() -> None:

@@ -13,8 +13,10 @@ from app.services.health import (
     no_signal_warning,
     outcome_note,
     pooled_calibration_note,
+    quality_table,
     quality_warnings,
     reliability_bins,
+    rows_left_out,
     signal_warning,
     trust_sentence,
 )
@@ -163,6 +165,66 @@ def test_quality_warnings_state_count_share_and_action() -> None:
     assert quality_warnings(report, 50) == [
         "Something new in sales_pipeline.csv: 34. Kept; account features left unknown."
     ]  # a finding the app has no words for keeps the report's own
+
+
+def _report_with_rejected_rows() -> dict:
+    """A repair (product spelling) found before two rules' rejected rows, as the batch step orders them."""
+    rejected = {
+        "code": "rejected_row",
+        "file": "sales_pipeline.csv",
+        "action": "set aside in rejected_rows.csv (--drop-invalid)",
+    }
+    return {
+        "items": [
+            {
+                "code": "product_alias",
+                "file": "sales_pipeline.csv",
+                "column": "product",
+                "count": 71,
+                "action": "renamed to the products.csv spelling",
+                "description": "product name spelled differently from products.csv",
+                "examples": ["GTXPro -> GTX Pro"],
+            },
+            {
+                **rejected,
+                "column": "close_date",
+                "count": 2,
+                "description": "row breaks the data contract: close_date '...' is before engage_date",
+                "examples": ["14", "90"],
+            },
+            {
+                **rejected,
+                "column": "deal_stage",
+                "count": 1,
+                "description": "row breaks the data contract: unknown stage '...'",
+                "examples": ["7"],
+            },
+        ]
+    }
+
+
+def test_rejected_rows_come_first_and_are_said_in_words() -> None:
+    report = _report_with_rejected_rows()
+    table = quality_table(report)
+    assert table["code"].tolist() == ["rejected_row", "rejected_row", "product_alias"]
+    assert table["examples"].tolist() == ["14, 90", "7", "GTXPro -> GTX Pro"]
+    text = rows_left_out(report, 3)
+    assert text.startswith(
+        "3 rows of the export broke the data contract and were rejected: set aside before anything was "
+        "computed, so no figure counts them."
+    )
+    assert "rejected_rows.csv" in text and text.endswith("repaired or flagged as 'What was done' says.")
+    assert rows_left_out(report, 0).startswith("3 rows")  # an older count: the findings still say it
+    one = {"items": report["items"][2:]}
+    assert rows_left_out(one, 1).startswith("1 row of the export broke the data contract and was rejected")
+    assert rows_left_out({"items": report["items"][:1]}, 0) == (
+        "No row of the export was rejected: every row was read. The findings below were kept, repaired or "
+        "flagged as 'What was done' says."
+    )
+    assert quality_warnings(report, 50)[1] == (
+        "Row breaks the data contract: close_date '...' is before engage_date: 2. Left out of every figure; "
+        "each row and its reason are in rejected_rows.csv."
+    )
 
 
 def test_no_signal_warning_under_055_says_what_each_figure_measures() -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import md, money, percent
+from app.components.format import Money, md, percent
+
+money = Money("USD")  # the fixture runs are in USD (RunMetadata's default currency)
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import money
+from app.components.format import Money
 from core.outputs import UNSCORED_BLANK_COLUMNS
+
+money = Money("USD")  # the fixture runs are in USD (RunMetadata's default currency)
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 BLANK_WHEN_UNSCORED = UNSCORED_BLANK_COLUMNS

@@ -88,3 +88,41 @@ def test_backtest_json_from_other_data_is_refused(fixture_outputs: Path, tmp_pat
     at.switch_page("views/model_health.py").run()
     assert not [m for m in at.metric if m.label == "AUC (mean)"]
     assert any("made from other data" in i.value.replace("\\", "") for i in at.info)
+
+
+def test_rejected_rows_are_counted_and_listed_first(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A run made with --drop-invalid: the Health page says how many rows were rejected and lists them
+    before the repairs; the Overview's data-quality lines say it in words (no command-line flag)."""
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    metadata = json.loads((out / "predictions_metadata.json").read_text())
+    metadata["data_quality"]["items"].append(
+        {
+            "code": "rejected_row",
+            "file": "sales_pipeline.csv",
+            "column": "close_date",
+            "count": 3,
+            "action": "set aside in rejected_rows.csv (--drop-invalid)",
+            "description": "row breaks the data contract: close_date '...' is before engage_date",
+            "examples": ["14", "90", "311"],
+        }
+    )
+    metadata["counts"]["rejected_rows"] = 3
+    metadata["run_id"] = "with-rejected-rows"
+    (out / "predictions_metadata.json").write_text(json.dumps(metadata))
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    overview_quality = next(w.value for w in at.warning if "data contract" in w.value).replace("\\", "")
+    assert "Left out of every figure; each row and its reason are in rejected_rows.csv." in overview_quality
+    assert "--drop-invalid" not in overview_quality
+    at.switch_page("views/model_health.py").run()
+    assert not at.exception
+    said = [m.value.replace("\\", "") for m in at.markdown]
+    assert any(
+        text.startswith("3 rows of the export broke the data contract and were rejected") for text in said
+    )
+    quality = next(d.value for d in at.dataframe if "description" in d.value.columns)
+    assert quality.iloc[0][["code", "count", "examples"]].tolist() == ["rejected_row", 3, "14, 90, 311"]
+    assert "product_alias" in quality["code"].tolist()  # the repairs are still listed

@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import md, money
+from app.components.format import Money, md
+
+money = Money("USD")  # the fixture runs are in USD (RunMetadata's default currency)
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 

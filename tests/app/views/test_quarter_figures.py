@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import money
+from app.components.format import Money
 from app.filters import FILTER_COLUMNS, STALE_CHOICES
 from app.services.pipeline import headline_quarter
+
+money = Money("USD")  # the fixture runs are in USD (RunMetadata's default currency)
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 QUARTER_LABELS = ("Won so far", "Expected from open deals", "Quarter total (expected)")

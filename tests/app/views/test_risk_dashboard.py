@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import money
+from app.components.format import Money
+
+money = Money("USD")  # the fixture runs are in USD (RunMetadata's default currency)
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 
@@ -69,10 +71,11 @@ def test_stale_only_and_sort_by_win_probability(app_env: Path) -> None:
 
 
 def test_one_deal_shows_one_amount_in_the_table_and_the_metrics(app_env: Path) -> None:
-    """The table's dollar format truncates cents, the metrics round: the table gets whole dollars."""
+    """The table's money format and the metrics must not round one amount two ways: the table gets whole
+    amounts (Streamlit's dollar format truncated cents; its printf rounds halves up, the metrics to even)."""
     predictions = pd.read_csv(app_env / "latest_predictions.csv", dtype={"opportunity_id": str})
     cents = predictions["value_at_risk"] % 1
-    deal = predictions.loc[(cents > 0.5).idxmax()]  # truncating would show a dollar less
+    deal = predictions.loc[(cents > 0.5).idxmax()]  # truncating would show one unit less
     at = _dashboard()
     at.text_input(key="risk_search").input(deal["opportunity_id"]).run()
     row = at.dataframe[0].value.iloc[0]
