@@ -9,26 +9,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.money import currency_code, currency_prefix
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=:])")
-
-
-# The corporate currencies a leader knows by their symbol (Unicode CLDR's English symbols); any other ISO 4217
-# code reads as the code and a space ("CHF 1.2M"), never as a dollar.
-CURRENCY_SYMBOLS: dict[str, str] = {
-    "USD": "$",
-    "EUR": "€",
-    "GBP": "£",
-    "JPY": "¥",
-    "CNY": "CN¥",
-    "INR": "₹",
-    "CAD": "CA$",
-    "AUD": "A$",
-    "NZD": "NZ$",
-    "HKD": "HK$",
-    "MXN": "MX$",
-    "BRL": "R$",
-    "KRW": "₩",
-}
 
 
 @dataclass(frozen=True)
@@ -44,12 +27,12 @@ class Money:
     @property
     def code(self) -> str:
         """The ISO 4217 code, upper case ("eur " -> "EUR"; blank -> "USD", as older runs read)."""
-        return str(self.currency or "").strip().upper() or "USD"
+        return currency_code(self.currency)
 
     @property
     def prefix(self) -> str:
         """What goes before a number: the symbol ("€") or the code and a space ("CHF ")."""
-        return CURRENCY_SYMBOLS.get(self.code, f"{self.code} ")
+        return currency_prefix(self.code)
 
     @property
     def unit(self) -> str:

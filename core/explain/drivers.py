@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.model.explanation import BLANK_ACCOUNT, TIMING_GROUP
+from core.money import currency_prefix
 
 TOP_DRIVERS = 3
 COUNT_NOUNS = ("days ", "deals ", "weeks ", "months ")  # labels read best number first: "95 days since ..."
@@ -73,12 +74,12 @@ def _kind(feature: str, label: str, value: Any) -> str:
     return "number"
 
 
-def _format(kind: str, value: float) -> str:
-    """A number as a manager reads it."""
+def _format(kind: str, value: float, prefix: str = "$") -> str:
+    """A number as a manager reads it (money after ``prefix``, the corporate currency's symbol)."""
     if kind == "rate":
         return f"{value:.0%}"
     if kind == "money":
-        return f"${value:,.0f}"
+        return f"{prefix}{value:,.0f}"
     if kind == "days":
         return f"{value:,.0f} days"
     if abs(value) >= 100:
@@ -108,8 +109,12 @@ def _has_reference(reference: Any) -> bool:
     )
 
 
-def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact: float) -> str:
-    """One plain sentence: what the feature is for this deal, its comparison and its signed impact."""
+def driver_sentence(
+    feature: str, label: str, value: Any, reference: Any, impact: float, currency: str = "USD"
+) -> str:
+    """One plain sentence: what the feature is for this deal, its comparison and its signed impact (money in
+    ``currency``, the corporate currency)."""
+    prefix = currency_prefix(currency)
     label = label or feature.replace("_", " ")
     subject = label[:1].upper() + label[1:]
     if _is_missing(value):
@@ -128,12 +133,12 @@ def driver_sentence(feature: str, label: str, value: Any, reference: Any, impact
             typical = "for a typical won deal" if feature == AGE_FEATURE else "typical"
             text += f" vs {float(reference):,.0f} {typical}"
         return f"{text} ({_points(impact)})"
-    text = f"{subject} is {_format(kind, float(value))}"
+    text = f"{subject} is {_format(kind, float(value), prefix)}"
     comparison = "team average" if kind == "rate" else "typical"
     if versus == "typical":
         text += ", the team average" if kind == "rate" else ", about typical"
     elif versus:
-        text += f" vs {_format(kind, float(reference))} {comparison}"
+        text += f" vs {_format(kind, float(reference), prefix)} {comparison}"
     return f"{text} ({_points(impact)})"
 
 
@@ -198,6 +203,7 @@ def top_drivers(
     explanation: Explanation,
     top: int = TOP_DRIVERS,
     not_engaged: pd.Index | None = None,
+    currency: str = "USD",
 ) -> pd.DataFrame:
     """driver_k, driver_k_feature, driver_k_impact, driver_k_vs_typical (k = 1..top) per deal.
 
@@ -244,7 +250,7 @@ def top_drivers(
             else:
                 reference = explanation.reference_values.get(unit)
                 label = labels[row, col]
-                sentences.append(driver_sentence(unit, label, value, reference, impact))
+                sentences.append(driver_sentence(unit, label, value, reference, impact, currency))
                 versus.append(compare(_kind(unit, label, value), value, reference))
             names.append(unit)
             impacts.append(impact)
@@ -255,7 +261,9 @@ def top_drivers(
     return pd.DataFrame(out, index=points.index)
 
 
-def _value_text(explanation: Explanation, unit: str, not_engaged: pd.Index | None) -> np.ndarray:
+def _value_text(
+    explanation: Explanation, unit: str, not_engaged: pd.Index | None, currency: str = "USD"
+) -> np.ndarray:
     """Each deal's value of a unit as text for the long table (money with its unit, the timing group in
     words, other numbers as they are, missing as blank)."""
     values = _unit_value(explanation, unit)
@@ -270,11 +278,14 @@ def _value_text(explanation: Explanation, unit: str, not_engaged: pd.Index | Non
         return np.where(waiting | age.isna().to_numpy(), NOT_ENGAGED, text.to_numpy(dtype=object))
     if unit in MONEY_FEATURES:
         number = values.astype(float)
-        return np.where(number.notna(), number.map("${:,.0f}".format), "")
+        prefix = currency_prefix(currency)
+        return np.where(number.notna(), number.map(lambda v: f"{prefix}{v:,.0f}"), "")
     return values.astype(object).where(values.notna(), "").astype(str).to_numpy()
 
 
-def shap_long(explanation: Explanation, not_engaged: pd.Index | None = None) -> pd.DataFrame:
+def shap_long(
+    explanation: Explanation, not_engaged: pd.Index | None = None, currency: str = "USD"
+) -> pd.DataFrame:
     """Long format, one row per deal and explained unit: opportunity_id, feature, feature_label,
     feature_value (as text), shap_value (points), shap_log_odds, base_value, step (position in the path)."""
     points = explanation.shap_points
@@ -289,7 +300,11 @@ def shap_long(explanation: Explanation, not_engaged: pd.Index | None = None) -> 
             index=points.index,
             columns=units,
         )
-    text = np.column_stack([_value_text(explanation, unit, not_engaged) for unit in units]) if units else None
+    text = (
+        np.column_stack([_value_text(explanation, unit, not_engaged, currency) for unit in units])
+        if units
+        else None
+    )
     frame = pd.DataFrame(
         {
             "opportunity_id": np.repeat(points.index.to_numpy(dtype=object), n_units),

@@ -191,9 +191,7 @@ def test_drivers_follow_the_path_and_skip_what_every_deal_shares(grouped: Groupe
 
 
 def test_long_values_name_what_they_quote(grouped: GroupedExplanation) -> None:
-    long = shap_long(grouped, not_engaged=pd.Index(["D3"])).set_index(
-        ["opportunity_id", "feature"]
-    )
+    long = shap_long(grouped, not_engaged=pd.Index(["D3"])).set_index(["opportunity_id", "feature"])
     assert long.loc[("D1", TIMING_GROUP), "feature_value"] == (
         "120 days since engagement, engaged 15 days into its quarter"
     )
@@ -203,3 +201,16 @@ def test_long_values_name_what_they_quote(grouped: GroupedExplanation) -> None:
     assert long.loc[("D2", "deal_value"), "feature_label"] == "list price"
     assert long.loc[("D1", "product"), "feature_label"] == "product (same for every deal today)"
     assert long.loc[("D1", "product"), "step"] == 1
+
+
+def test_money_in_sentences_and_values_is_in_the_corporate_currency(grouped: GroupedExplanation) -> None:
+    """A run whose amounts are in euros never quotes a list price in dollars."""
+    drivers = top_drivers(grouped, not_engaged=pd.Index(["D3"]), currency="EUR")
+    assert drivers.loc["D2", "driver_2"] == "List price is €26,100 vs €5,482 typical (-2 pts)"
+    long = shap_long(grouped, not_engaged=pd.Index(["D3"]), currency="CHF").set_index(
+        ["opportunity_id", "feature"]
+    )
+    assert long.loc[("D2", "deal_value"), "feature_value"] == "CHF 26,100"
+    assert driver_sentence("deal_value", "list price", 4821.0, 1096.0, 0.02, "GBP") == (
+        "List price is £4,821 vs £1,096 typical (+2 pts)"
+    )
