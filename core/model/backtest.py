@@ -497,6 +497,11 @@ def signal_statement(summary: dict, rows: list[dict]) -> str:
         return "No backtest: no as-of date had both closed history and deals with a known outcome."
     auc, skill = summary["auc"], summary["brier_skill"]
     n = sum(r["n"] for r in rows)
+    if auc is None or skill is None:  # every deal at the dates had one outcome (or no base rate to beat)
+        return (
+            f"Across {len(rows)} as-of dates ({n:,} scored deals) every deal had the same outcome, so the "
+            "model's ranking (AUC) and skill cannot be measured; check the export's dates."
+        )
     stage_age = summary["baseline_stage_age"]
     beyond_age = 1 - summary["brier"] / stage_age["brier"] if stage_age["brier"] else 0.0
     worst = summary["worst_brier_vs_base_rate"]

@@ -150,3 +150,11 @@ def test_the_largest_miss_is_taken_from_dates_beyond_chance_and_named_in_the_sta
         "which 0.208 were won (a calibrated model: 0.500-0.600). Against a stage/age rate"
     ) in signal_statement(summary, ROWS)
     assert "largest miss" not in signal_statement({**summary, "largest_age_miss": None}, ROWS)
+
+
+def test_a_backtest_where_every_deal_had_one_outcome_is_said_not_crashed() -> None:
+    """An export dated far ahead by one bad record left backtest dates whose deals all lost: the AUC is
+    undefined (None), which the statement used to format as a number (TypeError, exit 1)."""
+    summary = {"auc": None, "brier_skill": None, "brier": 0.0}
+    text = signal_statement(summary, [{"n": 12, "as_of": "2099-01-01"}])
+    assert text.startswith("Across 1 as-of dates (12 scored deals) every deal had the same outcome")
