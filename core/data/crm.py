@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
-from core.data.quality import DataQualityReport, assess_quality
+from core.data.quality import DataQualityReport, ReportLayout, assess_quality
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class CRMData:
     data_hash: str
     missing_files: tuple[str, ...] = ()
     decoded_as: tuple[tuple[str, str], ...] = ()  # (file, encoding) of files that were not UTF-8
+    layout_rows: tuple[ReportLayout, ...] = ()  # report title, subtotal and footer rows skipped, per file
     currency: str = "USD"  # the corporate currency every amount was converted to
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
     rejected: pd.DataFrame | None = (
@@ -55,5 +56,6 @@ def with_quality(
         crm.quality.pipeline_file,
         crm.rejected,
         crm.decoded_as,
+        crm.layout_rows,
     )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)
