@@ -212,6 +212,82 @@ def valid_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_export(tmp_path_factory.mktemp("valid_export"), VALID_FILES)
 
 
+def _write_report_xlsx(
+    path: Path,
+    table: pd.DataFrame,
+    *,
+    dates: tuple[str, ...] = (),
+    numbers: tuple[str, ...] = (),
+    date_format: str = "%m/%d/%Y",
+    title: tuple[str, ...] = (),
+    group_by: str | None = None,
+    total_of: str | None = None,
+    footer: tuple[str, ...] = (),
+) -> list[int]:
+    """Write an all-string report table (as its CSV holds it) into ``path`` as an Excel report; return the
+    Excel row of each of the table's rows, in order.
+
+    ``dates`` and ``numbers`` columns are written as Excel dates and numbers (the rest as text); ``title``
+    lines go above the header, then a blank row; ``group_by`` adds a group header row before each run of equal
+    values in that column and a Subtotal row of ``total_of`` after it; ``total_of`` adds a Grand Totals row;
+    ``footer`` lines go after a blank row.
+    """
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    header = list(table.columns)
+    sheet_rows: list[list[object]] = [[line] for line in title] + ([[]] if title else [])
+    sheet_rows.append(header)
+    record_rows: list[int] = []
+
+    def typed(column: str, value: str) -> object:
+        if value == "":
+            return None
+        if column in dates:
+            return datetime.strptime(value, date_format)  # noqa: DTZ007 (Excel dates have no time zone)
+        if column in numbers:
+            number = float(value.replace(",", ""))
+            return int(number) if number.is_integer() else number
+        return value
+
+    def line(cells: dict[str, object]) -> list[object]:
+        return [cells.get(column) for column in header]
+
+    def total(rows: pd.DataFrame) -> float:
+        return float(pd.to_numeric(rows[total_of].str.replace(",", "")).sum())
+
+    runs = (
+        [table]
+        if group_by is None
+        else [run for _, run in table.groupby(table[group_by].ne(table[group_by].shift()).cumsum())]
+    )
+    for run in runs:
+        if group_by:
+            sheet_rows.append(line({group_by: f"{run[group_by].iloc[0]} ({len(run)} records)"}))
+        for values in run.itertuples(index=False):
+            sheet_rows.append([typed(column, value) for column, value in zip(header, values, strict=True)])
+            record_rows.append(len(sheet_rows))
+        if group_by and total_of:
+            sheet_rows.append(line({header[1]: "Subtotal", total_of: total(run)}))
+    if total_of:
+        sheet_rows.append(line({header[0]: f"Grand Totals ({len(table):,} records)", total_of: total(table)}))
+    if footer:
+        sheet_rows += [[]] + [[text] for text in footer]
+    book = Workbook()
+    sheet = book.active
+    for cells in sheet_rows:
+        sheet.append(cells)
+    book.save(path)
+    return record_rows
+
+
+@pytest.fixture(scope="session")
+def write_report_xlsx():
+    """``write_report_xlsx(path, table, **layout)``: a report table written as an Excel export."""
+    return _write_report_xlsx
+
+
 @pytest.fixture(scope="session")
 def broken_inputs(tmp_path_factory: pytest.TempPathFactory) -> list[BrokenInput]:
     """Every kind of broken export as (kind, data_dir, expected message fragment naming file, column, row).

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
-from core.data.quality import DataQualityReport, assess_quality
+from core.data.quality import DataQualityReport, ReportLayout, assess_quality
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class CRMData:
     data_hash: str
     missing_files: tuple[str, ...] = ()
     decoded_as: tuple[tuple[str, str], ...] = ()  # (file, encoding) of files that were not UTF-8
+    layout_rows: tuple[ReportLayout, ...] = ()  # report title, subtotal and footer rows skipped, per file
     currency: str = "USD"  # the corporate currency every amount was converted to
     deleted_rows: int = 0  # rows the export marks deleted, left out
     stage_order: tuple[str, ...] = ()  # the open stages' own names in the CRM's order
@@ -60,5 +61,6 @@ def with_quality(
         crm.currency,
         crm.deleted_rows,
         crm.export_end,
+        crm.layout_rows,
     )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

@@ -1,6 +1,7 @@
 """Load a CRM export: read, validate against the data contract, repair known quirks, normalise, cut at as-of.
 
-Row numbers in error messages are spreadsheet rows: the header is row 1, the first deal is row 2.
+Row numbers in error messages are spreadsheet rows: the header is row 1, the first deal is row 2 (below
+a report's title rows, the header's own row; see ``core.data.report_files``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,18 @@ from core.data.contract import (
 from core.data.crm import CRMData
 from core.data.currency import corporate_currency, rate_per_deal, typed_rates
 from core.data.mapping import DEFAULT_MAPPING, LOOKUP_TARGETS, UNLISTED_STAGE, ColumnMapping, is_set
-from core.data.quality import DataQualityReport
+from core.data.quality import DataQualityReport, ReportLayout
+from core.data.report_files import (
+    example,
+    filled,
+    footer_start,
+    header_index,
+    layout_rows,
+    read_workbook,
+    skipped,
+    split_footer,
+    split_title,
+)
 from core.errors import DataContractError, RowsBreakContract
 
 HEADER_ROWS = 1
@@ -58,6 +70,19 @@ def _source(mapping: ColumnMapping, spec: FileSpec) -> Source:
         canonical: mapping.source_column(spec.name, canonical) for canonical in spec.required + spec.optional
     }
     return Source(mapping.source_file(spec.name), labels)
+
+
+def _as_found(mapping: ColumnMapping, root: Path) -> ColumnMapping:
+    """``mapping`` with each CSV it names that ``root`` holds only as a workbook of the same stem
+    (``opportunities.csv`` -> ``opportunities.xlsx``) renamed to that workbook, so that reading and every
+    message name the file the user has; ``mapping`` itself when there is none."""
+    workbooks = {}
+    for spec in FILES:
+        name = mapping.source_file(spec.name)
+        workbook = Path(name).with_suffix(".xlsx")
+        if Path(name).suffix.lower() == ".csv" and not (root / name).exists() and (root / workbook).exists():
+            workbooks[spec.name.removesuffix(".csv")] = str(workbook)
+    return replace(mapping, files={**mapping.files, **workbooks}) if workbooks else mapping
 
 
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")  # what exports outside English-speaking orgs often are
@@ -85,8 +110,9 @@ def _decode(raw: bytes, display: str, declared: str = "") -> tuple[str, str]:
     ) from None
 
 
-def _parse_csv(text: str, display: str) -> pd.DataFrame:
-    """All-string frame of a CSV text; malformed rows give a one-line error with their spreadsheet row."""
+def _parse_csv(text: str, display: str, header_row: int = 1) -> pd.DataFrame:
+    """All-string frame of a CSV text whose header is spreadsheet row ``header_row``; malformed rows give a
+    one-line error with their spreadsheet row."""
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
     except pd.errors.ParserError as exc:
@@ -98,30 +124,41 @@ def _parse_csv(text: str, display: str) -> pd.DataFrame:
                 display,
                 f"malformed CSV row: {seen} fields where the header has {expected} "
                 "(an unquoted comma or stray quote?)",
-                row=int(line),
+                row=int(line) + header_row - 1,
             ) from None
         quote = re.search(r"EOF inside string starting at row (\d+)", detail)
         if quote:  # the C parser counts lines from 0 (header = 0): spreadsheet row is one more
             raise DataContractError(
-                display, "malformed CSV: a quote opened here is never closed", row=int(quote.group(1)) + 1
+                display,
+                "malformed CSV: a quote opened here is never closed",
+                row=int(quote.group(1)) + header_row,
             ) from None
         raise DataContractError(display, f"malformed CSV ({detail})") from None
 
 
-def _check_header(text: str, display: str) -> None:
+def _check_header(text: str, display: str, row: int = 1) -> None:
     """One-line errors for a header that names a column twice or has a blank name (pandas would rename)."""
-    header = [name.strip() for name in next(csv.reader(io.StringIO(text.lstrip("\r\n"))), [])]
+    _check_names(
+        [name.strip() for name in next(csv.reader(io.StringIO(text.lstrip("\r\n"))), [])], display, row
+    )
+
+
+def _check_names(header: list[str], display: str, row: int) -> None:
+    """One-line errors for column names given twice, or blank with named columns after it."""
     seen: set[str] = set()
     for position, name in enumerate(header, start=1):
         if name == "" and any(header[position:]):
-            raise DataContractError(display, f"header has a blank column name (column {position})", row=1)
+            raise DataContractError(display, f"header has a blank column name (column {position})", row=row)
         if name in seen:
-            raise DataContractError(display, "column name appears twice in the header", column=name, row=1)
+            raise DataContractError(display, "column name appears twice in the header", column=name, row=row)
         seen.add(name)
 
 
-def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: str) -> np.ndarray:
-    """Spreadsheet row of each parsed record; a one-line error at the first row with too few fields.
+def _spreadsheet_rows(
+    text: str, columns: list[str], n_records: int, display: str, header_row: int = 1
+) -> np.ndarray:
+    """Spreadsheet row of each parsed record (the header is row ``header_row``); a one-line error at the
+    first row with too few fields.
 
     pandas silently pads short rows and skips blank lines, which would shift row numbers. The fast path
     proves neither happened (one line per record, one comma per separator, no quotes); otherwise the
@@ -129,10 +166,10 @@ def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: st
     """
     n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if '"' not in text and n_lines == n_records + 1 and text.count(",") == (len(columns) - 1) * n_lines:
-        return np.arange(n_records, dtype=np.int64) + HEADER_ROWS + 1
+        return np.arange(n_records, dtype=np.int64) + header_row + HEADER_ROWS
     rows: list[int] = []
     header_seen = False
-    for row_number, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for row_number, record in enumerate(csv.reader(io.StringIO(text)), start=header_row):
         if not record:  # a blank line: pandas skips it, the spreadsheet still counts it
             continue
         if not header_seen:
@@ -153,8 +190,31 @@ def _spreadsheet_rows(text: str, columns: list[str], n_records: int, display: st
 
 
 def _read_raw(path: Path, display: str, declared_encoding: str) -> tuple[pd.DataFrame, str]:
-    """One CSV as written: all-string cells, stripped header names, ``source_row`` (spreadsheet rows), and
-    the encoding it was read in; one-line errors for encoding, emptiness and shape."""
+    """A plain CSV the mapping reads beside the export's tables (lookups, exchange rates): all-string cells,
+    stripped header names and values, ``source_row`` (spreadsheet rows), and the encoding it was read in;
+    one-line errors for encoding, emptiness and shape."""
+    try:
+        raw = path.read_bytes()
+    except (IsADirectoryError, PermissionError):
+        raise DataContractError(display, "cannot be read as a CSV file") from None
+    if not raw.strip():
+        raise DataContractError(display, "file is empty (no header, no rows)")
+    text, encoding = _decode(raw, display, declared_encoding)
+    _check_header(text, display, 1)
+    frame = _parse_csv(text, display, 1)
+    source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display, 1)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.apply(lambda column: column.str.strip())
+    frame["source_row"] = source_rows
+    return frame, encoding
+
+
+def _read_csv(
+    path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
+) -> tuple[pd.DataFrame, str, ReportLayout]:
+    """Read one CSV as strings (with the encoding it was read in and the report layout rows skipped), with
+    one-line errors for encoding, emptiness, shape and missing columns."""
+    display = source.name
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
@@ -163,21 +223,71 @@ def _read_raw(path: Path, display: str, declared_encoding: str) -> tuple[pd.Data
         raise DataContractError(display, "cannot be read (permission denied)") from None
     if not raw.strip():
         raise DataContractError(display, "file is empty (no header, no rows)")
-    text, encoding = _decode(raw, display, declared_encoding)
-    _check_header(text, display)
-    frame = _parse_csv(text, display)
-    source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame["source_row"] = source_rows
-    return frame, encoding
+    text, encoding = _decode(raw, display, mapping.encoding)
+    text, header_row, titles = split_title(text, source.label(spec.required[0]))
+    text, footer = split_footer(text, header_row)
+    _check_header(text, display, header_row)
+    frame = _parse_csv(text, display, header_row)
+    source_rows = _spreadsheet_rows(text, list(frame.columns), len(frame), display, header_row)
+    frame, inside = _to_contract(frame, source_rows, source, spec, mapping)
+    return frame, encoding, skipped(display, titles, inside, footer)
 
 
-def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping) -> tuple[pd.DataFrame, str]:
-    """Read one file of the export as strings under ``mapping`` (and the encoding it was read in), with
-    one-line errors for encoding, emptiness, shape and missing columns."""
+def _read_xlsx(
+    path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
+) -> tuple[pd.DataFrame, str, ReportLayout]:
+    """Read the first worksheet of a workbook as the strings a CSV export would hold (no text encoding:
+    ""), its report layout rows skipped and counted, with the CSV's one-line errors and Excel row numbers.
+    A blank header cell names no column: what is under it is ignored, as unmapped columns are."""
     display = source.name
-    frame, encoding = _read_raw(path, display, mapping.encoding)
-    source_rows = frame.pop("source_row").to_numpy()
+    rows = read_workbook(path, display, mapping.date_format)
+    header = header_index(rows, source.label(spec.required[0]))
+    if header is None:  # no row holds the key column: the first non-blank row is the header, as in a CSV
+        header = next((i for i, cells in enumerate(rows) if filled(cells)), None)
+        if header is None:
+            raise DataContractError(display, "file is empty (no header, no rows)")
+    titles = [example(i + 1, cells) for i, cells in enumerate(rows[:header]) if filled(cells)]
+    names = [name.strip() for name in rows[header]]
+    while names and not names[-1]:
+        names.pop()
+    _check_names([name for name in names if name], display, header + 1)
+    body = rows[header + 1 :]
+    end = footer_start([filled(cells) for cells in body])
+    end = len(body) if end is None else end
+    footer = [
+        example(header + 2 + i, cells) for i, cells in enumerate(body[end:], start=end) if filled(cells)
+    ]
+    records = [(header + 2 + i, cells) for i, cells in enumerate(body[:end]) if filled(cells)]
+    width = len(names)
+    frame = pd.DataFrame(
+        [(cells + [""] * width)[:width] for _, cells in records],
+        columns=[name or f"(column {position})" for position, name in enumerate(names, start=1)],
+        dtype=str,
+    )
+    source_rows = np.asarray([row for row, _ in records], dtype=np.int64)
+    frame, inside = _to_contract(frame, source_rows, source, spec, mapping)
+    return frame, "", skipped(display, titles, inside, footer)
+
+
+def _to_contract(
+    frame: pd.DataFrame, source_rows: np.ndarray, source: Source, spec: FileSpec, mapping: ColumnMapping
+) -> tuple[pd.DataFrame, list[str]]:
+    """The raw all-string table of one file as the contract's columns, stripped, with each row's spreadsheet
+    row in ``source_row``; a pipeline's group header, subtotal and total rows are skipped and returned as
+    examples (``core.data.report_files`` rule 3)."""
+    display = source.name
+    frame.columns = [str(c).strip() for c in frame.columns]
+    inside: list[str] = []
+    key = source.label("opportunity_id")
+    if spec is PIPELINE and key in frame.columns:
+        mapped = [source.label(c) for c in spec.required + spec.optional if source.label(c) in frame.columns]
+        blank, layout = layout_rows(frame, key, mapped)
+        inside = [
+            example(int(row), frame.loc[index].tolist())
+            for index, row in zip(frame.index[layout], source_rows[layout.to_numpy()], strict=True)
+        ]
+        keep = ~(blank | layout).to_numpy()
+        frame, source_rows = frame.loc[keep].reset_index(drop=True), source_rows[keep]
     frame = mapping.apply(spec.name, frame)
     missing = [c for c in spec.required if c not in frame.columns]
     if missing:
@@ -190,7 +300,7 @@ def _read_csv(path: Path, source: Source, spec: FileSpec, mapping: ColumnMapping
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     frame["source_row"] = source_rows
-    return frame, encoding
+    return frame, inside
 
 
 def _first_bad(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, pd.Series]:
@@ -645,10 +755,12 @@ def read_crm(
     if not root.is_dir():
         problem = "is a file, not a data directory" if root.exists() else "data directory not found"
         raise DataContractError(str(root), problem)
+    mapping = _as_found(mapping, root)
     frames: dict[str, pd.DataFrame] = {}
     read_paths: list[Path] = []
     missing_files: list[str] = []
     decoded_as: list[tuple[str, str]] = []  # files that were not UTF-8, and what they were read as
+    layout: list[ReportLayout] = []  # report title, subtotal and footer rows skipped, per file
     for spec in FILES:
         source_name = mapping.source_file(spec.name)
         path = _find(root, source_name)
@@ -658,9 +770,12 @@ def read_crm(
                 raise DataContractError(source_name, f"required file not found in {root}")
             missing_files.append(source_name)
             continue
-        frames[spec.name], encoding = _read_csv(path, _source(mapping, spec), spec, mapping)
-        if encoding not in ("utf-8-sig", mapping.encoding):
+        read = _read_xlsx if path.suffix.lower() == ".xlsx" else _read_csv
+        frames[spec.name], encoding, skipped_rows = read(path, _source(mapping, spec), spec, mapping)
+        if encoding and encoding not in ("utf-8-sig", mapping.encoding):  # a workbook has no text encoding
             decoded_as.append((source_name, encoding))
+        if skipped_rows.count:
+            layout.append(skipped_rows)
         read_paths.append(path)
     read_paths += _resolve_lookups(frames, root, mapping)
     frames[PIPELINE.name], deleted = _without_deleted(frames[PIPELINE.name], mapping)
@@ -738,6 +853,7 @@ def read_crm(
         deleted_rows=deleted,
         stage_order=_stage_order(frames[PIPELINE.name], mapping),
         currency=corporate,
+        layout_rows=tuple(layout),
         mapping=mapping,
         rejected=None if rejected is None else _rejects(rejected),
     )

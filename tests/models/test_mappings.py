@@ -247,3 +247,41 @@ def test_a_messy_standard_report_runs_through_the_shipped_mapping_unchanged(expo
     predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
     assert set(predictions["stage"]) == {"Verhandlung", "Qualification", "Prospecting"}
     assert set(predictions["product"]) == {"Unknown"}
+
+
+def test_a_formatted_xlsx_report_predicts_exactly_like_its_csv(
+    exports, tmp_path: Path, write_report_xlsx
+) -> None:
+    """The report saved as a Formatted XLSX (title rows, deals grouped by stage with group header and subtotal
+    rows, Grand Totals, a footer; dates and amounts as Excel cells) beside the CSV enrichment files gives the
+    very predictions of the same report as CSV, and the run's quality report counts the rows it skipped."""
+    _, report = exports
+    opportunities = pd.read_csv(report / "opportunities.csv", dtype=str, keep_default_na=False)
+    opportunities = opportunities.sort_values(
+        "Stage", kind="stable"
+    )  # as a report grouped by stage lists them
+    as_csv, as_xlsx = tmp_path / "csv", tmp_path / "xlsx"
+    for folder in (as_csv, as_xlsx):
+        shutil.copytree(report, folder, ignore=shutil.ignore_patterns("opportunities.csv"))
+    opportunities.to_csv(as_csv / "opportunities.csv", index=False)
+    write_report_xlsx(
+        as_xlsx / "opportunities.xlsx",
+        opportunities,
+        dates=("Created Date", "Close Date"),
+        numbers=("Amount",),
+        title=("Opportunities by Stage", "As of 08/31/2026"),
+        group_by="Stage",
+        total_of="Amount",
+        footer=("Confidential Information - Do Not Distribute",),
+    )
+    assert _predict(as_csv, tmp_path / "from_csv", "--mapping", str(SALESFORCE)) == 0
+    assert _predict(as_xlsx, tmp_path / "from_xlsx", "--mapping", str(SALESFORCE)) == 0
+    for name in ("latest_predictions.csv", "forecast.csv", "shap_values.csv"):
+        assert (tmp_path / "from_csv" / "out" / name).read_bytes() == (
+            tmp_path / "from_xlsx" / "out" / name
+        ).read_bytes(), name
+    metadata = json.loads((tmp_path / "from_xlsx" / "out" / "predictions_metadata.json").read_text())
+    (layout,) = [item for item in metadata["data_quality"]["items"] if item["code"] == "report_layout_rows"]
+    stages = opportunities["Stage"].nunique()
+    assert (layout["file"], layout["count"]) == ("opportunities.xlsx", 2 + 2 * stages + 1 + 1)
+    assert metadata["counts"]["open_deals"] == read_crm(as_csv, load_mapping(SALESFORCE)).quality.n_open
