@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from core.data.contract import CLOSED_STAGES, DEAL_COLUMNS, OPEN_STAGES
 from core.data.crm import CRMData, with_quality
+from core.data.history import HISTORY_FIELDS, state_at
 from core.errors import UsageError
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -77,6 +79,14 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
         cut["rep_probability"] = np.nan
     cut.loc[closed_later, "close_date"] = pd.NaT
     cut.loc[closed_later, "close_value"] = np.nan
+    history = crm.history
+    if history is not None:  # every historied field of an open deal as it stood at the as-of date
+        history = history.loc[history["changed_at"] <= stamp]
+        replayed = state_at(history, cut["opportunity_id"], stamp, crm.stage_order)
+        still_open = cut["deal_stage"].isin(OPEN_STAGES)
+        for column in HISTORY_FIELDS:
+            known = replayed[column].notna() & still_open
+            cut[column] = cut[column].where(~known, replayed[column])
     cut["is_open"] = cut["deal_stage"].isin(OPEN_STAGES)
     cut["is_won"] = cut["deal_stage"].eq("Won")
     cut["age_days"] = (stamp - cut["engage_date"]).dt.days.astype(float)
@@ -84,4 +94,4 @@ def cut_at(crm: CRMData, as_of: str | pd.Timestamp) -> CRMData:
     cut["stale"] = cut["is_open"] & (cut["age_days"] > threshold) if threshold is not None else False
     cut["stale"] = cut["stale"].astype(bool)
     cut = cut[list(DEAL_COLUMNS)].reset_index(drop=True)
-    return with_quality(crm, cut, stamp, threshold, excluded_undated)
+    return with_quality(replace(crm, history=history), cut, stamp, threshold, excluded_undated)

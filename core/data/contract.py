@@ -64,6 +64,13 @@ FILES: tuple[FileSpec, ...] = (PIPELINE, ACCOUNTS, PRODUCTS, SALES_TEAMS)
 # rate_to_corporate; a dated rate holds from valid_from until the next one. Read apart from FILES: a
 # mapping may name several.
 CURRENCIES = FileSpec("currencies.csv", ("currency", "rate_to_corporate"), ("valid_from", "is_corporate"))
+# The field history (Salesforce OpportunityHistory, our deal_history.csv): one row per change, each field the
+# value from changed_at on (blank: not changed by this row). Read apart from FILES, after the pipeline.
+DEAL_HISTORY = FileSpec(
+    "deal_history.csv",
+    ("opportunity_id", "changed_at"),
+    ("stage", "amount", "rep_close_date", "forecast_category", "rep_probability"),
+)
 DEFAULT_CURRENCY = "USD"  # what amounts are in when the export names no currency (MavenTech)
 
 # Columns of the normalised deals frame that every downstream stage may rely on.

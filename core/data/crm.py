@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from core.data.mapping import DEFAULT_MAPPING, ColumnMapping
-from core.data.quality import DataQualityReport, ReportLayout, assess_quality
+from core.data.quality import DataQualityReport, QualityItem, ReportLayout, assess_quality
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class CRMData:
     currency: str = "USD"  # the corporate currency every amount was converted to
     deleted_rows: int = 0  # rows the export marks deleted, left out
     stage_order: tuple[str, ...] = ()  # the open stages' own names in the CRM's order
+    history: pd.DataFrame | None = (
+        None  # the field history (core.data.history), None when the export has none
+    )
+    load_findings: tuple[QualityItem, ...] = ()  # what reading found whatever the cut (history repairs)
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
     rejected: pd.DataFrame | None = (
         None  # rows set aside by --drop-invalid: file, row, opportunity_id, column, problem
@@ -62,5 +66,6 @@ def with_quality(
         crm.deleted_rows,
         crm.export_end,
         crm.layout_rows,
+        crm.load_findings,
     )
     return replace(crm, deals=deals, as_of=as_of, quality=quality)

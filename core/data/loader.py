@@ -23,6 +23,7 @@ from core.data.contract import (
     CANONICAL_STAGES,
     CLOSED_STAGES,
     CURRENCIES,
+    DEAL_HISTORY,
     FILES,
     OPEN_STAGES,
     PIPELINE,
@@ -34,8 +35,9 @@ from core.data.contract import (
 )
 from core.data.crm import CRMData
 from core.data.currency import corporate_currency, rate_per_deal, typed_rates
+from core.data.history import HISTORY_FIELDS
 from core.data.mapping import DEFAULT_MAPPING, LOOKUP_TARGETS, UNLISTED_STAGE, ColumnMapping, is_set
-from core.data.quality import DataQualityReport, ReportLayout
+from core.data.quality import DataQualityReport, QualityItem, ReportLayout
 from core.data.report_files import (
     example,
     filled,
@@ -523,6 +525,90 @@ def _rep_claims(
     }
 
 
+def _validate_history(
+    frame: pd.DataFrame, file: Source, date_format: str, probability_scale: float
+) -> pd.DataFrame:
+    """Typed history rows (``core.data.history``): a deal id and the day of each change; a blank field is
+    one the row does not change (NaN)."""
+    frame = _with_columns(frame, DEAL_HISTORY.optional)
+    _fail_if(frame, frame["opportunity_id"].eq(""), file, "opportunity_id", "blank opportunity_id")
+    _fail_if(frame, frame["changed_at"].eq(""), file, "changed_at", "blank changed_at")
+    claims = _rep_claims(frame, file, date_format, probability_scale)
+    return pd.DataFrame(
+        {
+            "opportunity_id": frame["opportunity_id"],
+            "changed_at": _parse_dates(frame, "changed_at", file, date_format),
+            "stage": frame["stage"].where(frame["stage"].ne("")),
+            "amount": _parse_numbers(frame, "amount", file),
+            "rep_close_date": claims["rep_close_date"],
+            "forecast_category": claims["forecast_category"].where(claims["forecast_category"].ne("")),
+            "rep_probability": claims["rep_probability"],
+            "source_row": frame["source_row"],
+        }
+    )
+
+
+def _repaired_history(
+    history: pd.DataFrame, deals: pd.DataFrame, stage_order: tuple[str, ...], file: str
+) -> tuple[pd.DataFrame, tuple[QualityItem, ...]]:
+    """The history rows that can describe a deal while it was open, and what was left out or noted: rows of
+    deals the pipeline lacks and rows dated after the deal closed are left out (the close is the pipeline's
+    fact); changes of one deal on one day apply in export order; a stage outside the open stages' order
+    has no position."""
+    known = deals.set_index("opportunity_id")
+    close = history["opportunity_id"].map(known["close_date"])
+    unknown = ~history["opportunity_id"].isin(known.index)
+    after_close = close.notna() & (history["changed_at"] > close)
+    same_day = history.duplicated(["opportunity_id", "changed_at"], keep=False) & ~unknown
+    closed_names = set(known.loc[~known["deal_stage"].isin(OPEN_STAGES), "stage"])
+    stages = history["stage"].dropna()
+    unordered = stages[~stages.isin(stage_order) & ~stages.isin(closed_names)]
+    checks = [
+        (
+            "history_unknown_deal",
+            "opportunity_id",
+            unknown,
+            "left out",
+            "history row of a deal the pipeline lacks",
+        ),
+        (
+            "history_after_close",
+            "changed_at",
+            after_close,
+            "left out: the pipeline's close is the deal's last fact",
+            "history row dated after the deal closed",
+        ),
+        (
+            "history_same_day",
+            "changed_at",
+            same_day,
+            "applied in the export's order",
+            "several changes of one deal on one day",
+        ),
+        (
+            "history_stage_not_in_order",
+            "stage",
+            history["stage"].isin(set(unordered)),
+            "kept; no stage position",
+            "stage in the history that no open deal has (not in the stage order)",
+        ),
+    ]
+    findings = tuple(
+        QualityItem(
+            code, file, column, int(mask.sum()), action, description, _examples_of(history, mask, column)
+        )
+        for code, column, mask, action, description in checks
+        if mask.any()
+    )
+    kept = history.loc[~unknown & ~after_close, ["opportunity_id", "changed_at", *HISTORY_FIELDS]]
+    return kept.reset_index(drop=True), findings
+
+
+def _examples_of(frame: pd.DataFrame, mask: pd.Series, column: str) -> tuple[str, ...]:
+    """A few distinct values of ``column`` where ``mask`` holds, as text."""
+    return tuple(frame.loc[mask, column].astype(str).drop_duplicates().head(3))
+
+
 def _validate_products(frame: pd.DataFrame, file: Source) -> pd.DataFrame:
     """Typed products table: unique product names and a non-negative list price."""
     _fail_if(frame, frame["product"].eq(""), file, "product", "blank product")
@@ -796,6 +882,27 @@ def read_crm(
         return _in_corporate_currency(typed, frame, pipeline_source, rates, corporate, mapping)
 
     pipeline = _set_aside(validate_pipeline, frames[PIPELINE.name], rejected)
+    stage_order = _stage_order(frames[PIPELINE.name], mapping)
+    history, history_findings = None, ()
+    history_path = _find(root, mapping.source_file(DEAL_HISTORY.name))
+    if history_path.exists():
+        history_source = _source(mapping, DEAL_HISTORY)
+        read = _read_xlsx if history_path.suffix.lower() == ".xlsx" else _read_csv
+        raw_history, _, _ = read(history_path, history_source, DEAL_HISTORY, mapping)
+        typed = _set_aside(
+            lambda f: _validate_history(f, history_source, mapping.date_format, mapping.probability_scale),
+            raw_history,
+            rejected,
+        )
+        currency = (
+            typed["opportunity_id"].map(pipeline.set_index("opportunity_id")["deal_currency"]).fillna("")
+        )
+        factor = rate_per_deal(
+            currency, typed["changed_at"], rates, corporate, mapping.rate_style == "units_per_corporate"
+        )
+        typed["amount"] = (typed["amount"] * factor).round(2)
+        history, history_findings = _repaired_history(typed, pipeline, stage_order, history_path.name)
+        read_paths.append(history_path)
     products = (
         _set_aside(
             lambda f: _validate_products(f, _source(mapping, PRODUCTS)), frames[PRODUCTS.name], rejected
@@ -831,6 +938,8 @@ def read_crm(
     deals = _normalise(pipeline, accounts, products, teams)
     # the export's date is its latest record timestamp (creation, close, last change); never a rep's claim
     stamps = [deals["engage_date"], deals["modified_at"]]
+    if history is not None:
+        stamps.append(history["changed_at"])
     export_end = pd.concat(
         stamps if deals["modified_at"].notna().any() else [*stamps, deals["close_date"]]
     ).max()
@@ -851,7 +960,9 @@ def read_crm(
         missing_files=tuple(missing_files),
         decoded_as=tuple(decoded_as),
         deleted_rows=deleted,
-        stage_order=_stage_order(frames[PIPELINE.name], mapping),
+        stage_order=stage_order,
+        history=history,
+        load_findings=history_findings,
         currency=corporate,
         layout_rows=tuple(layout),
         mapping=mapping,

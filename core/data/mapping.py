@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.contract import CANONICAL_STAGES, CURRENCIES, FILES, OPEN_STAGES, PIPELINE
+from core.data.contract import CANONICAL_STAGES, CURRENCIES, DEAL_HISTORY, FILES, OPEN_STAGES, PIPELINE
 from core.errors import DataContractError
 
 TRUE_VALUES = frozenset({"1", "true", "yes", "y", "t"})  # how exports write a set flag (any case)
@@ -112,7 +112,8 @@ class ColumnMapping:
         export's closed/won flags where it has them, else from [stages] (a stage the mapping does not list
         is an open deal, flagged, never an error)."""
         stripped = out["deal_stage"].str.strip()
-        out["stage"] = stripped
+        if "stage" not in out.columns:  # the export's own stage column, when it has one, is the stage
+            out["stage"] = stripped
         closed_flag, won_flag = self.outcome.closed, self.outcome.won
         has_closed, has_won = closed_flag in out.columns, won_flag in out.columns
         mapped = stripped.map(self.stages) if self.stages else stripped.where(stripped.isin(CANONICAL_STAGES))
@@ -177,7 +178,7 @@ def load_mapping(path: Path) -> ColumnMapping:
         raise DataContractError(name, f"mapping file not found at {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataContractError(name, f"not valid TOML ({exc})") from None
-    canonical_files = {spec.name.removesuffix(".csv"): spec for spec in (*FILES, CURRENCIES)}
+    canonical_files = {spec.name.removesuffix(".csv"): spec for spec in (*FILES, CURRENCIES, DEAL_HISTORY)}
     columns = raw.get("columns", {})
     for file_key, renames in columns.items():
         spec = canonical_files.get(file_key)

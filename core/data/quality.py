@@ -117,6 +117,7 @@ def assess_quality(
     deleted_rows: int = 0,
     export_end: pd.Timestamp | None = None,
     layout_rows: tuple[ReportLayout, ...] = (),
+    load_findings: tuple[QualityItem, ...] = (),
 ) -> DataQualityReport:
     """Count every repaired or flagged quirk among the deals present at ``as_of``."""
     file = pipeline_file
@@ -305,6 +306,7 @@ def assess_quality(
                 layout.examples,
             )
         )
+    items.extend(load_findings)
     for name in missing_files:
         items.append(
             QualityItem(
