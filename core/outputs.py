@@ -61,6 +61,9 @@ PREDICTIONS: tuple[Column, ...] = (
     Column("sector", required=False),
     Column("deal_stage"),
     Column("stage", required=False),  # the CRM's own stage name (blank when not known at the as-of date)
+    Column("days_in_stage", "number", 0, required=False),  # from the field history (blank without one)
+    Column("close_date_pushes", "number", 0, required=False),
+    Column("days_pushed", "number", 0, required=False),
     Column("engage_date", "date"),
     Column("age_days", "number", 0),
     Column("deal_value", "number", 2),

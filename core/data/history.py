@@ -67,7 +67,7 @@ def _running(history: pd.DataFrame, stage_order: tuple[str, ...]) -> pd.DataFram
     pushed_days = (state["rep_close_date"] - previous_close).dt.days.clip(lower=0).fillna(0.0)
     by_deal = state["opportunity_id"]
     return state.assign(
-        stage_position=position / max(len(stage_order) - 1, 1),
+        stage_position=position,
         stage_entered_at=entered.groupby(by_deal, sort=False).ffill(),
         stage_regressions=regressed.groupby(by_deal, sort=False).cumsum(),
         close_date_pushes=(pushed_days > 0).astype(int).groupby(by_deal, sort=False).cumsum(),
@@ -130,3 +130,18 @@ def facts_at(
             "stage": found["stage"].astype(object),
         }
     )
+
+
+STATUS_COLUMNS: tuple[str, ...] = ("days_in_stage", "close_date_pushes", "days_pushed")
+
+
+def status_at(
+    history: pd.DataFrame | None, ids: pd.Series, as_of: pd.Timestamp, stage_order: tuple[str, ...]
+) -> pd.DataFrame:
+    """How long each deal in ``ids`` has been in its stage and how often (and by how many days in all) its
+    close date was pushed, at ``as_of``, indexed like ``ids``; NaN without a history."""
+    if history is None:
+        return pd.DataFrame(np.nan, index=ids.index, columns=list(STATUS_COLUMNS))
+    days = np.full(len(ids), as_of.to_datetime64())
+    facts = facts_at(history, ids.to_numpy(dtype=object), days, stage_order)
+    return facts[list(STATUS_COLUMNS)].set_axis(ids.index)

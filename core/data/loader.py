@@ -800,13 +800,14 @@ def _in_corporate_currency(
 
 
 def _stage_order(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[str, ...]:
-    """The open stages' names in their order: as the mapping lists them, else by the export's stage sort
-    order, else by the rep's probability (median per stage), else as first seen."""
+    """The open stages' names in their order: as the mapping lists them, then by the export's stage sort
+    order, else by the rep's probability (median per stage), then Prospecting before Engaging, then as first
+    seen. A stage's place never depends on stages after it (an earlier cut sees fewer)."""
     if "stage" not in frame.columns:
         return ()
     open_rows = frame["deal_stage"].isin(OPEN_STAGES) & frame["stage"].ne("")
     names = frame.loc[open_rows, "stage"]
-    listed = [name for name, state in mapping.stages.items() if state in OPEN_STAGES] or list(OPEN_STAGES)
+    listed = [name for name, state in mapping.stages.items() if state in OPEN_STAGES]
     key = next((c for c in (mapping.outcome.stage_order, "rep_probability") if c and c in frame.columns), "")
     rank = (
         pd.to_numeric(frame.loc[open_rows, key].str.replace(",", "", regex=False), errors="coerce")
@@ -822,6 +823,7 @@ def _stage_order(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[str, ...]
             key=lambda n: (
                 listed.index(n) if n in listed else len(listed),
                 rank.get(n, np.inf) if pd.notna(rank.get(n, np.nan)) else np.inf,
+                OPEN_STAGES.index(n) if n in OPEN_STAGES else len(OPEN_STAGES),
                 seen.index(n),
             ),
         )

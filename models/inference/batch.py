@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.data import CRMData
+from core.data.history import status_at
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes, parquet_bytes
@@ -167,6 +168,9 @@ def _score_and_forecast(
     """Score, explain and forecast every open deal with ``model``; the CSV files as bytes."""
     deals = crm.deals
     open_deals = deals[deals["is_open"]].reset_index(drop=True)
+    open_deals = open_deals.join(
+        status_at(crm.history, open_deals["opportunity_id"], crm.as_of, crm.stage_order)
+    )
     with progress.step(
         "score", f"scoring {len(open_deals):,} open deals (with exact TreeSHAP contributions)"
     ):
