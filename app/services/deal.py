@@ -104,7 +104,7 @@ def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.D
 # rule's action: a rule fires on a driver that lowers the odds (``driver_k_impact < 0``) whose comparison
 # is not among them, and never when another driver of the same rule says one of them ("the rep's results
 # lower the odds" beside "the rep's win rate is above the team average" would contradict the deal's facts).
-NOT_OLDER = frozenset({"below", "typical", ""})  # the age action needs the deal to be older than typical
+NOT_OLDER = frozenset({"below", "typical", ""})  # the action needs more than typical (older, more pushes)
 ABOVE = frozenset({"above"})  # more is better: the deal is above the typical value
 BELOW = frozenset({"below"})  # more is worse (a share of stalled deals)
 NO_CLAIM = frozenset()  # categories, sizes: the action claims nothing a comparison could contradict
@@ -127,6 +127,12 @@ DRIVER_RULES: dict[str, tuple[str, frozenset[str]]] = {
     "product": ("A7-product", NO_CLAIM),
     "series": ("A7-product", NO_CLAIM),
     "product_win_rate": ("A7-product", ABOVE),
+    # from the field history
+    "close_date_pushes": ("A10-pushed", NOT_OLDER),
+    "days_pushed": ("A10-pushed", NOT_OLDER),
+    "days_to_rep_close": ("A10-pushed", NO_CLAIM),
+    "days_in_stage": ("A11-stuck", NOT_OLDER),
+    "stage_regressions": ("A11-stuck", NO_CLAIM),
 }
 # No rule: manager, regional_office, and (in runs before deal_timing) days_into_quarter and
 # engage_days_into_quarter, which are about the calendar, not the deal's age.
@@ -147,6 +153,10 @@ ACTION_TEXT: dict[str, str] = {
     "alternative in the series.",
     "A8-blank-account": "Account is blank in the CRM: fill it in so the account's history can inform the "
     "score.",
+    "A10-pushed": "The close date keeps moving: re-confirm it with the buyer, in writing, against a mutual "
+    "close plan.",
+    "A11-stuck": "Stuck in its stage: agree the exit criteria for the next stage and a dated step with the "
+    "buyer.",
     "A9-hold": "No driver works against this deal: keep the agreed next step and re-check next week.",
     "A9-hold-negative": "No fixed rule applies to what lowers this deal's odds: keep the agreed next step "
     "and re-check next week.",

@@ -805,7 +805,9 @@ def _stage_order(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[str, ...]
     seen. A stage's place never depends on stages after it (an earlier cut sees fewer)."""
     if "stage" not in frame.columns:
         return ()
-    open_rows = frame["deal_stage"].isin(OPEN_STAGES) & frame["stage"].ne("")
+    # deals never engaged have no place in the order (no date, no history, not scored)
+    dated = frame["engage_date"].ne("") if "engage_date" in frame.columns else True
+    open_rows = frame["deal_stage"].isin(OPEN_STAGES) & frame["stage"].ne("") & dated
     names = frame.loc[open_rows, "stage"]
     listed = [name for name, state in mapping.stages.items() if state in OPEN_STAGES]
     key = next((c for c in (mapping.outcome.stage_order, "rep_probability") if c and c in frame.columns), "")

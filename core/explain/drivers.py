@@ -10,6 +10,7 @@ deal sits in the baseline and is never a driver. Nothing here invents or rescale
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,7 +20,13 @@ from core.model.explanation import BLANK_ACCOUNT, TIMING_GROUP
 from core.money import currency_prefix
 
 TOP_DRIVERS = 3
-COUNT_NOUNS = ("days ", "deals ", "weeks ", "months ")  # labels read best number first: "95 days since ..."
+COUNT_NOUNS = (
+    "days ",
+    "deals ",
+    "weeks ",
+    "months ",
+    "times ",
+)  # labels read best number first: "95 days since ..."
 NOT_ENGAGED = "Not engaged yet (prospecting)"
 AGE_FEATURE = "age_days"
 ENGAGED_IN_QUARTER = "engage_days_into_quarter"
@@ -66,10 +73,10 @@ def _kind(feature: str, label: str, value: Any) -> str:
         return "category"
     if feature in MONEY_FEATURES:
         return "money"
-    text = f"{feature} {label}".lower()
-    if any(word in text for word in ("rate", "share", "ratio", "percent", "probability")):
+    text = f"{feature} {label}".lower().replace("_", " ")
+    if re.search(r"\b(rate|share|ratio|percent|probability|change)\b", text):
         return "rate"
-    if any(word in text for word in ("days", "age", "duration", "tenure")):
+    if re.search(r"\b(days|age|duration|tenure)\b", text):  # whole words: "stage" is no age
         return "days"
     return "number"
 
@@ -109,11 +116,72 @@ def _has_reference(reference: Any) -> bool:
     )
 
 
+def _times(count: float) -> str:
+    return "once" if count == 1 else "twice" if count == 2 else f"{count:,.0f} times"
+
+
+def _history_sentence(
+    feature: str, value: float, reference: Any, impact: float, stage_order: tuple[str, ...] = ()
+) -> str | None:
+    """The field-history facts read as a manager says them ("Close date pushed 3 times vs once typical");
+    None for other features."""
+    typical = float(reference) if _has_reference(reference) else None
+    versus = ""
+    if feature == "stage_position":
+
+        def named(position: float) -> str:
+            k = int(round(position))
+            return stage_order[k] if 0 <= k < len(stage_order) else f"stage {k + 1}"
+
+        where = (
+            f"{named(value)}, stage {value + 1:.0f} of {len(stage_order)}" if stage_order else named(value)
+        )
+        versus = f" vs {named(typical)} typical" if typical is not None and round(typical) != value else ""
+        return f"In {where}{versus} ({_points(impact)})"
+    if feature == "close_date_pushes":
+        if value == 0:
+            return f"Close date never pushed ({_points(impact)})"
+        versus = f" vs {_times(typical)} typical" if typical and typical != value else ""
+        return f"Close date pushed {_times(value)}{versus} ({_points(impact)})"
+    if feature == "days_pushed":
+        if value == 0:
+            return f"Close date never pushed ({_points(impact)})"
+        versus = f" vs {typical:,.0f} typical" if typical is not None and typical != value else ""
+        return f"Close date pushed {value:,.0f} days in all{versus} ({_points(impact)})"
+    if feature == "stage_regressions":
+        moved = "Never went back a stage" if value == 0 else f"Went back a stage {_times(value)}"
+        return f"{moved} ({_points(impact)})"
+    if feature == "days_to_rep_close":
+        when = (
+            "due today"
+            if value == 0
+            else f"{value:,.0f} days away"
+            if value > 0
+            else f"{-value:,.0f} days overdue"
+        )
+        return f"Rep's close date is {when} ({_points(impact)})"
+    if feature == "amount_change":
+        moved = "unchanged" if value == 0 else f"{'up' if value > 0 else 'down'} {abs(value):.0%}"
+        return f"Amount {moved} since first entered ({_points(impact)})"
+    if feature == "rep_probability":
+        versus = (
+            f" vs {typical:.0%} typical" if typical is not None and f"{typical:.0%}" != f"{value:.0%}" else ""
+        )
+        return f"Rep's probability is {value:.0%}{versus} ({_points(impact)})"
+    return None
+
+
 def driver_sentence(
-    feature: str, label: str, value: Any, reference: Any, impact: float, currency: str = "USD"
+    feature: str,
+    label: str,
+    value: Any,
+    reference: Any,
+    impact: float,
+    currency: str = "USD",
+    stage_order: tuple[str, ...] = (),
 ) -> str:
     """One plain sentence: what the feature is for this deal, its comparison and its signed impact (money in
-    ``currency``, the corporate currency)."""
+    ``currency``, the corporate currency; stage positions named from ``stage_order``)."""
     prefix = currency_prefix(currency)
     label = label or feature.replace("_", " ")
     subject = label[:1].upper() + label[1:]
@@ -124,9 +192,14 @@ def driver_sentence(
     kind = _kind(feature, label, value)
     if kind == "category":
         return f"{subject} is {value} ({_points(impact)})"
+    told = _history_sentence(feature, float(value), reference, impact, stage_order)
+    if told is not None:
+        return told
     versus = compare(kind, value, reference)
     if kind in ("days", "number") and label.lower().startswith(COUNT_NOUNS):
         text = f"{float(value):,.0f} {label}"
+        if float(value) == 1 and label.startswith("days "):
+            text = f"1 day {label.removeprefix('days ')}"
         if versus == "typical":
             text += ", about typical" if feature != AGE_FEATURE else ", about as long as a typical won deal"
         elif versus:
@@ -204,6 +277,7 @@ def top_drivers(
     top: int = TOP_DRIVERS,
     not_engaged: pd.Index | None = None,
     currency: str = "USD",
+    stage_order: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """driver_k, driver_k_feature, driver_k_impact, driver_k_vs_typical (k = 1..top) per deal.
 
@@ -250,7 +324,9 @@ def top_drivers(
             else:
                 reference = explanation.reference_values.get(unit)
                 label = labels[row, col]
-                sentences.append(driver_sentence(unit, label, value, reference, impact, currency))
+                sentences.append(
+                    driver_sentence(unit, label, value, reference, impact, currency, stage_order)
+                )
                 versus.append(compare(_kind(unit, label, value), value, reference))
             names.append(unit)
             impacts.append(impact)

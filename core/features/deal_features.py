@@ -22,6 +22,7 @@ import pandas as pd
 
 from core.data import CRMData
 from core.data.contract import UNKNOWN
+from core.data.history import facts_at
 from core.features.history import (
     joint_win_rates_before,
     outcome_counts_before,
@@ -37,6 +38,7 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
     "product",
     "series",
     "sector",
+    "forecast_category",
 )
 NUMERIC_FEATURES: tuple[str, ...] = (
     "age_days",
@@ -76,6 +78,19 @@ FEATURES: tuple[str, ...] = (
     "sector_win_rate",
     "track_record_win_rate",
 )
+# From the field history, when the export has one (core.data.history): what the deal's record said on the
+# snapshot's day. Without a history the model has none of them.
+HISTORY_FEATURES: tuple[str, ...] = (
+    "stage_position",
+    "days_in_stage",
+    "stage_regressions",
+    "close_date_pushes",
+    "days_pushed",
+    "amount_change",
+    "days_to_rep_close",
+    "rep_probability",
+    "forecast_category",
+)
 RATE_FEATURES: tuple[str, ...] = (
     "rep_win_rate",
     "rep_series_win_rate",
@@ -112,6 +127,15 @@ FEATURE_LABELS: dict[str, str] = {
     "account_win_rate": "account's win rate",
     "sector_win_rate": "sector's win rate",
     "track_record_win_rate": "win rate from rep, product, account, price and size records together",
+    "stage_position": "stage reached (0 = the first open stage)",
+    "days_in_stage": "days in the current stage",
+    "stage_regressions": "times the deal went back a stage",
+    "close_date_pushes": "times the close date was pushed",
+    "days_pushed": "days the close date was pushed in all",
+    "amount_change": "change of the amount since it was first entered",
+    "days_to_rep_close": "days to the rep's close date",
+    "rep_probability": "rep's probability",
+    "forecast_category": "rep's forecast category",
 }
 # The groups of the joint track record, one regression over all of them (core.features.history)
 TRACK_RECORD_GROUPS: list[list[str]] = [["agent"], ["agent", "series"], ["product"], ["sector"], ["account"]]
@@ -242,11 +266,15 @@ def point_in_time_features(
     as_of: pd.Timestamp,
     prior_strength: float,
     queried: pd.DataFrame | None = None,
+    field_history: pd.DataFrame | None = None,
+    stage_order: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Feature rows for queried[positions] as known at ``snapshot_dates`` (rates: closes strictly before).
 
     The history behind the rates is ``deals``; the rows described are ``queried`` (default ``deals``), which
-    may hold other versions of the same deals (another donor for a blank account, say).
+    may hold other versions of the same deals (another donor for a blank account, say). With the
+    ``field_history`` the rows also get ``HISTORY_FEATURES``, from history rows dated at or before each
+    snapshot.
     """
     queried = deals if queried is None else queried
     closed_mask = deals["close_date"].notna() & (deals["close_date"] <= as_of)
@@ -312,7 +340,11 @@ def point_in_time_features(
     )
     no_account = queried["feature_account"].to_numpy()[positions] == ""
     frame.loc[no_account, ["account_win_rate", "sector_win_rate"]] = np.nan
-    return frame[list(FEATURES)]
+    if field_history is None:
+        return frame[list(FEATURES)]
+    ids = queried["opportunity_id"].to_numpy(dtype=object)[positions]
+    facts = facts_at(field_history, ids, np.asarray(snapshot_dates), stage_order)
+    return pd.concat([frame[list(FEATURES)], facts[list(HISTORY_FEATURES)].set_axis(frame.index)], axis=1)
 
 
 def weekly_snapshots(
@@ -363,7 +395,9 @@ def weekly_snapshots(
     positions, week, ages, thinned = positions[keep], week[keep], ages[keep], thinned[keep]
     weight = np.where(thinned, float(thin_every), 1.0) * sample_weight
     snapshot_dates = (engage[positions] + ages.astype("timedelta64[D]")).astype("datetime64[ns]")
-    features = point_in_time_features(deals, positions, snapshot_dates, ages, crm.as_of, prior_strength)
+    features = point_in_time_features(
+        deals, positions, snapshot_dates, ages, crm.as_of, prior_strength, None, crm.history, crm.stage_order
+    )
     is_open = deals["is_open"].to_numpy()
     outcome = np.where(is_open, "open", np.where(deals["is_won"].to_numpy(), "won", "lost"))
     close_age = (close - engage).astype("timedelta64[D]").astype(float)
@@ -412,7 +446,9 @@ def open_deal_features_by_draw(
     ages = queried["age_days"].to_numpy(dtype=float)[rows]
     ages = np.where(np.isnan(ages), 0.0, np.maximum(ages, 0.0))
     dates = np.full(len(rows), crm.as_of.to_datetime64()).astype("datetime64[ns]")
-    features = point_in_time_features(deals, rows, dates, ages, crm.as_of, prior_strength, queried)
+    features = point_in_time_features(
+        deals, rows, dates, ages, crm.as_of, prior_strength, queried, crm.history, crm.stage_order
+    )
     features.index = pd.Index(queried["opportunity_id"].to_numpy()[rows], name="opportunity_id")
     frames = [features.iloc[: len(positions)]]
     where_blank = np.searchsorted(positions, blank)

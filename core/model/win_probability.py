@@ -35,6 +35,7 @@ from core.features import FEATURES, RATE_FEATURES, open_deal_features, spec_from
 from core.features.deal_features import (
     ACCOUNT_FEATURES,
     CATEGORICAL_FEATURES,
+    HISTORY_FEATURES,
     _uniform_from_ids,
     open_deal_features_by_draw,
 )
@@ -174,12 +175,14 @@ class WinProbabilityModel(BaseEstimator):
             "monotone_constraints_method": "intermediate",
         }
 
-    def _feature_names(self) -> tuple[str, ...]:
-        """The model's features: FEATURES minus ``exclude_features`` (age and quarter position stay)."""
+    def _feature_names(self, with_history: bool = False) -> tuple[str, ...]:
+        """The model's features: FEATURES (and HISTORY_FEATURES when the export has a field history) minus
+        ``exclude_features`` (age and quarter position stay)."""
         required = {"age_days", "days_into_quarter"}
         if required & set(self.exclude_features):
             raise ValueError(f"exclude_features cannot drop {sorted(required & set(self.exclude_features))}")
-        return tuple(name for name in FEATURES if name not in self.exclude_features)
+        names = FEATURES + (HISTORY_FEATURES if with_history else ())
+        return tuple(name for name in names if name not in self.exclude_features)
 
     def _training_set(self, crm: CRMData, spec: FeatureSpec | None = None) -> tuple[TrainingSet, FeatureSpec]:
         """Snapshots of ``crm`` (features as known then) with labels as known at ``crm.as_of``."""
@@ -190,7 +193,7 @@ class WinProbabilityModel(BaseEstimator):
             self.account_policy,
             max_snapshots=self.max_snapshots,
         )
-        spec = spec or spec_from_training(features, self._feature_names())
+        spec = spec or spec_from_training(features, self._feature_names(crm.history is not None))
         matrix = spec.encode(features)
         outcome = snapshots["outcome"].to_numpy()
         weights = snapshots["weight"].to_numpy()

@@ -181,7 +181,7 @@ def _score_and_forecast(
         explanation = model.explain(crm, pd.Index(open_deals["opportunity_id"]).difference(unscored))
         win_probability = explanation.win_probability
     with progress.step("explain", "driver sentences and SHAP values in probability points"):
-        drivers = top_drivers(explanation, currency=crm.currency)
+        drivers = top_drivers(explanation, currency=crm.currency, stage_order=crm.stage_order)
         long = shap_long(explanation, currency=crm.currency)
     with progress.step("forecast", f"time to close and {simulations:,}-run revenue simulation"):
         predictions = deal_predictions(
