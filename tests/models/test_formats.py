@@ -16,6 +16,7 @@ import pytest
 from core.data import load_mapping, read_crm
 from core.data.export_formats import OPPORTUNITY_FIELDS, STAGES, same_information
 from core.data.synthetic import generate_crm
+from models.evaluation.backtest import main as backtest
 from models.generate import main as generate
 from models.generate import write_crm
 from models.inference.predict import main as predict
@@ -120,6 +121,20 @@ def test_each_export_scores_exactly_like_our_schema(folders, predictions, fmt: s
     assert set(mapped["opportunity_id"]) <= set(truth["opportunity_id"])
     metadata = json.loads((mapped_out / "predictions_metadata.json").read_text())
     assert metadata["currency"] == "USD" and metadata["data"]["mapping_file"].endswith(f"{fmt}.toml")
+
+
+def test_the_truth_beside_an_export_backs_a_backtest_against_the_true_probabilities(
+    folders, tmp_path: Path
+) -> None:
+    """truth.csv holds the format's ids: every deal scored at a past date has its true probability, also the
+    deals the CRM shows open before they were engaged (a CRM dates deals by their creation)."""
+    export, _ = folders["salesforce-data-export"]
+    args = ["--data-dir", str(export), "--mapping", str(MAPPINGS / "salesforce-data-export.toml")]
+    args += ["--as-of-dates", "2026-05-01", "--sections", "win_probability", "--variants", "none"]
+    assert backtest([*args, "--out-dir", str(tmp_path)]) == 0
+    (row,) = json.loads((tmp_path / "backtest.json").read_text())["win_probability"]["per_as_of"]
+    assert row["excluded_not_in_truth"] == 0 and row["n"] > 100
+    assert row["oracle"]["auc"] > 0.6 and row["model"]["calibration_error_vs_truth"] < 0.1
 
 
 def test_the_data_export_is_quoted_latin1_with_18_character_ids(folders) -> None:
