@@ -1,6 +1,9 @@
-"""Write a seeded synthetic CRM export (our generator, ``core.data.synthetic``) with its truth.csv.
+"""Write a seeded synthetic CRM export (our generator, ``core.data.synthetic``) with its truth.csv, in our
+schema or as a Salesforce report, a Salesforce Data Export or a HubSpot deals export
+(``core.data.export_formats``: each read by its shipped mapping in dataset/mappings/ unchanged).
 
 python -m models.generate --deals 15000 --seed 7 --out-dir dataset
+python -m models.generate --deals 2000 --format hubspot --out-dir exports/hubspot
 """
 
 from __future__ import annotations
@@ -9,25 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.data.export_formats import FORMATS, render_export
 from core.data.synthetic import DEFAULT_EXPORT_DATE, SyntheticCRM, generate_crm
 from core.errors import UsageError
 from models.cli_support import OneLineArgumentParser, exit_process, run_cli
 from models.storage import write_atomically
 
 
-def write_crm(crm: SyntheticCRM, out_dir: Path) -> list[Path]:
-    """Write the four CRM files and truth.csv into ``out_dir`` (atomically, ``models.storage``)."""
-    frames = {
-        "sales_pipeline.csv": crm.sales_pipeline,
-        "accounts.csv": crm.accounts,
-        "products.csv": crm.products,
-        "sales_teams.csv": crm.sales_teams,
-        "truth.csv": crm.truth,
-    }
-    files = {
-        name: frame.to_csv(index=False, lineterminator="\n").encode("utf-8") for name, frame in frames.items()
-    }
-    return write_atomically(Path(out_dir), files)
+def write_crm(crm: SyntheticCRM, out_dir: Path, fmt: str = "ours") -> list[Path]:
+    """Write the CRM's files in the format ``fmt`` (ours: the four CRM files) and truth.csv into ``out_dir``
+    (atomically, ``models.storage``)."""
+    return write_atomically(Path(out_dir), render_export(crm, fmt))
 
 
 def _generate(argv: list[str] | None) -> int:
@@ -47,6 +42,12 @@ def _generate(argv: list[str] | None) -> int:
     parser.add_argument(
         "--export-date", default=DEFAULT_EXPORT_DATE, help="date the export is taken (YYYY-MM-DD)"
     )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="ours",
+        help="the files as this CRM exports them, read by its mapping in dataset/mappings/ (default ours)",
+    )
     args = parser.parse_args(argv)
     if args.deals < 1:
         raise UsageError(f"--deals must be at least 1 (got {args.deals})")
@@ -57,13 +58,15 @@ def _generate(argv: list[str] | None) -> int:
     if pd.isna(export):
         raise UsageError(f"--export-date '{args.export_date}' is not a date (use YYYY-MM-DD)")
     crm = generate_crm(args.deals, args.seed, export.strftime("%Y-%m-%d"))
-    paths = write_crm(crm, args.out_dir)
-    print(f"wrote {len(crm.sales_pipeline):,} deals to {args.out_dir} ({', '.join(p.name for p in paths)})")
+    paths = write_crm(crm, args.out_dir, args.format)
+    shape = "" if args.format == "ours" else f" as {args.format}"
+    names = ", ".join(p.name for p in paths)
+    print(f"wrote {len(crm.sales_pipeline):,} deals to {args.out_dir}{shape} ({names})")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m models.generate --deals N --seed S --out-dir DIR`` (exit 2 on bad flags)."""
+    """CLI: ``python -m models.generate --deals N --seed S --out-dir DIR [--format F]`` (2 on bad flags)."""
     return run_cli(lambda: _generate(argv))
 
 

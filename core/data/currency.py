@@ -16,6 +16,7 @@ from core.data.mapping import ColumnMapping, is_set
 from core.errors import DataContractError
 
 RATE_COLUMNS = ("currency", "rate_to_corporate", "valid_from")
+RATES_FROM_THE_BEGINNING = pd.Timestamp("1900-01-01")  # an earlier valid_from (0001-01-01) reads as this
 
 
 def typed_rates(frames: list[tuple[str, pd.DataFrame]], date_format: str) -> tuple[pd.DataFrame, str]:
@@ -49,6 +50,9 @@ def typed_rates(frames: list[tuple[str, pd.DataFrame]], date_format: str) -> tup
                     column="valid_from",
                     row=int(first["source_row"]),
                 )
+            # Salesforce starts each currency's first dated rate on 0001-01-01, before any date pandas keeps
+            # in nanoseconds: such a rate holds from the beginning
+            valid_from = valid_from.clip(lower=RATES_FROM_THE_BEGINNING).astype("datetime64[ns]")
         if "is_corporate" in frame.columns and is_set(frame["is_corporate"]).any():
             corporate = str(frame.loc[is_set(frame["is_corporate"]), "currency"].iloc[0]).upper()
         tables.append(

@@ -422,7 +422,8 @@ def _int_strings(values: np.ndarray) -> np.ndarray:
 
 
 def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series:
-    """True P(won | still open at its age on ``as_of``) for every deal engaged and open at ``as_of``.
+    """True P(won | still open at its age on ``as_of``) for every deal engaged and open at ``as_of``, and the
+    prior of every deal created by ``as_of`` but not engaged yet.
 
     Exact under the generative model: won and lost survival come from the gamma duration laws, the won
     survival is corrected for the quarter-end pull-in, and zombies never close. Indexed by opportunity_id.
@@ -456,6 +457,15 @@ def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
     p, z = sub["p_win_if_closes"].to_numpy(), sub["zombie_probability"].to_numpy()
     numerator = p * (1 - z) * won_open
     denominator = numerator + (1 - p) * (1 - z) * lost_open + z
-    return pd.Series(
+    engaged = pd.Series(
         numerator / denominator, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability"
     )
+    if "created_date" not in truth.columns:
+        return engaged
+    # a deal created but not engaged yet (open at as_of in a CRM that dates deals by their creation, as
+    # Salesforce and HubSpot do): nothing has happened to it, so its chance is the prior
+    created = pd.to_datetime(truth["created_date"]).to_numpy().astype("datetime64[D]")
+    waiting = truth[(created <= t) & (engage > t)]
+    prior = waiting["p_win_if_closes"].to_numpy(float) * (1 - waiting["zombie_probability"].to_numpy(float))
+    early = pd.Series(prior, index=waiting["opportunity_id"].to_numpy(), name="oracle_win_probability")
+    return pd.concat([engaged, early]) if len(early) else engaged

@@ -1,7 +1,8 @@
-"""--mapping on every command: a generated CRM rendered as a Salesforce opportunity report (the shipped
-mapping's columns, US dates, Salesforce stage names) scores exactly like the same CRM in our own schema
-(the stage column keeps each CRM's own stage names);
-a revintel.toml inside the data folder is used without the flag; the mapping is recorded in the metadata."""
+"""--mapping on every command: a generated CRM written as a Salesforce opportunity report
+(``core.data.export_formats``: the shipped mapping's columns, US dates, Salesforce stage names and ids)
+scores exactly like the same CRM in our own schema (the stage column keeps each CRM's own stage names);
+a revintel.toml inside the data folder is used without the flag; the mapping is recorded in the metadata.
+Every shipped mapping, end to end, is in test_formats.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from core.data import load_mapping, mapping_for, read_crm
+from core.data.export_formats import same_information
 from core.data.mapping import DATA_DIR_MAPPING, DEFAULT_MAPPING
 from core.data.synthetic import generate_crm
 from core.errors import DataContractError
@@ -31,46 +33,16 @@ def _us_dates(values: pd.Series) -> pd.Series:
     return parsed.dt.strftime("%m/%d/%Y").fillna("")
 
 
-def as_salesforce_report(ours: Path, target: Path) -> Path:
-    """The export in ``ours`` (our schema) as the shipped mapping expects a Salesforce report: its file and
-    column names, US dates, Salesforce stages, and the booked value of a won deal in Amount."""
-    target.mkdir(parents=True, exist_ok=True)
-    mapping = load_mapping(SALESFORCE)
-    pipeline = pd.read_csv(ours / "sales_pipeline.csv", dtype=str, keep_default_na=False)
-    won = pipeline["deal_stage"].eq("Won")
-    pipeline = pipeline.assign(
-        deal_stage=pipeline["deal_stage"].map(SALESFORCE_STAGES).fillna("Closed Lost"),
-        engage_date=_us_dates(pipeline["engage_date"]),
-        close_date=_us_dates(pipeline["close_date"]),
-        amount=pipeline["close_value"].where(won, ""),
-    ).drop(columns=["close_value"])
-    for canonical, frame in {
-        "sales_pipeline": pipeline,
-        "accounts": pd.read_csv(ours / "accounts.csv", dtype=str, keep_default_na=False),
-        "products": pd.read_csv(ours / "products.csv", dtype=str, keep_default_na=False),
-        "sales_teams": pd.read_csv(ours / "sales_teams.csv", dtype=str, keep_default_na=False),
-    }.items():
-        to_source = {
-            target_column: source
-            for source, target_column in mapping.columns[canonical].items()
-            if target_column in frame.columns  # a report holds what our export has (no rep calls here)
-        }
-        renamed = frame.rename(columns=to_source)[list(to_source.values())]
-        renamed.to_csv(target / mapping.files[canonical], index=False)
-    return target
-
-
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 2,000-deal generated CRM in our schema and as a Salesforce report."""
-    ours = tmp_path_factory.mktemp("ours")
-    write_crm(generate_crm(n_deals=2000, seed=21), ours)
-    (ours / "truth.csv").unlink()
-    # a report's Amount is also the won deal's amount: our export says the same in its optional column
-    pipeline = pd.read_csv(ours / "sales_pipeline.csv", dtype=str, keep_default_na=False)
-    pipeline["amount"] = pipeline["close_value"].where(pipeline["deal_stage"].eq("Won"), "")
-    pipeline.to_csv(ours / "sales_pipeline.csv", index=False)
-    return ours, as_salesforce_report(ours, tmp_path_factory.mktemp("salesforce_report"))
+    """A 2,000-deal generated CRM in our schema and as a Salesforce report, with the same information."""
+    crm = generate_crm(n_deals=2000, seed=21)
+    ours, report = tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("salesforce_report")
+    write_crm(same_information(crm, "salesforce-report"), ours)
+    write_crm(crm, report, "salesforce-report")
+    for folder in (ours, report):
+        (folder / "truth.csv").unlink()
+    return ours, report
 
 
 def _predict(data: Path, out: Path, *flags: str) -> int:
@@ -118,7 +90,7 @@ def test_a_salesforce_report_scores_exactly_like_our_schema(exports, tmp_path: P
     mapped = pd.read_csv(tmp_path / "flag" / "out" / "latest_predictions.csv", dtype=str)
     # the same predictions; only the stage column names each deal's stage as its own CRM does
     pd.testing.assert_frame_equal(ours_table.drop(columns="stage"), mapped.drop(columns="stage"))
-    assert set(mapped["stage"]) == {"Qualification", "Prospecting"}
+    assert set(mapped["stage"]) == {"Negotiation/Review", "Qualification", "Prospecting"}
     assert set(ours_table["stage"]) == {"Engaging", "Prospecting"}
     data = json.loads((tmp_path / "flag" / "out" / "predictions_metadata.json").read_text())["data"]
     assert data["mapping"] == "Salesforce report" and data["mapping_file"] == str(SALESFORCE.resolve())
@@ -179,24 +151,28 @@ def test_the_reps_own_call_reaches_the_predictions(exports, tmp_path: Path) -> N
     """A report's expected close date, forecast category and probability on open deals are kept as the rep's
     call (never outcomes) and written beside the model's numbers."""
     _, report = exports
-    folder = tmp_path / "with_calls"
+    folder, without = tmp_path / "with_calls", tmp_path / "without_calls"
     shutil.copytree(report, folder)
+    shutil.copytree(report, without)
     opportunities = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False)
-    open_deals = opportunities["Stage"].isin(["Qualification", "Prospecting"])
+    open_deals = ~opportunities["Stage"].isin(["Closed Won", "Closed Lost"])
+    # the same report without the claims: no forecast category or probability, open deals' close dates blank
+    opportunities.drop(columns=["Forecast Category", "Probability (%)"]).assign(
+        **{"Close Date": opportunities["Close Date"].where(~open_deals, "")}
+    ).to_csv(without / "opportunities.csv", index=False)
     opportunities.loc[open_deals, "Close Date"] = "12/31/2026"
-    opportunities["Forecast Category"] = opportunities["Stage"].map({"Qualification": "Best Case"}).fillna("")
+    opportunities["Forecast Category"] = open_deals.map({True: "Best Case", False: ""})
     opportunities["Probability (%)"] = open_deals.map({True: "40", False: ""})
     opportunities.to_csv(folder / "opportunities.csv", index=False)
     assert _predict(folder, tmp_path / "run", "--mapping", str(SALESFORCE)) == 0
     predictions = pd.read_csv(
         tmp_path / "run" / "out" / "latest_predictions.csv", dtype=str, keep_default_na=False
     )
-    engaging = predictions["deal_stage"].eq("Engaging")
     assert (predictions["rep_close_date"] == "2026-12-31").all()
-    assert (predictions.loc[engaging, "forecast_category"] == "Best Case").all()
+    assert (predictions["forecast_category"] == "Best Case").all()
     assert (predictions["rep_probability"].astype(float) == 0.4).all()
     # the claims are not outcomes (a rep's future close date never dates the export): the same scores
-    assert _predict(report, tmp_path / "plain", "--mapping", str(SALESFORCE)) == 0
+    assert _predict(without, tmp_path / "plain", "--mapping", str(SALESFORCE)) == 0
     plain = pd.read_csv(
         tmp_path / "plain" / "out" / "latest_predictions.csv", dtype=str, keep_default_na=False
     )

@@ -112,6 +112,24 @@ def test_oracle_equals_the_prior_for_a_deal_engaged_on_the_as_of_day(small) -> N
     np.testing.assert_allclose(fresh.to_numpy(), day["true_win_probability"].to_numpy(), atol=2e-6)
 
 
+def test_oracle_gives_a_deal_created_but_not_engaged_its_prior(small) -> None:
+    """A CRM that dates deals by their creation (Salesforce, HubSpot) shows them open before engagement:
+    nothing has happened to such a deal yet, so its true chance is the prior."""
+    truth = small[0].truth
+    as_of = pd.Timestamp("2026-05-05")
+    created, engaged = pd.to_datetime(truth["created_date"]), pd.to_datetime(truth["engage_date"])
+    waiting = truth.loc[(created <= as_of) & (engaged > as_of)]
+    oracle = oracle_win_probability(truth, as_of)
+    assert len(waiting) >= 3 and oracle.index.is_unique
+    np.testing.assert_allclose(
+        oracle.loc[waiting["opportunity_id"]].to_numpy(),
+        waiting["true_win_probability"].to_numpy(),
+        atol=1e-6,
+    )
+    closed = truth["close_date"].ne("") & truth["close_date"].le("2026-05-05")
+    assert len(oracle) == int(((engaged <= as_of) & ~closed).sum()) + len(waiting)  # and no other deal
+
+
 def test_oracle_is_calibrated_against_realised_outcomes() -> None:
     """Mean oracle vs realised win rate of the deals open at an as-of date, overall and per probability band.
 
