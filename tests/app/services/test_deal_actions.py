@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from app.services.deal import ACTION_TEXT, DRIVER_RULES, suggested_actions
-from core.features.deal_features import CATEGORICAL_FEATURES, FEATURES
+from core.features.deal_features import CATEGORICAL_FEATURES, FEATURES, HISTORY_FEATURES
 
 TIMING = "deal_timing"
 AGE = {"age_days", TIMING}
@@ -239,10 +239,18 @@ def test_driver_text_is_never_parsed() -> None:
 
 
 def test_the_rule_table_is_keyed_on_real_feature_names() -> None:
-    assert set(DRIVER_RULES) <= set(FEATURES) | {TIMING}
+    assert set(DRIVER_RULES) <= set(FEATURES) | set(HISTORY_FEATURES) | {TIMING}
     assert set(FEATURES) - set(DRIVER_RULES) == {
         "days_into_quarter",
         "engage_days_into_quarter",
         "manager",
         "regional_office",
+    }
+    # the history's own facts: what the rep says (category, probability) and the stage itself, which
+    # no fixed action fits; the amount change says nothing the rep can act on
+    assert set(HISTORY_FEATURES) - set(DRIVER_RULES) == {
+        "stage_position",
+        "amount_change",
+        "rep_probability",
+        "forecast_category",
     }
