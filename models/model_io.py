@@ -229,6 +229,17 @@ def model_card(model: WinProbabilityModel, metrics: dict) -> str:
             )
         if rows and rows[0].get("label_source"):
             lines += ["", f"Outcomes: {rows[0]['label_source']}."]
+        without = backtest.get("summary", {}).get("variants", {}).get("without_history")
+        if without:
+            summary = backtest["summary"]
+            lines += [
+                "",
+                "## What the field history adds",
+                "",
+                f"Averaged over the backtest dates: AUC {_fmt(summary.get('auc'))} with the history's "
+                f"features against {_fmt(without.get('auc'))} without them; Brier "
+                f"{_fmt(summary.get('brier'))} against {_fmt(without.get('brier'))}.",
+            ]
     lines += [
         "",
         "Features use only what was known at each snapshot date; no close date, close value or "

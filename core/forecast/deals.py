@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.data.history import STATUS_COLUMNS
 from core.forecast.forecast import deal_values
 from core.forecast.seasonality import QuarterSeasonality, seasonal_median_days, seasonal_window_shares
 from core.forecast.timing import CloseTimingModel
@@ -106,6 +107,9 @@ def deal_predictions(
     if missing.any():
         raise ValueError(f"the model did not score open deal {ids[missing].iloc[0]}")
     deals = open_deals.copy()
+    for column in STATUS_COLUMNS:  # blank without a field history (core.data.history.status_at)
+        if column not in deals.columns:
+            deals[column] = np.nan
     deals["scored"] = scored.to_numpy()
     deals["win_probability"] = win_probability.reindex(ids).where(scored.to_numpy()).to_numpy(dtype=float)
     values = deal_values(deals, all_deals)

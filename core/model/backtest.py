@@ -31,7 +31,7 @@ from core.model.metrics import (
     reliability_table,
     sorted_runs,
 )
-from core.model.win_probability import WinProbabilityModel
+from core.model.win_probability import WITHOUT_HISTORY, WinProbabilityModel
 
 METRIC_KEYS = ("auc", "brier", "brier_skill", "log_loss", "ece")
 AGE_BUCKET_DAYS = 14
@@ -223,6 +223,12 @@ class AsOfScores:
     stage_age: pd.Series
     predictions: dict[str, pd.Series]
     won_if_closes: pd.Series | None
+
+
+def history_ablation(crm: CRMData) -> dict[str, dict]:
+    """The variant that retrains without the field history's features, when the export has a history (so
+    every backtest says what the history adds); none otherwise."""
+    return dict(WITHOUT_HISTORY) if crm.history is not None else {}
 
 
 def score_as_of(

@@ -54,6 +54,12 @@ from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
 from core.model.metrics import expected_brier, expected_calibration_error
 
 CENSORING_METHODS = ("hazard", "closed_only")
+# Left out by default: the team hierarchy adds nothing the rep does not already carry.
+EXCLUDED_FEATURES: tuple[str, ...] = ("manager", "regional_office")
+# The ablation that shows what the field history adds (run beside the model wherever the export has one).
+WITHOUT_HISTORY: dict[str, dict] = {
+    "without_history": {"exclude_features": (*EXCLUDED_FEATURES, *HISTORY_FEATURES)}
+}
 # Manager and office enter only through the rep's smoothed win rates. The rep as a raw category is optional:
 # kept only when it lowers the time-ordered validation loss (on the demo data it costs ~0.01 AUC, on
 # MavenTech it adds ~0.05: reps differ there in ways their win rates do not show).
@@ -124,7 +130,7 @@ class WinProbabilityModel(BaseEstimator):
         min_rounds: int = 30,
         recency_half_life_days: float | None = None,
         max_snapshots: int | None = 1_500_000,
-        exclude_features: tuple[str, ...] = ("manager", "regional_office"),
+        exclude_features: tuple[str, ...] = EXCLUDED_FEATURES,
         optional_features: tuple[str, ...] = ("sales_agent",),
         category_smoothing: float = 20.0,
         n_jobs: int = 1,
@@ -235,7 +241,16 @@ class WinProbabilityModel(BaseEstimator):
     def _complete_open_labels(
         self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame, spec: FeatureSpec
     ) -> pd.Series:
-        """P(won | open at its age on as_of) per deal open at ``crm.as_of``, from the hazard."""
+        """P(won | open at its age on as_of) per deal open at ``crm.as_of``, from the hazard.
+
+        The hazard chains weeks forward from the as-of date moving only the age and the calendar, so it sees
+        only features whose future it knows: never the field history's, which would stay frozen at their
+        as-of values (a deal would sit in its stage for ever and look lost).
+        """
+        known_paths = tuple(name for name in spec.names if name not in HISTORY_FEATURES)
+        if known_paths != spec.names:
+            matrix = matrix[:, [spec.names.index(name) for name in known_paths]]
+            spec = _sub_spec(spec, known_paths)
         observed, classes = deal_week_classes(snapshots, crm.as_of, self.snapshot_days)
         open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
         # membership by hash lookup: Index.isin on Arrow strings converts every id to a Python scalar first
@@ -257,7 +272,7 @@ class WinProbabilityModel(BaseEstimator):
         max_age = (
             float(close_ages.max()) + self.snapshot_days if len(close_ages) else float(self.snapshot_days)
         )
-        self._last_hazard = (hazard, max_age)
+        self._last_hazard = (hazard, max_age, spec)
         outcome = outcome_if_open(
             hazard,
             spec.encode(open_features),
@@ -302,7 +317,7 @@ class WinProbabilityModel(BaseEstimator):
             raise ValueError(f"censoring must be one of {CENSORING_METHODS}, got {self.censoring!r}")
         self._last_hazard = None
         train, spec = self._training_set(crm)
-        self.hazard_ = None if self._last_hazard is None else (*self._last_hazard, spec)
+        self.hazard_ = self._last_hazard  # (booster, max age, the hazard's own feature spec)
         self.open_deal_outcomes_ = (
             _open_deal_outcomes(crm, train.deal_labels) if self.censoring == "hazard" else None
         )

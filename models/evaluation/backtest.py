@@ -27,7 +27,7 @@ import pandas as pd
 
 from core.data import CRMData, mapping_for, parse_as_of, read_crm
 from core.errors import DataContractError, UsageError
-from core.model.backtest import default_as_of_dates, outside_chance, rolling_backtest
+from core.model.backtest import default_as_of_dates, history_ablation, outside_chance, rolling_backtest
 from core.model.metrics import chance_range_text
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
@@ -211,7 +211,7 @@ def win_probability_section(full: CRMData, truth: pd.DataFrame | None, args: obj
         raise UsageError(
             f"--as-of-dates {late[0]:%Y-%m-%d} is after the export's end {full.export_end:%Y-%m-%d}"
         )
-    variants = {name: VARIANTS[name] for name in args.variants}
+    variants = {name: VARIANTS[name] for name in args.variants} | history_ablation(full)
     report = rolling_backtest(
         full, dates, args.seed, truth, variants, progress=lambda message: print(message, file=sys.stderr)
     )

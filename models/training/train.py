@@ -21,7 +21,7 @@ import pandas as pd
 from core.data import CRMData, cut_at, mapping_for, parse_as_of, read_crm
 from core.errors import UsageError
 from core.model import WinProbabilityModel
-from core.model.backtest import backtest_report, default_as_of_dates, score_as_of
+from core.model.backtest import backtest_report, default_as_of_dates, history_ablation, score_as_of
 from core.parallel import worker_pool
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
@@ -57,7 +57,8 @@ def train_model(
             f"--backtest-dates {late[0]:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}"
         )
     with worker_pool(len(dates)) as pool:
-        scores = [pool.submit(score_as_of, crm, pd.Timestamp(date), seed) for date in dates]
+        ablation = history_ablation(crm)  # with a field history, the backtest says what it adds
+        scores = [pool.submit(score_as_of, crm, pd.Timestamp(date), seed, ablation) for date in dates]
         model = WinProbabilityModel(seed=seed).fit(crm)
         scored = [future.result() for future in scores]
     metrics: dict = {"validation": model.validation_}
