@@ -54,6 +54,8 @@ from core.model.hazard import deal_week_classes, fit_hazard, outcome_if_open
 from core.model.metrics import expected_brier, expected_calibration_error
 
 CENSORING_METHODS = ("hazard", "closed_only")
+# With a field history, open deals' labels come from snapshots at least this old (section 3 of model-spec)
+LANDMARK_DAYS = 180
 # Left out by default: the team hierarchy adds nothing the rep does not already carry.
 EXCLUDED_FEATURES: tuple[str, ...] = ("manager", "regional_office")
 # The ablation that shows what the field history adds (run beside the model wherever the export has one).
@@ -218,7 +220,10 @@ class WinProbabilityModel(BaseEstimator):
             labels = (outcome == "won").astype(float)
             full = TrainingSet(matrix, labels, weights, deal_labels, ids, dates)
             return full.subset(keep), spec
-        completed = self._complete_open_labels(crm, matrix, snapshots, spec)
+        if any(name in HISTORY_FEATURES for name in spec.names):
+            completed = self._landmark_open_labels(crm, matrix, snapshots, spec)
+        else:
+            completed = self._complete_open_labels(crm, matrix, snapshots, spec)
         deal_labels = deal_labels.fillna(completed)
         labels = deal_labels.reindex(snapshots["opportunity_id"]).to_numpy(dtype=float)
         return TrainingSet(matrix, labels, weights, deal_labels, ids, dates), spec
@@ -283,6 +288,39 @@ class WinProbabilityModel(BaseEstimator):
             crm.as_of,
         )
         return pd.Series(outcome[:, 0], index=open_features.index)
+
+    def _landmark_open_labels(
+        self, crm: CRMData, matrix: np.ndarray, snapshots: pd.DataFrame, spec: FeatureSpec
+    ) -> pd.Series:
+        """P(won | its state at as_of) per deal open at ``crm.as_of``, for an export with a field history.
+
+        A deal's history changes on the way to its close in ways no forward chain can know, so the labels
+        come from landmarks instead: snapshots old enough (``LANDMARK_DAYS``, or the 90th percentile of the
+        time to close when longer) that nearly every deal was decided by the as-of date learn "won by the
+        as-of date" from their features, history included, and that model scores the open deals' states at
+        the as-of date. A deal still open at the as-of date counts as not won, as one that never closes
+        does. Too few landmarks: the history-blind hazard instead.
+        """
+        closed_ages = snapshots.loc[snapshots["outcome"].ne("open"), "close_age_days"].dropna()
+        horizon = max(LANDMARK_DAYS, float(np.quantile(closed_ages, 0.9)) if len(closed_ages) else 0.0)
+        landmark = (snapshots["snapshot_date"] <= crm.as_of - pd.Timedelta(days=horizon)).to_numpy()
+        won = (snapshots["outcome"] == "won").to_numpy()
+        if landmark.sum() < 200 or np.unique(won[landmark]).size < 2:
+            return self._complete_open_labels(crm, matrix, snapshots, spec)
+        data = lgb.Dataset(
+            matrix[landmark],
+            label=won[landmark].astype(float),
+            weight=snapshots["weight"].to_numpy()[landmark],
+            feature_name=list(spec.names),
+            categorical_feature=spec.categorical_indices,
+            free_raw_data=True,
+        )
+        params = {**self._booster_params(spec.names), "objective": "binary", "monotone_constraints": None}
+        booster = lgb.train({k: v for k, v in params.items() if v is not None}, data, num_boost_round=100)
+        open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
+        in_snapshots = pd.Index(pd.unique(snapshots["opportunity_id"])).get_indexer(open_features.index) >= 0
+        open_features = open_features.loc[in_snapshots]
+        return pd.Series(booster.predict(spec.encode(open_features)), index=open_features.index)
 
     def _train_booster(
         self,
