@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, default=None, help="benchmark this export instead of synthetic"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--history", action="store_true", help="with the generator's field history")
     args = parser.parse_args(argv)
     from core.data.synthetic import generate_crm
     from models.generate import write_crm
@@ -128,7 +129,15 @@ def main(argv: list[str] | None = None) -> int:
             if data_dir is None:
                 data_dir = work / "data"
                 start = time.perf_counter()
-                write_crm(generate_crm(n_deals=size, seed=args.seed), data_dir)
+                crm = generate_crm(n_deals=size, seed=args.seed)
+                write_crm(crm, data_dir)
+                if args.history:
+                    from core.data.synthetic_history import synthetic_history
+
+                    history, pipeline = synthetic_history(crm, args.seed)
+                    pipeline.to_csv(data_dir / "sales_pipeline.csv", index=False)
+                    history.to_csv(data_dir / "deal_history.csv", index=False)
+                    print(f"{len(history):,} history rows", flush=True)
                 print(f"{size:,} deals generated in {time.perf_counter() - start:.1f} s", flush=True)
             _print(_run(data_dir, work, args.simulations, f"{size:,} deals cold"))
             _print(_run(data_dir, work, args.simulations, f"{size:,} deals warm"))
