@@ -15,6 +15,7 @@ METADATA_FILE = "predictions_metadata.json"
 PREDICTIONS_FILE = "latest_predictions.csv"
 FORECAST_FILE = "forecast.csv"
 SHAP_FILE = "shap_values.csv"
+QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
     "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
 )
@@ -96,6 +97,15 @@ FORECAST: tuple[Column, ...] = (
     Column("p50", "number", 2),
     Column("p90", "number", 2),
     Column("closed_won", "number", 2),
+)
+QUANTILES: tuple[Column, ...] = (
+    Column("period_type"),
+    Column("period_start", "date"),
+    Column("segment_type"),
+    Column("segment"),
+    Column("scope"),  # open: deals open at the as-of date (the whole period's "total" is not built yet)
+    Column("q", "number", 2),
+    Column("revenue", "number", 2),
 )
 SHAP: tuple[Column, ...] = (
     Column("opportunity_id"),

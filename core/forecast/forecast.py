@@ -17,6 +17,7 @@ from core.parallel import worker_pool
 
 THREADED_PAIRS = 100_000 * 10_000
 QUANTILE_PROBABILITIES = np.array([0.1, 0.5, 0.9])
+QUANTILE_GRID = np.round(np.arange(1, 100) / 100, 2)  # forecast_quantiles.csv: q = 0.01 .. 0.99
 
 SEGMENT_TYPES: tuple[str, ...] = ("all", "regional_office", "manager", "sales_agent", "product")
 PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
@@ -140,8 +141,11 @@ def forecast_revenue(
     seed: int,
     progress: Callable[[float], None] | None = None,
     seasonality: QuarterSeasonality | None = None,
-) -> pd.DataFrame:
-    """Forecast frame (FORECAST_COLUMNS) from scored open deals (needs win_probability, stale, segments).
+    grid: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecast frame (FORECAST_COLUMNS) from scored open deals (needs win_probability, stale, segments);
+    with ``grid``, also the quantile table (``QUANTILES``: revenue at q = 0.01 .. 0.99 of each period and
+    segment, from the same runs), so the chance of any target can be read off without rerunning.
 
     From ``THREADED_PAIRS`` simulated deal-runs on (100,000 deals at 10,000 runs) the simulation's chunks run
     in threads (1.4x faster on 2 cores); each chunk has its own seeded streams, so the figures are the
@@ -203,7 +207,34 @@ def forecast_revenue(
             expected[:, k] += np.bincount(codes[:, j], weights=expected_slices[:, k], minlength=len(levels))
     expected_periods = (expected @ calendar.membership.T).T  # periods x levels
     closed = closed_won_by_period(all_deals, calendar, levels)  # periods x levels
-    return _assemble(calendar, levels, expected_periods, quantiles, closed)
+    forecast = _assemble(calendar, levels, expected_periods, quantiles, closed)
+    if not grid:
+        return forecast
+    return forecast, _quantile_table(calendar, levels, _quantiles(by_period, QUANTILE_GRID))
+
+
+def _quantile_table(
+    calendar: ForecastCalendar, levels: list[tuple[str, str]], values: np.ndarray
+) -> pd.DataFrame:
+    """Long table of ``values`` (q x periods x levels) in the forecast's row order, q ascending within each
+    period and segment."""
+    n_q, n_periods, n_levels = values.shape
+    periods = calendar.periods.reset_index(drop=True)
+    frame = pd.DataFrame(
+        {
+            "period_type": np.repeat(periods["period_type"].to_numpy(), n_levels * n_q),
+            "period_start": np.repeat(periods["period_start"].to_numpy(), n_levels * n_q),
+            "segment_type": np.tile(np.repeat([t for t, _ in levels], n_q), n_periods),
+            "segment": np.tile(np.repeat([v for _, v in levels], n_q), n_periods),
+            "scope": "open",
+            "q": np.tile(QUANTILE_GRID, n_periods * n_levels),
+            "revenue": values.transpose(1, 2, 0).reshape(-1),
+        }
+    )
+    frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
+    frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate(SEGMENT_TYPES)})
+    frame = frame.sort_values(["_pt", "period_start", "_st", "segment", "q"], kind="mergesort")
+    return frame.drop(columns=["_pt", "_st"]).reset_index(drop=True)
 
 
 def simulated_period_totals(membership: np.ndarray, sim_chunks: range | None, *simulation: Any) -> np.ndarray:
@@ -245,8 +276,8 @@ def _period_sums(totals: np.ndarray, membership: np.ndarray) -> np.ndarray:
     return out
 
 
-def _quantiles(by_period: np.ndarray) -> np.ndarray:
-    """P10, P50, P90 over simulations (axis 0): 3 x periods x levels.
+def _quantiles(by_period: np.ndarray, probabilities: np.ndarray = QUANTILE_PROBABILITIES) -> np.ndarray:
+    """Quantiles (default P10, P50, P90) over simulations (axis 0): quantiles x periods x levels.
 
     numpy's default ('linear') quantile, computed from one sort of contiguous rows: ``np.quantile`` with
     three probabilities partitions around six positions, about three times slower than sorting here. The
@@ -255,10 +286,10 @@ def _quantiles(by_period: np.ndarray) -> np.ndarray:
     """
     n_sims, n_periods, n_levels = by_period.shape
     if n_sims == 0:
-        return np.zeros((3, n_periods, n_levels))
+        return np.zeros((len(probabilities), n_periods, n_levels))
     rows = np.ascontiguousarray(by_period.reshape(n_sims, -1).T)
     rows.sort(axis=1)
-    virtual = (n_sims - 1) * QUANTILE_PROBABILITIES
+    virtual = (n_sims - 1) * probabilities
     previous = np.floor(virtual).astype(np.intp)
     following = previous + 1
     at_end = virtual >= n_sims - 1
@@ -269,7 +300,7 @@ def _quantiles(by_period: np.ndarray) -> np.ndarray:
     result = low + difference * gamma
     upper = gamma >= 0.5
     result[:, upper] = (high - difference * (1 - gamma))[:, upper]
-    return np.ascontiguousarray(result.T).reshape(3, n_periods, n_levels)
+    return np.ascontiguousarray(result.T).reshape(len(probabilities), n_periods, n_levels)
 
 
 def _assemble(

@@ -33,6 +33,8 @@ from core.outputs import (
     METADATA_FILE,
     PREDICTIONS,
     PREDICTIONS_FILE,
+    QUANTILES,
+    QUANTILES_FILE,
     REJECTED_FILE,
     SHAP,
     SHAP_FILE,
@@ -198,7 +200,7 @@ def _score_and_forecast(
         scored = open_deals.assign(  # unscored deals add nothing to the forecast
             win_probability=win_probability.reindex(open_deals["opportunity_id"]).fillna(0.0).to_numpy()
         )
-        forecast = forecast_revenue(
+        forecast, quantiles = forecast_revenue(
             scored,
             deals,
             timing,
@@ -208,12 +210,14 @@ def _score_and_forecast(
             seed,
             progress.fraction("simulation"),
             seasonality,
+            grid=True,
         )
     with progress.step("write", "formatting the output files (CSV for users, Parquet for the app)"):
         files = {}
         for name, frame, table in (
             (PREDICTIONS_FILE, predictions, PREDICTIONS),
             (FORECAST_FILE, forecast, FORECAST),
+            (QUANTILES_FILE, quantiles, QUANTILES),
             (SHAP_FILE, long, SHAP),
         ):
             files[name] = csv_bytes(frame, decimals(table))

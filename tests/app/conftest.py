@@ -510,3 +510,45 @@ def app_env(fixture_outputs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the app at the fixture outputs."""
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(fixture_outputs))
     return fixture_outputs
+
+
+CRM_STAGES = ("Qualifizierung", "Angebot", "Verhandlung")  # a German CRM's own open stages, in its order
+HISTORY_DEAL_FACTS = {"stage": "Angebot", "days_in_stage": "34", "close_date_pushes": "2", "days_pushed": "60"}
+
+
+@pytest.fixture
+def crm_history_run(fixture_outputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fixture run as predict.py writes it from an export with the CRM's own (German) stage names, the
+    rep's call and a field history: ``stage``, ``days_in_stage``, ``close_date_pushes``, ``days_pushed``,
+    ``rep_close_date``, ``forecast_category``, ``rep_probability`` and the metadata's ``stage_order``.
+
+    The first live deal by id has HISTORY_DEAL_FACTS (in Angebot for 34 days, close date pushed twice, 60
+    days in all) and its stage as a step of its SHAP path (``stage_position``, 1 = the second stage); no
+    other deal has been 34 days in its stage.
+    """
+    import shutil
+
+    out = tmp_path / "history"
+    shutil.copytree(fixture_outputs, out, ignore=shutil.ignore_patterns("*.parquet"))
+    predictions = pd.read_csv(out / "latest_predictions.csv", dtype=str, keep_default_na=False)
+    position = np.arange(len(predictions))
+    predictions["stage"] = [CRM_STAGES[k % len(CRM_STAGES)] for k in position]
+    predictions["days_in_stage"] = (5 + position % 20).astype(str)
+    predictions["close_date_pushes"] = (position % 3).astype(str)
+    predictions["days_pushed"] = (15 * (position % 3)).astype(str)
+    predictions["rep_close_date"] = "2026-09-30"
+    predictions["forecast_category"] = "Best Case"
+    predictions["rep_probability"] = "0.5"
+    chosen = predictions.index[predictions["stale"].eq("False")][0]
+    for column, value in HISTORY_DEAL_FACTS.items():
+        predictions.loc[chosen, column] = value
+    predictions.to_csv(out / "latest_predictions.csv", index=False)
+    shap = pd.read_csv(out / "shap_values.csv", dtype=str, keep_default_na=False)
+    step = shap["opportunity_id"].eq(predictions.loc[chosen, "opportunity_id"]) & shap["feature"].eq("deal_stage")
+    shap.loc[step, ["feature", "feature_value"]] = ["stage_position", "1.0"]
+    shap.to_csv(out / "shap_values.csv", index=False)
+    metadata = json.loads((out / METADATA_FILE).read_text())
+    metadata.update(run_id="crm-history", stage_order=list(CRM_STAGES))
+    (out / METADATA_FILE).write_text(json.dumps(metadata))
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    return out

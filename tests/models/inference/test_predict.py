@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from core.data.synthetic import generate_crm
+from core.forecast.targets import chance_of_reaching
 from core.outputs import UNSCORED_BLANK_COLUMNS
 from models.generate import write_crm
 from models.inference.predict import main
@@ -283,3 +285,27 @@ def test_drop_invalid_sets_rows_aside_in_rejected_rows_and_goes_on(first_run, ca
     metadata = json.loads((out / "predictions_metadata.json").read_text())
     assert metadata["counts"]["rejected_rows"] == 2
     assert [i["count"] for i in metadata["data_quality"]["items"] if i["code"] == "rejected_row"] == [2]
+
+
+def test_the_quantile_grid_matches_the_forecast_and_gives_the_chance_of_a_target(
+    first_run: dict[str, Path],
+) -> None:
+    """forecast_quantiles.csv holds q = 0.01 .. 0.99 of every period and segment from the same runs: its
+    P10/P50/P90 are forecast.csv's, revenue never falls as q rises, and the chance of reaching the P50 is
+    one half."""
+    grid = pd.read_csv(first_run["out"] / "forecast_quantiles.csv")
+    forecast = pd.read_csv(first_run["out"] / "forecast.csv")
+    keys = ["period_type", "period_start", "segment_type", "segment"]
+    assert (grid["scope"] == "open").all() and grid.groupby(keys).size().eq(99).all()
+    assert len(grid.groupby(keys)) == len(forecast)
+    wide = grid[grid["q"].isin([0.1, 0.5, 0.9])].pivot_table(index=keys, columns="q", values="revenue")
+    joined = forecast.set_index(keys).join(wide)
+    for column, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        assert np.allclose(joined[column], joined[q], atol=0.005)
+    assert (grid.groupby(keys)["revenue"].diff().dropna() >= 0).all()
+    quarter = forecast[forecast["period_type"].eq("quarter") & forecast["segment_type"].eq("all")].iloc[0]
+    rows = grid[grid["period_type"].eq("quarter") & grid["segment_type"].eq("all")]
+    rows = rows[rows["period_start"].eq(quarter["period_start"])]
+    assert chance_of_reaching(rows, quarter["p50"]) == pytest.approx(0.5, abs=0.011)
+    assert chance_of_reaching(rows, quarter["p90"] * 10) == 0.01
+    assert chance_of_reaching(rows, 0.0) == 0.99
