@@ -63,6 +63,50 @@ def stage_text(deal: pd.Series) -> str:
     return stage + (" (stale)" if bool(deal["stale"]) else "")
 
 
+def _count(deal: pd.Series, column: str) -> float | None:
+    """A whole-number history fact of the deal (None when the export has no field history for it)."""
+    value = pd.to_numeric(deal.get(column), errors="coerce")
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _times(count: float) -> str:
+    """'once', 'twice', '3 times', as the driver sentences count pushes."""
+    return "once" if count == 1 else "twice" if count == 2 else f"{count:,.0f} times"
+
+
+def _day_count(days: float) -> str:
+    """'1 day', '34 days'."""
+    return f"{days:,.0f} day" + ("" if round(days) == 1 else "s")
+
+
+def history_text(deal: pd.Series) -> str:
+    """What the CRM's field history says about the deal, in a manager's words ("In Proposal for 34 days;
+    close date pushed twice, 60 days in all."), '' when the export has no field history.
+
+    Reads ``days_in_stage``, ``close_date_pushes`` and ``days_pushed`` (blank without a history) and names
+    the stage as the CRM does (``stage``, else ``deal_stage``).
+    """
+    parts = []
+    days_in_stage = _count(deal, "days_in_stage")
+    if days_in_stage is not None:
+        stage = str(deal.get("stage", "") or "").strip() or str(deal.get("deal_stage", "") or "")
+        parts.append(
+            f"moved to {stage} today" if days_in_stage < 1 else f"in {stage} for {_day_count(days_in_stage)}"
+        )
+    pushes, days_pushed = _count(deal, "close_date_pushes"), _count(deal, "days_pushed")
+    if pushes == 0 or (pushes is None and days_pushed == 0):
+        parts.append("close date never pushed")
+    elif pushes is not None:
+        moved = f"close date pushed {_times(pushes)}"
+        if days_pushed:
+            moved += f", by {_day_count(days_pushed)}" if pushes == 1 else f", {days_pushed:,.0f} days in all"
+        parts.append(moved)
+    elif days_pushed:
+        parts.append(f"close date pushed {days_pushed:,.0f} days in all")
+    text = "; ".join(parts)
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
 def rep_call_text(deal: pd.Series) -> str:
     """The rep's own call on the deal as the CRM holds it (expected close, forecast category, probability),
     '' when the export has none."""

@@ -87,6 +87,9 @@ st.markdown(
     f"**Product** {md(deal['product'])} &nbsp;·&nbsp; **Stage** {md(stage)} &nbsp;·&nbsp; "
     f"**Region** {md(deal['regional_office'])} &nbsp;·&nbsp; **Sector** {md(deal.get('sector', 'Unknown'))}"
 )
+history = deal_logic.history_text(deal)  # the CRM's field history, beside the stage it speaks of
+if history:
+    st.caption(md(history))
 cols = st.columns(4)
 cols[0].metric(
     "Deal value", money(deal["deal_value"]), help=f"From {md(value_source_text(deal['value_source']))}."

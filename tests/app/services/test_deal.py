@@ -12,6 +12,7 @@ from app.services.deal import (
     comparable_deals,
     deal_choices,
     default_deal,
+    history_text,
     rep_call_text,
     stage_text,
     waterfall_steps,
@@ -166,3 +167,37 @@ def test_waterfall_labels_read_values_as_the_drivers_do() -> None:
         "account's revenue = unknown",
         "deals the rep has closed so far = 365",
     ]
+
+
+def test_the_field_history_reads_in_a_managers_words() -> None:
+    def deal(**facts: object) -> pd.Series:
+        return pd.Series({"stage": "Proposal", "deal_stage": "Engaging", "stale": False, **facts})
+
+    assert history_text(deal(days_in_stage=34.0, close_date_pushes=2.0, days_pushed=60.0)) == (
+        "In Proposal for 34 days; close date pushed twice, 60 days in all."
+    )
+    assert history_text(deal(days_in_stage=1.0, close_date_pushes=1.0, days_pushed=30.0)) == (
+        "In Proposal for 1 day; close date pushed once, by 30 days."
+    )
+    assert history_text(deal(days_in_stage=0.0, close_date_pushes=0.0, days_pushed=0.0)) == (
+        "Moved to Proposal today; close date never pushed."
+    )
+    assert history_text(deal(days_in_stage=12.0, close_date_pushes=5.0, days_pushed=float("nan"))) == (
+        "In Proposal for 12 days; close date pushed 5 times."
+    )
+    no_own_stage = pd.Series({"stage": "", "deal_stage": "Engaging", "days_in_stage": 3.0})
+    assert history_text(no_own_stage) == "In Engaging for 3 days."
+
+
+def test_no_field_history_no_history_text() -> None:
+    blank = pd.Series(
+        {
+            "stage": "Angebot",
+            "days_in_stage": float("nan"),
+            "close_date_pushes": float("nan"),
+            "days_pushed": float("nan"),
+        }
+    )
+    assert history_text(blank) == ""
+    assert history_text(pd.Series({"stage": "Angebot", "deal_stage": "Engaging"})) == ""  # older runs
+    assert history_text(pd.Series({"days_in_stage": "", "close_date_pushes": ""})) == ""  # as text
