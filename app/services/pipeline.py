@@ -124,6 +124,16 @@ def sidebar_choices(
     return filter_options(predictions, tiers, filters.include_unscored), not bool(scored(predictions).all())
 
 
+def crm_stage(deals: pd.DataFrame) -> pd.Series:
+    """Each deal's stage as its CRM names it ("Verhandlung"): the ``stage`` column, else (blank, or runs
+    before it) the outcome state ``deal_stage`` ("Engaging"), which names every open deal alike."""
+    outcome_state = deals["deal_stage"].astype(str)
+    if "stage" not in deals.columns:
+        return outcome_state
+    own = deals["stage"].fillna("").astype(str).str.strip()
+    return own.where(own.ne(""), outcome_state)
+
+
 def search_deals(deals: pd.DataFrame, text: str) -> pd.DataFrame:
     """Deals whose id, account, rep, manager or product contains ``text`` (case-insensitive, literal)."""
     needle = text.strip().lower()

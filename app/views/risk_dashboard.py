@@ -52,7 +52,9 @@ sort = pipeline.DEAL_SORTS[sort_label]
 found = pipeline.search_deals(deals, search)
 shown = pipeline.deal_view(found, sort, n=MAX_ROWS)  # the export below takes every row in this order
 shown = whole_amounts(shown, ["deal_value", "value_at_risk", "value_in_play"]).assign(
-    link=pipeline.deal_links(shown["opportunity_id"], filters), win_probability=shown["win_probability"] * 100
+    link=pipeline.deal_links(shown["opportunity_id"], filters),
+    win_probability=shown["win_probability"] * 100,
+    deal_stage=pipeline.crm_stage(shown),  # the CRM's own stage name (the CSV export keeps both columns)
 )
 if "data_flags" in shown.columns:  # codes in words (the CSV export keeps the codes)
     shown = shown.assign(data_flags=data_flags_column(shown["data_flags"]))

@@ -14,6 +14,7 @@ from app.services.pipeline import (
     apply_filters,
     attention_tiers,
     backtest_windows_to_show,
+    crm_stage,
     cumulative_quarter,
     deal_links,
     deal_view,
@@ -72,6 +73,14 @@ def test_search_is_literal_and_case_insensitive() -> None:
     assert search_deals(deals, "acme (")["opportunity_id"].tolist() == ["A1"]
     assert search_deals(deals, "m1")["opportunity_id"].tolist() == ["A1", "B2"]
     assert len(search_deals(deals, "  ")) == 3
+
+
+def test_the_stage_is_the_crms_own_name_else_the_outcome_state() -> None:
+    deals = pd.DataFrame(
+        {"deal_stage": ["Engaging", "Engaging", "Prospecting"], "stage": ["Verhandlung", "", "Prospecting"]}
+    )
+    assert crm_stage(deals).tolist() == ["Verhandlung", "Engaging", "Prospecting"]
+    assert crm_stage(deals.drop(columns="stage")).tolist() == ["Engaging", "Engaging", "Prospecting"]
 
 
 def test_tiers_are_ordered_by_risk_and_attention_skips_stale() -> None:

@@ -1,5 +1,6 @@
 """AppTest of what a run made from an export with the CRM's own stage names and a field history shows: the
-history facts in words on the Deal Drill-down, and nothing of them without a history."""
+history facts in words on the Deal Drill-down (nothing of them without a history) and the CRM's stage names
+in the Risk Dashboard's table."""
 
 from __future__ import annotations
 
@@ -129,3 +130,15 @@ def test_blank_history_columns_show_nothing(blank_history_run: Path) -> None:
     at = _drilldown(deal_id)
     assert not any("pushed" in text or "days;" in text for text in _captions(at))
     assert any(text.startswith("The rep's call in the CRM") for text in _captions(at))  # what there is
+
+
+def test_risk_table_names_the_stage_as_the_crm_does(crm_history_run: Path) -> None:
+    """A Salesforce export in German showed "Engaging" (the outcome state) for every deal in the Stage
+    column, where the drill-down of the same deal said "Verhandlung"."""
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at.switch_page("views/risk_dashboard.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    stages = _predictions(crm_history_run).set_index("opportunity_id")["stage"]
+    assert table["deal_stage"].tolist() == stages.loc[table["opportunity_id"]].tolist()
+    assert set(table["deal_stage"]) == set(CRM_STAGES)
