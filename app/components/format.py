@@ -106,8 +106,11 @@ def percent(value: float | None, digits: int = 0) -> str:
 
 
 def feature_value(text: object) -> str:
-    """A feature value as a person reads it: 0.4526036 -> 0.45, 26768.0 -> 26,768."""
+    """A feature value as a person reads it: 0.4526036 -> 0.45, 26768.0 -> 26,768; "unknown" for a missing
+    one (blank, as the batch step writes it, or NaN), as the driver sentences say it."""
     raw = str(text).strip()
+    if raw == "":
+        return "unknown"
     try:
         number = float(raw)
     except ValueError:
@@ -144,8 +147,8 @@ def is_rate(feature: str, label: str = "") -> bool:
 
 
 def feature_value_as_rate(text: object) -> str:
-    """A rate feature's value as a percentage (0.5718 -> 57%), like its driver sentence; other text as
-    :func:`feature_value` reads it."""
+    """A rate feature's value as a percentage (0.5718 -> 57%), like its driver sentence; other text (and a
+    blank) as :func:`feature_value` reads it."""
     try:
         number = float(str(text).strip())
     except ValueError:

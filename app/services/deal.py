@@ -16,13 +16,32 @@ WATERFALL_TOP = 8
 COMPARABLES = 5
 
 
-def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = WATERFALL_TOP) -> pd.DataFrame:
+STAGE_POSITION = "stage_position"  # the field history's feature: the open stage reached, 0 = the first
+
+
+def _stage_step(value: object, stage_order: tuple[str, ...]) -> str | None:
+    """The stage step's label as the driver sentence names it ("stage reached = Proposal, stage 3 of 4"),
+    None when the position is not one of ``stage_order``'s (the run's metadata, the CRM's own names)."""
+    position = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(position) or not 0 <= round(position) < len(stage_order):
+        return None
+    k = int(round(position))
+    return f"stage reached = {stage_order[k]}, stage {k + 1} of {len(stage_order)}"
+
+
+def waterfall_steps(
+    contributions: pd.DataFrame,
+    base_value: float,
+    top: int = WATERFALL_TOP,
+    stage_order: tuple[str, ...] = (),
+) -> pd.DataFrame:
     """Base value, the first ``top`` steps of the deal's path, 'all other features' and the probability.
 
     ``contributions`` has columns feature, feature_value, shap_value (probability points as fractions) and,
     from runs written since the explanation became a calibrated path, ``step`` (the order in which the batch
     step added each unit: every point of the path is then a probability between 0 and 100%) and
     ``feature_label`` (the deal's own name for it). Older files are ordered by absolute contribution.
+    The stage reached (a 0-based position) is named from ``stage_order``, as its driver sentence names it.
     Returned columns: label, value, measure (absolute / relative / total) for a Plotly waterfall.
     """
     if "step" in contributions.columns:
@@ -42,6 +61,8 @@ def waterfall_steps(contributions: pd.DataFrame, base_value: float, top: int = W
         reader = feature_value_as_rate if is_rate(str(item["feature"]), name) else feature_value
         value_text = reader(item["feature_value"])
         label = f"{name} = {value_text}" if value_text not in ("", "nan", "None") else name
+        if str(item["feature"]) == STAGE_POSITION:
+            label = _stage_step(item["feature_value"], stage_order) or label
         rows.append({"label": label, "value": float(item["shap_value"]), "measure": "relative"})
     if len(rest):
         rows.append(

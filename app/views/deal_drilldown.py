@@ -146,7 +146,7 @@ with left:
     else:
         contributions = shap.rows.loc[[current]]
         base = float(shap.base_value.get(current, float("nan")))
-        steps = deal_logic.waterfall_steps(contributions, base)
+        steps = deal_logic.waterfall_steps(contributions, base, stage_order=tuple(run.metadata.stage_order))
         charts.show(charts.waterfall_chart(steps))
         gap = float(steps["value"].iloc[-1]) - float(deal["win_probability"])
         if abs(gap) > 0.005:  # the contract says base + contributions == win probability

@@ -510,4 +510,3 @@ def app_env(fixture_outputs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the app at the fixture outputs."""
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(fixture_outputs))
     return fixture_outputs
-

@@ -87,6 +87,7 @@ def test_feature_values_read_like_a_person_wrote_them() -> None:
     assert feature_value("26768.0") == "26,768"
     assert feature_value("finance") == "finance"
     assert feature_value("nan") == "unknown"
+    assert feature_value("") == "unknown"  # how the batch step writes a missing value
 
 
 def test_table_amounts_round_like_the_metrics() -> None:
@@ -139,4 +140,5 @@ def test_rates_read_as_percentages() -> None:
     assert not is_rate("account_revenue", "account's revenue")
     assert feature_value_as_rate("0.5718580171867369") == "57%"
     assert feature_value_as_rate("nan") == "unknown"
+    assert feature_value_as_rate(" ") == "unknown"
     assert feature_value_as_rate("GTX") == "GTX"

@@ -201,3 +201,39 @@ def test_no_field_history_no_history_text() -> None:
     assert history_text(blank) == ""
     assert history_text(pd.Series({"stage": "Angebot", "deal_stage": "Engaging"})) == ""  # older runs
     assert history_text(pd.Series({"days_in_stage": "", "close_date_pushes": ""})) == ""  # as text
+
+
+def test_waterfall_reads_a_blank_value_as_unknown() -> None:
+    """The batch step writes a missing feature value blank (CSV and Parquet alike), not "nan": on a
+    Salesforce export's deal with no account the waterfall showed "account's employees" with no value
+    beside a driver saying "Account's employees is unknown"."""
+    contributions = pd.DataFrame(
+        {
+            "feature": ["account_employees", "account_win_rate"],
+            "feature_label": ["account's employees", "account's win rate"],
+            "feature_value": ["", ""],
+            "shap_value": [0.006, 0.001],
+            "step": [1, 2],
+        }
+    )
+    labels = waterfall_steps(contributions, base_value=0.5)["label"].tolist()
+    assert labels[1:3] == ["account's employees = unknown", "account's win rate = unknown"]
+
+
+def test_waterfall_names_the_stage_reached_as_the_driver_does() -> None:
+    """The driver said "In Proposal, stage 3 of 4"; the waterfall beside it "stage reached (0 = the first
+    open stage) = 2"."""
+    contributions = pd.DataFrame(
+        {
+            "feature": ["stage_position", "close_date_pushes"],
+            "feature_label": ["stage reached (0 = the first open stage)", "times the close date was pushed"],
+            "feature_value": ["2.0", "2.0"],
+            "shap_value": [0.24, -0.04],
+            "step": [1, 2],
+        }
+    )
+    stages = ("Qualify", "Discovery", "Proposal", "Negotiation")
+    labels = waterfall_steps(contributions, base_value=0.4, stage_order=stages)["label"].tolist()
+    assert labels[1:3] == ["stage reached = Proposal, stage 3 of 4", "times the close date was pushed = 2"]
+    unnamed = waterfall_steps(contributions, base_value=0.4)["label"].tolist()  # no stage order in the run
+    assert unnamed[1] == "stage reached (0 = the first open stage) = 2"

@@ -1,6 +1,6 @@
 """AppTest of what a run made from an export with the CRM's own stage names and a field history shows: the
-history facts in words on the Deal Drill-down (nothing of them without a history) and the CRM's stage names
-in the Risk Dashboard's table."""
+history facts in words on the Deal Drill-down (nothing of them without a history), the stage step of its
+waterfall named as the driver sentences name it, and the CRM's stage names in the Risk Dashboard's table."""
 
 from __future__ import annotations
 
@@ -107,6 +107,13 @@ def test_drilldown_says_nothing_of_a_history_the_export_does_not_have(app_env: P
     at = _drilldown(_predictions(app_env)["opportunity_id"].iloc[0])
     texts = [*_captions(at), *(m.value for m in at.markdown)]
     assert not any("pushed" in text or " days; " in text for text in texts)
+
+
+def test_waterfall_names_the_stage_reached_from_the_runs_stage_order(crm_history_run: Path) -> None:
+    at = _drilldown(_history_deal(crm_history_run))
+    labels = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
+    readable = [label.replace("<br>", " ") for label in labels]
+    assert any(label.startswith("stage reached = Angebot, stage 2 of 3  (") for label in readable)
 
 
 @pytest.fixture
