@@ -15,6 +15,7 @@ METADATA_FILE = "predictions_metadata.json"
 PREDICTIONS_FILE = "latest_predictions.csv"
 FORECAST_FILE = "forecast.csv"
 SHAP_FILE = "shap_values.csv"
+CHANGES_FILE = "pipeline_changes.csv"  # what changed since --compare-to (core.forecast.changes)
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
     "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
@@ -97,6 +98,18 @@ FORECAST: tuple[Column, ...] = (
     Column("p50", "number", 2),
     Column("p90", "number", 2),
     Column("closed_won", "number", 2),
+)
+CHANGES: tuple[Column, ...] = (
+    Column("opportunity_id"),
+    Column("change_type"),
+    Column("value_before", "number", 2),
+    Column("value_after", "number", 2),
+    Column("value_change", "number", 2),
+    Column("detail", required=False),
+    Column("sales_agent"),
+    Column("manager"),
+    Column("regional_office"),
+    Column("product"),
 )
 QUANTILES: tuple[Column, ...] = (
     Column("period_type"),
@@ -203,6 +216,7 @@ class RunMetadata:
     counts: Counts = field(default_factory=Counts)
     simulation: dict = field(default_factory=dict)
     forecast_backtest: dict = field(default_factory=dict)
+    changes: dict = field(default_factory=dict)  # pipeline_changes.csv's dates, totals and source
     risk: RiskInfo = field(default_factory=RiskInfo)
     timings_seconds: dict[str, float] = field(default_factory=dict)
     data_quality: dict = field(default_factory=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from core.data.history import status_at
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes, parquet_bytes
+from core.forecast.changes import open_pipeline, pipeline_changes
 from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
@@ -28,6 +29,8 @@ from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 from core.model.explanation import GROUP_LABELS
 from core.outputs import (
+    CHANGES,
+    CHANGES_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
@@ -112,8 +115,10 @@ def build_outputs(
     seed: int,
     progress: Any,
     mlflow: bool = True,
+    compare_to: pd.Timestamp | None = None,
 ) -> dict[str, bytes]:
-    """All four output files as bytes, in memory: model -> scores and drivers -> forecast -> metadata."""
+    """All output files as bytes, in memory: model -> scores and drivers -> forecast -> changes since
+    ``compare_to`` (default a week before the as-of date) -> metadata."""
     with progress.step("train", "finding a compatible model (training one if needed)"):
         chosen = model_for_run(Path(model_dir), crm, retrain, seed, mlflow)
     with progress.step("market", "time to close, quarter seasonality and shocks"):
@@ -131,14 +136,54 @@ def build_outputs(
             backtest = recent_forecast_backtest(crm, seed)
             if backtest["summary"] is not None:
                 write_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
+    with progress.step("changes", "what changed in the open pipeline since the compare date"):
+        changes, summary = _changes(crm, compare_to)
     market = (timing, seasonality, dependence)
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
     )
-    files = {**scored.files, METADATA_FILE: _json_bytes(metadata.to_dict())}
+    metadata = replace(metadata, changes=summary)
+    files = {
+        **scored.files,
+        CHANGES_FILE: csv_bytes(changes, decimals(CHANGES)),
+        fast_file(CHANGES_FILE): parquet_bytes(changes, decimals(CHANGES)),
+        METADATA_FILE: _json_bytes(metadata.to_dict()),
+    }
     if crm.rejected is not None:  # --drop-invalid: the rows set aside, with their reasons (none: a header)
         files[REJECTED_FILE] = csv_bytes(crm.rejected)
     return files
+
+
+COMPARE_DAYS = 7  # --compare-to defaults to a week before the as-of date
+
+
+def _changes(crm: CRMData, compare_to: pd.Timestamp | None) -> tuple[pd.DataFrame, dict]:
+    """pipeline_changes.csv and its metadata: the compare date, the open pipeline at both ends (they add up
+    with the changes to the cent), per change type the deals and value, and what the changes rest on."""
+    compare = compare_to if compare_to is not None else crm.as_of - pd.Timedelta(days=COMPARE_DAYS)
+    if compare >= crm.as_of:
+        raise UsageError(f"--compare-to {compare:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}")
+    first = crm.deals["engage_date"].min()
+    if pd.isna(first) or compare < first:  # nothing existed then: every open deal is new
+        compare = first - pd.Timedelta(days=1) if pd.notna(first) else crm.as_of - pd.Timedelta(days=1)
+    changes = pipeline_changes(crm, compare, crm.as_of)
+    moved = changes.groupby("change_type", sort=False)["value_change"]
+    summary = {
+        "compare_to": f"{compare:%Y-%m-%d}",
+        "source": (
+            "the field history (amounts, stages and close dates as they were then)"
+            if crm.history is not None
+            else "the export's creation and close dates (no field history: amounts, stages and close dates "
+            "only as exported now, so none of them moves)"
+        ),
+        "open_pipeline_before": open_pipeline(crm, compare, crm.as_of),
+        "open_pipeline_after": open_pipeline(crm, crm.as_of, crm.as_of),
+        "by_type": {
+            str(kind): {"deals": int(count), "value_change": round(float(value), 2)}
+            for kind, count, value in zip(moved.size().index, moved.size(), moved.sum(), strict=True)
+        },
+    }
+    return changes, summary
 
 
 def fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:

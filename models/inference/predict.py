@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.data import load_crm, mapping_for
+from core.data import load_crm, mapping_for, parse_as_of
 from core.errors import UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
@@ -76,6 +76,11 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--simulations", type=int, default=SETTINGS.simulations, help="Monte Carlo runs")
     parser.add_argument("--seed", type=int, default=SETTINGS.seed, help="random seed")
     parser.add_argument(
+        "--compare-to",
+        default=None,
+        help="what changed since this date YYYY-MM-DD (default: a week before the as-of date)",
+    )
+    parser.add_argument(
         "--no-mlflow", action="store_true", help="when a model is trained, skip its MLflow run (faster)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines (only shown on a terminal)")
@@ -103,8 +108,16 @@ def run(argv: list[str] | None = None) -> int:
     with progress.step("load", "loading and validating the CRM export"):
         mapping = mapping_for(args.data_dir, args.mapping)
         crm = load_crm(args.data_dir.resolve(), args.as_of, mapping, args.drop_invalid)
+    compare_to = parse_as_of(args.compare_to) if args.compare_to else None
     files = build_outputs(
-        crm, args.model_dir, args.retrain, args.simulations, args.seed, progress, mlflow=not args.no_mlflow
+        crm,
+        args.model_dir,
+        args.retrain,
+        args.simulations,
+        args.seed,
+        progress,
+        mlflow=not args.no_mlflow,
+        compare_to=compare_to,
     )
     with progress.step("write", f"writing outputs to {args.out_dir}"):
         written = write_atomically(args.out_dir, files)
