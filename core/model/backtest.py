@@ -251,7 +251,10 @@ def score_as_of(
         cohort_rate=cohort_base_rate(crm),
         stage_age=stage_age_rate(crm),
         predictions={name: model.predict_proba(crm) for name, model in models.items()},
-        won_if_closes=models["model"].predict_won_if_closes(crm) if won_if_closes else None,
+        # the hazard's diagnostic split (won if it closes), when the model has one (not with a history)
+        won_if_closes=models["model"].predict_won_if_closes(crm)
+        if won_if_closes and getattr(models["model"], "hazard_", None)
+        else None,
     )
 
 
