@@ -182,7 +182,8 @@ VALUE_SOURCES: dict[str, str] = {
     "median_won_value": "the median value of won deals (no amount or list price in the CRM)",
 }
 # Data-quality findings (metadata data_quality.items[*].code): (what was found, what was done); an empty
-# finding keeps the report's own, which names the rule a rejected row broke
+# finding keeps the report's own, which names the rule a rejected row broke, and an empty action the report's
+# own, which names the currency amounts were converted to or the encoding a file was read in
 QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
     "rejected_row": ("", "left out of every figure; each row and its reason are in rejected_rows.csv"),
     "product_alias": (
@@ -212,6 +213,28 @@ QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
     "undated_prospecting_excluded": (
         "Prospecting deal with no engage date, left out of this past date",
         "its creation date is unknown",
+    ),
+    "deleted_record": (
+        "Record deleted in the CRM, which the export still lists",
+        "left out of every figure",
+    ),
+    "other_currency": ("Deal in another currency than the corporate one", ""),
+    "not_utf8_file": ("File saved in an older character encoding, not UTF-8", ""),
+    "history_unknown_deal": (
+        "Field-history row of a deal the export's deal list does not have",
+        "left out of every figure",
+    ),
+    "history_after_close": (
+        "Field-history row dated after its deal closed",
+        "left out: the deal's close is its last fact",
+    ),
+    "history_same_day": (
+        "Several changes to one deal on the same day in the field history",
+        "applied in the order the export lists them",
+    ),
+    "history_stage_not_in_order": (
+        "Stage in the field history that no open deal is in",
+        "kept; it has no place in the stage order",
     ),
 }
 
@@ -247,4 +270,4 @@ def quality_finding(code: str, description: str, action: str) -> tuple[str, str]
     text (which for the stale-deal finding already carries its threshold in days, and for a rejected row
     the rule it broke)."""
     finding, done = QUALITY_FINDINGS.get(code, (description, action))
-    return finding or description, done
+    return finding or description, done or action

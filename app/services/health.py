@@ -158,20 +158,64 @@ def quality_table(report: dict | None) -> pd.DataFrame:
     )
 
 
+def quality_table_in_words(report: dict | None) -> pd.DataFrame:
+    """:func:`quality_table` with each finding and action in the words the Overview uses (the code column
+    keeps the report's code), and no row count for a finding about a whole file (an encoding, an absent
+    optional file), which read "0 rows"."""
+    frame = quality_table(report)
+    words = [
+        quality_finding(code, description, action)
+        for code, description, action in zip(
+            frame["code"], frame["description"], frame["action"], strict=True
+        )
+    ]
+    whole_file = frame["count"].eq(0) & frame["column"].fillna("").astype(str).eq("")
+    return frame.assign(
+        description=[finding[:1].upper() + finding[1:] for finding, _ in words],
+        action=[action for _, action in words],
+        count=frame["count"].astype(float).where(~whole_file),
+    )
+
+
+def _left_out_on_purpose(frame: pd.DataFrame) -> str:
+    """The rows the load left out by rule (deleted records, history rows of unknown deals), in one sentence,
+    '' when there are none: "every row was read" beside 60 deleted records "left out" contradicted it."""
+    left_out = frame[
+        frame["code"].ne(REJECTED_ROW)
+        & frame["action"].astype(str).str.startswith("left out")
+        & frame["count"].gt(0)
+    ]
+    if left_out.empty:
+        return ""
+    parts = []
+    for _, item in left_out.iterrows():
+        finding = quality_finding(item["code"], item["description"], item["action"])[0]
+        parts.append(f"{finding[:1].lower()}{finding[1:]}: {int(item['count']):,}")
+    total = int(left_out["count"].sum())
+    rows = "1 row was" if total == 1 else f"{total:,} rows were"
+    return f"{rows} left out on purpose, as the table below says ({'; '.join(parts)}). "
+
+
 def rows_left_out(report: dict | None, rejected_rows: int) -> str:
     """Which rows of the export were rejected, in words: those set aside for breaking the data contract
-    (``counts.rejected_rows``, else the report's rejected-row findings), or none; the other findings were
-    kept, repaired or flagged."""
+    (``counts.rejected_rows``, else the report's rejected-row findings), or none; those the load left out by
+    rule (deleted records); the other findings were kept, repaired or flagged."""
     frame = quality_table(report)
     rejected = int(rejected_rows) or int(frame.loc[frame["code"] == REJECTED_ROW, "count"].sum())
     kept = "kept, repaired or flagged as 'What was done' says."
-    if not rejected:
+    on_purpose = _left_out_on_purpose(frame)
+    if not rejected and not on_purpose:
         return f"No row of the export was rejected: every row was read. The findings below were {kept}"
+    if not rejected:
+        return (
+            "No row of the export was rejected for breaking the data contract. "
+            f"{on_purpose}The other findings below were {kept}"
+        )
     rows, were = (f"{rejected:,} row", "was") if rejected == 1 else (f"{rejected:,} rows", "were")
     return (
         f"{rows} of the export broke the data contract and {were} rejected: set aside before anything was "
         "computed, so no figure counts them. They are listed first below, by reason; each row and its reason "
-        f"are in rejected_rows.csv beside the outputs. The other findings below were {kept}"
+        f"are in rejected_rows.csv beside the outputs. {on_purpose}The other findings below were {kept}"
     )
 
 
@@ -182,8 +226,9 @@ def quality_warnings(report: dict | None, open_deals: int) -> list[str]:
     frame = frame[frame["count"] > 0].sort_values("count", ascending=False, kind="stable")
     out = []
     for _, item in frame.iterrows():
+        # of every open deal, unscored ones too: the denominator is said, since a page may show fewer
         share = (
-            f" ({item['count'] / open_deals:.0%} of open deals)"
+            f" ({item['count'] / open_deals:.0%} of all {open_deals:,} open deals)"
             if open_deals
             and item["code"] in {"blank_account", "stale_open_deal", "prospecting_without_engage_date"}
             else ""

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import Money, md
+from app.components.format import TABLE_PLACEHOLDER, Money, md
 from app.components.gate import missing_notice, require_run
 from app.services import health
 from app.services.store import (
@@ -167,9 +167,10 @@ if not quality:
 else:
     st.markdown(md(health.rows_left_out(quality, metadata.counts.rejected_rows)))
     st.dataframe(
-        health.quality_table(quality),
+        health.quality_table_in_words(quality),
         hide_index=True,
         width="stretch",
+        placeholder=TABLE_PLACEHOLDER,  # a finding about a whole file counts no rows
         column_config={
             "description": "Finding",
             "count": st.column_config.NumberColumn("Rows", format="localized"),

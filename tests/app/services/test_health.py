@@ -14,6 +14,7 @@ from app.services.health import (
     outcome_note,
     pooled_calibration_note,
     quality_table,
+    quality_table_in_words,
     quality_warnings,
     reliability_bins,
     rows_left_out,
@@ -158,8 +159,8 @@ def test_quality_warnings_state_count_share_and_action() -> None:
         ]
     }
     assert quality_warnings(report, 50) == [
-        "Open deal with no account in the CRM: 34 (68% of open deals). Kept; scored without the account's "
-        "history."
+        "Open deal with no account in the CRM: 34 (68% of all 50 open deals). Kept; scored without the "
+        "account's history."
     ]
     report["items"][0].update(code="a_new_check", description="something new in sales_pipeline.csv")
     assert quality_warnings(report, 50) == [
@@ -224,6 +225,82 @@ def test_rejected_rows_come_first_and_are_said_in_words() -> None:
     assert quality_warnings(report, 50)[1] == (
         "Row breaks the data contract: close_date '...' is before engage_date: 2. Left out of every figure; "
         "each row and its reason are in rejected_rows.csv."
+    )
+
+
+def _salesforce_report() -> dict:
+    """The findings of a Salesforce Data Export as the batch step reports them: deleted records left out,
+    amounts in other currencies converted, blank accounts kept, a file read as cp1252."""
+    item = {"file": "Opportunity.csv", "examples": []}
+    return {
+        "items": [
+            {
+                **item,
+                "code": "blank_account",
+                "column": "account",
+                "count": 518,
+                "action": "kept; account features left unknown",
+                "description": "open deal with a blank account",
+            },
+            {
+                **item,
+                "code": "other_currency",
+                "column": "currency",
+                "count": 1149,
+                "action": "amounts converted to USD",
+                "description": "deal in another currency than the corporate one",
+                "examples": ["EUR", "GBP"],
+            },
+            {
+                **item,
+                "code": "deleted_record",
+                "column": "",
+                "count": 60,
+                "action": "left out",
+                "description": "row the export marks deleted",
+            },
+            {
+                **item,
+                "code": "not_utf8_file",
+                "column": "",
+                "count": 0,
+                "action": "read as cp1252",
+                "description": "file is not UTF-8; read as cp1252",
+            },
+        ]
+    }
+
+
+def test_rows_left_out_by_rule_are_said_beside_no_rejected_row() -> None:
+    """A Salesforce export's 60 deleted records were "left out" in the table under a paragraph saying "every
+    row was read" and every finding "kept, repaired or flagged"."""
+    text = rows_left_out(_salesforce_report(), 0)
+    assert text == (
+        "No row of the export was rejected for breaking the data contract. 60 rows were left out on purpose, "
+        "as the table below says (record deleted in the CRM, which the export still lists: 60). The other "
+        "findings below were kept, repaired or flagged as 'What was done' says."
+    )
+    with_rejected = {"items": [*_salesforce_report()["items"], *_report_with_rejected_rows()["items"]]}
+    assert "60 rows were left out on purpose" in rows_left_out(with_rejected, 3)
+
+
+def test_the_health_table_words_findings_as_the_overview_does() -> None:
+    table = quality_table_in_words(_salesforce_report()).set_index("code")
+    assert table.loc["deleted_record", ["description", "action"]].tolist() == [
+        "Record deleted in the CRM, which the export still lists",
+        "left out of every figure",
+    ]
+    assert table.loc["other_currency", ["description", "action", "examples"]].tolist() == [
+        "Deal in another currency than the corporate one",
+        "amounts converted to USD",  # the report's own action names the currency
+        "EUR, GBP",
+    ]
+    assert table.loc["blank_account", "description"] == "Open deal with no account in the CRM"
+    assert pd.isna(table.loc["not_utf8_file", "count"])  # about the whole file: no "0 rows"
+    assert table.loc["deleted_record", "count"] == 60
+    warnings = quality_warnings(_salesforce_report(), 789)
+    assert (
+        "Record deleted in the CRM, which the export still lists: 60. Left out of every figure." in warnings
     )
 
 
