@@ -14,6 +14,7 @@ from app.services import pipeline
 
 WATERFALL_TOP = 8
 COMPARABLES = 5
+UNKNOWN_PRODUCT = "Unknown"  # the loader's product for a deal whose export names none
 
 
 STAGE_POSITION = "stage_position"  # the field history's feature: the open stage reached, 0 = the first
@@ -310,13 +311,16 @@ def typical_won_age(closed: pd.DataFrame, product: str) -> float | None:
 
 
 def comparable_deals(closed: pd.DataFrame, deal: pd.Series, n: int = COMPARABLES) -> dict[str, pd.DataFrame]:
-    """The ``n`` closed won and lost deals of the same product (else series) closest in value, recent first.
+    """The ``n`` closed won and lost deals of the same product (else series) closest in value, recent first;
+    of any product when the deal's is unknown (an export without products: "same product" said nothing).
 
     A won deal's value is its close value; a lost deal's is its amount or list price.
     """
     same = closed[closed["product"] == deal["product"]]
     basis = "same product"
-    if same.empty and "series" in closed.columns and "series" in deal.index:
+    if str(deal["product"]) == UNKNOWN_PRODUCT:
+        same, basis = closed, "any product (this deal's product is unknown)"
+    elif same.empty and "series" in closed.columns and "series" in deal.index:
         same, basis = closed[closed["series"] == deal["series"]], "same series"
     value = same["close_value"].where(same["deal_stage"] == "Won", same["amount"].fillna(same["list_price"]))
     target = max(float(deal["deal_value"]), 1.0)

@@ -204,7 +204,8 @@ st.subheader("Comparable closed deals")
 if closed is None:
     missing_notice("The CRM export this run was made from", predict_command(run.out_dir))
 else:
-    comparables = deal_logic.comparable_deals(same_product if len(same_product) else closed, deal)
+    known_product = len(same_product) and str(deal["product"]) != deal_logic.UNKNOWN_PRODUCT
+    comparables = deal_logic.comparable_deals(same_product if known_product else closed, deal)
     st.caption(
         f"Closed by {md(run.metadata.as_of)}, {md(comparables['basis']['basis'].iloc[0])}, "
         "closest in value, most recent first."

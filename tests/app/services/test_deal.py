@@ -112,6 +112,29 @@ def test_comparables_are_same_product_closest_in_value() -> None:
     assert found["Won"]["opportunity_id"].tolist() == ["W1", "W2"]
     assert found["Won"]["days_to_close"].tolist() == [31, 59]
     assert found["Lost"]["value"].tolist() == [4821.0]
+    assert found["basis"]["basis"].iloc[0] == "same product"
+
+
+def test_comparables_of_a_deal_without_product_are_of_any_product() -> None:
+    """A Salesforce export without products made every deal's product "Unknown": the caption said "same
+    product" of comparables that share nothing but the blank."""
+    closed = pd.DataFrame(
+        {
+            "opportunity_id": ["W1", "W2", "L1"],
+            "account": ["a", "b", "c"],
+            "sales_agent": "r",
+            "product": ["Unknown", "GTX Pro", "Unknown"],
+            "deal_stage": ["Won", "Won", "Lost"],
+            "engage_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+            "close_date": pd.to_datetime(["2026-02-01", "2026-04-01", "2026-03-20"]),
+            "close_value": [1000.0, 1100.0, float("nan")],
+            "amount": float("nan"),
+            "list_price": float("nan"),
+        }
+    )
+    found = comparable_deals(closed, pd.Series({"product": "Unknown", "deal_value": 1051.0}), n=5)
+    assert found["basis"]["basis"].iloc[0] == "any product (this deal's product is unknown)"
+    assert found["Won"]["opportunity_id"].tolist() == ["W2", "W1"]
 
 
 def _open_deals() -> pd.DataFrame:
