@@ -20,6 +20,8 @@ QUANTILE_PROBABILITIES = np.array([0.1, 0.5, 0.9])
 QUANTILE_GRID = np.round(np.arange(1, 100) / 100, 2)  # forecast_quantiles.csv: q = 0.01 .. 0.99
 
 SEGMENT_TYPES: tuple[str, ...] = ("all", "regional_office", "manager", "sales_agent", "product")
+CATEGORY = "forecast_category"  # a segment too when open deals carry the rep's category (the reps' call)
+NO_CATEGORY = "Not set"
 PERIOD_TYPES: tuple[str, ...] = ("week", "month", "quarter")
 ALL = "All"
 
@@ -88,22 +90,43 @@ def realised(
     return scaled * shrink[:, None]
 
 
+def segment_types(open_deals: pd.DataFrame) -> tuple[str, ...]:
+    """The forecast's segment types: SEGMENT_TYPES, and the rep's forecast category when an open deal has
+    one."""
+    has_category = CATEGORY in open_deals.columns and open_deals[CATEGORY].fillna("").ne("").any()
+    return (*SEGMENT_TYPES, CATEGORY) if has_category else SEGMENT_TYPES
+
+
+def _category(frame: pd.DataFrame) -> pd.Series:
+    """The rep's forecast category of each deal, "Not set" when blank."""
+    return frame[CATEGORY].fillna("").astype(str).replace("", NO_CATEGORY)
+
+
 def _levels(open_deals: pd.DataFrame, won_in_view: pd.DataFrame) -> list[tuple[str, str]]:
-    """Reporting levels (segment_type, segment): every segment with open deals or revenue in the periods."""
+    """Reporting levels (segment_type, segment): every segment with open deals or revenue in the periods
+    (a forecast category only as open deals have it: a won deal's category says nothing of the call)."""
     levels = [("all", ALL)]
-    for segment_type in SEGMENT_TYPES[1:]:
-        names = set(open_deals[segment_type].astype(str)) | set(won_in_view[segment_type].astype(str))
+    for segment_type in segment_types(open_deals)[1:]:
+        if segment_type == CATEGORY:
+            names = set(_category(open_deals))
+        else:
+            names = set(open_deals[segment_type].astype(str)) | set(won_in_view[segment_type].astype(str))
         levels += [(segment_type, name) for name in sorted(names)]
     return levels
 
 
-def _level_codes(frame: pd.DataFrame, levels: list[tuple[str, str]]) -> np.ndarray:
-    """Deals x segment types matrix of level indices."""
-    codes = np.zeros((len(frame), len(SEGMENT_TYPES)), dtype=np.int64)
-    for j, segment_type in enumerate(SEGMENT_TYPES[1:], start=1):
+def _level_codes(frame: pd.DataFrame, levels: list[tuple[str, str]], closed: bool = False) -> np.ndarray:
+    """Deals x segment types matrix of level indices (-1 for a closed deal's forecast category)."""
+    types = list(dict.fromkeys(level[0] for level in levels))
+    codes = np.zeros((len(frame), len(types)), dtype=np.int64)
+    for j, segment_type in enumerate(types[1:], start=1):
         positions = [i for i, level in enumerate(levels) if level[0] == segment_type]
+        if segment_type == CATEGORY and closed:
+            codes[:, j] = -1
+            continue
         names = [levels[i][1] for i in positions]
-        local = pd.Categorical(frame[segment_type].astype(str), categories=names).codes
+        values = _category(frame) if segment_type == CATEGORY else frame[segment_type].astype(str)
+        local = pd.Categorical(values, categories=names).codes
         if (local < 0).any():
             raise ValueError(f"a deal's {segment_type} is not among the reporting levels")
         codes[:, j] = np.asarray(positions, dtype=np.int64)[local]
@@ -119,15 +142,16 @@ def closed_won_by_period(
         & (all_deals["close_date"] >= calendar.periods["period_start"].min())
         & (all_deals["close_date"] <= calendar.as_of)
     ]
-    codes = _level_codes(won, levels)
+    codes = _level_codes(won, levels, closed=True)
     out = np.zeros((len(calendar.periods), len(levels)))
+    values = won["close_value"].to_numpy(dtype=float)
     for p, (start, end) in enumerate(
         zip(calendar.periods["period_start"], calendar.periods["period_end"], strict=True)
     ):
         inside = ((won["close_date"] >= start) & (won["close_date"] <= min(end, calendar.as_of))).to_numpy()
-        values = won["close_value"].to_numpy(dtype=float)[inside]
         for j in range(codes.shape[1]):
-            out[p] += np.bincount(codes[inside, j], weights=values, minlength=len(levels))
+            counted = inside & (codes[:, j] >= 0)
+            out[p] += np.bincount(codes[counted, j], weights=values[counted], minlength=len(levels))
     return out
 
 
@@ -232,7 +256,7 @@ def _quantile_table(
         }
     )
     frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
-    frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate(SEGMENT_TYPES)})
+    frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate((*SEGMENT_TYPES, CATEGORY))})
     frame = frame.sort_values(["_pt", "period_start", "_st", "segment", "q"], kind="mergesort")
     return frame.drop(columns=["_pt", "_st"]).reset_index(drop=True)
 
@@ -246,10 +270,11 @@ def simulated_period_totals(membership: np.ndarray, sim_chunks: range | None, *s
 
 
 def _base_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate only rep and product levels; a 0/1 matrix rolls reps up to manager, office and all.
+    """Simulate only rep and product levels (and forecast categories, when a segment); a 0/1 matrix rolls reps
+    up to manager, office and all.
 
-    Returns (deals x 2 compact codes, base levels x reporting levels roll-up matrix). Each rep belongs to
-    exactly one manager and office (the loader joins them from sales_teams), which is checked.
+    Returns (deals x base dimensions compact codes, base levels x reporting levels roll-up matrix). Each rep
+    belongs to exactly one manager and office (the loader joins them from sales_teams), which is checked.
     """
     rep_levels, rep_codes = np.unique(codes[:, 3], return_inverse=True)
     product_levels, product_codes = np.unique(codes[:, 4], return_inverse=True)
@@ -263,6 +288,13 @@ def _base_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarr
     for i, level in enumerate(product_levels):
         rollup[len(rep_levels) + i, level] = 1.0
     base = np.column_stack([rep_codes, product_codes + len(rep_levels)]).astype(np.int64)
+    if codes.shape[1] > len(SEGMENT_TYPES):  # forecast categories: their own base levels
+        category_levels, category_codes = np.unique(codes[:, len(SEGMENT_TYPES)], return_inverse=True)
+        offset = len(rep_levels) + len(product_levels)
+        extra = np.zeros((len(category_levels), n_levels))
+        extra[np.arange(len(category_levels)), category_levels] = 1.0
+        rollup = np.vstack([rollup, extra])
+        base = np.column_stack([base, category_codes + offset]).astype(np.int64)
     return base, rollup
 
 
@@ -330,6 +362,6 @@ def _assemble(
         }
     )
     frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
-    frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate(SEGMENT_TYPES)})
+    frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate((*SEGMENT_TYPES, CATEGORY))})
     frame = frame.sort_values(["_pt", "period_start", "_st", "segment"], kind="mergesort")
     return frame.drop(columns=["_pt", "_st"]).reset_index(drop=True)[list(FORECAST_COLUMNS)]
