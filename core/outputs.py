@@ -15,6 +15,7 @@ METADATA_FILE = "predictions_metadata.json"
 PREDICTIONS_FILE = "latest_predictions.csv"
 FORECAST_FILE = "forecast.csv"
 SHAP_FILE = "shap_values.csv"
+ACCURACY_FILE = "forecast_accuracy.csv"  # the track record: past weeks' forecasts against what was won
 CHANGES_FILE = "pipeline_changes.csv"  # what changed since --compare-to (core.forecast.changes)
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
@@ -98,6 +99,16 @@ FORECAST: tuple[Column, ...] = (
     Column("p50", "number", 2),
     Column("p90", "number", 2),
     Column("closed_won", "number", 2),
+)
+ACCURACY: tuple[Column, ...] = (
+    Column("as_of", "date"),
+    Column("period_start", "date"),
+    Column("expected", "number", 2),
+    Column("p10", "number", 2),
+    Column("p50", "number", 2),
+    Column("p90", "number", 2),
+    Column("actual", "number", 2),
+    Column("rep_commit", "number", 2, required=False),  # blank when the export holds no forecast category
 )
 CHANGES: tuple[Column, ...] = (
     Column("opportunity_id"),

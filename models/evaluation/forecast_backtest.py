@@ -25,7 +25,7 @@ import pandas as pd
 from core.data import CRMData, cut_at, mapping_for, read_crm
 from core.errors import RevIntelError
 from core.forecast.dependence import fit_market
-from core.forecast.forecast import forecast_revenue
+from core.forecast.forecast import deal_values, forecast_revenue
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 from models.storage import write_atomically
@@ -354,3 +354,73 @@ if __name__ == "__main__":
     from models.cli_support import exit_process  # LightGBM is loaded: skip the exit's garbage collections
 
     exit_process(main())
+
+
+TRACK_RECORD_SIMULATIONS = 400
+TRACK_RECORD_QUARTERS = 2
+
+
+def track_record_dates(crm: CRMData, quarters: int = TRACK_RECORD_QUARTERS) -> list[pd.Timestamp]:
+    """Every Friday of the last ``quarters`` complete quarters before ``crm.as_of`` (as far as data goes)."""
+    last = (crm.as_of.to_period("Q") - 1).end_time.normalize()
+    first = (last.to_period("Q") - (quarters - 1)).start_time.normalize()
+    start = max(first, crm.deals["engage_date"].min())
+    return list(pd.date_range(start, last, freq="W-FRI"))
+
+
+def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None = None) -> pd.DataFrame:
+    """forecast_accuracy.csv: at each past week, the forecast the batch step would have made for its own
+    quarter (model-free win chances, as the forecast backtest) against what the deals open then went on to
+    win in that quarter; ``rep_commit`` is what the reps had in Commit for the quarter then (deals with a
+    Commit category and a close date inside it), blank when the export holds no category at that date."""
+    rows = []
+    for as_of in track_record_dates(crm) if dates is None else dates:
+        cut = cut_at(crm, as_of)
+        try:  # nothing won yet at this date (or too little to fit the market): no forecast to judge
+            timing = CloseTimingModel().fit(cut.deals, cut.as_of)
+            seasonality, dependence = fit_market(cut.deals, cut.as_of, timing)
+        except (ValueError, RevIntelError):
+            continue
+        open_deals = cut.deals[cut.deals["is_open"]].reset_index(drop=True)
+        scored = open_deals.assign(
+            win_probability=curve_probabilities(cut, timing).reindex(open_deals["opportunity_id"]).to_numpy()
+        )
+        forecast = forecast_revenue(
+            scored,
+            cut.deals,
+            timing,
+            dependence,
+            cut.as_of,
+            TRACK_RECORD_SIMULATIONS,
+            seed,
+            seasonality=seasonality,
+        )
+        quarter = forecast[
+            forecast["period_type"].eq("quarter")
+            & forecast["segment_type"].eq("all")
+            & (forecast["period_start"] <= cut.as_of)
+            & (forecast["period_end"] >= cut.as_of)
+        ]
+        if quarter.empty or quarter["period_end"].iloc[0] > crm.as_of:
+            continue
+        period = quarter.iloc[0]
+        actual = actual_revenue(crm, cut, quarter[["period_type", "period_start", "period_end"]], ("all",))
+        category = open_deals["forecast_category"].fillna("")
+        committed = category.eq("Commit") & open_deals["rep_close_date"].between(
+            period["period_start"], period["period_end"]
+        )
+        values = deal_values(open_deals, cut.deals)["deal_value"]
+        rows.append(
+            {
+                "as_of": f"{cut.as_of:%Y-%m-%d}",
+                "period_start": f"{period['period_start']:%Y-%m-%d}",
+                "expected": round(float(period["expected"]), 2),
+                "p10": round(float(period["p10"]), 2),
+                "p50": round(float(period["p50"]), 2),
+                "p90": round(float(period["p90"]), 2),
+                "actual": round(float(actual["actual"].sum()), 2),
+                "rep_commit": round(float(values[committed].sum()), 2) if category.ne("").any() else np.nan,
+            }
+        )
+    columns = ["as_of", "period_start", "expected", "p10", "p50", "p90", "actual", "rep_commit"]
+    return pd.DataFrame(rows, columns=columns)

@@ -29,6 +29,8 @@ from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 from core.model.explanation import GROUP_LABELS
 from core.outputs import (
+    ACCURACY,
+    ACCURACY_FILE,
     CHANGES,
     CHANGES_FILE,
     FORECAST,
@@ -49,7 +51,7 @@ from core.outputs import (
     fast_file,
 )
 from core.risk import TIER_MEANINGS, risk_formula
-from models.evaluation.forecast_backtest import recent_forecast_backtest
+from models.evaluation.forecast_backtest import recent_forecast_backtest, track_record
 from models.inference.model_store import model_for_run
 from models.storage import write_atomically
 
@@ -136,6 +138,8 @@ def build_outputs(
             backtest = recent_forecast_backtest(crm, seed)
             if backtest["summary"] is not None:
                 write_atomically(cache.parent, {cache.name: _json_bytes(backtest)})
+    with progress.step("track_record", "track record: each week of the last two quarters replayed (cached)"):
+        accuracy = _track_record(crm, Path(model_dir), seed)
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
         changes, summary = _changes(crm, compare_to)
     market = (timing, seasonality, dependence)
@@ -146,12 +150,24 @@ def build_outputs(
     files = {
         **scored.files,
         CHANGES_FILE: csv_bytes(changes, decimals(CHANGES)),
+        ACCURACY_FILE: csv_bytes(accuracy, decimals(ACCURACY)),
+        fast_file(ACCURACY_FILE): parquet_bytes(accuracy, decimals(ACCURACY)),
         fast_file(CHANGES_FILE): parquet_bytes(changes, decimals(CHANGES)),
         METADATA_FILE: _json_bytes(metadata.to_dict()),
     }
     if crm.rejected is not None:  # --drop-invalid: the rows set aside, with their reasons (none: a header)
         files[REJECTED_FILE] = csv_bytes(crm.rejected)
     return files
+
+
+def _track_record(crm: CRMData, model_dir: Path, seed: int) -> pd.DataFrame:
+    """forecast_accuracy.csv, cached beside the forecast backtest (it depends on data, as-of and seed)."""
+    cache = forecast_backtest_cache(crm, model_dir, seed).with_suffix(".track.csv")
+    if cache.is_file():
+        return pd.read_csv(cache, dtype={"as_of": str, "period_start": str})
+    accuracy = track_record(crm, seed)
+    write_atomically(cache.parent, {cache.name: accuracy.to_csv(index=False, lineterminator="\n").encode()})
+    return accuracy
 
 
 COMPARE_DAYS = 7  # --compare-to defaults to a week before the as-of date
