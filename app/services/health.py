@@ -105,6 +105,15 @@ def reliability_bins(metrics: dict) -> pd.DataFrame:
     return pooled[RELIABILITY_COLUMNS]
 
 
+def _telling_apart(value: float, bound: float, fewest: int = 3, most: int = 6) -> int:
+    """Decimals that show ``value`` and ``bound`` as different numbers (at least ``fewest``): an ECE of
+    0.03329 "beyond the 0.014-0.033" chance range read as a contradiction at three decimals."""
+    for digits in range(fewest, most + 1):
+        if f"{float(value):.{digits}f}" != f"{float(bound):.{digits}f}":
+            return digits
+    return fewest
+
+
 def pooled_calibration_note(metrics: dict) -> str | None:
     """The pooled ECE beside the reliability diagram, with the range chance gives a calibrated model."""
     backtest = metrics.get("backtest") or {}
@@ -113,10 +122,11 @@ def pooled_calibration_note(metrics: dict) -> str | None:
     if pooled.get("ece") is None or spread.get("p95") is None or len(backtest.get("per_as_of") or []) < 2:
         return None  # one date: the pooled figures are that date's, already in the table
     verdict = "within" if pooled["ece"] <= spread["p95"] else "beyond"
+    digits = _telling_apart(pooled["ece"], spread["p95"])
     text = (
         f"Pooled over the dates ({pooled['n']:,} scores of {pooled['n_deals']:,} deals) the ECE is "
-        f"{pooled['ece']:.3f}, {verdict} the {spread['p05']:.3f}-{spread['p95']:.3f} a perfectly calibrated "
-        "model shows by chance"
+        f"{pooled['ece']:.{digits}f}, {verdict} the {spread['p05']:.{digits}f}-{spread['p95']:.{digits}f} a "
+        "perfectly calibrated model shows by chance"
     )
     if pooled.get("oracle_ece") is not None:
         text += f" (the true probabilities: {pooled['oracle_ece']:.3f})"

@@ -113,6 +113,11 @@ def test_reliability_bins_and_note_come_from_the_backtests_pooled_table() -> Non
     )
     metrics["backtest"]["summary"]["pooled"]["ece"] = 0.08
     assert ", beyond the 0.012-0.071" in pooled_calibration_note(metrics)
+    # a generated history export's run: 0.03329 against a p95 of 0.03324 read "0.033, beyond the 0.014-0.033"
+    metrics["backtest"]["summary"]["pooled"].update(
+        ece=0.033291352272757944, ece_if_calibrated={"p05": 0.014198772916631902, "p95": 0.03323608936763643}
+    )
+    assert "the ECE is 0.0333, beyond the 0.0142-0.0332 a perfectly" in pooled_calibration_note(metrics)
 
 
 def test_outcome_note_sums_how_each_outcome_was_known_over_the_dates() -> None:
