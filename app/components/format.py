@@ -137,13 +137,14 @@ def step_points(value: float) -> str:
     return f"{pts:+.1f} pts" if abs(pts) < 1 else f"{pts:+.0f} pts"
 
 
-RATE_WORDS = ("rate", "share", "ratio", "percent", "probability")
+RATE_WORDS = ("rate", "share", "ratio", "percent", "probability", "change")
+_RATE = re.compile(rf"\b({'|'.join(RATE_WORDS)})\b")
 
 
 def is_rate(feature: str, label: str = "") -> bool:
-    """True for a feature read as a percentage (a win rate, a share), as the driver sentences read it."""
-    text = f"{feature} {label}".lower()
-    return any(word in text for word in RATE_WORDS)
+    """True for a feature read as a percentage (a win rate, a share, the amount's change), as the driver
+    sentences read it (``core.explain.drivers``: whole words of the feature and its label)."""
+    return bool(_RATE.search(f"{feature} {label}".lower().replace("_", " ")))
 
 
 def feature_value_as_rate(text: object) -> str:

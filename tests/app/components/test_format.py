@@ -138,6 +138,9 @@ def test_rates_read_as_percentages() -> None:
     assert is_rate("rep_win_rate", "rep's win rate")
     assert is_rate("rep_stalled_share", "share of the rep's deals still open 90 days after engagement")
     assert not is_rate("account_revenue", "account's revenue")
+    assert is_rate("amount_change", "change of the amount since it was first entered")  # "up 7%"
+    assert not is_rate("stage_regressions", "times the deal went back a stage")  # whole words: no "rate"
+    assert is_rate("rep_probability", "rep's probability")
     assert feature_value_as_rate("0.5718580171867369") == "57%"
     assert feature_value_as_rate("nan") == "unknown"
     assert feature_value_as_rate(" ") == "unknown"

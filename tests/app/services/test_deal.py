@@ -260,3 +260,21 @@ def test_waterfall_names_the_stage_reached_as_the_driver_does() -> None:
     assert labels[1:3] == ["stage reached = Proposal, stage 3 of 4", "times the close date was pushed = 2"]
     unnamed = waterfall_steps(contributions, base_value=0.4)["label"].tolist()  # no stage order in the run
     assert unnamed[1] == "stage reached (0 = the first open stage) = 2"
+
+
+def test_waterfall_reads_the_amounts_change_as_a_percentage_like_its_driver() -> None:
+    """The driver said "Amount up 7% since first entered", the waterfall "... first entered = 0.07"."""
+    contributions = pd.DataFrame(
+        {
+            "feature": ["amount_change", "days_in_stage"],
+            "feature_label": ["change of the amount since it was first entered", "days in the current stage"],
+            "feature_value": ["0.07272727272727275", "58.0"],
+            "shap_value": [0.02, -0.01],
+            "step": [1, 2],
+        }
+    )
+    labels = waterfall_steps(contributions, base_value=0.5)["label"].tolist()
+    assert labels[1:3] == [
+        "change of the amount since it was first entered = 7%",
+        "days in the current stage = 58",
+    ]
