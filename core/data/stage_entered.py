@@ -64,9 +64,10 @@ def stage_entered_history(deals: pd.DataFrame, template: str, date_format: str) 
 
 
 def _moments(values: pd.Series, date_format: str) -> pd.Series:
-    """Date-times in ``date_format`` with a time of day (seconds optional) or without one, else ISO 8601;
-    NaT where none fits (the history's date check then names the cell)."""
+    """Date-times in ``date_format`` with a time of day (seconds optional) or without one, else ISO 8601
+    (a time zone read as UTC); NaT where none fits (the history's date check then names the cell)."""
     moments = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for layout in (f"{date_format} %H:%M:%S", f"{date_format} %H:%M", date_format, "ISO8601"):
-        moments = moments.fillna(pd.to_datetime(values, format=layout, errors="coerce"))
+        parsed = pd.to_datetime(values, format=layout, errors="coerce", utc=True).dt.tz_localize(None)
+        moments = moments.fillna(parsed.astype("datetime64[ns]"))
     return moments

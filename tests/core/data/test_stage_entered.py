@@ -89,10 +89,10 @@ def test_the_template_matches_stage_and_pipeline_names_and_nothing_else() -> Non
 def test_rows_come_from_the_frame_as_read() -> None:
     deals = pd.DataFrame(
         {
-            "opportunity_id": ["A", "B"],
-            "source_row": [2, 3],
-            "Entered Won": ["2025-01-09", ""],
-            "Entered Open": ["2025-01-02 10:00", "2025-01-05"],
+            "opportunity_id": ["A", "B", "C"],
+            "source_row": [2, 3, 4],
+            "Entered Won": ["2025-01-09", "", "2025-01-04T08:00:00Z"],
+            "Entered Open": ["2025-01-02 10:00", "2025-01-05", "2025-01-04 07:00"],
         }
     )
     rows = stage_entered_history(deals, "Entered {stage}", "%Y-%m-%d")
@@ -100,6 +100,8 @@ def test_rows_come_from_the_frame_as_read() -> None:
         ["A", "2025-01-02 10:00", "Open", 2],
         ["A", "2025-01-09", "Won", 2],
         ["B", "2025-01-05", "Open", 3],
+        ["C", "2025-01-04 07:00", "Open", 4],
+        ["C", "2025-01-04T08:00:00Z", "Won", 4],
     ]
 
 
