@@ -21,6 +21,16 @@ date, probability, forecast category), the won amount, and the record's last cha
 through its shipped mapping gives the same deals as loading that CRM in our schema; that is how the
 mappings are tested end to end.
 
+With a field history (``SyntheticCRM.history``, ``python -m models.generate --history``) each format carries
+what its CRM keeps of it: ``ours`` writes ``deal_history.csv``; the data export writes
+``OpportunityHistory.csv`` (one row per change holding the whole state from its ``CreatedDate`` on, forecast
+categories as API values, amounts in the deal's currency); HubSpot writes one
+``Date entered "<stage> (Sales Pipeline)"`` column per stage (when the deal last entered it: stage history
+only); a report carries none. Every format's current stage, amount and rep claims are the history's last
+values, and in the Salesforce formats a small share of closed deals are back-filled: created after they
+closed (with the same creation dates in :func:`same_information`, which holds the history as the format
+carries it).
+
 Ids: each CRM writes its own (Salesforce ``006...``, HubSpot a number), each a one-to-one function of ours,
 and ``truth.csv`` is written with the format's ids, so it joins on the ``opportunity_id`` the loaded export
 and the predictions carry.
@@ -35,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.synthetic import SyntheticCRM
+from core.data.synthetic_history import CATEGORIES, HISTORY_STAGES, STAGE_PROBABILITY
 
 FORMATS: tuple[str, ...] = ("ours", "salesforce-report", "salesforce-data-export", "hubspot")
 OUR_FILES = ("sales_pipeline.csv", "accounts.csv", "products.csv", "sales_teams.csv", "truth.csv")
@@ -50,6 +61,9 @@ VP_OF_SALES = "Hélène Laurent"  # the managers' manager in the data export's U
 ACCENTED = {"a": "ä", "o": "ö", "u": "ü", "e": "é"}  # Latin-1 letters some names carry in the German org
 CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 STEPS = ("prospecting", "early", "late", "won", "lost")  # where a deal stands; each CRM names the steps
+SALESFORCE_FORMATS = ("salesforce-report", "salesforce-data-export")
+BACKFILLED_SHARE = 0.02  # of closed deals in a Salesforce format with history: entered after they closed
+BACKFILL_DAYS = 30  # a back-filled deal is created up to this many days after its close
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,41 @@ STAGES: dict[str, dict[str, Stage]] = {
         "lost": Stage("Closed Lost", 0, "Not forecasted"),
     },
 }
+# With a history: each CRM's own names of the history's open stages (``HISTORY_STAGES``), in their order; the
+# first is the stage every new deal starts in (the ``prospecting`` step's)
+HISTORY_STAGE_NAMES: dict[str, tuple[str, ...]] = {
+    "salesforce-report": ("Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review"),
+    "salesforce-data-export": ("Qualifizierung", "Bedarfsanalyse", "Angebot", "Verhandlung"),
+    "hubspot": (
+        "Appointment Scheduled",
+        "Qualified To Buy",
+        "Presentation Scheduled",
+        "Decision Maker Bought-In",
+    ),
+}
+# HubSpot's default sales pipeline: every stage has its "Date entered" column, entered or not
+HUBSPOT_PIPELINE = "Sales Pipeline"
+HUBSPOT_STAGES = (
+    "Appointment Scheduled",
+    "Qualified To Buy",
+    "Presentation Scheduled",
+    "Decision Maker Bought-In",
+    "Contract Sent",
+    "Closed Won",
+    "Closed Lost",
+)
+# the history's forecast categories (Salesforce's labels) as other CRMs label them
+FORECAST_LABELS: dict[str, dict[str, str]] = {
+    "hubspot": {"Best Case": "Best case", "Closed": "Closed won", "Omitted": "Not forecasted"}
+}
+# Salesforce's API value (ForecastCategory, OpportunityHistory) of each forecast category label
+FORECAST_API = {
+    "Pipeline": "Pipeline",
+    "Best Case": "BestCase",
+    "Commit": "Forecast",
+    "Closed": "Closed",
+    "Omitted": "Omitted",
+}
 # Salesforce's Data Export writes Opportunity.csv's standard fields in this order (salesforce.md); real orgs
 # add custom fields (``__c``) after them
 OPPORTUNITY_FIELDS = (
@@ -96,6 +145,13 @@ OPPORTUNITY_FIELDS = (
     "FiscalQuarter, ContactId, PrimaryPartnerAccountId, SyncedQuoteId, ContractId, "
     "LastAmountChangedHistoryId, LastCloseDateChangedHistoryId"
 ).split(", ")
+# ... and OpportunityHistory.csv's (salesforce.md)
+OPPORTUNITY_HISTORY_FIELDS = (
+    "Id, OpportunityId, CreatedById, CreatedDate, CreatedDateForInsert, StageName, Amount, ExpectedRevenue, "
+    "CloseDate, Probability, FromForecastCategory, ForecastCategory, PrevForecastUpdate, "
+    "FromOpportunityStageName, PrevOpportunityStageUpdate, CurrencyIsoCode, ValidThroughDate, "
+    "SystemModstamp, IsDeleted, PrevAmount, PrevCloseDate"
+).split(", ")
 
 
 def render_export(crm: SyntheticCRM, fmt: str) -> dict[str, bytes]:
@@ -104,13 +160,13 @@ def render_export(crm: SyntheticCRM, fmt: str) -> dict[str, bytes]:
         raise ValueError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
     if fmt == "ours":
         return files_in_our_schema(crm)
-    deals, same = _prepared(crm, fmt)
+    deals, same, events = _prepared(crm, fmt)
     render = {
         "salesforce-report": _salesforce_report,
         "salesforce-data-export": _salesforce_data_export,
         "hubspot": _hubspot,
     }[fmt]
-    return {**render(deals, same), "truth.csv": _csv(same.truth)}
+    return {**render(deals, same, events), "truth.csv": _csv(same.truth)}
 
 
 def same_information(crm: SyntheticCRM, fmt: str) -> SyntheticCRM:
@@ -122,7 +178,8 @@ def same_information(crm: SyntheticCRM, fmt: str) -> SyntheticCRM:
 
 
 def files_in_our_schema(crm: SyntheticCRM) -> dict[str, bytes]:
-    """Our schema's files (UTF-8 CSV) of ``crm``; a frame without columns (a file it lacks) is left out."""
+    """Our schema's files (UTF-8 CSV) of ``crm``, with ``deal_history.csv`` when it has a history; a frame
+    without columns (a file it lacks) is left out."""
     frames = dict(
         zip(
             OUR_FILES,
@@ -130,6 +187,8 @@ def files_in_our_schema(crm: SyntheticCRM) -> dict[str, bytes]:
             strict=True,
         )
     )
+    if crm.history is not None:
+        frames["deal_history.csv"] = crm.history
     return {name: _csv(frame) for name, frame in frames.items() if len(frame.columns)}
 
 
@@ -148,9 +207,16 @@ def format_ids(ids: pd.Series, fmt: str) -> pd.Series:
 # --- the facts every format is rendered from --------------------------------------------------------------
 
 
-def _prepared(crm: SyntheticCRM, fmt: str) -> tuple[pd.DataFrame, SyntheticCRM]:
-    """(one row per deal with everything the format writes, the same CRM in our schema)."""
+def _prepared(crm: SyntheticCRM, fmt: str) -> tuple[pd.DataFrame, SyntheticCRM, pd.DataFrame | None]:
+    """(one row per deal with everything the format writes, the same CRM in our schema, every change to a
+    deal as the format's CRM records it: None without a history)."""
     deals = _deal_facts(crm, fmt)
+    events = None
+    if crm.history is not None:
+        events = _events(crm.history, deals, fmt)
+        deals = _current_state(deals, events, crm.export_date)
+        dated = _dated_rates(deals["created"].min(), crm.export_date)
+        events, deals = _in_deal_currency(events, deals, dated, fmt)
     names = _local_names(crm) if fmt == "salesforce-data-export" else {}
     deals["sales_agent"] = deals["sales_agent"].replace(names)
     deals["account"] = deals["account"].replace(names)
@@ -168,13 +234,17 @@ def _prepared(crm: SyntheticCRM, fmt: str) -> tuple[pd.DataFrame, SyntheticCRM]:
             "engage_date": _days(deals["created"]),
             "close_date": _days(deals["close_date"]),
             "close_value": deals["close_value"],
-            "amount": deals["close_value"].where(deals["step"].eq("won"), ""),
+            "amount": deals["close_value"].where(deals["step"].eq("won"), "")
+            if events is None
+            else _plain(deals["amount_as_read"]),
             "rep_close_date": _days(deals["rep_close_date"]),
             "forecast_category": deals["forecast_category"],
             "rep_probability": deals["rep_probability"].map(lambda p: f"{p:g}"),
             "modified_at": _days(deals["modified"]),
         }
     )
+    if events is not None:  # the CRM's own stage names, as its history holds them
+        pipeline["stage"] = deals["stage"]
     if fmt == "salesforce-report":  # a report has no last-modified column here
         pipeline = pipeline.drop(columns="modified_at")
     else:  # Salesforce and HubSpot opportunities have no single product
@@ -187,8 +257,9 @@ def _prepared(crm: SyntheticCRM, fmt: str) -> tuple[pd.DataFrame, SyntheticCRM]:
         sales_teams=_teams(crm, fmt, names),
         truth=truth,
         export_date=crm.export_date,
+        history=None if events is None else _history_as_carried(events, fmt),
     )
-    return deals, same
+    return deals, same, events
 
 
 def _deal_facts(crm: SyntheticCRM, fmt: str) -> pd.DataFrame:
@@ -201,8 +272,10 @@ def _deal_facts(crm: SyntheticCRM, fmt: str) -> pd.DataFrame:
     truth_created = ours.map(crm.truth.set_index("opportunity_id")["created_date"])
     # every CRM records when a deal was created: a deal not engaged yet carries its creation date
     created_day = created_day.fillna(pd.to_datetime(truth_created, format="%Y-%m-%d"))
-    created = created_day + pd.to_timedelta(_seconds_of_day(ours, "created"), unit="s")
     close_date = pd.to_datetime(pipeline["close_date"].replace("", None), format="%Y-%m-%d")
+    if crm.history is not None and fmt in SALESFORCE_FORMATS:
+        created_day = _backfilled(ours, created_day, close_date, export)
+    created = created_day + pd.to_timedelta(_seconds_of_day(ours, "created"), unit="s")
     age = (export - created_day).dt.days
     step = pipeline["deal_stage"].map({"Prospecting": "prospecting", "Won": "won", "Lost": "lost"})
     step = step.fillna(pd.Series(np.where(age < EARLY_DAYS, "early", "late"), index=pipeline.index))
@@ -230,6 +303,17 @@ def _deal_facts(crm: SyntheticCRM, fmt: str) -> pd.DataFrame:
     )
 
 
+def _backfilled(
+    ids: pd.Series, created_day: pd.Series, close_date: pd.Series, export: pd.Timestamp
+) -> pd.Series:
+    """Creation days with ``BACKFILLED_SHARE`` of the closed deals entered in the CRM after they closed (as
+    Salesforce users back-fill deals), one to ``BACKFILL_DAYS`` days later, never after the export."""
+    delay = pd.to_timedelta(1 + np.floor(BACKFILL_DAYS * _unit(ids, "backfill-delay")), unit="D")
+    entered = close_date + delay.to_numpy()
+    chosen = close_date.notna() & (_unit(ids, "backfilled") < BACKFILLED_SHARE) & (entered <= export)
+    return created_day.where(~chosen, entered)
+
+
 def _expected_close(created: pd.Series, export: pd.Timestamp) -> pd.Series:
     """The close date a rep expects: the end of the month two months after creation, or of the export's month
     once that has passed (reps push overdue deals to the current month's end)."""
@@ -247,6 +331,165 @@ def _last_modified(
     end_of_export_day = export + pd.Timedelta(hours=20)
     spread = (end_of_export_day - latest).dt.total_seconds() * _unit(ids, "modified") ** 3
     return latest + pd.to_timedelta(np.floor(spread), unit="s")
+
+
+def _events(history: pd.DataFrame, deals: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """Every change to each deal as the CRM ``fmt`` records it, in time order: one row per change holding
+    the deal's whole state from ``changed`` on (stage in the CRM's names, ``amount`` in US dollars, rep close
+    date, forecast category in the CRM's labels, probability in percent). The history's rows; a closed
+    deal's last row with its won value and a probability of 100 or 0; for a deal created but never engaged,
+    one row at its creation (the CRM records every new deal); for a back-filled deal, one row at its late
+    creation holding its final state (the CRM never saw it open)."""
+    stages = STAGES[fmt]
+    won, lost = stages["won"].name, stages["lost"].name
+    names = {**dict(zip(HISTORY_STAGES, HISTORY_STAGE_NAMES[fmt], strict=True)), "Won": won, "Lost": lost}
+    fields = ["stage", "amount", "rep_close_date", "forecast_category", "rep_probability"]
+    blank = history.replace("", None)
+    rows = pd.DataFrame(
+        {
+            "our_id": history["opportunity_id"],
+            "day": pd.to_datetime(history["changed_at"], format="%Y-%m-%d"),
+            "stage": blank["stage"].map(names),
+            "amount": pd.to_numeric(blank["amount"]).astype(float),
+            "rep_close_date": pd.to_datetime(blank["rep_close_date"], format="%Y-%m-%d"),
+            "forecast_category": blank["forecast_category"],
+            "rep_probability": pd.to_numeric(blank["rep_probability"]).astype(float),
+        }
+    )
+    rows[fields] = rows.groupby("our_id", sort=False)[fields].ffill()
+    by_id = deals.set_index("our_id")
+    won_value = pd.to_numeric(by_id["close_value"].replace("", None)).astype(float)
+    is_won = rows["stage"].eq(won)
+    rows.loc[is_won, "amount"] = rows.loc[is_won, "our_id"].map(won_value)
+    rows.loc[is_won, "rep_probability"] = stages["won"].probability
+    rows.loc[rows["stage"].eq(lost), "rep_probability"] = stages["lost"].probability
+    created = by_id["created"]
+    late = by_id.index[by_id["close_date"].notna() & (created.dt.normalize() > by_id["close_date"])]
+    final = rows.loc[rows["our_id"].isin(late)].groupby("our_id", sort=False).tail(1)
+    final = final.assign(day=final["our_id"].map(created.dt.normalize()))
+    unseen = deals.loc[~deals["our_id"].isin(rows["our_id"])]
+    first = pd.DataFrame(
+        {
+            "our_id": unseen["our_id"],
+            "day": unseen["created"].dt.normalize(),
+            "stage": stages["prospecting"].name,
+            "amount": np.nan,
+            "rep_close_date": unseen["rep_close_date"],
+            "forecast_category": CATEGORIES[0],
+            "rep_probability": STAGE_PROBABILITY[0],
+        }
+    )
+    rows = pd.concat([rows.loc[~rows["our_id"].isin(late)], final, first], ignore_index=True)
+    rows = rows.sort_values(["our_id", "day"], kind="stable", ignore_index=True)  # same-day rows keep order
+    return _timed(rows, created).assign(
+        opportunity_id=lambda frame: frame["our_id"].map(by_id["opportunity_id"]),
+        forecast_category=lambda frame: frame["forecast_category"].replace(FORECAST_LABELS.get(fmt, {})),
+    )
+
+
+def _timed(rows: pd.DataFrame, created: pd.Series) -> pd.DataFrame:
+    """``rows`` (sorted by deal and day) with the moment each change was made, in time order: a deal's first
+    row at its creation, the others in working hours, a minute apart when one deal changes more than once on
+    one day (in the rows' order)."""
+    opened = rows["our_id"].map(created)
+    keys = rows["our_id"] + "|" + rows["day"].dt.strftime("%Y-%m-%d")
+    start = np.where(
+        rows["day"].eq(opened.dt.normalize()),
+        (opened - rows["day"]).dt.total_seconds(),
+        _seconds_of_day(keys, "changed"),
+    )
+    later = 60 * rows.groupby(["our_id", "day"], sort=False).cumcount().to_numpy()
+    changed = rows["day"] + pd.to_timedelta(start + later, unit="s")
+    return rows.assign(changed=changed).sort_values("changed", kind="stable", ignore_index=True)
+
+
+def _current_state(deals: pd.DataFrame, events: pd.DataFrame, export_date: pd.Timestamp) -> pd.DataFrame:
+    """``deals`` with the stage, amount (US dollars) and rep claims of each deal's last change, and a last
+    modification at or after it."""
+    last = events.groupby("our_id", sort=False).tail(1).set_index("our_id")
+
+    def current(column: str) -> pd.Series:
+        return deals["our_id"].map(last[column])
+
+    is_open = ~deals["step"].isin(["won", "lost"])
+    latest = pd.concat([deals["created"], current("changed")], axis=1).max(axis=1)
+    export = pd.Timestamp(export_date).normalize()
+    return deals.assign(
+        stage=current("stage"),
+        amount=current("amount"),
+        rep_close_date=current("rep_close_date").where(is_open),
+        forecast_category=current("forecast_category"),
+        rep_probability=current("rep_probability"),
+        modified=_last_modified(deals["our_id"], latest, deals["close_date"], export),
+    )
+
+
+def _in_deal_currency(
+    events: pd.DataFrame, deals: pd.DataFrame, dated: pd.DataFrame, fmt: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events and deals with ``local_amount`` (what the CRM writes: in the data export each deal's own
+    currency, the won value as booked, any other amount at the currency's standing rate so that it stays put
+    while rates move) and ``amount_as_read`` (the US dollars the loader reads back: a history row at the
+    dated rate of its day, an opportunity at that of its close or expected close date)."""
+    if fmt != "salesforce-data-export":
+        return (
+            events.assign(local_amount=events["amount"], amount_as_read=events["amount"]),
+            deals.assign(local_amount=deals["amount"], amount_as_read=deals["amount"]),
+        )
+    currency = deals.set_index("our_id")["currency"]
+    booked = pd.Series(_local_amounts(deals, dated).to_numpy(), index=deals["our_id"])
+    local = (events["amount"] * events["our_id"].map(currency).map(STANDING_RATES)).round(2)
+    is_won = events["stage"].eq(STAGES[fmt]["won"].name)
+    local = local.where(~is_won, events["our_id"].map(booked))
+    day = events["changed"].dt.normalize()
+    events = events.assign(
+        local_amount=local, amount_as_read=_read_back(local, events["our_id"].map(currency), day, dated)
+    )
+    last_rows = events.groupby("our_id", sort=False).tail(1).set_index("our_id")
+    last = deals["our_id"].map(last_rows["local_amount"])
+    on = deals["close_date"].fillna(deals["rep_close_date"]).fillna(deals["created"].dt.normalize())
+    deals = deals.assign(local_amount=last, amount_as_read=_read_back(last, deals["currency"], on, dated))
+    return events, deals
+
+
+def _read_back(local: pd.Series, codes: pd.Series, on: pd.Series, dated: pd.DataFrame) -> pd.Series:
+    """Amounts in their own currency in US dollars at the dated rate in force ``on`` each date, to the cent,
+    as Salesforce's advanced currency management (and our loader) converts them."""
+    return (local * (1.0 / _dated_rate(codes, on, dated))).round(2)
+
+
+def _stage_entries(events: pd.DataFrame) -> pd.DataFrame:
+    """The rows at which a deal entered a stage, only its last entry into each (what HubSpot's "Date entered"
+    properties keep), in time order."""
+    entered = events["stage"].ne(events.groupby("our_id", sort=False)["stage"].shift())
+    return events.loc[entered].drop_duplicates(["our_id", "stage"], keep="last")
+
+
+def _history_as_carried(events: pd.DataFrame, fmt: str) -> pd.DataFrame | None:
+    """The history in our ``deal_history.csv`` schema holding what the format carries of it: every field of
+    every change in the data export; the stages entered and when in HubSpot; nothing in a report."""
+    if fmt == "salesforce-report":
+        return None
+    if fmt == "hubspot":
+        entries = _stage_entries(events)
+        return pd.DataFrame(
+            {
+                "opportunity_id": entries["opportunity_id"],
+                "changed_at": _days(entries["changed"]),
+                "stage": entries["stage"],
+            }
+        )
+    return pd.DataFrame(
+        {
+            "opportunity_id": events["opportunity_id"],
+            "changed_at": _days(events["changed"]),
+            "stage": events["stage"],
+            "amount": _plain(events["amount_as_read"]),
+            "rep_close_date": _days(events["rep_close_date"]),
+            "forecast_category": events["forecast_category"],
+            "rep_probability": events["rep_probability"].map(lambda p: f"{p:g}"),
+        }
+    )
 
 
 def _currencies(ids: pd.Series) -> pd.Series:
@@ -332,10 +575,18 @@ def _teams(crm: SyntheticCRM, fmt: str, names: dict[str, str]) -> pd.DataFrame:
 # --- the formats ------------------------------------------------------------------------------------------
 
 
-def _salesforce_report(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, bytes]:
+def _salesforce_report(
+    deals: pd.DataFrame, same: SyntheticCRM, events: pd.DataFrame | None
+) -> dict[str, bytes]:
     """An opportunity report with products, as CSV from an en_US user: labels, M/D/YYYY dates, 1,234.00
-    amounts, every value quoted; its enrichment files under the names the shipped mapping gives them."""
+    amounts, every value quoted; its enrichment files under the names the shipped mapping gives them. A
+    report holds no history: with one, the deals' current amounts, stages and claims."""
     won = deals["step"].eq("won")
+    amount = (
+        deals["close_value"].where(won, "").map(lambda v: f"{float(v):,.2f}" if v else "")
+        if events is None
+        else deals["amount"].map(lambda v: f"{v:,.2f}", na_action="ignore").fillna("")
+    )
     report = pd.DataFrame(
         {
             "Opportunity ID": deals["opportunity_id"],
@@ -347,7 +598,7 @@ def _salesforce_report(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, byt
             "Product Name": deals["product"],
             "Stage": deals["stage"],
             "Fiscal Period": _fiscal_period(deals["close_date"].fillna(deals["rep_close_date"])),
-            "Amount": deals["close_value"].where(won, "").map(lambda v: f"{float(v):,.2f}" if v else ""),
+            "Amount": amount,
             "Probability (%)": deals["rep_probability"].map(lambda p: f"{p:g}"),
             "Close Date": _us_dates(deals["close_date"].fillna(deals["rep_close_date"])),
             "Created Date": _us_dates(deals["created"]),
@@ -379,16 +630,28 @@ def _salesforce_report(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, byt
     }
 
 
-def _salesforce_data_export(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, bytes]:
-    """The Data Export service's Opportunity, User, Account, CurrencyType and DatedConversionRate files."""
+def _salesforce_data_export(
+    deals: pd.DataFrame, same: SyntheticCRM, events: pd.DataFrame | None
+) -> dict[str, bytes]:
+    """The Data Export service's Opportunity, User, Account, CurrencyType and DatedConversionRate files, and
+    OpportunityHistory with a history."""
     users = _users(same.sales_teams)
     user_id = dict(zip(users["FirstName"] + " " + users["LastName"], users["Id"], strict=True))
     account = _account_records(same.accounts)
     account_id = dict(zip(account["Name"], account["Id"], strict=True))
     dated = _dated_rates(deals["created"].min(), same.export_date)
-    opportunities = _opportunity_records(deals, user_id, account_id, dated)
+    opportunities = _opportunity_records(deals, user_id, account_id, dated, events is not None)
+    history = {}
+    if events is not None:
+        owner = events["our_id"].map(deals.set_index("our_id")["sales_agent"].map(user_id))
+        history["OpportunityHistory.csv"] = _csv(
+            _opportunity_history(events, owner, deals.set_index("our_id")["currency"]),
+            quote_all=True,
+            encoding="latin-1",
+        )
     return {
         "Opportunity.csv": _csv(opportunities, quote_all=True, encoding="latin-1"),
+        **history,
         "User.csv": _csv(users, quote_all=True, encoding="latin-1"),
         "Account.csv": _csv(account, quote_all=True, encoding="latin-1"),
         "CurrencyType.csv": _csv(_currency_types(same.export_date), quote_all=True),
@@ -397,17 +660,30 @@ def _salesforce_data_export(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str
 
 
 def _opportunity_records(
-    deals: pd.DataFrame, user_id: dict[str, str], account_id: dict[str, str], dated: pd.DataFrame
+    deals: pd.DataFrame,
+    user_id: dict[str, str],
+    account_id: dict[str, str],
+    dated: pd.DataFrame,
+    with_history: bool = False,
 ) -> pd.DataFrame:
     """Opportunity.csv: the standard fields in export order (a custom field after them), booleans 0/1,
-    amounts in each deal's own currency, a few deleted rows beside the deals they copy."""
+    amounts in each deal's own currency, a few deleted rows beside the deals they copy. With a history, each
+    deal's current stage (sorted in the history stages' order), amount and claims: its last history row's."""
     won, closed = deals["step"].eq("won"), deals["step"].isin(["won", "lost"])
-    order = {name: str(position) for position, name in enumerate(STEPS, start=1)}
+    stages = STAGES["salesforce-data-export"]
+    if with_history:
+        names = [*HISTORY_STAGE_NAMES["salesforce-data-export"], stages["won"].name, stages["lost"].name]
+        sort_order = deals["stage"].map({name: str(k) for k, name in enumerate(names, start=1)})
+        local = deals["local_amount"]
+        expected = (local * deals["rep_probability"] / 100).round(2)
+        category = deals["forecast_category"].map(FORECAST_API)
+    else:
+        sort_order = deals["step"].map({name: str(k) for k, name in enumerate(STEPS, start=1)})
+        local = expected = _local_amounts(deals, dated).where(won)
+        category = deals["step"].map({key: stage.forecast_api for key, stage in stages.items()})
     owner = deals["sales_agent"].map(user_id)
-    local = _local_amounts(deals, dated).where(won)
     close = deals["close_date"].fillna(deals["rep_close_date"])
     modified = _stamps(deals["modified"])
-    stages = STAGES["salesforce-data-export"]
     fields = {name: "" for name in OPPORTUNITY_FIELDS}
     fields.update(
         Id=deals["opportunity_id"],
@@ -416,14 +692,14 @@ def _opportunity_records(
         IsPrivate="0",
         Name=deals["account"].where(deals["account"].ne(""), "Neukunde") + " Lizenzen",
         StageName=deals["stage"],
-        StageSortOrder=deals["step"].map(order),
-        Amount=local.map(lambda v: f"{v:.2f}", na_action="ignore").fillna(""),
+        StageSortOrder=sort_order,
+        Amount=_cents(local),
         Probability=deals["rep_probability"].map(lambda p: f"{p:g}"),
-        ExpectedRevenue=local.map(lambda v: f"{v:.2f}", na_action="ignore").fillna(""),
+        ExpectedRevenue=_cents(expected),
         CloseDate=_days(close),
         IsClosed=closed.map({True: "1", False: "0"}),
         IsWon=won.map({True: "1", False: "0"}),
-        ForecastCategory=deals["step"].map({key: stage.forecast_api for key, stage in stages.items()}),
+        ForecastCategory=category,
         ForecastCategoryName=deals["forecast_category"],
         CurrencyIsoCode=deals["currency"],
         HasOpportunityLineItem="0",
@@ -440,6 +716,40 @@ def _opportunity_records(
     )
     records = pd.DataFrame(fields, index=deals.index)
     return _with_deleted_rows(records, deals["our_id"])
+
+
+def _opportunity_history(events: pd.DataFrame, owner: pd.Series, currency: pd.Series) -> pd.DataFrame:
+    """OpportunityHistory.csv: one row per change in time order, numbered so, each holding the whole state
+    from its CreatedDate on, with what it changed from (From..., Prev...); ``owner`` per event (the user who
+    made the change), ``currency`` per deal."""
+    api = events["forecast_category"].map(FORECAST_API)
+    previous = (
+        events.assign(api=api)
+        .groupby("our_id", sort=False)[["stage", "local_amount", "rep_close_date", "api"]]
+        .shift()
+    )
+    stamps = _stamps(events["changed"])
+    fields = {name: "" for name in OPPORTUNITY_HISTORY_FIELDS}
+    fields.update(
+        Id=_record_ids("008", len(events)),
+        OpportunityId=events["opportunity_id"],
+        CreatedById=owner,
+        CreatedDate=stamps,
+        StageName=events["stage"],
+        Amount=_cents(events["local_amount"]),
+        ExpectedRevenue=_cents((events["local_amount"] * events["rep_probability"] / 100).round(2)),
+        CloseDate=_days(events["rep_close_date"]),
+        Probability=events["rep_probability"].map(lambda p: f"{p:g}"),
+        FromForecastCategory=previous["api"].fillna(""),
+        ForecastCategory=api,
+        FromOpportunityStageName=previous["stage"].fillna(""),
+        CurrencyIsoCode=events["our_id"].map(currency),
+        SystemModstamp=stamps,
+        IsDeleted="0",
+        PrevAmount=_cents(previous["local_amount"]),
+        PrevCloseDate=_days(previous["rep_close_date"]),
+    )
+    return pd.DataFrame(fields, index=events.index)
 
 
 def _with_deleted_rows(records: pd.DataFrame, ours: pd.Series) -> pd.DataFrame:
@@ -460,18 +770,25 @@ def _local_amounts(deals: pd.DataFrame, dated: pd.DataFrame) -> pd.Series:
     """Each won value in the deal's own currency at the dated rate in force on its close date, to the cent,
     chosen so that converting back (as Salesforce and our loader do) gives the US dollar value exactly."""
     usd = pd.to_numeric(deals["close_value"].replace("", None), errors="coerce").astype(float)
-    rate = pd.Series(1.0, index=deals.index)
-    for code in set(deals["currency"]) - {CORPORATE_CURRENCY}:
-        table = dated.loc[dated["IsoCode"].eq(code)]
-        starts = pd.to_datetime(table["StartDate"], format="%Y-%m-%d").to_numpy()
-        mine = deals["currency"].eq(code) & deals["close_date"].notna()
-        at = np.searchsorted(starts, deals.loc[mine, "close_date"].to_numpy(), side="right") - 1
-        rate[mine] = table["ConversionRate"].astype(float).to_numpy()[at]
+    rate = _dated_rate(deals["currency"], deals["close_date"], dated)
     local = (usd * rate).round(2)
     back = (local / rate).round(2)
     if not np.allclose(back[usd.notna()], usd[usd.notna()], rtol=0, atol=1e-9):
         raise ValueError("a won value does not convert back to its US dollar value to the cent")
     return local
+
+
+def _dated_rate(codes: pd.Series, on: pd.Series, dated: pd.DataFrame) -> pd.Series:
+    """Units of each currency per US dollar in force ``on`` each date (DatedConversionRate); 1 for dollars and
+    where there is no date."""
+    rate = pd.Series(1.0, index=codes.index)
+    for code in set(codes) - {CORPORATE_CURRENCY}:
+        table = dated.loc[dated["IsoCode"].eq(code)]
+        starts = pd.to_datetime(table["StartDate"], format="%Y-%m-%d").to_numpy()
+        mine = codes.eq(code) & on.notna()
+        at = np.searchsorted(starts, on[mine].to_numpy(), side="right") - 1
+        rate[mine] = table["ConversionRate"].astype(float).to_numpy()[at]
+    return rate
 
 
 def _users(teams: pd.DataFrame) -> pd.DataFrame:
@@ -572,9 +889,11 @@ def _dated_rates(first: pd.Timestamp, export_date: pd.Timestamp) -> pd.DataFrame
     )
 
 
-def _hubspot(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, bytes]:
+def _hubspot(deals: pd.DataFrame, same: SyntheticCRM, events: pd.DataFrame | None) -> dict[str, bytes]:
     """HubSpot's all-deals export: its labels, date-times to the minute, true/false flags, the probability
-    as a fraction, named after the export's date."""
+    as a fraction, named after the export's date. With a history, every deal's current amount, and one
+    ``Date entered "<stage> (Sales Pipeline)"`` column per stage of the pipeline: when the deal last entered
+    it (blank if never)."""
     won, closed = deals["step"].eq("won"), deals["step"].isin(["won", "lost"])
     flag = {True: "true", False: "false"}
     export = pd.DataFrame(
@@ -585,7 +904,7 @@ def _hubspot(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, bytes]:
             + deals["opportunity_id"],
             "Deal Stage": deals["stage"],
             "Pipeline": "Sales Pipeline",
-            "Amount": deals["close_value"].where(won, ""),
+            "Amount": deals["close_value"].where(won, "") if events is None else _plain(deals["amount"]),
             "Close Date": _minutes(deals["close_date"].fillna(deals["rep_close_date"])),
             "Create Date": _minutes(deals["created"]),
             "Deal owner": deals["sales_agent"],
@@ -597,6 +916,12 @@ def _hubspot(deals: pd.DataFrame, same: SyntheticCRM) -> dict[str, bytes]:
             "Last Modified Date": _minutes(deals["modified"]),
         }
     )
+    if events is not None:
+        entries = _stage_entries(events)
+        for name in HUBSPOT_STAGES:
+            entered = entries.loc[entries["stage"].eq(name)].set_index("our_id")["changed"]
+            at = pd.Series(entered.reindex(deals["our_id"]).to_numpy(), index=deals.index)
+            export[f'Date entered "{name} ({HUBSPOT_PIPELINE})"'] = _minutes(at)
     return {f"hubspot-crm-exports-all-deals-{pd.Timestamp(same.export_date):%Y-%m-%d}.csv": _csv(export)}
 
 
@@ -630,6 +955,18 @@ def _csv(frame: pd.DataFrame, quote_all: bool = False, encoding: str = "utf-8") 
     """A frame as CSV bytes, LF line ends (every value quoted when the CRM does so)."""
     quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
     return frame.to_csv(index=False, lineterminator="\n", quoting=quoting).encode(encoding)
+
+
+def _plain(values: pd.Series) -> pd.Series:
+    """Numbers as our CSVs write them: whole ones without decimals, others to the cent (NaN blank)."""
+    return values.map(
+        lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}", na_action="ignore"
+    ).fillna("")
+
+
+def _cents(values: pd.Series) -> pd.Series:
+    """Amounts to the cent, as Salesforce writes currency fields (NaN blank)."""
+    return values.map(lambda v: f"{v:.2f}", na_action="ignore").fillna("")
 
 
 def _days(stamps: pd.Series) -> pd.Series:

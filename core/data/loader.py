@@ -49,6 +49,7 @@ from core.data.report_files import (
     split_footer,
     split_title,
 )
+from core.data.stage_entered import stage_entered_history
 from core.errors import DataContractError, RowsBreakContract
 
 HEADER_ROWS = 1
@@ -889,10 +890,18 @@ def read_crm(
     stage_order = _stage_order(frames[PIPELINE.name], mapping)
     history, history_findings = None, ()
     history_path = _find(root, mapping.source_file(DEAL_HISTORY.name))
+    history_source, history_name, raw_history = _source(mapping, DEAL_HISTORY), history_path.name, None
     if history_path.exists():
-        history_source = _source(mapping, DEAL_HISTORY)
         read = _read_xlsx if history_path.suffix.lower() == ".xlsx" else _read_csv
         raw_history, _, _ = read(history_path, history_source, DEAL_HISTORY, mapping)
+        read_paths.append(history_path)
+    elif mapping.stage_entered:  # no history file: the stage history in the pipeline's "date entered" columns
+        key = pipeline_source.label("opportunity_id")
+        labels = {"opportunity_id": key, "changed_at": mapping.stage_entered}
+        history_source, history_name = Source(pipeline_name, labels), pipeline_name
+        entered = stage_entered_history(frames[PIPELINE.name], mapping.stage_entered, mapping.date_format)
+        raw_history = entered if len(entered) else None
+    if raw_history is not None:
         typed = _set_aside(
             lambda f: _validate_history(f, history_source, mapping.date_format, mapping.probability_scale),
             raw_history,
@@ -905,8 +914,7 @@ def read_crm(
             currency, typed["changed_at"], rates, corporate, mapping.rate_style == "units_per_corporate"
         )
         typed["amount"] = (typed["amount"] * factor).round(2)
-        history, history_findings = _repaired_history(typed, pipeline, stage_order, history_path.name)
-        read_paths.append(history_path)
+        history, history_findings = _repaired_history(typed, pipeline, stage_order, history_name)
     products = (
         _set_aside(
             lambda f: _validate_products(f, _source(mapping, PRODUCTS)), frames[PRODUCTS.name], rejected

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.contract import CANONICAL_STAGES, CURRENCIES, DEAL_HISTORY, FILES, OPEN_STAGES, PIPELINE
+from core.data.stage_entered import stage_entered_pattern
 from core.errors import DataContractError
 
 TRUE_VALUES = frozenset({"1", "true", "yes", "y", "t"})  # how exports write a set flag (any case)
@@ -63,6 +64,10 @@ class ColumnMapping:
     ``probability_scale`` is what a certain deal's probability reads (100 for percent, 1 for a fraction),
     ``currency`` names the corporate currency when the export does not, and ``rate_style`` says how the
     currencies file's rates read (``units_per_corporate`` for Salesforce's ConversionRate).
+    ``forecast_categories`` renames forecast category values in the pipeline and the history alike
+    (Salesforce writes API values such as ``BestCase`` in OpportunityHistory, labels such as ``Best Case`` in
+    Opportunity.ForecastCategoryName); ``stage_entered`` is the label template of the pipeline's "date
+    entered" columns that give the stage history when there is no history file (``core.data.stage_entered``).
     """
 
     name: str = "MavenTech"
@@ -80,6 +85,8 @@ class ColumnMapping:
     probability_scale: float = 100.0
     currency: str = ""
     rate_style: str = RATE_STYLES[0]
+    forecast_categories: dict[str, str] = field(default_factory=dict)
+    stage_entered: str = ""
 
     def source_files(self, canonical: str) -> tuple[str, ...]:
         """Every file name the canonical file ``canonical`` may be read from, in the mapping's order."""
@@ -105,6 +112,9 @@ class ColumnMapping:
             out = self._outcome_states(out)
         if canonical_file == PIPELINE.name:
             out = self._fill_contract_fields(out)
+        renamed = self.forecast_categories and "forecast_category" in out.columns
+        if renamed and canonical_file in (PIPELINE.name, DEAL_HISTORY.name):
+            out["forecast_category"] = out["forecast_category"].str.strip().replace(self.forecast_categories)
         return out
 
     def _outcome_states(self, out: pd.DataFrame) -> pd.DataFrame:
@@ -212,6 +222,27 @@ def load_mapping(path: Path) -> ColumnMapping:
     unknown = set(outcome) - set(Outcome.__dataclass_fields__)
     if unknown:
         raise DataContractError(name, f"[outcome] has unknown key '{sorted(unknown)[0]}'")
+    forecast_categories = raw.get("forecast_categories", {})
+    history = raw.get("history", {})
+    for section, table in (("forecast_categories", forecast_categories), ("history", history)):
+        if not isinstance(table, dict):
+            raise DataContractError(name, f"{section} must be a [{section}] table")
+    for source, target in forecast_categories.items():
+        if not isinstance(target, str) or not target.strip():
+            raise DataContractError(
+                name, f"[forecast_categories] renames '{source}' to {target!r}; give the name as text"
+            )
+    unknown = set(history) - {"stage_entered"}
+    if unknown:
+        raise DataContractError(name, f"[history] has unknown key '{sorted(unknown)[0]}' (use stage_entered)")
+    stage_entered = history.get("stage_entered", "")
+    try:
+        if not isinstance(stage_entered, str):
+            raise ValueError(f"{stage_entered!r} is not text")
+        if stage_entered:
+            stage_entered_pattern(stage_entered)
+    except ValueError as exc:
+        raise DataContractError(name, f"[history] stage_entered {exc}") from None
     lookups = {}
     for target, spec in raw.get("lookups", {}).items():
         if target not in LOOKUP_TARGETS:
@@ -237,4 +268,6 @@ def load_mapping(path: Path) -> ColumnMapping:
         probability_scale=float(options.get("probability_scale", 100.0)),
         currency=str(options.get("currency", "")),
         rate_style=rate_style,
+        forecast_categories={str(k): v.strip() for k, v in forecast_categories.items()},
+        stage_entered=stage_entered,
     )

@@ -175,7 +175,8 @@ DEFAULT_EXPORT_DATE = "2026-08-14"
 
 @dataclass(frozen=True)
 class SyntheticCRM:
-    """The four MavenTech files plus ``truth`` (hidden parameters and outcomes of every deal)."""
+    """The four MavenTech files plus ``truth`` (hidden parameters and outcomes of every deal), and the field
+    history in our ``deal_history.csv`` schema when one was drawn (``core.data.synthetic_history``)."""
 
     sales_pipeline: pd.DataFrame
     accounts: pd.DataFrame
@@ -183,6 +184,7 @@ class SyntheticCRM:
     sales_teams: pd.DataFrame
     truth: pd.DataFrame
     export_date: pd.Timestamp
+    history: pd.DataFrame | None = None
 
 
 def _names(rng: np.random.Generator, n: int) -> list[str]:

@@ -20,6 +20,8 @@ can do, so a model with history features may beat them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -122,6 +124,13 @@ def synthetic_history(crm: SyntheticCRM, seed: int = 7) -> tuple[pd.DataFrame, p
     history = history.loc[history["changed_at"] <= export]
     history = history.sort_values(["opportunity_id", "changed_at"], kind="stable").reset_index(drop=True)
     return _as_written(history), _current(pipeline, history)
+
+
+def with_history(crm: SyntheticCRM, seed: int = 7) -> SyntheticCRM:
+    """``crm`` with its field history drawn (:func:`synthetic_history`): the pipeline carries each deal's
+    current stage and the rep's current call, ``history`` the changes that led there."""
+    history, pipeline = synthetic_history(crm, seed)
+    return replace(crm, sales_pipeline=pipeline, history=history)
 
 
 def _as_written(history: pd.DataFrame) -> pd.DataFrame:

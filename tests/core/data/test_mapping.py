@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data import load_crm, load_mapping, read_crm
+from core.data import ColumnMapping, load_crm, load_mapping, read_crm
 from core.errors import DataContractError
 
 SALESFORCE = Path(__file__).resolve().parents[3] / "dataset" / "mappings" / "salesforce-report.toml"
@@ -235,3 +235,66 @@ def test_timestamps_count_as_their_calendar_day(tmp_path) -> None:
         "2017-01-09"
     )
     assert deals.loc["T2", "age_days"] == 0.0 and deals.loc["T1", "engage_date"] == pd.Timestamp("2017-01-02")
+
+
+DATA_EXPORT = SALESFORCE.with_name("salesforce-data-export.toml")
+
+
+def test_forecast_category_renames_apply_to_the_pipeline_and_the_history_alike() -> None:
+    mapping = ColumnMapping(forecast_categories={"BestCase": "Best Case", "Forecast": "Commit"})
+    frame = pd.DataFrame({"forecast_category": ["BestCase", " Forecast", "Best Case", "Upside", ""]})
+    for canonical in ("sales_pipeline.csv", "deal_history.csv"):
+        renamed = mapping.apply(canonical, frame)["forecast_category"].tolist()
+        assert renamed == ["Best Case", "Commit", "Best Case", "Upside", ""]  # others stay as they are
+    assert mapping.apply("accounts.csv", frame).equals(frame)
+
+
+def test_a_data_export_reads_history_api_values_as_the_opportunitys_labels(tmp_path) -> None:
+    """OpportunityHistory holds ForecastCategory API values (BestCase, Forecast), Opportunity the labels."""
+    _write(
+        tmp_path / "Opportunity.csv",
+        "Id,IsDeleted,OwnerId,AccountId,StageName,StageSortOrder,Amount,Probability,CloseDate,IsClosed,IsWon,"
+        "ForecastCategory,ForecastCategoryName,CreatedDate".split(","),
+        [
+            ("F1", "0", "Ann", "Acme", "Angebot", "2", "900.00", "50", "2025-04-30", "0", "0", "BestCase",
+             "Best Case", "2025-01-06 09:00:00"),
+            ("F2", "0", "Bob", "Beta", "Verhandlung", "3", "500.00", "75", "2025-05-31", "0", "0", "Forecast",
+             "Commit", "2025-01-10 10:00:00"),
+        ],
+    )  # fmt: skip
+    _write(
+        tmp_path / "OpportunityHistory.csv",
+        "Id,OpportunityId,CreatedDate,StageName,Amount,CloseDate,Probability,ForecastCategory".split(","),
+        [
+            ("H1", "F1", "2025-01-06 09:00:00", "Qualifizierung", "800.00", "2025-03-31", "10", "Pipeline"),
+            ("H2", "F1", "2025-02-01 11:00:00", "Angebot", "900.00", "2025-04-30", "50", "BestCase"),
+            ("H3", "F2", "2025-01-10 10:00:00", "Qualifizierung", "500.00", "2025-05-31", "10", "Pipeline"),
+            ("H4", "F2", "2025-02-15 15:00:00", "Verhandlung", "500.00", "2025-05-31", "75", "Forecast"),
+        ],
+    )
+    crm = read_crm(tmp_path, load_mapping(DATA_EXPORT))
+    assert crm.deals.set_index("opportunity_id")["forecast_category"].to_dict() == {
+        "F1": "Best Case",
+        "F2": "Commit",
+    }
+    assert crm.history["forecast_category"].tolist() == ["Pipeline", "Best Case", "Pipeline", "Commit"]
+    then = load_crm(tmp_path, as_of="2025-02-10", mapping=load_mapping(DATA_EXPORT)).deals
+    assert then.set_index("opportunity_id")[["stage", "forecast_category", "amount"]].values.tolist() == [
+        ["Angebot", "Best Case", 900.0],
+        ["Qualifizierung", "Pipeline", 500.0],
+    ]
+
+
+def test_forecast_category_renames_must_be_text(tmp_path) -> None:
+    path = tmp_path / "renames.toml"
+    path.write_text("[forecast_categories]\nBestCase = 3\n")
+    with pytest.raises(
+        DataContractError, match=r"^renames.toml: \[forecast_categories\] renames 'BestCase' to 3"
+    ):
+        load_mapping(path)
+    path.write_text('forecast_categories = "BestCase"\n')
+    with pytest.raises(
+        DataContractError, match=r"forecast_categories must be a \[forecast_categories\] table"
+    ):
+        load_mapping(path)
+    assert load_mapping(DATA_EXPORT).forecast_categories["BestCase"] == "Best Case"
