@@ -47,6 +47,7 @@ DATA_FLAG_COLUMNS: tuple[str, ...] = (
     "flag_unknown_product",
     "flag_no_engage_date",
     "flag_unlisted_stage",
+    "flag_rep_without_team",
 )
 
 

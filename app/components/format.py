@@ -176,6 +176,7 @@ DATA_FLAGS: dict[str, str] = {
     "product_alias": "product name spelled differently from the product list (corrected)",
     "no_engage_date": "no engage date yet",
     "unlisted_stage": "stage not listed in the column mapping (kept as open)",
+    "rep_without_team": "rep without a manager or region in the sales-team list",
 }
 VALUE_SOURCES: dict[str, str] = {
     "amount": "the deal's amount in the CRM",
@@ -220,6 +221,19 @@ QUALITY_FINDINGS: dict[str, tuple[str, str]] = {
         "left out of every figure",
     ),
     "other_currency": ("Deal in another currency than the corporate one", ""),
+    "rep_without_team": (
+        "Rep in the sales-team list without a manager or region",
+        "kept; the missing manager or region shown as Unknown",
+    ),
+    "closed_before_created": (
+        "Deal entered in the CRM after it closed",
+        "kept as closed; its age is unknown, so it adds nothing to cycle times",
+    ),
+    "closed_after_export": (
+        "Closed deal dated after the export's date",
+        "kept closed as the CRM has it",
+    ),
+    "report_layout_rows": ("Report title, subtotal or footer rows", "skipped: they are not deals"),
     "not_utf8_file": ("File saved in an older character encoding, not UTF-8", ""),
     "history_unknown_deal": (
         "Field-history row of a deal the export's deal list does not have",

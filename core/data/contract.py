@@ -108,6 +108,7 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "flag_blank_account",
     "flag_unknown_account",
     "flag_unknown_agent",
+    "flag_rep_without_team",
     "flag_unknown_product",
     "flag_no_engage_date",
     "flag_unlisted_stage",

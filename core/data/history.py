@@ -70,8 +70,13 @@ def _running(history: pd.DataFrame, stage_order: tuple[str, ...]) -> pd.DataFram
         stage_position=position,
         stage_entered_at=entered.groupby(by_deal, sort=False).ffill(),
         stage_regressions=regressed.groupby(by_deal, sort=False).cumsum(),
-        close_date_pushes=(pushed_days > 0).astype(int).groupby(by_deal, sort=False).cumsum(),
-        days_pushed=pushed_days.groupby(by_deal, sort=False).cumsum(),
+        # a history that never holds a close date (HubSpot's stage dates) says nothing of pushes: unknown
+        close_date_pushes=(pushed_days > 0)
+        .astype(int)
+        .groupby(by_deal, sort=False)
+        .cumsum()
+        .where(state["rep_close_date"].notna()),
+        days_pushed=pushed_days.groupby(by_deal, sort=False).cumsum().where(state["rep_close_date"].notna()),
         first_amount=state.groupby("opportunity_id", sort=False)["amount"].transform("first"),
     ).drop(columns="_order")
 

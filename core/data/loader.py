@@ -691,6 +691,8 @@ def _normalise(
     deals["flag_blank_account"] = deals["account"].eq("")
     deals["flag_no_engage_date"] = deals["engage_date"].isna()
     deals["flag_unknown_agent"] = ~deals["sales_agent"].isin(teams["sales_agent"]) if len(teams) else False
+    partial = teams["manager"].eq(UNKNOWN) | teams["regional_office"].eq(UNKNOWN)
+    deals["flag_rep_without_team"] = deals["sales_agent"].isin(teams.loc[partial, "sales_agent"])
     deals["flag_unknown_product"] = (
         ~deals["product"].isin(products["product"]) & ~deals["flag_no_product"] if len(products) else False
     )

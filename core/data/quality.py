@@ -164,6 +164,14 @@ def assess_quality(
             "sales agent not listed in sales_teams.csv",
         ),
         (
+            "rep_without_team",
+            "sales_agent",
+            deals["flag_rep_without_team"],
+            "sales_agent",
+            "kept; the missing manager or office rolls up as Unknown",
+            "rep listed in sales_teams.csv without a manager or regional office",
+        ),
+        (
             "unknown_product",
             "product",
             deals["flag_unknown_product"],

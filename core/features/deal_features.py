@@ -127,7 +127,7 @@ FEATURE_LABELS: dict[str, str] = {
     "account_win_rate": "account's win rate",
     "sector_win_rate": "sector's win rate",
     "track_record_win_rate": "win rate from rep, product, account, price and size records together",
-    "stage_position": "stage reached (0 = the first open stage)",
+    "stage_position": "stage reached",
     "days_in_stage": "days in the current stage",
     "stage_regressions": "times the deal went back a stage",
     "close_date_pushes": "times the close date was pushed",

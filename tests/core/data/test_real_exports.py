@@ -481,3 +481,21 @@ def test_a_hubspot_export_reads_as_it_comes(tmp_path: Path) -> None:
         DataContractError, match=r"^hubspot-crm-exports-\*\.csv: 2 files match in .*; keep one$"
     ):
         read_crm(tmp_path, HUBSPOT)
+
+
+def test_a_rep_without_a_manager_or_region_is_reported(tmp_path: Path) -> None:
+    """A user the export lists without ManagerId or Division rolls up as Unknown, and the report says so
+    (a rep missing from the user file altogether is the unknown_sales_agent finding)."""
+    folder = write_data_export(tmp_path / "partial")
+    users = (
+        (folder / "User.csv")
+        .read_bytes()
+        .decode("latin-1")
+        .replace('"005B","Jean","Dupont","005M","EMEA"', '"005B","Jean","Dupont","",""')
+    )
+    (folder / "User.csv").write_bytes(users.encode("latin-1"))
+    crm = read_crm(folder, DATA_EXPORT)
+    (item,) = [i for i in crm.quality.items if i.code == "rep_without_team"]
+    assert item.count == 3 and item.examples == ("Jean Dupont",)
+    deals = crm.deals.set_index("opportunity_id")
+    assert deals.loc["006B", ["manager", "regional_office"]].tolist() == ["Unknown", "Unknown"]
