@@ -55,7 +55,7 @@ from core.model.metrics import expected_brier, expected_calibration_error
 
 CENSORING_METHODS = ("hazard", "closed_only")
 # With a field history, open deals' labels come from snapshots at least this old (section 3 of model-spec)
-LANDMARK_DAYS = 180
+LANDMARK_DAYS = 120  # or the 80th percentile of the time to close, when longer
 # Left out by default: the team hierarchy adds nothing the rep does not already carry.
 EXCLUDED_FEATURES: tuple[str, ...] = ("manager", "regional_office")
 # The ablation that shows what the field history adds (run beside the model wherever the export has one).
@@ -295,14 +295,14 @@ class WinProbabilityModel(BaseEstimator):
         """P(won | its state at as_of) per deal open at ``crm.as_of``, for an export with a field history.
 
         A deal's history changes on the way to its close in ways no forward chain can know, so the labels
-        come from landmarks instead: snapshots old enough (``LANDMARK_DAYS``, or the 90th percentile of the
-        time to close when longer) that nearly every deal was decided by the as-of date learn "won by the
+        come from landmarks instead: snapshots old enough (``LANDMARK_DAYS``, or the 80th percentile of the
+        time to close when longer) that most deals were decided by the as-of date learn "won by the
         as-of date" from their features, history included, and that model scores the open deals' states at
         the as-of date. A deal still open at the as-of date counts as not won, as one that never closes
         does. Too few landmarks: the history-blind hazard instead.
         """
         closed_ages = snapshots.loc[snapshots["outcome"].ne("open"), "close_age_days"].dropna()
-        horizon = max(LANDMARK_DAYS, float(np.quantile(closed_ages, 0.9)) if len(closed_ages) else 0.0)
+        horizon = max(LANDMARK_DAYS, float(np.quantile(closed_ages, 0.8)) if len(closed_ages) else 0.0)
         landmark = (snapshots["snapshot_date"] <= crm.as_of - pd.Timedelta(days=horizon)).to_numpy()
         won = (snapshots["outcome"] == "won").to_numpy()
         if landmark.sum() < 200 or np.unique(won[landmark]).size < 2:
