@@ -38,7 +38,7 @@ app: $(STAMP)
 
 ## Regenerate the bundled demo data (seeded, byte-identical)
 generate-demo: $(STAMP)
-	$(PY) -m models.generate --deals 15000 --seed 7 --out-dir dataset
+	$(PY) -m models.generate --deals 15000 --seed 7 --history --out-dir dataset
 
 ## Validate an export and print its data-quality report (make validate DATA=path/to/export)
 DATA ?= dataset

@@ -7,12 +7,21 @@ import pandas as pd
 from core.data import read_crm
 from core.data.contract import DEAL_COLUMNS
 from core.data.synthetic import generate_crm
+from core.data.synthetic_history import with_history
 from models.generate import write_crm
 
 
 def test_dataset_is_the_generators_output(demo_dir, tmp_path) -> None:
-    write_crm(generate_crm(n_deals=15_000, seed=7), tmp_path)  # what `make generate-demo` writes
-    for name in ("sales_pipeline.csv", "accounts.csv", "products.csv", "sales_teams.csv", "truth.csv"):
+    # what `make generate-demo` writes (python -m models.generate --deals 15000 --seed 7 --history)
+    write_crm(with_history(generate_crm(n_deals=15_000, seed=7), seed=7), tmp_path)
+    for name in (
+        "sales_pipeline.csv",
+        "deal_history.csv",
+        "accounts.csv",
+        "products.csv",
+        "sales_teams.csv",
+        "truth.csv",
+    ):
         assert (tmp_path / name).read_bytes() == (demo_dir / name).read_bytes(), name
 
 
