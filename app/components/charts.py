@@ -431,8 +431,10 @@ def pipeline_change_chart(steps: pd.DataFrame, money: Money) -> go.Figure:
     """The open pipeline's waterfall: its value on the compare date, each change type's value (green up,
     red down, with the number of deals), its value now."""
     deals = ["" if pd.isna(n) else f"{int(n):,} deal{'s' if int(n) != 1 else ''}" for n in steps["deals"]]
+    ends = steps["measure"] != "relative"
+    end_text = iter(money.pair(*steps.loc[ends, "value"].tolist()))  # both ends in one unit: $1.66M, $1.65M
     text = [
-        money(v) if m != "relative" else f"{'+' if v >= 0 else '-'}{money(abs(v))}"
+        next(end_text) if m != "relative" else f"{'+' if v >= 0 else '-'}{money(abs(v))}"
         for v, m in zip(steps["value"], steps["measure"], strict=True)
     ]
     fig = go.Figure(

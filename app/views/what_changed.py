@@ -94,8 +94,8 @@ def _deal_table(rows: pd.DataFrame, values: list[str], key: str) -> None:
     table = whole_amounts(rows, values).assign(link=links)
     if not table["detail"].astype(str).str.strip().ne("").any():
         table = table.drop(columns="detail")
-    columns = ["change", "opportunity_id", *values, "sales_agent", "manager", "regional_office", "product"]
-    columns += [c for c in ("detail", "link") if c in table.columns]
+    columns = ["change", "opportunity_id", *(["detail"] if "detail" in table.columns else []), *values]
+    columns += ["sales_agent", "manager", "regional_office", "product", "link"]
     st.dataframe(
         table[columns],
         hide_index=True,
