@@ -68,6 +68,20 @@ def filter_changes(changes: pd.DataFrame, filters: DealFilters) -> pd.DataFrame:
     return changes.loc[mask]
 
 
+HISTORY_COLUMNS = ("days_in_stage", "close_date_pushes", "days_pushed")  # blank without a field history
+
+
+def has_field_history(predictions: pd.DataFrame, changes: pd.DataFrame) -> bool:
+    """True when the run's export had a field history, so amounts, close dates and stages can move: any
+    history fact on today's deals (a history of stage dates alone leaves the pushes blank) or any change
+    only a history shows."""
+    facts = [c for c in HISTORY_COLUMNS if c in predictions.columns]
+    only_history = (*AMOUNT_CHANGES, *CLOSE_DATE_MOVES, *STAGE_MOVES)
+    return bool(predictions[facts].notna().any().any()) or bool(
+        changes["change_type"].isin(only_history).any()
+    )
+
+
 def pipeline_now(predictions: pd.DataFrame, filters: DealFilters) -> float:
     """Open pipeline now of the segment the filters select: the scored open deals' value (unscored deals,
     never engaged, are in no change), as the Overview shows it for the same filters."""

@@ -24,7 +24,7 @@ if changes is None:
 recorded = run.metadata.changes or {}
 compare_to = str(recorded.get("compare_to") or "the compare date")
 filters = current_filters()
-history = pipeline.has_history(run.predictions)
+history = what_changed.has_field_history(run.predictions, changes)
 shown = what_changed.filter_changes(changes, filters)
 move = what_changed.pipeline_move(
     shown, what_changed.pipeline_now(run.predictions, filters), with_amounts=history

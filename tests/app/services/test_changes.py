@@ -77,3 +77,11 @@ def test_the_sentence_says_the_move_and_its_parts() -> None:
         "Since 2026-08-07 the open pipeline grew by €250, from €1,600 to €1,850: 1 new deal added (€1,000); "
         "1 deal won (€500); 1 deal lost (€300); amounts changed on 1 deal (+€50 net)."
     )
+
+
+def test_a_field_history_is_seen_in_the_deals_facts_or_in_the_changes() -> None:
+    only_dates = CHANGES[CHANGES["change_type"].isin(["new", "won", "lost"])]
+    assert not changes.has_field_history(DEALS, only_dates)
+    assert changes.has_field_history(DEALS, CHANGES)  # an amount moved: only a history shows that
+    stage_dates = DEALS.assign(days_in_stage=[3.0, None, None, None], close_date_pushes=None)
+    assert changes.has_field_history(stage_dates, only_dates)  # stage dates without close dates
