@@ -189,7 +189,8 @@ def rep_call(called: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_ranges(table: pd.DataFrame, ranges: dict[str, tuple[float, float]], money: Money) -> pd.DataFrame:
-    """The call table with the model's P10-P90 of each category's deals as text (``model_range``)."""
+    """The call table with the model's P10-P90 of each category's deals as text (``model_range``; blank
+    for a category without one, as when the range was not simulated)."""
     text = {name: money.range(*band) for name, band in ranges.items()}
     return table.assign(model_range=table["category"].map(text))
 

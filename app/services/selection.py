@@ -18,6 +18,7 @@ from app.services.store import PredictionRun
 from core.forecast.selection import QUARTER_CHANCES, quarter_dependence, selection_quantiles
 
 SIMULATIONS = 2_000
+QUICK_DEALS = 20_000  # a range for up to this many deals is simulated without asking (about a second)
 SIMULATED_COLUMNS = ("opportunity_id", "deal_value", *QUARTER_CHANCES)
 
 

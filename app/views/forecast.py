@@ -181,14 +181,24 @@ if forecast_call.has_categories(deals):
     if called.empty:
         st.caption(f"No filtered deal has a rep close date in {md(quarter.label)}.")
     else:
-        ranges = selection.ranges_by(run, called, "category", quarter)
+        simulate = len(called) <= selection.QUICK_DEALS or st.toggle(
+            "Simulate the model's P10 - P90 for these deals",
+            key="call_ranges",
+            help=f"{len(called):,} deals: the first simulation takes a few seconds, then it is kept.",
+        )
+        ranges = selection.ranges_by(run, called, "category", quarter) if simulate else {}
         table = forecast_call.with_ranges(forecast_call.rep_call(called), ranges, money)
         st.markdown(md(forecast_call.call_sentence(table, quarter.label, money)))
         call_view.rep_call_table(table, money)
         st.caption(
             f"Each category holds the filtered open deals whose rep close date is in {md(quarter.label)}. "
             "The model's expected value and range are for the same deals, from its chance of winning each "
-            f"inside the quarter; the range is simulated for them with {md(selection.simulation_note(run))}."
+            "inside the quarter; "
+            + (
+                f"the range is simulated for them with {md(selection.simulation_note(run))}."
+                if simulate
+                else "the range is simulated when the toggle above asks for it."
+            )
         )
     at_risk = forecast_call.commit_at_risk(called)
     upside = forecast_call.upside(deals, quarter)
