@@ -149,7 +149,10 @@ def category_of(deals: pd.DataFrame) -> pd.Series:
 
 
 def due_in_quarter(deals: pd.DataFrame, quarter: HeadlineQuarter) -> pd.Series:
-    """True for deals the rep expects to close inside the quarter (their ``rep_close_date``)."""
+    """True for deals the rep expects to close inside the quarter (their ``rep_close_date``; none when the
+    export has categories but no rep close dates)."""
+    if "rep_close_date" not in deals.columns:
+        return pd.Series(False, index=deals.index)
     close = deals["rep_close_date"]
     return (close >= quarter.start) & (close <= quarter.end)
 

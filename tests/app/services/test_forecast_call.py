@@ -101,3 +101,9 @@ def test_the_track_record() -> None:
         "is the aim); on average the middle of the forecast (P50) was $10 (9%) below it. The reps' Commit "
         "was on average $40 below it."
     )
+
+
+def test_categories_without_rep_close_dates_call_nothing_for_the_quarter() -> None:
+    called = forecast_call.call_deals(DEALS.drop(columns="rep_close_date"), QUARTER)
+    assert called.empty
+    assert forecast_call.commit_at_risk(called).empty
