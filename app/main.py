@@ -24,6 +24,9 @@ pages = [
     drilldown,
     st.Page("views/forecast.py", title="Forecast", icon=":material/trending_up:", url_path="forecast"),
     st.Page(
+        "views/what_changed.py", title="What Changed", icon=":material/compare_arrows:", url_path="changes"
+    ),
+    st.Page(
         "views/model_health.py",
         title="Model & Data Health",
         icon=":material/monitor_heart:",

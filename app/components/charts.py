@@ -425,3 +425,103 @@ def importance_chart(importance: pd.DataFrame) -> go.Figure:
     _layout(fig, None, max(260, label_rows_height(labels, 26) + 80))
     fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 60, "t": 20, "b": 10})
     return fig
+
+
+def pipeline_change_chart(steps: pd.DataFrame, money: Money) -> go.Figure:
+    """The open pipeline's waterfall: its value on the compare date, each change type's value (green up,
+    red down, with the number of deals), its value now."""
+    deals = ["" if pd.isna(n) else f"{int(n):,} deal{'s' if int(n) != 1 else ''}" for n in steps["deals"]]
+    ends = steps["measure"] != "relative"
+    end_text = iter(money.pair(*steps.loc[ends, "value"].tolist()))  # both ends in one unit: $1.66M, $1.65M
+    text = [
+        next(end_text) if m != "relative" else f"{'+' if v >= 0 else '-'}{money(abs(v))}"
+        for v, m in zip(steps["value"], steps["measure"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Waterfall(
+            x=[plain(label) for label in steps["label"]],
+            y=steps["value"].tolist(),
+            measure=steps["measure"].tolist(),
+            text=text,
+            textposition="outside",
+            customdata=deals,
+            increasing={"marker": {"color": WON}},
+            decreasing={"marker": {"color": "rgb(214, 69, 65)"}},
+            totals={"marker": {"color": LINE}},
+            connector={"line": {"color": "rgba(128,128,128,0.5)"}},
+            cliponaxis=False,
+            hovertemplate="%{x}: %{text} %{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(**money.axis)
+    fig.update_xaxes(type="category")
+    _layout(fig, None, 380)
+    fig.update_layout(hovermode="closest", showlegend=False, margin={"l": 10, "r": 10, "t": 30, "b": 40})
+    return fig
+
+
+def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
+    """Each past Friday's forecast of its quarter (P10-P90 band, P50) against what the deals open then won,
+    and the reps' Commit when there is one; one band per quarter, so no line joins two quarters."""
+    fig = go.Figure()
+    for k, (start, part) in enumerate(rows.groupby("period_start", sort=True)):
+        first = k == 0
+        quarter = f"Q{pd.Timestamp(start).quarter} {pd.Timestamp(start).year}"
+        x = part["as_of"].tolist()
+        fig.add_scatter(
+            x=x,
+            y=part["p90"].tolist(),
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            legendgroup="band",
+            name="P90",
+            hovertemplate=f"{quarter} P90 {money.hover()}<extra></extra>",
+        )
+        fig.add_scatter(
+            x=x,
+            y=part["p10"].tolist(),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=BAND,
+            name="P10-P90 range",
+            legendgroup="band",
+            showlegend=first,
+            hovertemplate=f"{quarter} P10 {money.hover()}<extra></extra>",
+        )
+        fig.add_scatter(
+            x=x,
+            y=part["p50"].tolist(),
+            mode="lines",
+            line={"color": LINE, "width": 2},
+            name="P50 (median)",
+            legendgroup="p50",
+            showlegend=first,
+            hovertemplate=f"P50 {money.hover()}<extra></extra>",
+        )
+        fig.add_scatter(
+            x=x,
+            y=part["actual"].tolist(),
+            mode="markers",
+            marker={"color": ACCENT, "symbol": "x", "size": 9},
+            name="Actually won",
+            legendgroup="actual",
+            showlegend=first,
+            hovertemplate=f"Won {money.hover()}<extra></extra>",
+        )
+        if "rep_commit" in part.columns and part["rep_commit"].notna().any():
+            fig.add_scatter(
+                x=x,
+                y=part["rep_commit"].tolist(),
+                mode="lines+markers",
+                line={"color": "rgb(150, 150, 150)", "dash": "dot", "width": 1.5},
+                marker={"size": 5},
+                name="Reps' Commit",
+                legendgroup="commit",
+                showlegend=first,
+                hovertemplate=f"Reps' Commit {money.hover()}<extra></extra>",
+            )
+    fig.update_yaxes(**money.axis, rangemode="tozero")
+    fig.update_xaxes(title="Forecast made on (each Friday)")
+    return _layout(fig, None, 360)

@@ -62,9 +62,14 @@ class Money:
 
     def range(self, low: float, high: float) -> str:
         """A range in one unit: €969,111 - €1.3M reads badly, €0.97M - €1.30M does not."""
-        if max(abs(low), abs(high)) >= 1e6:
-            return f"{self.prefix}{low / 1e6:,.2f}M - {self.prefix}{high / 1e6:,.2f}M"
-        return f"{self(low)} - {self(high)}"
+        return " - ".join(self.pair(low, high))
+
+    def pair(self, first: float, second: float) -> tuple[str, str]:
+        """Two amounts read side by side, in one unit: €1.66M and €1.65M, where €1.7M and €1.6M would hide a
+        €9,764 move between them."""
+        if max(abs(first), abs(second)) >= 1e6:
+            return f"{self.prefix}{first / 1e6:,.2f}M", f"{self.prefix}{second / 1e6:,.2f}M"
+        return self(first), self(second)
 
     @property
     def table_format(self) -> str:

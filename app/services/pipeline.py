@@ -134,6 +134,16 @@ def crm_stage(deals: pd.DataFrame) -> pd.Series:
     return own.where(own.ne(""), outcome_state)
 
 
+def has_history(deals: pd.DataFrame) -> bool:
+    """True when the run's export had a field history: its deals carry close-date pushes (blank without)."""
+    return "close_date_pushes" in deals.columns and bool(deals["close_date_pushes"].notna().any())
+
+
+def slipped(deals: pd.DataFrame) -> pd.DataFrame:
+    """Deals whose close date was pushed at least once (the field history's ``close_date_pushes``)."""
+    return deals.loc[deals["close_date_pushes"].ge(1).to_numpy()]
+
+
 def search_deals(deals: pd.DataFrame, text: str) -> pd.DataFrame:
     """Deals whose id, account, rep, manager or product contains ``text`` (case-insensitive, literal)."""
     needle = text.strip().lower()

@@ -18,6 +18,7 @@ from app.services.store import PredictionRun
 from core.forecast.selection import QUARTER_CHANCES, quarter_dependence, selection_quantiles
 
 SIMULATIONS = 2_000
+QUICK_DEALS = 20_000  # a range for up to this many deals is simulated without asking (about a second)
 SIMULATED_COLUMNS = ("opportunity_id", "deal_value", *QUARTER_CHANCES)
 
 
@@ -86,3 +87,21 @@ def headline_figures(
         stored = pipeline.quarter_row(run.forecast, quarter, *segment)
     computed = computed_band(run, deals) if stored is None else None
     return pipeline.quarter_figures(deals, quarter, segment if stored is not None else None, stored, computed)
+
+
+def quarter_range(
+    run: PredictionRun, deals: pd.DataFrame, quarter: pipeline.HeadlineQuarter
+) -> tuple[float, float]:
+    """P10 and P90 of the revenue ``deals`` bring in the headline quarter, simulated as a filter selection's
+    range is (cached per run and deal set): the model's range beside a group of deals the reps call."""
+    row = computed_band(run, deals).iloc[1 if quarter.is_next else 0]
+    return float(row["p10"]), float(row["p90"])
+
+
+def ranges_by(
+    run: PredictionRun, deals: pd.DataFrame, column: str, quarter: pipeline.HeadlineQuarter
+) -> dict[str, tuple[float, float]]:
+    """:func:`quarter_range` of each group of ``deals`` by ``column`` (the reps' forecast categories)."""
+    return {
+        str(name): quarter_range(run, group, quarter) for name, group in deals.groupby(column, sort=False)
+    }

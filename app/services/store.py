@@ -21,11 +21,17 @@ import streamlit as st
 from core.data.mapping import mapping_for
 from core.errors import RevIntelError
 from core.outputs import (
+    ACCURACY,
+    ACCURACY_FILE,
+    CHANGES,
+    CHANGES_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
     PREDICTIONS,
     PREDICTIONS_FILE,
+    QUANTILES,
+    QUANTILES_FILE,
     SHAP,
     SHAP_FILE,
     Column,
@@ -102,6 +108,17 @@ def forecast_backtest_command(run: PredictionRun) -> str:
     """The command that backtests the revenue forecast for this run's data (models/evaluation)."""
     data_dir = run.metadata.data.get("data_dir", "DIR")
     return f"python -m models.evaluation.forecast_backtest --data-dir {data_dir} --as-of-dates D1,D2,..."
+
+
+def compare_command(run: PredictionRun) -> str:
+    """The command that rewrites this run's outputs comparing with another date (``--compare-to``): the
+    same export, as-of date and out dir, so only pipeline_changes.csv's compare date moves."""
+    data = run.metadata.data
+    mapping = f" --mapping {data['mapping_file']}" if data.get("mapping_file") else ""
+    return (
+        f"{PREDICT_COMMAND} --data-dir {data.get('data_dir', 'DIR')}{mapping} --as-of {run.metadata.as_of} "
+        f"--out-dir {run.out_dir} --compare-to YYYY-MM-DD"
+    )
 
 
 def _run_key(out_dir: Path) -> tuple[str, int, int] | None:
@@ -249,6 +266,42 @@ def _with_feature_labels(shap: pd.DataFrame, labels: dict[str, str]) -> pd.DataF
     # mapped over the feature categories, not the rows (1.7M rows at 100k open deals)
     named = shap["feature"].astype("category").map(lambda name: labels.get(name) or name)
     return shap.assign(feature_label=named.astype("category"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _read_extra(out_dir: str, run_id: str, name: str) -> pd.DataFrame | None:
+    """One of the run's later tables (pipeline_changes, forecast_quantiles, forecast_accuracy), typed by the
+    contract and cached on the run id; None when the run did not write it (older runs)."""
+    root = Path(out_dir)
+    if not ((root / name).exists() or (root / fast_file(name)).exists()):
+        return None
+    table = EXTRA_TABLES[name]
+    frame = _read_table(root, name, table)
+    for column in (c.name for c in table if c.kind == "text" and c.name not in frame.columns):
+        frame[column] = ""  # an optional text column an older writer left out (``detail``)
+    return frame
+
+
+EXTRA_TABLES: dict[str, tuple[Column, ...]] = {
+    CHANGES_FILE: CHANGES,
+    QUANTILES_FILE: QUANTILES,
+    ACCURACY_FILE: ACCURACY,
+}
+
+
+def pipeline_changes(run: PredictionRun) -> pd.DataFrame | None:
+    """pipeline_changes.csv of the run (what changed since its compare date), read when a page asks."""
+    return _read_extra(run.out_dir, run.run_id, CHANGES_FILE)
+
+
+def forecast_quantiles(run: PredictionRun) -> pd.DataFrame | None:
+    """forecast_quantiles.csv of the run (revenue at q = 0.01 .. 0.99 per period and segment)."""
+    return _read_extra(run.out_dir, run.run_id, QUANTILES_FILE)
+
+
+def forecast_accuracy(run: PredictionRun) -> pd.DataFrame | None:
+    """forecast_accuracy.csv of the run (the track record: past Fridays' forecasts against what was won)."""
+    return _read_extra(run.out_dir, run.run_id, ACCURACY_FILE)
 
 
 _PREFETCHED: set[str] = set()

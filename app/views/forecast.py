@@ -7,12 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
+from app.components import forecast_call as call_view
 from app.components.format import TABLE_PLACEHOLDER, Money, md, percent, whole_amounts
 from app.components.gate import missing_notice, require_run
 from app.components.quarter import no_period_figures, quarter_metrics
 from app.filters import FORECAST_SEGMENT_TYPES, SEGMENT_LABELS, current_filters
-from app.services import health, pipeline, selection
-from app.services.store import forecast_backtest_command, predict_command, run_state
+from app.services import forecast_call, health, pipeline, selection
+from app.services.store import (
+    forecast_accuracy,
+    forecast_backtest_command,
+    forecast_quantiles,
+    predict_command,
+    run_state,
+)
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
 PERIOD_FORMAT = {"week": "%Y-%m-%d", "month": "%b %Y", "quarter": "Q%q %Y"}
@@ -126,14 +133,34 @@ target = st.number_input(
     placeholder="no target",
 )
 quarter_metrics(figures, quarter, selection.simulation_note(run), money)
-if target and figures.total is not None:
-    st.columns(4)[0].metric(
-        "Gap to target (expected)",
-        money(max(target - figures.total, 0.0)),
-        help="Target minus the quarter total (expected); 0 when the target is covered.",
+if target:
+    quantiles = forecast_quantiles(run)
+    grid = (
+        forecast_call.quarter_quantiles(quantiles, quarter, segment)
+        if quantiles is not None and segment is not None
+        else None
     )
-elif target:
-    st.caption("No gap to target: it needs the quarter total, which needs won so far (see above).")
+    outlook = forecast_call.target_outlook(target, figures, deals, grid)
+    call_view.target_metrics(outlook, forecast_call.chance_text(outlook.chance), money)
+    if outlook.won is not None:
+        st.markdown(md(forecast_call.target_sentence(outlook, money)))
+    else:
+        st.caption(
+            "No coverage or gap to target: both need won so far, which is kept for the forecast's segments "
+            "only (see above)."
+        )
+    if segment is None:
+        st.caption(
+            "The chance of reaching a target needs the whole distribution of the quarter's revenue, which "
+            "the batch step keeps for the whole pipeline and for one region, manager, rep or product; the "
+            "filtered deals are none of these."
+        )
+    elif quantiles is None:
+        missing_notice(
+            "The chance of reaching a target (forecast_quantiles.csv)", predict_command(run.out_dir)
+        )
+    elif grid is None:
+        st.caption("forecast_quantiles.csv has no row for this quarter and selection: no chance to show.")
 points = pipeline.cumulative_quarter(forecast, quarter, run.as_of, *segment) if segment is not None else None
 if points is None:
     st.caption(
@@ -146,6 +173,81 @@ elif not points.empty:
     st.caption(
         "Weekly points add expected revenue (expected values add up); the range exists only for the "
         "whole quarter because quantiles do not add."
+    )
+
+if forecast_call.has_categories(deals):
+    st.subheader(f"The reps' call against the model, {quarter.label}")
+    called = forecast_call.call_deals(deals, quarter)
+    if called.empty:
+        st.caption(f"No filtered deal has a rep close date in {md(quarter.label)}.")
+    else:
+        simulate = len(called) <= selection.QUICK_DEALS or st.toggle(
+            "Simulate the model's P10 - P90 for these deals",
+            key="call_ranges",
+            help=f"{len(called):,} deals: the first simulation takes a few seconds, then it is kept.",
+        )
+        ranges = selection.ranges_by(run, called, "category", quarter) if simulate else {}
+        table = forecast_call.with_ranges(forecast_call.rep_call(called), ranges, money)
+        st.markdown(md(forecast_call.call_sentence(table, quarter.label, money)))
+        call_view.rep_call_table(table, money)
+        st.caption(
+            f"Each category holds the filtered open deals whose rep close date is in {md(quarter.label)}. "
+            "The model's expected value and range are for the same deals, from its chance of winning each "
+            "inside the quarter; "
+            + (
+                f"the range is simulated for them with {md(selection.simulation_note(run))}."
+                if simulate
+                else "the range is simulated when the toggle above asks for it."
+            )
+        )
+    at_risk = forecast_call.commit_at_risk(called)
+    upside = forecast_call.upside(deals, quarter)
+    call_view.deal_list(
+        f"Commit at risk: {len(at_risk):,} deal{'s' if len(at_risk) != 1 else ''}",
+        at_risk,
+        "No Commit deal due this quarter has a model chance under 30%.",
+        money,
+        "call_at_risk",
+    )
+    call_view.deal_list(
+        f"Upside: {len(upside):,} deal{'s' if len(upside) != 1 else ''}",
+        upside,
+        "No Pipeline or Best Case deal has a model chance over 60% this quarter.",
+        money,
+        "call_upside",
+    )
+    st.caption(
+        "Commit at risk: Commit deals the rep expects this quarter that the model gives under 30% in it. "
+        "Upside: Pipeline and Best Case deals the model gives over 60% this quarter, whatever the rep's date."
+    )
+    st.download_button(
+        "Download the reps' call as CSV",
+        data=lambda: forecast_call.call_csv(called, at_risk, upside),
+        file_name=f"reps_call_{run.metadata.as_of}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+accuracy = forecast_accuracy(run)
+if accuracy is not None and not accuracy.empty:
+    st.subheader("Track record: past weeks' forecasts against what was won")
+    record = forecast_call.track_record(accuracy)
+    st.markdown(md(forecast_call.track_record_sentence(record, money)))
+    rows = forecast_call.track_record_rows(accuracy)
+    charts.show(charts.track_record_chart(rows, money))
+    st.caption(
+        "Each Friday of the last two complete quarters, the forecast of that quarter's revenue from the "
+        "deals open that day, against what those deals went on to win in it (both shrink as the quarter "
+        "goes on). " + ("The whole pipeline's: the sidebar filters do not apply." if filters.active else "")
+    )
+    st.download_button(
+        "Download the track record as CSV",
+        data=lambda: rows.to_csv(index=False),
+        file_name=f"forecast_track_record_{run.metadata.as_of}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
     )
 
 st.subheader("How far to trust the band")

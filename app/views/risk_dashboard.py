@@ -29,6 +29,7 @@ TABLE_COLUMNS = [
     "manager",
     "product",
     "deal_stage",
+    "close_date_pushes",
     "expected_close_date",
     "driver_1",
     "driver_2",
@@ -49,13 +50,21 @@ search = left.text_input(
 )
 sort_label = right.selectbox("Sort by", list(pipeline.DEAL_SORTS), key="risk_sort")
 sort = pipeline.DEAL_SORTS[sort_label]
-found = pipeline.search_deals(deals, search)
+history = pipeline.has_history(run.predictions)  # close-date pushes come from the export's field history
+slipped_only = history and st.toggle(
+    "Slipped only",
+    key="risk_slipped",
+    help="Only deals whose close date was pushed at least once (from the CRM's field history).",
+)
+found = pipeline.search_deals(pipeline.slipped(deals) if slipped_only else deals, search)
 shown = pipeline.deal_view(found, sort, n=MAX_ROWS)  # the export below takes every row in this order
 shown = whole_amounts(shown, ["deal_value", "value_at_risk", "value_in_play"]).assign(
     link=pipeline.deal_links(shown["opportunity_id"], filters),
     win_probability=shown["win_probability"] * 100,
     deal_stage=pipeline.crm_stage(shown),  # the CRM's own stage name (the CSV export keeps both columns)
 )
+if not history:  # blank for every deal without a field history: no column of dashes
+    shown = shown.drop(columns="close_date_pushes", errors="ignore")
 if "data_flags" in shown.columns:  # codes in words (the CSV export keeps the codes)
     shown = shown.assign(data_flags=data_flags_column(shown["data_flags"]))
 
@@ -105,6 +114,9 @@ event = st.dataframe(
             format="%d",
             help=f"Days since the deal was engaged; {TABLE_PLACEHOLDER} for Prospecting deals, which have no "
             "engage date yet",
+        ),
+        "close_date_pushes": st.column_config.NumberColumn(
+            "Pushes", format="%d", help="How many times the rep moved the close date later (field history)"
         ),
         "expected_close_date": st.column_config.DateColumn("Expected close", format="YYYY-MM-DD"),
         "driver_1": st.column_config.TextColumn("Driver 1", width="large"),

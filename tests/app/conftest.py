@@ -23,11 +23,17 @@ from core.data import load_crm
 from core.data.synthetic import generate_crm, oracle_win_probability
 from core.export import csv_bytes, parquet_bytes
 from core.outputs import (
+    ACCURACY,
+    ACCURACY_FILE,
+    CHANGES,
+    CHANGES_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
     PREDICTIONS,
     PREDICTIONS_FILE,
+    QUANTILES,
+    QUANTILES_FILE,
     SHAP,
     SHAP_FILE,
     Counts,
@@ -193,6 +199,11 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
     won = crm.deals[crm.deals["is_won"]]
     rows = []
     segment_types = ["all", "regional_office", "manager", "sales_agent", "product"]
+    if "forecast_category" in predictions.columns:  # as predict.py writes it for an export with categories
+        predictions = predictions.assign(
+            forecast_category=predictions["forecast_category"].replace("", NOT_SET_CATEGORY)
+        )
+        segment_types.append("forecast_category")
     for _, period in periods.iterrows():
         start, end = period["period_start"], period["period_end"]
         if period["period_type"] == "quarter":
@@ -211,6 +222,8 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
             expected = contribution.groupby(keys).sum()
             won_keys = pd.Series("All", index=won_in.index) if seg_type == "all" else won_in[seg_type]
             closed_won = won_in["close_value"].groupby(won_keys).sum()
+            if seg_type == "forecast_category":  # closed deals add no closed_won to a category
+                closed_won = closed_won.iloc[0:0]
             for segment, value in expected.items():
                 rows.append(
                     (
@@ -386,14 +399,202 @@ def _forecast_backtest(as_of: pd.Timestamp) -> dict:
     }
 
 
+COMPARE_DAYS = 14  # the fixture's compare date: two weeks before the as-of date (predict.py's default is 7)
+HISTORY_STAGES = ("Qualify", "Discovery", "Proposal", "Negotiation")
+CATEGORIES = ("Commit", "Best Case", "Pipeline", "")  # the reps' forecast category, "" = none
+NOT_SET_CATEGORY = "Not set"
+REP_PROBABILITY = {"Commit": "0.9", "Best Case": "0.5", "Pipeline": "0.1", "": ""}
+SOURCE_WITH_HISTORY = "the field history (amounts, stages and close dates as they were then)"
+SOURCE_WITHOUT_HISTORY = (
+    "the export's creation and close dates (no field history: amounts, stages and close dates only as "
+    "exported now, so none of them moves)"
+)
+
+
+def _add_history(predictions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The columns predict.py adds from a field history and the rep's own call: stage, days in it, close-date
+    pushes, the rep's close date (every 11th day from the as-of date, so some fall inside the quarter and
+    some after), a forecast category cycling Commit, Best Case, Pipeline, none, and the rep's probability.
+    The live deal with the best chance this quarter is Best Case, so the upside list is never empty."""
+    position = np.arange(len(predictions))
+    category = np.array([CATEGORIES[k % len(CATEGORIES)] for k in position], dtype=object)
+    chance = predictions["p_close_in_quarter"].where(~predictions["stale"].astype(bool))
+    category[int(np.nanargmax(chance.to_numpy(dtype=float)))] = "Best Case"
+    pushes = position % 3
+    return predictions.assign(
+        stage=[HISTORY_STAGES[k % len(HISTORY_STAGES)] for k in position],
+        days_in_stage=3 + (position * 7) % 60,
+        close_date_pushes=pushes,
+        days_pushed=15 * pushes,
+        rep_close_date=(as_of + pd.to_timedelta((position * 11) % 120, unit="D")).strftime("%Y-%m-%d"),
+        forecast_category=category,
+        rep_probability=[REP_PROBABILITY[c] for c in category],
+    )
+
+
+def _changes(crm, predictions: pd.DataFrame, as_of: pd.Timestamp, history: bool) -> tuple[pd.DataFrame, dict]:
+    """pipeline_changes.csv and its metadata, made to add up as the batch step's do: the open pipeline then
+    is the fixture's deal value now minus every value change. New deals: engaged after the compare date;
+    won and lost: closed after it; with a history also a few amounts, close dates and stages that moved."""
+    compare = as_of - pd.Timedelta(days=COMPARE_DAYS)
+    deals = crm.deals.set_index("opportunity_id")
+    now = predictions.set_index("opportunity_id")
+    engaged = pd.to_datetime(now["engage_date"].replace("", None))
+    rows: list[dict] = []
+
+    def add(ids, kind, before, after, detail=None) -> None:
+        for k, deal in enumerate(ids):
+            rows.append(
+                {
+                    "opportunity_id": deal,
+                    "change_type": kind,
+                    "value_before": float(np.asarray(before)[k]) if np.ndim(before) else float(before),
+                    "value_after": float(np.asarray(after)[k]) if np.ndim(after) else float(after),
+                    "detail": "" if detail is None else detail[k],
+                }
+            )
+
+    new = now.index[(engaged > compare).to_numpy()]
+    add(new, "new", 0.0, now.loc[new, "deal_value"])
+    closed = deals[~deals["is_open"] & (deals["close_date"] > compare) & (deals["close_date"] <= as_of)]
+    value = closed["amount"].fillna(closed["list_price"]).fillna(1000.0)
+    fresh = closed.index[(closed["engage_date"] > compare).to_numpy()]
+    add(fresh, "new", 0.0, value.loc[fresh])
+    for kind, won in (("won", True), ("lost", False)):
+        ids = closed.index[closed["is_won"].to_numpy() == won]
+        add(ids, kind, value.loc[ids], 0.0)
+    if history:
+        kept = now.loc[now.index.difference(new)].sort_index()
+        up, down = kept.index[:3], kept.index[3:5]
+        add(up, "amount_up", kept.loc[up, "deal_value"] - 100.0, kept.loc[up, "deal_value"])
+        add(down, "amount_down", kept.loc[down, "deal_value"] + 50.0, kept.loc[down, "deal_value"])
+        quarter_end = as_of.to_period("Q").end_time.normalize()
+        promised = pd.to_datetime(kept["rep_close_date"])
+        out = kept.index[((promised > quarter_end) & (kept["close_date_pushes"] >= 1)).to_numpy()][:3]
+        details = [
+            f"close date {quarter_end - pd.Timedelta(days=10):%Y-%m-%d} -> {promised[d]:%Y-%m-%d}"
+            for d in out
+        ]
+        add(out, "pushed_out", kept.loc[out, "deal_value"], kept.loc[out, "deal_value"], details)
+        into = kept.index[(promised <= quarter_end).to_numpy()][:1]
+        details = [
+            f"close date {quarter_end + pd.Timedelta(days=20):%Y-%m-%d} -> {promised[d]:%Y-%m-%d}"
+            for d in into
+        ]
+        add(into, "pulled_in", kept.loc[into, "deal_value"], kept.loc[into, "deal_value"], details)
+        moved = kept.index[5:10]
+        stage_at = {s: i for i, s in enumerate(HISTORY_STAGES)}
+        forward = [d for d in moved if stage_at[kept.loc[d, "stage"]] > 0][:4]
+        details = [
+            f"{HISTORY_STAGES[stage_at[kept.loc[d, 'stage']] - 1]} -> {kept.loc[d, 'stage']}" for d in forward
+        ]
+        add(
+            forward,
+            "stage_forward",
+            kept.loc[forward, "deal_value"],
+            kept.loc[forward, "deal_value"],
+            details,
+        )
+        back = [d for d in kept.index[10:20] if stage_at[kept.loc[d, "stage"]] < len(HISTORY_STAGES) - 1][:1]
+        details = [
+            f"{HISTORY_STAGES[stage_at[kept.loc[d, 'stage']] + 1]} -> {kept.loc[d, 'stage']}" for d in back
+        ]
+        add(back, "stage_back", kept.loc[back, "deal_value"], kept.loc[back, "deal_value"], details)
+    frame = pd.DataFrame(
+        rows, columns=["opportunity_id", "change_type", "value_before", "value_after", "detail"]
+    )
+    moves = frame["change_type"].isin(("new", "won", "lost", "amount_up", "amount_down"))
+    frame["value_change"] = np.where(moves, frame["value_after"] - frame["value_before"], 0.0).round(2)
+    frame = frame.join(deals[["sales_agent", "manager", "regional_office", "product"]], on="opportunity_id")
+    order = {k: i for i, k in enumerate(CHANGE_ORDER)}
+    frame = frame.assign(_order=frame["change_type"].map(order)).sort_values(["_order", "opportunity_id"])
+    frame = frame[[c.name for c in CHANGES]].reset_index(drop=True)
+    after = round(float(predictions["deal_value"].sum()), 2)
+    grouped = frame.groupby("change_type", sort=False)["value_change"]
+    summary = {
+        "compare_to": f"{compare:%Y-%m-%d}",
+        "source": SOURCE_WITH_HISTORY if history else SOURCE_WITHOUT_HISTORY,
+        "open_pipeline_before": round(after - float(frame["value_change"].sum()), 2),
+        "open_pipeline_after": after,
+        "by_type": {
+            str(kind): {"deals": int(n), "value_change": round(float(v), 2)}
+            for kind, n, v in zip(grouped.size().index, grouped.size(), grouped.sum(), strict=True)
+        },
+    }
+    return frame, summary
+
+
+CHANGE_ORDER = (
+    "new",
+    "won",
+    "lost",
+    "amount_up",
+    "amount_down",
+    "pushed_out",
+    "pulled_in",
+    "stage_forward",
+    "stage_back",
+)
+QUANTILE_GRID = np.round(np.arange(1, 100) / 100, 2)
+
+
+def _quantiles(forecast: pd.DataFrame) -> pd.DataFrame:
+    """forecast_quantiles.csv for every forecast row: q = 0.01 .. 0.99, linear through the row's P10, P50 and
+    P90 (so q = 0.1, 0.5, 0.9 are forecast.csv's), from half the P10 at q = 0.01 to 1.2 x the P90 at 0.99."""
+    knots_q = np.array([0.01, 0.1, 0.5, 0.9, 0.99])
+    knots = np.column_stack(
+        [0.5 * forecast["p10"], forecast["p10"], forecast["p50"], forecast["p90"], 1.2 * forecast["p90"]]
+    )
+    revenue = np.vstack([np.interp(QUANTILE_GRID, knots_q, row) for row in knots]).round(2)
+    keys = forecast[["period_type", "period_start", "segment_type", "segment"]].loc[
+        forecast.index.repeat(len(QUANTILE_GRID))
+    ]
+    return keys.assign(
+        scope="open", q=np.tile(QUANTILE_GRID, len(forecast)), revenue=revenue.ravel()
+    ).reset_index(drop=True)
+
+
+ACCURACY_FACTORS = (0.95, 1.05, 1.2, 0.8)  # actual / expected, week by week: inside, inside, above, below
+
+
+def _accuracy(as_of: pd.Timestamp, history: bool) -> pd.DataFrame:
+    """forecast_accuracy.csv: each Friday of the two complete quarters before the as-of date, a forecast of
+    its quarter shrinking from 500,000 to 50,000 as the quarter goes (P10-P90 = expected -12% .. +12%) and an
+    actual of expected x ACCURACY_FACTORS in turn (half the weeks inside the band); with categories the reps'
+    Commit is 70% of the actual."""
+    last = as_of.to_period("Q") - 1
+    rows = []
+    for quarter in (last - 1, last):
+        fridays = pd.date_range(quarter.start_time, quarter.end_time, freq="W-FRI")
+        for k, friday in enumerate(fridays):
+            expected = 500_000.0 - 450_000.0 * k / max(len(fridays) - 1, 1)
+            actual = expected * ACCURACY_FACTORS[len(rows) % len(ACCURACY_FACTORS)]
+            rows.append(
+                {
+                    "as_of": f"{friday:%Y-%m-%d}",
+                    "period_start": f"{quarter.start_time:%Y-%m-%d}",
+                    "expected": round(expected, 2),
+                    "p10": round(0.88 * expected, 2),
+                    "p50": round(expected, 2),
+                    "p90": round(1.12 * expected, 2),
+                    "actual": round(actual, 2),
+                    **({"rep_commit": round(0.7 * actual, 2)} if history else {}),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def build_prediction_outputs(
     root: Path,
     n_deals: int = 600,
     seed: int = 11,
     hostile_accounts: bool = True,
     forecast_backtest: bool = True,
+    history: bool = False,
 ) -> Path:
-    """Write a tiny CRM export (root/crm) and contract-conformant batch outputs (root/predictions)."""
+    """Write a tiny CRM export (root/crm) and contract-conformant batch outputs (root/predictions): the
+    predictions, forecast, SHAP values, quantile grid, track record and changes since the compare date;
+    ``history``: as from an export with a field history and the reps' forecast categories."""
     synthetic = generate_crm(n_deals=n_deals, seed=seed)
     data_dir = root / "crm"
     write_crm(synthetic, data_dir)
@@ -409,7 +610,10 @@ def build_prediction_outputs(
     base_value = 0.41
     shap_long = _shap(predictions, crm_open, base_value, rng)
     predictions = _add_drivers(predictions, shap_long)
+    if history:
+        predictions = _add_history(predictions, as_of)
     forecast = _forecast(predictions, crm, as_of)
+    changes, changes_summary = _changes(crm, predictions, as_of, history)
     out_dir = root / "predictions"
     out_dir.mkdir(parents=True, exist_ok=True)
     # as the batch step writes them: the contract's files, each CSV with its Parquet twin
@@ -417,10 +621,14 @@ def build_prediction_outputs(
         (PREDICTIONS_FILE, predictions, PREDICTIONS),
         (FORECAST_FILE, forecast, FORECAST),
         (SHAP_FILE, shap_long, SHAP),
+        (CHANGES_FILE, changes, CHANGES),
+        (QUANTILES_FILE, _quantiles(forecast), QUANTILES),
+        (ACCURACY_FILE, _accuracy(as_of, history), ACCURACY),
     ):
         (out_dir / name).write_bytes(csv_bytes(frame, decimals(table)))
         (out_dir / fast_file(name)).write_bytes(parquet_bytes(frame, decimals(table)))
-    run_id = hashlib.sha256(f"{crm.data_hash}|{as_of:%Y-%m-%d}|fixture|{seed}".encode()).hexdigest()[:16]
+    kind = "fixture-history" if history else "fixture"
+    run_id = hashlib.sha256(f"{crm.data_hash}|{as_of:%Y-%m-%d}|{kind}|{seed}".encode()).hexdigest()[:16]
     metadata = {
         "run_id": run_id,
         "as_of": f"{as_of:%Y-%m-%d}",
@@ -449,6 +657,8 @@ def build_prediction_outputs(
                 "persistent_variance": 0.002854,
             },
         },
+        "changes": changes_summary,
+        **({"stage_order": list(HISTORY_STAGES)} if history else {}),
         "risk": RiskInfo(formula="risk_score = 1 - win_probability (fixture)", tiers=TIERS),
         "timings_seconds": {
             "load": 0.1,
@@ -471,6 +681,19 @@ def build_prediction_outputs(
 def fixture_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A session-wide directory of small fixture batch outputs (read-only for tests)."""
     return build_prediction_outputs(tmp_path_factory.mktemp("fixture_run"))
+
+
+@pytest.fixture(scope="session")
+def history_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Fixture batch outputs as from an export with a field history and the reps' forecast categories."""
+    return build_prediction_outputs(tmp_path_factory.mktemp("history_run"), history=True)
+
+
+@pytest.fixture
+def history_env(history_outputs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at the fixture outputs with a field history."""
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(history_outputs))
+    return history_outputs
 
 
 @pytest.fixture(scope="session")
@@ -510,3 +733,30 @@ def app_env(fixture_outputs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the app at the fixture outputs."""
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(fixture_outputs))
     return fixture_outputs
+
+
+@pytest.fixture
+def csv_downloads(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - returns the runner below
+    """A runner: ``csv_downloads(at)`` reruns the AppTest and returns the rows of every deferred CSV
+    download the page registered, by file name (the page's own callables, called)."""
+    import io
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    def run(at) -> dict[str, pd.DataFrame]:  # noqa: ANN001 - an AppTest
+        registered = {}
+        original = MediaFileManager.add_deferred
+
+        def recording(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            registered[file_name] = data_callable
+            return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+        monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+        at.run()
+        monkeypatch.setattr(MediaFileManager, "add_deferred", original)
+        return {
+            name: pd.read_csv(io.StringIO(call()), dtype={"opportunity_id": str}, keep_default_na=False)
+            for name, call in registered.items()
+        }
+
+    return run

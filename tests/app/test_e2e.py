@@ -28,6 +28,7 @@ PAGES = {
     "deal": "Top three drivers",
     "forecast": "Revenue forecast",
     "health": "Model & data health",
+    "changes": "What changed",
 }
 
 

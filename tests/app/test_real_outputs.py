@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.components.format import Money, percent
+from app.services.pipeline import headline_quarter
 from core.data.synthetic import generate_crm
 from models.generate import write_crm
 
@@ -27,6 +28,7 @@ PAGES = (
     "views/deal_drilldown.py",
     "views/forecast.py",
     "views/model_health.py",
+    "views/what_changed.py",
 )
 
 
@@ -83,3 +85,21 @@ def test_every_page_renders_real_outputs_with_their_numbers(real_outputs: Path, 
         elif page.endswith("model_health.py"):
             validation = metadata["model"]["metrics"]["validation"]
             assert labels["Validation AUC"] == f"{validation['auc']:.3f}"
+        elif page.endswith("what_changed.py"):
+            # the batch step's own totals: open pipeline then + the changes = now, to the cent
+            changes = metadata["changes"]
+            then, now = money.pair(changes["open_pipeline_before"], changes["open_pipeline_after"])
+            assert labels[f"Open pipeline on {changes['compare_to']}"] == then
+            assert labels["Open pipeline now"] == now
+        elif page.endswith("forecast.py"):
+            # a target at won so far + the open deals' P50: the chance read off the real grid is about 50%
+            forecast = pd.read_csv(real_outputs / "forecast.csv", parse_dates=["period_start"])
+            start = headline_quarter(pd.Timestamp(metadata["as_of"])).start
+            row = forecast[
+                (forecast.period_type == "quarter")
+                & (forecast.segment_type == "all")
+                & (forecast.period_start == start)
+            ].iloc[0]
+            at.number_input(key="forecast_target").set_value(float(row["closed_won"] + row["p50"])).run()
+            chance = next(m.value for m in at.metric if m.label == "Chance of reaching the target")
+            assert chance in ("49%", "50%", "51%"), chance

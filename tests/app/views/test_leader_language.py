@@ -1,5 +1,6 @@
-"""The leader pages (Overview, Risk Dashboard, Deal Drill-down, Forecast) speak the sales leader's language:
-no statistic names or raw codes outside an expander; the Model & Data Health page keeps the statistics."""
+"""The leader pages (Overview, Risk Dashboard, Deal Drill-down, Forecast, What Changed) speak the sales
+leader's language: no statistic names or raw codes outside an expander; the Model & Data Health page keeps the
+statistics."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ LEADER_PAGES = (
     "views/risk_dashboard.py",
     "views/deal_drilldown.py",
     "views/forecast.py",
+    "views/what_changed.py",
 )
+CHANGE_CODES = re.compile(r"amount_up|amount_down|pushed_out|pulled_in|stage_forward|stage_back")
 BANNED = re.compile(
-    r"\bECE\b|\bAUC\b|brier|pinball|blank_account|no_engage_date|list_price|\bNone\b", re.IGNORECASE
+    rf"\bECE\b|\bAUC\b|brier|pinball|blank_account|no_engage_date|list_price|\bNone\b|{CHANGE_CODES.pattern}",
+    re.IGNORECASE,
 )
 # "None" and "ECE"/"AUC" are matched case-sensitively ("none of", "piece" are words, not codes)
 CASE_SENSITIVE = {"none": "None", "ece": "ECE", "auc": "AUC"}
@@ -193,3 +197,12 @@ def test_the_health_page_keeps_the_statistics(leader_outputs: Path) -> None:
     assert any("held-out AUC 0.48" in w.value.replace("\\", "") for w in at.warning)
     quality = next(d.value for d in at.dataframe if "code" in d.value.columns)
     assert "blank_account" in set(quality["code"])
+
+
+@pytest.mark.parametrize("page", ("views/what_changed.py", "views/forecast.py", "views/risk_dashboard.py"))
+def test_a_run_with_a_history_shows_no_change_codes_either(history_env: Path, page: str) -> None:
+    """The change types (amount_up, pushed_out, ...) read in words, in expanders too (the CSV keeps them)."""
+    at = _page(page)
+    assert not at.exception
+    shown = [text.replace("\\", "") for _, text in _texts(at._tree)]
+    assert [text for text in shown if CHANGE_CODES.search(text)] == []

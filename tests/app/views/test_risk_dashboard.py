@@ -152,3 +152,23 @@ def test_where_the_risk_sits_keeps_stale_value_apart_from_the_tiers(app_env: Pat
     assert round(by_name[STALE_CATEGORY], 2) == round(stale["value_at_risk"].sum(), 2)
     for tier, value in live.groupby("risk_tier")["value_at_risk"].sum().items():
         assert round(by_name[tier], 2) == round(value, 2)
+
+
+def test_push_count_and_slipped_only_with_a_field_history(history_env: Path) -> None:
+    predictions = pd.read_csv(history_env / "latest_predictions.csv", dtype={"opportunity_id": str})
+    pushes = predictions.set_index("opportunity_id")["close_date_pushes"]
+    at = _dashboard()
+    table = at.dataframe[0].value
+    assert table["close_date_pushes"].tolist() == pushes.loc[table["opportunity_id"]].tolist()
+    at.toggle(key="risk_slipped").set_value(True).run()
+    slipped = predictions[predictions["close_date_pushes"] >= 1]
+    table = at.dataframe[0].value
+    assert sorted(table["opportunity_id"]) == sorted(slipped["opportunity_id"])
+    assert _metric(at, "Deals in view") == f"{len(slipped):,}"
+    assert _metric(at, "Value at risk in view") == money(slipped["value_at_risk"].sum())
+
+
+def test_no_push_column_or_slipped_filter_without_a_history(app_env: Path) -> None:
+    at = _dashboard()
+    assert "close_date_pushes" not in at.dataframe[0].value.columns
+    assert not [t for t in at.toggle if t.label == "Slipped only"]

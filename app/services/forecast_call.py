@@ -1,0 +1,309 @@
+"""The weekly forecast call on the Forecast page: the chance of making a quarter target, the reps' call by
+forecast category against the model, and the track record of past weeks' forecasts.
+
+Frames in, frames (or small dataclasses) out; nothing here reads files or imports streamlit. Every figure is
+one the batch step wrote or a sum of them: P(revenue >= target) is read off forecast_quantiles.csv by
+``core.forecast.targets.chance_of_reaching``, expected values are deal value x the quarter's chance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from app.components.format import Money, percent
+from app.services.pipeline import HeadlineQuarter, QuarterFigures
+from core.forecast.targets import chance_of_reaching
+
+CATEGORY_ORDER = ("Commit", "Best Case", "Pipeline")  # the reps' categories, most sure first
+NOT_SET = "Not set"  # a deal without a forecast category, as forecast.csv names it
+COMMIT_AT_RISK_BELOW = 0.3  # a Commit deal due this quarter the model gives less than this
+UPSIDE_ABOVE = 0.6  # a Pipeline or Best Case deal the model gives more than this
+UPSIDE_CATEGORIES = ("Pipeline", "Best Case")
+GRID_EDGE = 0.01  # forecast_quantiles.csv spans q = 0.01 .. 0.99: it says no more beyond
+
+
+def quarter_quantiles(
+    quantiles: pd.DataFrame, quarter: HeadlineQuarter, segment: tuple[str, str | None]
+) -> pd.DataFrame | None:
+    """The quantile grid (q, revenue) of the open deals' revenue in the headline quarter for one stored
+    segment (segment name None: the only one of its type, the whole pipeline); None when it is not there."""
+    kind, name = segment
+    rows = quantiles[
+        quantiles["period_type"].eq("quarter")
+        & quantiles["period_start"].eq(quarter.start)
+        & quantiles["segment_type"].eq(kind)
+        & quantiles["scope"].eq("open")
+    ]
+    if name is not None:
+        rows = rows[rows["segment"].eq(name)]
+    return None if rows.empty else rows[["q", "revenue"]].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TargetOutlook:
+    """A quarter target against the headline quarter: what is won, expected and open, and the chance of
+    reaching it (None when the quarter's revenue distribution is not known for the selection)."""
+
+    target: float
+    won: float | None
+    expected: float
+    open_pipeline: float
+    chance: float | None
+
+    @property
+    def still_needed(self) -> float | None:
+        """Target minus what is already won (None when won so far is unknown)."""
+        return None if self.won is None else self.target - self.won
+
+    @property
+    def coverage(self) -> float | None:
+        """Open pipeline / (target - already won): how many times the open deals cover what is left."""
+        needed = self.still_needed
+        return None if needed is None or needed <= 0 else self.open_pipeline / needed
+
+    @property
+    def gap(self) -> float | None:
+        """Target - (already won + expected from open deals); negative when the expected total is above."""
+        return None if self.won is None else self.target - (self.won + self.expected)
+
+
+def target_outlook(
+    target: float, figures: QuarterFigures, deals: pd.DataFrame, grid: pd.DataFrame | None
+) -> TargetOutlook:
+    """The outlook for ``target`` from the headline quarter's ``figures`` of the filtered ``deals``: their
+    open pipeline (the Overview's: their deal value) and P(won so far + revenue from open deals >= target)
+    from the quarter's quantile ``grid`` (1 once the target is already won; None without a grid)."""
+    won = figures.won_so_far
+    if won is None or grid is None:
+        chance = None
+    elif target - won <= 0:
+        chance = 1.0
+    else:
+        chance = chance_of_reaching(grid, target - won)
+    return TargetOutlook(target, won, figures.expected, float(deals["deal_value"].sum()), chance)
+
+
+def chance_text(chance: float | None) -> str:
+    """The chance as a leader reads it; at the grid's edges it says no more than the grid does."""
+    if chance is None or math.isnan(chance):
+        return "n/a"
+    if chance >= 1.0:
+        return "Already reached"
+    if chance >= 1 - GRID_EDGE:
+        return "99% or more"
+    if chance <= GRID_EDGE:
+        return "1% or less"
+    return percent(chance)
+
+
+def target_sentence(outlook: TargetOutlook, money: Money) -> str:
+    """The target's outlook in plain words, with the figures the metrics beside it show (plain text)."""
+    target = money.exact(outlook.target)
+    needed = outlook.still_needed
+    if needed is None:
+        return ""
+    if needed <= 0:
+        return f"The {money(outlook.won)} already won this quarter reaches the target of {target}."
+    left = (
+        f"{money(needed)} more than the {money(outlook.won)} already won"
+        if outlook.won
+        else f"all {money(needed)} from deals open today (nothing is won in it yet)"
+    )
+    gap = outlook.gap or 0.0
+    short = (
+        f"{money(gap)} short of the target"
+        if gap > 0
+        else f"{money(-gap)} above the target"
+        if gap < 0
+        else "exactly the target"
+    )
+    coverage = outlook.coverage
+    covers = (
+        ""
+        if coverage is None
+        else f" The open pipeline of {money(outlook.open_pipeline)} is {coverage:.1f} times that."
+    )
+    chance = (
+        "" if outlook.chance is None else f" Chance of reaching it: {chance_text(outlook.chance).lower()}."
+    )
+    return (
+        f"To reach {target} the quarter needs {left}.{covers} The model expects {money(outlook.expected)} "
+        f"from open deals, so the expected total is {short}.{chance}"
+    )
+
+
+def has_categories(deals: pd.DataFrame) -> bool:
+    """True when the deals carry the reps' forecast category (blank for every deal without one)."""
+    return "forecast_category" in deals.columns and bool(
+        deals["forecast_category"].fillna("").astype(str).str.strip().ne("").any()
+    )
+
+
+def category_of(deals: pd.DataFrame) -> pd.Series:
+    """Each deal's forecast category, "Not set" for a blank one."""
+    category = deals["forecast_category"].fillna("").astype(str).str.strip()
+    return category.where(category.ne(""), NOT_SET)
+
+
+def due_in_quarter(deals: pd.DataFrame, quarter: HeadlineQuarter) -> pd.Series:
+    """True for deals the rep expects to close inside the quarter (their ``rep_close_date``; none when the
+    export has categories but no rep close dates)."""
+    if "rep_close_date" not in deals.columns:
+        return pd.Series(False, index=deals.index)
+    close = deals["rep_close_date"]
+    return (close >= quarter.start) & (close <= quarter.end)
+
+
+def call_deals(deals: pd.DataFrame, quarter: HeadlineQuarter) -> pd.DataFrame:
+    """The deals the reps call for the quarter (rep close date inside it) with their category and the
+    model's expected value for the quarter (deal value x the quarter's chance; 0 for an unscored deal)."""
+    chosen = deals.loc[due_in_quarter(deals, quarter).to_numpy()]
+    chance = chosen[quarter.probability_column]
+    return chosen.assign(
+        category=category_of(chosen),
+        model_chance=chance,
+        model_expected=(chosen["deal_value"] * chance.fillna(0.0)).round(2),
+    )
+
+
+def category_rank(categories: pd.Series) -> pd.Series:
+    """Commit, Best Case, Pipeline, then any other category by name, "Not set" last."""
+    known = {name: i for i, name in enumerate(CATEGORY_ORDER)}
+    return categories.map(lambda c: (known.get(c, len(known)) if c != NOT_SET else len(known) + 1, c))
+
+
+def rep_call(called: pd.DataFrame) -> pd.DataFrame:
+    """Per category: deals, the reps' roll-up (their deal value) and the model's expected value for the same
+    deals, Commit first (columns category, deals, reps_rollup, model_expected)."""
+    table = (
+        called.groupby("category", sort=False)
+        .agg(
+            deals=("opportunity_id", "size"),
+            reps_rollup=("deal_value", "sum"),
+            model_expected=("model_expected", "sum"),
+        )
+        .reset_index()
+    )
+    table = table.iloc[category_rank(table["category"]).sort_values(kind="stable").index]
+    return table.reset_index(drop=True)
+
+
+def with_ranges(table: pd.DataFrame, ranges: dict[str, tuple[float, float]], money: Money) -> pd.DataFrame:
+    """The call table with the model's P10-P90 of each category's deals as text (``model_range``; blank
+    for a category without one, as when the range was not simulated)."""
+    text = {name: money.range(*band) for name, band in ranges.items()}
+    return table.assign(model_range=table["category"].map(text))
+
+
+def call_sentence(table: pd.DataFrame, quarter_label: str, money: Money) -> str:
+    """The reps' Commit against the model's view of the same deals, in one plain sentence (plain text)."""
+    commit = table[table["category"].eq("Commit")]
+    if commit.empty:
+        return f"No deal is in Commit for {quarter_label}."
+    row = commit.iloc[0]
+    expected, rollup = float(row["model_expected"]), float(row["reps_rollup"])
+    share = expected / rollup if rollup else 0.0
+    n = int(row["deals"])
+    return (
+        f"The reps commit {money(rollup)} in {n:,} deal{'s' if n != 1 else ''} for {quarter_label}; for the "
+        f"same deals the model expects {money(expected)} inside the quarter, {percent(share)} of it."
+    )
+
+
+DEAL_COLUMNS = [
+    "opportunity_id",
+    "account",
+    "sales_agent",
+    "category",
+    "rep_close_date",
+    "deal_value",
+    "model_chance",
+    "model_expected",
+    "driver_1",
+]
+
+
+def commit_at_risk(called: pd.DataFrame) -> pd.DataFrame:
+    """Commit deals the reps call for the quarter that the model gives under 30% in it, largest first."""
+    chosen = called[called["category"].eq("Commit") & called["model_chance"].lt(COMMIT_AT_RISK_BELOW)]
+    chosen = chosen.sort_values("deal_value", ascending=False, kind="stable")
+    return chosen[[c for c in DEAL_COLUMNS if c in chosen.columns]].reset_index(drop=True)
+
+
+def upside(deals: pd.DataFrame, quarter: HeadlineQuarter) -> pd.DataFrame:
+    """Pipeline and Best Case deals (whatever their rep close date) the model gives over 60% in the quarter,
+    most expected value first."""
+    chance = deals[quarter.probability_column]
+    category = category_of(deals)
+    chosen = deals.loc[(category.isin(UPSIDE_CATEGORIES) & chance.gt(UPSIDE_ABOVE)).to_numpy()]
+    chosen = chosen.assign(
+        category=category.loc[chosen.index],
+        model_chance=chance.loc[chosen.index],
+        model_expected=(chosen["deal_value"] * chance.loc[chosen.index]).round(2),
+    ).sort_values("model_expected", ascending=False, kind="stable")
+    return chosen[[c for c in DEAL_COLUMNS if c in chosen.columns]].reset_index(drop=True)
+
+
+def call_csv(called: pd.DataFrame, at_risk: pd.DataFrame, extra: pd.DataFrame) -> str:
+    """The deals behind the reps' call as CSV: every deal called for the quarter plus the upside deals the
+    reps date later, each flagged "commit at risk", "upside" or blank."""
+    rows = pd.concat([called, extra[~extra["opportunity_id"].isin(called["opportunity_id"])]])
+    flag = pd.Series("", index=rows.index, dtype=object)
+    flag[rows["opportunity_id"].isin(at_risk["opportunity_id"]).to_numpy()] = "commit at risk"
+    flag[rows["opportunity_id"].isin(extra["opportunity_id"]).to_numpy()] = "upside"
+    rows = rows.assign(flag=flag)
+    rows = rows.iloc[category_rank(rows["category"]).reset_index(drop=True).sort_values(kind="stable").index]
+    return rows[[c for c in [*DEAL_COLUMNS, "flag"] if c in rows.columns]].to_csv(index=False)
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """forecast_accuracy.csv summed up: weeks, weeks whose actual fell inside P10-P90, and the mean miss."""
+
+    weeks: int
+    inside: int
+    mean_miss: float  # mean of P50 - actual: positive when the forecast was above what was won
+    miss_share: float  # the same, as a share of the mean actual
+    rep_mean_miss: float | None  # mean of the reps' Commit - actual (None without categories)
+
+
+def track_record(accuracy: pd.DataFrame) -> TrackRecord:
+    """How past weeks' quarter forecasts did against what their open deals went on to win."""
+    inside = accuracy["actual"].between(accuracy["p10"], accuracy["p90"])
+    miss = accuracy["p50"] - accuracy["actual"]
+    actual = float(accuracy["actual"].mean()) if len(accuracy) else 0.0
+    rep = accuracy["rep_commit"] if "rep_commit" in accuracy.columns else pd.Series(dtype=float)
+    rep_miss = (rep - accuracy["actual"]).dropna() if rep.notna().any() else pd.Series(dtype=float)
+    return TrackRecord(
+        weeks=int(len(accuracy)),
+        inside=int(inside.sum()),
+        mean_miss=float(miss.mean()) if len(accuracy) else 0.0,
+        miss_share=float(miss.mean()) / actual if actual else 0.0,
+        rep_mean_miss=float(rep_miss.mean()) if len(rep_miss) else None,
+    )
+
+
+def track_record_sentence(record: TrackRecord, money: Money) -> str:
+    """The track record in one or two plain sentences (plain text)."""
+    if not record.weeks:
+        return ""
+    share = record.inside / record.weeks
+    side = "above" if record.mean_miss > 0 else "below"
+    text = (
+        f"In {record.inside} of the {record.weeks} past weeks ({percent(share)}) what the open deals went on "
+        f"to win fell inside the P10-P90 band (80% is the aim); on average the middle of the forecast (P50) "
+        f"was {money(abs(record.mean_miss))} ({percent(abs(record.miss_share))}) {side} it."
+    )
+    if record.rep_mean_miss is not None:
+        rep_side = "above" if record.rep_mean_miss > 0 else "below"
+        text += f" The reps' Commit was on average {money(abs(record.rep_mean_miss))} {rep_side} it."
+    return text
+
+
+def track_record_rows(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """The track record's rows in week order, each flagged whether its actual fell inside P10-P90."""
+    rows = accuracy.sort_values(["as_of", "period_start"], kind="stable").reset_index(drop=True)
+    return rows.assign(inside_p10_p90=rows["actual"].between(rows["p10"], rows["p90"]))

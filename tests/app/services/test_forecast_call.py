@@ -1,0 +1,109 @@
+"""Unit tests of app/services/forecast_call.py on tiny frames: a target's chance, coverage and gap; the
+reps' call by category; commit at risk and upside; the track record."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.components.format import Money
+from app.services import forecast_call
+from app.services.pipeline import QuarterFigures, headline_quarter
+
+QUARTER = headline_quarter(pd.Timestamp("2026-08-14"))  # Q3 2026, p_close_in_quarter
+GRID = pd.DataFrame({"q": np.round(np.arange(1, 100) / 100, 2), "revenue": np.arange(1, 100) * 1000.0})
+
+
+def _figures(won: float | None, expected: float = 50_000.0) -> QuarterFigures:
+    """Headline-quarter figures with ``won`` so far."""
+    return QuarterFigures(expected, won, 10_000.0, 50_000.0, 90_000.0, "stored", ("all", None), 3)
+
+
+DEALS = pd.DataFrame(
+    {
+        "opportunity_id": ["A", "B", "C", "D", "E"],
+        "account": ["a", "b", "c", "d", "e"],
+        "sales_agent": ["Ann"] * 5,
+        "deal_value": [1000.0, 2000.0, 3000.0, 4000.0, 5000.0],
+        "p_close_in_quarter": [0.2, 0.5, 0.7, 0.9, np.nan],
+        "rep_close_date": pd.to_datetime(
+            ["2026-09-01", "2026-09-30", "2026-10-01", "2026-08-20", "2026-09-15"]
+        ),
+        "forecast_category": ["Commit", "Commit", "Best Case", "Pipeline", ""],
+        "driver_1": ["d1", "d2", "d3", "d4", ""],
+    }
+)
+
+
+def test_chance_coverage_and_gap() -> None:
+    outlook = forecast_call.target_outlook(70_000.0, _figures(20_000.0), DEALS, GRID)
+    assert outlook.chance == pytest.approx(0.5)  # needs 50,000 from open deals: the grid's median
+    assert outlook.coverage == pytest.approx(15_000.0 / 50_000.0)
+    assert outlook.gap == 0.0
+    assert forecast_call.chance_text(outlook.chance) == "50%"
+
+
+def test_a_target_already_won_and_the_grids_edges() -> None:
+    assert forecast_call.target_outlook(10_000.0, _figures(20_000.0), DEALS, GRID).chance == 1.0
+    assert forecast_call.chance_text(1.0) == "Already reached"
+    assert forecast_call.chance_text(0.99) == "99% or more"
+    assert forecast_call.chance_text(0.01) == "1% or less"
+    unknown = forecast_call.target_outlook(70_000.0, _figures(None), DEALS, GRID)
+    assert (unknown.chance, unknown.coverage, unknown.gap) == (None, None, None)
+
+
+def test_the_target_sentence_uses_the_metrics_figures() -> None:
+    outlook = forecast_call.target_outlook(80_000.0, _figures(20_000.0), DEALS, GRID)
+    assert forecast_call.target_sentence(outlook, Money("USD")) == (
+        "To reach $80,000 the quarter needs $60,000 more than the $20,000 already won. The open pipeline of "
+        "$15,000 is 0.2 times that. The model expects $50,000 from open deals, so the expected total is "
+        "$10,000 short of the target. Chance of reaching it: 40%."
+    )
+
+
+def test_the_reps_call_by_category_for_deals_due_in_the_quarter() -> None:
+    called = forecast_call.call_deals(DEALS, QUARTER)
+    assert called["opportunity_id"].tolist() == ["A", "B", "D", "E"]  # C is due next quarter
+    table = forecast_call.rep_call(called)
+    assert table["category"].tolist() == ["Commit", "Pipeline", "Not set"]
+    assert table["reps_rollup"].tolist() == [3000.0, 4000.0, 5000.0]
+    assert table["model_expected"].tolist() == [1000 * 0.2 + 2000 * 0.5, 4000 * 0.9, 0.0]
+
+
+def test_commit_at_risk_and_upside() -> None:
+    called = forecast_call.call_deals(DEALS, QUARTER)
+    assert forecast_call.commit_at_risk(called)["opportunity_id"].tolist() == ["A"]
+    upside = forecast_call.upside(DEALS, QUARTER)
+    assert upside["opportunity_id"].tolist() == ["D", "C"]  # most expected value first, any rep date
+    assert forecast_call.has_categories(DEALS)
+    assert not forecast_call.has_categories(DEALS.assign(forecast_category=""))
+
+
+def test_the_track_record() -> None:
+    accuracy = pd.DataFrame(
+        {
+            "as_of": ["2026-01-02", "2026-01-09", "2026-01-16"],
+            "period_start": ["2026-01-01"] * 3,
+            "p10": [80.0, 80.0, 80.0],
+            "p50": [100.0, 100.0, 100.0],
+            "p90": [120.0, 120.0, 120.0],
+            "actual": [90.0, 130.0, 110.0],
+            "rep_commit": [70.0, 70.0, np.nan],
+        }
+    )
+    record = forecast_call.track_record(accuracy)
+    assert (record.weeks, record.inside) == (3, 2)
+    assert record.mean_miss == pytest.approx((10 - 30 - 10) / 3)
+    assert record.rep_mean_miss == pytest.approx((-20 - 60) / 2)
+    assert forecast_call.track_record_sentence(record, Money("USD")) == (
+        "In 2 of the 3 past weeks (67%) what the open deals went on to win fell inside the P10-P90 band (80% "
+        "is the aim); on average the middle of the forecast (P50) was $10 (9%) below it. The reps' Commit "
+        "was on average $40 below it."
+    )
+
+
+def test_categories_without_rep_close_dates_call_nothing_for_the_quarter() -> None:
+    called = forecast_call.call_deals(DEALS.drop(columns="rep_close_date"), QUARTER)
+    assert called.empty
+    assert forecast_call.commit_at_risk(called).empty
