@@ -9,15 +9,18 @@ advice), which spreadsheets show as plain text. Numbers and dates are never touc
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")  # "-4.0" is a number to a spreadsheet, never a formula
 
 
 def neutralise_cell(text: str) -> str:
-    """Prefix an apostrophe to a text cell a spreadsheet would execute as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """Prefix an apostrophe to a text cell a spreadsheet would execute as a formula (a plain signed number,
+    such as a feature value of -4, is left as it is)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text) else text
 
 
 def neutralise_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -28,7 +31,8 @@ def neutralise_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(series) or series.dtype == object:
             is_text = series.map(lambda v: isinstance(v, str)) if series.dtype == object else None
             text = series.where(is_text) if is_text is not None else series
-            risky = text.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+            starts = text.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+            risky = starts & ~text.str.fullmatch(PLAIN_NUMBER).fillna(False).astype(bool)
             if risky.any():
                 safe[column] = series.where(~risky, "'" + text.where(risky, ""))
     return safe

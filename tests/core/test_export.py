@@ -9,8 +9,14 @@ from core.export import csv_bytes, neutralise_cell, neutralise_text_columns
 
 def test_formula_cells_are_neutralised() -> None:
     assert neutralise_cell('=HYPERLINK("http://evil","x")') == '\'=HYPERLINK("http://evil","x")'
-    for risky in ("+1", "-2", "@SUM(A1)", "\tx", "\rx"):
+    for risky in ("+A1", "-2+3", "-cmd", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise_cell(risky) == "'" + risky
+    # a plain signed number is a number to a spreadsheet, never a formula: a feature value of -4 days read
+    # "'-4.0" on the drill-down before
+    for number in ("-4.0", "-2", "+1", "-0.13"):
+        assert neutralise_cell(number) == number
+    values = pd.DataFrame({"feature_value": ["-4.0", "=1+1", "Acme"]})
+    assert neutralise_text_columns(values)["feature_value"].tolist() == ["-4.0", "'=1+1", "Acme"]
     assert neutralise_cell("Acme Corp") == "Acme Corp"
     assert neutralise_cell("") == ""
 
