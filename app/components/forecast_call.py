@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from app.components.format import TABLE_PLACEHOLDER, Money, md, whole_amounts
+from app.components.format import TABLE_PLACEHOLDER, Money, account_names, md, whole_amounts
 
 if TYPE_CHECKING:
     from app.services.forecast_call import TargetOutlook
@@ -65,12 +65,14 @@ def rep_call_table(table: pd.DataFrame, money: Money) -> None:
     )
 
 
-def call_deals_table(deals: pd.DataFrame, money: Money, key: str) -> None:
-    """Deals the reps and the model see differently: value, the rep's date and category, the model's chance
-    and the first driver."""
+def call_deals_table(deals: pd.DataFrame, money: Money, key: str, driver_label: str) -> None:
+    """Deals the reps and the model see differently: value, the rep's date and category, the model's chance,
+    whether the deal is stale and its main driver (headed ``driver_label``)."""
+    shown = deals.drop(columns=["driver_1"], errors="ignore")
     st.dataframe(
-        whole_amounts(deals, ["deal_value", "model_expected"]).assign(
-            model_chance=deals["model_chance"] * 100
+        whole_amounts(shown, ["deal_value", "model_expected"]).assign(
+            model_chance=shown["model_chance"] * 100,
+            account=account_names(shown["account"]),
         ),
         hide_index=True,
         width="stretch",
@@ -85,15 +87,20 @@ def call_deals_table(deals: pd.DataFrame, money: Money, key: str) -> None:
             "deal_value": st.column_config.NumberColumn("Deal value", format=money.table_format),
             "model_chance": st.column_config.NumberColumn("Model: chance this quarter", format="%.0f%%"),
             "model_expected": st.column_config.NumberColumn("Model: expected", format=money.table_format),
-            "driver_1": st.column_config.TextColumn("First driver", width="large"),
+            "stale": st.column_config.CheckboxColumn(
+                "Stale", help="Older than any deal that ever closed: confirm it or close it out."
+            ),
+            "main_driver": st.column_config.TextColumn(driver_label, width="large"),
         },
     )
 
 
-def deal_list(title: str, deals: pd.DataFrame, none_text: str, money: Money, key: str) -> None:
+def deal_list(
+    title: str, deals: pd.DataFrame, none_text: str, money: Money, key: str, driver_label: str
+) -> None:
     """A titled list of deals (:func:`call_deals_table`), or one line saying there is none."""
     st.markdown(f"**{md(title)}**")
     if deals.empty:
         st.caption(md(none_text))
     else:
-        call_deals_table(deals, money, key)
+        call_deals_table(deals, money, key, driver_label)

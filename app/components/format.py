@@ -165,6 +165,13 @@ def feature_value_as_rate(text: object) -> str:
 
 
 TABLE_PLACEHOLDER = "–"  # what a table shows for a missing value (Streamlit's default is "None")
+NO_ACCOUNT = "(no account in the CRM)"  # a deal's blank account in a table, as the drill-down heading says
+
+
+def account_names(accounts: pd.Series) -> pd.Series:
+    """Account names for a table: a blank or missing account reads :data:`NO_ACCOUNT`, not an empty cell."""
+    names = accounts.astype(object).where(accounts.notna(), "").astype(str)
+    return names.where(names.str.strip().ne(""), NO_ACCOUNT)
 
 
 def md(text: object) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from app.components.format import Money, percent
-from app.services.pipeline import HeadlineQuarter, QuarterFigures
+from app.services.pipeline import HeadlineQuarter, QuarterFigures, main_lift_driver, main_risk_driver
 from core.forecast.targets import chance_of_reaching
 
 CATEGORY_ORDER = ("Commit", "Best Case", "Pipeline")  # the reps' categories, most sure first
@@ -224,18 +224,28 @@ DEAL_COLUMNS = [
     "model_expected",
     "driver_1",
 ]
+LIST_COLUMNS = [*DEAL_COLUMNS, "stale", "main_driver"]  # the deal lists add the flag and the telling driver
 
 
 def commit_at_risk(called: pd.DataFrame) -> pd.DataFrame:
-    """Commit deals the reps call for the quarter that the model gives under 30% in it, largest first."""
+    """Commit deals the reps call for the quarter that the model gives under 30% in it, largest first, each
+    with its main risk driver (the reason that lowers its chance most) and whether it is stale."""
     chosen = called[called["category"].eq("Commit") & called["model_chance"].lt(COMMIT_AT_RISK_BELOW)]
     chosen = chosen.sort_values("deal_value", ascending=False, kind="stable")
-    return chosen[[c for c in DEAL_COLUMNS if c in chosen.columns]].reset_index(drop=True)
+    chosen = chosen.assign(main_driver=main_risk_driver(chosen), stale=_stale(chosen))
+    return chosen[[c for c in LIST_COLUMNS if c in chosen.columns]].reset_index(drop=True)
+
+
+def _stale(deals: pd.DataFrame) -> pd.Series:
+    """Each deal's stale flag (False for a run without the column)."""
+    if "stale" not in deals.columns:
+        return pd.Series(False, index=deals.index, dtype=bool)
+    return deals["stale"].fillna(False).astype(bool)
 
 
 def upside(deals: pd.DataFrame, quarter: HeadlineQuarter) -> pd.DataFrame:
     """Pipeline and Best Case deals (whatever their rep close date) the model gives over 60% in the quarter,
-    most expected value first."""
+    most expected value first, each with the reason that raises its chance most and its stale flag."""
     chance = deals[quarter.probability_column]
     category = category_of(deals)
     chosen = deals.loc[(category.isin(UPSIDE_CATEGORIES) & chance.gt(UPSIDE_ABOVE)).to_numpy()]
@@ -244,7 +254,8 @@ def upside(deals: pd.DataFrame, quarter: HeadlineQuarter) -> pd.DataFrame:
         model_chance=chance.loc[chosen.index],
         model_expected=(chosen["deal_value"] * chance.loc[chosen.index]).round(2),
     ).sort_values("model_expected", ascending=False, kind="stable")
-    return chosen[[c for c in DEAL_COLUMNS if c in chosen.columns]].reset_index(drop=True)
+    chosen = chosen.assign(main_driver=main_lift_driver(chosen), stale=_stale(chosen))
+    return chosen[[c for c in LIST_COLUMNS if c in chosen.columns]].reset_index(drop=True)
 
 
 def call_csv(called: pd.DataFrame, at_risk: pd.DataFrame, extra: pd.DataFrame) -> str:

@@ -228,6 +228,7 @@ def value_in_play(deals: pd.DataFrame) -> pd.Series:
 
 
 NO_RISK_DRIVER = "None lowers its chance"
+NO_LIFT_DRIVER = "None raises its chance"
 
 
 def main_risk_driver(deals: pd.DataFrame) -> pd.Series:
@@ -236,21 +237,38 @@ def main_risk_driver(deals: pd.DataFrame) -> pd.Series:
 
     Runs without impact columns fall back to the first driver sentence that says it lowers the chance.
     """
+    return _strongest_driver(deals, lowers=True)
+
+
+def main_lift_driver(deals: pd.DataFrame) -> pd.Series:
+    """The strongest reason each deal may win: of driver_1..3, the one with the most positive
+    ``driver_k_impact`` (:data:`NO_LIFT_DRIVER` when none is positive), never a reason its chance goes down.
+
+    Runs without impact columns fall back to the first driver sentence that says it raises the chance.
+    """
+    return _strongest_driver(deals, lowers=False)
+
+
+def _strongest_driver(deals: pd.DataFrame, lowers: bool) -> pd.Series:
+    """Of driver_1..3, the one pushing each deal's chance furthest down (``lowers``) or up."""
+    none = NO_RISK_DRIVER if lowers else NO_LIFT_DRIVER
     ks = [k for k in (1, 2, 3) if f"driver_{k}" in deals.columns]
     if not ks:
-        return pd.Series(NO_RISK_DRIVER, index=deals.index)
+        return pd.Series(none, index=deals.index, dtype=object)
     texts = deals[[f"driver_{k}" for k in ks]].astype(str).to_numpy(dtype=object)
+    rows = np.arange(len(deals))
     if all(f"driver_{k}_impact" in deals.columns for k in ks):
-        impacts = deals[[f"driver_{k}_impact" for k in ks]].to_numpy(dtype=float)
-        impacts = np.where(np.isnan(impacts), np.inf, impacts)
-        strongest = impacts.argmin(axis=1)
-        rows = np.arange(len(deals))
-        lowers = impacts[rows, strongest] < 0
-        chosen = np.where(lowers, texts[rows, strongest], NO_RISK_DRIVER)
+        impacts = deals[[f"driver_{k}_impact" for k in ks]].apply(pd.to_numeric, errors="coerce")
+        signed = impacts.to_numpy(dtype=float) * (1.0 if lowers else -1.0)  # most negative is strongest
+        signed = np.where(np.isnan(signed), np.inf, signed)
+        strongest = signed.argmin(axis=1) if len(deals) else np.zeros(0, dtype=int)
+        found = signed[rows, strongest] < 0 if len(deals) else np.zeros(0, dtype=bool)
+        chosen = np.where(found, texts[rows, strongest], none)
     else:
-        says_lower = np.char.find(np.char.lower(texts.astype(str)), "lower") >= 0
-        first = says_lower.argmax(axis=1)
-        chosen = np.where(says_lower.any(axis=1), texts[np.arange(len(deals)), first], NO_RISK_DRIVER)
+        word = "lower" if lowers else "raise"
+        says = np.char.find(np.char.lower(texts.astype(str)), word) >= 0
+        first = says.argmax(axis=1)
+        chosen = np.where(says.any(axis=1), texts[rows, first], none)
     return pd.Series(chosen, index=deals.index, dtype=object)
 
 

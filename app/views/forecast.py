@@ -208,6 +208,7 @@ if forecast_call.has_categories(deals):
         "No Commit deal due this quarter has a model chance under 30%.",
         money,
         "call_at_risk",
+        "Main risk driver",
     )
     call_view.deal_list(
         f"Upside: {len(upside):,} deal{'s' if len(upside) != 1 else ''}",
@@ -215,6 +216,7 @@ if forecast_call.has_categories(deals):
         "No Pipeline or Best Case deal has a model chance over 60% this quarter.",
         money,
         "call_upside",
+        "Main reason it may win",
     )
     st.caption(
         "Commit at risk: Commit deals the rep expects this quarter that the model gives under 30% in it. "

@@ -107,3 +107,20 @@ def test_categories_without_rep_close_dates_call_nothing_for_the_quarter() -> No
     called = forecast_call.call_deals(DEALS.drop(columns="rep_close_date"), QUARTER)
     assert called.empty
     assert forecast_call.commit_at_risk(called).empty
+
+
+def test_deal_lists_show_the_telling_driver_and_the_stale_flag() -> None:
+    deals = DEALS.assign(
+        driver_1=["up A", "up B", "up C", "down D", ""],
+        driver_1_impact=[0.05, 0.10, 0.02, -0.01, np.nan],
+        driver_2=["down A", "down B", "up2 C", "up D", ""],
+        driver_2_impact=[-0.20, -0.01, 0.30, 0.02, np.nan],
+        driver_3=["x A", "x B", "x C", "x D", ""],
+        driver_3_impact=[-0.30, 0.0, -0.5, 0.01, np.nan],
+        stale=[True, False, False, False, False],
+    )
+    at_risk = forecast_call.commit_at_risk(forecast_call.call_deals(deals, QUARTER))
+    assert at_risk[["main_driver", "stale"]].values.tolist() == [["x A", True]]  # most negative, not driver_1
+    upside = forecast_call.upside(deals, QUARTER)
+    assert upside["main_driver"].tolist() == ["up D", "up2 C"]  # most positive
+    assert upside["stale"].tolist() == [False, False]

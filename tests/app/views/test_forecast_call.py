@@ -127,6 +127,17 @@ def _called(out: Path) -> pd.DataFrame:
     )
 
 
+def _strongest(deals: pd.DataFrame, lowers: bool) -> list[str]:
+    """Per deal, the driver sentence of the most negative (``lowers``) or most positive driver impact."""
+    chosen = []
+    for _, deal in deals.iterrows():
+        impacts = {deal[f"driver_{k}"]: float(deal[f"driver_{k}_impact"]) for k in (1, 2, 3)}
+        best = (min if lowers else max)(impacts, key=impacts.get)
+        found = impacts[best] < 0 if lowers else impacts[best] > 0
+        chosen.append(best if found else ("None lowers its chance" if lowers else "None raises its chance"))
+    return chosen
+
+
 def test_reps_call_by_category_against_the_model(history_env: Path, csv_downloads) -> None:
     called = _called(history_env)
     at = _page()
@@ -148,7 +159,8 @@ def test_reps_call_by_category_against_the_model(history_env: Path, csv_download
     at_risk = commit[commit["p"] < 0.3].sort_values(["deal_value", "opportunity_id"], ascending=[False, True])
     deal_lists = [d.value for d in at.dataframe if "model_chance" in d.value.columns]  # at risk, upside
     assert len(at_risk) and deal_lists[0]["opportunity_id"].tolist() == at_risk["opportunity_id"].tolist()
-    assert deal_lists[0]["driver_1"].tolist() == at_risk["driver_1"].tolist()
+    assert deal_lists[0]["main_driver"].tolist() == _strongest(at_risk, lowers=True)  # never a lift
+    assert deal_lists[0]["stale"].tolist() == at_risk["stale"].astype(str).eq("True").tolist()
     everyone = pd.read_csv(
         history_env / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
     )
@@ -156,6 +168,8 @@ def test_reps_call_by_category_against_the_model(history_env: Path, csv_download
         everyone["forecast_category"].isin(["Pipeline", "Best Case"]) & (everyone["p_close_in_quarter"] > 0.6)
     ]
     assert len(upside) and sorted(deal_lists[1]["opportunity_id"]) == sorted(upside["opportunity_id"])
+    lifts = dict(zip(upside["opportunity_id"], _strongest(upside, lowers=False), strict=True))
+    assert deal_lists[1]["main_driver"].tolist() == [lifts[d] for d in deal_lists[1]["opportunity_id"]]
     exported = csv_downloads(at)["reps_call_2026-08-14.csv"]
     assert set(exported["opportunity_id"]) == set(called["opportunity_id"]) | set(upside["opportunity_id"])
     flags = exported.set_index("opportunity_id")["flag"]
