@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from app.components.format import Money, percent
+from app.services.health import LIKELY_RANGE, WEEKLY_MISSES_BELOW
 from app.services.pipeline import HeadlineQuarter, QuarterFigures, main_lift_driver, main_risk_driver
 from core.forecast.targets import chance_of_reaching
 
@@ -305,12 +306,50 @@ def track_record_sentence(record: TrackRecord, money: Money) -> str:
     side = "above" if record.mean_miss > 0 else "below"
     text = (
         f"In {record.inside} of the {record.weeks} past weeks ({percent(share)}) what the open deals went on "
-        f"to win fell inside the P10-P90 band (80% is the aim); on average the middle of the forecast (P50) "
-        f"was {money(abs(record.mean_miss))} ({percent(abs(record.miss_share))}) {side} it."
+        f"to win fell inside the {LIKELY_RANGE} (it aims to hold 80% of outcomes); on average the middle "
+        f"estimate was {money(abs(record.mean_miss))} ({percent(abs(record.miss_share))}) {side} it."
     )
     if record.rep_mean_miss is not None:
         rep_side = "above" if record.rep_mean_miss > 0 else "below"
         text += f" The reps' Commit was on average {money(abs(record.rep_mean_miss))} {rep_side} it."
+    return text
+
+
+def weekly_share(record: TrackRecord | None) -> float | None:
+    """The track record's share of weeks whose actual fell inside the likely range (None without weeks)."""
+    return record.inside / record.weeks if record is not None and record.weeks else None
+
+
+def band_checks_sentence(record: TrackRecord | None, summary: dict) -> str | None:
+    """One plain sentence saying what the weekly track record and the forecast backtest each replay, so
+    their shares inside the likely range are not read as two verdicts on the same thing (None unless the
+    page shows both)."""
+    weekly = weekly_share(record)
+    backtest = summary.get("coverage_p10_p90")
+    if weekly is None or backtest is None or record is None:
+        return None
+    curves = summary.get("probability_source") == "curves"
+    dates = len(summary.get("as_of_dates") or [])
+    when = f"on {dates} past date{'s' if dates != 1 else ''}" if dates else "at past dates"
+    split = ", for segments too" if len(summary.get("segment_types") or []) > 1 else ""
+    text = (
+        f"The two checks replay different forecasts: the track record above follows each Friday's forecast "
+        f"of its own quarter, made as the quarter went on ({record.inside} of {record.weeks} weeks inside "
+        f"the range, {percent(weekly)}); the backtest below replays month and quarter forecasts made {when}"
+        f"{split} ({percent(float(backtest))} inside)"
+        + (
+            ", with win probabilities from past deals' time to close rather than the model."
+            if curves
+            else "."
+        )
+    )
+    if weekly < WEEKLY_MISSES_BELOW <= float(backtest):
+        text += (
+            " For this quarter's call go by the track record: the range has missed more often than the 1 in "
+            "5 it allows, so the real outcome can fall outside it."
+        )
+    elif float(backtest) < WEEKLY_MISSES_BELOW <= weekly:
+        text += " For this quarter's call go by the track record, which is the same weekly forecast."
     return text
 
 

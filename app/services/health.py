@@ -367,25 +367,33 @@ def trust_sentence(metrics: dict) -> str:
     return text + "."
 
 
-def forecast_trust(summary: dict) -> str | None:
-    """How far to trust the forecast's P10-P90 range, in words, from the forecast backtest's summary
-    (None without a coverage figure): how often actual revenue landed inside it against the 80% aimed
-    at, and how its misses compare with the same forecast treating every deal as independent."""
+LIKELY_RANGE = "likely range"  # a leader's words for the P10-P90 band, which aims to hold 80% of outcomes
+WEEKLY_MISSES_BELOW = 0.7  # a weekly track record this far under 80% says the band misses too often
+
+
+def forecast_trust(summary: dict, weekly_share: float | None = None) -> str | None:
+    """How far to trust the forecast's likely range (P10-P90), in words, from the forecast backtest's
+    summary (None without a coverage figure): which forecasts it replayed, how often actual revenue landed
+    inside the range against the 80% aimed at, and how its misses compare with the same forecast treating
+    every deal as independent. ``weekly_share`` is the track record's share of weeks inside the range: when
+    it is well under 80%, a wide backtest range is not called wider than it needs to be."""
     coverage = summary.get("coverage_p10_p90")
     if coverage is None:
         return None
-    windows = int(summary.get("windows") or 0)
-    width = (
-        "about the right width"
-        if abs(float(coverage) - 0.8) <= 0.1
-        else "too narrow"
-        if coverage < 0.8
-        else "wider than it needs to be"
-    )
-    periods = f"on {windows:,} past periods" if windows else "on past periods"
+    if abs(float(coverage) - 0.8) <= 0.1:
+        width = ": the range is about the right width."
+    elif coverage < 0.8:
+        width = ": the range is too narrow."
+    elif weekly_share is not None and weekly_share < WEEKLY_MISSES_BELOW:
+        width = (
+            ". On these windows the range was wide enough, but the weekly track record shows it missing "
+            "more often than it should, so it is not wider than it needs to be."
+        )
+    else:
+        width = ": the range is wider than it needs to be."
     text = (
-        f"Replayed {periods}, actual revenue landed inside the P10-P90 range {percent(coverage)} of the time "
-        f"(80% is the aim): the range is {width}."
+        f"{_replayed(summary)}, actual revenue landed inside the {LIKELY_RANGE} {percent(coverage)} of the "
+        f"time (it aims to hold 80% of outcomes){width}"
     )
     change = miss_change(summary)
     if change is not None:
@@ -394,6 +402,20 @@ def forecast_trust(summary: dict) -> str | None:
             "same forecast treating every deal as independent."
         )
     return text
+
+
+def _replayed(summary: dict) -> str:
+    """Which past forecasts the backtest replayed: its windows, their kinds and the dates they were made."""
+    windows = int(summary.get("windows") or 0)
+    kinds = " and ".join(str(k) for k in summary.get("period_types") or [])
+    periods = f"{windows:,} past {kinds + ' ' if kinds else ''}{'windows' if kinds else 'periods'}"
+    dates = sorted(str(d) for d in summary.get("as_of_dates") or [])
+    if not windows:
+        return "Replayed on past periods"
+    if not dates:
+        return f"Replayed on {periods}"
+    made = f"on {dates[0]}" if len(dates) == 1 else f"on {len(dates)} dates ({dates[0]} to {dates[-1]})"
+    return f"Replayed on {periods}, forecast {made}"
 
 
 def miss_change(summary: dict) -> float | None:

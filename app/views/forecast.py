@@ -232,6 +232,7 @@ if forecast_call.has_categories(deals):
     )
 
 accuracy = forecast_accuracy(run)
+record = None
 if accuracy is not None and not accuracy.empty:
     st.subheader("Track record: past weeks' forecasts against what was won")
     record = forecast_call.track_record(accuracy)
@@ -262,7 +263,10 @@ if not backtest or not backtest.get("summary"):
     )
 else:
     summary = backtest["summary"]
-    trust = health.forecast_trust(summary)
+    checks = forecast_call.band_checks_sentence(record, summary)
+    if checks:
+        st.markdown(md(checks))
+    trust = health.forecast_trust(summary, forecast_call.weekly_share(record))
     if trust:
         st.markdown(md(trust))
     st.page_link(

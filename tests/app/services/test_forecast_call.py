@@ -97,9 +97,9 @@ def test_the_track_record() -> None:
     assert record.mean_miss == pytest.approx((10 - 30 - 10) / 3)
     assert record.rep_mean_miss == pytest.approx((-20 - 60) / 2)
     assert forecast_call.track_record_sentence(record, Money("USD")) == (
-        "In 2 of the 3 past weeks (67%) what the open deals went on to win fell inside the P10-P90 band (80% "
-        "is the aim); on average the middle of the forecast (P50) was $10 (9%) below it. The reps' Commit "
-        "was on average $40 below it."
+        "In 2 of the 3 past weeks (67%) what the open deals went on to win fell inside the likely range (it "
+        "aims to hold 80% of outcomes); on average the middle estimate was $10 (9%) below it. The reps' "
+        "Commit was on average $40 below it."
     )
 
 
@@ -124,3 +124,25 @@ def test_deal_lists_show_the_telling_driver_and_the_stale_flag() -> None:
     upside = forecast_call.upside(deals, QUARTER)
     assert upside["main_driver"].tolist() == ["up D", "up2 C"]  # most positive
     assert upside["stale"].tolist() == [False, False]
+
+
+def test_the_band_checks_sentence_says_what_each_check_replays() -> None:
+    record = forecast_call.TrackRecord(
+        weeks=26, inside=15, mean_miss=1.0, miss_share=0.06, rep_mean_miss=None
+    )
+    summary = {"coverage_p10_p90": 0.9385, "as_of_dates": ["2026-03-31", "2026-06-30"]}
+    summary.update(segment_types=["all", "regional_office"], probability_source="curves")
+    assert forecast_call.band_checks_sentence(record, summary) == (
+        "The two checks replay different forecasts: the track record above follows each Friday's forecast of "
+        "its own quarter, made as the quarter went on (15 of 26 weeks inside the range, 58%); the backtest "
+        "below replays month and quarter forecasts made on 2 past dates, for segments too (94% inside), with "
+        "win probabilities from past deals' time to close rather than the model. For this quarter's call go "
+        "by the track record: the range has missed more often than the 1 in 5 it allows, so the real outcome "
+        "can fall outside it."
+    )
+    agreeing = forecast_call.band_checks_sentence(
+        forecast_call.TrackRecord(26, 21, 1.0, 0.06, None), {"coverage_p10_p90": 0.85}
+    )
+    assert agreeing.endswith("(85% inside).")
+    assert forecast_call.band_checks_sentence(None, summary) is None
+    assert forecast_call.band_checks_sentence(record, {}) is None

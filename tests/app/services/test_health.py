@@ -380,16 +380,33 @@ def test_forecast_trust_says_how_often_the_range_held_and_how_it_compares() -> N
     summary = {"coverage_p10_p90": 0.9538, "naive_coverage_p10_p90": 0.89, "windows": 65}
     summary.update(pinball=5140.77, naive_pinball=5303.87)
     assert forecast_trust(summary) == (
-        "Replayed on 65 past periods, actual revenue landed inside the P10-P90 range 95% of the time (80% is "
-        "the aim): the range is wider than it needs to be. Its misses were 3% smaller than those of the same "
-        "forecast treating every deal as independent."
+        "Replayed on 65 past periods, actual revenue landed inside the likely range 95% of the time (it aims "
+        "to hold 80% of outcomes): the range is wider than it needs to be. Its misses were 3% smaller than "
+        "those of the same forecast treating every deal as independent."
     )
     narrow = forecast_trust({"coverage_p10_p90": 0.55, "windows": 12})
     assert narrow == (
-        "Replayed on 12 past periods, actual revenue landed inside the P10-P90 range 55% of the time (80% is "
-        "the aim): the range is too narrow."
+        "Replayed on 12 past periods, actual revenue landed inside the likely range 55% of "
+        "the time (it aims to hold 80% of outcomes): the range is too narrow."
     )
     assert forecast_trust({}) is None
+
+
+def test_forecast_trust_names_its_windows_and_defers_to_a_weekly_record_that_misses() -> None:
+    summary = {"coverage_p10_p90": 0.9385, "windows": 65, "period_types": ["month", "quarter"]}
+    summary.update(as_of_dates=["2026-04-30", "2026-03-31", "2026-06-30", "2026-05-31"])
+    wide = forecast_trust(summary, weekly_share=0.85)
+    assert wide == (
+        "Replayed on 65 past month and quarter windows, forecast on 4 dates (2026-03-31 to 2026-06-30), "
+        "actual revenue landed inside the likely range 94% of the time (it aims to hold 80% of outcomes): "
+        "the range is wider than it needs to be."
+    )
+    missing = forecast_trust(summary, weekly_share=15 / 26)  # the demo run's track record: 15 of 26 weeks
+    assert "wider than it needs to be" not in missing.replace("not wider than it needs to be", "")
+    assert missing.endswith(
+        "(it aims to hold 80% of outcomes). On these windows the range was wide enough, but the weekly "
+        "track record shows it missing more often than it should, so it is not wider than it needs to be."
+    )
 
 
 def test_calibration_by_age_table_flags_groups_outside_their_chance_range() -> None:

@@ -191,8 +191,9 @@ def test_track_record_counts_the_weeks_inside_the_band(history_env: Path, csv_do
     sentence = next(t for t in _texts(at) if t.startswith("In ") and "past weeks" in t)
     assert sentence == (
         f"In {inside} of the {len(accuracy)} past weeks ({percent(inside / len(accuracy))}) what the open "
-        f"deals went on to win fell inside the P10-P90 band (80% is the aim); on average the middle of the "
-        f"forecast (P50) was {money(abs(miss))} ({percent(abs(miss) / accuracy['actual'].mean())}) "
+        f"deals went on to win fell inside the likely range (it aims to hold 80% of outcomes); on "
+        f"average the middle estimate was {money(abs(miss))} "
+        f"({percent(abs(miss) / accuracy['actual'].mean())}) "
         f"{'above' if miss > 0 else 'below'} it. The reps' Commit was on average {money(abs(rep_miss))} "
         f"{'above' if rep_miss > 0 else 'below'} it."
     )

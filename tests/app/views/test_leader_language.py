@@ -158,9 +158,9 @@ def test_leader_pages_say_how_far_to_trust_the_numbers_in_words(leader_outputs: 
     forecast = _page("views/forecast.py")
     trust = next(m.value for m in forecast.markdown if "Replayed on" in m.value).replace("\\", "")
     assert trust == (
-        "Replayed on 3 past periods, actual revenue landed inside the P10-P90 range 78% of the time (80% is "
-        "the aim): the range is about the right width. Its misses were 41% smaller than those of the same "
-        "forecast treating every deal as independent."
+        "Replayed on 3 past periods, actual revenue landed inside the likely range 78% of the time (it aims "
+        "to hold 80% of outcomes): the range is about the right width. Its misses were 41% smaller than "
+        "those of the same forecast treating every deal as independent."
     )
     assert {m.label: m.value for m in forecast.metric}["Past periods inside the range"] == "78%"
     detail = next(e for e in forecast.expander if e.label == "Statistical detail")
