@@ -238,7 +238,7 @@ def quality_warnings(report: dict | None, open_deals: int) -> list[str]:
     for _, item in frame.iterrows():
         # of every open deal, unscored ones too: the denominator is said, since a page may show fewer
         share = (
-            f" ({item['count'] / open_deals:.0%} of all {open_deals:,} open deals)"
+            f" ({item['count'] / open_deals:.0%} of all {open_deals:,} open deals, unscored included)"
             if open_deals
             and item["code"] in {"blank_account", "stale_open_deal", "prospecting_without_engage_date"}
             else ""

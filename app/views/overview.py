@@ -24,13 +24,21 @@ summary = pipeline.pipeline_summary(deals, attention, quarter)
 
 st.title("Pipeline overview")
 # out of the deals the same unscored choice shows unfiltered: "39 of 1,970" counted the unscored deals
-# the figures leave out, beside "all 1,515 open deals" without filters
-everything = len(run.predictions) if filters.include_unscored else int(pipeline.scored(run.predictions).sum())
-scope = (
-    f"{summary['open_count']:,} of {everything:,} open deals (filtered)"
-    if filters.active
-    else f"all {summary['open_count']:,} open deals"
-)
+# the figures leave out, beside "all 1,515 open deals" without filters; and "scored" is said whenever
+# unscored deals are left out, since Data quality counts "of all 1,970 open deals"
+scored_total = int(pipeline.scored(run.predictions).sum())
+left_out = 0 if filters.include_unscored else len(run.predictions) - scored_total
+everything = len(run.predictions) if filters.include_unscored else scored_total
+kind = "scored open deals" if left_out else "open deals"
+if filters.active:
+    scope = f"{summary['open_count']:,} of {everything:,} {kind} (filtered)"
+elif left_out:
+    scope = (
+        f"{summary['open_count']:,} {kind} (of all {len(run.predictions):,}; {left_out:,} not yet engaged "
+        "are not scored)"
+    )
+else:
+    scope = f"all {summary['open_count']:,} {kind}"
 st.caption(f"As of {md(run.metadata.as_of)}, {scope}.")
 unscored_caption(pipeline.unscored_deals(run.predictions, filters), money)
 
@@ -51,8 +59,8 @@ cols[3].metric(
 )
 if summary["stale_count"]:
     st.caption(
-        f"Of the value at risk, {md(money(summary['stale_value_at_risk']))} sits in "
-        f"{summary['stale_count']:,} stale deals (older than any deal that ever closed); "
+        f"Of the value at risk (deal value x chance of loss), {md(money(summary['stale_value_at_risk']))} "
+        f"sits in {summary['stale_count']:,} stale deals (older than any deal that ever closed); "
         f"{md(money(summary['value_at_risk'] - summary['stale_value_at_risk']))} in live deals."
     )
 
@@ -137,8 +145,9 @@ else:
     )
 if summary["stale_count"]:
     st.warning(
-        f"{summary['stale_count']:,} stale deals ({md(money(summary['stale_value']))}) are older than any "
-        "deal that ever closed: confirm or close them out. They are not counted as needing attention."
+        f"{summary['stale_count']:,} stale deals, {md(money(summary['stale_value']))} in deal value "
+        f"({md(money(summary['stale_value_at_risk']))} of it at risk), are older than any deal that ever "
+        "closed: confirm or close them out. They are not counted as needing attention."
     )
 
 metrics, _ = model_metrics(run)

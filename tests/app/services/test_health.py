@@ -164,8 +164,8 @@ def test_quality_warnings_state_count_share_and_action() -> None:
         ]
     }
     assert quality_warnings(report, 50) == [
-        "Open deal with no account in the CRM: 34 (68% of all 50 open deals). Kept; scored without the "
-        "account's history."
+        "Open deal with no account in the CRM: 34 (68% of all 50 open deals, unscored included). Kept; "
+        "scored without the account's history."
     ]
     report["items"][0].update(code="a_new_check", description="something new in sales_pipeline.csv")
     assert quality_warnings(report, 50) == [
