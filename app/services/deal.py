@@ -129,13 +129,18 @@ def history_text(deal: pd.Series) -> str:
     return f"{text[:1].upper()}{text[1:]}." if text else ""
 
 
-def rep_call_text(deal: pd.Series) -> str:
+def rep_call_text(deal: pd.Series, as_of: pd.Timestamp | None = None) -> str:
     """The rep's own call on the deal as the CRM holds it (expected close, forecast category, probability),
-    '' when the export has none."""
+    '' when the export has none; a close date before ``as_of`` is said to have passed, not still expected."""
     parts = []
     close = deal.get("rep_close_date")
     if close is not None and not pd.isna(close):
-        parts.append(f"expects it to close on {pd.Timestamp(close):%Y-%m-%d}")
+        day = pd.Timestamp(close).normalize()
+        overdue = 0 if as_of is None else (pd.Timestamp(as_of).normalize() - day).days
+        if overdue > 0:
+            parts.append(f"expected it to close on {day:%Y-%m-%d}, {_day_count(overdue)} ago")
+        else:
+            parts.append(f"expects it to close on {day:%Y-%m-%d}")
     category = str(deal.get("forecast_category", "") or "").strip()
     if category:
         parts.append(f"forecast category {category}")
@@ -143,6 +148,17 @@ def rep_call_text(deal: pd.Series) -> str:
     if probability is not None and not pd.isna(probability):
         parts.append(f"probability {float(probability):.0%}")
     return "The rep's call in the CRM: " + ", ".join(parts) + "." if parts else ""
+
+
+ALL_BUT_LOST_BELOW = 0.01  # a win probability under this: an expected close date is a conditional one
+
+
+def expected_close_label(win_probability: float | None) -> str:
+    """The heading of the deal's expected close date: qualified when the deal will all but surely not close,
+    so a date is not read as a forecast that it will."""
+    if win_probability is not None and not pd.isna(win_probability) and win_probability < ALL_BUT_LOST_BELOW:
+        return "Expected close date, if it closes at all"
+    return "Expected close date"
 
 
 def close_outlook(deal: pd.Series, this_quarter: str, next_quarter: str) -> pd.DataFrame:

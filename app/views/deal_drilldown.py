@@ -181,7 +181,7 @@ left, right = st.columns([1, 2])
 if not is_scored:
     left.caption("No close outlook: the deal is not scored (see above).")
 left.metric(
-    "Expected close date",
+    deal_logic.expected_close_label(deal["win_probability"]),
     "n/a" if pd.isna(deal["expected_close_date"]) else f"{deal['expected_close_date']:%Y-%m-%d}",
     help="If it is won.",
 )
@@ -192,7 +192,7 @@ if len(close_quantiles) == 3:
     left.caption(
         f"80% of simulated closes between {md(deal['close_date_p10'])} and {md(deal['close_date_p90'])}"
     )
-rep_call = deal_logic.rep_call_text(deal)
+rep_call = deal_logic.rep_call_text(deal, run.as_of)
 if rep_call:
     left.caption(md(rep_call))
 if is_scored:

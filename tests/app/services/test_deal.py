@@ -12,6 +12,7 @@ from app.services.deal import (
     comparable_deals,
     deal_choices,
     default_deal,
+    expected_close_label,
     history_text,
     rep_call_text,
     stage_text,
@@ -82,6 +83,25 @@ def test_the_reps_own_call_is_quoted_as_the_crm_holds_it() -> None:
     )
     none = pd.Series({"rep_close_date": pd.NaT, "forecast_category": "", "rep_probability": float("nan")})
     assert rep_call_text(none) == "" and rep_call_text(pd.Series({"stale": False})) == ""
+
+
+def test_a_rep_close_date_before_the_as_of_date_is_said_to_have_passed() -> None:
+    call = pd.Series({"rep_close_date": pd.Timestamp("2026-08-10"), "forecast_category": "Pipeline"})
+    assert rep_call_text(call, pd.Timestamp("2026-08-14")) == (
+        "The rep's call in the CRM: expected it to close on 2026-08-10, 4 days ago, forecast category "
+        "Pipeline."
+    )
+    yesterday = rep_call_text(call, pd.Timestamp("2026-08-11"))
+    assert yesterday.startswith("The rep's call in the CRM: expected it to close on 2026-08-10, 1 day ago")
+    assert rep_call_text(call, pd.Timestamp("2026-08-10")).startswith(  # today is not past
+        "The rep's call in the CRM: expects it to close on 2026-08-10"
+    )
+
+
+def test_the_expected_close_date_of_an_all_but_lost_deal_is_qualified() -> None:
+    assert expected_close_label(0.002) == "Expected close date, if it closes at all"
+    assert expected_close_label(0.01) == "Expected close date"
+    assert expected_close_label(float("nan")) == "Expected close date"
 
 
 def test_close_outlook_sums_to_one() -> None:
