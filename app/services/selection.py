@@ -39,11 +39,15 @@ def recorded_dependence(run: PredictionRun) -> dict:
     return dict(run.metadata.simulation.get("dependence") or {})
 
 
-def simulation_note(run: PredictionRun) -> str:
-    """How a computed range is simulated, for the page's caption."""
+def simulation_note(run: PredictionRun, with_settings: bool = True) -> str:
+    """How a computed range is simulated, for the page's caption; ``with_settings`` False leaves out the
+    number of simulations and the seed, which a leader page does not need (the Health page shows them)."""
     stored = recorded_dependence(run)
     dependence = quarter_dependence(stored)
     settings = f"{SIMULATIONS:,} simulations, seed {simulation_seed(run)}"
+    if not with_settings:
+        fitted = any(k in stored for k in ("market_variance", "segment_variance", "persistent_variance"))
+        return "the run's fitted dependence" if fitted else "deals treated as independent"
     fitted = any(k in stored for k in ("market_variance", "segment_variance", "persistent_variance"))
     if not fitted:
         return f"deals treated as independent, since the run records no fitted dependence ({settings})"

@@ -132,7 +132,7 @@ target = st.number_input(
     format="%.0f",
     placeholder="no target",
 )
-quarter_metrics(figures, quarter, selection.simulation_note(run), money)
+quarter_metrics(figures, quarter, selection.simulation_note(run, False), money)
 if target:
     quantiles = forecast_quantiles(run)
     grid = (
@@ -195,7 +195,7 @@ if forecast_call.has_categories(deals):
             "The model's expected value and range are for the same deals, from its chance of winning each "
             "inside the quarter; "
             + (
-                f"the range is simulated for them with {md(selection.simulation_note(run))}."
+                f"the range is simulated for them with {md(selection.simulation_note(run, False))}."
                 if simulate
                 else "the range is simulated when the toggle above asks for it."
             )

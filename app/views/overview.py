@@ -66,7 +66,7 @@ if summary["stale_count"]:
 
 st.subheader(f"Revenue, {quarter.label}")
 figures = selection.headline_figures(run, deals, filters, quarter)  # the Forecast page shows the same
-quarter_metrics(figures, quarter, selection.simulation_note(run), money)
+quarter_metrics(figures, quarter, selection.simulation_note(run, False), money)
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
     remaining = (

@@ -150,5 +150,6 @@ st.download_button(
     on_click="ignore",
     icon=":material/download:",
 )
-st.caption(f"Compared with {md(compare_to)}. Another compare date needs a rerun of the batch step:")
-st.code(compare_command(run), language="bash", wrap_lines=True)
+st.caption(f"Compared with {md(compare_to)}. Another compare date needs a rerun of the batch step.")
+with st.expander("For analysts: rerun with another compare date"):
+    st.code(compare_command(run), language="bash", wrap_lines=True)

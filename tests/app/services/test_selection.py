@@ -61,6 +61,9 @@ def test_selection_key_is_order_free_and_the_note_names_the_dependence() -> None
     assert (
         selection.simulation_note(run(fitted)) == "the run's fitted dependence (2,000 simulations, seed 42)"
     )
+    assert selection.simulation_note(run(fitted), with_settings=False) == "the run's fitted dependence"
+    old = run({"seed": 7, "dependence": {"note": "old run"}})
+    assert selection.simulation_note(old, with_settings=False) == "deals treated as independent"
     assert selection.simulation_note(run({"seed": 7, "dependence": {"note": "old run"}})) == (
         "deals treated as independent, since the run records no fitted dependence (2,000 simulations, seed 7)"
     )
