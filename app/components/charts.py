@@ -27,6 +27,9 @@ TIER_COLOURS = (
 )
 STALE_COLOUR = "rgba(150, 150, 150, 0.55)"
 
+LIKELY_RANGE = "Likely range (80% of outcomes)"  # the P10-P90 band in a leader's words; hovers keep P10
+MIDDLE_ESTIMATE = "Middle estimate"  # the P50 in a leader's words
+
 
 def plain(text: object) -> str:
     """Data text made inert for Plotly, whose labels understand a little HTML (<b>, <br>, <a>)."""
@@ -128,7 +131,7 @@ def forecast_fan(rows: pd.DataFrame, money: Money, title: str | None = None, hei
         line={"width": 0},
         fill="tonexty",
         fillcolor=BAND,
-        name="P10-P90 range",
+        name=LIKELY_RANGE,
         hovertemplate=f"P10 {money.hover()}",
     )
     fig.add_scatter(
@@ -136,7 +139,7 @@ def forecast_fan(rows: pd.DataFrame, money: Money, title: str | None = None, hei
         y=rows["p50"].tolist(),
         mode="lines+markers",
         line={"color": LINE, "width": 2},
-        name="P50 (median)",
+        name=MIDDLE_ESTIMATE,
         hovertemplate=f"P50 {money.hover()}",
     )
     fig.add_scatter(
@@ -172,7 +175,7 @@ def cumulative_quarter_chart(
             x=[row["date"]],
             y=[row["cumulative"]],
             mode="markers",
-            name="Quarter-end P10-P90",
+            name="Quarter-end likely range",
             marker={"color": ACCENT, "size": 10},
             error_y={
                 "type": "data",
@@ -296,7 +299,7 @@ def backtest_windows_chart(windows: pd.DataFrame, money: Money) -> go.Figure:
         x=windows["p50"].tolist(),
         mode="markers",
         orientation="h",
-        name="P10-P90 range (P50 marked)",
+        name="Likely range (middle estimate marked)",
         marker={"color": LINE, "size": 9},
         error_x={
             "type": "data",
@@ -485,7 +488,7 @@ def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
             line={"width": 0},
             fill="tonexty",
             fillcolor=BAND,
-            name="P10-P90 range",
+            name=LIKELY_RANGE,
             legendgroup="band",
             showlegend=first,
             hovertemplate=f"{quarter} P10 {money.hover()}<extra></extra>",
@@ -495,7 +498,7 @@ def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
             y=part["p50"].tolist(),
             mode="lines",
             line={"color": LINE, "width": 2},
-            name="P50 (median)",
+            name=MIDDLE_ESTIMATE,
             legendgroup="p50",
             showlegend=first,
             hovertemplate=f"P50 {money.hover()}<extra></extra>",

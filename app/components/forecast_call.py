@@ -59,7 +59,8 @@ def rep_call_table(table: pd.DataFrame, money: Money) -> None:
                 help="The same deals' value x the model's chance of winning each inside the quarter.",
             ),
             "model_range": st.column_config.TextColumn(
-                "Model: P10 - P90", help="80% of simulated outcomes of these deals fall inside this range."
+                "Model: likely range",
+                help="P10 - P90: 80% of simulated outcomes of these deals fall inside this range.",
             ),
         },
     )

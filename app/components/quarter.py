@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 WON = "Won so far"
 EXPECTED = "Expected from open deals"
 TOTAL = "Quarter total (expected)"
-TOTAL_RANGE = "P10 - P90 of the total"
-OPEN_RANGE = "P10 - P90 from open deals"
+TOTAL_RANGE = "Likely range of the total"  # its P10 - P90, said in the help
+OPEN_RANGE = "Likely range from open deals"
 
 
 def no_period_figures(where: str) -> str:
@@ -80,14 +80,16 @@ def quarter_metrics(
         cols[3].metric(
             TOTAL_RANGE,
             money.range(*figures.total_range),
-            help="80% of simulated outcomes of the quarter total fall inside this range; the median is "
+            help="P10 - P90: 80% of simulated outcomes of the quarter total fall inside this range; the "
+            "median is "
             f"{money((figures.won_so_far or 0.0) + (figures.p50 or 0.0))}.",
         )
     elif figures.p10 is not None and figures.p90 is not None:
         cols[3].metric(
             OPEN_RANGE,
             money.range(figures.p10, figures.p90),
-            help="80% of simulated outcomes of the revenue from open deals fall inside this range.",
+            help="P10 - P90: 80% of simulated outcomes of the revenue from open deals fall inside this "
+            "range.",
         )
     else:
         cols[3].caption("No range: the forecast has no row for this quarter.")

@@ -182,7 +182,7 @@ if forecast_call.has_categories(deals):
         st.caption(f"No filtered deal has a rep close date in {md(quarter.label)}.")
     else:
         simulate = len(called) <= selection.QUICK_DEALS or st.toggle(
-            "Simulate the model's P10 - P90 for these deals",
+            "Simulate the model's likely range for these deals",
             key="call_ranges",
             help=f"{len(called):,} deals: the first simulation takes a few seconds, then it is kept.",
         )

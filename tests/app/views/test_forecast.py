@@ -41,8 +41,8 @@ def test_quarter_view_and_backtest_equal_the_files(app_env: Path) -> None:
     assert [t["name"] for t in fan] == [
         "Closed won (before as-of)",
         "P90",
-        "P10-P90 range",
-        "P50 (median)",
+        "Likely range (80% of outcomes)",
+        "Middle estimate",
         "Expected",
     ]
     assert fan[2]["y"] == months["p10"].tolist()

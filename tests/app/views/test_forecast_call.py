@@ -203,7 +203,7 @@ def test_track_record_counts_the_weeks_inside_the_band(history_env: Path, csv_do
         for c in at.get("plotly_chart")
         if any(t.get("name") == "Reps' Commit" for t in json.loads(c.proto.spec)["data"])
     )
-    band = [t["y"] for t in chart["data"] if t.get("name") == "P10-P90 range"]
+    band = [t["y"] for t in chart["data"] if t.get("name") == "Likely range (80% of outcomes)"]
     assert sum(band, []) == accuracy.sort_values("as_of")["p10"].tolist()
     exported = csv_downloads(at)["forecast_track_record_2026-08-14.csv"]
     assert len(exported) == len(accuracy) and int(exported["inside_p10_p90"].sum()) == inside

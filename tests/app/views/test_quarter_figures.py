@@ -22,7 +22,7 @@ money = Money("USD")  # the fixture runs are in USD (RunMetadata's default curre
 
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
 QUARTER_LABELS = ("Won so far", "Expected from open deals", "Quarter total (expected)")
-RANGE_LABELS = ("P10 - P90 of the total", "P10 - P90 from open deals")
+RANGE_LABELS = ("Likely range of the total", "Likely range from open deals")
 
 
 def _random_filters(predictions: pd.DataFrame, rng: np.random.Generator) -> dict[str, list[str] | str]:
@@ -149,5 +149,5 @@ def test_a_region_and_one_of_its_reps_is_that_rep(app_env: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Won so far"] == money(row["closed_won"])
     won = row["closed_won"]
-    assert metrics["P10 - P90 of the total"] == f"{money(won + row['p10'])} - {money(won + row['p90'])}"
+    assert metrics["Likely range of the total"] == f"{money(won + row['p10'])} - {money(won + row['p90'])}"
     assert at.get("plotly_chart")  # the rep's monthly chart
