@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import TABLE_PLACEHOLDER, Money, md, percent, whole_amounts
+from app.components.format import TABLE_PLACEHOLDER, Money, account_names, md, percent, whole_amounts
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
 from app.components.quarter import no_period_figures, quarter_metrics
@@ -104,6 +104,7 @@ else:
             opportunity_id=pipeline.deal_links(top["opportunity_id"], filters),
             win_probability=top["win_probability"] * 100,
             main_risk_driver=pipeline.main_risk_driver(top),
+            account=account_names(top["account"]),
         )[
             [
                 "opportunity_id",

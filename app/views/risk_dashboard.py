@@ -6,7 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
-from app.components.format import TABLE_PLACEHOLDER, Money, data_flags_column, md, whole_amounts
+from app.components.format import (
+    TABLE_PLACEHOLDER,
+    Money,
+    account_names,
+    data_flags_column,
+    md,
+    whole_amounts,
+)
 from app.components.gate import require_run
 from app.components.notes import unscored_caption
 from app.filters import SEGMENT_LABELS, current_filters
@@ -62,6 +69,7 @@ shown = whole_amounts(shown, ["deal_value", "value_at_risk", "value_in_play"]).a
     link=pipeline.deal_links(shown["opportunity_id"], filters),
     win_probability=shown["win_probability"] * 100,
     deal_stage=pipeline.crm_stage(shown),  # the CRM's own stage name (the CSV export keeps both columns)
+    account=account_names(shown["account"]),  # a blank account says so instead of an empty cell
 )
 if not history:  # blank for every deal without a field history: no column of dashes
     shown = shown.drop(columns="close_date_pushes", errors="ignore")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import Money
+from app.components.format import NO_ACCOUNT, Money
 
 money = Money("USD")  # the fixture runs are in USD (RunMetadata's default currency)
 
@@ -172,3 +172,17 @@ def test_no_push_column_or_slipped_filter_without_a_history(app_env: Path) -> No
     at = _dashboard()
     assert "close_date_pushes" not in at.dataframe[0].value.columns
     assert not [t for t in at.toggle if t.label == "Slipped only"]
+
+
+def test_a_blank_account_reads_as_such_not_as_an_empty_cell(app_env: Path) -> None:
+    """The review found empty Account cells for deals with no account in the CRM (the drill-down heading
+    already said so); the table now says it, and the CSV export keeps the blank as exported."""
+    predictions = pd.read_csv(
+        app_env / "latest_predictions.csv", dtype={"opportunity_id": str}, keep_default_na=False
+    )
+    blank = set(predictions.loc[predictions["account"].eq(""), "opportunity_id"])
+    assert blank  # the fixture has deals without an account
+    table = _dashboard().dataframe[0].value
+    shown = table.set_index("opportunity_id")["account"]
+    assert (shown.loc[sorted(blank)] == NO_ACCOUNT).all()
+    assert not shown.drop(index=sorted(blank)).eq(NO_ACCOUNT).any()
