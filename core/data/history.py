@@ -20,7 +20,6 @@ HISTORY_FIELDS: tuple[str, ...] = (
     "forecast_category",
     "rep_probability",
 )
-# point-in-time facts from the history, per deal and day (NaN without a history, or before its first row)
 HISTORY_FACTS: tuple[str, ...] = (
     "stage_position",
     "days_in_stage",
@@ -114,8 +113,8 @@ def state_at(
 def facts_at(
     history: pd.DataFrame, ids: np.ndarray, days: np.ndarray, stage_order: tuple[str, ...]
 ) -> pd.DataFrame:
-    """The point-in-time facts (``HISTORY_FACTS``) and forecast category of deals ``ids`` on ``days``: only
-    history rows dated at or before each day count."""
+    """The point-in-time facts (the model's ``HISTORY_FEATURES``, and the stage) of deals ``ids`` on
+    ``days``: only history rows dated at or before each day count."""
     running = _running(history, stage_order)
     found = _last_rows_by(running, ids, days)
     day = pd.to_datetime(pd.Series(days))
