@@ -20,31 +20,6 @@ HISTORY_FIELDS: tuple[str, ...] = (
     "forecast_category",
     "rep_probability",
 )
-HISTORY_FACTS: tuple[str, ...] = (
-    "stage_position",
-    "days_in_stage",
-    "stage_regressions",
-    "close_date_pushes",
-    "days_pushed",
-    "amount_change",
-    "days_to_rep_close",
-    "rep_probability",
-)
-
-
-def empty_history() -> pd.DataFrame:
-    """A history with no rows, typed."""
-    return pd.DataFrame(
-        {
-            "opportunity_id": pd.Series(dtype=object),
-            "changed_at": pd.Series(dtype="datetime64[ns]"),
-            "stage": pd.Series(dtype=object),
-            "amount": pd.Series(dtype=float),
-            "rep_close_date": pd.Series(dtype="datetime64[ns]"),
-            "forecast_category": pd.Series(dtype=object),
-            "rep_probability": pd.Series(dtype=float),
-        }
-    )
 
 
 def _running(history: pd.DataFrame, stage_order: tuple[str, ...]) -> pd.DataFrame:
