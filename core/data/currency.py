@@ -19,6 +19,15 @@ RATE_COLUMNS = ("currency", "rate_to_corporate", "valid_from")
 RATES_FROM_THE_BEGINNING = pd.Timestamp("1900-01-01")  # an earlier valid_from (0001-01-01) reads as this
 
 
+def _fail_at_first(frame: pd.DataFrame, bad: pd.Series, display: str, column: str, problem: str) -> None:
+    """A one-line error at the first row where ``bad`` holds (``{v}`` in ``problem`` is its value)."""
+    if bad.any():
+        first = frame.loc[bad].iloc[0]
+        raise DataContractError(
+            display, problem.format(v=first[column]), column=column, row=int(first["source_row"])
+        )
+
+
 def typed_rates(frames: list[tuple[str, pd.DataFrame]], date_format: str) -> tuple[pd.DataFrame, str]:
     """One table of rates (currency, rate_to_corporate, valid_from) from the currencies files read, and the
     currency they flag as corporate ("" when none does); one-line errors for a bad rate or date."""
@@ -28,28 +37,24 @@ def typed_rates(frames: list[tuple[str, pd.DataFrame]], date_format: str) -> tup
             if column not in frame.columns:
                 raise DataContractError(display, "required column missing", column=column)
         rate = pd.to_numeric(frame["rate_to_corporate"].str.replace(",", "", regex=False), errors="coerce")
-        bad = rate.isna() | (rate <= 0)
-        if bad.any():
-            first = frame.loc[bad].iloc[0]
-            raise DataContractError(
-                display,
-                f"rate '{first['rate_to_corporate']}' is not a positive number",
-                column="rate_to_corporate",
-                row=int(first["source_row"]),
-            )
+        _fail_at_first(
+            frame,
+            rate.isna() | (rate <= 0),
+            display,
+            "rate_to_corporate",
+            "rate '{v}' is not a positive number",
+        )
         valid_from = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
         if "valid_from" in frame.columns:
             day = frame["valid_from"].str.split(r"[ T]", n=1, regex=True).str[0]
             valid_from = pd.to_datetime(day, format=date_format, errors="coerce")
-            bad = frame["valid_from"].ne("") & valid_from.isna()
-            if bad.any():
-                first = frame.loc[bad].iloc[0]
-                raise DataContractError(
-                    display,
-                    f"unparsable date '{first['valid_from']}'",
-                    column="valid_from",
-                    row=int(first["source_row"]),
-                )
+            _fail_at_first(
+                frame,
+                frame["valid_from"].ne("") & valid_from.isna(),
+                display,
+                "valid_from",
+                "unparsable date '{v}'",
+            )
             # Salesforce starts each currency's first dated rate on 0001-01-01, before any date pandas keeps
             # in nanoseconds: such a rate holds from the beginning
             valid_from = valid_from.clip(lower=RATES_FROM_THE_BEGINNING).astype("datetime64[ns]")

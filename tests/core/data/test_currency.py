@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from core.data.currency import rate_per_deal, typed_rates
+from core.errors import DataContractError
 
 
 def test_a_dated_rate_from_0001_01_01_holds_from_the_beginning() -> None:
@@ -35,3 +37,18 @@ def test_a_dated_rate_from_0001_01_01_holds_from_the_beginning() -> None:
     )
     assert corporate == "USD"
     assert factor.tolist() == [1 / 0.9, 1 / 0.95, 1.0]
+
+
+def test_a_bad_rate_or_start_date_is_a_one_line_error_at_its_row() -> None:
+    rates = pd.DataFrame({"currency": ["USD", "EUR"], "rate_to_corporate": ["1", "0"], "source_row": [2, 3]})
+    with pytest.raises(DataContractError) as caught:
+        typed_rates([("CurrencyType.csv", rates)], "%Y-%m-%d")
+    assert str(caught.value) == (
+        "CurrencyType.csv, column 'rate_to_corporate', row 3: rate '0' is not a positive number"
+    )
+    dated = rates.assign(rate_to_corporate=["1", "0.9"], valid_from=["2025-01-01", "2025-13-01"])
+    with pytest.raises(DataContractError) as caught:
+        typed_rates([("DatedConversionRate.csv", dated)], "%Y-%m-%d")
+    assert str(caught.value) == (
+        "DatedConversionRate.csv, column 'valid_from', row 3: unparsable date '2025-13-01'"
+    )
