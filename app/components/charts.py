@@ -4,6 +4,7 @@ legends sit in their own strip above the plot so they never cover data."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -98,6 +99,40 @@ def period_labels(rows: pd.DataFrame) -> list[str]:
     return labels
 
 
+def _likely_range(
+    fig: go.Figure,
+    x: list,
+    rows: pd.DataFrame,
+    hover: Callable[[str], str],
+    group: str | None = None,
+    legend: bool | None = None,
+) -> None:
+    """The P10-P90 band of ``rows``: an invisible P90 line and the P10 line filled up to it; ``hover`` gives
+    each line's hover text from its name ("P90", "P10")."""
+    fig.add_scatter(
+        x=x,
+        y=rows["p90"].tolist(),
+        mode="lines",
+        line={"width": 0},
+        showlegend=False,
+        legendgroup=group,
+        name="P90",
+        hovertemplate=hover("P90"),
+    )
+    fig.add_scatter(
+        x=x,
+        y=rows["p10"].tolist(),
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor=BAND,
+        name=LIKELY_RANGE,
+        legendgroup=group,
+        showlegend=legend,
+        hovertemplate=hover("P10"),
+    )
+
+
 def forecast_fan(rows: pd.DataFrame, money: Money, title: str | None = None, height: int = 360) -> go.Figure:
     """P10-P90 band, P50 line and expected value per period, with closed-won revenue as bars, in ``money``.
 
@@ -115,25 +150,7 @@ def forecast_fan(rows: pd.DataFrame, money: Money, title: str | None = None, hei
             opacity=0.6,
             hovertemplate=money.hover(),
         )
-    fig.add_scatter(
-        x=x,
-        y=rows["p90"].tolist(),
-        mode="lines",
-        line={"width": 0},
-        showlegend=False,
-        name="P90",
-        hovertemplate=f"P90 {money.hover()}",
-    )
-    fig.add_scatter(
-        x=x,
-        y=rows["p10"].tolist(),
-        mode="lines",
-        line={"width": 0},
-        fill="tonexty",
-        fillcolor=BAND,
-        name=LIKELY_RANGE,
-        hovertemplate=f"P10 {money.hover()}",
-    )
+    _likely_range(fig, x, rows, lambda q: f"{q} {money.hover()}")
     fig.add_scatter(
         x=x,
         y=rows["p50"].tolist(),
@@ -471,27 +488,13 @@ def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
         first = k == 0
         quarter = f"Q{pd.Timestamp(start).quarter} {pd.Timestamp(start).year}"
         x = part["as_of"].tolist()
-        fig.add_scatter(
-            x=x,
-            y=part["p90"].tolist(),
-            mode="lines",
-            line={"width": 0},
-            showlegend=False,
-            legendgroup="band",
-            name="P90",
-            hovertemplate=f"{quarter} P90 {money.hover()}<extra></extra>",
-        )
-        fig.add_scatter(
-            x=x,
-            y=part["p10"].tolist(),
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor=BAND,
-            name=LIKELY_RANGE,
-            legendgroup="band",
-            showlegend=first,
-            hovertemplate=f"{quarter} P10 {money.hover()}<extra></extra>",
+        _likely_range(
+            fig,
+            x,
+            part,
+            lambda q, quarter=quarter: f"{quarter} {q} {money.hover()}<extra></extra>",
+            group="band",
+            legend=first,
         )
         fig.add_scatter(
             x=x,
