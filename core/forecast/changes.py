@@ -20,6 +20,8 @@ Value-moving rows add up exactly: open pipeline then + sum(value_change) = open 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -37,6 +39,7 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     *SEGMENT_COLUMNS,
 )
 VALUE_CHANGES: tuple[str, ...] = ("new", "won", "lost", "amount_up", "amount_down")
+CHANGE_TYPES: tuple[str, ...] = (*VALUE_CHANGES, "pushed_out", "pulled_in", "stage_forward", "stage_back")
 
 
 def _valued(now: CRMData, deals: pd.DataFrame) -> pd.DataFrame:
@@ -50,9 +53,18 @@ def _engaged_open(crm: CRMData) -> pd.DataFrame:
     return crm.deals.loc[crm.deals["is_open"] & crm.deals["engage_date"].notna()]
 
 
-def pipeline_changes(full: CRMData, compare_to: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
-    """One row per deal and change between the end of ``compare_to`` and the end of ``as_of`` (CHANGE_COLUMNS,
-    value-moving rows first, then by change type and id)."""
+@dataclass(frozen=True)
+class PipelineChanges:
+    """``rows``: one per deal and change (CHANGE_COLUMNS); the open pipeline at both ends, to the cent."""
+
+    rows: pd.DataFrame
+    open_before: float
+    open_after: float
+
+
+def pipeline_changes(full: CRMData, compare_to: pd.Timestamp, as_of: pd.Timestamp) -> PipelineChanges:
+    """Every change between the end of ``compare_to`` and the end of ``as_of`` (value-moving rows first, then
+    by change type and id), with the open pipeline at both ends as :func:`open_pipeline` values it."""
     then, now = cut_at(full, compare_to), cut_at(full, as_of)
     before = _valued(now, _engaged_open(then)).set_index("opportunity_id")
     current = now.deals.set_index("opportunity_id")
@@ -65,6 +77,7 @@ def pipeline_changes(full: CRMData, compare_to: pd.Timestamp, as_of: pd.Timestam
     as_open = _valued(now, now.deals.set_index("opportunity_id").loc[passed].reset_index()).set_index(
         "opportunity_id"
     )
+    ends = (float(before["value"].sum().round(2)), float(after["value"].sum().round(2)))
     rows: list[pd.DataFrame] = []
 
     def add(ids: pd.Index, kind: str, value_before, value_after, detail="") -> None:
@@ -116,7 +129,9 @@ def pipeline_changes(full: CRMData, compare_to: pd.Timestamp, as_of: pd.Timestam
         detail = [f"{a} -> {b}" for a, b in zip(stage_then.loc[ids], stage_now.loc[ids], strict=True)]
         add(ids, kind, after.loc[ids, "value"], after.loc[ids, "value"], detail)
     if not rows:
-        return pd.DataFrame({column: pd.Series(dtype=object) for column in CHANGE_COLUMNS})
+        return PipelineChanges(
+            pd.DataFrame({column: pd.Series(dtype=object) for column in CHANGE_COLUMNS}), *ends
+        )
     changes = pd.concat(rows, ignore_index=True)
     moves = changes["change_type"].isin(VALUE_CHANGES)
     changes["value_change"] = np.where(moves, changes["value_after"] - changes["value_before"], 0.0).round(2)
@@ -124,13 +139,10 @@ def pipeline_changes(full: CRMData, compare_to: pd.Timestamp, as_of: pd.Timestam
     changes = changes.join(segments, on="opportunity_id")
     changes["_order"] = changes["change_type"].map({kind: i for i, kind in enumerate(CHANGE_TYPES)})
     changes = changes.sort_values(["_order", "opportunity_id"], kind="mergesort").drop(columns="_order")
-    return changes[list(CHANGE_COLUMNS)].reset_index(drop=True)
-
-
-CHANGE_TYPES: tuple[str, ...] = (*VALUE_CHANGES, "pushed_out", "pulled_in", "stage_forward", "stage_back")
+    return PipelineChanges(changes[list(CHANGE_COLUMNS)].reset_index(drop=True), *ends)
 
 
 def open_pipeline(full: CRMData, date: pd.Timestamp, as_of: pd.Timestamp) -> float:
-    """The engaged open pipeline at the end of ``date`` valued by ``as_of``'s rule, as
-    :func:`pipeline_changes` values it."""
+    """The engaged open pipeline at the end of ``date`` valued by ``as_of``'s rule, computed on its own (the
+    tests' check of :func:`pipeline_changes`' ends)."""
     return float(_valued(cut_at(full, as_of), _engaged_open(cut_at(full, date)))["value"].sum().round(2))

@@ -20,7 +20,7 @@ from core.data.history import status_at
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes, parquet_bytes
-from core.forecast.changes import open_pipeline, pipeline_changes
+from core.forecast.changes import pipeline_changes
 from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import forecast_revenue
@@ -182,8 +182,8 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None) -> tuple[pd.DataFram
     first = crm.deals["engage_date"].min()
     if pd.isna(first) or compare < first:  # nothing existed then: every open deal is new
         compare = first - pd.Timedelta(days=1) if pd.notna(first) else crm.as_of - pd.Timedelta(days=1)
-    changes = pipeline_changes(crm, compare, crm.as_of)
-    moved = changes.groupby("change_type", sort=False)["value_change"]
+    found = pipeline_changes(crm, compare, crm.as_of)
+    moved = found.rows.groupby("change_type", sort=False)["value_change"]
     summary = {
         "compare_to": f"{compare:%Y-%m-%d}",
         "source": (
@@ -192,14 +192,14 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None) -> tuple[pd.DataFram
             else "the export's creation and close dates (no field history: amounts, stages and close dates "
             "only as exported now, so none of them moves)"
         ),
-        "open_pipeline_before": open_pipeline(crm, compare, crm.as_of),
-        "open_pipeline_after": open_pipeline(crm, crm.as_of, crm.as_of),
+        "open_pipeline_before": found.open_before,
+        "open_pipeline_after": found.open_after,
         "by_type": {
             str(kind): {"deals": int(count), "value_change": round(float(value), 2)}
             for kind, count, value in zip(moved.size().index, moved.size(), moved.sum(), strict=True)
         },
     }
-    return changes, summary
+    return found.rows, summary
 
 
 def fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:

@@ -51,8 +51,10 @@ def test_the_waterfall_adds_up_to_the_cent_and_counts_what_the_dates_say(exports
     full = read_crm(exports[kind])
     now = full.as_of - pd.Timedelta(days=3)
     then = now - pd.Timedelta(days=days)
-    changes = pipeline_changes(full, then, now)
+    found = pipeline_changes(full, then, now)
+    changes = found.rows
     before, after = open_pipeline(full, then, now), open_pipeline(full, now, now)
+    assert (found.open_before, found.open_after) == (before, after)  # the ends it reports, computed apart
     assert round(before + changes["value_change"].sum(), 2) == pytest.approx(after, abs=0.005)
     expected = _by_hand(exports[kind], then, now)
     for change in ("new", "won", "lost"):
@@ -67,7 +69,7 @@ def test_the_waterfall_adds_up_to_the_cent_and_counts_what_the_dates_say(exports
 def test_a_history_shows_pushes_and_stage_moves_with_their_dates(exports) -> None:
     full = read_crm(exports["historied"])
     now = pd.Timestamp("2026-06-25")  # close to a quarter's end: close dates get pushed past it
-    changes = pipeline_changes(full, now - pd.Timedelta(days=45), now)
+    changes = pipeline_changes(full, now - pd.Timedelta(days=45), now).rows
     forward = changes[changes["change_type"].eq("stage_forward")]
     assert len(forward) > 10 and forward["detail"].str.contains(" -> ").all()
     assert (forward["value_change"] == 0).all()
