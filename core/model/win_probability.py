@@ -315,8 +315,9 @@ class WinProbabilityModel(BaseEstimator):
             categorical_feature=spec.categorical_indices,
             free_raw_data=True,
         )
-        params = {**self._booster_params(spec.names), "objective": "binary", "monotone_constraints": None}
-        booster = lgb.train({k: v for k, v in params.items() if v is not None}, data, num_boost_round=100)
+        params = {**self._booster_params(spec.names), "objective": "binary"}
+        del params["monotone_constraints"]  # a landmark learns outcomes, not the rates' monotone effect
+        booster = lgb.train(params, data, num_boost_round=100)
         open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
         in_snapshots = pd.Index(pd.unique(snapshots["opportunity_id"])).get_indexer(open_features.index) >= 0
         open_features = open_features.loc[in_snapshots]
