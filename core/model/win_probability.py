@@ -316,7 +316,7 @@ class WinProbabilityModel(BaseEstimator):
             free_raw_data=True,
         )
         params = {**self._booster_params(spec.names), "objective": "binary"}
-        del params["monotone_constraints"]  # a landmark learns outcomes, not the rates' monotone effect
+        del params["monotone_constraints"]  # the landmark model is unconstrained
         booster = lgb.train(params, data, num_boost_round=100)
         open_features = open_deal_features(crm, self.prior_strength, self.account_policy)
         in_snapshots = pd.Index(pd.unique(snapshots["opportunity_id"])).get_indexer(open_features.index) >= 0
