@@ -17,6 +17,7 @@ FORECAST_FILE = "forecast.csv"
 SHAP_FILE = "shap_values.csv"
 ACCURACY_FILE = "forecast_accuracy.csv"  # the track record: past weeks' forecasts against what was won
 CHANGES_FILE = "pipeline_changes.csv"  # what changed since --compare-to (core.forecast.changes)
+QUARTERS_FILE = "quarter_actuals.csv"  # revenue won in the last complete quarters, beside the forecast
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
     "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
@@ -99,6 +100,11 @@ FORECAST: tuple[Column, ...] = (
     Column("p50", "number", 2),
     Column("p90", "number", 2),
     Column("closed_won", "number", 2),
+    Column("new_expected", "number", 2),  # deals not yet created, won inside the period
+    Column("total_expected", "number", 2),  # closed_won + expected + new_expected
+    Column("total_p10", "number", 2),  # the whole period: won already + open deals + not yet created
+    Column("total_p50", "number", 2),
+    Column("total_p90", "number", 2),
 )
 ACCURACY: tuple[Column, ...] = (
     Column("as_of", "date"),
@@ -108,7 +114,19 @@ ACCURACY: tuple[Column, ...] = (
     Column("p50", "number", 2),
     Column("p90", "number", 2),
     Column("actual", "number", 2),
+    Column("total_expected", "number", 2),  # the whole quarter: won already + open + not yet created
+    Column("total_p10", "number", 2),
+    Column("total_p50", "number", 2),
+    Column("total_p90", "number", 2),
+    Column("total_actual", "number", 2),  # everything won in the quarter
     Column("rep_commit", "number", 2, required=False),  # blank when the export holds no forecast category
+)
+QUARTER_ACTUALS: tuple[Column, ...] = (
+    Column("period_start", "date"),
+    Column("period_end", "date"),
+    Column("segment_type"),
+    Column("segment"),
+    Column("won", "number", 2),
 )
 CHANGES: tuple[Column, ...] = (
     Column("opportunity_id"),
@@ -127,7 +145,7 @@ QUANTILES: tuple[Column, ...] = (
     Column("period_start", "date"),
     Column("segment_type"),
     Column("segment"),
-    Column("scope"),  # open: deals open at the as-of date (the whole period's "total" is not built yet)
+    Column("scope"),  # open: deals open at the as-of date; total: won already + open + not yet created
     Column("q", "number", 2),
     Column("revenue", "number", 2),
 )

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.forecast.new_deals import new_deals
 from core.forecast.periods import ForecastCalendar, build_calendar
 from core.forecast.seasonality import QuarterSeasonality, seasonal_window_shares
 from core.forecast.simulation import Dependence, PipelineDraws, simulate_revenue, simulation_chunks
@@ -185,79 +186,135 @@ def forecast_revenue(
         calendar.slice_month,
         dependence.realisation_factors,
     )
+    future = new_deals(all_deals, timing, calendar.as_of, calendar.slice_first, calendar.slice_last)
+    future_order = np.argsort(future.deals[dependence.segment_type].astype(str).to_numpy(), kind="stable")
+    future_deals = future.deals.iloc[future_order].reset_index(drop=True)
+    future_probability = future.slice_probability[future_order]
+    future_values = deal_values(future_deals, all_deals)
     horizon_end = calendar.periods["period_end"].max()
     won_in_view = all_deals[
         all_deals["is_won"]
         & (all_deals["close_date"] >= calendar.periods["period_start"].min())
         & (all_deals["close_date"] <= horizon_end)
     ]
-    levels = _levels(open_deals, won_in_view)
+    named = list(SEGMENT_TYPES[1:])
+    levels = _levels(open_deals, pd.concat([won_in_view[named], future_deals[named]]))
     codes = _level_codes(open_deals, levels)
-    base_codes, rollup = _base_levels(codes, len(levels))
-    shock_names, shock_group = np.unique(
-        open_deals[dependence.segment_type].astype(str).to_numpy(), return_inverse=True
+    future_codes = _level_codes(future_deals, levels, closed=True)  # a future deal has no category yet
+    base_codes, rollup = _base_levels(np.vstack([codes, future_codes]), len(levels))
+    shock_names = np.unique(
+        np.concatenate([group_of_deal, future_deals[dependence.segment_type].astype(str).to_numpy()])
     )
-    live = probability.sum(axis=1) > 0  # stale deals and deals with no remaining win time are not simulated
-    draws = PipelineDraws(
-        slice_probability=probability[live],
-        slice_month=calendar.slice_month,
-        fixed_value=values["fixed_value"].to_numpy(dtype=float)[live],
-        list_price=values["list_price"].to_numpy(dtype=float)[live],
-        realised_ratio=realised_ratios(all_deals),
-        level_codes=base_codes[live],
-        shock_group=shock_group.astype(np.int64)[live],
+
+    def draws(
+        frame: pd.DataFrame, chance: np.ndarray, value: pd.DataFrame, base: np.ndarray, **future_only: Any
+    ) -> PipelineDraws:
+        live = chance.sum(axis=1) > 0  # stale deals and deals with no remaining win time: not simulated
+        group = np.searchsorted(shock_names, frame[dependence.segment_type].astype(str).to_numpy())
+        return PipelineDraws(
+            slice_probability=chance[live],
+            slice_month=calendar.slice_month,
+            fixed_value=value["fixed_value"].to_numpy(dtype=float)[live],
+            list_price=value["list_price"].to_numpy(dtype=float)[live],
+            realised_ratio=realised_ratios(all_deals),
+            level_codes=base[live],
+            shock_group=group.astype(np.int64)[live],
+            **future_only,
+        )
+
+    pipeline = draws(open_deals, probability, values, base_codes[: len(open_deals)])
+    created = draws(
+        future_deals,
+        future_probability,
+        future_values,
+        base_codes[len(open_deals) :, :2],  # rep and product; no forecast category
+        stream=1,
+        creation_variance=future.creation_variance,
     )
-    simulation = (draws, rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1))
+    shared = (rollup.shape[0], simulations, seed, dependence, max(len(shock_names), 1))
     chunks = range(simulation_chunks(simulations))
-    threaded = int(live.sum()) * simulations >= THREADED_PAIRS
-    with worker_pool(len(chunks) if threaded else 1, threads=True) as pool:
+    pairs = (len(pipeline.fixed_value) + len(created.fixed_value)) * simulations
+    with worker_pool(len(chunks) if pairs >= THREADED_PAIRS else 1, threads=True) as pool:
         parts = [
-            pool.submit(simulated_period_totals, calendar.membership, chunks[c : c + 1], *simulation)
+            [
+                pool.submit(simulated_period_totals, calendar.membership, chunks[c : c + 1], one, *shared)
+                for one in (pipeline, created)
+            ]
             for c in chunks
         ]
-        totals = []
-        for done, part in enumerate(parts, 1):
-            totals.append(part.result())
+        totals: list[list[np.ndarray]] = [[], []]
+        for done, pair in enumerate(parts, 1):
+            for scope, part in enumerate(pair):
+                totals[scope].append(part.result())
             if progress is not None:
                 progress(done / len(parts))
     empty = np.zeros((0, len(calendar.periods), rollup.shape[0]))
-    period_totals = np.concatenate(totals, axis=0) if totals else empty
-    by_period = period_totals @ rollup  # sims x periods x levels
-    quantiles = _quantiles(by_period)  # 3 x periods x levels
-    expected_slices = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
-    expected = np.zeros((len(levels), probability.shape[1]))
-    for j in range(codes.shape[1]):
-        for k in range(probability.shape[1]):
-            expected[:, k] += np.bincount(codes[:, j], weights=expected_slices[:, k], minlength=len(levels))
-    expected_periods = (expected @ calendar.membership.T).T  # periods x levels
+    by_period, new_by_period = (  # sims x periods x levels
+        (np.concatenate(scope, axis=0) if scope else empty) @ rollup for scope in totals
+    )
     closed = closed_won_by_period(all_deals, calendar, levels)  # periods x levels
-    forecast = _assemble(calendar, levels, expected_periods, quantiles, closed)
+    whole = by_period + new_by_period + closed[None, :, :]
+    expected_periods = _expected(codes, probability, values, calendar, len(levels))  # periods x levels
+    new_expected = _expected(future_codes, future_probability, future_values, calendar, len(levels))
+    forecast = _assemble(
+        calendar,
+        levels,
+        {"expected": expected_periods, "new_expected": new_expected},
+        {"": _quantiles(by_period), "total_": _quantiles(whole)},
+        closed,
+    )
     if not grid:
         return forecast
-    return forecast, _quantile_table(calendar, levels, _quantiles(by_period, QUANTILE_GRID))
+    return forecast, _quantile_table(
+        calendar,
+        levels,
+        {"open": _quantiles(by_period, QUANTILE_GRID), "total": _quantiles(whole, QUANTILE_GRID)},
+    )
+
+
+def _expected(
+    codes: np.ndarray,
+    probability: np.ndarray,
+    values: pd.DataFrame,
+    calendar: ForecastCalendar,
+    n_levels: int,
+) -> np.ndarray:
+    """Expected revenue won inside each period per level: periods x levels (codes below 0 count nowhere)."""
+    by_slice = probability * values["deal_value"].to_numpy(dtype=float)[:, None]
+    expected = np.zeros((n_levels, probability.shape[1]))
+    for j in range(codes.shape[1]):
+        counted = codes[:, j] >= 0
+        for k in range(probability.shape[1]):
+            expected[:, k] += np.bincount(codes[counted, j], weights=by_slice[counted, k], minlength=n_levels)
+    return (expected @ calendar.membership.T).T
 
 
 def _quantile_table(
-    calendar: ForecastCalendar, levels: list[tuple[str, str]], values: np.ndarray
+    calendar: ForecastCalendar, levels: list[tuple[str, str]], scopes: dict[str, np.ndarray]
 ) -> pd.DataFrame:
-    """Long table of ``values`` (q x periods x levels) in the forecast's row order, q ascending within each
-    period and segment."""
-    n_q, n_periods, n_levels = values.shape
-    periods = calendar.periods.reset_index(drop=True)
-    frame = pd.DataFrame(
-        {
-            "period_type": np.repeat(periods["period_type"].to_numpy(), n_levels * n_q),
-            "period_start": np.repeat(periods["period_start"].to_numpy(), n_levels * n_q),
-            "segment_type": np.tile(np.repeat([t for t, _ in levels], n_q), n_periods),
-            "segment": np.tile(np.repeat([v for _, v in levels], n_q), n_periods),
-            "scope": "open",
-            "q": np.tile(QUANTILE_GRID, n_periods * n_levels),
-            "revenue": values.transpose(1, 2, 0).reshape(-1),
-        }
-    )
+    """Long table of each scope's values (q x periods x levels) in the forecast's row order, scope and then
+    q ascending within each period and segment."""
+    frames = []
+    for scope, values in scopes.items():
+        n_q, n_periods, n_levels = values.shape
+        periods = calendar.periods.reset_index(drop=True)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "period_type": np.repeat(periods["period_type"].to_numpy(), n_levels * n_q),
+                    "period_start": np.repeat(periods["period_start"].to_numpy(), n_levels * n_q),
+                    "segment_type": np.tile(np.repeat([t for t, _ in levels], n_q), n_periods),
+                    "segment": np.tile(np.repeat([v for _, v in levels], n_q), n_periods),
+                    "scope": scope,
+                    "q": np.tile(QUANTILE_GRID, n_periods * n_levels),
+                    "revenue": values.transpose(1, 2, 0).reshape(-1),
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
     frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
     frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate((*SEGMENT_TYPES, CATEGORY))})
-    frame = frame.sort_values(["_pt", "period_start", "_st", "segment", "q"], kind="mergesort")
+    frame = frame.sort_values(["_pt", "period_start", "_st", "segment", "scope", "q"], kind="mergesort")
     return frame.drop(columns=["_pt", "_st"]).reset_index(drop=True)
 
 
@@ -288,13 +345,17 @@ def _base_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarr
     for i, level in enumerate(product_levels):
         rollup[len(rep_levels) + i, level] = 1.0
     base = np.column_stack([rep_codes, product_codes + len(rep_levels)]).astype(np.int64)
-    if codes.shape[1] > len(SEGMENT_TYPES):  # forecast categories: their own base levels
-        category_levels, category_codes = np.unique(codes[:, len(SEGMENT_TYPES)], return_inverse=True)
+    if codes.shape[1] > len(SEGMENT_TYPES):  # forecast categories: their own base levels (-1: none)
+        category = codes[:, len(SEGMENT_TYPES)]
+        has = category >= 0
+        category_levels, category_codes = np.unique(category[has], return_inverse=True)
         offset = len(rep_levels) + len(product_levels)
         extra = np.zeros((len(category_levels), n_levels))
         extra[np.arange(len(category_levels)), category_levels] = 1.0
         rollup = np.vstack([rollup, extra])
-        base = np.column_stack([base, category_codes + offset]).astype(np.int64)
+        category_base = np.full(len(codes), -1, dtype=np.int64)
+        category_base[has] = category_codes + offset
+        base = np.column_stack([base, category_base]).astype(np.int64)
     return base, rollup
 
 
@@ -338,11 +399,14 @@ def _quantiles(by_period: np.ndarray, probabilities: np.ndarray = QUANTILE_PROBA
 def _assemble(
     calendar: ForecastCalendar,
     levels: list[tuple[str, str]],
-    expected: np.ndarray,
-    quantiles: np.ndarray,
+    expected: dict[str, np.ndarray],
+    quantiles: dict[str, np.ndarray],
     closed: np.ndarray,
 ) -> pd.DataFrame:
-    """Long forecast frame, sorted by period type, start, segment type and segment."""
+    """Long forecast frame, sorted by period type, start, segment type and segment. ``expected``: periods x
+    levels arrays of the open pipeline (``expected``) and deals not yet created (``new_expected``);
+    ``quantiles``: P10/P50/P90 x periods x levels of the open pipeline ("") and the whole period
+    ("total_")."""
     n_periods, n_levels = len(calendar.periods), len(levels)
     period_idx = np.repeat(np.arange(n_periods), n_levels)
     level_idx = np.tile(np.arange(n_levels), n_periods)
@@ -354,13 +418,15 @@ def _assemble(
             "period_end": periods["period_end"],
             "segment_type": [levels[i][0] for i in level_idx],
             "segment": [levels[i][1] for i in level_idx],
-            "expected": expected[period_idx, level_idx],
-            "p10": quantiles[0][period_idx, level_idx],
-            "p50": quantiles[1][period_idx, level_idx],
-            "p90": quantiles[2][period_idx, level_idx],
             "closed_won": closed[period_idx, level_idx],
         }
     )
+    for name, values in expected.items():
+        frame[name] = values[period_idx, level_idx]
+    frame["total_expected"] = frame["closed_won"] + frame["expected"] + frame["new_expected"]
+    for prefix, values in quantiles.items():
+        for i, name in enumerate(("p10", "p50", "p90")):
+            frame[prefix + name] = values[i][period_idx, level_idx]
     frame["_pt"] = frame["period_type"].map({p: i for i, p in enumerate(PERIOD_TYPES)})
     frame["_st"] = frame["segment_type"].map({s: i for i, s in enumerate((*SEGMENT_TYPES, CATEGORY))})
     frame = frame.sort_values(["_pt", "period_start", "_st", "segment"], kind="mergesort")

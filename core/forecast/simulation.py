@@ -44,6 +44,10 @@ class PipelineDraws:
     realised_ratio: np.ndarray  # realised-to-list ratios of won deals to draw from
     level_codes: np.ndarray  # deals x segment types: column index into the reporting levels
     shock_group: np.ndarray  # deals: code of the shock segment
+    # deals not yet created (core.forecast.new_deals): their own random stream (the market and segment
+    # shocks stay the open pipeline's) and a creation shock of this variance on all of them
+    stream: int = 0
+    creation_variance: float = 0.0
 
 
 def _gamma_shock(rng: np.random.Generator, variance: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -105,9 +109,13 @@ def simulate_revenue(
         market = _gamma_shock(shock_rng, dependence.market_variance, (s1 - s0, n_months))
         market *= _gamma_shock(shock_rng, dependence.persistent_variance, (s1 - s0, 1))
         segment = _gamma_shock(shock_rng, dependence.segment_variance, (s1 - s0, n_months, n_shock_groups))
+        if draws.stream:
+            creation_rng = np.random.default_rng([seed, sc, 0, draws.stream])
+            market = market * _gamma_shock(creation_rng, draws.creation_variance, (s1 - s0, 1))
         for dc in range(n_deal_chunks):
             d0, d1 = dc * deals_chunk, min(n_deals, (dc + 1) * deals_chunk)
-            rng = np.random.default_rng([seed, sc, dc + 1])
+            key = [seed, sc, dc + 1] + ([draws.stream] if draws.stream else [])
+            rng = np.random.default_rng(key)
             out = totals[s0 - first : s1 - first]
             _simulate_chunk(draws, slice(d0, d1), market, segment, ratio, rng, out, n_months)
     return totals

@@ -128,6 +128,14 @@ class CloseTimingModel:
         age = _ages(deals, self.max_close_age_)
         return cif[code, np.minimum(age + np.asarray(day, dtype=np.int64), self.max_close_age_)]
 
+    def won_by_age(self, deals: pd.DataFrame, ages: np.ndarray) -> np.ndarray:
+        """A new deal's chance of being won by each of ``ages`` (deals x ages, days since its creation;
+        0 before age 0): the cumulative incidence of a win from age 0."""
+        cif, _, code = self._curves(deals[self.segment])
+        ages = np.asarray(ages, dtype=np.int64)
+        won = cif[code[:, None], np.clip(ages, 0, self.max_close_age_)]
+        return np.where(ages < 0, 0.0, won)
+
     def days_to_share(self, deals: pd.DataFrame, from_day: np.ndarray, fraction: np.ndarray) -> np.ndarray:
         """Days after as-of by which ``fraction`` of the win mass from day ``from_day + 1`` onwards is won.
 

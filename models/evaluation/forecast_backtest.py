@@ -371,8 +371,10 @@ def track_record_dates(crm: CRMData, quarters: int = TRACK_RECORD_QUARTERS) -> l
 def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None = None) -> pd.DataFrame:
     """forecast_accuracy.csv: at each past week, the forecast the batch step would have made for its own
     quarter (model-free win chances, as the forecast backtest) against what the deals open then went on to
-    win in that quarter; ``rep_commit`` is what the reps had in Commit for the quarter then (deals with a
-    Commit category and a close date inside it), blank when the export holds no category at that date."""
+    win in that quarter; ``total_*`` the whole quarter's forecast then (won already + open + deals not yet
+    created) against all the quarter won (``total_actual``); ``rep_commit`` is what the reps had in Commit
+    for the quarter then (deals with a Commit category and a close date inside it), blank when the export
+    holds no category at that date."""
     rows = []
     for as_of in track_record_dates(crm) if dates is None else dates:
         cut = cut_at(crm, as_of)
@@ -410,6 +412,10 @@ def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None =
             period["period_start"], period["period_end"]
         )
         values = deal_values(open_deals, cut.deals)["deal_value"]
+        won_in_quarter = crm.deals[
+            crm.deals["is_won"]
+            & crm.deals["close_date"].between(period["period_start"], period["period_end"])
+        ]
         rows.append(
             {
                 "as_of": f"{cut.as_of:%Y-%m-%d}",
@@ -419,8 +425,14 @@ def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None =
                 "p50": round(float(period["p50"]), 2),
                 "p90": round(float(period["p90"]), 2),
                 "actual": round(float(actual["actual"].sum()), 2),
+                **{
+                    f"total_{k}": round(float(period[f"total_{k}"]), 2)
+                    for k in ("expected", "p10", "p50", "p90")
+                },
+                "total_actual": round(float(won_in_quarter["close_value"].sum()), 2),
                 "rep_commit": round(float(values[committed].sum()), 2) if category.ne("").any() else np.nan,
             }
         )
-    columns = ["as_of", "period_start", "expected", "p10", "p50", "p90", "actual", "rep_commit"]
+    columns = ["as_of", "period_start", "expected", "p10", "p50", "p90", "actual"]
+    columns += [f"total_{k}" for k in ("expected", "p10", "p50", "p90", "actual")] + ["rep_commit"]
     return pd.DataFrame(rows, columns=columns)

@@ -23,7 +23,8 @@ from core.export import csv_bytes, parquet_bytes
 from core.forecast.changes import pipeline_changes
 from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
-from core.forecast.forecast import forecast_revenue
+from core.forecast.forecast import SEGMENT_TYPES, forecast_revenue
+from core.forecast.new_deals import creation_summary, quarter_actuals
 from core.forecast.seasonality import QuarterSeasonality
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
@@ -40,6 +41,8 @@ from core.outputs import (
     PREDICTIONS_FILE,
     QUANTILES,
     QUANTILES_FILE,
+    QUARTER_ACTUALS,
+    QUARTERS_FILE,
     REJECTED_FILE,
     SHAP,
     SHAP_FILE,
@@ -56,6 +59,7 @@ from models.inference.model_store import model_for_run
 from models.storage import write_atomically
 
 BACKTEST_CACHE = "forecast_backtest"
+BACKTEST_CACHE_VERSION = 2  # raised when the cached backtest or track record changes meaning or columns
 
 STALE_TREATMENT = (
     "Stale deals (open and older than every deal closed by the as-of date) keep the model's win probability "
@@ -142,6 +146,7 @@ def build_outputs(
         accuracy = _track_record(crm, Path(model_dir), seed)
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
         changes, summary = _changes(crm, compare_to)
+    quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
     market = (timing, seasonality, dependence)
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
@@ -153,6 +158,8 @@ def build_outputs(
         ACCURACY_FILE: csv_bytes(accuracy, decimals(ACCURACY)),
         fast_file(ACCURACY_FILE): parquet_bytes(accuracy, decimals(ACCURACY)),
         fast_file(CHANGES_FILE): parquet_bytes(changes, decimals(CHANGES)),
+        QUARTERS_FILE: csv_bytes(quarters, decimals(QUARTER_ACTUALS)),
+        fast_file(QUARTERS_FILE): parquet_bytes(quarters, decimals(QUARTER_ACTUALS)),
         METADATA_FILE: _json_bytes(metadata.to_dict()),
     }
     if crm.rejected is not None:  # --drop-invalid: the rows set aside, with their reasons (none: a header)
@@ -288,7 +295,8 @@ def _score_and_forecast(
 
 def forecast_backtest_cache(crm: CRMData, model_dir: Path, seed: int) -> Path:
     """Where the forecast backtest of this data, as-of date and seed is cached."""
-    return model_dir / BACKTEST_CACHE / f"{crm.data_hash[:16]}-{crm.as_of:%Y%m%d}-{seed}.json"
+    name = f"{crm.data_hash[:16]}-{crm.as_of:%Y%m%d}-{seed}-v{BACKTEST_CACHE_VERSION}.json"
+    return model_dir / BACKTEST_CACHE / name
 
 
 def read_forecast_backtest(cache: Path) -> dict | None:
@@ -380,6 +388,7 @@ def _metadata(
             "deals (deal_value in latest_predictions uses the mean ratio); "
             "unknown products: median won value",
             "quarter_seasonality": seasonality.to_dict(),
+            "new_deals": creation_summary(crm.deals, crm.as_of),
         },
         forecast_backtest=forecast_backtest,
         risk=RiskInfo(formula=risk_formula(), tiers=dict(TIER_MEANINGS)),
