@@ -290,22 +290,45 @@ def test_drop_invalid_sets_rows_aside_in_rejected_rows_and_goes_on(first_run, ca
 def test_the_quantile_grid_matches_the_forecast_and_gives_the_chance_of_a_target(
     first_run: dict[str, Path],
 ) -> None:
-    """forecast_quantiles.csv holds q = 0.01 .. 0.99 of every period and segment from the same runs: its
-    P10/P50/P90 are forecast.csv's, revenue never falls as q rises, and the chance of reaching the P50 is
-    one half."""
+    """forecast_quantiles.csv holds q = 0.01 .. 0.99 of every period and segment from the same runs, for the
+    open deals and the whole period: its P10/P50/P90 are forecast.csv's (``p*`` and ``total_p*``), revenue
+    never falls as q rises, and the chance of reaching the P50 is one half."""
     grid = pd.read_csv(first_run["out"] / "forecast_quantiles.csv")
     forecast = pd.read_csv(first_run["out"] / "forecast.csv")
     keys = ["period_type", "period_start", "segment_type", "segment"]
-    assert (grid["scope"] == "open").all() and grid.groupby(keys).size().eq(99).all()
+    assert set(grid["scope"]) == {"open", "total"}
+    assert grid.groupby([*keys, "scope"]).size().eq(99).all()
     assert len(grid.groupby(keys)) == len(forecast)
-    wide = grid[grid["q"].isin([0.1, 0.5, 0.9])].pivot_table(index=keys, columns="q", values="revenue")
-    joined = forecast.set_index(keys).join(wide)
-    for column, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
-        assert np.allclose(joined[column], joined[q], atol=0.005)
-    assert (grid.groupby(keys)["revenue"].diff().dropna() >= 0).all()
+    for scope, prefix in (("open", ""), ("total", "total_")):
+        mine = grid[grid["scope"].eq(scope)]
+        wide = mine[mine["q"].isin([0.1, 0.5, 0.9])].pivot_table(index=keys, columns="q", values="revenue")
+        joined = forecast.set_index(keys).join(wide)
+        for column, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+            assert np.allclose(joined[prefix + column], joined[q], atol=0.005)
+        assert (mine.groupby(keys)["revenue"].diff().dropna() >= 0).all()
     quarter = forecast[forecast["period_type"].eq("quarter") & forecast["segment_type"].eq("all")].iloc[0]
-    rows = grid[grid["period_type"].eq("quarter") & grid["segment_type"].eq("all")]
+    rows = grid[grid["period_type"].eq("quarter") & grid["segment_type"].eq("all") & grid["scope"].eq("open")]
     rows = rows[rows["period_start"].eq(quarter["period_start"])]
     assert chance_of_reaching(rows, quarter["p50"]) == pytest.approx(0.5, abs=0.011)
     assert chance_of_reaching(rows, quarter["p90"] * 10) == 0.01
     assert chance_of_reaching(rows, 0.0) == 0.99
+
+
+def test_the_track_record_judges_the_whole_quarter_against_everything_won_in_it(
+    first_run: dict[str, Path],
+) -> None:
+    """forecast_accuracy.csv: each past week's whole-quarter forecast (won already + open + deals not yet
+    created) against all the quarter won; the open deals' part never exceeds it, and the quarter's revenue
+    won before the week is inside every run of the whole-quarter forecast."""
+    accuracy = pd.read_csv(first_run["out"] / "forecast_accuracy.csv", parse_dates=["as_of", "period_start"])
+    deals = pd.read_csv(first_run["export"] / "sales_pipeline.csv", parse_dates=["close_date"])
+    won = deals[deals["deal_stage"].eq("Won")]
+    assert len(accuracy) > 0
+    for row in accuracy.itertuples(index=False):
+        quarter_end = (row.period_start.to_period("Q").end_time).normalize()
+        in_quarter = won[won["close_date"].between(row.period_start, quarter_end)]
+        assert row.total_actual == pytest.approx(in_quarter["close_value"].sum())
+        assert row.actual <= row.total_actual + 0.01
+        before = in_quarter.loc[in_quarter["close_date"] <= row.as_of, "close_value"].sum()
+        assert before - 0.01 <= row.total_p10 <= row.total_p50 <= row.total_p90
+        assert row.total_expected >= row.expected + before - 0.01
