@@ -71,14 +71,18 @@ def model_probabilities(seed: int = 42, cache_dir: Path | None = None) -> Probab
 
 
 def actual_revenue(
-    full: CRMData, cut: CRMData, periods: pd.DataFrame, segment_types: Sequence[str]
+    full: CRMData, cut: CRMData | None, periods: pd.DataFrame, segment_types: Sequence[str]
 ) -> pd.DataFrame:
-    """Revenue won inside each period after the cut's as-of date by deals open at it, per segment."""
-    open_ids = cut.open_ids
-    later = full.deals[full.deals["opportunity_id"].isin(open_ids) & full.deals["is_won"]]
+    """Revenue won inside each period after the cut's as-of date by deals open at it, per segment; without
+    a cut, all revenue won inside each period (the whole period's actual)."""
+    later = full.deals[full.deals["is_won"]]
+    if cut is not None:
+        later = later[later["opportunity_id"].isin(cut.open_ids)]
     rows = []
     for period in periods.itertuples(index=False):
-        start = max(period.period_start, cut.as_of + pd.Timedelta(days=1))
+        start = period.period_start
+        if cut is not None:
+            start = max(start, cut.as_of + pd.Timedelta(days=1))
         won = later[(later["close_date"] >= start) & (later["close_date"] <= period.period_end)]
         for segment_type in segment_types:
             if segment_type == "all":
@@ -122,13 +126,16 @@ def forecast_windows(
             & (forecast["period_end"] > cut.as_of)
             & (forecast["period_end"] <= observed_until)
         ]
-        frames[name] = forecast.set_index(keys)[["period_end", "expected", *QUANTILES]].add_prefix(name)
+        columns = ["period_end", "expected", *QUANTILES, *(f"total_{q}" for q in QUANTILES)]
+        frames[name] = forecast.set_index(keys)[columns].add_prefix(name)
     joined = frames[""].join(frames["naive_"].drop(columns=["naive_period_end"]))
     if joined.empty:
         return pd.DataFrame()
     periods = joined.reset_index()[["period_type", "period_start", "period_end"]].drop_duplicates()
     actual = actual_revenue(full, cut, periods, SEGMENT_TYPES).set_index(keys)
-    windows = joined.join(actual, how="left").fillna({"actual": 0.0}).reset_index()
+    whole = actual_revenue(full, None, periods, SEGMENT_TYPES).set_index(keys)["actual"].rename("total_actual")
+    windows = joined.join(actual, how="left").join(whole, how="left")
+    windows = windows.fillna({"actual": 0.0, "total_actual": 0.0}).reset_index()
     windows.insert(0, "as_of", f"{cut.as_of:%Y-%m-%d}")
     windows["market_variance"] = dependence.market_variance
     windows["segment_variance"] = dependence.segment_variance
@@ -149,6 +156,7 @@ def summarise(windows: pd.DataFrame) -> dict:
             "pinball": None,
             "naive_coverage_p10_p90": None,
             "naive_pinball": None,
+            "total_coverage_p10_p90": None,
             "windows": 0,
         }
     actual = windows["actual"].to_numpy()
@@ -162,6 +170,11 @@ def summarise(windows: pd.DataFrame) -> dict:
         out[f"{label}pinball"] = round(float(loss.mean()), 2)
         out[f"{label}below_p10"] = round(float((actual < windows[f"{prefix}p10"]).mean()), 4)
         out[f"{label}above_p90"] = round(float((actual > windows[f"{prefix}p90"]).mean()), 4)
+    whole = windows["total_actual"].to_numpy()
+    inside = (whole >= windows["total_p10"]) & (whole <= windows["total_p90"])
+    out["total_coverage_p10_p90"] = round(float(inside.mean()), 4)
+    out["total_below_p10"] = round(float((whole < windows["total_p10"]).mean()), 4)
+    out["total_above_p90"] = round(float((whole > windows["total_p90"]).mean()), 4)
     scale = float(np.mean(np.abs(actual))) or 1.0
     out["pinball_relative_to_mean_actual"] = round(out["pinball"] / scale, 4)
     out["windows"] = int(len(windows))
@@ -236,6 +249,10 @@ def run_forecast_backtest(
                     "naive_p10": round(row.naive_p10, 2),
                     "naive_p50": round(row.naive_p50, 2),
                     "naive_p90": round(row.naive_p90, 2),
+                    "total_actual": round(row.total_actual, 2),
+                    "total_p10": round(row.total_p10, 2),
+                    "total_p50": round(row.total_p50, 2),
+                    "total_p90": round(row.total_p90, 2),
                 }
             )
     return {"summary": summary, "windows": records}
@@ -286,6 +303,8 @@ def forecast_backtest_markdown(result: dict) -> str:
         f"| naive (independent deals) | {pct(summary['naive_coverage_p10_p90'])} | "
         f"{pct(summary['naive_below_p10'])} | {pct(summary['naive_above_p90'])} | "
         f"{summary['naive_pinball']:,.0f} |",
+        f"| whole period (won already + open + not yet created) | {pct(summary['total_coverage_p10_p90'])} | "
+        f"{pct(summary['total_below_p10'])} | {pct(summary['total_above_p90'])} | n/a |",
         "",
     ]
     return "\n".join(lines) + "\n"
