@@ -18,6 +18,7 @@ SHAP_FILE = "shap_values.csv"
 ACCURACY_FILE = "forecast_accuracy.csv"  # the track record: past weeks' forecasts against what was won
 CHANGES_FILE = "pipeline_changes.csv"  # what changed since --compare-to (core.forecast.changes)
 QUARTERS_FILE = "quarter_actuals.csv"  # revenue won in the last complete quarters, beside the forecast
+TIMELINE_FILE = "deal_timeline.csv"  # each open deal's stage, amount and close date after every change
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
     "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
@@ -127,6 +128,14 @@ QUARTER_ACTUALS: tuple[Column, ...] = (
     Column("segment_type"),
     Column("segment"),
     Column("won", "number", 2),
+)
+TIMELINE: tuple[Column, ...] = (
+    Column("opportunity_id"),
+    Column("changed_at", "date"),
+    Column("stage", required=False),
+    Column("amount", "number", 2, required=False),
+    Column("rep_close_date", "date", required=False),
+    Column("forecast_category", required=False),
 )
 CHANGES: tuple[Column, ...] = (
     Column("opportunity_id"),

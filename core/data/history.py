@@ -111,6 +111,20 @@ def facts_at(
     )
 
 
+TIMELINE_FIELDS: tuple[str, ...] = ("stage", "amount", "rep_close_date", "forecast_category")
+
+
+def timeline(history: pd.DataFrame | None, ids: pd.Series, stage_order: tuple[str, ...]) -> pd.DataFrame:
+    """deal_timeline.csv: every history row of the deals in ``ids`` with the deal's state after it (fields
+    carried forward), by deal and day; empty without a history. ``history`` is already cut at the as-of
+    date."""
+    columns = ["opportunity_id", "changed_at", *TIMELINE_FIELDS]
+    if history is None:
+        return pd.DataFrame(columns=columns)
+    rows = _running(history[history["opportunity_id"].isin(set(ids))], stage_order)
+    return rows[columns].reset_index(drop=True)
+
+
 STATUS_COLUMNS: tuple[str, ...] = ("days_in_stage", "close_date_pushes", "days_pushed")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.data import CRMData
-from core.data.history import status_at
+from core.data.history import status_at, timeline
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes, parquet_bytes
@@ -46,6 +46,8 @@ from core.outputs import (
     REJECTED_FILE,
     SHAP,
     SHAP_FILE,
+    TIMELINE,
+    TIMELINE_FILE,
     Counts,
     ModelInfo,
     RiskInfo,
@@ -147,6 +149,7 @@ def build_outputs(
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
         changes, summary = _changes(crm, compare_to)
     quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
+    history_rows = timeline(crm.history, crm.open_ids, crm.stage_order)
     market = (timing, seasonality, dependence)
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
@@ -159,6 +162,8 @@ def build_outputs(
         fast_file(ACCURACY_FILE): parquet_bytes(accuracy, decimals(ACCURACY)),
         fast_file(CHANGES_FILE): parquet_bytes(changes, decimals(CHANGES)),
         QUARTERS_FILE: csv_bytes(quarters, decimals(QUARTER_ACTUALS)),
+        TIMELINE_FILE: csv_bytes(history_rows, decimals(TIMELINE)),
+        fast_file(TIMELINE_FILE): parquet_bytes(history_rows, decimals(TIMELINE)),
         fast_file(QUARTERS_FILE): parquet_bytes(quarters, decimals(QUARTER_ACTUALS)),
         METADATA_FILE: _json_bytes(metadata.to_dict()),
     }

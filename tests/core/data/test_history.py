@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.data import cut_at, read_crm
-from core.data.history import facts_at
+from core.data.history import facts_at, timeline
 
 PIPELINE = (
     "opportunity_id,sales_agent,account,deal_stage,engage_date,close_date,close_value,stage,amount,"
@@ -95,3 +95,18 @@ def test_an_export_without_a_history_has_none(tmp_path: Path) -> None:
     assert crm.history is None and cut_at(crm, "2025-02-15").history is None
     # the rep's claims as exported may postdate a past as-of date: unknown then
     assert pd.isna(cut_at(crm, "2025-02-15").deals.set_index("opportunity_id").loc["H1", "rep_close_date"])
+
+
+def test_the_timeline_holds_each_open_deal_after_every_change_up_to_the_cut(export: Path) -> None:
+    """deal_timeline.csv: the open deals' history rows up to the as-of date, each with the deal's stage,
+    amount, close date and category after it (blank fields carried forward); closed deals have none."""
+    cut = cut_at(read_crm(export), "2025-03-25")
+    rows = timeline(cut.history, cut.open_ids, cut.stage_order)
+    assert sorted(set(rows["opportunity_id"])) == ["H1", "H3"]  # H2 was won on 2025-03-03
+    h1 = rows[rows["opportunity_id"].eq("H1")]
+    assert h1["changed_at"].dt.strftime("%Y-%m-%d").tolist() == ["2025-01-06", "2025-02-10", "2025-03-20"]
+    assert h1["stage"].tolist() == ["Qualify", "Proposal", "Proposal"]
+    assert h1["amount"].tolist() == [1000.0, 1000.0, 1000.0]
+    assert h1["rep_close_date"].dt.strftime("%Y-%m-%d").tolist() == ["2025-03-31", "2025-03-31", "2025-04-30"]
+    assert h1["forecast_category"].tolist() == ["Pipeline", "Pipeline", "Best Case"]
+    assert timeline(None, cut.open_ids, cut.stage_order).empty
