@@ -32,8 +32,12 @@ from core.outputs import (
     PREDICTIONS_FILE,
     QUANTILES,
     QUANTILES_FILE,
+    QUARTER_ACTUALS,
+    QUARTERS_FILE,
     SHAP,
     SHAP_FILE,
+    TIMELINE,
+    TIMELINE_FILE,
     Column,
     RunMetadata,
     fast_file,
@@ -268,10 +272,11 @@ def _with_feature_labels(shap: pd.DataFrame, labels: dict[str, str]) -> pd.DataF
     return shap.assign(feature_label=named.astype("category"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=10)  # two runs x five tables
 def _read_extra(out_dir: str, run_id: str, name: str) -> pd.DataFrame | None:
-    """One of the run's later tables (pipeline_changes, forecast_quantiles, forecast_accuracy), typed by the
-    contract and cached on the run id; None when the run did not write it (older runs)."""
+    """One of the run's later tables (pipeline_changes, forecast_quantiles, forecast_accuracy,
+    quarter_actuals, deal_timeline), typed by the contract and cached on the run id; None when the run did
+    not write it (older runs)."""
     root = Path(out_dir)
     if not ((root / name).exists() or (root / fast_file(name)).exists()):
         return None
@@ -286,6 +291,8 @@ EXTRA_TABLES: dict[str, tuple[Column, ...]] = {
     CHANGES_FILE: CHANGES,
     QUANTILES_FILE: QUANTILES,
     ACCURACY_FILE: ACCURACY,
+    QUARTERS_FILE: QUARTER_ACTUALS,
+    TIMELINE_FILE: TIMELINE,
 }
 
 
@@ -302,6 +309,19 @@ def forecast_quantiles(run: PredictionRun) -> pd.DataFrame | None:
 def forecast_accuracy(run: PredictionRun) -> pd.DataFrame | None:
     """forecast_accuracy.csv of the run (the track record: past Fridays' forecasts against what was won)."""
     return _read_extra(run.out_dir, run.run_id, ACCURACY_FILE)
+
+
+def quarter_actuals(run: PredictionRun) -> pd.DataFrame | None:
+    """quarter_actuals.csv of the run (revenue won in each of the last complete quarters, per segment)."""
+    return _read_extra(run.out_dir, run.run_id, QUARTERS_FILE)
+
+
+def deal_timeline(run: PredictionRun, opportunity_id: str) -> pd.DataFrame | None:
+    """The deal's rows of deal_timeline.csv (its stage, amount, rep close date and forecast category after
+    each field-history change, by day), read when the drill-down asks; empty when the export holds no field
+    history for it, None when the run did not write the file (runs before it)."""
+    timeline = _read_extra(run.out_dir, run.run_id, TIMELINE_FILE)
+    return None if timeline is None else timeline[timeline["opportunity_id"] == opportunity_id]
 
 
 _PREFETCHED: set[str] = set()

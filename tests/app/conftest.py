@@ -22,6 +22,8 @@ import pytest
 from core.data import load_crm
 from core.data.synthetic import generate_crm, oracle_win_probability
 from core.export import csv_bytes, parquet_bytes
+from core.forecast.forecast import SEGMENT_TYPES
+from core.forecast.new_deals import creation_summary, quarter_actuals
 from core.outputs import (
     ACCURACY,
     ACCURACY_FILE,
@@ -34,6 +36,8 @@ from core.outputs import (
     PREDICTIONS_FILE,
     QUANTILES,
     QUANTILES_FILE,
+    QUARTER_ACTUALS,
+    QUARTERS_FILE,
     SHAP,
     SHAP_FILE,
     Counts,
@@ -253,6 +257,14 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
     frame["p90"] = frame["expected"] * 1.41
     for col in ("expected", "p10", "p50", "p90", "closed_won"):
         frame[col] = frame[col].round(2)
+    # deals not yet created: a fifth of the open deals' expected revenue in a period already begun, one and
+    # a half times it in a later one; the whole period adds them to what is won and open (fixed spread)
+    begun = frame["period_start"] <= as_of
+    frame["new_expected"] = (frame["expected"] * np.where(begun, NEW_SHARE_BEGUN, NEW_SHARE_LATER)).round(2)
+    frame["total_expected"] = (frame["closed_won"] + frame["expected"] + frame["new_expected"]).round(2)
+    coming = frame["expected"] + frame["new_expected"]
+    for col, factor in zip(TOTAL_COLUMNS, TOTAL_SPREAD, strict=True):
+        frame[col] = (frame["closed_won"] + factor * coming).round(2)
     for col in ("period_start", "period_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%d")
     return frame[
@@ -267,8 +279,16 @@ def _forecast(predictions: pd.DataFrame, crm, as_of: pd.Timestamp) -> pd.DataFra
             "p50",
             "p90",
             "closed_won",
+            "new_expected",
+            "total_expected",
+            *TOTAL_COLUMNS,
         ]
     ]
+
+
+NEW_SHARE_BEGUN, NEW_SHARE_LATER = 0.2, 1.5  # deals not yet created, against the open deals' expected
+TOTAL_COLUMNS = ("total_p10", "total_p50", "total_p90")
+TOTAL_SPREAD = (0.8, 0.97, 1.22)  # the whole period's P10, P50, P90: won so far + this x what is to come
 
 
 def _metrics(as_of: pd.Timestamp) -> dict:
@@ -540,35 +560,48 @@ QUANTILE_GRID = np.round(np.arange(1, 100) / 100, 2)
 
 def _quantiles(forecast: pd.DataFrame) -> pd.DataFrame:
     """forecast_quantiles.csv for every forecast row: q = 0.01 .. 0.99, linear through the row's P10, P50 and
-    P90 (so q = 0.1, 0.5, 0.9 are forecast.csv's), from half the P10 at q = 0.01 to 1.2 x the P90 at 0.99."""
+    P90 (so q = 0.1, 0.5, 0.9 are forecast.csv's), from half the P10 at q = 0.01 to 1.2 x the P90 at 0.99;
+    scope "open" for the open deals, "total" for the whole period (the same shape above what is won)."""
     knots_q = np.array([0.01, 0.1, 0.5, 0.9, 0.99])
-    knots = np.column_stack(
-        [0.5 * forecast["p10"], forecast["p10"], forecast["p50"], forecast["p90"], 1.2 * forecast["p90"]]
-    )
-    revenue = np.vstack([np.interp(QUANTILE_GRID, knots_q, row) for row in knots]).round(2)
+    won = forecast["closed_won"]
+    scopes = {
+        "open": (forecast["p10"], forecast["p50"], forecast["p90"], 0.0),
+        "total": (forecast["total_p10"], forecast["total_p50"], forecast["total_p90"], won),
+    }
     keys = forecast[["period_type", "period_start", "segment_type", "segment"]].loc[
         forecast.index.repeat(len(QUANTILE_GRID))
     ]
-    return keys.assign(
-        scope="open", q=np.tile(QUANTILE_GRID, len(forecast)), revenue=revenue.ravel()
-    ).reset_index(drop=True)
+    frames = []
+    for scope, (p10, p50, p90, base) in scopes.items():
+        knots = np.column_stack([base + 0.5 * (p10 - base), p10, p50, p90, base + 1.2 * (p90 - base)])
+        revenue = np.vstack([np.interp(QUANTILE_GRID, knots_q, row) for row in knots]).round(2)
+        frames.append(
+            keys.assign(scope=scope, q=np.tile(QUANTILE_GRID, len(forecast)), revenue=revenue.ravel())
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 ACCURACY_FACTORS = (0.95, 1.05, 1.2, 0.8)  # actual / expected, week by week: inside, inside, above, below
+
+
+TOTAL_ACTUALS = (840_000.0, 700_000.0)  # everything won in each of the track record's two quarters
 
 
 def _accuracy(as_of: pd.Timestamp, history: bool) -> pd.DataFrame:
     """forecast_accuracy.csv: each Friday of the two complete quarters before the as-of date, a forecast of
     its quarter shrinking from 500,000 to 50,000 as the quarter goes (P10-P90 = expected -12% .. +12%) and an
     actual of expected x ACCURACY_FACTORS in turn (half the weeks inside the band); with categories the reps'
-    Commit is 70% of the actual."""
+    Commit is 70% of the actual. The whole quarter's forecast is 800,000 less a tenth of the open deals'
+    expected, its band +-a quarter of that expected (narrowing as the quarter goes), against TOTAL_ACTUALS:
+    early weeks inside, late ones outside."""
     last = as_of.to_period("Q") - 1
     rows = []
-    for quarter in (last - 1, last):
+    for quarter, total_actual in zip((last - 1, last), TOTAL_ACTUALS, strict=True):
         fridays = pd.date_range(quarter.start_time, quarter.end_time, freq="W-FRI")
         for k, friday in enumerate(fridays):
             expected = 500_000.0 - 450_000.0 * k / max(len(fridays) - 1, 1)
             actual = expected * ACCURACY_FACTORS[len(rows) % len(ACCURACY_FACTORS)]
+            whole = 800_000.0 - 0.1 * expected
             rows.append(
                 {
                     "as_of": f"{friday:%Y-%m-%d}",
@@ -578,6 +611,11 @@ def _accuracy(as_of: pd.Timestamp, history: bool) -> pd.DataFrame:
                     "p50": round(expected, 2),
                     "p90": round(1.12 * expected, 2),
                     "actual": round(actual, 2),
+                    "total_expected": round(whole, 2),
+                    "total_p10": round(whole - 0.25 * expected, 2),
+                    "total_p50": round(whole, 2),
+                    "total_p90": round(whole + 0.25 * expected, 2),
+                    "total_actual": total_actual,
                     **({"rep_commit": round(0.7 * actual, 2)} if history else {}),
                 }
             )
@@ -593,7 +631,8 @@ def build_prediction_outputs(
     history: bool = False,
 ) -> Path:
     """Write a tiny CRM export (root/crm) and contract-conformant batch outputs (root/predictions): the
-    predictions, forecast, SHAP values, quantile grid, track record and changes since the compare date;
+    predictions, forecast, SHAP values, quantile grid, track record, past quarters' revenue and changes
+    since the compare date;
     ``history``: as from an export with a field history and the reps' forecast categories."""
     synthetic = generate_crm(n_deals=n_deals, seed=seed)
     data_dir = root / "crm"
@@ -624,6 +663,7 @@ def build_prediction_outputs(
         (CHANGES_FILE, changes, CHANGES),
         (QUANTILES_FILE, _quantiles(forecast), QUANTILES),
         (ACCURACY_FILE, _accuracy(as_of, history), ACCURACY),
+        (QUARTERS_FILE, quarter_actuals(crm.deals, as_of, SEGMENT_TYPES), QUARTER_ACTUALS),
     ):
         (out_dir / name).write_bytes(csv_bytes(frame, decimals(table)))
         (out_dir / fast_file(name)).write_bytes(parquet_bytes(frame, decimals(table)))
@@ -656,6 +696,7 @@ def build_prediction_outputs(
                 "segment_type": "regional_office",
                 "persistent_variance": 0.002854,
             },
+            "new_deals": creation_summary(crm.deals, as_of),  # deals created lately, as predict.py counts
         },
         "changes": changes_summary,
         **({"stage_order": list(HISTORY_STAGES)} if history else {}),
