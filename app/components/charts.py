@@ -175,35 +175,47 @@ def forecast_fan(rows: pd.DataFrame, money: Money, title: str | None = None, hei
 def cumulative_quarter_chart(
     points: pd.DataFrame, target: float | None, title: str, money: Money
 ) -> go.Figure:
-    """Closed-won to date plus expected weekly revenue, with the quarter-end P10-P90 range and a target."""
+    """Closed-won to date plus expected weekly revenue from open deals, and with deals not yet created too,
+    ending at the whole quarter's likely range; and a target. ``points``: ``pipeline.cumulative_quarter``."""
     fig = go.Figure()
+    fig.add_scatter(
+        x=points["date"],
+        y=points["whole"],
+        mode="lines+markers",
+        line={"color": ACCENT, "width": 2, "dash": "dash"},
+        marker={"size": 5},
+        name="Won to date + expected from open deals and deals not yet created",
+        hovertemplate=f"With deals not yet created {money.hover()}<extra></extra>",
+    )
     fig.add_scatter(
         x=points["date"],
         y=points["cumulative"],
         mode="lines+markers",
         line={"color": LINE, "width": 2},
-        name="Won to date + expected",
-        hovertemplate=money.hover(),
+        name="Won to date + expected from open deals",
+        hovertemplate=f"Open deals only {money.hover()}<extra></extra>",
     )
     end = points[points["kind"] == "quarter end"]
     if not end.empty:
         row = end.iloc[0]
         fig.add_scatter(
             x=[row["date"]],
-            y=[row["cumulative"]],
+            y=[row["whole"]],
             mode="markers",
-            name="Quarter-end likely range",
+            name="Whole quarter: likely range",
             marker={"color": ACCENT, "size": 10},
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [row["p90"] - row["cumulative"]],
-                "arrayminus": [row["cumulative"] - row["p10"]],
+                "array": [row["p90"] - row["whole"]],
+                "arrayminus": [row["whole"] - row["p10"]],
                 "color": ACCENT,
                 "thickness": 2,
                 "width": 12,
             },
-            hovertemplate=f"Expected {money.hover()}",
+            customdata=[[row["p10"], row["p90"]]],
+            hovertemplate=f"Whole quarter: expected {money.hover()}, likely range "
+            f"{money.prefix}%{{customdata[0]:,.0f}} - {money.prefix}%{{customdata[1]:,.0f}}<extra></extra>",
         )
     start = points[points["kind"] == "won to date"]
     if not start.empty:
@@ -213,7 +225,7 @@ def cumulative_quarter_chart(
             mode="markers",
             name="Closed won to date",
             marker={"color": WON, "size": 10},
-            hovertemplate=money.hover(),
+            hovertemplate=f"Won to date {money.hover()}<extra></extra>",
         )
     if target:
         fig.add_hline(
@@ -223,7 +235,9 @@ def cumulative_quarter_chart(
             annotation_position="top left",
         )
     fig.update_yaxes(**money.axis, rangemode="tozero")
-    return _layout(fig, title)
+    fig = _layout(fig, title)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 100 if title else 70, "b": 40})
+    return fig
 
 
 def risk_by_segment_chart(
@@ -480,25 +494,29 @@ def pipeline_change_chart(steps: pd.DataFrame, money: Money) -> go.Figure:
     return fig
 
 
-def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
-    """Each past Friday's forecast of its quarter (P10-P90 band, P50) against what the deals open then won,
-    and the reps' Commit when there is one; one band per quarter, so no line joins two quarters."""
+def track_record_chart(rows: pd.DataFrame, money: Money, scope: str = "open") -> go.Figure:
+    """Each past Friday's forecast of its quarter (P10-P90 band, P50) against what was won: for ``scope``
+    "open" the deals open that day (and the reps' Commit when there is one), for "total" the whole quarter
+    against everything it won. One band per quarter, so no line joins two quarters."""
+    prefix = "total_" if scope == "total" else ""
+    won_name = "Won in the whole quarter" if scope == "total" else "Actually won"
     fig = go.Figure()
     for k, (start, part) in enumerate(rows.groupby("period_start", sort=True)):
         first = k == 0
         quarter = f"Q{pd.Timestamp(start).quarter} {pd.Timestamp(start).year}"
         x = part["as_of"].tolist()
+        band = pd.DataFrame({"p10": part[f"{prefix}p10"], "p90": part[f"{prefix}p90"]})
         _likely_range(
             fig,
             x,
-            part,
+            band,
             lambda q, quarter=quarter: f"{quarter} {q} {money.hover()}<extra></extra>",
             group="band",
             legend=first,
         )
         fig.add_scatter(
             x=x,
-            y=part["p50"].tolist(),
+            y=part[f"{prefix}p50"].tolist(),
             mode="lines",
             line={"color": LINE, "width": 2},
             name=MIDDLE_ESTIMATE,
@@ -508,15 +526,15 @@ def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
         )
         fig.add_scatter(
             x=x,
-            y=part["actual"].tolist(),
+            y=part[f"{prefix}actual"].tolist(),
             mode="markers",
             marker={"color": ACCENT, "symbol": "x", "size": 9},
-            name="Actually won",
+            name=won_name,
             legendgroup="actual",
             showlegend=first,
             hovertemplate=f"Won {money.hover()}<extra></extra>",
         )
-        if "rep_commit" in part.columns and part["rep_commit"].notna().any():
+        if scope == "open" and "rep_commit" in part.columns and part["rep_commit"].notna().any():
             fig.add_scatter(
                 x=x,
                 y=part["rep_commit"].tolist(),
@@ -531,3 +549,77 @@ def track_record_chart(rows: pd.DataFrame, money: Money) -> go.Figure:
     fig.update_yaxes(**money.axis, rangemode="tozero")
     fig.update_xaxes(title="Forecast made on (each Friday)")
     return _layout(fig, None, 360)
+
+
+PAST = "rgba(140, 140, 140, 0.6)"
+NOT_YET_CREATED = "rgba(236, 160, 80, 0.75)"
+OPEN_DEALS = "rgba(72, 118, 222, 0.7)"
+WON_SO_FAR = "rgba(46, 160, 110, 0.8)"
+
+
+def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> go.Figure:
+    """Quarter by quarter: the complete quarters' won revenue (grey), then each forecast quarter as a stack of
+    won so far, expected from open deals and expected from deals not yet created, with the whole quarter's
+    likely range (P10-P90) and middle estimate drawn on it. ``bars``: ``whole_quarter.quarter_bars``."""
+    done = bars[bars["complete"]]
+    ahead = bars[~bars["complete"]]
+    fig = go.Figure()
+    fig.add_bar(
+        x=done["label"].tolist(),
+        y=done["won"].tolist(),
+        name="Won (complete quarters)",
+        marker_color=PAST,
+        text=[money(v) for v in done["won"]],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate=f"Won {money.hover()}<extra></extra>",
+    )
+    x = ahead["label"].tolist()
+    for column, name, colour in (
+        ("won", "Won so far", WON_SO_FAR),
+        ("expected", "Expected from open deals", OPEN_DEALS),
+        ("new_expected", "Expected from deals not yet created", NOT_YET_CREATED),
+    ):
+        fig.add_bar(
+            x=x,
+            y=ahead[column].tolist(),
+            name=name,
+            marker_color=colour,
+            hovertemplate=f"{name} {money.hover()}<extra></extra>",
+        )
+    fig.add_scatter(
+        x=x,
+        y=ahead["total_p50"].tolist(),
+        mode="markers",
+        name=f"{MIDDLE_ESTIMATE} and {LIKELY_RANGE[0].lower()}{LIKELY_RANGE[1:]}",
+        marker={"color": "rgb(60, 60, 60)", "symbol": "line-ew-open", "size": 16, "line": {"width": 2}},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": (ahead["total_p90"] - ahead["total_p50"]).tolist(),
+            "arrayminus": (ahead["total_p50"] - ahead["total_p10"]).tolist(),
+            "color": "rgb(60, 60, 60)",
+            "thickness": 1.5,
+            "width": 10,
+        },
+        customdata=ahead[["total_p10", "total_p90", "total_expected"]].to_numpy(),
+        hovertemplate=f"Middle estimate {money.hover()}, likely range "
+        f"{money.prefix}%{{customdata[0]:,.0f}} - {money.prefix}%{{customdata[1]:,.0f}}, "
+        f"expected {money.prefix}%{{customdata[2]:,.0f}}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=x,
+        y=ahead["total_p90"].tolist(),
+        mode="text",
+        text=[f"{money(v)} expected" for v in ahead["total_expected"]],
+        textposition="top center",
+        showlegend=False,
+        hoverinfo="skip",
+        cliponaxis=False,
+    )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(**money.axis, rangemode="tozero")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=bars["label"].tolist())
+    _layout(fig, None, height)
+    fig.update_layout(hovermode="x unified", margin={"l": 10, "r": 10, "t": 70, "b": 40})
+    return fig

@@ -20,8 +20,8 @@ def target_metrics(outlook: TargetOutlook, chance: str, money: Money) -> None:
     cols[0].metric(
         "Chance of reaching the target",
         chance,
-        help="Share of the batch step's simulated quarters in which won so far plus what the open deals "
-        "bring in reaches the target.",
+        help="Share of the batch step's simulated quarters in which the whole quarter (won so far + open "
+        "deals + deals not yet created) reaches the target.",
     )
     coverage = outlook.coverage
     cols[1].metric(
@@ -32,7 +32,8 @@ def target_metrics(outlook: TargetOutlook, chance: str, money: Money) -> None:
     cols[2].metric(
         "Gap to target (expected)",
         "n/a" if outlook.gap is None else money(max(outlook.gap, 0.0)),
-        help="Target minus the quarter total (expected); 0 when the target is covered.",
+        help="Target minus the whole quarter (expected): won so far + expected from open deals + expected "
+        "from deals not yet created; 0 when the target is covered.",
     )
 
 

@@ -2,8 +2,9 @@
 forecast category against the model, and the track record of past weeks' forecasts.
 
 Frames in, frames (or small dataclasses) out; nothing here reads files or imports streamlit. Every figure is
-one the batch step wrote or a sum of them: P(revenue >= target) is read off forecast_quantiles.csv by
-``core.forecast.targets.chance_of_reaching``, expected values are deal value x the quarter's chance.
+one the batch step wrote or a sum of them: P(whole-quarter revenue >= target) is read off
+forecast_quantiles.csv's ``total`` grid by ``core.forecast.targets.chance_of_reaching``, expected values are
+deal value x the quarter's chance.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import pandas as pd
 
 from app.components.format import Money, percent
 from app.services.health import LIKELY_RANGE, WEEKLY_MISSES_BELOW
-from app.services.pipeline import HeadlineQuarter, QuarterFigures, main_lift_driver, main_risk_driver
+from app.services.pipeline import (
+    HeadlineQuarter,
+    QuarterFigures,
+    WholeQuarter,
+    main_lift_driver,
+    main_risk_driver,
+)
 from core.forecast.targets import chance_of_reaching
 
 CATEGORY_ORDER = ("Commit", "Best Case", "Pipeline")  # the reps' categories, most sure first
@@ -27,16 +34,20 @@ GRID_EDGE = 0.01  # forecast_quantiles.csv spans q = 0.01 .. 0.99: it says no mo
 
 
 def quarter_quantiles(
-    quantiles: pd.DataFrame, quarter: HeadlineQuarter, segment: tuple[str, str | None]
+    quantiles: pd.DataFrame,
+    quarter: HeadlineQuarter,
+    segment: tuple[str, str | None],
+    scope: str = "total",
 ) -> pd.DataFrame | None:
-    """The quantile grid (q, revenue) of the open deals' revenue in the headline quarter for one stored
-    segment (segment name None: the only one of its type, the whole pipeline); None when it is not there."""
+    """The quantile grid (q, revenue) of the headline quarter for one stored segment (segment name None: the
+    only one of its type, the whole pipeline); ``scope`` "total" is the whole quarter's revenue (won so far +
+    open deals + deals not yet created), "open" the open deals' alone. None when it is not there."""
     kind, name = segment
     rows = quantiles[
         quantiles["period_type"].eq("quarter")
         & quantiles["period_start"].eq(quarter.start)
         & quantiles["segment_type"].eq(kind)
-        & quantiles["scope"].eq("open")
+        & quantiles["scope"].eq(scope)
     ]
     if name is not None:
         rows = rows[rows["segment"].eq(name)]
@@ -45,14 +56,16 @@ def quarter_quantiles(
 
 @dataclass(frozen=True)
 class TargetOutlook:
-    """A quarter target against the headline quarter: what is won, expected and open, and the chance of
-    reaching it (None when the quarter's revenue distribution is not known for the selection)."""
+    """A quarter target against the headline quarter: what is won, expected and open, the whole quarter
+    (None unless stored for the selection), and the chance of reaching the target (None when the whole
+    quarter's revenue distribution is not known for the selection)."""
 
     target: float
     won: float | None
     expected: float
     open_pipeline: float
     chance: float | None
+    whole: WholeQuarter | None = None
 
     @property
     def still_needed(self) -> float | None:
@@ -67,24 +80,26 @@ class TargetOutlook:
 
     @property
     def gap(self) -> float | None:
-        """Target - (already won + expected from open deals); negative when the expected total is above."""
-        return None if self.won is None else self.target - (self.won + self.expected)
+        """Target - the whole quarter's expected revenue (won so far + open deals + deals not yet created);
+        negative when the expected whole quarter is above; None when the whole quarter is not known."""
+        return None if self.whole is None else self.target - self.whole.expected
 
 
 def target_outlook(
     target: float, figures: QuarterFigures, deals: pd.DataFrame, grid: pd.DataFrame | None
 ) -> TargetOutlook:
     """The outlook for ``target`` from the headline quarter's ``figures`` of the filtered ``deals``: their
-    open pipeline (the Overview's: their deal value) and P(won so far + revenue from open deals >= target)
-    from the quarter's quantile ``grid`` (1 once the target is already won; None without a grid)."""
-    won = figures.won_so_far
-    if won is None or grid is None:
-        chance = None
-    elif target - won <= 0:
+    open pipeline (the Overview's: their deal value) and P(whole-quarter revenue >= target) from the
+    quarter's ``total`` quantile ``grid`` (1 once the target is already won; None without a grid or a
+    whole quarter)."""
+    won, whole = figures.won_so_far, figures.whole
+    if won is not None and target <= won:
         chance = 1.0
+    elif grid is None or whole is None:
+        chance = None
     else:
-        chance = chance_of_reaching(grid, target - won)
-    return TargetOutlook(target, won, figures.expected, float(deals["deal_value"].sum()), chance)
+        chance = chance_of_reaching(grid, target)
+    return TargetOutlook(target, won, figures.expected, float(deals["deal_value"].sum()), chance, whole)
 
 
 def chance_text(chance: float | None) -> str:
@@ -111,15 +126,7 @@ def target_sentence(outlook: TargetOutlook, money: Money) -> str:
     left = (
         f"{money(needed)} more than the {money(outlook.won)} already won"
         if outlook.won
-        else f"all {money(needed)} from deals open today (nothing is won in it yet)"
-    )
-    gap = outlook.gap or 0.0
-    short = (
-        f"{money(gap)} short of the target"
-        if gap > 0
-        else f"{money(-gap)} above the target"
-        if gap < 0
-        else "exactly the target"
+        else f"all {money(needed)} from open deals and deals not yet created (nothing is won in it yet)"
     )
     coverage = outlook.coverage
     covers = (
@@ -127,13 +134,29 @@ def target_sentence(outlook: TargetOutlook, money: Money) -> str:
         if coverage is None
         else f" The open pipeline of {money(outlook.open_pipeline)} is {coverage:.1f} times that."
     )
+    whole, gap = outlook.whole, outlook.gap
+    if whole is None or gap is None:
+        expects = (
+            f" The model expects {money(outlook.expected)} from open deals; deals not yet created are "
+            "forecast for the whole pipeline and one region, manager, rep or product only, so this "
+            "selection has no expected whole quarter to set against the target."
+        )
+    else:
+        short = (
+            f"{money(gap)} short of the target"
+            if gap > 0
+            else f"{money(-gap)} above the target"
+            if gap < 0
+            else "exactly the target"
+        )
+        expects = (
+            f" The model expects {money(outlook.expected)} from open deals and {money(whole.new_expected)} "
+            f"from deals not yet created, so the whole quarter's expected {money(whole.expected)} is {short}."
+        )
     chance = (
         "" if outlook.chance is None else f" Chance of reaching it: {chance_text(outlook.chance).lower()}."
     )
-    return (
-        f"To reach {target} the quarter needs {left}.{covers} The model expects {money(outlook.expected)} "
-        f"from open deals, so the expected total is {short}.{chance}"
-    )
+    return f"To reach {target} the quarter needs {left}.{covers}{expects}{chance}"
 
 
 def has_categories(deals: pd.DataFrame) -> bool:

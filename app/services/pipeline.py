@@ -317,12 +317,33 @@ def matching_segment(
 
 
 @dataclass(frozen=True)
+class WholeQuarter:
+    """A stored segment's whole quarter (forecast.csv): revenue already won + from open deals + from deals not
+    yet created, simulated together. ``expected`` is ``total_expected``; p10/p50/p90 the ``total_*``."""
+
+    new_expected: float
+    expected: float
+    p10: float
+    p50: float
+    p90: float
+
+
+def whole_quarter(row: pd.Series) -> WholeQuarter:
+    """The whole quarter of one forecast.csv row."""
+    return WholeQuarter(
+        *(float(row[c]) for c in ("new_expected", "total_expected", "total_p10", "total_p50", "total_p90"))
+    )
+
+
+@dataclass(frozen=True)
 class QuarterFigures:
-    """The headline quarter for the filtered deals: won so far, expected from open deals and their range.
+    """The headline quarter for the filtered deals: won so far, expected from open deals and their range,
+    and for a stored segment the whole quarter (with deals not yet created).
 
     ``source``: "stored" (forecast.csv's rows of ``segment``), "computed" (simulated for these deals on the
     page) or "none" (no range). ``won_so_far`` is None when it is not known for the selection (forecast.csv
-    keeps closed-won revenue per segment, not per deal).
+    keeps closed-won revenue per segment, not per deal); ``whole`` is None unless the figures are stored
+    (deals not yet created are forecast per segment only).
     """
 
     expected: float
@@ -333,15 +354,17 @@ class QuarterFigures:
     source: str
     segment: tuple[str, str | None] | None
     contributing: int
+    whole: WholeQuarter | None = None
 
     @property
-    def total(self) -> float | None:
+    def won_and_open(self) -> float | None:
         """Won so far plus expected from open deals (None when won so far is unknown)."""
         return None if self.won_so_far is None else self.won_so_far + self.expected
 
     @property
-    def total_range(self) -> tuple[float, float] | None:
-        """P10 and P90 of the quarter total (won so far is certain, so it shifts the open deals' range)."""
+    def won_and_open_range(self) -> tuple[float, float] | None:
+        """P10 and P90 of won so far + the open deals (won so far is certain: it shifts the open deals'
+        range)."""
         if self.won_so_far is None or self.p10 is None or self.p90 is None:
             return None
         return (self.won_so_far + self.p10, self.won_so_far + self.p90)
@@ -359,7 +382,7 @@ def quarter_figures(
     Expected revenue is always the sum of deal value x the quarter's chance over the filtered deals (it adds
     up, so it needs no segment). The range is forecast.csv's ``stored`` quarter row when the deals are one of
     its segments, else the ``computed`` band (rows: as-of quarter, next quarter); the next quarter has won
-    nothing so far, so its total is known either way.
+    nothing so far, so won + open is known either way. The whole quarter comes from the stored row only.
     """
     expected = float((deals["deal_value"] * deals[quarter.probability_column]).sum())
     contributing = int(contributes(deals).sum())
@@ -371,7 +394,8 @@ def quarter_figures(
     else:
         return QuarterFigures(expected, won, None, None, None, "none", None, contributing)
     p10, p50, p90 = (float(row[q]) for q in ("p10", "p50", "p90"))
-    return QuarterFigures(expected, won, p10, p50, p90, source, segment, contributing)
+    whole = whole_quarter(stored) if stored is not None else None
+    return QuarterFigures(expected, won, p10, p50, p90, source, segment, contributing, whole)
 
 
 def first_busy_period(forecast: pd.DataFrame, period_type: str, segment_type: str) -> int:
@@ -433,33 +457,39 @@ def cumulative_quarter(
     segment_type: str = "all",
     segment: str | None = None,
 ) -> pd.DataFrame:
-    """Closed-won to date plus cumulative expected revenue by week through the quarter's end.
+    """Closed-won to date plus cumulative expected revenue by week through the quarter's end: from open
+    deals (``cumulative``) and with deals not yet created too (``whole``).
 
-    Expected values add up week by week; the P10-P90 range exists only for the whole quarter (quantiles do
-    not add), so it is attached to the quarter-end point alone.
+    Expected values add up week by week; the likely range exists only for the whole quarter (quantiles do
+    not add), so the whole quarter's P10 and P90 are attached to the quarter-end point alone.
     """
     quarter_rows = quarter_row(forecast, quarter, segment_type, segment)
     if quarter_rows is None:
-        return pd.DataFrame(columns=["date", "cumulative", "p10", "p90", "kind"])
+        return pd.DataFrame(columns=["date", "cumulative", "whole", "p10", "p90", "kind"])
     closed_won = float(quarter_rows["closed_won"]) if not quarter.is_next else 0.0
     weeks = forecast_rows(forecast, "week", segment_type, segment)
     weeks = weeks[(weeks["period_end"] >= quarter.start) & (weeks["period_start"] <= quarter.end)]
     start_date = max(as_of, quarter.start - pd.Timedelta(days=1))
-    points = [{"date": start_date, "cumulative": closed_won, "p10": None, "p90": None, "kind": "won to date"}]
-    running = closed_won
+    point = {"p10": None, "p90": None}
+    points = [
+        {"date": start_date, "cumulative": closed_won, "whole": closed_won, **point, "kind": "won to date"}
+    ]
+    running, whole = closed_won, closed_won
     for _, week in weeks.iterrows():
         if week["period_end"] >= quarter.end:
             break
         running += float(week["expected"])
+        whole += float(week["expected"]) + float(week["new_expected"])
         points.append(
-            {"date": week["period_end"], "cumulative": running, "p10": None, "p90": None, "kind": "expected"}
+            {"date": week["period_end"], "cumulative": running, "whole": whole, **point, "kind": "expected"}
         )
     points.append(
         {
             "date": quarter.end,
             "cumulative": closed_won + float(quarter_rows["expected"]),
-            "p10": closed_won + float(quarter_rows["p10"]),
-            "p90": closed_won + float(quarter_rows["p90"]),
+            "whole": float(quarter_rows["total_expected"]),
+            "p10": float(quarter_rows["total_p10"]),
+            "p90": float(quarter_rows["total_p90"]),
             "kind": "quarter end",
         }
     )

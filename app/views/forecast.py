@@ -1,5 +1,6 @@
-"""Forecast: P10/P50/P90 revenue by week, month and quarter; by segment; the quarter so far; and how far
-to trust the band (the forecast backtest)."""
+"""Forecast: P10/P50/P90 revenue by week, month and quarter; by segment; the whole quarter (won, open deals
+and deals not yet created) beside the last complete quarters; the quarter so far and a target's chance; the
+track record; and how far to trust the band (the forecast backtest)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from app.components import charts
 from app.components import forecast_call as call_view
 from app.components.format import TABLE_PLACEHOLDER, Money, md, percent, whole_amounts
 from app.components.gate import missing_notice, require_run
-from app.components.quarter import no_period_figures, quarter_metrics
+from app.components.quarter import NO_WHOLE_QUARTER, no_period_figures, quarter_metrics
 from app.filters import FORECAST_SEGMENT_TYPES, SEGMENT_LABELS, current_filters
-from app.services import forecast_call, health, pipeline, selection
+from app.services import forecast_call, health, pipeline, selection, whole_quarter
 from app.services.store import (
     forecast_accuracy,
     forecast_backtest_command,
     forecast_quantiles,
     predict_command,
+    quarter_actuals,
     run_state,
 )
 
@@ -46,7 +48,7 @@ else:
         f"Showing: {md(SEGMENT_LABELS[segment[0]])}"
         f"{'' if segment[1] is None else ' ' + md(segment[1])}. Revenue from deals open on "
         f"{md(run.metadata.as_of)} that are won in each period; closed-won bars are revenue already "
-        "won in the period before the as-of date."
+        "won in the period before the as-of date. Deals not yet created are in the whole-quarter view below."
     )
 money_col = {
     c: st.column_config.NumberColumn(label, format=money.table_format)
@@ -122,6 +124,39 @@ if period_start is not None:
         column_config={"segment": SEGMENT_LABELS[segment_type], **money_col},
     )
 
+st.subheader("The whole quarter: won, open deals and deals not yet created")
+if segment is None:
+    st.info(NO_WHOLE_QUARTER)
+else:
+    actuals = quarter_actuals(run)
+    bars = whole_quarter.quarter_bars(forecast, actuals, run.as_of, segment)
+    charts.show(charts.whole_quarter_chart(bars, money), key="whole_quarter")
+    who = None if segment[0] == "all" else f"{SEGMENT_LABELS[segment[0]].lower()} {segment[1]}"
+    if figures.whole is not None:
+        not_engaged = int((~pipeline.scored(run.predictions)).sum())
+        sentence = whole_quarter.new_deals_sentence(
+            run.metadata.simulation.get("new_deals"),
+            figures.whole.new_expected,
+            quarter.label,
+            who,
+            not_engaged,
+            money,
+        )
+        if sentence:
+            st.markdown(md(sentence))
+    st.caption(
+        "Grey: what each complete quarter won. Each quarter ahead stacks won so far, expected from open "
+        "deals and expected from deals not yet created (their sum, the expected whole quarter, is written "
+        "above it); the dark mark is the middle estimate and the whisker the likely range (80% of outcomes)."
+    )
+    nothing = bars.loc[bars["complete"] & bars["won"].eq(0), "label"].tolist()
+    if nothing:
+        st.caption(
+            f"Nothing won is recorded in {md(', '.join(nothing))}{'' if who is None else ' for ' + md(who)}."
+        )
+    if actuals is None:
+        missing_notice("Past quarters' revenue (quarter_actuals.csv)", predict_command(run.out_dir))
+
 st.subheader(f"Quarter view: {quarter.label}")
 target = st.number_input(
     f"Quarter target ({money.unit}, optional)",
@@ -135,8 +170,8 @@ target = st.number_input(
 quarter_metrics(figures, quarter, selection.simulation_note(run, False), money)
 if target:
     quantiles = forecast_quantiles(run)
-    grid = (
-        forecast_call.quarter_quantiles(quantiles, quarter, segment)
+    grid = (  # the whole quarter's revenue: won so far + open deals + deals not yet created
+        forecast_call.quarter_quantiles(quantiles, quarter, segment, "total")
         if quantiles is not None and segment is not None
         else None
     )
@@ -151,9 +186,9 @@ if target:
         )
     if segment is None:
         st.caption(
-            "The chance of reaching a target needs the whole distribution of the quarter's revenue, which "
-            "the batch step keeps for the whole pipeline and for one region, manager, rep or product; the "
-            "filtered deals are none of these."
+            "The chance of reaching a target and the gap to it need the whole quarter (with deals not yet "
+            "created) and the whole distribution of its revenue, which the batch step keeps for the whole "
+            "pipeline and for one region, manager, rep or product; the filtered deals are none of these."
         )
     elif quantiles is None:
         missing_notice(
@@ -171,8 +206,9 @@ elif not points.empty:
         charts.cumulative_quarter_chart(points, target or None, f"Cumulative revenue, {quarter.label}", money)
     )
     st.caption(
-        "Weekly points add expected revenue (expected values add up); the range exists only for the "
-        "whole quarter because quantiles do not add."
+        "Weekly points add expected revenue from open deals (solid) and, dashed, from deals not yet created "
+        "too (expected values add up); the likely range exists only at the quarter's end, for the whole "
+        "quarter, because ranges do not add week by week."
     )
 
 if forecast_call.has_categories(deals):

@@ -9,8 +9,8 @@ from app.components.format import TABLE_PLACEHOLDER, Money, account_names, md, p
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
 from app.components.quarter import no_period_figures, quarter_metrics
-from app.filters import current_filters
-from app.services import health, pipeline, selection
+from app.filters import SEGMENT_LABELS, current_filters
+from app.services import health, pipeline, selection, whole_quarter
 from app.services.store import model_metrics, predict_command, run_state
 
 run = require_run(run_state())
@@ -67,6 +67,18 @@ if summary["stale_count"]:
 st.subheader(f"Revenue, {quarter.label}")
 figures = selection.headline_figures(run, deals, filters, quarter)  # the Forecast page shows the same
 quarter_metrics(figures, quarter, selection.simulation_note(run, False), money)
+if figures.whole is not None and figures.segment is not None:
+    kind, name = figures.segment
+    new_deals = whole_quarter.new_deals_sentence(
+        run.metadata.simulation.get("new_deals"),
+        figures.whole.new_expected,
+        quarter.label,
+        None if kind == "all" else f"{SEGMENT_LABELS[kind].lower()} {name}",
+        int((~pipeline.scored(run.predictions)).sum()),
+        money,
+    )
+    if new_deals:
+        st.caption(md(new_deals))
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
     remaining = (
@@ -76,7 +88,7 @@ if quarter.is_next:
     )
     st.caption(f"Leading with the next quarter: {remaining}.")
 
-st.markdown("**Forecast by month**")
+st.markdown("**Revenue from today's open deals, by month**")
 if run.forecast is None:
     missing_notice("forecast.csv", predict_command(run.out_dir))
 elif figures.segment is None:

@@ -92,7 +92,7 @@ def test_every_page_renders_real_outputs_with_their_numbers(real_outputs: Path, 
             assert labels[f"Open pipeline on {changes['compare_to']}"] == then
             assert labels["Open pipeline now"] == now
         elif page.endswith("forecast.py"):
-            # a target at won so far + the open deals' P50: the chance read off the real grid is about 50%
+            # a target at the whole quarter's P50: the chance read off the real grid is about 50%
             forecast = pd.read_csv(real_outputs / "forecast.csv", parse_dates=["period_start"])
             start = headline_quarter(pd.Timestamp(metadata["as_of"])).start
             row = forecast[
@@ -100,6 +100,8 @@ def test_every_page_renders_real_outputs_with_their_numbers(real_outputs: Path, 
                 & (forecast.segment_type == "all")
                 & (forecast.period_start == start)
             ].iloc[0]
-            at.number_input(key="forecast_target").set_value(float(row["closed_won"] + row["p50"])).run()
+            assert labels["Whole quarter (expected)"] == money(row["total_expected"])
+            assert labels["Whole quarter: likely range"] == money.range(row["total_p10"], row["total_p90"])
+            at.number_input(key="forecast_target").set_value(float(row["total_p50"])).run()
             chance = next(m.value for m in at.metric if m.label == "Chance of reaching the target")
             assert chance in ("49%", "50%", "51%"), chance

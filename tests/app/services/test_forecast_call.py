@@ -9,15 +9,18 @@ import pytest
 
 from app.components.format import Money
 from app.services import forecast_call
-from app.services.pipeline import QuarterFigures, headline_quarter
+from app.services.pipeline import QuarterFigures, WholeQuarter, headline_quarter
 
 QUARTER = headline_quarter(pd.Timestamp("2026-08-14"))  # Q3 2026, p_close_in_quarter
+# the whole quarter's revenue: 1,000 at q = 0.01 up to 99,000 at q = 0.99 (median 50,000)
 GRID = pd.DataFrame({"q": np.round(np.arange(1, 100) / 100, 2), "revenue": np.arange(1, 100) * 1000.0})
+WHOLE = WholeQuarter(new_expected=8_000.0, expected=78_000.0, p10=60_000.0, p50=77_000.0, p90=95_000.0)
 
 
-def _figures(won: float | None, expected: float = 50_000.0) -> QuarterFigures:
-    """Headline-quarter figures with ``won`` so far."""
-    return QuarterFigures(expected, won, 10_000.0, 50_000.0, 90_000.0, "stored", ("all", None), 3)
+def _figures(won: float | None, expected: float = 50_000.0, stored: bool = True) -> QuarterFigures:
+    """Headline-quarter figures with ``won`` so far; a stored segment's have the whole quarter."""
+    whole = WHOLE if stored and won is not None else None
+    return QuarterFigures(expected, won, 10_000.0, 50_000.0, 90_000.0, "stored", ("all", None), 3, whole)
 
 
 DEALS = pd.DataFrame(
@@ -37,10 +40,10 @@ DEALS = pd.DataFrame(
 
 
 def test_chance_coverage_and_gap() -> None:
-    outlook = forecast_call.target_outlook(70_000.0, _figures(20_000.0), DEALS, GRID)
-    assert outlook.chance == pytest.approx(0.5)  # needs 50,000 from open deals: the grid's median
-    assert outlook.coverage == pytest.approx(15_000.0 / 50_000.0)
-    assert outlook.gap == 0.0
+    outlook = forecast_call.target_outlook(50_000.0, _figures(20_000.0), DEALS, GRID)
+    assert outlook.chance == pytest.approx(0.5)  # the whole quarter's median, won so far included
+    assert outlook.coverage == pytest.approx(15_000.0 / 30_000.0)  # open pipeline / (target - won)
+    assert outlook.gap == pytest.approx(50_000.0 - 78_000.0)  # target - the whole quarter's expected
     assert forecast_call.chance_text(outlook.chance) == "50%"
 
 
@@ -53,12 +56,26 @@ def test_a_target_already_won_and_the_grids_edges() -> None:
     assert (unknown.chance, unknown.coverage, unknown.gap) == (None, None, None)
 
 
+def test_no_whole_quarter_no_chance_and_no_gap() -> None:
+    """A selection that is no stored segment (a next quarter: won so far is known, 0) keeps its coverage."""
+    outlook = forecast_call.target_outlook(30_000.0, _figures(0.0, stored=False), DEALS, GRID)
+    assert (outlook.chance, outlook.gap) == (None, None)
+    assert outlook.coverage == pytest.approx(15_000.0 / 30_000.0)
+    assert forecast_call.target_sentence(outlook, Money("USD")) == (
+        "To reach $30,000 the quarter needs all $30,000 from open deals and deals not yet created (nothing "
+        "is won in it yet). The open pipeline of $15,000 is 0.5 times that. The model expects $50,000 from "
+        "open deals; deals not yet created are forecast for the whole pipeline and one region, manager, rep "
+        "or product only, so this selection has no expected whole quarter to set against the target."
+    )
+
+
 def test_the_target_sentence_uses_the_metrics_figures() -> None:
     outlook = forecast_call.target_outlook(80_000.0, _figures(20_000.0), DEALS, GRID)
     assert forecast_call.target_sentence(outlook, Money("USD")) == (
         "To reach $80,000 the quarter needs $60,000 more than the $20,000 already won. The open pipeline of "
-        "$15,000 is 0.2 times that. The model expects $50,000 from open deals, so the expected total is "
-        "$10,000 short of the target. Chance of reaching it: 40%."
+        "$15,000 is 0.2 times that. The model expects $50,000 from open deals and $8,000 from deals not yet "
+        "created, so the whole quarter's expected $78,000 is $2,000 short of the target. Chance of reaching "
+        "it: 20%."
     )
 
 

@@ -11,6 +11,7 @@ from app.filters import STALE_CATEGORY, DealFilters, filters_from_query, filters
 from app.services.pipeline import (
     DEAL_SORTS,
     NO_RISK_DRIVER,
+    WholeQuarter,
     apply_filters,
     attention_tiers,
     backtest_windows_to_show,
@@ -158,12 +159,30 @@ def test_matching_segment_is_judged_on_the_deals_not_the_widgets() -> None:
 def test_quarter_figures_add_won_so_far_to_the_filtered_deals_expectation() -> None:
     deals = _segments()
     this_quarter = headline_quarter(pd.Timestamp("2026-08-14"))
-    stored = pd.Series({"closed_won": 5000.0, "expected": 1030.0, "p10": 600.0, "p50": 1000.0, "p90": 1500.0})
+    stored = pd.Series(
+        {
+            "closed_won": 5000.0,
+            "expected": 1030.0,
+            "p10": 600.0,
+            "p50": 1000.0,
+            "p90": 1500.0,
+            "new_expected": 400.0,
+            "total_expected": 6430.0,
+            "total_p10": 5900.0,
+            "total_p50": 6400.0,
+            "total_p90": 7000.0,
+        }
+    )
     figures = quarter_figures(deals, this_quarter, ("all", None), stored, None)
     # expected from open deals: 200 x .5 + 4000 x .25 + 300 x .1 (the stale and the unscored add nothing)
     assert figures.expected == 1130.0
-    assert (figures.won_so_far, figures.total, figures.total_range) == (5000.0, 6130.0, (5600.0, 6500.0))
+    assert (figures.won_so_far, figures.won_and_open, figures.won_and_open_range) == (
+        5000.0,
+        6130.0,
+        (5600.0, 6500.0),
+    )
     assert figures.source == "stored" and figures.segment == ("all", None)
+    assert figures.whole == WholeQuarter(400.0, 6430.0, 5900.0, 6400.0, 7000.0)  # forecast.csv's, as is
     computed = pd.DataFrame(
         {
             "quarter": ["as-of quarter", "next quarter"],
@@ -174,13 +193,14 @@ def test_quarter_figures_add_won_so_far_to_the_filtered_deals_expectation() -> N
     )
     mixed = quarter_figures(deals.iloc[[1, 2]], this_quarter, None, None, computed)
     assert mixed.expected == 1100.0 and (mixed.p10, mixed.p90) == (700.0, 1600.0)
-    assert (mixed.won_so_far, mixed.total, mixed.total_range) == (None, None, None)  # not kept per deal
+    assert (mixed.won_so_far, mixed.won_and_open, mixed.won_and_open_range) == (None, None, None)
     assert mixed.source == "computed" and mixed.contributing == 2
+    assert mixed.whole is None  # deals not yet created are forecast per stored segment only
     next_quarter = headline_quarter(pd.Timestamp("2026-09-30"))
     ahead = quarter_figures(deals.iloc[[1, 2]], next_quarter, None, None, computed)
     assert ahead.expected == 200.0 * 0.2 + 4000.0 * 0.05
-    assert (ahead.won_so_far, ahead.total) == (0.0, ahead.expected)  # nothing won yet in a quarter to come
-    assert ahead.total_range == (80.0, 260.0)
+    assert (ahead.won_so_far, ahead.won_and_open) == (0.0, ahead.expected)  # nothing won yet in it
+    assert ahead.won_and_open_range == (80.0, 260.0) and ahead.whole is None
 
 
 def test_risk_by_segment_sums_value_at_risk() -> None:
@@ -207,12 +227,18 @@ def test_cumulative_quarter_adds_weeks_and_ends_with_quarter_band() -> None:
             "p50": [9.0, 19.0, 48.0],
             "p90": [30.0, 40.0, 80.0],
             "closed_won": [5.0, 0.0, 100.0],
+            "new_expected": [1.0, 2.0, 4.0],
+            "total_expected": [16.0, 22.0, 154.0],
+            "total_p10": [5.0, 0.0, 133.0],
+            "total_p50": [15.0, 21.0, 152.0],
+            "total_p90": [35.0, 42.0, 181.0],
         }
     )
     quarter = headline_quarter(pd.Timestamp("2026-09-15"))
     points = cumulative_quarter(forecast, quarter, pd.Timestamp("2026-09-15"))
-    assert points["cumulative"].tolist() == [100.0, 110.0, 130.0, 150.0]
-    assert points.iloc[-1][["p10", "p90"]].tolist() == [130.0, 180.0]
+    assert points["cumulative"].tolist() == [100.0, 110.0, 130.0, 150.0]  # won + open deals
+    assert points["whole"].tolist() == [100.0, 111.0, 133.0, 154.0]  # and deals not yet created
+    assert points.iloc[-1][["p10", "p90"]].tolist() == [133.0, 181.0]  # the whole quarter's range
 
 
 def test_periods_ending_on_the_as_of_date_leave_the_fan_chart() -> None:

@@ -86,8 +86,10 @@ def test_forecast_shows_euros_down_to_the_target(euro_run: Path) -> None:
     assert target.label == "Quarter target (€, optional)"
     target.set_value(200_000.0).run()
     assert _metric(at, "Won so far") == EUR(quarter["closed_won"]) and _metric(at, "Won so far")[0] == "€"
-    assert _metric(at, "Gap to target (expected)") == EUR(
-        200_000 - quarter["closed_won"] - quarter["expected"]
+    assert _metric(at, "Gap to target (expected)") == EUR(200_000 - quarter["total_expected"])
+    assert (
+        _metric(at, "Whole quarter: likely range")
+        == f"{EUR(quarter['total_p10'])} - {EUR(quarter['total_p90'])}"
     )
     assert _money_formats(at) == {"€%,.0f"}  # the forecast table and the segment breakdown
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

@@ -33,7 +33,10 @@ def test_quarter_view_and_backtest_equal_the_files(app_env: Path) -> None:
     at = _forecast_page()
     assert not at.exception
     assert _metric(at, "Won so far") == money(quarter["closed_won"])
-    assert _metric(at, "Quarter total (expected)") == money(quarter["closed_won"] + quarter["expected"])
+    assert _metric(at, "Whole quarter (expected)") == money(quarter["total_expected"])
+    assert _metric(at, "Won + open deals: likely range") == (
+        f"{money(quarter['closed_won'] + quarter['p10'])} - {money(quarter['closed_won'] + quarter['p90'])}"
+    )
     summary = json.loads((app_env / "predictions_metadata.json").read_text())["forecast_backtest"]["summary"]
     assert _metric(at, "Past periods inside the range") == percent(summary["coverage_p10_p90"])
     months = forecast[(forecast.period_type == "month") & (forecast.segment_type == "all")]
@@ -53,9 +56,7 @@ def test_target_and_segment_breakdown(app_env: Path) -> None:
     quarter = forecast[(forecast.period_type == "quarter") & (forecast.segment_type == "all")].iloc[0]
     at = _forecast_page()
     at.number_input(key="forecast_target").set_value(200_000.0).run()
-    assert _metric(at, "Gap to target (expected)") == money(
-        200_000 - quarter["closed_won"] - quarter["expected"]
-    )
+    assert _metric(at, "Gap to target (expected)") == money(200_000 - quarter["total_expected"])
     at.selectbox(key="forecast_seg").set_value("product").run()
     breakdown = at.dataframe[-1].value
     month0 = forecast[(forecast.period_type == "month") & (forecast.segment_type == "product")]

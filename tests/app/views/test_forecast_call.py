@@ -41,7 +41,8 @@ def _texts(at: AppTest) -> list[str]:
 
 
 def _quarter(out: Path, segment_type: str = "all", segment: str = "All") -> tuple[pd.Series, pd.DataFrame]:
-    """forecast.csv's headline-quarter row and forecast_quantiles.csv's grid for one segment."""
+    """forecast.csv's headline-quarter row and forecast_quantiles.csv's grid of the whole quarter (won so
+    far + open deals + deals not yet created) for one segment."""
     forecast = pd.read_csv(out / "forecast.csv")
     row = forecast[
         (forecast.period_type == "quarter")
@@ -55,36 +56,43 @@ def _quarter(out: Path, segment_type: str = "all", segment: str = "All") -> tupl
         & (quantiles.period_start == QUARTER_START)
         & (quantiles.segment_type == segment_type)
         & (quantiles.segment == segment)
+        & (quantiles.scope == "total")
     ].sort_values("q")
     return row, grid
 
 
-def _chance(grid: pd.DataFrame, needed: float) -> float:
-    """P(revenue >= needed) read linearly off the grid (q = 0.01 .. 0.99)."""
-    return 1.0 - float(np.interp(needed, grid["revenue"], grid["q"]))
+def _chance(grid: pd.DataFrame, target: float) -> float:
+    """P(revenue >= target) read linearly off the grid (q = 0.01 .. 0.99)."""
+    return 1.0 - float(np.interp(target, grid["revenue"], grid["q"]))
 
 
 def test_chance_coverage_and_gap_of_a_target_for_the_whole_pipeline(app_env: Path) -> None:
     row, grid = _quarter(app_env)
     open_pipeline = pd.read_csv(app_env / "latest_predictions.csv")["deal_value"].sum()
-    target = round(row["closed_won"] + (row["p10"] + row["p50"]) / 2, -3)  # between P10 and P50
+    target = round(row["total_p50"] + (row["total_p90"] - row["total_p50"]) / 2, -2)  # above the middle
     needed = target - row["closed_won"]
-    chance = _chance(grid, needed)
-    assert 0.5 < chance < 0.9
+    chance = _chance(grid, target)  # the whole quarter's grid: what is won is in it already
+    assert 0.1 < chance < 0.5
+    gap = target - row["total_expected"]  # against the whole quarter, deals not yet created included
+    assert gap > 0 and row["new_expected"] > 0
     at = _page()
     at.number_input(key="forecast_target").set_value(target).run()
     shown = _metrics(at)
     assert shown["Chance of reaching the target"] == percent(chance)
     assert shown["Pipeline coverage"] == f"{open_pipeline / needed:.1f}x"
-    gap = target - row["closed_won"] - row["expected"]
-    assert shown["Gap to target (expected)"] == money(max(gap, 0.0))
+    assert shown["Gap to target (expected)"] == money(gap)
     sentence = next(t for t in _texts(at) if t.startswith("To reach"))
-    assert sentence.startswith(
+    assert sentence == (
         f"To reach {money.exact(target)} the quarter needs {money(needed)} more than the "
-        f"{money(row['closed_won'])} already won."
+        f"{money(row['closed_won'])} already won. The open pipeline of {money(open_pipeline)} is "
+        f"{open_pipeline / needed:.1f} times that. The model expects {money(row['expected'])} from open "
+        f"deals and {money(row['new_expected'])} from deals not yet created, so the whole quarter's expected "
+        f"{money(row['total_expected'])} is {money(gap)} short of the target. Chance of reaching it: "
+        f"{percent(chance)}."
     )
-    assert f"{open_pipeline / needed:.1f} times that" in sentence
-    assert sentence.endswith(f"Chance of reaching it: {percent(chance)}.")
+    # the sentence's figures are the metrics' above it
+    assert shown["Expected from deals not yet created"] == money(row["new_expected"])
+    assert shown["Whole quarter (expected)"] == money(row["total_expected"])
     # the target line stays on the cumulative chart
     specs = [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
     assert [shape["y0"] for layout in specs for shape in layout.get("shapes", [])] == [target]
@@ -94,16 +102,16 @@ def test_chance_of_a_region_and_none_for_a_selection_that_is_no_segment(app_env:
     predictions = pd.read_csv(app_env / "latest_predictions.csv")
     region = sorted(predictions["regional_office"].unique())[0]
     row, grid = _quarter(app_env, "regional_office", region)
-    target = round(row["closed_won"] + row["p90"], -2)  # at the P90
+    target = round(row["total_p90"], -2)  # about the whole quarter's P90
     at = _page()
     at.sidebar.multiselect(key="_w_filter_regions").select(region).run()
     at.number_input(key="forecast_target").set_value(target).run()
-    assert _metrics(at)["Chance of reaching the target"] == percent(_chance(grid, target - row["closed_won"]))
+    assert _metrics(at)["Chance of reaching the target"] == percent(_chance(grid, target))
+    assert _metrics(at)["Gap to target (expected)"] == money(max(target - row["total_expected"], 0.0))
     at.sidebar.multiselect(key="_w_filter_tiers").select("Critical").run()  # no stored segment
     assert _metrics(at)["Chance of reaching the target"] == "n/a"
-    assert any(
-        t.startswith("The chance of reaching a target needs the whole distribution") for t in _texts(at)
-    )
+    assert _metrics(at)["Gap to target (expected)"] == "n/a"  # no whole quarter for the selection
+    assert any(t.startswith("The chance of reaching a target and the gap to it need") for t in _texts(at))
 
 
 def test_a_target_already_won_is_reached(app_env: Path) -> None:

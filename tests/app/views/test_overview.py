@@ -36,7 +36,7 @@ def test_overview_metrics_equal_the_csv(app_env: Path) -> None:
     quarter = forecast[(forecast.period_type == "quarter") & (forecast.segment_type == "all")].iloc[0]
     won = quarter["closed_won"]
     assert (
-        _metric(at, "Likely range of the total")
+        _metric(at, "Won + open deals: likely range")
         == f"{money(won + quarter['p10'])} - {money(won + quarter['p90'])}"
     )
     assert at.sidebar.markdown[0].value == f"**Data as of {md('2026-08-14')}**"
@@ -54,9 +54,10 @@ def test_region_filter_applies_and_persists_across_pages(app_env: Path) -> None:
     east_q = forecast[(forecast.period_type == "quarter") & (forecast.segment == "East")].iloc[0]
     won = east_q["closed_won"]
     assert (
-        _metric(at, "Likely range of the total")
+        _metric(at, "Won + open deals: likely range")
         == f"{money(won + east_q['p10'])} - {money(won + east_q['p90'])}"
     )
+    assert _metric(at, "Whole quarter: middle estimate") == money(east_q["total_p50"])  # East's, not all
     at.switch_page("views/risk_dashboard.py").run()
     assert _metric(at, "Deals in view") == f"{len(east):,}"
     at.switch_page("views/overview.py").run()
