@@ -294,44 +294,85 @@ def call_csv(called: pd.DataFrame, at_risk: pd.DataFrame, extra: pd.DataFrame) -
     return rows[[c for c in [*DEAL_COLUMNS, "flag"] if c in rows.columns]].to_csv(index=False)
 
 
+SCOPES = ("total", "open")  # the track record's two forecasts: the whole quarter, the deals open that week
+
+
+def _scoped(scope: str) -> str:
+    """The column prefix of a track-record scope: "total_" for the whole quarter, "" for the open deals."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown track-record scope {scope!r} (expected one of {', '.join(SCOPES)})")
+    return "total_" if scope == "total" else ""
+
+
+def forecastable(accuracy: pd.DataFrame) -> pd.Series:
+    """True for the weeks that had something left to forecast: made before their quarter's last day. A
+    forecast made on that day has its range collapsed onto what was won, which it "holds" whatever the
+    model: counting it would flatter the share inside."""
+    quarter_end = pd.to_datetime(accuracy["period_start"]).dt.to_period("Q").dt.end_time.dt.normalize()
+    return pd.to_datetime(accuracy["as_of"]) < quarter_end
+
+
 @dataclass(frozen=True)
 class TrackRecord:
-    """forecast_accuracy.csv summed up: weeks, weeks whose actual fell inside P10-P90, and the mean miss."""
+    """forecast_accuracy.csv summed up for one scope (the whole quarter or the open deals): the weeks with
+    something left to forecast, those whose actual fell inside P10-P90, the mean miss, and the weeks left
+    out (nothing left to forecast)."""
 
     weeks: int
     inside: int
     mean_miss: float  # mean of P50 - actual: positive when the forecast was above what was won
     miss_share: float  # the same, as a share of the mean actual
     rep_mean_miss: float | None  # mean of the reps' Commit - actual (None without categories)
+    scope: str = "open"
+    settled: int = 0  # weeks with nothing left to forecast, not counted
 
 
-def track_record(accuracy: pd.DataFrame) -> TrackRecord:
-    """How past weeks' quarter forecasts did against what their open deals went on to win."""
-    inside = accuracy["actual"].between(accuracy["p10"], accuracy["p90"])
-    miss = accuracy["p50"] - accuracy["actual"]
-    actual = float(accuracy["actual"].mean()) if len(accuracy) else 0.0
-    rep = accuracy["rep_commit"] if "rep_commit" in accuracy.columns else pd.Series(dtype=float)
-    rep_miss = (rep - accuracy["actual"]).dropna() if rep.notna().any() else pd.Series(dtype=float)
+def track_record(accuracy: pd.DataFrame, scope: str = "open") -> TrackRecord:
+    """How past weeks' quarter forecasts did: the whole quarter's (``scope`` "total") against everything the
+    quarter won, or the open deals' ("open") against what those deals went on to win. The reps' Commit is
+    set against the open deals' actual only (it is a call on those deals)."""
+    prefix = _scoped(scope)
+    counted = forecastable(accuracy)
+    rows = accuracy[counted]
+    actual = rows[f"{prefix}actual"]
+    inside = actual.between(rows[f"{prefix}p10"], rows[f"{prefix}p90"])
+    miss = rows[f"{prefix}p50"] - actual
+    mean_actual = float(actual.mean()) if len(rows) else 0.0
+    rep = rows["rep_commit"] if "rep_commit" in rows.columns and scope == "open" else pd.Series(dtype=float)
+    rep_miss = (rep - actual).dropna() if rep.notna().any() else pd.Series(dtype=float)
     return TrackRecord(
-        weeks=int(len(accuracy)),
+        weeks=int(len(rows)),
         inside=int(inside.sum()),
-        mean_miss=float(miss.mean()) if len(accuracy) else 0.0,
-        miss_share=float(miss.mean()) / actual if actual else 0.0,
+        mean_miss=float(miss.mean()) if len(rows) else 0.0,
+        miss_share=float(miss.mean()) / mean_actual if mean_actual else 0.0,
         rep_mean_miss=float(rep_miss.mean()) if len(rep_miss) else None,
+        scope=scope,
+        settled=int((~counted).sum()),
     )
 
 
 def track_record_sentence(record: TrackRecord, money: Money) -> str:
-    """The track record in one or two plain sentences (plain text)."""
+    """The track record in one or two plain sentences, for the forecast it counts (plain text)."""
     if not record.weeks:
         return ""
     share = record.inside / record.weeks
     side = "above" if record.mean_miss > 0 else "below"
-    text = (
-        f"In {record.inside} of the {record.weeks} past weeks ({percent(share)}) what the open deals went on "
-        f"to win fell inside the {LIKELY_RANGE} (it aims to hold 80% of outcomes); on average the middle "
-        f"estimate was {money(abs(record.mean_miss))} ({percent(abs(record.miss_share))}) {side} it."
+    what = (
+        "the quarter's whole revenue (won before that week, from deals open then and from deals created "
+        "later) fell inside that week's"
+        if record.scope == "total"
+        else "what the open deals went on to win fell inside the"
     )
+    text = (
+        f"In {record.inside} of the {record.weeks} past weeks ({percent(share)}) {what} {LIKELY_RANGE} (it "
+        f"aims to hold 80% of outcomes); on average the middle estimate was {money(abs(record.mean_miss))} "
+        f"({percent(abs(record.miss_share))}) {side} it."
+    )
+    if record.settled:
+        text += (
+            f" {record.settled} more week{'s' if record.settled != 1 else ''}, made on its quarter's last "
+            f"day, had nothing left to forecast and {'are' if record.settled != 1 else 'is'} not counted."
+        )
     if record.rep_mean_miss is not None:
         rep_side = "above" if record.rep_mean_miss > 0 else "below"
         text += f" The reps' Commit was on average {money(abs(record.rep_mean_miss))} {rep_side} it."
@@ -356,9 +397,10 @@ def band_checks_sentence(record: TrackRecord | None, summary: dict) -> str | Non
     when = f"on {dates} past date{'s' if dates != 1 else ''}" if dates else "at past dates"
     split = ", for segments too" if len(summary.get("segment_types") or []) > 1 else ""
     text = (
-        f"The two checks replay different forecasts: the track record above follows each Friday's forecast "
-        f"of its own quarter, made as the quarter went on ({record.inside} of {record.weeks} weeks inside "
-        f"the range, {percent(weekly)}); the backtest below replays month and quarter forecasts made {when}"
+        f"The two checks replay different forecasts of the open deals: the track record above follows "
+        f"each Friday's forecast of what the deals open that day would win in its own quarter, made as the "
+        f"quarter went on ({record.inside} of {record.weeks} weeks inside the range, {percent(weekly)}); the "
+        f"backtest below replays month and quarter forecasts made {when}"
         f"{split} ({percent(float(backtest))} inside)"
         + (
             ", with win probabilities from past deals' time to close rather than the model."
@@ -368,8 +410,8 @@ def band_checks_sentence(record: TrackRecord | None, summary: dict) -> str | Non
     )
     if weekly < WEEKLY_MISSES_BELOW <= float(backtest):
         text += (
-            " For this quarter's call go by the track record: the range has missed more often than the 1 in "
-            "5 it allows, so the real outcome can fall outside it."
+            " For this quarter's call go by the track record: the open deals' range has missed more often "
+            "than the 1 in 5 it allows, so what they bring in can fall outside it."
         )
     elif float(backtest) < WEEKLY_MISSES_BELOW <= weekly:
         text += " For this quarter's call go by the track record, which is the same weekly forecast."
@@ -377,6 +419,13 @@ def band_checks_sentence(record: TrackRecord | None, summary: dict) -> str | Non
 
 
 def track_record_rows(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """The track record's rows in week order, each flagged whether its actual fell inside P10-P90."""
+    """The track record's rows in week order, each flagged whether its actual fell inside P10-P90, for the
+    open deals (``inside_p10_p90``) and the whole quarter (``total_inside_p10_p90``); a week with nothing left
+    to forecast is flagged False, as the sentence does not count it."""
     rows = accuracy.sort_values(["as_of", "period_start"], kind="stable").reset_index(drop=True)
-    return rows.assign(inside_p10_p90=rows["actual"].between(rows["p10"], rows["p90"]))
+    flags = {
+        f"{_scoped(scope)}inside_p10_p90": forecastable(rows)
+        & rows[f"{_scoped(scope)}actual"].between(rows[f"{_scoped(scope)}p10"], rows[f"{_scoped(scope)}p90"])
+        for scope in ("open", "total")
+    }
+    return rows.assign(**flags)

@@ -268,17 +268,35 @@ if forecast_call.has_categories(deals):
     )
 
 accuracy = forecast_accuracy(run)
-record = None
+record = None  # the open deals' track record: the backtest below replays open deals' forecasts too
 if accuracy is not None and not accuracy.empty:
     st.subheader("Track record: past weeks' forecasts against what was won")
-    record = forecast_call.track_record(accuracy)
-    st.markdown(md(forecast_call.track_record_sentence(record, money)))
+    scope = (
+        st.segmented_control(
+            "Forecast of",
+            forecast_call.SCOPES,
+            format_func={"total": "The whole quarter", "open": "The deals open that week"}.get,
+            default="total",
+            key="track_record_scope",
+        )
+        or "total"
+    )
+    record = forecast_call.track_record(accuracy, "open")
+    shown = record if scope == "open" else forecast_call.track_record(accuracy, scope)
+    st.markdown(md(forecast_call.track_record_sentence(shown, money)))
     rows = forecast_call.track_record_rows(accuracy)
-    charts.show(charts.track_record_chart(rows, money))
+    charts.show(charts.track_record_chart(rows, money, scope), key="track_record")
     st.caption(
-        "Each Friday of the last two complete quarters, the forecast of that quarter's revenue from the "
-        "deals open that day, against what those deals went on to win in it (both shrink as the quarter "
-        "goes on). " + ("The whole pipeline's: the sidebar filters do not apply." if filters.active else "")
+        (
+            "Each Friday of the last two complete quarters, the forecast of that quarter's whole revenue "
+            "(won before that day, from the deals open then and from deals created later) against "
+            "everything the quarter won. "
+            if scope == "total"
+            else "Each Friday of the last two complete quarters, the forecast of that quarter's revenue from "
+            "the deals open that day, against what those deals went on to win in it (both shrink as the "
+            "quarter goes on). "
+        )
+        + ("The whole pipeline's: the sidebar filters do not apply." if filters.active else "")
     )
     st.download_button(
         "Download the track record as CSV",
@@ -289,7 +307,7 @@ if accuracy is not None and not accuracy.empty:
         icon=":material/download:",
     )
 
-st.subheader("How far to trust the band")
+st.subheader("How far to trust the open deals' range")
 backtest = run.metadata.forecast_backtest
 if not backtest or not backtest.get("summary"):
     missing_notice(

@@ -100,24 +100,40 @@ def test_commit_at_risk_and_upside() -> None:
 def test_the_track_record() -> None:
     accuracy = pd.DataFrame(
         {
-            "as_of": ["2026-01-02", "2026-01-09", "2026-01-16"],
-            "period_start": ["2026-01-01"] * 3,
-            "p10": [80.0, 80.0, 80.0],
-            "p50": [100.0, 100.0, 100.0],
-            "p90": [120.0, 120.0, 120.0],
-            "actual": [90.0, 130.0, 110.0],
-            "rep_commit": [70.0, 70.0, np.nan],
+            "as_of": ["2026-01-02", "2026-01-09", "2026-01-16", "2026-03-31"],
+            "period_start": ["2026-01-01"] * 4,
+            "p10": [80.0, 80.0, 80.0, 0.0],
+            "p50": [100.0, 100.0, 100.0, 0.0],
+            "p90": [120.0, 120.0, 120.0, 0.0],
+            "actual": [90.0, 130.0, 110.0, 0.0],
+            "total_p10": [900.0, 950.0, 1000.0, 1100.0],
+            "total_p50": [1000.0, 1050.0, 1040.0, 1100.0],
+            "total_p90": [1100.0, 1150.0, 1080.0, 1100.0],
+            "total_actual": [1100.0] * 4,
+            "rep_commit": [70.0, 70.0, np.nan, np.nan],
         }
     )
     record = forecast_call.track_record(accuracy)
-    assert (record.weeks, record.inside) == (3, 2)
+    # the last week is the quarter's last day: nothing left to forecast, so it is not counted
+    assert (record.weeks, record.inside, record.settled) == (3, 2, 1)
     assert record.mean_miss == pytest.approx((10 - 30 - 10) / 3)
     assert record.rep_mean_miss == pytest.approx((-20 - 60) / 2)
     assert forecast_call.track_record_sentence(record, Money("USD")) == (
         "In 2 of the 3 past weeks (67%) what the open deals went on to win fell inside the likely range (it "
-        "aims to hold 80% of outcomes); on average the middle estimate was $10 (9%) below it. The reps' "
-        "Commit was on average $40 below it."
+        "aims to hold 80% of outcomes); on average the middle estimate was $10 (9%) below it. 1 more week, "
+        "made on its quarter's last day, had nothing left to forecast and is not counted. The reps' Commit "
+        "was on average $40 below it."
     )
+    whole = forecast_call.track_record(accuracy, "total")
+    assert (whole.weeks, whole.inside, whole.rep_mean_miss) == (3, 2, None)  # no Commit beside it
+    assert whole.mean_miss == pytest.approx((-100 - 50 - 60) / 3)
+    assert forecast_call.track_record_sentence(whole, Money("USD")).startswith(
+        "In 2 of the 3 past weeks (67%) the quarter's whole revenue (won before that week, from deals open "
+        "then and from deals created later) fell inside that week's likely range"
+    )
+    rows = forecast_call.track_record_rows(accuracy)
+    assert rows["inside_p10_p90"].tolist() == [True, False, True, False]
+    assert rows["total_inside_p10_p90"].tolist() == [True, True, False, False]
 
 
 def test_categories_without_rep_close_dates_call_nothing_for_the_quarter() -> None:
@@ -150,12 +166,13 @@ def test_the_band_checks_sentence_says_what_each_check_replays() -> None:
     summary = {"coverage_p10_p90": 0.9385, "as_of_dates": ["2026-03-31", "2026-06-30"]}
     summary.update(segment_types=["all", "regional_office"], probability_source="curves")
     assert forecast_call.band_checks_sentence(record, summary) == (
-        "The two checks replay different forecasts: the track record above follows each Friday's forecast of "
-        "its own quarter, made as the quarter went on (15 of 26 weeks inside the range, 58%); the backtest "
-        "below replays month and quarter forecasts made on 2 past dates, for segments too (94% inside), with "
-        "win probabilities from past deals' time to close rather than the model. For this quarter's call go "
-        "by the track record: the range has missed more often than the 1 in 5 it allows, so the real outcome "
-        "can fall outside it."
+        "The two checks replay different forecasts of the open deals: the track record above follows each "
+        "Friday's forecast of what the deals open that day would win in its own quarter, made as the quarter "
+        "went on (15 of 26 weeks inside the range, 58%); the backtest below replays month and quarter "
+        "forecasts made on 2 past dates, for segments too (94% inside), with win probabilities from past "
+        "deals' time to close rather than the model. For this quarter's call go by the track record: the "
+        "open deals' range has missed more often than the 1 in 5 it allows, so what they bring in can fall "
+        "outside it."
     )
     agreeing = forecast_call.band_checks_sentence(
         forecast_call.TrackRecord(26, 21, 1.0, 0.06, None), {"coverage_p10_p90": 0.85}

@@ -191,12 +191,42 @@ def test_no_categories_no_reps_call(app_env: Path) -> None:
     assert not [h for h in at.subheader if "reps' call" in h.value]
 
 
+def _track_chart(at: AppTest) -> dict:
+    """The track record's figure."""
+    return next(
+        json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if json.loads(c.proto.spec)["layout"].get("xaxis", {}).get("title", {}).get("text")
+        == "Forecast made on (each Friday)"
+    )
+
+
 def test_track_record_counts_the_weeks_inside_the_band(history_env: Path, csv_downloads) -> None:
-    accuracy = pd.read_csv(history_env / "forecast_accuracy.csv")
+    accuracy = pd.read_csv(history_env / "forecast_accuracy.csv").sort_values("as_of")
     inside = int(((accuracy["actual"] >= accuracy["p10"]) & (accuracy["actual"] <= accuracy["p90"])).sum())
     miss = (accuracy["p50"] - accuracy["actual"]).mean()
     rep_miss = (accuracy["rep_commit"] - accuracy["actual"]).mean()
+    whole = accuracy["total_actual"].between(accuracy["total_p10"], accuracy["total_p90"])
+    whole_miss = (accuracy["total_p50"] - accuracy["total_actual"]).mean()
+    assert int(whole.sum()) != inside  # the two scopes count differently: the sentence must say which
     at = _page()
+    # first the whole quarter: its band, everything the quarter won, and its own count
+    sentence = next(t for t in _texts(at) if t.startswith("In ") and "past weeks" in t)
+    assert sentence == (
+        f"In {int(whole.sum())} of the {len(accuracy)} past weeks ({percent(whole.mean())}) the quarter's "
+        f"whole revenue (won before that week, from deals open then and from deals created later) fell "
+        f"inside that week's likely range (it aims to hold 80% of outcomes); on average the middle estimate "
+        f"was {money(abs(whole_miss))} ({percent(abs(whole_miss) / accuracy['total_actual'].mean())}) "
+        f"{'above' if whole_miss > 0 else 'below'} it."
+    )
+    chart = _track_chart(at)
+    band = [t["y"] for t in chart["data"] if t.get("name") == "Likely range (80% of outcomes)"]
+    assert sum(band, []) == accuracy["total_p10"].tolist()
+    won = [t["y"] for t in chart["data"] if t.get("name") == "Won in the whole quarter"]
+    assert sum(won, []) == accuracy["total_actual"].tolist()
+    assert not [t for t in chart["data"] if t.get("name") == "Reps' Commit"]  # a call on open deals only
+    # then the deals open that week, with the reps' Commit
+    at.segmented_control(key="track_record_scope").set_value("open").run()
     sentence = next(t for t in _texts(at) if t.startswith("In ") and "past weeks" in t)
     assert sentence == (
         f"In {inside} of the {len(accuracy)} past weeks ({percent(inside / len(accuracy))}) what the open "
@@ -206,15 +236,13 @@ def test_track_record_counts_the_weeks_inside_the_band(history_env: Path, csv_do
         f"{'above' if miss > 0 else 'below'} it. The reps' Commit was on average {money(abs(rep_miss))} "
         f"{'above' if rep_miss > 0 else 'below'} it."
     )
-    chart = next(
-        json.loads(c.proto.spec)
-        for c in at.get("plotly_chart")
-        if any(t.get("name") == "Reps' Commit" for t in json.loads(c.proto.spec)["data"])
-    )
+    chart = _track_chart(at)
     band = [t["y"] for t in chart["data"] if t.get("name") == "Likely range (80% of outcomes)"]
-    assert sum(band, []) == accuracy.sort_values("as_of")["p10"].tolist()
+    assert sum(band, []) == accuracy["p10"].tolist()
+    assert [t for t in chart["data"] if t.get("name") == "Reps' Commit"]
     exported = csv_downloads(at)["forecast_track_record_2026-08-14.csv"]
     assert len(exported) == len(accuracy) and int(exported["inside_p10_p90"].sum()) == inside
+    assert int(exported["total_inside_p10_p90"].sum()) == int(whole.sum())
 
 
 def test_track_record_hidden_for_a_run_without_it(fixture_outputs: Path, tmp_path: Path, monkeypatch) -> None:
