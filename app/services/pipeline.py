@@ -295,13 +295,15 @@ def matching_segment(
     stale" is the whole pipeline. When several segments hold the same deals (a manager with one rep),
     the narrowest one ``prefer`` (the sidebar filters) names wins (rep, manager, product, region: it is the
     closest to the filters' intersection), else the broadest: their closed-won revenue differs.
-    None when no segment matches or no filtered deal contributes anything.
+    When no filtered deal contributes anything the deals cannot tell, so the filters decide: one region,
+    manager, rep or product and nothing else (a manager whose open deals are all stale still has revenue
+    won so far and from deals not yet created). None when no segment matches.
     """
     live_all = contributes(predictions)
     chosen = deals.loc[contributes(deals).to_numpy()]
     n = len(chosen)
     if n == 0:
-        return None
+        return _named_segment(prefer)
     matches: list[tuple[str, str | None]] = [("all", None)] if n == int(live_all.sum()) else []
     for segment_type in FORECAST_SEGMENTS.values():
         values = chosen[segment_type].unique()
@@ -314,6 +316,18 @@ def matching_segment(
             if len(picked) == 1 and (segment_type, str(picked[0])) in matches:
                 return (segment_type, str(picked[0]))
     return matches[0] if matches else None
+
+
+def _named_segment(filters: DealFilters | None) -> tuple[str, str] | None:
+    """The stored segment the filters name when they name one value of one region, manager, rep or product
+    and restrict nothing else (no sector or tier, not "Stale only"); else None."""
+    if filters is None or filters.sectors or filters.tiers or filters.stale == "Stale only":
+        return None
+    named = [(FORECAST_SEGMENTS[name], getattr(filters, name)) for name in FORECAST_SEGMENTS]
+    named = [(segment_type, values) for segment_type, values in named if values]
+    if len(named) != 1 or len(named[0][1]) != 1:
+        return None
+    return (named[0][0], str(named[0][1][0]))
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,22 @@ def test_matching_segment_is_judged_on_the_deals_not_the_widgets() -> None:
     assert match(DealFilters(tiers=("Critical",))) is None  # only a stale deal: nothing to forecast
 
 
+def test_a_segment_whose_deals_add_nothing_is_the_segment_the_filters_name() -> None:
+    """Ann's deals are stale or unscored: the deals cannot tell, so one rep named alone is that rep (her
+    won so far and deals not yet created are forecast.csv's), and anything narrower is no segment."""
+    deals = _segments()
+
+    def match(filters: DealFilters) -> tuple[str, str | None] | None:
+        return matching_segment(deals, apply_filters(deals, filters), filters)
+
+    assert match(DealFilters(reps=("Ann",))) == ("sales_agent", "Ann")
+    assert match(DealFilters(reps=("Ann",), stale="Exclude stale")) == ("sales_agent", "Ann")
+    assert match(DealFilters(reps=("Ann",), stale="Stale only")) is None
+    assert match(DealFilters(reps=("Ann",), tiers=("Critical",))) is None
+    assert match(DealFilters(reps=("Ann",), regions=("East",))) is None
+    assert match(DealFilters(reps=("Ann", "Bob"), stale="Stale only")) is None
+
+
 def test_quarter_figures_add_won_so_far_to_the_filtered_deals_expectation() -> None:
     deals = _segments()
     this_quarter = headline_quarter(pd.Timestamp("2026-08-14"))
