@@ -48,11 +48,16 @@ def ahead_win_counts(
     segment_type: str,
     out_of_sample: bool = True,
     months_ahead: int = AHEAD_MONTHS,
+    memo: dict | None = None,
 ) -> pd.DataFrame:
     """Per forecast origin (month start), months ahead k and segment: wins, expected wins, variance.
 
     Columns: origin, month (target month start), ahead (1..months_ahead), segment, won, expected, variance.
     With ``out_of_sample`` the chances come from curves fitted at each origin, else from ``timing``.
+
+    ``memo``: a dict shared by calls on cuts of one export at several as-of dates (the track record). An
+    origin's out-of-sample rows for a window complete by the as-of date read only what was known at the
+    origin and what closed inside the window, which every later cut shows alike, so each is computed once.
     """
     rows = []
     won_dates = deals.loc[deals["deal_stage"].eq("Won"), "close_date"]
@@ -61,51 +66,78 @@ def ahead_win_counts(
         for m in _month_starts(deals, as_of)
         if int((won_dates < m.start_time.normalize()).sum()) >= MIN_WINS_AT_ORIGIN
     ][-MAX_ORIGINS:]
+    shared = memo if out_of_sample else None
     for month in origins:
         start = month.start_time.normalize()
-        eve = start - pd.Timedelta(days=1)
-        open_then = deals[
-            (deals["engage_date"] <= eve) & (deals["close_date"].isna() | (deals["close_date"] > eve))
-        ]
-        if len(open_then) < MIN_OPEN_DEALS:
+        ahead = [k for k in range(1, months_ahead + 1) if (month + (k - 1)).end_time.normalize() <= as_of]
+        if not ahead:
             continue
-        model = timing
-        if out_of_sample:
-            try:
-                model = CloseTimingModel(timing.segment, timing.shrinkage).fit(deals, eve)
-            except ValueError:  # nothing won yet at that month start: no forecast to compare
-                continue
-        aged = open_then.assign(age_days=(eve - open_then["engage_date"]).dt.days.astype(float))
-        segments = aged[segment_type].astype(str).to_numpy()
-        for k in range(1, months_ahead + 1):
-            target = month + (k - 1)
-            end = target.end_time.normalize()
-            if end > as_of:
-                break
-            first = (target.start_time.normalize() - eve).days
-            chance = model.window_win_chance(aged, first, (end - eve).days)
-            won = (
-                aged["deal_stage"].eq("Won")
-                & (aged["close_date"] >= target.start_time.normalize())
-                & (aged["close_date"] <= end)
-            ).to_numpy()
-            frame = pd.DataFrame(
-                {
-                    "segment": segments,
-                    "won": won.astype(float),
-                    "expected": chance,
-                    "variance": chance * (1 - chance),
-                }
-            )
-            grouped = frame.groupby("segment", sort=True).sum().reset_index()
-            grouped["origin"] = start
-            grouped["month"] = target.start_time.normalize()
-            grouped["ahead"] = k
-            rows.append(grouped)
+        keys = [(start, k, segment_type, timing.segment, timing.shrinkage) for k in ahead]
+        if shared is not None and all(key in shared for key in keys):
+            rows += [shared[key] for key in keys]
+            continue
+        found = _origin_counts(deals, month, ahead, timing, segment_type, out_of_sample)
+        if shared is not None:
+            shared.update(zip(keys, found, strict=True))
+        rows += found
+    rows = [frame for frame in rows if not frame.empty]
     columns = ["origin", "month", "ahead", "segment", "won", "expected", "variance"]
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.concat(rows, ignore_index=True)[columns]
+
+
+def _origin_counts(
+    deals: pd.DataFrame,
+    month: pd.Period,
+    ahead: list[int],
+    timing: CloseTimingModel,
+    segment_type: str,
+    out_of_sample: bool,
+) -> list[pd.DataFrame]:
+    """:func:`ahead_win_counts`' rows of one origin, one frame per months-ahead ``k`` in ``ahead`` (empty
+    frames when the origin has too few open deals or no win before it)."""
+    start = month.start_time.normalize()
+    eve = start - pd.Timedelta(days=1)
+    nothing = [pd.DataFrame() for _ in ahead]
+    open_then = deals[
+        (deals["engage_date"] <= eve) & (deals["close_date"].isna() | (deals["close_date"] > eve))
+    ]
+    if len(open_then) < MIN_OPEN_DEALS:
+        return nothing
+    model = timing
+    if out_of_sample:
+        try:
+            model = CloseTimingModel(timing.segment, timing.shrinkage).fit(deals, eve)
+        except ValueError:  # nothing won yet at that month start: no forecast to compare
+            return nothing
+    aged = open_then.assign(age_days=(eve - open_then["engage_date"]).dt.days.astype(float))
+    segments = aged[segment_type].astype(str).to_numpy()
+    frames = []
+    for k in ahead:
+        target = month + (k - 1)
+        end = target.end_time.normalize()
+        first = (target.start_time.normalize() - eve).days
+        chance = model.window_win_chance(aged, first, (end - eve).days)
+        won = (
+            aged["deal_stage"].eq("Won")
+            & (aged["close_date"] >= target.start_time.normalize())
+            & (aged["close_date"] <= end)
+        ).to_numpy()
+        frame = pd.DataFrame(
+            {
+                "segment": segments,
+                "won": won.astype(float),
+                "expected": chance,
+                "variance": chance * (1 - chance),
+            }
+        )
+        grouped = frame.groupby("segment", sort=True).sum().reset_index()
+        grouped["origin"] = start
+        grouped["month"] = target.start_time.normalize()
+        grouped["ahead"] = k
+        frames.append(grouped)
+    return frames
 
 
 def monthly_win_counts(
@@ -188,12 +220,17 @@ def _persistent_variance(ahead: pd.DataFrame, short_term: float, months_ahead: i
 
 
 def fit_market(
-    deals: pd.DataFrame, as_of: pd.Timestamp, timing: CloseTimingModel, segment_type: str = "regional_office"
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp,
+    timing: CloseTimingModel,
+    segment_type: str = "regional_office",
+    memo: dict | None = None,
 ) -> tuple[QuarterSeasonality, Dependence]:
-    """Quarter seasonality (in sample), then the shock variances from out-of-sample forecast misses."""
+    """Quarter seasonality (in sample), then the shock variances from out-of-sample forecast misses
+    (``memo``: see :func:`ahead_win_counts`)."""
     in_sample = monthly_win_counts(deals, as_of, timing, segment_type)
     seasonality = fit_quarter_seasonality(_by_month(in_sample))
-    ahead = _seasonal(ahead_win_counts(deals, as_of, timing, segment_type), seasonality)
+    ahead = _seasonal(ahead_win_counts(deals, as_of, timing, segment_type, memo=memo), seasonality)
     return seasonality, _dependence(ahead, segment_type)
 
 

@@ -133,7 +133,9 @@ def forecast_windows(
         return pd.DataFrame()
     periods = joined.reset_index()[["period_type", "period_start", "period_end"]].drop_duplicates()
     actual = actual_revenue(full, cut, periods, SEGMENT_TYPES).set_index(keys)
-    whole = actual_revenue(full, None, periods, SEGMENT_TYPES).set_index(keys)["actual"].rename("total_actual")
+    whole = (
+        actual_revenue(full, None, periods, SEGMENT_TYPES).set_index(keys)["actual"].rename("total_actual")
+    )
     windows = joined.join(actual, how="left").join(whole, how="left")
     windows = windows.fillna({"actual": 0.0, "total_actual": 0.0}).reset_index()
     windows.insert(0, "as_of", f"{cut.as_of:%Y-%m-%d}")
@@ -376,6 +378,7 @@ if __name__ == "__main__":
 
 
 TRACK_RECORD_SIMULATIONS = 400
+TRACK_RECORD_PAIRS = 20_000_000  # big exports: fewer runs (down to 200), at most this many x open deals
 TRACK_RECORD_QUARTERS = 2
 
 
@@ -394,25 +397,26 @@ def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None =
     created) against all the quarter won (``total_actual``); ``rep_commit`` is what the reps had in Commit
     for the quarter then (deals with a Commit category and a close date inside it), blank when the export
     holds no category at that date."""
-    rows = []
+    rows, memo = [], {}  # the weeks share each past month's out-of-sample forecast (fit_market's memo)
     for as_of in track_record_dates(crm) if dates is None else dates:
         cut = cut_at(crm, as_of)
         try:  # nothing won yet at this date (or too little to fit the market): no forecast to judge
             timing = CloseTimingModel().fit(cut.deals, cut.as_of)
-            seasonality, dependence = fit_market(cut.deals, cut.as_of, timing)
+            seasonality, dependence = fit_market(cut.deals, cut.as_of, timing, memo=memo)
         except (ValueError, RevIntelError):
             continue
         open_deals = cut.deals[cut.deals["is_open"]].reset_index(drop=True)
         scored = open_deals.assign(
             win_probability=curve_probabilities(cut, timing).reindex(open_deals["opportunity_id"]).to_numpy()
         )
+        runs = min(TRACK_RECORD_SIMULATIONS, max(200, TRACK_RECORD_PAIRS // max(len(open_deals), 1)))
         forecast = forecast_revenue(
             scored,
             cut.deals,
             timing,
             dependence,
             cut.as_of,
-            TRACK_RECORD_SIMULATIONS,
+            runs,
             seed,
             seasonality=seasonality,
         )
