@@ -24,7 +24,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = ("load", "train", "market", "score", "explain", "forecast", "write", "forecast_backtest")
+STEPS = (
+    "load",
+    "train",
+    "market",
+    "score",
+    "explain",
+    "forecast",
+    "write",
+    "forecast_backtest",
+    "track_record",
+)
 
 
 def _child(data_dir: Path, out_dir: Path, model_dir: Path, simulations: int) -> None:
@@ -122,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from core.data.synthetic import generate_crm
     from models.generate import write_crm
+
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
             work = Path(tmp)
