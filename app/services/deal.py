@@ -11,6 +11,7 @@ import pandas as pd
 
 from app.components.format import Money, feature_value, feature_value_as_rate, is_rate
 from app.services import pipeline
+from core.export import csv_bytes
 
 WATERFALL_TOP = 8
 COMPARABLES = 5
@@ -398,3 +399,190 @@ def deal_choices(
         )
     ]
     return dict(zip(listed["opportunity_id"], labels, strict=True))
+
+
+# "How this deal got here": deal_timeline.csv holds the deal's state (stage, amount, rep close date,
+# forecast category) after each field-history change; each row compared with the deal's previous one says
+# what changed.
+CHANGE_COLUMNS = ("opportunity_id", "changed_at", "change", "before", "after", "days_moved", "what_changed")
+CLOSE_PUSHED = "close_pushed"  # the rep's close date moved later: a push, as the batch step counts them
+
+
+def _blank(value: object) -> bool:
+    """True for a field the history holds nothing for (None, NaN, NaT, '')."""
+    return value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == ""
+
+
+def _day_text(value: object) -> str:
+    """A date as a manager reads it: '18 Sep 2025'."""
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%b %Y}"
+
+
+def _first_state(row: dict, money: Money) -> dict:
+    """The deal's first timeline row: where the history starts (every field the row holds)."""
+    parts = []
+    if not _blank(row.get("stage")):
+        parts.append(f"in {row['stage']}")
+    if not _blank(row.get("amount")):
+        parts.append(f"amount {money(float(row['amount']))}")
+    if not _blank(row.get("rep_close_date")):
+        parts.append(f"close date {_day_text(row['rep_close_date'])}")
+    if not _blank(row.get("forecast_category")):
+        parts.append(f"forecast category {row['forecast_category']}")
+    return _change(row, "first", "", "", "first recorded: " + (", ".join(parts) or "no fields set"))
+
+
+def _change(row: dict, change: str, before: object, after: object, text: str, days: float = np.nan) -> dict:
+    """One change row (CHANGE_COLUMNS) of ``row``'s deal and day."""
+    values = (row["opportunity_id"], row["changed_at"], change, before, after, days, text)
+    return dict(zip(CHANGE_COLUMNS, values, strict=True))
+
+
+def _stage_change(before: dict, after: dict, position: dict[str, int]) -> list[dict]:
+    """The stage's move, forward or back in the CRM's order (``position``), else just 'changed'."""
+    old, new = before.get("stage"), after.get("stage")
+    if _blank(new) or (not _blank(old) and str(old) == str(new)):
+        return []
+    if _blank(old):
+        return [_change(after, "stage_set", "", new, f"stage set to {new}")]
+    if old in position and new in position:
+        forward = position[new] > position[old]
+        change, word = ("stage_forward", "forward") if forward else ("stage_back", "back")
+        return [_change(after, change, old, new, f"stage moved {word} from {old} to {new}")]
+    return [_change(after, "stage_changed", old, new, f"stage changed from {old} to {new}")]
+
+
+def _close_date_change(before: dict, after: dict) -> list[dict]:
+    """The rep's close date pushed later, pulled in or first set, with the days it moved."""
+    old, new = before.get("rep_close_date"), after.get("rep_close_date")
+    if _blank(new) or (not _blank(old) and pd.Timestamp(old) == pd.Timestamp(new)):
+        return []
+    new_text = _day_text(new)
+    if _blank(old):
+        return [
+            _change(after, "close_set", "", f"{pd.Timestamp(new):%Y-%m-%d}", f"close date set to {new_text}")
+        ]
+    days = float((pd.Timestamp(new).normalize() - pd.Timestamp(old).normalize()).days)
+    moved = "pushed" if days > 0 else "pulled in"
+    change = CLOSE_PUSHED if days > 0 else "close_pulled"
+    sign = "+" if days > 0 else "-"
+    text = f"close date {moved} from {_day_text(old)} to {new_text} ({sign}{_day_count(abs(days))})"
+    return [
+        _change(after, change, f"{pd.Timestamp(old):%Y-%m-%d}", f"{pd.Timestamp(new):%Y-%m-%d}", text, days)
+    ]
+
+
+def _amount_change(before: dict, after: dict, money: Money) -> list[dict]:
+    """The amount raised or lowered (both amounts in one unit)."""
+    old, new = before.get("amount"), after.get("amount")
+    if _blank(new) or (not _blank(old) and round(float(old), 2) == round(float(new), 2)):
+        return []
+    if _blank(old):
+        return [_change(after, "amount_set", "", float(new), f"amount set to {money(float(new))}")]
+    old_text, new_text = money.pair(float(old), float(new))
+    change, word = ("amount_up", "raised") if float(new) > float(old) else ("amount_down", "lowered")
+    return [_change(after, change, float(old), float(new), f"amount {word} from {old_text} to {new_text}")]
+
+
+def _category_change(before: dict, after: dict) -> list[dict]:
+    """The rep's forecast category changed, set or cleared."""
+    old = "" if _blank(before.get("forecast_category")) else str(before["forecast_category"])
+    new = "" if _blank(after.get("forecast_category")) else str(after["forecast_category"])
+    if old == new:
+        return []
+    if not old:
+        return [_change(after, "category_changed", "", new, f"forecast category set to {new}")]
+    if not new:
+        return [_change(after, "category_changed", old, "", f"forecast category cleared (was {old})")]
+    return [_change(after, "category_changed", old, new, f"forecast category changed from {old} to {new}")]
+
+
+def timeline_changes(
+    timeline: pd.DataFrame, stage_order: tuple[str, ...] = (), money: Money | None = None
+) -> pd.DataFrame:
+    """Each deal's field-history changes in words, one row per field that changed (CHANGE_COLUMNS): every
+    deal_timeline row compared with the deal's previous one ("close date pushed from 18 Sep 2025 to 18 Oct
+    2025 (+30 days)", "stage moved forward from Qualify to Proposal", "amount raised from $5,000 to $6,500").
+
+    The first row of a deal says where its history starts. A close date moved later is a push
+    (``change == CLOSE_PUSHED``, ``days_moved`` > 0), as the batch step counts ``close_date_pushes`` and
+    ``days_pushed``; one pulled in is not. Rows of one day keep the file's order (the export's).
+    """
+    money = money or Money()
+    position = {name: k for k, name in enumerate(stage_order)}
+    ordered = timeline.sort_values(["opportunity_id", "changed_at"], kind="stable")
+    rows: list[dict] = []
+    previous: dict | None = None
+    for row in ordered.to_dict("records"):
+        if previous is None or previous["opportunity_id"] != row["opportunity_id"]:
+            rows.append(_first_state(row, money))
+        else:
+            rows += _stage_change(previous, row, position)
+            rows += _close_date_change(previous, row)
+            rows += _amount_change(previous, row, money)
+            rows += _category_change(previous, row)
+        previous = row
+    frame = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
+    return frame.astype({"days_moved": float, "before": object, "after": object})
+
+
+def close_date_pushes(changes: pd.DataFrame) -> tuple[int, float]:
+    """How often the changes push the close date later, and by how many days in all."""
+    pushed = changes[changes["change"] == CLOSE_PUSHED]
+    return len(pushed), float(pushed["days_moved"].sum())
+
+
+def _moves(count: int, what: str) -> str:
+    """'stage moved forward twice' ('' for none)."""
+    return f"{what} {_times(count)}" if count else ""
+
+
+def timeline_summary(changes: pd.DataFrame) -> str:
+    """The deal's history in one sentence: since when, pushes (and days), stage moves, amount and category
+    changes ("Since 4 Aug 2025: close date pushed 12 times, 360 days in all; stage moved forward once.")."""
+    if changes.empty:
+        return ""
+    pushes, days = close_date_pushes(changes)
+    counts = changes["change"].value_counts()
+    pushed = f"close date pushed {_times(pushes)}" if pushes else "close date never pushed"
+    if pushes:
+        pushed += f", by {_day_count(days)}" if pushes == 1 else f", {days:,.0f} days in all"
+    parts = [
+        pushed,
+        _moves(int(counts.get("close_pulled", 0)), "close date pulled in"),
+        _moves(int(counts.get("stage_forward", 0)), "stage moved forward"),
+        _moves(int(counts.get("stage_back", 0)), "stage moved back"),
+        _moves(int(counts.get("stage_changed", 0)), "stage changed"),
+        _moves(int(counts.get("amount_up", 0)), "amount raised"),
+        _moves(int(counts.get("amount_down", 0)), "amount lowered"),
+        _moves(int(counts.get("category_changed", 0)), "forecast category changed"),
+    ]
+    start = _day_text(changes["changed_at"].min())
+    return f"Since {start}: " + "; ".join(part for part in parts if part) + "."
+
+
+def push_disagreement(changes: pd.DataFrame, deal: pd.Series) -> str:
+    """'' when the timeline's close-date pushes (and days) match the deal's ``close_date_pushes`` and
+    ``days_pushed`` in the predictions (or those are blank), else a sentence giving both counts: the two
+    files come from one field history and must not tell a manager two stories."""
+    expected_pushes, expected_days = _count(deal, "close_date_pushes"), _count(deal, "days_pushed")
+    if expected_pushes is None:
+        return ""
+    pushes, days = close_date_pushes(changes)
+    if pushes == expected_pushes and (expected_days is None or abs(days - expected_days) < 0.5):
+        return ""
+    said = f"{expected_pushes:,.0f} pushes" + (
+        "" if expected_days is None else f", {expected_days:,.0f} days"
+    )
+    return (
+        f"The changes below count {pushes:,} close-date pushes ({days:,.0f} days in all), but the deal's "
+        f"prediction row says {said}: the run's files disagree, so check the batch run before relying on "
+        "either."
+    )
+
+
+def timeline_csv(changes: pd.DataFrame) -> str:
+    """The deal's changes as CSV (codes kept beside the sentences), spreadsheet-safe, for the download."""
+    whole_days = changes["days_moved"].round().astype("Int64")  # "30", not "30.0"
+    return csv_bytes(changes.assign(days_moved=whole_days)).decode("utf-8")
