@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
+from app.components.deal_timeline import change_table, timeline_chart
 from app.components.format import (
     TABLE_PLACEHOLDER,
     Money,
@@ -19,7 +20,15 @@ from app.components.gate import missing_notice, require_run
 from app.filters import current_filters
 from app.services import deal as deal_logic
 from app.services import health, pipeline
-from app.services.store import closed_deals, deal_rows, model_metrics, predict_command, run_state, shap_values
+from app.services.store import (
+    closed_deals,
+    deal_rows,
+    deal_timeline,
+    model_metrics,
+    predict_command,
+    run_state,
+    shap_values,
+)
 
 MAX_CHOICES = 1_000
 
@@ -199,6 +208,33 @@ if is_scored:
     with right:
         outlook = deal_logic.close_outlook(deal, this_q, f"Q{nxt.quarter} {nxt.year}")
         charts.show(charts.close_outlook_chart(outlook))
+
+st.subheader("How this deal got here")
+timeline = deal_timeline(run, current)
+if timeline is None:
+    missing_notice("The deal's change history", predict_command(run.out_dir))
+elif timeline.empty:
+    st.info(
+        "The CRM export holds no field history for this deal, so there is no record of how its stage, "
+        "amount or close date changed."
+    )
+else:
+    stage_order = tuple(run.metadata.stage_order)
+    changes = deal_logic.timeline_changes(timeline, stage_order, money)
+    st.caption(md(deal_logic.timeline_summary(changes)))
+    disagreement = deal_logic.push_disagreement(changes, deal)
+    if disagreement:
+        st.warning(md(disagreement))
+    charts.show(timeline_chart(timeline, changes, stage_order, run.as_of))
+    change_table(changes)
+    st.download_button(
+        "Download this deal's timeline as CSV",
+        data=lambda: deal_logic.timeline_csv(changes),
+        file_name=f"deal_timeline_{current}_{run.metadata.as_of}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 st.subheader("Comparable closed deals")
 if closed is None:
