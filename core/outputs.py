@@ -19,6 +19,10 @@ ACCURACY_FILE = "forecast_accuracy.csv"  # the track record: past weeks' forecas
 CHANGES_FILE = "pipeline_changes.csv"  # what changed since --compare-to (core.forecast.changes)
 QUARTERS_FILE = "quarter_actuals.csv"  # revenue won in the last complete quarters, beside the forecast
 TIMELINE_FILE = "deal_timeline.csv"  # each open deal's stage, amount and close date after every change
+WIN_RATES_FILE = "win_rates.csv"  # win rate by quarter of close and segment, with a 90% interval
+WIN_RATE_CHANGE_FILE = "win_rate_change.csv"  # the last two quarters' change split into mix and rate
+CONSISTENCY_FILE = "rep_consistency.csv"  # each rep's quarter-to-quarter spread against chance
+PLAN_FILE = "attention_plan.csv"  # which deals each manager reviews this week, and for how long
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
     "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
@@ -136,6 +140,54 @@ TIMELINE: tuple[Column, ...] = (
     Column("amount", "number", 2, required=False),
     Column("rep_close_date", "date", required=False),
     Column("forecast_category", required=False),
+)
+WIN_RATES: tuple[Column, ...] = (
+    Column("segment_type"),
+    Column("segment"),
+    Column("period_start", "date"),
+    Column("closed", "number", 0),
+    Column("won", "number", 0),
+    Column("win_rate", "number", 6),
+    Column("low", "number", 6),
+    Column("high", "number", 6),
+    Column("changed", "flag"),  # moved beyond chance from the quarter before (p < 0.1)
+    Column("avg_won_value", "number", 2, required=False),
+    Column("cycle_days", "number", 2, required=False),  # average days from engage to win
+    Column("velocity", "number", 2, required=False),  # closed x win rate x avg won value / cycle days
+)
+WIN_RATE_CHANGE: tuple[Column, ...] = (
+    Column("segment_type"),
+    Column("segment"),
+    Column("period_before", "date"),
+    Column("period_after", "date"),
+    Column("closed_before", "number", 0),
+    Column("won_before", "number", 0),
+    Column("closed_after", "number", 0),
+    Column("won_after", "number", 0),
+    Column("share_before", "number", 9),
+    Column("share_after", "number", 9),
+    Column("rate_before", "number", 9),
+    Column("rate_after", "number", 9),
+    Column("mix_effect", "number", 12),
+    Column("rate_effect", "number", 12),
+    Column("total_change", "number", 12),
+)
+CONSISTENCY: tuple[Column, ...] = (
+    Column("sales_agent"),
+    Column("manager"),
+    Column("quarters", "number", 0),
+    Column("closed", "number", 0),
+    Column("win_rate", "number", 6),
+    Column("shrunk_win_rate", "number", 6),
+    Column("spread", "number", 6, required=False),
+    Column("chance_spread", "number", 6, required=False),
+    Column("ratio", "number", 4, required=False),  # spread / chance spread: above 1, less steady than chance
+)
+PLAN: tuple[Column, ...] = (
+    Column("manager"),
+    Column("opportunity_id"),
+    Column("hours", "number", 2),
+    Column("objective", "number", 2),  # the deal's quarter value in play (core.diagnostics.attention)
 )
 CHANGES: tuple[Column, ...] = (
     Column("opportunity_id"),
@@ -255,6 +307,7 @@ class RunMetadata:
     simulation: dict = field(default_factory=dict)
     forecast_backtest: dict = field(default_factory=dict)
     changes: dict = field(default_factory=dict)  # pipeline_changes.csv's dates, totals and source
+    attention_plan: dict = field(default_factory=dict)  # capacity_hours, objective, greedy_objective, method
     risk: RiskInfo = field(default_factory=RiskInfo)
     timings_seconds: dict[str, float] = field(default_factory=dict)
     data_quality: dict = field(default_factory=dict)

@@ -17,6 +17,8 @@ import pandas as pd
 
 from core.data import CRMData
 from core.data.history import status_at, timeline
+from core.diagnostics.attention import attention_plan
+from core.diagnostics.win_rates import rep_consistency, win_rate_change, win_rates
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes, parquet_bytes
@@ -34,9 +36,13 @@ from core.outputs import (
     ACCURACY_FILE,
     CHANGES,
     CHANGES_FILE,
+    CONSISTENCY,
+    CONSISTENCY_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
+    PLAN,
+    PLAN_FILE,
     PREDICTIONS,
     PREDICTIONS_FILE,
     QUANTILES,
@@ -48,6 +54,10 @@ from core.outputs import (
     SHAP_FILE,
     TIMELINE,
     TIMELINE_FILE,
+    WIN_RATE_CHANGE,
+    WIN_RATE_CHANGE_FILE,
+    WIN_RATES,
+    WIN_RATES_FILE,
     Counts,
     ModelInfo,
     RiskInfo,
@@ -124,6 +134,7 @@ def build_outputs(
     progress: Any,
     mlflow: bool = True,
     compare_to: pd.Timestamp | None = None,
+    attention_hours: dict[str, float] | None = None,
 ) -> dict[str, bytes]:
     """All output files as bytes, in memory: model -> scores and drivers -> forecast -> changes since
     ``compare_to`` (default a week before the as-of date) -> metadata."""
@@ -149,12 +160,20 @@ def build_outputs(
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
         changes, summary = _changes(crm, compare_to)
     quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
+    with progress.step("diagnostics", "win rates, their change, rep consistency and the attention plan"):
+        plan = attention_plan(scored.predictions, attention_hours)
+        tables = {
+            WIN_RATES_FILE: (win_rates(crm.deals, crm.as_of), WIN_RATES),
+            WIN_RATE_CHANGE_FILE: (win_rate_change(crm.deals, crm.as_of), WIN_RATE_CHANGE),
+            CONSISTENCY_FILE: (rep_consistency(crm.deals, crm.as_of), CONSISTENCY),
+            PLAN_FILE: (plan.plan, PLAN),
+        }
     history_rows = timeline(crm.history, crm.open_ids, crm.stage_order)
     market = (timing, seasonality, dependence)
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
     )
-    metadata = replace(metadata, changes=summary)
+    metadata = replace(metadata, changes=summary, attention_plan=plan.summary())
     files = {
         **scored.files,
         CHANGES_FILE: csv_bytes(changes, decimals(CHANGES)),
@@ -164,6 +183,8 @@ def build_outputs(
         QUARTERS_FILE: csv_bytes(quarters, decimals(QUARTER_ACTUALS)),
         TIMELINE_FILE: csv_bytes(history_rows, decimals(TIMELINE)),
         fast_file(TIMELINE_FILE): parquet_bytes(history_rows, decimals(TIMELINE)),
+        **{name: csv_bytes(frame, decimals(table)) for name, (frame, table) in tables.items()},
+        **{fast_file(name): parquet_bytes(frame, decimals(table)) for name, (frame, table) in tables.items()},
         fast_file(QUARTERS_FILE): parquet_bytes(quarters, decimals(QUARTER_ACTUALS)),
         METADATA_FILE: _json_bytes(metadata.to_dict()),
     }

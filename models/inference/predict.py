@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.data import load_crm, mapping_for, parse_as_of
-from core.errors import UsageError
+from core.errors import DataContractError, UsageError
 from core.settings import SETTINGS
 from models.cli_support import OneLineArgumentParser, add_export_arguments, exit_process, run_cli
 from models.inference.batch import build_outputs
@@ -60,6 +60,30 @@ class Progress:
         return report
 
 
+def read_hours(path: Path) -> dict[str, float]:
+    """--attention-hours: a CSV with columns manager and hours (hours >= 0); a one-line error names the file,
+    column and row of the first problem."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataContractError(path.name, f"file not found: {path}")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in ("manager", "hours"):
+        if column not in frame.columns:
+            raise DataContractError(path.name, "missing column", column)
+    hours = pd.to_numeric(frame["hours"].str.strip(), errors="coerce")
+    bad = hours.isna() | (hours < 0)
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise DataContractError(
+            path.name,
+            f"hours must be a number of 0 or more, got '{frame['hours'].iloc[row]}'",
+            "hours",
+            row + 2,
+        )
+    return dict(zip(frame["manager"].str.strip(), hours.astype(float), strict=True))
+
+
 def build_parser() -> OneLineArgumentParser:
     """The command-line flags of ARCHITECTURE section 3."""
     parser = OneLineArgumentParser(prog="predict.py", description=__doc__.splitlines()[0])
@@ -79,6 +103,12 @@ def build_parser() -> OneLineArgumentParser:
         "--compare-to",
         default=None,
         help="what changed since this date YYYY-MM-DD (default: a week before the as-of date)",
+    )
+    parser.add_argument(
+        "--attention-hours",
+        type=Path,
+        default=None,
+        help="CSV of manager,hours: each manager's deal-review hours this week (default 6 each)",
     )
     parser.add_argument(
         "--no-mlflow", action="store_true", help="when a model is trained, skip its MLflow run (faster)"
@@ -118,6 +148,7 @@ def run(argv: list[str] | None = None) -> int:
         progress,
         mlflow=not args.no_mlflow,
         compare_to=compare_to,
+        attention_hours=read_hours(args.attention_hours) if args.attention_hours else None,
     )
     with progress.step("write", f"writing outputs to {args.out_dir}"):
         written = write_atomically(args.out_dir, files)
