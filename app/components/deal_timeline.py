@@ -50,8 +50,8 @@ def timeline_chart(
         rows=2 if has_close else 1,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.1,
-        row_heights=[0.45, 0.55] if has_close else None,
+        vertical_spacing=0.16,
+        row_heights=[0.5, 0.5] if has_close else None,
         subplot_titles=("Stage", "Rep's close date") if has_close else ("Stage",),
     )
     if "stage" in rows.columns and rows["stage"].astype(str).str.strip().ne("").any():
@@ -83,7 +83,15 @@ def timeline_chart(
                 col=1,
             )
         axis = [plain(s) for s in _stage_axis(rows["stage"], stage_order)]
-        fig.update_yaxes(type="category", categoryorder="array", categoryarray=axis, row=1, col=1)
+        # the whole ladder, so the chart shows how far the deal still has to go
+        fig.update_yaxes(
+            type="category",
+            categoryorder="array",
+            categoryarray=axis,
+            range=[-0.5, len(axis) - 0.5],
+            row=1,
+            col=1,
+        )
     if has_close:
         close = rows["rep_close_date"]
         fig.add_scatter(
@@ -94,6 +102,19 @@ def timeline_chart(
             name="Rep's close date",
             text=text,
             hovertemplate="%{text}<extra></extra>",
+            row=2,
+            col=1,
+        )
+        latest = close.dropna().iloc[-1]
+        fig.add_scatter(  # the close date the rep holds today, written at the end of its line
+            x=[end],
+            y=[latest],
+            mode="text",
+            text=[f"{latest.day} {latest:%b %Y}"],
+            textposition="top left",
+            cliponaxis=False,
+            showlegend=False,
+            hoverinfo="skip",
             row=2,
             col=1,
         )
@@ -112,8 +133,8 @@ def timeline_chart(
                 row=2,
                 col=1,
             )
-        fig.update_yaxes(type="date", tickformat="%b %Y", row=2, col=1)
-    _layout(fig, None, 380 if has_close else 220)
+        fig.update_yaxes(type="date", tickformat="%-d %b %Y", nticks=5, row=2, col=1)
+    _layout(fig, None, 430 if has_close else 240)
     fig.update_layout(hovermode="closest", margin={"l": 10, "r": 10, "t": 60, "b": 30}, legend={"y": 1.08})
     return fig
 
