@@ -559,8 +559,9 @@ WON_SO_FAR = "rgba(46, 160, 110, 0.8)"
 
 def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> go.Figure:
     """Quarter by quarter: the complete quarters' won revenue (grey), then each forecast quarter as a stack of
-    won so far, expected from open deals and expected from deals not yet created, with the whole quarter's
-    likely range (P10-P90) and middle estimate drawn on it. ``bars``: ``whole_quarter.quarter_bars``."""
+    won so far, expected from open deals and expected from deals not yet created (their sum, the expected
+    whole quarter, under its label), with the whole quarter's likely range (P10-P90) and middle estimate
+    drawn on it. ``bars``: ``whole_quarter.quarter_bars``."""
     done = bars[bars["complete"]]
     ahead = bars[~bars["complete"]]
     fig = go.Figure()
@@ -607,19 +608,18 @@ def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> 
         f"{money.prefix}%{{customdata[0]:,.0f}} - {money.prefix}%{{customdata[1]:,.0f}}, "
         f"expected {money.prefix}%{{customdata[2]:,.0f}}<extra></extra>",
     )
-    fig.add_scatter(
-        x=x,
-        y=ahead["total_p90"].tolist(),
-        mode="text",
-        text=[f"{money(v)} expected" for v in ahead["total_expected"]],
-        textposition="top center",
-        showlegend=False,
-        hoverinfo="skip",
-        cliponaxis=False,
-    )
+    # each quarter ahead names its expected whole quarter under its label (above the bar it met the whisker)
+    totals = zip(bars["label"], bars["complete"], bars["total_expected"], strict=True)
+    ticks = [label if done else f"{label}<br>{money(total)} expected" for label, done, total in totals]
     fig.update_layout(barmode="stack")
     fig.update_yaxes(**money.axis, rangemode="tozero")
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=bars["label"].tolist())
+    fig.update_xaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=bars["label"].tolist(),
+        tickvals=bars["label"].tolist(),
+        ticktext=ticks,
+    )
     _layout(fig, None, height)
     fig.update_layout(hovermode="x unified", margin={"l": 10, "r": 10, "t": 70, "b": 40})
     return fig

@@ -67,9 +67,15 @@ class Money:
     def pair(self, first: float, second: float) -> tuple[str, str]:
         """Two amounts read side by side, in one unit: €1.66M and €1.65M, where €1.7M and €1.6M would hide a
         €9,764 move between them."""
-        if max(abs(first), abs(second)) >= 1e6:
-            return f"{self.prefix}{first / 1e6:,.2f}M", f"{self.prefix}{second / 1e6:,.2f}M"
-        return self(first), self(second)
+        first_text, second_text = self.same_unit(first, second)
+        return first_text, second_text
+
+    def same_unit(self, *values: float) -> tuple[str, ...]:
+        """Amounts read together, in one unit: the whole quarter's expected €2.10M beside its likely range
+        €1.99M - €2.22M, where €2.1M would read as a coarser figure than the range around it."""
+        if max((abs(v) for v in values), default=0.0) >= 1e6:
+            return tuple(f"{self.prefix}{v / 1e6:,.2f}M" for v in values)
+        return tuple(self(v) for v in values)
 
     @property
     def table_format(self) -> str:

@@ -114,7 +114,7 @@ def _whole_quarter_metrics(figures: QuarterFigures, money: Money) -> None:
     beside the range of won + open deals alone."""
     whole = figures.whole
     assert whole is not None
-    cols = st.columns(4)
+    cols = st.columns([0.75, 1, 1.35, 1])  # room for the longest label, "Expected from deals not yet created"
     _won_so_far(cols[0], figures, money)
     _expected_open(cols[1], figures, money)
     cols[2].metric(
@@ -123,21 +123,23 @@ def _whole_quarter_metrics(figures: QuarterFigures, money: Money) -> None:
         help="Deals created after the as-of date and won inside the quarter, expected from the pace at "
         "which deals were created lately and how often and how fast such deals are won.",
     )
+    # the whole quarter's four figures in one unit, as the sentence beside a target quotes them
+    expected, middle, low, high = money.same_unit(whole.expected, whole.p50, whole.p10, whole.p90)
     cols[3].metric(
         WHOLE,
-        money(whole.expected),
+        expected,
         help=f"{WON} + {EXPECTED.lower()} + {NEW.lower()}: the average of the simulated quarters.",
     )
     cols = st.columns([1, 1.6, 1.6])
     cols[0].metric(
         WHOLE_MIDDLE,
-        money(whole.p50),
+        middle,
         help="P50: half of the simulated quarters (won so far + open deals + deals not yet created) end "
         "below it, half above.",
     )
     cols[1].metric(
         WHOLE_RANGE,
-        money.range(whole.p10, whole.p90),
+        f"{low} - {high}",
         help="P10 - P90: 80% of the simulated quarters (won so far + open deals + deals not yet created) "
         "fall inside this range.",
     )

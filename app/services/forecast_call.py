@@ -149,9 +149,10 @@ def target_sentence(outlook: TargetOutlook, money: Money) -> str:
             if gap < 0
             else "exactly the target"
         )
+        expected = money.same_unit(whole.expected, whole.p50, whole.p10, whole.p90)[0]  # as its metric reads
         expects = (
             f" The model expects {money(outlook.expected)} from open deals and {money(whole.new_expected)} "
-            f"from deals not yet created, so the whole quarter's expected {money(whole.expected)} is {short}."
+            f"from deals not yet created, so the whole quarter's expected {expected} is {short}."
         )
     chance = (
         "" if outlook.chance is None else f" Chance of reaching it: {chance_text(outlook.chance).lower()}."

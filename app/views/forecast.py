@@ -147,7 +147,8 @@ else:
     st.caption(
         "Grey: what each complete quarter won. Each quarter ahead stacks won so far, expected from open "
         "deals and expected from deals not yet created (their sum, the expected whole quarter, is written "
-        "above it); the dark mark is the middle estimate and the whisker the likely range (80% of outcomes)."
+        "under its name); the dark mark is the middle estimate and the whisker the likely range (80% of "
+        "outcomes)."
     )
     nothing = bars.loc[bars["complete"] & bars["won"].eq(0), "label"].tolist()
     if nothing:

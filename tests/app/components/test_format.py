@@ -78,6 +78,15 @@ def test_md_makes_markdown_html_and_latex_inert() -> None:
 def test_ranges_share_a_unit_and_tiny_chances_are_not_zero() -> None:
     assert USD.range(969_111, 1_300_000) == "$0.97M - $1.30M"
     assert USD.range(87_230, 198_377) == "$87,230 - $198,377"
+    # the whole quarter's expected, middle estimate and range read in the range's unit: $2.1M beside
+    # $1.99M - $2.22M looked coarser than the range around it
+    assert USD.same_unit(2_104_306.77, 2_103_813.81, 1_990_362.77, 2_220_624.18) == (
+        "$2.10M",
+        "$2.10M",
+        "$1.99M",
+        "$2.22M",
+    )
+    assert USD.same_unit(902_388.21, 504_846.72) == ("$902,388", "$504,847")
     assert percent(0.0019) == "<1%"
     assert percent(0.0) == "0%"
 
