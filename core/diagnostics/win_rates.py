@@ -30,7 +30,8 @@ def wilson(won: np.ndarray, closed: np.ndarray, z: float = Z) -> tuple[np.ndarra
         p = won / closed
         centre = (p + z**2 / (2 * closed)) / (1 + z**2 / closed)
         half = z * np.sqrt(p * (1 - p) / closed + z**2 / (4 * closed**2)) / (1 + z**2 / closed)
-    return centre - half, centre + half
+    # it always holds p; at 0 or 1 only rounding could put the bound a hair inside
+    return np.minimum(centre - half, p), np.maximum(centre + half, p)
 
 
 def closed_deals(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -155,7 +156,7 @@ def win_rate_change(
                 .groupby("segment")["won"]
                 .agg(["size", "sum"])
             )
-        table = counts["0"].join(counts["1"], how="outer", lsuffix="_before", rsuffix="_after").fillna(0)
+        table = counts["0"].join(counts["1"], how="outer", suffixes=("_before", "_after")).fillna(0)
         n0, n1 = table["size_before"].sum(), table["size_after"].sum()
         if n0 == 0 or n1 == 0:
             continue

@@ -1,0 +1,99 @@
+"""Win rates with intervals, the mix/rate split of their change, and rep consistency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from core.data import read_crm
+from core.data.synthetic import generate_crm
+from core.diagnostics.win_rates import (
+    change_sentence,
+    rep_consistency,
+    wilson,
+    win_rate_change,
+    win_rates,
+)
+from models.generate import write_crm
+
+
+def test_wilson_matches_scipys_interval() -> None:
+    for won, closed in ((4, 10), (0, 7), (190, 200)):
+        low, high = wilson(np.array([won]), np.array([closed]))
+        reference = stats.binomtest(won, closed).proportion_ci(confidence_level=0.9, method="wilson")
+        assert (low[0], high[0]) == pytest.approx((reference.low, reference.high), abs=1e-12)
+
+
+@pytest.mark.maventech
+def test_maventech_win_rates_by_quarter_and_region_and_a_split_that_adds_up(maventech_dir: Path) -> None:
+    """Closed deals by quarter of close and region, counted straight from the file; every segment type's
+    mix + rate effects add up to the team's change within 1e-9."""
+    crm = read_crm(maventech_dir)
+    table = win_rates(crm.deals, crm.as_of)
+    raw = pd.read_csv(maventech_dir / "sales_pipeline.csv", parse_dates=["close_date"])
+    teams = pd.read_csv(maventech_dir / "sales_teams.csv")
+    raw = raw[raw["deal_stage"].isin(["Won", "Lost"])].merge(teams, on="sales_agent", how="left")
+    raw["quarter"] = raw["close_date"].dt.to_period("Q").dt.start_time
+    raw = raw[raw["quarter"] < pd.Timestamp("2017-10-01")]  # 2017 Q4 holds the as-of date: not complete
+    mine = raw.groupby(["regional_office", "quarter"])["deal_stage"].agg(
+        closed="size", won=lambda s: int(s.eq("Won").sum())
+    )
+    theirs = table[table["segment_type"].eq("regional_office")].set_index(["segment", "period_start"])
+    assert theirs[["closed", "won"]].to_numpy().tolist() == mine.to_numpy().tolist()
+    np.testing.assert_allclose(theirs["win_rate"], mine["won"] / mine["closed"])
+    team = table[table["segment_type"].eq("all")].set_index("period_start")["win_rate"]
+    change = win_rate_change(crm.deals, crm.as_of)
+    expected = team[pd.Timestamp("2017-07-01")] - team[pd.Timestamp("2017-04-01")]
+    sums = change.groupby("segment_type")[["mix_effect", "rate_effect"]].sum().sum(axis=1)
+    assert (sums - expected).abs().max() < 1e-9
+    assert (change["total_change"] - change["mix_effect"] - change["rate_effect"]).abs().max() < 1e-12
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("crm")
+    write_crm(generate_crm(n_deals=12000, seed=5), folder)
+    return read_crm(folder)
+
+
+def test_a_planted_drop_in_one_region_is_named_first(synthetic) -> None:
+    """Two in five of one region's wins in the last complete quarter turned into losses: the sentence says
+    the win rate fell and names that region first."""
+    deals = synthetic.deals.copy()
+    last = synthetic.as_of.to_period("Q") - 1
+    in_quarter = deals["close_date"].dt.to_period("Q").eq(last)
+    region = sorted(deals["regional_office"].unique())[0]
+    wins = deals.index[in_quarter & deals["is_won"] & deals["regional_office"].eq(region)]
+    flipped = wins[np.random.default_rng(1).random(len(wins)) < 0.4]
+    deals.loc[flipped, ["deal_stage", "is_won", "close_value"]] = ["Lost", False, np.nan]
+    sentence = change_sentence(win_rate_change(deals, synthetic.as_of))
+    assert sentence.startswith("The win rate fell by ")
+    assert f"; {region} (regional office) accounts for -" in sentence
+    assert "its own deals winning less" in sentence
+
+
+def test_changes_within_chance_are_called_so(synthetic) -> None:
+    change = win_rate_change(synthetic.deals, synthetic.as_of)
+    team = change[change["segment_type"].eq("regional_office")]
+    total = team["total_change"].sum()
+    sentence = change_sentence(change)
+    assert f"by {abs(total) * 100:.1f} points" in sentence
+    flagged = win_rates(synthetic.deals, synthetic.as_of)
+    assert flagged["low"].le(flagged["win_rate"]).all() and flagged["high"].ge(flagged["win_rate"]).all()
+
+
+def test_rep_consistency_compares_each_reps_spread_with_chance(synthetic) -> None:
+    table = rep_consistency(synthetic.deals, synthetic.as_of)
+    assert len(table) == synthetic.deals["sales_agent"].nunique()
+    rep = table.iloc[0]
+    closed = win_rates(synthetic.deals, synthetic.as_of)
+    mine = closed[closed["segment_type"].eq("sales_agent") & closed["segment"].eq(rep["sales_agent"])]
+    assert rep["closed"] == mine["closed"].sum() and rep["quarters"] == len(mine)
+    assert rep["spread"] == pytest.approx(float(np.std(mine["win_rate"], ddof=1)))
+    chance = np.sqrt(np.mean(rep["shrunk_win_rate"] * (1 - rep["shrunk_win_rate"]) / mine["closed"]))
+    assert rep["chance_spread"] == pytest.approx(chance)
+    assert rep["ratio"] == pytest.approx(rep["spread"] / rep["chance_spread"])
