@@ -551,6 +551,12 @@ def track_record_chart(rows: pd.DataFrame, money: Money, scope: str = "open") ->
     return _layout(fig, None, 360)
 
 
+def _whole_expected(row: tuple, money: Money) -> str:
+    """A quarter's expected whole quarter as its metric reads it: in one unit with its middle estimate and
+    likely range ($2.10M beside $1.99M - $2.22M)."""
+    return money.same_unit(row.total_expected, row.total_p50, row.total_p10, row.total_p90)[0]
+
+
 PAST = "rgba(140, 140, 140, 0.6)"
 NOT_YET_CREATED = "rgba(236, 160, 80, 0.75)"
 OPEN_DEALS = "rgba(72, 118, 222, 0.7)"
@@ -609,8 +615,10 @@ def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> 
         f"expected {money.prefix}%{{customdata[2]:,.0f}}<extra></extra>",
     )
     # each quarter ahead names its expected whole quarter under its label (above the bar it met the whisker)
-    totals = zip(bars["label"], bars["complete"], bars["total_expected"], strict=True)
-    ticks = [label if done else f"{label}<br>{money(total)} expected" for label, done, total in totals]
+    ticks = [
+        row.label if row.complete else f"{row.label}<br>{_whole_expected(row, money)} expected"
+        for row in bars.itertuples(index=False)
+    ]
     fig.update_layout(barmode="stack")
     fig.update_yaxes(**money.axis, rangemode="tozero")
     fig.update_xaxes(

@@ -419,6 +419,20 @@ def band_checks_sentence(record: TrackRecord | None, summary: dict) -> str | Non
     return text
 
 
+def whole_period_backtest_sentence(summary: dict) -> str | None:
+    """How often the forecast backtest's whole-period range (won already + open deals + deals not yet
+    created) held everything its period won, in one plain sentence (None for a backtest that did not judge
+    it: runs before it)."""
+    coverage = summary.get("total_coverage_p10_p90")
+    if coverage is None:
+        return None
+    return (
+        f"On the same past windows the whole period's {LIKELY_RANGE} (won already, open deals and deals not "
+        f"yet created) held everything the period won {percent(float(coverage))} of the time (it aims to "
+        "hold 80% of outcomes)."
+    )
+
+
 def track_record_rows(accuracy: pd.DataFrame) -> pd.DataFrame:
     """The track record's rows in week order, each flagged whether its actual fell inside P10-P90, for the
     open deals (``inside_p10_p90``) and the whole quarter (``total_inside_p10_p90``); a week with nothing left

@@ -324,6 +324,9 @@ else:
     trust = health.forecast_trust(summary, forecast_call.weekly_share(record))
     if trust:
         st.markdown(md(trust))
+    whole_period = forecast_call.whole_period_backtest_sentence(summary)
+    if whole_period:
+        st.markdown(md(whole_period))
     st.page_link(
         "views/model_health.py",
         label="How the win probabilities were checked (Model & Data Health)",

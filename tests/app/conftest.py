@@ -413,6 +413,7 @@ def _forecast_backtest(as_of: pd.Timestamp) -> dict:
             "pinball": 5400.0,
             "naive_coverage_p10_p90": 0.55,
             "naive_pinball": 9100.0,
+            "total_coverage_p10_p90": 0.81,  # the whole period's range (won + open + not yet created)
             "windows": len(windows),
         },
         "windows": windows,

@@ -180,3 +180,11 @@ def test_the_band_checks_sentence_says_what_each_check_replays() -> None:
     assert agreeing.endswith("(85% inside).")
     assert forecast_call.band_checks_sentence(None, summary) is None
     assert forecast_call.band_checks_sentence(record, {}) is None
+
+
+def test_the_whole_period_backtest_in_words() -> None:
+    assert forecast_call.whole_period_backtest_sentence({"total_coverage_p10_p90": 0.8125}) == (
+        "On the same past windows the whole period's likely range (won already, open deals and deals not yet "
+        "created) held everything the period won 81% of the time (it aims to hold 80% of outcomes)."
+    )
+    assert forecast_call.whole_period_backtest_sentence({"coverage_p10_p90": 0.8}) is None  # older backtests

@@ -42,6 +42,8 @@ def test_quarter_view_and_backtest_equal_the_files(app_env: Path) -> None:
     )
     summary = json.loads((app_env / "predictions_metadata.json").read_text())["forecast_backtest"]["summary"]
     assert _metric(at, "Past periods inside the range") == percent(summary["coverage_p10_p90"])
+    whole_period = f"held everything the period won {percent(summary['total_coverage_p10_p90'])} of the time"
+    assert any(whole_period in m.value.replace("\\", "") for m in at.markdown)
     months = forecast[(forecast.period_type == "month") & (forecast.segment_type == "all")]
     fan = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     assert [t["name"] for t in fan] == [
