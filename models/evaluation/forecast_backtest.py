@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -390,6 +391,38 @@ def track_record_dates(crm: CRMData, quarters: int = TRACK_RECORD_QUARTERS) -> l
     return list(pd.date_range(start, last, freq="W-FRI"))
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """A forecast replayed at a past date: the cut, forecast.csv's frame and the quantile grid."""
+
+    cut: CRMData
+    forecast: pd.DataFrame
+    grid: pd.DataFrame
+
+
+def model_free_forecast(
+    crm: CRMData, as_of: pd.Timestamp, seed: int, memo: dict | None = None
+) -> Replayed | None:
+    """The forecast the batch step would have made at ``as_of`` from a cut of ``crm``, with model-free win
+    chances (the curves'), as the track record and the forecast backtest replay it; None when too little
+    had been won by then to fit anything. ``memo``: fit_market's, shared by cuts of one export."""
+    cut = cut_at(crm, as_of)
+    try:
+        timing = CloseTimingModel().fit(cut.deals, cut.as_of)
+        seasonality, dependence = fit_market(cut.deals, cut.as_of, timing, memo=memo)
+    except (ValueError, RevIntelError):
+        return None
+    open_deals = cut.deals[cut.deals["is_open"]].reset_index(drop=True)
+    scored = open_deals.assign(
+        win_probability=curve_probabilities(cut, timing).reindex(open_deals["opportunity_id"]).to_numpy()
+    )
+    runs = min(TRACK_RECORD_SIMULATIONS, max(200, TRACK_RECORD_PAIRS // max(len(open_deals), 1)))
+    forecast, grid = forecast_revenue(
+        scored, cut.deals, timing, dependence, cut.as_of, runs, seed, seasonality=seasonality, grid=True
+    )
+    return Replayed(cut, forecast, grid)
+
+
 def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None = None) -> pd.DataFrame:
     """forecast_accuracy.csv: at each past week, the forecast the batch step would have made for its own
     quarter (model-free win chances, as the forecast backtest) against what the deals open then went on to
@@ -399,27 +432,11 @@ def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None =
     holds no category at that date."""
     rows, memo = [], {}  # the weeks share each past month's out-of-sample forecast (fit_market's memo)
     for as_of in track_record_dates(crm) if dates is None else dates:
-        cut = cut_at(crm, as_of)
-        try:  # nothing won yet at this date (or too little to fit the market): no forecast to judge
-            timing = CloseTimingModel().fit(cut.deals, cut.as_of)
-            seasonality, dependence = fit_market(cut.deals, cut.as_of, timing, memo=memo)
-        except (ValueError, RevIntelError):
+        replayed = model_free_forecast(crm, as_of, seed, memo=memo)
+        if replayed is None:
             continue
+        cut, forecast = replayed.cut, replayed.forecast
         open_deals = cut.deals[cut.deals["is_open"]].reset_index(drop=True)
-        scored = open_deals.assign(
-            win_probability=curve_probabilities(cut, timing).reindex(open_deals["opportunity_id"]).to_numpy()
-        )
-        runs = min(TRACK_RECORD_SIMULATIONS, max(200, TRACK_RECORD_PAIRS // max(len(open_deals), 1)))
-        forecast = forecast_revenue(
-            scored,
-            cut.deals,
-            timing,
-            dependence,
-            cut.as_of,
-            runs,
-            seed,
-            seasonality=seasonality,
-        )
         quarter = forecast[
             forecast["period_type"].eq("quarter")
             & forecast["segment_type"].eq("all")

@@ -66,7 +66,12 @@ from core.outputs import (
     fast_file,
 )
 from core.risk import TIER_MEANINGS, risk_formula
-from models.evaluation.forecast_backtest import recent_forecast_backtest, track_record
+from models.evaluation.forecast_backtest import (
+    Replayed,
+    model_free_forecast,
+    recent_forecast_backtest,
+    track_record,
+)
 from models.inference.model_store import model_for_run
 from models.storage import write_atomically
 
@@ -158,7 +163,7 @@ def build_outputs(
     with progress.step("track_record", "track record: each week of the last two quarters replayed (cached)"):
         accuracy = _track_record(crm, Path(model_dir), seed)
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
-        changes, summary = _changes(crm, compare_to)
+        changes, summary = _changes(crm, compare_to, seed)
     quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
     with progress.step("diagnostics", "win rates, their change, rep consistency and the attention plan"):
         plan = attention_plan(scored.predictions, attention_hours)
@@ -206,9 +211,10 @@ def _track_record(crm: CRMData, model_dir: Path, seed: int) -> pd.DataFrame:
 COMPARE_DAYS = 7  # --compare-to defaults to a week before the as-of date
 
 
-def _changes(crm: CRMData, compare_to: pd.Timestamp | None) -> tuple[pd.DataFrame, dict]:
+def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[pd.DataFrame, dict]:
     """pipeline_changes.csv and its metadata: the compare date, the open pipeline at both ends (they add up
-    with the changes to the cent), per change type the deals and value, and what the changes rest on."""
+    with the changes to the cent), per change type the deals and value, what the changes rest on, and how the
+    as-of quarter's forecast moved (``quarter``: replayed the same way at both dates)."""
     compare = compare_to if compare_to is not None else crm.as_of - pd.Timedelta(days=COMPARE_DAYS)
     if compare >= crm.as_of:
         raise UsageError(f"--compare-to {compare:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}")
@@ -217,6 +223,12 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None) -> tuple[pd.DataFram
         compare = first - pd.Timedelta(days=1) if pd.notna(first) else crm.as_of - pd.Timedelta(days=1)
     found = pipeline_changes(crm, compare, crm.as_of)
     moved = found.rows.groupby("change_type", sort=False)["value_change"]
+    quarter_start = crm.as_of.to_period("Q").start_time.normalize()
+    memo: dict = {}
+    outlooks = {
+        name: _quarter_outlook(model_free_forecast(crm, date, seed, memo), quarter_start)
+        for name, date in (("then", compare), ("now", crm.as_of))
+    }
     summary = {
         "compare_to": f"{compare:%Y-%m-%d}",
         "source": (
@@ -231,8 +243,41 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None) -> tuple[pd.DataFram
             str(kind): {"deals": int(count), "value_change": round(float(value), 2)}
             for kind, count, value in zip(moved.size().index, moved.size(), moved.sum(), strict=True)
         },
+        "quarter": {
+            "period_start": f"{quarter_start:%Y-%m-%d}",
+            "method": "the as-of quarter's whole-period forecast replayed at both dates the same way "
+            "(model-free win chances from the time-to-close curves, as the track record), so the move is "
+            "like for like; the model's own forecast is forecast.csv's",
+            **outlooks,
+        },
     }
     return found.rows, summary
+
+
+def _quarter_outlook(replayed: Replayed | None, quarter_start: pd.Timestamp) -> dict | None:
+    """The whole-team forecast of the quarter starting ``quarter_start`` in a replayed run: expected, P10,
+    P50, P90 of the whole period and its quantile grid (q, revenue); None when nothing could be fitted."""
+    if replayed is None:
+        return None
+    forecast, grid = replayed.forecast, replayed.grid
+    row = forecast[
+        forecast["period_type"].eq("quarter")
+        & forecast["segment_type"].eq("all")
+        & forecast["period_start"].eq(quarter_start)
+    ]
+    if row.empty:
+        return None
+    cells = grid[
+        grid["period_type"].eq("quarter")
+        & grid["segment_type"].eq("all")
+        & grid["period_start"].eq(quarter_start)
+        & grid["scope"].eq("total")
+    ]
+    return {
+        "as_of": f"{replayed.cut.as_of:%Y-%m-%d}",
+        **{k: round(float(row[f"total_{k}"].iloc[0]), 2) for k in ("expected", "p10", "p50", "p90")},
+        "grid": {"q": cells["q"].round(2).tolist(), "revenue": cells["revenue"].round(2).tolist()},
+    }
 
 
 def fit_timing(deals: pd.DataFrame, as_of: pd.Timestamp) -> CloseTimingModel:

@@ -332,3 +332,24 @@ def test_the_track_record_judges_the_whole_quarter_against_everything_won_in_it(
         before = in_quarter.loc[in_quarter["close_date"] <= row.as_of, "close_value"].sum()
         assert before - 0.01 <= row.total_p10 <= row.total_p50 <= row.total_p90
         assert row.total_expected >= row.expected + before - 0.01
+
+
+def test_the_quarters_forecast_is_replayed_at_the_compare_date_and_now_alike(
+    first_run: dict[str, Path],
+) -> None:
+    """metadata changes.quarter: the as-of quarter's whole-period forecast replayed the same (model-free)
+    way a week before and at the as-of date, each with its quantile grid, so What Changed can say how the
+    middle estimate and the chance of a target moved, like for like."""
+    metadata = json.loads((first_run["out"] / "predictions_metadata.json").read_text())
+    quarter = metadata["changes"]["quarter"]
+    as_of = pd.Timestamp(metadata["as_of"])
+    assert quarter["period_start"] == f"{as_of.to_period('Q').start_time:%Y-%m-%d}"
+    assert quarter["then"]["as_of"] == metadata["changes"]["compare_to"]
+    assert quarter["now"]["as_of"] == metadata["as_of"]
+    for side in ("then", "now"):
+        outlook = quarter[side]
+        grid = pd.Series(outlook["grid"]["revenue"], index=outlook["grid"]["q"])
+        assert len(grid) == 99 and grid.is_monotonic_increasing
+        assert (grid[0.1], grid[0.5], grid[0.9]) == pytest.approx(
+            (outlook["p10"], outlook["p50"], outlook["p90"])
+        )
