@@ -5,6 +5,10 @@ Frames in, frames out; nothing here reads files or imports streamlit. The batch 
 and change; the value-moving ones add up exactly: open pipeline then + sum(value_change) = open pipeline
 now. A selection's "now" is its scored open deals' value (the Overview's open pipeline for the same
 filters), its "then" that minus its changes, so the waterfall always lands on the figure the Overview shows.
+
+The quarter's outlook (metadata ``changes.quarter``) is the as-of quarter's whole-period forecast replayed the
+same model-free way at the compare date and now, for the whole team only: its move is like for like, its
+levels are not the model's forecast (forecast.csv), so the page shows the move beside the model's figure.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from app.components.format import Money
+from app.components.format import Money, percent
 from app.filters import DealFilters
 from app.services.pipeline import apply_filters, scored
+from core.forecast.targets import chance_of_reaching
 
 VALUE_CHANGES = ("new", "won", "lost", "amount_up", "amount_down")  # they move the pipeline's value
 AMOUNT_CHANGES = ("amount_up", "amount_down")  # need a field history
@@ -172,3 +177,161 @@ def summary_sentence(move: PipelineMove, compare_to: str, money: Money) -> str:
 def changes_csv(changes: pd.DataFrame) -> str:
     """The page's change rows as CSV, codes kept (value-moving rows first, as the batch step orders them)."""
     return changes.to_csv(index=False)
+
+
+# --- The quarter's outlook: metadata changes.quarter (the batch step's like-for-like replay) -------------
+
+
+@dataclass(frozen=True)
+class QuarterOutlook:
+    """One side of ``changes.quarter``: the as-of quarter's whole-period forecast (won so far + open deals +
+    deals not yet created) replayed model-free at ``as_of``, its middle estimate and quantile grid."""
+
+    as_of: str
+    p50: float
+    grid: pd.DataFrame  # q, revenue (q = 0.01 .. 0.99); empty when the run stored none
+
+
+@dataclass(frozen=True)
+class QuarterOutlookMove:
+    """The quarter's outlook replayed the same way at the compare date (``then``) and the as-of date
+    (``now``); a side is None when there was too little history to replay it."""
+
+    period_start: pd.Timestamp
+    then: QuarterOutlook | None
+    now: QuarterOutlook | None
+
+    @property
+    def change(self) -> float | None:
+        """Now's middle estimate minus then's (None without both sides): the like-for-like move."""
+        if self.then is None or self.now is None:
+            return None
+        return round(self.now.p50 - self.then.p50, 2)
+
+    @property
+    def quarter(self) -> str:
+        """The quarter in words: "Q3 2026"."""
+        return f"Q{self.period_start.quarter} {self.period_start.year}"
+
+
+def _replayed_side(side: object, name: str) -> QuarterOutlook | None:
+    """One side of ``changes.quarter`` (None stays None); a clear error when the batch step's shape is
+    broken."""
+    if side is None:
+        return None
+    if not isinstance(side, dict):
+        raise ValueError(f"changes.quarter.{name} is not an object")
+    missing = [key for key in ("as_of", "p50") if side.get(key) is None]
+    if missing:
+        raise ValueError(f"changes.quarter.{name} has no {', '.join(missing)}")
+    grid = side.get("grid") or {}
+    q, revenue = list(grid.get("q") or []), list(grid.get("revenue") or [])
+    if len(q) != len(revenue):
+        raise ValueError(f"changes.quarter.{name}.grid has {len(q)} q values for {len(revenue)} revenues")
+    frame = pd.DataFrame({"q": q, "revenue": revenue}, dtype=float)
+    return QuarterOutlook(str(side["as_of"]), float(side["p50"]), frame)
+
+
+def quarter_outlook_move(recorded: dict) -> QuarterOutlookMove | None:
+    """The quarter's replayed outlook from the run's metadata ``changes``; None for a run written before the
+    batch step replayed it (no ``quarter``). Raises ValueError naming what is broken in a malformed one."""
+    quarter = recorded.get("quarter")
+    if quarter is None:
+        return None
+    if not isinstance(quarter, dict) or not quarter.get("period_start"):
+        raise ValueError("changes.quarter has no period_start")
+    return QuarterOutlookMove(
+        pd.Timestamp(quarter["period_start"]),
+        _replayed_side(quarter.get("then"), "then"),
+        _replayed_side(quarter.get("now"), "now"),
+    )
+
+
+def quarter_move_sentence(move: QuarterOutlookMove, compare_to: str, as_of: str, money: Money) -> str:
+    """How the quarter's outlook moved since the compare date, in one plain sentence (the move only: the
+    replay's levels are not the model's forecast); why there is no move when a side could not be replayed."""
+    change = move.change
+    if change is None:
+        missing = [date for date, side in ((compare_to, move.then), (as_of, move.now)) if side is None]
+        return (
+            f"No move to show for {move.quarter}'s outlook: on {' and '.join(missing)} there was too little "
+            "history to replay the quarter's forecast."
+        )
+    direction = "rose" if change > 0 else "fell" if change < 0 else "did not move"
+    by = f" by {money(abs(change))}" if change else ""
+    return (
+        f"Since {compare_to} the outlook for {move.quarter} {direction}{by} (like for like: the quarter's "
+        "forecast replayed the same way at both dates)."
+    )
+
+
+def signed(money: Money, value: float) -> str:
+    """An amount with its sign: +$241,022, -$5,000, $0."""
+    return f"{'+' if value > 0 else '-' if value < 0 else ''}{money(abs(value))}"
+
+
+def model_quarter(forecast: pd.DataFrame | None, period_start: pd.Timestamp) -> float | None:
+    """The model's middle estimate of the whole quarter starting ``period_start`` for the whole team
+    (forecast.csv's ``total_p50``, as the Forecast page shows it); None when the run has no such row."""
+    if forecast is None:
+        return None
+    rows = forecast[
+        forecast["period_type"].eq("quarter")
+        & forecast["segment_type"].eq("all")
+        & forecast["period_start"].eq(period_start)
+    ]
+    return None if rows.empty else float(rows["total_p50"].iloc[0])
+
+
+def model_quarter_grid(quantiles: pd.DataFrame | None, period_start: pd.Timestamp) -> pd.DataFrame | None:
+    """The model's whole-quarter quantile grid (q, revenue) for the whole team (forecast_quantiles.csv,
+    scope "total"); None when the run has none."""
+    if quantiles is None:
+        return None
+    rows = quantiles[
+        quantiles["period_type"].eq("quarter")
+        & quantiles["segment_type"].eq("all")
+        & quantiles["period_start"].eq(period_start)
+        & quantiles["scope"].eq("total")
+    ]
+    return None if rows.empty else rows[["q", "revenue"]].reset_index(drop=True)
+
+
+def chance_on(grid: pd.DataFrame | None, target: float) -> float | None:
+    """P(whole-quarter revenue >= ``target``) read off a quantile ``grid``; None without one."""
+    if grid is None or grid.empty:
+        return None
+    return chance_of_reaching(grid, target)
+
+
+def target_move_sentence(
+    move: QuarterOutlookMove,
+    target: float,
+    dates: tuple[str, str],
+    model_chance: float | None,
+    money: Money,
+) -> str:
+    """How the chance of reaching ``target`` moved in the same replay between ``dates`` (compare date, as-of
+    date), and the model's own chance today (as the Forecast page reads it) when known, in plain words. The
+    points are the difference of the percentages shown, so they add up on the page."""
+    then = chance_on(move.then.grid, target) if move.then is not None else None
+    now = chance_on(move.now.grid, target) if move.now is not None else None
+    target_text = money.exact(target)
+    if then is None or now is None:
+        missing = [date for date, chance in zip(dates, (then, now), strict=True) if chance is None]
+        moved = f"No move to show for the chance of reaching the {target_text} target: "
+        moved += f"no replay on {' and '.join(missing)}."
+    else:
+        points = int(f"{now * 100:.0f}") - int(f"{then * 100:.0f}")
+        moved = f"In the same replay, the whole team's chance of reaching the {target_text} target "
+        if points:
+            verb = "rose" if points > 0 else "fell"
+            moved += (
+                f"{verb} from {percent(then)} on {dates[0]} to {percent(now)} on {dates[1]} "
+                f"({'+' if points > 0 else ''}{points} points)."
+            )
+        else:
+            moved += f"held at {percent(now)} between {dates[0]} and {dates[1]}."
+    if model_chance is None:
+        return moved
+    return f"{moved} The model's own chance today, as on the Forecast page, is {percent(model_chance)}."
