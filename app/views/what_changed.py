@@ -9,10 +9,17 @@ import streamlit as st
 from app.components import charts
 from app.components.format import TABLE_PLACEHOLDER, Money, md, whole_amounts
 from app.components.gate import missing_notice, require_run
+from app.components.quarter import WHOLE_MIDDLE
 from app.filters import current_filters
 from app.services import changes as what_changed
 from app.services import pipeline
-from app.services.store import compare_command, pipeline_changes, predict_command, run_state
+from app.services.store import (
+    compare_command,
+    forecast_quantiles,
+    pipeline_changes,
+    predict_command,
+    run_state,
+)
 
 run = require_run(run_state())
 money = Money(run.metadata.currency)
@@ -68,6 +75,77 @@ if not segment.active and isinstance(before, int | float) and abs(float(before) 
         f"Re-run {md(predict_command(run.out_dir))}."
     )
 charts.show(charts.pipeline_change_chart(what_changed.waterfall_steps(move, compare_to), money))
+
+TARGET_KEY = "forecast_target"  # the quarter target typed on the Forecast page (its number input's key)
+
+
+def _quarter_outlook(outlook: what_changed.QuarterOutlookMove) -> None:
+    """The as-of quarter's outlook for the whole team: its like-for-like move since the compare date beside
+    the model's own middle estimate, and how the chance of the Forecast page's target moved."""
+    st.subheader(f"The outlook for {outlook.quarter}")
+    if filters.active:
+        st.caption(
+            "For the whole team: the batch step replays the quarter's outlook for the whole team only, so "
+            "the sidebar's filters do not apply to this section."
+        )
+    model = what_changed.model_quarter(run.forecast, outlook.period_start)
+    change = outlook.change
+    replayed = ""
+    if outlook.then is not None and outlook.now is not None:
+        then_text, now_text = money.pair(outlook.then.p50, outlook.now.p50)
+        replayed = md(
+            f" Replayed middle estimate: {then_text} on {compare_to}, {now_text} on {run.metadata.as_of}."
+        )
+    cols = st.columns(2)
+    if model is not None:
+        cols[0].metric(
+            f"{WHOLE_MIDDLE} now",
+            money.same_unit(model)[0],
+            help="The model's forecast of the whole quarter (won so far + open deals + deals not yet "
+            "created), as on the Forecast page.",
+        )
+    cols[1].metric(
+        f"Move since {compare_to} (like for like)",
+        "n/a" if change is None else what_changed.signed(money, change),
+        help="The quarter's middle estimate replayed the same way at both dates, now minus then." + replayed,
+    )
+    st.markdown(md(what_changed.quarter_move_sentence(outlook, compare_to, run.metadata.as_of, money)))
+    why = (
+        "The move is measured with a simpler forecast (no model: win chances from how long deals usually "
+        "take to close) run the same way on both dates, so only what happened in between moves it"
+    )
+    if model is not None:
+        why += f"; {money.same_unit(model)[0]} is the model's own forecast, as on the Forecast page"
+    st.caption(md(f"{why}."))
+    target = st.session_state.get(TARGET_KEY)
+    headline = pipeline.headline_quarter(run.as_of)
+    if headline.start != outlook.period_start:
+        st.caption(
+            f"The Forecast page's quarter target is for {md(headline.label)}, not {md(outlook.quarter)}, so "
+            "no chance of reaching it is shown here."
+        )
+    elif not target:
+        st.caption(
+            f"Type a quarter target on the Forecast page (Quarter view) to see how the chance of reaching it "
+            f"moved since {md(compare_to)}."
+        )
+    else:
+        model_grid = what_changed.model_quarter_grid(forecast_quantiles(run), outlook.period_start)
+        model_chance = what_changed.chance_on(model_grid, float(target))
+        dates = (compare_to, str(run.metadata.as_of))
+        st.markdown(md(what_changed.target_move_sentence(outlook, float(target), dates, model_chance, money)))
+
+
+try:
+    quarter_outlook = what_changed.quarter_outlook_move(recorded)
+except ValueError as exc:  # a malformed changes.quarter: the rest of the page still reads
+    quarter_outlook = None
+    st.warning(
+        f"The quarter's outlook in the run's metadata cannot be read ({md(str(exc))}). "
+        f"Re-run {md(predict_command(run.out_dir))}."
+    )
+if quarter_outlook is not None:
+    _quarter_outlook(quarter_outlook)
 
 open_ids = set(run.predictions["opportunity_id"])
 money_columns = {
