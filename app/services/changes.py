@@ -17,10 +17,9 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from app.components.format import Money, percent
+from app.components.format import Money
 from app.filters import DealFilters
 from app.services.pipeline import apply_filters, scored
-from core.forecast.targets import chance_of_reaching
 
 VALUE_CHANGES = ("new", "won", "lost", "amount_up", "amount_down")  # they move the pipeline's value
 AMOUNT_CHANGES = ("amount_up", "amount_down")  # need a field history
@@ -281,57 +280,3 @@ def model_quarter(forecast: pd.DataFrame | None, period_start: pd.Timestamp) -> 
         & forecast["period_start"].eq(period_start)
     ]
     return None if rows.empty else float(rows["total_p50"].iloc[0])
-
-
-def model_quarter_grid(quantiles: pd.DataFrame | None, period_start: pd.Timestamp) -> pd.DataFrame | None:
-    """The model's whole-quarter quantile grid (q, revenue) for the whole team (forecast_quantiles.csv,
-    scope "total"); None when the run has none."""
-    if quantiles is None:
-        return None
-    rows = quantiles[
-        quantiles["period_type"].eq("quarter")
-        & quantiles["segment_type"].eq("all")
-        & quantiles["period_start"].eq(period_start)
-        & quantiles["scope"].eq("total")
-    ]
-    return None if rows.empty else rows[["q", "revenue"]].reset_index(drop=True)
-
-
-def chance_on(grid: pd.DataFrame | None, target: float) -> float | None:
-    """P(whole-quarter revenue >= ``target``) read off a quantile ``grid``; None without one."""
-    if grid is None or grid.empty:
-        return None
-    return chance_of_reaching(grid, target)
-
-
-def target_move_sentence(
-    move: QuarterOutlookMove,
-    target: float,
-    dates: tuple[str, str],
-    model_chance: float | None,
-    money: Money,
-) -> str:
-    """How the chance of reaching ``target`` moved in the same replay between ``dates`` (compare date, as-of
-    date), and the model's own chance today (as the Forecast page reads it) when known, in plain words. The
-    points are the difference of the percentages shown, so they add up on the page."""
-    then = chance_on(move.then.grid, target) if move.then is not None else None
-    now = chance_on(move.now.grid, target) if move.now is not None else None
-    target_text = money.exact(target)
-    if then is None or now is None:
-        missing = [date for date, chance in zip(dates, (then, now), strict=True) if chance is None]
-        moved = f"No move to show for the chance of reaching the {target_text} target: "
-        moved += f"no replay on {' and '.join(missing)}."
-    else:
-        points = int(f"{now * 100:.0f}") - int(f"{then * 100:.0f}")
-        moved = f"In the same replay, the whole team's chance of reaching the {target_text} target "
-        if points:
-            verb = "rose" if points > 0 else "fell"
-            moved += (
-                f"{verb} from {percent(then)} on {dates[0]} to {percent(now)} on {dates[1]} "
-                f"({'+' if points > 0 else ''}{points} points)."
-            )
-        else:
-            moved += f"held at {percent(now)} between {dates[0]} and {dates[1]}."
-    if model_chance is None:
-        return moved
-    return f"{moved} The model's own chance today, as on the Forecast page, is {percent(model_chance)}."

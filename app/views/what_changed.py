@@ -15,7 +15,6 @@ from app.services import changes as what_changed
 from app.services import pipeline
 from app.services.store import (
     compare_command,
-    forecast_quantiles,
     pipeline_changes,
     predict_command,
     run_state,
@@ -76,12 +75,11 @@ if not segment.active and isinstance(before, int | float) and abs(float(before) 
     )
 charts.show(charts.pipeline_change_chart(what_changed.waterfall_steps(move, compare_to), money))
 
-TARGET_KEY = "forecast_target"  # the quarter target typed on the Forecast page (its number input's key)
-
 
 def _quarter_outlook(outlook: what_changed.QuarterOutlookMove) -> None:
     """The as-of quarter's outlook for the whole team: its like-for-like move since the compare date beside
-    the model's own middle estimate, and how the chance of the Forecast page's target moved."""
+    the model's own middle estimate. (No chance of a target here: the replay's levels are not the model's, so
+    its chances would sit beside the Forecast page's different ones.)"""
     st.subheader(f"The outlook for {outlook.quarter}")
     if filters.active:
         st.caption(
@@ -117,23 +115,6 @@ def _quarter_outlook(outlook: what_changed.QuarterOutlookMove) -> None:
     if model is not None:
         why += f"; {money.same_unit(model)[0]} is the model's own forecast, as on the Forecast page"
     st.caption(md(f"{why}."))
-    target = st.session_state.get(TARGET_KEY)
-    headline = pipeline.headline_quarter(run.as_of)
-    if headline.start != outlook.period_start:
-        st.caption(
-            f"The Forecast page's quarter target is for {md(headline.label)}, not {md(outlook.quarter)}, so "
-            "no chance of reaching it is shown here."
-        )
-    elif not target:
-        st.caption(
-            f"Type a quarter target on the Forecast page (Quarter view) to see how the chance of reaching it "
-            f"moved since {md(compare_to)}."
-        )
-    else:
-        model_grid = what_changed.model_quarter_grid(forecast_quantiles(run), outlook.period_start)
-        model_chance = what_changed.chance_on(model_grid, float(target))
-        dates = (compare_to, str(run.metadata.as_of))
-        st.markdown(md(what_changed.target_move_sentence(outlook, float(target), dates, model_chance, money)))
 
 
 try:

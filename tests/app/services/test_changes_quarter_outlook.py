@@ -76,9 +76,6 @@ def test_a_side_that_could_not_be_replayed_means_no_move(
         f"No move to show for Q3 2026's outlook: on {missing} there was too little history to replay the "
         "quarter's forecast."
     )
-    assert changes.target_move_sentence(move, 500_000.0, DATES, None, Money("USD")) == (
-        f"No move to show for the chance of reaching the $500,000 target: no replay on {missing}."
-    )
 
 
 def test_an_older_run_has_no_outlook_and_a_broken_one_says_what_is_wrong() -> None:
@@ -94,26 +91,6 @@ def test_an_older_run_has_no_outlook_and_a_broken_one_says_what_is_wrong() -> No
         changes.quarter_outlook_move({"quarter": {"then": None, "now": None}})
 
 
-def test_the_chance_of_a_target_moves_as_each_sides_grid_says() -> None:
-    move = changes.quarter_outlook_move(
-        _recorded(_side(DATES[0], 500_000.0), _side(DATES[1], 700_000.0, shift=200_000.0))
-    )
-    # then: P(q x 1M >= 600k) = 40%; now: P(q x 1M + 200k >= 600k) = 60%
-    assert changes.chance_on(move.then.grid, 600_000.0) == pytest.approx(0.4)
-    assert changes.chance_on(move.now.grid, 600_000.0) == pytest.approx(0.6)
-    assert changes.target_move_sentence(move, 600_000.0, DATES, 0.3, Money("USD")) == (
-        "In the same replay, the whole team's chance of reaching the $600,000 target rose from 40% on "
-        "2026-08-07 to 60% on 2026-08-14 (+20 points). The model's own chance today, as on the Forecast "
-        "page, is 30%."
-    )
-    held = changes.quarter_outlook_move(_recorded(_side(DATES[0], 1.0), _side(DATES[1], 2.0)))
-    assert changes.target_move_sentence(held, 250_000.0, DATES, None, Money("USD")) == (
-        "In the same replay, the whole team's chance of reaching the $250,000 target held at 75% between "
-        "2026-08-07 and 2026-08-14."
-    )
-    assert changes.chance_on(pd.DataFrame({"q": [], "revenue": []}), 1.0) is None
-
-
 def test_the_models_own_figures_are_the_whole_teams_quarter_row() -> None:
     start = pd.Timestamp("2026-07-01")
     forecast = pd.DataFrame(
@@ -127,16 +104,3 @@ def test_the_models_own_figures_are_the_whole_teams_quarter_row() -> None:
     assert changes.model_quarter(forecast, start) == 2_103_813.81
     assert changes.model_quarter(forecast, pd.Timestamp("2027-01-01")) is None
     assert changes.model_quarter(None, start) is None
-    quantiles = pd.DataFrame(
-        {
-            "period_type": ["quarter"] * 4,
-            "period_start": [start] * 4,
-            "segment_type": ["all", "all", "all", "regional_office"],
-            "scope": ["total", "total", "open", "total"],
-            "q": [0.1, 0.9, 0.5, 0.5],
-            "revenue": [1.0, 3.0, 2.0, 9.0],
-        }
-    )
-    grid = changes.model_quarter_grid(quantiles, start)
-    assert grid.to_dict("list") == {"q": [0.1, 0.9], "revenue": [1.0, 3.0]}
-    assert changes.model_quarter_grid(None, start) is None

@@ -1,7 +1,7 @@
 """AppTest of What Changed's quarter outlook (metadata ``changes.quarter``): the move shown is now.p50 -
-then.p50 from the metadata beside the model's own middle estimate from forecast.csv, the chance of the
-Forecast page's target moves as each side's grid says, a segment filter leaves the whole team's figures,
-and a side that could not be replayed or an older run without the outlook still renders."""
+then.p50 from the metadata beside the model's own middle estimate from forecast.csv (no chance of a target:
+the replay's levels are not the model's), a segment filter leaves the whole team's figures, and a side
+that could not be replayed or an older run without the outlook still renders."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.components.format import Money, percent
-from core.forecast.targets import chance_of_reaching
+from app.components.format import Money
 
 money = Money("USD")  # the fixture runs are in USD
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
@@ -60,12 +59,10 @@ def outlook_run(history_outputs: Path, tmp_path_factory: pytest.TempPathFactory)
     )
 
 
-def _page(out: Path, monkeypatch: pytest.MonkeyPatch, target: float | None = None) -> AppTest:
-    """What Changed on the run in ``out``, with the Forecast page's quarter target kept in the session."""
+def _page(out: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """What Changed on the run in ``out``."""
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     at = AppTest.from_file(MAIN, default_timeout=30)
-    if target is not None:
-        at.session_state["forecast_target"] = target
     at.run()
     at.switch_page("views/what_changed.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -106,34 +103,7 @@ def test_the_move_shown_is_now_minus_then_beside_the_models_middle_estimate(
     text = _text(at)
     assert f"Since {compare_to} the outlook for {label} rose by {money(move)} (like for like" in text
     assert f"{money.same_unit(model_p50)[0]} is the model's own forecast" in text
-    assert "Type a quarter target on the Forecast page (Quarter view)" in text  # no target kept
-
-
-def test_the_chance_of_the_forecast_pages_target_moves_as_each_replay_says(
-    outlook_run: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    metadata = json.loads((outlook_run / "predictions_metadata.json").read_text())
-    quarter, changes = metadata["changes"]["quarter"], metadata["changes"]
-    target = 1_050_000.0
-    then, now = (chance_of_reaching(pd.DataFrame(quarter[s]["grid"]), target) for s in ("then", "now"))
-    quantiles = pd.read_csv(outlook_run / "forecast_quantiles.csv", parse_dates=["period_start"])
-    start, _ = _whole_team_quarter(outlook_run, metadata)
-    model_grid = quantiles[
-        quantiles["period_type"].eq("quarter")
-        & quantiles["segment_type"].eq("all")
-        & quantiles["period_start"].eq(start)
-        & quantiles["scope"].eq("total")
-    ]
-    model = chance_of_reaching(model_grid, target)
-    at = _page(outlook_run, monkeypatch, target=target)
-    # by hand on the linear grids: 1 - (1.05M / P50 - 0.8) / 0.4
-    assert (then, now) == pytest.approx((0.375, 1 - (1_050_000 / 1_123_456.78 - 0.8) / 0.4), abs=1e-6)
-    assert (percent(then), percent(now)) == ("38%", "66%")
-    assert (
-        f"the whole team's chance of reaching the $1,050,000 target rose from 38% on {changes['compare_to']} "
-        f"to 66% on {metadata['as_of']} (+28 points). The model's own chance today, as on the Forecast "
-        f"page, is {percent(model)}."
-    ) in _text(at)
+    assert "target" not in text  # the replay's chances would contradict the Forecast page's
 
 
 def test_a_segment_filter_keeps_the_whole_teams_outlook_and_says_so(
@@ -156,11 +126,10 @@ def test_no_replay_at_the_compare_date_and_an_older_run_still_render(
 ) -> None:
     out = _with_outlook(history_outputs, tmp_path / "half", None, 1_123_456.78)
     compare_to = json.loads((out / "predictions_metadata.json").read_text())["changes"]["compare_to"]
-    at = _page(out, monkeypatch, target=1_050_000.0)
+    at = _page(out, monkeypatch)
     assert {m.label: m.value for m in at.metric}[MOVE_LABEL.format(compare_to)] == "n/a"
     text = _text(at)
     assert f"on {compare_to} there was too little history to replay the quarter's forecast" in text
-    assert f"target: no replay on {compare_to}." in text
     at = _page(history_outputs, monkeypatch)  # written before the batch step replayed the quarter
     assert not [h for h in at.subheader if h.value.startswith("The outlook for")]
     assert not [m for m in at.metric if m.label.startswith("Move since")]
