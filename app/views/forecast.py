@@ -165,6 +165,7 @@ target = st.number_input(
     value=None,
     step=10_000.0,
     key="forecast_target",
+    persist_state="session",  # kept when the leader goes to another page and back
     format="%.0f",
     placeholder="no target",
 )

@@ -443,8 +443,12 @@ def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None =
             & (forecast["period_start"] <= cut.as_of)
             & (forecast["period_end"] >= cut.as_of)
         ]
-        if quarter.empty or quarter["period_end"].iloc[0] > crm.as_of:
-            continue
+        if (
+            quarter.empty
+            or quarter["period_end"].iloc[0] > crm.as_of
+            or quarter["period_end"].iloc[0] == cut.as_of
+        ):
+            continue  # a quarter not over by the export's as-of date, or one with nothing left to forecast
         period = quarter.iloc[0]
         actual = actual_revenue(crm, cut, quarter[["period_type", "period_start", "period_end"]], ("all",))
         category = open_deals["forecast_category"].fillna("")

@@ -100,3 +100,13 @@ def test_missing_forecast_file_is_named_with_its_command(
     assert at.info[0].value.startswith("forecast.csv is not in this run.")
     assert at.code[0].value == f"python models/inference/predict.py --out-dir {out}"
     assert not at.get("plotly_chart")
+
+
+def test_the_target_is_kept_when_the_leader_visits_another_page(app_env: Path) -> None:
+    """A bug: the quarter target typed on the Forecast page was gone after a visit to What Changed."""
+    at = _forecast_page()
+    at.number_input(key="forecast_target").set_value(200_000.0).run()
+    at.switch_page("views/what_changed.py").run()
+    at.switch_page("views/forecast.py").run()
+    assert at.number_input(key="forecast_target").value == 200_000.0
+    assert _metric(at, "Gap to target (expected)").startswith(("$", "-$"))

@@ -33,10 +33,15 @@ def test_summary_by_hand() -> None:
             "naive_p10": [90.0, 70.0],
             "naive_p50": [95.0, 75.0],
             "naive_p90": [99.0, 80.0],
+            "total_actual": [300.0, 150.0],  # the whole period: won before as-of + open + not yet created
+            "total_p10": [250.0, 160.0],
+            "total_p50": [290.0, 170.0],
+            "total_p90": [310.0, 180.0],
         }
     )
     summary = summarise(windows)
     assert summary["coverage_p10_p90"] == 0.5 and summary["naive_coverage_p10_p90"] == 0.0
+    assert summary["total_coverage_p10_p90"] == 0.5 and summary["total_below_p10"] == 0.5
     # window 1 (actual 100): losses 0.1*20, 0, 0.1*20 -> 4/3
     # window 2 (actual 50): 0.9*10, 0.5*30, 0.1*40 -> 28/3
     assert summary["pinball"] == pytest.approx(round((4 / 3 + 28 / 3) / 2, 2))
