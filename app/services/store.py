@@ -25,9 +25,13 @@ from core.outputs import (
     ACCURACY_FILE,
     CHANGES,
     CHANGES_FILE,
+    CONSISTENCY,
+    CONSISTENCY_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
+    PLAN,
+    PLAN_FILE,
     PREDICTIONS,
     PREDICTIONS_FILE,
     QUANTILES,
@@ -38,6 +42,10 @@ from core.outputs import (
     SHAP_FILE,
     TIMELINE,
     TIMELINE_FILE,
+    WIN_RATE_CHANGE,
+    WIN_RATE_CHANGE_FILE,
+    WIN_RATES,
+    WIN_RATES_FILE,
     Column,
     RunMetadata,
     fast_file,
@@ -272,11 +280,11 @@ def _with_feature_labels(shap: pd.DataFrame, labels: dict[str, str]) -> pd.DataF
     return shap.assign(feature_label=named.astype("category"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=10)  # two runs x five tables
+@st.cache_resource(show_spinner=False, max_entries=18)  # two runs x nine tables
 def _read_extra(out_dir: str, run_id: str, name: str) -> pd.DataFrame | None:
     """One of the run's later tables (pipeline_changes, forecast_quantiles, forecast_accuracy,
-    quarter_actuals, deal_timeline), typed by the contract and cached on the run id; None when the run did
-    not write it (older runs)."""
+    quarter_actuals, deal_timeline, win_rates, win_rate_change, rep_consistency, attention_plan), typed by
+    the contract and cached on the run id; None when the run did not write it (older runs)."""
     root = Path(out_dir)
     if not ((root / name).exists() or (root / fast_file(name)).exists()):
         return None
@@ -293,6 +301,10 @@ EXTRA_TABLES: dict[str, tuple[Column, ...]] = {
     ACCURACY_FILE: ACCURACY,
     QUARTERS_FILE: QUARTER_ACTUALS,
     TIMELINE_FILE: TIMELINE,
+    WIN_RATES_FILE: WIN_RATES,
+    WIN_RATE_CHANGE_FILE: WIN_RATE_CHANGE,
+    CONSISTENCY_FILE: CONSISTENCY,
+    PLAN_FILE: PLAN,
 }
 
 
@@ -322,6 +334,27 @@ def deal_timeline(run: PredictionRun, opportunity_id: str) -> pd.DataFrame | Non
     history for it, None when the run did not write the file (runs before it)."""
     timeline = _read_extra(run.out_dir, run.run_id, TIMELINE_FILE)
     return None if timeline is None else timeline[timeline["opportunity_id"] == opportunity_id]
+
+
+def win_rates(run: PredictionRun) -> pd.DataFrame | None:
+    """win_rates.csv of the run (win rate by quarter of close and segment, with its likely range)."""
+    return _read_extra(run.out_dir, run.run_id, WIN_RATES_FILE)
+
+
+def win_rate_change(run: PredictionRun) -> pd.DataFrame | None:
+    """win_rate_change.csv of the run (the last two quarters' change, mix and rate per segment)."""
+    return _read_extra(run.out_dir, run.run_id, WIN_RATE_CHANGE_FILE)
+
+
+def rep_consistency(run: PredictionRun) -> pd.DataFrame | None:
+    """rep_consistency.csv of the run (each rep's quarter-to-quarter spread against chance's)."""
+    return _read_extra(run.out_dir, run.run_id, CONSISTENCY_FILE)
+
+
+def attention_plan(run: PredictionRun) -> pd.DataFrame | None:
+    """attention_plan.csv of the run (the deals each manager reviews this week, with hours and value in
+    play)."""
+    return _read_extra(run.out_dir, run.run_id, PLAN_FILE)
 
 
 _PREFETCHED: set[str] = set()
