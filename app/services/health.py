@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from app.components.format import percent, quality_finding
@@ -425,3 +426,73 @@ def miss_change(summary: dict) -> float | None:
     if pinball is None or not naive:
         return None
     return float(pinball) / float(naive) - 1.0
+
+
+DEPENDENCE_FEATURES = 4  # the Health page's dependence plots: the most important features
+DEPENDENCE_DEALS = 2_000  # deals per plot at most: a fixed sample of a large run, the same in every plot
+MOST_CATEGORIES = 20  # a feature of categories shows its most common ones; the rest read "other"
+NUMERIC_SHARE = 0.9  # a feature whose known values read as numbers this often is drawn on a number axis
+# an amount ("$5,482", "CA$1,200") or a number leading a phrase ("375 days since engagement, ...")
+_LEADING_NUMBER = r"^(?:[A-Z]{0,3}[^\w\s.,\-]\s?)?(-?\d[\d,]*(?:\.\d+)?)(.*)$"
+
+
+def sample_deals(opportunity_ids: pd.Index, most: int = DEPENDENCE_DEALS) -> pd.Index:
+    """At most ``most`` of the (sorted, unique) ids, the same ones every time for the same ids."""
+    if len(opportunity_ids) <= most:
+        return opportunity_ids
+    picked = np.sort(np.random.default_rng(0).choice(len(opportunity_ids), most, replace=False))
+    return opportunity_ids[picked]
+
+
+def feature_numbers(values: pd.Series) -> tuple[pd.Series, str]:
+    """A feature's values as numbers (NaN for a blank or a category) and what a number read from text means
+    ("days since engagement" for "375 days since engagement, engaged 34 days into its quarter", "" for a
+    plain number or an amount such as "$5,482")."""
+    text = values.astype(str).str.strip().reset_index(drop=True)
+    numbers = pd.to_numeric(text, errors="coerce")
+    worded = numbers.isna() & text.ne("")
+    if not worded.any():
+        return pd.Series(numbers.to_numpy(), index=values.index), ""
+    parts = text[worded].str.extract(_LEADING_NUMBER).astype("string")
+    lead = pd.to_numeric(parts[0].str.replace(",", "", regex=False), errors="coerce").astype(float)
+    numbers = numbers.astype(float).fillna(lead)
+    meaning = parts[1].str.split(",").str[0].str.strip()[lead.notna()].mode()
+    return pd.Series(numbers.to_numpy(), index=values.index), (str(meaning.iloc[0]) if len(meaning) else "")
+
+
+def dependence_points(
+    shap: pd.DataFrame, risk_tier: pd.Series, features: list[str], most: int = DEPENDENCE_DEALS
+) -> tuple[pd.DataFrame, int]:
+    """The SHAP dependence plots' points: for each of ``features``, each sampled deal's value (``value`` a
+    number, NaN for a category, ``category`` the text, "unknown" when blank), its impact on the chance
+    (``impact``, probability) and ``risk_tier`` (from ``risk_tier``, indexed by opportunity_id); and how
+    many deals the SHAP rows explain. ``shap`` is indexed by opportunity_id (sorted), as the store keeps it.
+    Columns: feature, opportunity_id, value, category, impact, risk_tier, numeric, meaning."""
+    deals = shap.index.unique()
+    rows = shap.loc[sample_deals(deals, most)]
+    rows = rows[rows["feature"].astype(str).isin(features)]
+    frames = []
+    for feature in features:
+        part = rows[rows["feature"].astype(str).eq(feature)]
+        numbers, meaning = feature_numbers(part["feature_value"])
+        known = part["feature_value"].astype(str).str.strip().ne("")
+        numeric = bool(known.any()) and float(numbers[known].notna().mean()) >= NUMERIC_SHARE
+        category = part["feature_value"].astype(str).str.strip().replace("", "unknown")
+        common = category.value_counts().index[:MOST_CATEGORIES]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "feature": feature,
+                    "opportunity_id": part.index.astype(str),
+                    "value": numbers.to_numpy() if numeric else np.nan,
+                    "category": category.where(category.isin(common), "other").to_numpy(),
+                    "impact": part["shap_value"].to_numpy(dtype=float),
+                    "risk_tier": part.index.map(risk_tier).astype(str),
+                    "numeric": numeric,
+                    "meaning": meaning if numeric else "",
+                }
+            )
+        )
+    columns = ["feature", "opportunity_id", "value", "category", "impact", "risk_tier", "numeric", "meaning"]
+    points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return points, len(deals)

@@ -465,6 +465,21 @@ def feature_importance(run: PredictionRun) -> pd.DataFrame:
     return _importance(run.run_id, shap_values(run).rows)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _dependence(run_id: str, features: tuple[str, ...], _shap: pd.DataFrame, _tiers: pd.Series) -> tuple:
+    """The SHAP dependence plots' points of one run (cached on the run id and the features)."""
+    from app.services.health import dependence_points
+
+    return dependence_points(_shap, _tiers, list(features))
+
+
+def shap_dependence(run: PredictionRun, features: list[str]) -> tuple[pd.DataFrame, int]:
+    """Each of ``features``' value against its impact on a fixed sample of the explained deals, with their
+    risk tier, and how many deals the SHAP rows explain (``health.dependence_points``, cached per run)."""
+    tiers = pd.Series(run.predictions["risk_tier"].to_numpy(), index=run.predictions["opportunity_id"])
+    return _dependence(run.run_id, tuple(features), shap_values(run).rows, tiers)
+
+
 BACKTEST_FILE = "backtest.json"
 
 
