@@ -26,6 +26,10 @@ pages = [
     st.Page(
         "views/what_changed.py", title="What Changed", icon=":material/compare_arrows:", url_path="changes"
     ),
+    st.Page("views/win_rates.py", title="Win Rates", icon=":material/percent:", url_path="win-rates"),
+    st.Page(
+        "views/attention_plan.py", title="Attention Plan", icon=":material/schedule:", url_path="attention"
+    ),
     st.Page(
         "views/model_health.py",
         title="Model & Data Health",
