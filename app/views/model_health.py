@@ -9,15 +9,17 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts
-from app.components.format import TABLE_PLACEHOLDER, Money, md
+from app.components.diagnostic_charts import dependence_chart
+from app.components.format import TABLE_PLACEHOLDER, Money, is_rate, md
 from app.components.gate import missing_notice, require_run
-from app.services import health
+from app.services import health, pipeline
 from app.services.store import (
     backtest_command,
     feature_importance,
     model_metrics,
     predict_command,
     run_state,
+    shap_dependence,
     shap_values,
 )
 
@@ -159,6 +161,41 @@ with right:
     else:
         charts.show(charts.importance_chart(feature_importance(run)))
         st.caption("Mean absolute SHAP contribution over the scored open deals, in probability points.")
+
+if shap_values(run).rows is not None:
+    st.subheader("How the top features move the chance")
+    top = feature_importance(run)["feature"].head(health.DEPENDENCE_FEATURES).tolist()
+    points, explained = shap_dependence(run, top)
+    present = set(points["risk_tier"])
+    tiers = [t for t in pipeline.tier_order(run.predictions, metadata.risk.tiers) if t in present]
+    labels = metadata.model.feature_labels
+    cols = st.columns(2)
+    unknown = 0
+    for i, feature in enumerate(top):
+        part = points[points["feature"].eq(feature)]
+        numeric = bool(part["numeric"].any())
+        label = labels.get(feature) or feature
+        meaning = str(part["meaning"].iloc[0]) if len(part) else ""
+        axis = f"{label}: {meaning}" if meaning else label
+        unknown += int(part["value"].isna().sum()) if numeric else 0
+        with cols[i % 2]:
+            stages = metadata.stage_order if feature == "stage_position" else None  # 0 = the first stage
+            figure = dependence_chart(part, axis, tiers, numeric and is_rate(feature, label), stages)
+            charts.show(figure, key=f"dependence_{feature}")
+    sampled = min(explained, health.DEPENDENCE_DEALS)
+    sample_note = (
+        f" A fixed sample of {sampled:,} of the {explained:,} explained deals, the same deals in every plot, "
+        "keeps the page quick."
+        if explained > sampled
+        else f" All {explained:,} explained deals."
+    )
+    st.caption(
+        "SHAP dependence: each dot is a deal; across, the feature's value for it; up, how many probability "
+        "points that value moved its chance from the average deal's. Colour: its risk tier. A feature of "
+        "categories shows one column of dots per category."
+        + sample_note
+        + (f" {unknown:,} dots without a value for their feature are left out." if unknown else "")
+    )
 
 st.subheader("Data quality")
 quality = metadata.data_quality
