@@ -21,7 +21,7 @@ from core.data.contract import UNKNOWN
 from core.diagnostics.attention import DEFAULT_MANAGER_HOURS, attention_plan, candidates
 
 PLAN_COLUMNS = ["manager", "opportunity_id", "hours", "objective"]  # attention_plan.csv's
-DEAL_COLUMNS = ["account", "sales_agent", "deal_value", "p_close_in_quarter", "risk_tier"]
+DEAL_COLUMNS = ["account", "sales_agent", "deal_value", "p_close_in_quarter", "win_probability", "risk_tier"]
 HOURS_STEP = 0.25  # the smallest review (Low priority) takes a quarter of an hour
 
 
@@ -127,8 +127,8 @@ def plan(
 
 
 def review_table(reviews: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """The chosen reviews with each deal's account, rep, stage, value, chance this quarter and risk tier;
-    per manager, most value in play first."""
+    """The chosen reviews with each deal's account, rep, stage, value, chance this quarter, win probability
+    and risk tier; per manager, most value in play first."""
     facts = predictions.set_index("opportunity_id")
     facts = facts.assign(stage_name=crm_stage(predictions).to_numpy())
     columns = [c for c in [*DEAL_COLUMNS, "stage_name"] if c in facts.columns]

@@ -323,6 +323,17 @@ def consistency_sentence(rows: pd.DataFrame, left_out: int, owner: str) -> str:
         return f"None of {owner} reps closed deals in two quarters or more, so there is no swing to compare."
     swinging = rows[rows["ratio"] >= CLEARLY_SWINGS]
     n = len(rows)
+    if n == 1 and not left_out:
+        rep = rows.iloc[0]
+        verdict = (
+            "more than that many deals explain"
+            if rep["ratio"] >= CLEARLY_SWINGS
+            else "within what that many deals produce"
+        )
+        return (
+            f"{rep['sales_agent']}'s win rate swings {rep['spread'] * 100:.0f} points from quarter to "
+            f"quarter, against {rep['chance_spread'] * 100:.0f} by chance alone at their volume: {verdict}."
+        )
     reps = f"{n} rep{'s' if n != 1 else ''}"
     if swinging.empty:
         sentence = (

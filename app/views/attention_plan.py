@@ -103,10 +103,8 @@ if idle:
         "nobody's plan covers them unless you give those hours above."
     )
 if edited:
-    st.caption(
-        f"Re-planned here with the hours typed for {md(', '.join(edited))}; the others keep the batch step's "
-        "plan."
-    )
+    kept = "; the others keep the batch step's plan" if len(edited) < len(shown) else ""
+    st.caption(f"Re-planned here with the hours typed for {md(', '.join(edited))}{kept}.")
 
 st.subheader("Per manager")
 st.dataframe(
@@ -129,6 +127,7 @@ table = attention.review_table(plan.reviews, run.predictions)
 shown_table = whole_amounts(table, ["deal_value", "objective"]).assign(
     account=lambda t: account_names(t["account"]),
     p_close_in_quarter=lambda t: t["p_close_in_quarter"] * 100,
+    win_probability=lambda t: t["win_probability"] * 100,
     link=lambda t: pipeline.deal_links(t["opportunity_id"], filters),
 )
 columns = {  # what a manager reads first on the left: the deal, its value in play and the hours
@@ -147,6 +146,12 @@ columns = {  # what a manager reads first on the left: the deal, its value in pl
         min_value=0.0,
         max_value=100.0,
         help="Chance the deal is won this quarter.",
+    ),
+    "win_probability": st.column_config.NumberColumn(
+        "Win probability",
+        format="%.0f%%",
+        help="Chance the deal is ever won: a deal sure to be won but not sure to close this quarter is in "
+        "play for its timing.",
     ),
     "deal_value": st.column_config.NumberColumn("Deal value", format=money.table_format),
     "stage_name": "Stage",

@@ -78,16 +78,17 @@ else:
             )
     charts.show(diagnostics.win_rate_trend(trend), key="win_rate_trend")
     moved = trend[trend["changed"]]
+    ringed = "the quarter" if len(moved) == 1 else f"the {len(moved)} quarters"
     marks = (
-        f"Ringed: the {len(moved)} quarter{'s' if len(moved) != 1 else ''} whose rate moved more than chance "
-        "explains from the quarter before (about one quarter in ten is ringed by chance alone)."
+        f"Ringed: {ringed} whose rate moved more than chance explains from the quarter before (about one "
+        "quarter in ten is ringed by chance alone)."
         if len(moved)
         else "No quarter moved more than chance explains from the quarter before."
     )
     st.caption(f"Shaded: the likely range of the rate given how many deals closed. {marks}")
     thin = rates.thin_first_quarter(table[table["segment_type"].eq("all")].sort_values("period_start"))
     if thin:
-        st.caption(md(thin))
+        st.caption(md(thin if chosen.whole_team else f"Across the whole team, {thin}"))
 
 # 2. Segments side by side
 st.subheader("Segments side by side")
@@ -196,9 +197,10 @@ else:
                 adds = f"add up to the team's change of {team_total * 100:+.1f} points"
             else:
                 n = len(moved_rows)
+                these = f"this {md(label.lower())}" if n == 1 else f"these {n} {md(label.lower())}s"
                 adds = (
-                    f"of these {n} {md(label.lower())}{'s' if n != 1 else ''} add up to {total * 100:+.1f} "
-                    f"points of the team's {team_total * 100:+.1f}-point change"
+                    f"of {these} add up to {total * 100:+.1f} points of the team's "
+                    f"{team_total * 100:+.1f}-point change"
                 )
             st.caption(
                 f"From {before_q} to {after_q}. Each {md(label.lower())}'s part of the team's change is "

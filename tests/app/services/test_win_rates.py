@@ -139,8 +139,12 @@ def test_consistency_sentence_names_the_least_steady_rep() -> None:
         "volume or more; Cy the most (20 points a quarter against 10 by chance). 1 rep closed deals in one "
         "quarter only."
     )
-    steady = rates.consistency_sentence(rows.iloc[1:], 0, "the team's")
+    steady = rates.consistency_sentence(rows.iloc[1:], 1, "the team's")
     assert steady.startswith("None of the team's 1 rep swings")
+    assert rates.consistency_sentence(rows.iloc[:1], 0, "the chosen") == (
+        "Cy's win rate swings 20 points from quarter to quarter, against 10 by chance alone at their volume: "
+        "more than that many deals explain."
+    )
 
 
 def test_filters_a_closed_deal_cannot_answer_are_named() -> None:
