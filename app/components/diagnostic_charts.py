@@ -150,7 +150,12 @@ def mix_rate_chart(rows: pd.DataFrame, label: str) -> go.Figure:
         x=(rows["total_change"] * 100).tolist(),
         mode="markers",
         name="Together",
-        marker={"symbol": "diamond", "size": 9, "color": "rgba(40, 40, 40, 0.85)"},
+        marker={
+            "symbol": "diamond",
+            "size": 10,
+            "color": "rgb(150, 150, 150)",
+            "line": {"width": 1, "color": GREY},
+        },
         hovertemplate="%{y}: %{x:+.2f} points together<extra></extra>",
     )
     fig.update_layout(barmode="relative")
