@@ -35,9 +35,13 @@ def wilson(won: np.ndarray, closed: np.ndarray, z: float = Z) -> tuple[np.ndarra
 
 
 def closed_deals(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Deals closed in the last ``QUARTERS`` complete quarters before ``as_of`` with their quarter, value,
-    size band and cycle days."""
+    """Deals closed in the last ``QUARTERS`` complete quarters before ``as_of`` (and after the quarter the
+    export begins in, when it begins mid-quarter: that quarter holds only its quickest deals) with their
+    quarter, value, size band and cycle days."""
     first = (as_of.to_period("Q") - QUARTERS).start_time.normalize()
+    started = deals["engage_date"].min()
+    if pd.notna(started) and started > started.to_period("Q").start_time:  # the export begins mid-quarter
+        first = max(first, (started.to_period("Q") + 1).start_time.normalize())
     end = as_of.to_period("Q").start_time.normalize()
     closed = deals[deals["close_date"].notna() & (deals["close_date"] >= first) & (deals["close_date"] < end)]
     closed = closed[~closed["is_open"]]
@@ -68,7 +72,7 @@ def _segment(closed: pd.DataFrame, segment_type: str) -> pd.Series:
 
 def win_rates(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """win_rates.csv: per segment and quarter of close, closed and won deals, the win rate with its 90%
-    interval, whether it moved beyond chance from the quarter before (``changed``: two-sided two-proportion
+    interval, whether it moved beyond chance from the quarter before (``changed``: two-sided Fisher exact
     test, p < 0.1), average won value, average days to win, and sales velocity (closed deals x win rate x
     average won value / days to win: revenue per day the segment's flow produces)."""
     closed = closed_deals(deals, as_of)
@@ -118,15 +122,15 @@ def win_rates(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 def _two_proportion_p(won0: pd.Series, closed0: pd.Series, table: pd.DataFrame) -> np.ndarray:
-    """Two-sided p-value that the win rate differs from the quarter before (pooled z test; 1 when unknown)."""
-    w0, n0 = won0.to_numpy(dtype=float), closed0.to_numpy(dtype=float)
-    w1, n1 = table["won"].to_numpy(dtype=float), table["closed"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pooled = (w0 + w1) / (n0 + n1)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
-        z = (w1 / n1 - w0 / n0) / se
-    p = 2 * stats.norm.sf(np.abs(z))
-    return np.where(np.isfinite(p), p, 1.0)
+    """Two-sided p-value that the win rate differs from the quarter before: Fisher's exact test, which
+    holds at small counts (1 if unknown)."""
+    p = np.ones(len(table))
+    after = zip(table["won"].to_numpy(), table["closed"].to_numpy(), strict=True)
+    for i, (w0, n0, (w1, n1)) in enumerate(zip(won0.to_numpy(), closed0.to_numpy(), after, strict=True)):
+        if pd.notna(w0) and pd.notna(n0) and n0 > 0 and n1 > 0:
+            counts = [[int(w0), int(n0 - w0)], [int(w1), int(n1 - w1)]]
+            p[i] = stats.fisher_exact(counts).pvalue
+    return p
 
 
 def win_rate_change(
@@ -221,7 +225,7 @@ def change_sentence(change: pd.DataFrame) -> str:
     before, after = pd.Timestamp(team["period_before"].iloc[0]), pd.Timestamp(team["period_after"].iloc[0])
     moved = (
         f"The win rate {'fell' if total < 0 else 'rose'} by {abs(total) * 100:.1f} points from "
-        f"{before.year} Q{before.quarter} to {after.year} Q{after.quarter}"
+        f"Q{before.quarter} {before.year} to Q{after.quarter} {after.year}"
     )
     if not beyond:
         return moved + ", no more than chance moves it at these volumes."

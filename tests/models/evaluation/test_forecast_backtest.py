@@ -103,6 +103,10 @@ def test_markdown_section_reports_both_forecasts() -> None:
             "naive_p10": [90.0, 70.0],
             "naive_p50": [95.0, 75.0],
             "naive_p90": [99.0, 80.0],
+            "total_actual": [300.0, 150.0],
+            "total_p10": [250.0, 100.0],
+            "total_p50": [290.0, 140.0],
+            "total_p90": [310.0, 180.0],
         }
     )
     summary = summarise(windows)
@@ -110,3 +114,4 @@ def test_markdown_section_reports_both_forecasts() -> None:
     text = forecast_backtest_markdown({"summary": summary, "windows": []})
     assert "| shipped (dependent deals) | 50% | 50% | 0% | 5 |" in text
     assert "| naive (independent deals) | 0% | 50% | 50% |" in text
+    assert "| whole period (won already + open + not yet created) | 100% | 0% | 0% | n/a |" in text
