@@ -30,6 +30,9 @@ PAGES = {
     "Deal Drill-down": "views/deal_drilldown.py",
     "Forecast": "views/forecast.py",
     "Model & Data Health": "views/model_health.py",
+    "What Changed": "views/what_changed.py",
+    "Win Rates": "views/win_rates.py",
+    "Attention Plan": "views/attention_plan.py",
 }
 
 
@@ -45,6 +48,12 @@ def build_outputs(deals: int, seed: int) -> Path:
     spec.loader.exec_module(module)
     start = time.perf_counter()
     predictions = module.build_prediction_outputs(out, n_deals=deals, seed=seed, hostile_accounts=False)
+    diagnostics = importlib.util.spec_from_file_location(
+        "app_fixture_diagnostics", ROOT / "tests" / "app" / "views" / "conftest.py"
+    )
+    extra = importlib.util.module_from_spec(diagnostics)
+    diagnostics.loader.exec_module(extra)
+    extra.add_diagnostics(predictions)  # win rates, their change, rep consistency, the attention plan
     print(f"built fixture outputs in {time.perf_counter() - start:.1f} s", flush=True)
     return predictions
 

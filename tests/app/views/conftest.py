@@ -34,16 +34,13 @@ from core.outputs import (
 FEWER_HOURS = 2.0  # the first manager's hours in the fixture plan (the others get the default)
 
 
-@pytest.fixture(scope="session")
-def diagnostics_outputs(fixture_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture run plus win_rates, win_rate_change, rep_consistency and attention_plan (read-only)."""
-    out = tmp_path_factory.mktemp("diagnostics_run") / "predictions"
-    shutil.copytree(fixture_outputs, out)
+def add_diagnostics(out: Path, hours: dict[str, float] | None = None) -> None:
+    """Write the four diagnostics tables (CSV and Parquet) into the outputs folder ``out`` from its CRM
+    export and predictions, and the metadata's ``attention_plan`` (the plan under ``hours``)."""
     metadata = json.loads((out / METADATA_FILE).read_text())
     crm = load_crm(metadata["data"]["data_dir"])
     predictions = pd.read_parquet(out / fast_file(PREDICTIONS_FILE))
-    managers = sorted(set(predictions["manager"]))
-    plan = attention_plan(predictions, {managers[0]: FEWER_HOURS})
+    plan = attention_plan(predictions, hours)
     tables = {
         WIN_RATES_FILE: (win_rates(crm.deals, crm.as_of), WIN_RATES),
         WIN_RATE_CHANGE_FILE: (win_rate_change(crm.deals, crm.as_of), WIN_RATE_CHANGE),
@@ -55,6 +52,15 @@ def diagnostics_outputs(fixture_outputs: Path, tmp_path_factory: pytest.TempPath
         (out / fast_file(name)).write_bytes(parquet_bytes(frame, decimals(table)))
     metadata.update(run_id=f"{metadata['run_id']}-diagnostics", attention_plan=plan.summary())
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+
+
+@pytest.fixture(scope="session")
+def diagnostics_outputs(fixture_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture run plus win_rates, win_rate_change, rep_consistency and attention_plan (read-only)."""
+    out = tmp_path_factory.mktemp("diagnostics_run") / "predictions"
+    shutil.copytree(fixture_outputs, out)
+    managers = sorted(set(pd.read_parquet(out / fast_file(PREDICTIONS_FILE))["manager"]))
+    add_diagnostics(out, {managers[0]: FEWER_HOURS})
     return out
 
 
