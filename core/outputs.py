@@ -22,6 +22,7 @@ TIMELINE_FILE = "deal_timeline.csv"  # each open deal's stage, amount and close 
 WIN_RATES_FILE = "win_rates.csv"  # win rate by quarter of close and segment, with a 90% interval
 WIN_RATE_CHANGE_FILE = "win_rate_change.csv"  # the last two quarters' change split into mix and rate
 CONSISTENCY_FILE = "rep_consistency.csv"  # each rep's quarter-to-quarter spread against chance
+CONVERSION_FILE = "stage_conversion.csv"  # with a field history: how many deals reaching each stage move on
 PLAN_FILE = "attention_plan.csv"  # which deals each manager reviews this week, and for how long
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
@@ -182,6 +183,15 @@ CONSISTENCY: tuple[Column, ...] = (
     Column("spread", "number", 6, required=False),
     Column("chance_spread", "number", 6, required=False),
     Column("ratio", "number", 4, required=False),  # spread / chance spread: above 1, less steady than chance
+)
+CONVERSION: tuple[Column, ...] = (
+    Column("stage"),
+    Column("position", "number", 0),
+    Column("reached", "number", 0),
+    Column("moved_on", "number", 0),
+    Column("conversion", "number", 6, required=False),
+    Column("won", "number", 0),
+    Column("win_rate", "number", 6, required=False),
 )
 PLAN: tuple[Column, ...] = (
     Column("manager"),

@@ -27,6 +27,8 @@ from core.outputs import (
     CHANGES_FILE,
     CONSISTENCY,
     CONSISTENCY_FILE,
+    CONVERSION,
+    CONVERSION_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
@@ -304,6 +306,7 @@ EXTRA_TABLES: dict[str, tuple[Column, ...]] = {
     WIN_RATES_FILE: WIN_RATES,
     WIN_RATE_CHANGE_FILE: WIN_RATE_CHANGE,
     CONSISTENCY_FILE: CONSISTENCY,
+    CONVERSION_FILE: CONVERSION,
     PLAN_FILE: PLAN,
 }
 
@@ -349,6 +352,11 @@ def win_rate_change(run: PredictionRun) -> pd.DataFrame | None:
 def rep_consistency(run: PredictionRun) -> pd.DataFrame | None:
     """rep_consistency.csv of the run (each rep's quarter-to-quarter spread against chance's)."""
     return _read_extra(run.out_dir, run.run_id, CONSISTENCY_FILE)
+
+
+def stage_conversion(run: PredictionRun) -> pd.DataFrame | None:
+    """stage_conversion.csv of the run (of the deals that reached each stage, how many moved on and won)."""
+    return _read_extra(run.out_dir, run.run_id, CONVERSION_FILE)
 
 
 def attention_plan(run: PredictionRun) -> pd.DataFrame | None:

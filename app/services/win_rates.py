@@ -352,3 +352,17 @@ def consistency_sentence(rows: pd.DataFrame, left_out: int, owner: str) -> str:
     if left_out:
         sentence += f". {left_out} rep{'s' if left_out != 1 else ''} closed deals in one quarter only"
     return sentence + "."
+
+
+def conversion_sentence(conversion: pd.DataFrame) -> str:
+    """Where the fewest deals move on, in words (the last stage's "moving on" is being won)."""
+    known = conversion[conversion["reached"] > 0]
+    if known.empty:
+        return "No closed deal's history names a stage."
+    weakest = known.sort_values(["conversion", "position"], kind="mergesort").iloc[0]
+    last = int(weakest["position"]) == int(conversion["position"].max())
+    onward = "were won" if last else "moved on to a later stage"
+    return (
+        f"Deals leak most at {weakest['stage']}: of the {int(weakest['reached']):,} closed deals that "
+        f"reached it, {int(weakest['moved_on']):,} ({weakest['conversion']:.0%}) {onward}."
+    )

@@ -12,7 +12,14 @@ from app.components.format import TABLE_PLACEHOLDER, Money, md, percent
 from app.components.gate import missing_notice, require_run
 from app.filters import current_filters
 from app.services import win_rates as rates
-from app.services.store import predict_command, rep_consistency, run_state, win_rate_change, win_rates
+from app.services.store import (
+    predict_command,
+    rep_consistency,
+    run_state,
+    stage_conversion,
+    win_rate_change,
+    win_rates,
+)
 from core.diagnostics.win_rates import change_sentence
 
 PERCENT = {"format": "percent", "step": 0.01}
@@ -250,12 +257,38 @@ else:
                 "steady than their volume explains. Dot size: deals closed."
             )
 
+# 6. Stage to stage (only with a field history)
+conversion = stage_conversion(run)
+if conversion is not None and len(conversion) and conversion["reached"].sum() > 0:
+    st.subheader("From stage to stage")
+    if filters.active:
+        st.caption("For the whole team: the sidebar's filters do not apply to this section.")
+    st.markdown(md(rates.conversion_sentence(conversion)))
+    st.dataframe(
+        conversion.assign(conversion=conversion["conversion"] * 100, win_rate=conversion["win_rate"] * 100),
+        hide_index=True,
+        width="stretch",
+        column_order=["stage", "reached", "moved_on", "conversion", "won", "win_rate"],
+        column_config={
+            "stage": "Stage",
+            "reached": st.column_config.NumberColumn("Deals that reached it", format="%d"),
+            "moved_on": st.column_config.NumberColumn("Moved on", format="%d"),
+            "conversion": st.column_config.NumberColumn("Moved on (%)", format="%.0f%%"),
+            "won": st.column_config.NumberColumn("Won in the end", format="%d"),
+            "win_rate": st.column_config.NumberColumn("Won in the end (%)", format="%.0f%%"),
+        },
+    )
+    st.caption(
+        "Deals closed in the quarters above whose field history names a stage, by the furthest stage it "
+        "names; moving on from the last stage means being won."
+    )
+
 with st.expander("For analysts: how these figures are computed"):
     st.caption(
-        "Likely range: Wilson score interval at 90%. Moved beyond chance: two-sided two-proportion z-test "
+        "Likely range: Wilson score interval at 90%. Moved beyond chance: two-sided Fisher exact test "
         "against the quarter before, p < 0.1. Why it moved: shift-share split with mean shares and rates "
         "(mix = share change x mean rate, rate = rate change x mean share), exact per segment type; the "
-        "sentence's test is the same two-proportion test on the team. Swing: standard deviation of the "
+        "sentence's test is a two-proportion z-test on the team. Swing: standard deviation of the "
         "quarterly win rates; by chance: the binomial standard deviation at each quarter's volume with "
         "the rep's rate shrunk toward the team's by 20 deals."
     )

@@ -282,3 +282,37 @@ def rep_consistency(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         "ratio",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def stage_conversion(
+    deals: pd.DataFrame, history: pd.DataFrame | None, stage_order: tuple[str, ...], as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """stage_conversion.csv (with a field history): of the deals closed in the last complete quarters (as
+    ``closed_deals``) whose history reached each open stage, how many moved on (reached a later stage, or
+    were won from the last one) and how many were won in the end. A deal's furthest stage is the furthest its
+    history rows name (stages outside the CRM's order are left out)."""
+    columns = ["stage", "position", "reached", "moved_on", "conversion", "won", "win_rate"]
+    if history is None or not stage_order:
+        return pd.DataFrame(columns=columns)
+    closed = closed_deals(deals, as_of)
+    rows = history[history["opportunity_id"].isin(set(closed["opportunity_id"]))]
+    position = rows["stage"].map({name: i for i, name in enumerate(stage_order)})
+    furthest = position.groupby(rows["opportunity_id"]).max().dropna()
+    won = closed.set_index("opportunity_id")["is_won"].reindex(furthest.index).astype(bool)
+    table = []
+    for i, name in enumerate(stage_order):
+        reached = furthest >= i
+        moved_on = (furthest > i) | (won & (i == len(stage_order) - 1))
+        n = int(reached.sum())
+        table.append(
+            {
+                "stage": name,
+                "position": i + 1,
+                "reached": n,
+                "moved_on": int((reached & moved_on).sum()),
+                "conversion": float((reached & moved_on).sum() / n) if n else np.nan,
+                "won": int((reached & won).sum()),
+                "win_rate": float((reached & won).sum() / n) if n else np.nan,
+            }
+        )
+    return pd.DataFrame(table, columns=columns)

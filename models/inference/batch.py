@@ -18,7 +18,7 @@ import pandas as pd
 from core.data import CRMData
 from core.data.history import status_at, timeline
 from core.diagnostics.attention import attention_plan
-from core.diagnostics.win_rates import rep_consistency, win_rate_change, win_rates
+from core.diagnostics.win_rates import rep_consistency, stage_conversion, win_rate_change, win_rates
 from core.errors import UsageError
 from core.explain.drivers import shap_long, top_drivers
 from core.export import csv_bytes, parquet_bytes
@@ -38,6 +38,8 @@ from core.outputs import (
     CHANGES_FILE,
     CONSISTENCY,
     CONSISTENCY_FILE,
+    CONVERSION,
+    CONVERSION_FILE,
     FORECAST,
     FORECAST_FILE,
     METADATA_FILE,
@@ -171,6 +173,10 @@ def build_outputs(
             WIN_RATES_FILE: (win_rates(crm.deals, crm.as_of), WIN_RATES),
             WIN_RATE_CHANGE_FILE: (win_rate_change(crm.deals, crm.as_of), WIN_RATE_CHANGE),
             CONSISTENCY_FILE: (rep_consistency(crm.deals, crm.as_of), CONSISTENCY),
+            CONVERSION_FILE: (
+                stage_conversion(crm.deals, crm.history, crm.stage_order, crm.as_of),
+                CONVERSION,
+            ),
             PLAN_FILE: (plan.plan, PLAN),
         }
     history_rows = timeline(crm.history, crm.open_ids, crm.stage_order)

@@ -14,11 +14,13 @@ import pytest
 
 from core.data import load_crm
 from core.diagnostics.attention import attention_plan
-from core.diagnostics.win_rates import rep_consistency, win_rate_change, win_rates
+from core.diagnostics.win_rates import rep_consistency, stage_conversion, win_rate_change, win_rates
 from core.export import csv_bytes, parquet_bytes
 from core.outputs import (
     CONSISTENCY,
     CONSISTENCY_FILE,
+    CONVERSION,
+    CONVERSION_FILE,
     METADATA_FILE,
     PLAN,
     PLAN_FILE,
@@ -45,6 +47,7 @@ def add_diagnostics(out: Path, hours: dict[str, float] | None = None) -> None:
         WIN_RATES_FILE: (win_rates(crm.deals, crm.as_of), WIN_RATES),
         WIN_RATE_CHANGE_FILE: (win_rate_change(crm.deals, crm.as_of), WIN_RATE_CHANGE),
         CONSISTENCY_FILE: (rep_consistency(crm.deals, crm.as_of), CONSISTENCY),
+        CONVERSION_FILE: (stage_conversion(crm.deals, crm.history, crm.stage_order, crm.as_of), CONVERSION),
         PLAN_FILE: (plan.plan, PLAN),
     }
     for name, (frame, table) in tables.items():

@@ -14,6 +14,7 @@ from core.data.synthetic import generate_crm
 from core.diagnostics.win_rates import (
     change_sentence,
     rep_consistency,
+    stage_conversion,
     wilson,
     win_rate_change,
     win_rates,
@@ -97,3 +98,46 @@ def test_rep_consistency_compares_each_reps_spread_with_chance(synthetic) -> Non
     chance = np.sqrt(np.mean(rep["shrunk_win_rate"] * (1 - rep["shrunk_win_rate"]) / mine["closed"]))
     assert rep["chance_spread"] == pytest.approx(chance)
     assert rep["ratio"] == pytest.approx(rep["spread"] / rep["chance_spread"])
+
+
+def test_stage_conversion_counts_each_closed_deals_furthest_stage() -> None:
+    """Four closed deals: one lost in Qualify, one lost after Proposal, one won from Negotiation, one won
+    straight from Proposal (a skipped stage); an open deal and a deal without history rows count nowhere."""
+    as_of = pd.Timestamp("2026-04-15")
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "C", "D", "E", "F"],
+            "engage_date": pd.to_datetime(["2025-12-01"] * 6),  # the export begins in Q4 2025
+            "close_date": pd.to_datetime(
+                ["2026-02-01", "2026-02-10", "2026-03-01", "2026-03-05", None, "2026-03-09"]
+            ),
+            "is_won": [False, False, True, True, False, True],
+            "is_open": [False, False, False, False, True, False],
+            "close_value": [np.nan, np.nan, 100.0, 200.0, np.nan, 50.0],
+            "amount": [10.0, 20.0, 100.0, 200.0, 30.0, 50.0],
+            "list_price": np.nan,
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "B", "C", "C", "C", "D", "D", "E"],
+            "stage": [
+                "Qualify",
+                "Qualify",
+                "Proposal",
+                "Qualify",
+                "Proposal",
+                "Negotiation",
+                "Qualify",
+                "Proposal",
+                "Proposal",
+            ],
+        }
+    )
+    order = ("Qualify", "Proposal", "Negotiation")
+    table = stage_conversion(deals, history, order, as_of).set_index("stage")
+    assert table["reached"].tolist() == [4, 3, 1]
+    assert table["moved_on"].tolist() == [3, 1, 1]  # from Proposal only C moved on; D was won from it
+    assert table["won"].tolist() == [2, 2, 1]
+    assert table.loc["Proposal", "conversion"] == pytest.approx(1 / 3)
+    assert stage_conversion(deals, None, order, as_of).empty
