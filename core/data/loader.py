@@ -549,6 +549,15 @@ def _validate_history(
     )
 
 
+def _typed_history(
+    raw: pd.DataFrame, source: Source, mapping: ColumnMapping, rejected: list | None
+) -> pd.DataFrame:
+    """One history file's rows typed (bad rows set aside with --drop-invalid, else a one-line error)."""
+    return _set_aside(
+        lambda f: _validate_history(f, source, mapping.date_format, mapping.probability_scale), raw, rejected
+    )
+
+
 def _repaired_history(
     history: pd.DataFrame, deals: pd.DataFrame, stage_order: tuple[str, ...], file: str
 ) -> tuple[pd.DataFrame, tuple[QualityItem, ...]]:
@@ -891,24 +900,26 @@ def read_crm(
     pipeline = _set_aside(validate_pipeline, frames[PIPELINE.name], rejected)
     stage_order = _stage_order(frames[PIPELINE.name], mapping)
     history, history_findings = None, ()
-    history_path = _find(root, mapping.source_file(DEAL_HISTORY.name))
-    history_source, history_name, raw_history = _source(mapping, DEAL_HISTORY), history_path.name, None
-    if history_path.exists():
+    history_name, typed_parts = "", []
+    for name in mapping.source_files(DEAL_HISTORY.name):  # OpportunityHistory, OpportunityFieldHistory, ...
+        history_path = _find(root, name)
+        if not history_path.exists():
+            continue
+        source = replace(_source(mapping, DEAL_HISTORY), name=history_path.name)
         read = _read_xlsx if history_path.suffix.lower() == ".xlsx" else _read_csv
-        raw_history, _, _ = read(history_path, history_source, DEAL_HISTORY, mapping)
+        raw_history, _, _ = read(history_path, source, DEAL_HISTORY, mapping)
         read_paths.append(history_path)
-    elif mapping.stage_entered:  # no history file: the stage history in the pipeline's "date entered" columns
+        typed_parts.append(_typed_history(raw_history, source, mapping, rejected))
+        history_name = ", ".join(filter(None, (history_name, history_path.name)))
+    if not typed_parts and mapping.stage_entered:  # no history file: the pipeline's "date entered" columns
         key = pipeline_source.label("opportunity_id")
         labels = {"opportunity_id": key, "changed_at": mapping.stage_entered}
-        history_source, history_name = Source(pipeline_name, labels), pipeline_name
+        history_name = pipeline_name
         entered = stage_entered_history(frames[PIPELINE.name], mapping.stage_entered, mapping.date_format)
-        raw_history = entered if len(entered) else None
-    if raw_history is not None:
-        typed = _set_aside(
-            lambda f: _validate_history(f, history_source, mapping.date_format, mapping.probability_scale),
-            raw_history,
-            rejected,
-        )
+        if len(entered):
+            typed_parts.append(_typed_history(entered, Source(pipeline_name, labels), mapping, rejected))
+    if typed_parts:
+        typed = pd.concat(typed_parts, ignore_index=True)  # files in the mapping's order, rows in theirs
         currency = (
             typed["opportunity_id"].map(pipeline.set_index("opportunity_id")["deal_currency"]).fillna("")
         )

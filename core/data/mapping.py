@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.contract import CANONICAL_STAGES, CURRENCIES, DEAL_HISTORY, FILES, OPEN_STAGES, PIPELINE
+from core.data.history import HISTORY_FIELDS
 from core.data.stage_entered import stage_entered_pattern
 from core.errors import DataContractError
 
@@ -87,6 +88,11 @@ class ColumnMapping:
     rate_style: str = RATE_STYLES[0]
     forecast_categories: dict[str, str] = field(default_factory=dict)
     stage_entered: str = ""
+    # a long-format history file (Salesforce OpportunityFieldHistory: one row per changed field): the column
+    # naming the field, the one holding its new value, and which fields are which history columns
+    history_field: str = ""
+    history_value: str = ""
+    history_fields: dict[str, str] = field(default_factory=dict)
 
     def source_files(self, canonical: str) -> tuple[str, ...]:
         """Every file name the canonical file ``canonical`` may be read from, in the mapping's order."""
@@ -112,10 +118,22 @@ class ColumnMapping:
             out = self._outcome_states(out)
         if canonical_file == PIPELINE.name:
             out = self._fill_contract_fields(out)
+        if canonical_file == DEAL_HISTORY.name and self.history_field in out.columns:
+            out = self._wide_history(out)
         renamed = self.forecast_categories and "forecast_category" in out.columns
         if renamed and canonical_file in (PIPELINE.name, DEAL_HISTORY.name):
             out["forecast_category"] = out["forecast_category"].str.strip().replace(self.forecast_categories)
         return out
+
+    def _wide_history(self, out: pd.DataFrame) -> pd.DataFrame:
+        """A long-format history (one row per changed field) as history rows that each change one field:
+        the new value goes to the field's history column; a field the mapping does not list changes
+        nothing (its row stays, blank, so every row keeps its spreadsheet row number)."""
+        named = out[self.history_field].str.strip().map(self.history_fields)
+        value = out.get(self.history_value, pd.Series("", index=out.index))
+        for column in dict.fromkeys(self.history_fields.values()):
+            out[column] = value.where(named.eq(column), "")
+        return out.drop(columns=[c for c in (self.history_field, self.history_value) if c in out.columns])
 
     def _outcome_states(self, out: pd.DataFrame) -> pd.DataFrame:
         """Keep the CRM's own stage name in ``stage``; set ``deal_stage`` to the outcome state from the
@@ -232,9 +250,19 @@ def load_mapping(path: Path) -> ColumnMapping:
             raise DataContractError(
                 name, f"[forecast_categories] renames '{source}' to {target!r}; give the name as text"
             )
-    unknown = set(history) - {"stage_entered"}
+    unknown = set(history) - {"stage_entered", "field", "value", "fields"}
     if unknown:
-        raise DataContractError(name, f"[history] has unknown key '{sorted(unknown)[0]}' (use stage_entered)")
+        raise DataContractError(
+            name,
+            f"[history] has unknown key '{sorted(unknown)[0]}' (use stage_entered, field, value, fields)",
+        )
+    history_fields = history.get("fields", {})
+    for source, target in history_fields.items() if isinstance(history_fields, dict) else [("fields", "")]:
+        if target not in HISTORY_FIELDS:
+            raise DataContractError(
+                name,
+                f"[history.fields] maps '{source}' to {target!r}; use one of {', '.join(HISTORY_FIELDS)}",
+            )
     stage_entered = history.get("stage_entered", "")
     try:
         if not isinstance(stage_entered, str):
@@ -270,4 +298,7 @@ def load_mapping(path: Path) -> ColumnMapping:
         rate_style=rate_style,
         forecast_categories={str(k): v.strip() for k, v in forecast_categories.items()},
         stage_entered=stage_entered,
+        history_field=str(history.get("field", "")),
+        history_value=str(history.get("value", "")),
+        history_fields={str(k): str(v) for k, v in history_fields.items()},
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +272,48 @@ def test_each_history_scores_exactly_like_our_schema(folders, fmt: str, tmp_path
     assert joined["days_in_stage"].notna().mean() > 0.9
     for column in ("days_in_stage", "close_date_pushes", "stage", "forecast_category", "rep_close_date"):
         assert joined[column].equals(joined[f"{column}_ours"]), column
+
+
+def test_opportunity_field_history_gives_the_same_facts_as_opportunity_history(
+    folders, tmp_path: Path
+) -> None:
+    """The same changes exported as Salesforce field tracking (OpportunityFieldHistory.csv: one row per
+    changed field, Field and NewValue) instead of OpportunityHistory.csv read through the same shipped
+    mapping: the same deals, the same point-in-time facts and the same cut at a past date."""
+    export, _ = folders["salesforce-data-export"]
+    shutil.copytree(export, tmp_path / "field", ignore=shutil.ignore_patterns("OpportunityHistory.csv"))
+    history = pd.read_csv(export / "OpportunityHistory.csv", dtype=str, keep_default_na=False)
+    fields = {
+        "StageName": "StageName",
+        "Amount": "Amount",
+        "CloseDate": "CloseDate",
+        "ForecastCategory": "ForecastCategoryName",
+        "Probability": "Probability",
+    }
+    long = pd.concat(
+        [
+            history[["OpportunityId", "CreatedDate", column]]
+            .rename(columns={column: "NewValue"})
+            .assign(Field=field, _row=np.arange(len(history)), _field=i)
+            for i, (column, field) in enumerate(fields.items())
+        ]
+    ).sort_values(["_row", "_field"], kind="stable")
+    long = long.assign(Id=[f"017{i:012d}" for i in range(len(long))], IsDeleted="0", OldValue="", DataType="")
+    long = long[
+        ["Id", "IsDeleted", "OpportunityId", "CreatedDate", "Field", "DataType", "OldValue", "NewValue"]
+    ]
+    long.to_csv(tmp_path / "field" / "OpportunityFieldHistory.csv", index=False)
+    mapping = load_mapping(MAPPINGS / "salesforce-data-export.toml")
+    tracked, whole = read_crm(tmp_path / "field", mapping), read_crm(export, mapping)
+    assert len(tracked.history) == 5 * len(whole.history)
+    pd.testing.assert_frame_equal(_by_deal(tracked.deals), _by_deal(whole.deals))
+    ids = whole.deals["opportunity_id"].to_numpy(dtype=object)
+    for day in FACT_DAYS:
+        days = np.full(len(ids), np.datetime64(day, "ns"))
+        pd.testing.assert_frame_equal(
+            facts_at(tracked.history, ids, days, tracked.stage_order),
+            facts_at(whole.history, ids, days, whole.stage_order),
+        )
+    pd.testing.assert_frame_equal(
+        _by_deal(cut_at(tracked, PAST_AS_OF).deals), _by_deal(cut_at(whole, PAST_AS_OF).deals)
+    )
