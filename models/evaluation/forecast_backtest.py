@@ -397,15 +397,15 @@ def track_record_dates(crm: CRMData, quarters: int = TRACK_RECORD_QUARTERS) -> l
 
 @dataclass(frozen=True)
 class Replayed:
-    """A forecast replayed at a past date: the cut, forecast.csv's frame and the quantile grid."""
+    """A forecast replayed at a past date: the cut, forecast.csv's frame and (if asked) its quantile grid."""
 
     cut: CRMData
     forecast: pd.DataFrame
-    grid: pd.DataFrame
+    grid: pd.DataFrame | None
 
 
 def model_free_forecast(
-    crm: CRMData, as_of: pd.Timestamp, seed: int, memo: dict | None = None
+    crm: CRMData, as_of: pd.Timestamp, seed: int, memo: dict | None = None, grid: bool = False
 ) -> Replayed | None:
     """The forecast the batch step would have made at ``as_of`` from a cut of ``crm``, with model-free win
     chances (the curves'), as the track record and the forecast backtest replay it; None when too little
@@ -421,10 +421,10 @@ def model_free_forecast(
         win_probability=curve_probabilities(cut, timing).reindex(open_deals["opportunity_id"]).to_numpy()
     )
     runs = min(TRACK_RECORD_SIMULATIONS, max(200, TRACK_RECORD_PAIRS // max(len(open_deals), 1)))
-    forecast, grid = forecast_revenue(
-        scored, cut.deals, timing, dependence, cut.as_of, runs, seed, seasonality=seasonality, grid=True
+    made = forecast_revenue(
+        scored, cut.deals, timing, dependence, cut.as_of, runs, seed, seasonality=seasonality, grid=grid
     )
-    return Replayed(cut, forecast, grid)
+    return Replayed(cut, *made) if grid else Replayed(cut, made, None)
 
 
 def track_record(crm: CRMData, seed: int, dates: Sequence[pd.Timestamp] | None = None) -> pd.DataFrame:

@@ -232,7 +232,7 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[
     quarter_start = crm.as_of.to_period("Q").start_time.normalize()
     memo: dict = {}
     outlooks = {
-        name: _quarter_outlook(model_free_forecast(crm, date, seed, memo), quarter_start)
+        name: _quarter_outlook(model_free_forecast(crm, date, seed, memo, grid=True), quarter_start)
         for name, date in (("then", compare), ("now", crm.as_of))
     }
     summary = {
