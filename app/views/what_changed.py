@@ -128,7 +128,8 @@ except ValueError as exc:  # a malformed changes.quarter: the rest of the page s
 if quarter_outlook is not None:
     _quarter_outlook(quarter_outlook)
 
-open_ids = set(run.predictions["opportunity_id"])
+# a hash index: Series.isin over Arrow strings converts every value of a 100,000-deal set on each call
+open_ids = pd.Index(run.predictions["opportunity_id"].to_numpy(dtype=object))
 money_columns = {
     "value_before": st.column_config.NumberColumn("Value then", format=money.table_format),
     "value_after": st.column_config.NumberColumn("Value now", format=money.table_format),
@@ -149,7 +150,8 @@ table_columns = {
 def _deal_table(rows: pd.DataFrame, values: list[str], key: str) -> None:
     """The change rows as a table: deal, its people and product, ``values``, the detail and a link to the
     drill-down for deals still open."""
-    links = pipeline.deal_links(rows["opportunity_id"], filters).where(rows["opportunity_id"].isin(open_ids))
+    still_open = open_ids.get_indexer(rows["opportunity_id"].to_numpy(dtype=object)) >= 0
+    links = pipeline.deal_links(rows["opportunity_id"], filters).where(still_open)
     table = whole_amounts(rows, values).assign(link=links)
     if not table["detail"].astype(str).str.strip().ne("").any():
         table = table.drop(columns="detail")
