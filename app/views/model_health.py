@@ -23,8 +23,9 @@ from app.services.store import (
     shap_values,
 )
 
-# Streamlit rounds a percent column to its step: 0.1 showed a 0.66 base rate as "70%"; 0.001 shows "66.0%".
-PERCENT = {"format": "percent", "step": 0.001}
+# rates x 100 shown rounded to a tenth: Streamlit's "percent" format with a step cuts the digits off
+# (0.53658 read 53.6%), without one it shows as many as the number has
+PERCENT = {"format": "%.1f%%"}
 
 run = require_run(run_state())
 metadata = run.metadata
@@ -101,7 +102,7 @@ else:
     charts.show(charts.backtest_metrics_chart(table))
     with st.expander("All backtest metrics"):
         st.dataframe(
-            table,
+            table.assign(base_rate=table["base_rate"].astype(float) * 100),
             hide_index=True,
             width="stretch",
             column_config={"base_rate": st.column_config.NumberColumn("Base rate", **PERCENT)},
@@ -117,7 +118,9 @@ else:
                 "group far outside it is where the model was wrong, such as a cohort unlike any before it."
             )
             st.dataframe(
-                by_age,
+                by_age.assign(
+                    mean_predicted=by_age["mean_predicted"] * 100, observed_rate=by_age["observed_rate"] * 100
+                ),
                 hide_index=True,
                 width="stretch",
                 column_config={

@@ -22,7 +22,8 @@ from app.services.store import (
 )
 from core.diagnostics.win_rates import change_sentence
 
-PERCENT = {"format": "percent", "step": 0.01}
+# a rate x 100 shown rounded: Streamlit's "percent" format with a step cuts the digits off (30 of 43 read 69%)
+PERCENT = {"format": "%.0f%%"}
 
 run = require_run(run_state())
 money = Money(run.metadata.currency)
@@ -140,10 +141,11 @@ else:
         )
         st.dataframe(
             latest_rows.assign(
+                win_rate=latest_rows["win_rate"] * 100,
                 likely=[
                     f"{percent(lo)} - {percent(hi)}"
                     for lo, hi in zip(latest_rows["low"], latest_rows["high"], strict=True)
-                ]
+                ],
             )[
                 [
                     "segment",
