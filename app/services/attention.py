@@ -170,6 +170,15 @@ def summary_sentence(chosen: Plan, money: Money) -> str:
     )
 
 
+def nothing_winnable_this_quarter(predictions: pd.DataFrame, names: list[str]) -> bool:
+    """True when the live deals of ``names`` have no chance at all of being won in the as-of quarter (an
+    as-of date on the quarter's last day): the plan is empty for that reason, not for want of hours."""
+    live = predictions[predictions["manager"].astype(str).isin(names) & ~predictions["stale"].astype(bool)]
+    if "scored" in live:
+        live = live[live["scored"].astype(bool)]
+    return bool(len(live)) and not live["p_close_in_quarter"].fillna(0.0).gt(0).any()
+
+
 def unplanned(predictions: pd.DataFrame, chosen: Plan) -> tuple[int, float]:
     """Live deals of the shown managers left with no hours at all (a manager given none, such as the reps
     without a manager, "Unknown"): how many and their value in play this quarter."""

@@ -4,6 +4,7 @@ reviews cover against the top-of-list approach with the same hours, hours editab
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app.components.format import TABLE_PLACEHOLDER, Money, account_names, md, whole_amounts
@@ -95,6 +96,19 @@ cols[3].metric(
     help="Review hours planned.",
 )
 st.markdown(md(attention.summary_sentence(plan, money)))
+if attention.nothing_winnable_this_quarter(run.predictions, shown):
+    as_of = pd.Timestamp(run.metadata.as_of)
+    headline = pipeline.headline_quarter(as_of)
+    lead = (
+        f" The Overview and the Forecast lead with {headline.label}; this plan is the batch step's, made for "
+        "the as-of quarter."
+        if headline.is_next
+        else ""
+    )
+    st.info(
+        f"No live deal here can still be won in Q{as_of.quarter} {as_of.year}, the quarter of the as-of date "
+        f"({as_of:%Y-%m-%d}), so no review this week changes that quarter and the plan is empty.{lead}"
+    )
 idle, idle_value = attention.unplanned(run.predictions, plan)
 if idle:
     st.caption(

@@ -15,6 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from app.components.format import Money
 from core.diagnostics.attention import attention_plan
+from core.export import csv_bytes, parquet_bytes
+from core.outputs import METADATA_FILE, PREDICTIONS, PREDICTIONS_FILE, decimals, fast_file
+from tests.app.views.conftest import add_diagnostics
 
 money = Money("USD")  # the fixture runs are in USD
 MAIN = str(Path(__file__).resolve().parents[3] / "app" / "main.py")
@@ -97,3 +100,28 @@ def test_a_run_without_the_plan_says_which_command_writes_it(
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     at = _page()
     assert at.info[0].value.startswith("This week's attention plan (attention_plan.csv) is not in this run")
+
+
+def test_a_quarter_no_deal_can_still_be_won_in_says_why_the_plan_is_empty(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An as-of date on its quarter's last day (MavenTech's 2017-12-31) leaves every live deal no chance
+    this quarter: the batch plan is empty, and the page says that is why rather than showing $0 bare."""
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    predictions = pd.read_parquet(out / fast_file(PREDICTIONS_FILE))
+    predictions["p_close_in_quarter"] = predictions["p_close_in_quarter"].where(
+        predictions["p_close_in_quarter"].isna(), 0.0
+    )
+    (out / fast_file(PREDICTIONS_FILE)).write_bytes(parquet_bytes(predictions, decimals(PREDICTIONS)))
+    (out / PREDICTIONS_FILE).write_bytes(csv_bytes(predictions, decimals(PREDICTIONS)))
+    metadata = json.loads((out / METADATA_FILE).read_text())
+    (out / METADATA_FILE).write_text(json.dumps({**metadata, "run_id": f"{metadata['run_id']}-quarter-over"}))
+    add_diagnostics(out)
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = _page()
+    assert _metrics(at)["Deals to review"] == "0"
+    as_of = pd.Timestamp(metadata["as_of"])
+    note = next(i.value for i in at.info if "can still be won" in i.value)
+    assert f"Q{as_of.quarter} {as_of.year}, the quarter of the as-of date ({as_of:%Y-%m-%d})" in note
+    assert "the plan is empty" in note
