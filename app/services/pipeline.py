@@ -18,9 +18,9 @@ from app.filters import (
     DealFilters,
     filters_query,
 )
+from core.forecast.periods import NEAR_QUARTER_END_DAYS  # the attention plan's quarter follows it too
 from core.risk import UNSCORED_TIER  # the batch step's tier of the deals it does not score
 
-NEAR_QUARTER_END_DAYS = 14
 SEARCH_COLUMNS = ("opportunity_id", "account", "sales_agent", "manager", "product")
 
 

@@ -2,7 +2,8 @@
 optimisation under each manager's hours, set beside the greedy top-N list with the same hours.
 
 Only the model's own quantities enter. A deal is worth reviewing by its **quarter value in play**,
-``deal_value x q x (1 - q)`` with ``q`` its chance of being won this quarter (``p_close_in_quarter``): the
+``deal_value x q x (1 - q)`` with ``q`` its chance of being won in the quarter the team works on
+(``p_close_in_quarter``; ``p_close_next_quarter`` in a quarter's last two weeks, as the app's headline): the
 money whose quarter outcome is still open, largest for a coin-flip deal and zero for one that is as good as
 won or lost (no uplift is assumed: the plan covers as much open money as the hours allow). Stale and
 unscored deals have ``q = 0`` and are not planned (stale ones are cleaned up, not reviewed). A review takes
@@ -37,6 +38,7 @@ class AttentionPlan:
 
     plan: pd.DataFrame
     managers: pd.DataFrame  # manager, capacity_hours, hours_used, objective, greedy_objective, greedy_deals
+    chance: str = "p_close_in_quarter"  # the predictions' column whose quarter the plan works for
 
     def summary(self) -> dict:
         """``attention_plan`` in the metadata."""
@@ -46,16 +48,18 @@ class AttentionPlan:
             "greedy_objective": round(float(self.managers["greedy_objective"].sum()), 2),
             "review_hours": dict(REVIEW_HOURS),
             "max_hours_per_deal": MAX_HOURS_PER_DEAL,
-            "method": "0-1 knapsack per manager (HiGHS via scipy.optimize.milp, exact): maximise the quarter "
-            "value in play (deal value x q x (1 - q), q = chance of being won this quarter) of the deals "
-            "reviewed within the manager's hours; review hours by risk tier",
+            "chance": self.chance,
+            "method": "0-1 knapsack per manager (HiGHS via scipy.optimize.milp, exact): maximise the "
+            "quarter value in play (deal value x q x (1 - q), q = the chance named by 'chance': this "
+            "quarter, or the next in a quarter's last two weeks) of the deals reviewed within the "
+            "manager's hours; review hours by risk tier",
         }
 
 
-def candidates(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Deals worth a review: live (not stale), scored, some chance this quarter; with their value in play
-    (``objective``) and review ``hours``."""
-    q = predictions["p_close_in_quarter"].astype(float)
+def candidates(predictions: pd.DataFrame, chance: str = "p_close_in_quarter") -> pd.DataFrame:
+    """Deals worth a review: live (not stale), scored, some chance in the quarter (column ``chance``); with
+    their value in play (``objective``) and review ``hours``."""
+    q = predictions[chance].astype(float)
     scored = predictions["scored"].astype(bool) if "scored" in predictions else True
     live = ~predictions["stale"].astype(bool) & scored & (q > 0)
     deals = predictions.loc[live, ["manager", "opportunity_id", "risk_tier"]].copy()
@@ -103,11 +107,13 @@ def greedy_reviews(hours: np.ndarray, capacity: float) -> np.ndarray:
     return np.cumsum(hours) <= capacity + 1e-9
 
 
-def attention_plan(predictions: pd.DataFrame, capacity: dict[str, float] | None = None) -> AttentionPlan:
+def attention_plan(
+    predictions: pd.DataFrame, capacity: dict[str, float] | None = None, chance: str = "p_close_in_quarter"
+) -> AttentionPlan:
     """The plan for every manager with open deals (hours from ``capacity``, else ``DEFAULT_MANAGER_HOURS``).
     Deals whose rep has no known manager ("Unknown") get no hours unless ``capacity`` names them: nobody
     would review them."""
-    deals = candidates(predictions)
+    deals = candidates(predictions, chance)
     capacity = {UNKNOWN: 0.0, **(capacity or {})}
     managers = sorted(set(predictions["manager"].astype(str)))
     plans, rows = [], []
@@ -130,4 +136,4 @@ def attention_plan(predictions: pd.DataFrame, capacity: dict[str, float] | None 
         )
     plan = pd.concat(plans, ignore_index=True) if plans else deals.iloc[:0]
     plan = plan[["manager", "opportunity_id", "hours", "objective"]].reset_index(drop=True)
-    return AttentionPlan(plan, pd.DataFrame(rows))
+    return AttentionPlan(plan, pd.DataFrame(rows), chance)

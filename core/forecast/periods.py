@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+NEAR_QUARTER_END_DAYS = 14  # with fewer days of the quarter left, the quarter a leader works on is the next
 WEEKS_AHEAD = 13
 MONTHS_AHEAD = 6
 QUARTERS_AHEAD = 2
@@ -76,3 +77,10 @@ def build_calendar(as_of: pd.Timestamp) -> ForecastCalendar:
     ends = periods["period_end"].map(lambda d: (d - as_of).days).to_numpy()
     membership = ((first[None, :] >= starts[:, None]) & (last[None, :] <= ends[:, None])).astype(np.float64)
     return ForecastCalendar(as_of, periods, first, last, month_codes, membership)
+
+
+def headline_chance(as_of: pd.Timestamp) -> str:
+    """The predictions' column of the quarter a leader works on at ``as_of``: ``p_close_in_quarter``, or
+    ``p_close_next_quarter`` when fewer than ``NEAR_QUARTER_END_DAYS`` days of the quarter remain."""
+    days_left = (as_of.to_period("Q").end_time.normalize() - as_of).days
+    return "p_close_next_quarter" if days_left < NEAR_QUARTER_END_DAYS else "p_close_in_quarter"

@@ -27,6 +27,7 @@ from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import SEGMENT_TYPES, forecast_revenue
 from core.forecast.new_deals import creation_summary, quarter_actuals
+from core.forecast.periods import headline_chance
 from core.forecast.seasonality import QuarterSeasonality
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
@@ -168,7 +169,7 @@ def build_outputs(
         changes, summary = _changes(crm, compare_to, seed)
     quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
     with progress.step("diagnostics", "win rates, their change, rep consistency and the attention plan"):
-        plan = attention_plan(scored.predictions, attention_hours)
+        plan = attention_plan(scored.predictions, attention_hours, headline_chance(crm.as_of))
         tables = {
             WIN_RATES_FILE: (win_rates(crm.deals, crm.as_of), WIN_RATES),
             WIN_RATE_CHANGE_FILE: (win_rate_change(crm.deals, crm.as_of), WIN_RATE_CHANGE),

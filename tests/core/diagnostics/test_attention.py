@@ -73,3 +73,18 @@ def test_each_manager_keeps_to_their_hours_and_reviews_only_their_deals() -> Non
     assert summary["capacity_hours"] == {"Ann": 5.0, "Bob": 6.0, "Unknown": 0.0}
     more = attention_plan(predictions, {"Ann": 8.0}).summary()["objective"]
     assert more >= summary["objective"]
+
+
+def test_in_a_quarters_last_two_weeks_the_plan_works_for_the_next_quarter() -> None:
+    """A bug: on MavenTech's as-of date (2017-12-31, a quarter's last day) every deal's chance this quarter
+    was 0, so the plan chose nothing; the plan follows the app's headline quarter."""
+    from core.forecast.periods import headline_chance
+
+    assert headline_chance(pd.Timestamp("2017-12-31")) == "p_close_next_quarter"
+    assert headline_chance(pd.Timestamp("2017-12-17")) == "p_close_in_quarter"  # 14 days left
+    predictions = _predictions().assign(
+        p_close_next_quarter=lambda d: d["p_close_in_quarter"], p_close_in_quarter=0.0
+    )
+    assert attention_plan(predictions).plan.empty
+    plan = attention_plan(predictions, chance="p_close_next_quarter")
+    assert len(plan.plan) > 0 and plan.summary()["chance"] == "p_close_next_quarter"
