@@ -96,7 +96,10 @@ cols[3].metric(
     help="Review hours planned.",
 )
 st.markdown(md(attention.summary_sentence(plan, money)))
-if attention.nothing_winnable_this_quarter(run.predictions, shown):
+# a plan made for the as-of quarter (runs before the plan followed the headline quarter) on its last day
+if recorded.get("chance", "p_close_in_quarter") == "p_close_in_quarter" and (
+    attention.nothing_winnable_this_quarter(run.predictions, shown)
+):
     as_of = pd.Timestamp(run.metadata.as_of)
     headline = pipeline.headline_quarter(as_of)
     lead = (

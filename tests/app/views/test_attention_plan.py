@@ -125,3 +125,24 @@ def test_a_quarter_no_deal_can_still_be_won_in_says_why_the_plan_is_empty(
     note = next(i.value for i in at.info if "can still be won" in i.value)
     assert f"Q{as_of.quarter} {as_of.year}, the quarter of the as-of date ({as_of:%Y-%m-%d})" in note
     assert "the plan is empty" in note
+
+
+def test_a_plan_for_the_next_quarter_does_not_say_the_as_of_quarter_is_over(
+    fixture_outputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch step that planned on the next quarter (metadata ``chance``) is not told its plan is empty."""
+    out = tmp_path / "out"
+    shutil.copytree(fixture_outputs, out)
+    predictions = pd.read_parquet(out / fast_file(PREDICTIONS_FILE))
+    predictions["p_close_in_quarter"] = predictions["p_close_in_quarter"].where(
+        predictions["p_close_in_quarter"].isna(), 0.0
+    )
+    (out / fast_file(PREDICTIONS_FILE)).write_bytes(parquet_bytes(predictions, decimals(PREDICTIONS)))
+    (out / PREDICTIONS_FILE).write_bytes(csv_bytes(predictions, decimals(PREDICTIONS)))
+    add_diagnostics(out)
+    metadata = json.loads((out / METADATA_FILE).read_text())
+    metadata["attention_plan"]["chance"] = "p_close_next_quarter"
+    (out / METADATA_FILE).write_text(json.dumps({**metadata, "run_id": f"{metadata['run_id']}-next"}))
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = _page()
+    assert not any("can still be won" in i.value for i in at.info)
