@@ -289,7 +289,8 @@ with st.expander("For analysts: how these figures are computed"):
     st.caption(
         "Likely range: Wilson score interval at 90%. Moved beyond chance: two-sided Fisher exact test "
         "against the quarter before, p < 0.1. Why it moved: shift-share split with mean shares and rates "
-        "(mix = share change x mean rate, rate = rate change x mean share), exact per segment type; the "
+        "(mix = share change x the segment's mean rate less the team's, rate = rate change x mean share), "
+        "exact per segment type; the "
         "sentence's test is a two-proportion z-test on the team. Swing: standard deviation of the "
         "quarterly win rates; by chance: the binomial standard deviation at each quarter's volume with "
         "the rep's rate shrunk toward the team's by 20 deals."

@@ -34,15 +34,22 @@ def wilson(won: np.ndarray, closed: np.ndarray, z: float = Z) -> tuple[np.ndarra
     return np.minimum(centre - half, p), np.maximum(centre + half, p)
 
 
+def _first_incomplete(as_of: pd.Timestamp) -> pd.Period:
+    """The first quarter not complete at ``as_of``: the one holding it, or the next when ``as_of`` is its
+    last day."""
+    quarter = as_of.to_period("Q")
+    return quarter + 1 if as_of.normalize() == quarter.end_time.normalize() else quarter
+
+
 def closed_deals(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Deals closed in the last ``QUARTERS`` complete quarters before ``as_of`` (and after the quarter the
     export begins in, when it begins mid-quarter: that quarter holds only its quickest deals) with their
     quarter, value, size band and cycle days."""
-    first = (as_of.to_period("Q") - QUARTERS).start_time.normalize()
+    first = (_first_incomplete(as_of) - QUARTERS).start_time.normalize()
     started = deals["engage_date"].min()
     if pd.notna(started) and started > started.to_period("Q").start_time:  # the export begins mid-quarter
         first = max(first, (started.to_period("Q") + 1).start_time.normalize())
-    end = as_of.to_period("Q").start_time.normalize()
+    end = _first_incomplete(as_of).start_time.normalize()
     closed = deals[deals["close_date"].notna() & (deals["close_date"] >= first) & (deals["close_date"] < end)]
     closed = closed[~closed["is_open"]]
     value = deal_values(closed, deals)["deal_value"].where(~closed["is_won"], closed["close_value"])
@@ -141,12 +148,14 @@ def win_rate_change(
 ) -> pd.DataFrame:
     """win_rate_change.csv: the change in the whole team's win rate between two quarters of close (default
     the last two complete ones), split per segment of each segment type into a mix effect (the segment's share
-    of closed deals moved) and a rate effect (its own win rate moved): with shares s and rates r,
-    ``mix = (s1 - s0)(r0 + r1)/2`` and ``rate = (r1 - r0)(s0 + s1)/2``, which add up over a segment type's
-    segments to the total change exactly. A segment closed in one quarter only keeps its one rate (rate
-    effect 0)."""
+    of closed deals moved) and a rate effect (its own win rate moved): with shares s, rates r and the team's
+    rates R, ``mix = (s1 - s0)((r0 + r1)/2 - (R0 + R1)/2)`` and ``rate = (r1 - r0)(s0 + s1)/2``, which add up
+    over a segment type's
+    segments to the total change exactly (the team's mean rate, subtracted in the mix, multiplies shares
+    that sum to 0): a segment growing its share adds to the rate only when it wins more than the team. A
+    segment closed in one quarter only keeps its one rate (rate effect 0)."""
     closed = closed_deals(deals, as_of)
-    last = as_of.to_period("Q") - 1
+    last = _first_incomplete(as_of) - 1
     after = after if after is not None else last.start_time.normalize()
     before = before if before is not None else (last - 1).start_time.normalize()
     rows = []
@@ -169,6 +178,7 @@ def win_rate_change(
             r0 = table["sum_before"] / table["size_before"]
             r1 = table["sum_after"] / table["size_after"]
         r0, r1 = r0.fillna(r1), r1.fillna(r0)
+        team = (table["sum_before"].sum() / n0 + table["sum_after"].sum() / n1) / 2
         frame = pd.DataFrame(
             {
                 "segment_type": segment_type,
@@ -183,7 +193,7 @@ def win_rate_change(
                 "share_after": s1.to_numpy(),
                 "rate_before": r0.to_numpy(),
                 "rate_after": r1.to_numpy(),
-                "mix_effect": ((s1 - s0) * (r0 + r1) / 2).to_numpy(),
+                "mix_effect": ((s1 - s0) * ((r0 + r1) / 2 - team)).to_numpy(),
                 "rate_effect": ((r1 - r0) * (s0 + s1) / 2).to_numpy(),
             }
         )

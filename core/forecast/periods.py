@@ -79,8 +79,15 @@ def build_calendar(as_of: pd.Timestamp) -> ForecastCalendar:
     return ForecastCalendar(as_of, periods, first, last, month_codes, membership)
 
 
+def headline_quarter(as_of: pd.Timestamp) -> pd.Period:
+    """The quarter a leader works on at ``as_of``: the one holding it, or the next when fewer than
+    ``NEAR_QUARTER_END_DAYS`` days of it remain."""
+    quarter = as_of.to_period("Q")
+    days_left = (quarter.end_time.normalize() - as_of).days
+    return quarter + 1 if days_left < NEAR_QUARTER_END_DAYS else quarter
+
+
 def headline_chance(as_of: pd.Timestamp) -> str:
-    """The predictions' column of the quarter a leader works on at ``as_of``: ``p_close_in_quarter``, or
-    ``p_close_next_quarter`` when fewer than ``NEAR_QUARTER_END_DAYS`` days of the quarter remain."""
-    days_left = (as_of.to_period("Q").end_time.normalize() - as_of).days
-    return "p_close_next_quarter" if days_left < NEAR_QUARTER_END_DAYS else "p_close_in_quarter"
+    """The predictions' column of :func:`headline_quarter`: ``p_close_in_quarter`` or
+    ``p_close_next_quarter``."""
+    return "p_close_in_quarter" if headline_quarter(as_of) == as_of.to_period("Q") else "p_close_next_quarter"

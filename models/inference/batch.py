@@ -27,7 +27,7 @@ from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import SEGMENT_TYPES, forecast_revenue
 from core.forecast.new_deals import creation_summary, quarter_actuals
-from core.forecast.periods import headline_chance
+from core.forecast.periods import headline_chance, headline_quarter
 from core.forecast.seasonality import QuarterSeasonality
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
@@ -221,7 +221,7 @@ COMPARE_DAYS = 7  # --compare-to defaults to a week before the as-of date
 def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[pd.DataFrame, dict]:
     """pipeline_changes.csv and its metadata: the compare date, the open pipeline at both ends (they add up
     with the changes to the cent), per change type the deals and value, what the changes rest on, and how the
-    as-of quarter's forecast moved (``quarter``: replayed the same way at both dates)."""
+    headline quarter's forecast moved (``quarter``: replayed the same way at both dates)."""
     compare = compare_to if compare_to is not None else crm.as_of - pd.Timedelta(days=COMPARE_DAYS)
     if compare >= crm.as_of:
         raise UsageError(f"--compare-to {compare:%Y-%m-%d} is not before the as-of date {crm.as_of:%Y-%m-%d}")
@@ -230,7 +230,7 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[
         compare = first - pd.Timedelta(days=1) if pd.notna(first) else crm.as_of - pd.Timedelta(days=1)
     found = pipeline_changes(crm, compare, crm.as_of)
     moved = found.rows.groupby("change_type", sort=False)["value_change"]
-    quarter_start = crm.as_of.to_period("Q").start_time.normalize()
+    quarter_start = headline_quarter(crm.as_of).start_time.normalize()  # as the app's headline
     memo: dict = {}
     outlooks = {
         name: _quarter_outlook(model_free_forecast(crm, date, seed, memo, grid=True), quarter_start)
@@ -252,7 +252,7 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[
         },
         "quarter": {
             "period_start": f"{quarter_start:%Y-%m-%d}",
-            "method": "the as-of quarter's whole-period forecast replayed at both dates the same way "
+            "method": "the headline quarter's whole-period forecast replayed at both dates the same way "
             "(model-free win chances from the time-to-close curves, as the track record), so the move is "
             "like for like; the model's own forecast is forecast.csv's",
             **outlooks,

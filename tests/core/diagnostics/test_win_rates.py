@@ -39,7 +39,8 @@ def test_maventech_win_rates_by_quarter_and_region_and_a_split_that_adds_up(mave
     teams = pd.read_csv(maventech_dir / "sales_teams.csv")
     raw = raw[raw["deal_stage"].isin(["Won", "Lost"])].merge(teams, on="sales_agent", how="left")
     raw["quarter"] = raw["close_date"].dt.to_period("Q").dt.start_time
-    raw = raw[raw["quarter"] < pd.Timestamp("2017-10-01")]  # 2017 Q4 holds the as-of date: not complete
+    # the as-of date, 2017-12-31, is the last day of 2017 Q4: Q4 is complete and counts
+    raw = raw[raw["quarter"] < pd.Timestamp("2018-01-01")]
     mine = raw.groupby(["regional_office", "quarter"])["deal_stage"].agg(
         closed="size", won=lambda s: int(s.eq("Won").sum())
     )
@@ -48,7 +49,7 @@ def test_maventech_win_rates_by_quarter_and_region_and_a_split_that_adds_up(mave
     np.testing.assert_allclose(theirs["win_rate"], mine["won"] / mine["closed"])
     team = table[table["segment_type"].eq("all")].set_index("period_start")["win_rate"]
     change = win_rate_change(crm.deals, crm.as_of)
-    expected = team[pd.Timestamp("2017-07-01")] - team[pd.Timestamp("2017-04-01")]
+    expected = team[pd.Timestamp("2017-10-01")] - team[pd.Timestamp("2017-07-01")]
     sums = change.groupby("segment_type")[["mix_effect", "rate_effect"]].sum().sum(axis=1)
     assert (sums - expected).abs().max() < 1e-9
     assert (change["total_change"] - change["mix_effect"] - change["rate_effect"]).abs().max() < 1e-12
@@ -141,3 +142,36 @@ def test_stage_conversion_counts_each_closed_deals_furthest_stage() -> None:
     assert table["won"].tolist() == [2, 2, 1]
     assert table.loc["Proposal", "conversion"] == pytest.approx(1 / 3)
     assert stage_conversion(deals, None, order, as_of).empty
+
+
+def test_a_segment_that_grows_its_share_raises_the_rate_only_if_it_wins_more_than_the_team() -> None:
+    """A bug: the mix effect was the share change times the segment's own rate, so a segment of weak deals
+    that grew 'raised the team's win rate'. Two quarters, rates unchanged within each region: the weak
+    region's growth lowers the team's rate, and the strong one's shrinking does too."""
+    as_of = pd.Timestamp("2026-06-30")  # the last day of Q2: Q2 is complete
+    rows = []
+    for quarter, (strong, weak) in (("2026-02-15", (60, 40)), ("2026-05-15", (40, 60))):
+        for region, n, rate in (("Strong", strong, 0.8), ("Weak", weak, 0.2)):
+            won = int(n * rate)
+            rows += [(region, quarter, i < won) for i in range(n)]
+    deals = pd.DataFrame(rows, columns=["regional_office", "close_date", "is_won"])
+    deals = deals.assign(
+        opportunity_id=[f"D{i}" for i in range(len(deals))],
+        close_date=pd.to_datetime(deals["close_date"]),
+        engage_date=pd.Timestamp("2025-10-01"),
+        is_open=False,
+        close_value=100.0,
+        amount=100.0,
+        list_price=np.nan,
+        manager="M",
+        sales_agent="R",
+        product="P",
+        sector="S",
+    )
+    change = win_rate_change(deals, as_of)
+    regions = change[change["segment_type"].eq("regional_office")].set_index("segment")
+    assert regions["rate_effect"].abs().max() < 1e-12  # no region's own rate moved
+    assert regions.loc["Weak", "mix_effect"] < 0 and regions.loc["Strong", "mix_effect"] < 0
+    # team 0.56 -> 0.44: -0.12 in all, half each
+    assert regions["total_change"].sum() == pytest.approx(-0.12)
+    assert regions.loc["Weak", "mix_effect"] == pytest.approx(-0.06)

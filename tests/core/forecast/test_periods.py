@@ -46,3 +46,15 @@ def test_mid_month_slices_split_at_weeks_and_months() -> None:
         days = (calendar.slice_last - calendar.slice_first + 1)[calendar.membership[row] > 0].sum()
         start = (calendar.periods.loc[row, "period_start"] - pd.Timestamp("2024-03-13")).days
         assert days == (7 if start > 0 else 4)
+
+
+def test_the_headline_quarter_is_the_next_one_in_a_quarters_last_two_weeks() -> None:
+    """The quarter the app leads with, the attention plan works for and What Changed replays: MavenTech's
+    as-of date, 2017-12-31, leads with 2018 Q1."""
+    from core.forecast.periods import headline_chance, headline_quarter
+
+    assert str(headline_quarter(pd.Timestamp("2017-12-31"))) == "2018Q1"
+    assert str(headline_quarter(pd.Timestamp("2017-12-18"))) == "2018Q1"  # 13 days left
+    assert str(headline_quarter(pd.Timestamp("2017-12-17"))) == "2017Q4"  # 14 days left
+    assert headline_chance(pd.Timestamp("2017-12-31")) == "p_close_next_quarter"
+    assert headline_chance(pd.Timestamp("2017-11-30")) == "p_close_in_quarter"
