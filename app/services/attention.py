@@ -21,7 +21,7 @@ from core.data.contract import UNKNOWN
 from core.diagnostics.attention import DEFAULT_MANAGER_HOURS, attention_plan, candidates
 
 PLAN_COLUMNS = ["manager", "opportunity_id", "hours", "objective"]  # attention_plan.csv's
-DEAL_COLUMNS = ["account", "sales_agent", "deal_value", "p_close_in_quarter", "win_probability", "risk_tier"]
+DEAL_COLUMNS = ["account", "sales_agent", "deal_value", "quarter_chance", "win_probability", "risk_tier"]
 HOURS_STEP = 0.25  # the smallest review (Low priority) takes a quarter of an hour
 
 
@@ -62,10 +62,12 @@ def ignored_filters(filters: DealFilters) -> list[str]:
 
 
 @st.cache_data(show_spinner="Planning the review hours...", max_entries=256)
-def _manager_plan(run_id: str, manager: str, hours: float, _deals: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def _manager_plan(
+    run_id: str, manager: str, hours: float, _deals: pd.DataFrame, chance: str = "p_close_in_quarter"
+) -> tuple[pd.DataFrame, dict]:
     """core.diagnostics.attention.attention_plan for one manager's open deals and hours (cached on the run,
     the manager and the hours): the chosen reviews and the manager's summary row."""
-    planned = attention_plan(_deals, {manager: hours})
+    planned = attention_plan(_deals, {manager: hours}, chance)
     row = planned.managers[planned.managers["manager"].eq(manager)].iloc[0].to_dict()
     return planned.plan, row
 
@@ -101,14 +103,16 @@ def plan(
     hours: dict[str, float],
     recorded_hours: dict[str, float],
     batch_plan: pd.DataFrame | None,
+    chance: str = "p_close_in_quarter",
 ) -> Plan:
     """The plan for the managers in ``hours`` (manager -> hours typed in): a manager whose hours equal the
     batch step's (``recorded_hours``) keeps attention_plan.csv's rows; any other is re-planned here. The
-    top-of-list comparison is always computed (the file holds only its total)."""
+    top-of-list comparison is always computed (the file holds only its total). ``chance``: the quarter the
+    batch step planned for (metadata ``attention_plan.chance``), which a re-plan keeps."""
     reviews, rows = [], []
     for manager, available in hours.items():
         deals = predictions[predictions["manager"].astype(str).eq(manager)]
-        chosen, row = _manager_plan(run_id, manager, float(available), deals)
+        chosen, row = _manager_plan(run_id, manager, float(available), deals, chance)
         as_batch = batch_plan is not None and float(available) == recorded_hours.get(manager)
         if as_batch:
             chosen = batch_plan.loc[batch_plan["manager"].eq(manager), PLAN_COLUMNS]
@@ -126,11 +130,14 @@ def plan(
     return Plan(chosen_rows[PLAN_COLUMNS].reset_index(drop=True), summary)
 
 
-def review_table(reviews: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """The chosen reviews with each deal's account, rep, stage, value, chance this quarter, win probability
-    and risk tier; per manager, most value in play first."""
+def review_table(
+    reviews: pd.DataFrame, predictions: pd.DataFrame, chance: str = "p_close_in_quarter"
+) -> pd.DataFrame:
+    """The chosen reviews with each deal's account, rep, stage, value, chance in the planned quarter
+    (``quarter_chance``, from the column ``chance``), win probability and risk tier; per manager, most value
+    in play first."""
     facts = predictions.set_index("opportunity_id")
-    facts = facts.assign(stage_name=crm_stage(predictions).to_numpy())
+    facts = facts.assign(stage_name=crm_stage(predictions).to_numpy(), quarter_chance=facts[chance])
     columns = [c for c in [*DEAL_COLUMNS, "stage_name"] if c in facts.columns]
     table = reviews.join(facts[columns], on="opportunity_id")
     return table.sort_values(
@@ -144,7 +151,7 @@ def plan_csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False)
 
 
-def summary_sentence(chosen: Plan, money: Money) -> str:
+def summary_sentence(chosen: Plan, money: Money, when: str = "this quarter") -> str:
     """The plan against the top-of-list approach in one sentence (plain text; the page escapes it): "With
     Marty Kiesel's 6 hours, the plan reviews 14 deals covering $14,495 of value in play this quarter; the
     top-of-list approach covers $9,369 with the same hours ($5,127 less)."."""
@@ -166,7 +173,7 @@ def summary_sentence(chosen: Plan, money: Money) -> str:
     who = f"{staffed['manager'].iloc[0]}'s" if n == 1 else f"the {n} managers'"
     return (
         f"With {who} {hours}, the plan reviews {deals:,} deal{'s' if deals != 1 else ''} covering "
-        f"{plan_text} of value in play this quarter; {compare}."
+        f"{plan_text} of value in play {when}; {compare}."
     )
 
 
@@ -179,9 +186,11 @@ def nothing_winnable_this_quarter(predictions: pd.DataFrame, names: list[str]) -
     return bool(len(live)) and not live["p_close_in_quarter"].fillna(0.0).gt(0).any()
 
 
-def unplanned(predictions: pd.DataFrame, chosen: Plan) -> tuple[int, float]:
+def unplanned(
+    predictions: pd.DataFrame, chosen: Plan, chance: str = "p_close_in_quarter"
+) -> tuple[int, float]:
     """Live deals of the shown managers left with no hours at all (a manager given none, such as the reps
     without a manager, "Unknown"): how many and their value in play this quarter."""
     idle = chosen.managers.loc[chosen.managers["capacity_hours"].le(0), "manager"]
-    deals = candidates(predictions[predictions["manager"].astype(str).isin(idle)])
+    deals = candidates(predictions[predictions["manager"].astype(str).isin(idle)], chance)
     return len(deals), float(deals["objective"].sum())

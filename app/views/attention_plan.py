@@ -20,6 +20,8 @@ money = Money(run.metadata.currency)
 st.title("Attention plan")
 batch_plan = attention_plan(run)
 recorded = run.metadata.attention_plan or {}
+chance = str(recorded.get("chance", "p_close_in_quarter"))  # the quarter the batch step planned for
+when = "next quarter" if chance == "p_close_next_quarter" else "this quarter"
 if batch_plan is None:
     missing_notice("This week's attention plan (attention_plan.csv)", predict_command(run.out_dir))
     st.stop()
@@ -28,8 +30,8 @@ names = attention.managers(run.predictions, recorded.get("capacity_hours") or {}
 batch_hours = attention.batch_hours(recorded, names)
 shown = attention.chosen_managers(run.predictions, names, filters)
 st.caption(
-    "Where each manager's review hours this week do the most: the deals whose outcome this quarter can "
-    "still go either way, as many as the hours allow."
+    f"Where each manager's review hours this week do the most: the deals whose outcome {when} can still "
+    "go either way, as many as the hours allow."
 )
 ignored = attention.ignored_filters(filters)
 if ignored:
@@ -76,12 +78,12 @@ hours = {manager: stored.get(manager, batch_hours[manager]) for manager in shown
 edited = [m for m in shown if hours[m] != batch_hours[m]]
 st.button("Back to the planned hours", on_click=_reset, disabled=not edited, icon=":material/undo:")
 
-plan = attention.plan(run.run_id, run.predictions, hours, batch_hours, batch_plan)
+plan = attention.plan(run.run_id, run.predictions, hours, batch_hours, batch_plan, chance)
 cols = st.columns(4)
 cols[0].metric(
     "Value in play covered",
     money(plan.objective),
-    help="Value in play this quarter of the deals the plan reviews.",
+    help=f"Value in play {when} of the deals the plan reviews.",
 )
 cols[1].metric(
     "Top-of-list approach",
@@ -95,7 +97,7 @@ cols[3].metric(
     f"{plan.managers['hours_used'].sum():,.4g} of {plan.hours:,.4g}",
     help="Review hours planned.",
 )
-st.markdown(md(attention.summary_sentence(plan, money)))
+st.markdown(md(attention.summary_sentence(plan, money, when)))
 # a plan made for the as-of quarter (runs before the plan followed the headline quarter) on its last day
 if recorded.get("chance", "p_close_in_quarter") == "p_close_in_quarter" and (
     attention.nothing_winnable_this_quarter(run.predictions, shown)
@@ -112,11 +114,11 @@ if recorded.get("chance", "p_close_in_quarter") == "p_close_in_quarter" and (
         f"No live deal here can still be won in Q{as_of.quarter} {as_of.year}, the quarter of the as-of date "
         f"({as_of:%Y-%m-%d}), so no review this week changes that quarter and the plan is empty.{lead}"
     )
-idle, idle_value = attention.unplanned(run.predictions, plan)
+idle, idle_value = attention.unplanned(run.predictions, plan, chance)
 if idle:
     st.caption(
-        f"{idle:,} live deal{'s' if idle != 1 else ''} ({md(money(idle_value))} of value in play this "
-        "quarter) belong to managers with no hours here, such as reps without a manager in the CRM: "
+        f"{idle:,} live deal{'s' if idle != 1 else ''} ({md(money(idle_value))} of value in play {when}) "
+        "belong to managers with no hours here, such as reps without a manager in the CRM: "
         "nobody's plan covers them unless you give those hours above."
     )
 if edited:
@@ -140,10 +142,10 @@ st.dataframe(
     },
 )
 
-table = attention.review_table(plan.reviews, run.predictions)
+table = attention.review_table(plan.reviews, run.predictions, chance)
 shown_table = whole_amounts(table, ["deal_value", "objective"]).assign(
     account=lambda t: account_names(t["account"]),
-    p_close_in_quarter=lambda t: t["p_close_in_quarter"] * 100,
+    quarter_chance=lambda t: t["quarter_chance"] * 100,
     win_probability=lambda t: t["win_probability"] * 100,
     link=lambda t: pipeline.deal_links(t["opportunity_id"], filters),
 )
@@ -152,17 +154,17 @@ columns = {  # what a manager reads first on the left: the deal, its value in pl
     "account": "Account",
     "sales_agent": "Rep",
     "objective": st.column_config.NumberColumn(
-        "In play this quarter",
+        f"In play {when}",
         format=money.table_format,
-        help="Value in play this quarter: deal value x chance this quarter x chance not this quarter.",
+        help=f"Value in play {when}: deal value x chance {when} x chance not {when}.",
     ),
     "hours": st.column_config.NumberColumn("Review hours", format="%g"),
-    "p_close_in_quarter": st.column_config.ProgressColumn(
-        "Chance this quarter",
+    "quarter_chance": st.column_config.ProgressColumn(
+        f"Chance {when}",
         format="%.0f%%",
         min_value=0.0,
         max_value=100.0,
-        help="Chance the deal is won this quarter.",
+        help=f"Chance the deal is won {when}.",
     ),
     "win_probability": st.column_config.NumberColumn(
         "Win probability",
@@ -209,7 +211,7 @@ st.download_button(
 review = recorded.get("review_hours") or {}
 per_tier = ", ".join(f"{tier} {hours_:g} h" for tier, hours_ in review.items())
 st.caption(
-    "Value in play this quarter = deal value x chance the deal is won this quarter x chance it is not: the "
+    f"Value in play {when} = deal value x chance the deal is won {when} x chance it is not: the "
     "money whose quarter is still open, largest for a deal that could go either way and none for one "
     "already decided (so it differs from the Overview's value in play, which takes the chance of ever "
     "winning). Stale and unscored deals are not planned. "

@@ -146,3 +146,12 @@ def test_a_plan_for_the_next_quarter_does_not_say_the_as_of_quarter_is_over(
     monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
     at = _page()
     assert not any("can still be won" in i.value for i in at.info)
+    # a re-plan keeps the batch step's quarter: the next one, where these deals can still be won
+    manager = sorted(metadata["attention_plan"]["capacity_hours"])[0]
+    at.sidebar.multiselect(key="_w_filter_managers").select(manager).run()
+    at.number_input(key=f"_w_attention_hours_{manager}").set_value(4.0).run()
+    mine = predictions[predictions["manager"].eq(manager)]
+    direct = attention_plan(mine, {manager: 4.0}, "p_close_next_quarter").managers["objective"].sum()
+    assert direct > 0 and _metrics(at)["Value in play covered"] == money(direct)
+    sentence = next(m.value for m in at.markdown if "the plan reviews" in m.value).replace("\\", "")
+    assert "of value in play next quarter" in sentence
