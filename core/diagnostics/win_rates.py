@@ -14,6 +14,8 @@ import pandas as pd
 from scipy import stats
 
 from core.forecast.forecast import deal_values
+from core.outputs import CONSISTENCY, CONVERSION, WIN_RATE_CHANGE, WIN_RATES
+from core.outputs import names as column_names
 
 Z = float(stats.norm.ppf(0.95))  # two-sided 90% interval
 QUARTERS = 8  # the last complete quarters shown
@@ -111,20 +113,7 @@ def win_rates(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(segment_types(deals))}
     table = table.assign(_st=table["segment_type"].map(order))
     table = table.sort_values(["_st", "segment", "period_start"], kind="mergesort")
-    columns = [
-        "segment_type",
-        "segment",
-        "period_start",
-        "closed",
-        "won",
-        "win_rate",
-        "low",
-        "high",
-        "changed",
-        "avg_won_value",
-        "cycle_days",
-        "velocity",
-    ]
+    columns = list(column_names(WIN_RATES))
     return table[columns].reset_index(drop=True)
 
 
@@ -199,23 +188,7 @@ def win_rate_change(
         )
         frame["total_change"] = frame["mix_effect"] + frame["rate_effect"]
         rows.append(frame)
-    columns = [
-        "segment_type",
-        "segment",
-        "period_before",
-        "period_after",
-        "closed_before",
-        "won_before",
-        "closed_after",
-        "won_after",
-        "share_before",
-        "share_after",
-        "rate_before",
-        "rate_after",
-        "mix_effect",
-        "rate_effect",
-        "total_change",
-    ]
+    columns = list(column_names(WIN_RATE_CHANGE))
     return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
 
 
@@ -280,17 +253,7 @@ def rep_consistency(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
                 "ratio": spread / chance if chance and np.isfinite(chance) and chance > 0 else np.nan,
             }
         )
-    columns = [
-        "sales_agent",
-        "manager",
-        "quarters",
-        "closed",
-        "win_rate",
-        "shrunk_win_rate",
-        "spread",
-        "chance_spread",
-        "ratio",
-    ]
+    columns = list(column_names(CONSISTENCY))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -301,7 +264,7 @@ def stage_conversion(
     ``closed_deals``) whose history reached each open stage, how many moved on (reached a later stage, or
     were won from the last one) and how many were won in the end. A deal's furthest stage is the furthest its
     history rows name (stages outside the CRM's order are left out)."""
-    columns = ["stage", "position", "reached", "moved_on", "conversion", "won", "win_rate"]
+    columns = list(column_names(CONVERSION))
     if history is None or not stage_order:
         return pd.DataFrame(columns=columns)
     closed = closed_deals(deals, as_of)
