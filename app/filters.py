@@ -64,6 +64,16 @@ class DealFilters:
     stale: str = STALE_CHOICES[0]
     include_unscored: bool = False
 
+    def not_applied(self, *names: str) -> list[str]:
+        """In words, for a page's caption: the chosen ones among the list filters ``names`` (FILTER_COLUMNS
+        keys) and a stale or unscored choice, which the page says it cannot apply."""
+        chosen = [FILTER_LABELS[name].lower() for name in names if getattr(self, name)]
+        if self.stale != STALE_CHOICES[0]:
+            chosen.append("stale deals")
+        if self.include_unscored:
+            chosen.append("unscored deals")
+        return chosen
+
     @property
     def active(self) -> bool:
         """True when any filter restricts the pipeline (beyond leaving unscored deals out)."""

@@ -52,13 +52,7 @@ def chosen_managers(predictions: pd.DataFrame, names: list[str], filters: DealFi
 
 def ignored_filters(filters: DealFilters) -> list[str]:
     """The sidebar choices a plan per manager does not follow (it plans each manager's live deals)."""
-    named = (("reps", "rep"), ("products", "product"), ("sectors", "sector"), ("tiers", "risk tier"))
-    ignored = [label for name, label in named if getattr(filters, name)]
-    if filters.stale != DealFilters().stale:
-        ignored.append("stale deals")
-    if filters.include_unscored:
-        ignored.append("unscored deals")
-    return ignored
+    return filters.not_applied("reps", "products", "sectors", "tiers")
 
 
 @st.cache_data(show_spinner="Planning the review hours...", max_entries=256)

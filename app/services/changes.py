@@ -53,13 +53,7 @@ def segment_filters(filters: DealFilters) -> DealFilters:
 
 def ignored_filters(filters: DealFilters) -> list[str]:
     """The sidebar filters the page cannot apply (in words), for its caption."""
-    named = (("sectors", "sector"), ("tiers", "risk tier"))
-    ignored = [label for name, label in named if getattr(filters, name)]
-    if filters.stale != DealFilters().stale:
-        ignored.append("stale deals")
-    if filters.include_unscored:
-        ignored.append("unscored deals")
-    return ignored
+    return filters.not_applied("sectors", "tiers")
 
 
 def filter_changes(changes: pd.DataFrame, filters: DealFilters) -> pd.DataFrame:

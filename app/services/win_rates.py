@@ -57,12 +57,7 @@ def quarter_label(day: pd.Timestamp) -> str:
 def ignored_filters(filters: DealFilters) -> list[str]:
     """The sidebar choices a closed deal cannot answer (it has no risk tier or stale flag, and was engaged),
     in words for the page's caption."""
-    ignored = ["risk tier"] if filters.tiers else []
-    if filters.stale != DealFilters().stale:
-        ignored.append("stale deals")
-    if filters.include_unscored:
-        ignored.append("unscored deals")
-    return ignored
+    return filters.not_applied("tiers")
 
 
 def teams(predictions: pd.DataFrame, consistency: pd.DataFrame | None) -> pd.DataFrame:
