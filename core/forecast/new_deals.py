@@ -95,16 +95,15 @@ def creation_summary(deals: pd.DataFrame, as_of: pd.Timestamp) -> dict:
     """``simulation.new_deals`` in the metadata: how many deals were created in the last ``RECENT_DAYS``
     and the ``RECENT_DAYS`` before (what the forecast of deals not yet created rests on), and the creation
     shock's variance."""
-    engaged = deals["engage_date"]
-    window = pd.Timedelta(days=RECENT_DAYS)
+    before = as_of - pd.Timedelta(days=RECENT_DAYS)
     return {
         "method": "deals not yet created: each deal created in the last recent_days stands for one created "
         "the same number of days after the as-of date (and every recent_days again up to the horizon), with "
         "its rep, product and value; its chance of being won in each day comes from the time-to-close "
         "curves from creation; one creation shock per simulation (mean-1 gamma, creation_variance)",
         "recent_days": RECENT_DAYS,
-        "recent_created": int(((engaged > as_of - window) & (engaged <= as_of)).sum()),
-        "previous_created": int(((engaged > as_of - 2 * window) & (engaged <= as_of - window)).sum()),
+        "recent_created": len(templates(deals, as_of)),
+        "previous_created": len(templates(deals, before)),
         "creation_variance": round(creation_variance(deals, as_of), 6),
     }
 
