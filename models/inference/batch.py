@@ -148,9 +148,10 @@ def build_outputs(
     ``compare_to`` (default a week before the as-of date) -> metadata."""
     with progress.step("train", "finding a compatible model (training one if needed)"):
         chosen = model_for_run(Path(model_dir), crm, retrain, seed, mlflow)
+    memo: dict = {}  # fit_market's past monthly forecasts, the same for What Changed's replays (exact)
     with progress.step("market", "time to close, quarter seasonality and shocks"):
         timing = fit_timing(crm.deals, crm.as_of)
-        seasonality, dependence = fit_market(crm.deals, crm.as_of, timing)
+        seasonality, dependence = fit_market(crm.deals, crm.as_of, timing, memo=memo)
     scored = _score_and_forecast(
         crm, chosen.model, timing, seasonality, dependence, simulations, seed, progress
     )
@@ -166,7 +167,7 @@ def build_outputs(
     with progress.step("track_record", "track record: each week of the last two quarters replayed (cached)"):
         accuracy = _track_record(crm, Path(model_dir), seed)
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
-        changes, summary = _changes(crm, compare_to, seed)
+        changes, summary = _changes(crm, compare_to, seed, memo)
     quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
     with progress.step("diagnostics", "win rates, their change, rep consistency and the attention plan"):
         plan = attention_plan(scored.predictions, attention_hours, headline_chance(crm.as_of))
@@ -218,7 +219,9 @@ def _track_record(crm: CRMData, model_dir: Path, seed: int) -> pd.DataFrame:
 COMPARE_DAYS = 7  # --compare-to defaults to a week before the as-of date
 
 
-def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[pd.DataFrame, dict]:
+def _changes(
+    crm: CRMData, compare_to: pd.Timestamp | None, seed: int, memo: dict
+) -> tuple[pd.DataFrame, dict]:
     """pipeline_changes.csv and its metadata: the compare date, the open pipeline at both ends (they add up
     with the changes to the cent), per change type the deals and value, what the changes rest on, and how the
     headline quarter's forecast moved (``quarter``: replayed the same way at both dates)."""
@@ -231,7 +234,6 @@ def _changes(crm: CRMData, compare_to: pd.Timestamp | None, seed: int) -> tuple[
     found = pipeline_changes(crm, compare, crm.as_of)
     moved = found.rows.groupby("change_type", sort=False)["value_change"]
     quarter_start = headline_quarter(crm.as_of).start_time.normalize()  # as the app's headline
-    memo: dict = {}
     outlooks = {
         name: _quarter_outlook(model_free_forecast(crm, date, seed, memo, grid=True), quarter_start)
         for name, date in (("then", compare), ("now", crm.as_of))
