@@ -273,10 +273,10 @@ if conversion is not None and len(conversion) and conversion["reached"].sum() > 
         column_order=["stage", "reached", "moved_on", "conversion", "won", "win_rate"],
         column_config={
             "stage": "Stage",
-            "reached": st.column_config.NumberColumn("Deals that reached it", format="%d"),
-            "moved_on": st.column_config.NumberColumn("Moved on", format="%d"),
+            "reached": st.column_config.NumberColumn("Deals that reached it", format="localized"),
+            "moved_on": st.column_config.NumberColumn("Moved on", format="localized"),
             "conversion": st.column_config.NumberColumn("Moved on (%)", format="%.0f%%"),
-            "won": st.column_config.NumberColumn("Won in the end", format="%d"),
+            "won": st.column_config.NumberColumn("Won in the end", format="localized"),
             "win_rate": st.column_config.NumberColumn("Won in the end (%)", format="%.0f%%"),
         },
     )

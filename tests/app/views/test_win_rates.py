@@ -163,3 +163,39 @@ def test_a_run_without_the_file_says_which_command_writes_it(
     at = _page()
     assert at.info[0].value.startswith("Win rates by quarter (win_rates.csv) is not in this run")
     assert at.code[0].value == f"python models/inference/predict.py --out-dir {out}"
+
+
+def test_stage_to_stage_reads_the_file_with_thousands_separated(
+    diagnostics_outputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a field history the page shows stage_conversion.csv: its sentence and table hold the file's
+    counts, and the counts are drawn with thousands separators as the sentence writes them (a bug: the
+    table read "9669" beside "9,669")."""
+    from core.export import csv_bytes, parquet_bytes
+    from core.outputs import CONVERSION, CONVERSION_FILE, METADATA_FILE, decimals, fast_file
+
+    out = tmp_path / "out"
+    shutil.copytree(diagnostics_outputs, out)
+    conversion = pd.DataFrame(
+        {
+            "stage": ["Qualify", "Discovery", "Proposal"],
+            "position": [1, 2, 3],
+            "reached": [11927, 9669, 7672],
+            "moved_on": [9669, 7672, 6231],
+            "conversion": [9669 / 11927, 7672 / 9669, 6231 / 7672],
+            "won": [6231, 6231, 6231],
+            "win_rate": [6231 / 11927, 6231 / 9669, 6231 / 7672],
+        }
+    )
+    (out / CONVERSION_FILE).write_bytes(csv_bytes(conversion, decimals(CONVERSION)))
+    (out / fast_file(CONVERSION_FILE)).write_bytes(parquet_bytes(conversion, decimals(CONVERSION)))
+    metadata = json.loads((out / METADATA_FILE).read_text())
+    (out / METADATA_FILE).write_text(json.dumps({**metadata, "run_id": f"{metadata['run_id']}-stages"}))
+    monkeypatch.setenv("REVINTEL_PREDICTIONS_DIR", str(out))
+    at = _page()
+    assert "Deals leak most at Discovery: of the 9,669 closed deals that reached it, 7,672 (79%)" in _text(at)
+    table = next(d for d in at.dataframe if "moved_on" in d.value.columns)
+    assert table.value["reached"].tolist() == [11927, 9669, 7672]
+    config = json.loads(table.proto.columns)
+    for column in ("reached", "moved_on", "won"):
+        assert config[column]["type_config"]["format"] == "localized"
