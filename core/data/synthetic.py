@@ -12,7 +12,9 @@ The generative model (documented in plan/data-spec.md) is simple enough to have 
   last day of the previous quarter with probability ``PULL_PROBABILITY`` (quarter-end seasonality).
 
 :func:`oracle_win_probability` turns that into the true probability that a deal is won *given that it is
-still open at its age on an as-of date*, which is the number a perfect model would output.
+still open at its age on an as-of date*, which is the number a perfect model would output. The world (teams,
+accounts, latent effects: ``_draw_world``) and its deals (``_draw_deals``) are drawn by helpers an oracle
+can call with the same seed.
 """
 
 from __future__ import annotations
@@ -274,22 +276,45 @@ def _quarter_end_before(dates: np.ndarray) -> np.ndarray:
     return quarter_start.astype("datetime64[D]") - np.timedelta64(1, "D")
 
 
-def generate_crm(
-    n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAULT_EXPORT_DATE
-) -> SyntheticCRM:
-    """Generate a realistic MavenTech-schema CRM export of ``n_deals`` deals, deterministic in ``seed``."""
-    if n_deals < 1:
-        raise ValueError("n_deals must be at least 1")
-    rng = np.random.default_rng(seed)
-    export = np.datetime64(export_date, "D")
-    start = export - np.timedelta64(HISTORY_DAYS, "D")
+@dataclass(frozen=True)
+class _World:
+    """The generated company: teams, accounts and every latent effect on a deal's chance (logit scale)."""
 
+    teams: pd.DataFrame
+    accounts: pd.DataFrame
+    start: np.datetime64
+    rep_skill: np.ndarray
+    rep_series: np.ndarray
+    account_effect: np.ndarray
+    product_effect: np.ndarray
+    price_z: np.ndarray
+    size_z: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Deals:
+    """Every deal's drawn facts, outcome and dates (close NaT for zombies, close_value NaN unless won)."""
+
+    agent: np.ndarray
+    product: np.ndarray
+    account: np.ndarray
+    created: np.ndarray
+    engage: np.ndarray
+    p_if_closes: np.ndarray
+    zombie: np.ndarray
+    won: np.ndarray
+    won_scale: np.ndarray
+    lost_scale: np.ndarray
+    close: np.ndarray
+    price: np.ndarray
+    close_value: np.ndarray
+
+
+def _draw_world(rng: np.random.Generator, export: np.datetime64) -> _World:
+    """Teams, accounts and latent effects: a seed's first draws, shared by the generator and its oracles."""
     teams = _sales_teams(rng)
     accounts = _accounts(rng, 85)
     n_agents, n_accounts, n_products = len(teams), len(accounts), len(PRODUCTS)
-    series_codes = pd.Categorical(PRODUCTS["series"]).codes
-
-    # latent effects (logit scale)
     rep_skill = rng.normal(0.0, 0.45, n_agents)
     rep_series = rng.normal(0.0, 0.35, (n_agents, 3))
     sector_names = np.array(SECTORS)
@@ -300,56 +325,115 @@ def generate_crm(
     product_effect = -0.15 * price_z + rng.normal(0.0, 0.1, n_products)
     log_emp = np.log(accounts["employees"].to_numpy(dtype=float))
     size_z = (log_emp - log_emp.mean()) / log_emp.std()
-
-    # deals
-    agent = rng.integers(0, n_agents, n_deals)
-    product = rng.choice(n_products, size=n_deals, p=PRODUCT_SHARE / PRODUCT_SHARE.sum())
-    account = rng.integers(0, n_accounts, n_deals)
-    created = start + _created_days(rng, n_deals).astype("timedelta64[D]")
-    engage = _next_weekday(
-        created + np.ceil(rng.exponential(ENGAGE_LAG_MEAN_DAYS, n_deals)).astype("timedelta64[D]")
+    start = export - np.timedelta64(HISTORY_DAYS, "D")
+    return _World(
+        teams, accounts, start, rep_skill, rep_series, account_effect, product_effect, price_z, size_z
     )
-    time_frac = (engage - start).astype(np.int64) / HISTORY_DAYS
 
+
+def _win_probability_if_closes(
+    world: _World, agent: np.ndarray, product: np.ndarray, account: np.ndarray, engage: np.ndarray
+) -> np.ndarray:
+    """A deal's latent ``p`` (won if it ever closes), logit-linear in rep, product, account, engage day."""
+    series_codes = pd.Categorical(PRODUCTS["series"]).codes
+    time_frac = (engage - world.start).astype(np.int64) / HISTORY_DAYS
     logit = (
         0.45
         - 0.55 * time_frac
-        + rep_skill[agent]
-        + rep_series[agent, series_codes[product]]
-        + product_effect[product]
-        + account_effect[account]
-        + 0.2 * size_z[account]
-        + 0.25 * price_z[product] * size_z[account]
+        + world.rep_skill[agent]
+        + world.rep_series[agent, series_codes[product]]
+        + world.product_effect[product]
+        + world.account_effect[account]
+        + 0.2 * world.size_z[account]
+        + 0.25 * world.price_z[product] * world.size_z[account]
     )
-    p_if_closes = 1.0 / (1.0 + np.exp(-logit))
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _duration_scales(world: _World, product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gamma scales of the won and lost engage-to-close durations (expensive products take longer)."""
+    size_factor = np.exp(0.12 * world.price_z[product])
+    return WON_MEAN_DAYS / WON_SHAPE * size_factor, LOST_MEAN_DAYS / LOST_SHAPE * size_factor
+
+
+def _engage_dates(rng: np.random.Generator, created: np.ndarray) -> np.ndarray:
+    """Engagement an exponential lag (whole days) after creation, moved off weekends."""
+    lag = np.ceil(rng.exponential(ENGAGE_LAG_MEAN_DAYS, len(created))).astype("timedelta64[D]")
+    return _next_weekday(created + lag)
+
+
+def _pulled_in(
+    close: np.ndarray, engage: np.ndarray, won: np.ndarray | bool, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quarter-end pull-in: a won close in a quarter's first days moves to the previous quarter's end
+    when ``u < PULL_PROBABILITY``. Returns the close dates and which were pulled."""
+    prev_q_end = _quarter_end_before(close)
+    pull = (
+        won
+        & ((close - prev_q_end).astype(np.int64) <= PULL_WINDOW_DAYS)
+        & (prev_q_end >= engage + np.timedelta64(1, "D"))
+        & (u < PULL_PROBABILITY)
+    )
+    return np.where(pull, prev_q_end, close), pull
+
+
+def _close_values(rng: np.random.Generator, price: np.ndarray) -> np.ndarray:
+    """A won deal's value: its list price times a lognormal discount."""
+    return np.round(price * np.exp(rng.normal(-0.03, 0.08, len(price))))
+
+
+def _draw_deals(rng: np.random.Generator, world: _World, n_deals: int) -> _Deals:
+    """Every deal of the world, drawn right after the world from the same stream."""
+    agent = rng.integers(0, len(world.teams), n_deals)
+    product = rng.choice(len(PRODUCTS), size=n_deals, p=PRODUCT_SHARE / PRODUCT_SHARE.sum())
+    account = rng.integers(0, len(world.accounts), n_deals)
+    created = world.start + _created_days(rng, n_deals).astype("timedelta64[D]")
+    engage = _engage_dates(rng, created)
+    p_if_closes = _win_probability_if_closes(world, agent, product, account, engage)
     zombie = rng.random(n_deals) < ZOMBIE_PROBABILITY
     won = (rng.random(n_deals) < p_if_closes) & ~zombie
-
-    size_factor = np.exp(0.12 * price_z[product])
-    won_scale = WON_MEAN_DAYS / WON_SHAPE * size_factor
-    lost_scale = LOST_MEAN_DAYS / LOST_SHAPE * size_factor
+    won_scale, lost_scale = _duration_scales(world, product)
     duration = np.where(
         won,
         np.ceil(rng.gamma(WON_SHAPE, won_scale)),
         np.ceil(rng.gamma(LOST_SHAPE, lost_scale)),
     ).astype(np.int64)
     duration = np.maximum(duration, 1)
-    close = engage + duration.astype("timedelta64[D]")
-    prev_q_end = _quarter_end_before(close)
-    pull = (
-        won
-        & ((close - prev_q_end).astype(np.int64) <= PULL_WINDOW_DAYS)
-        & (prev_q_end >= engage + np.timedelta64(1, "D"))
-        & (rng.random(n_deals) < PULL_PROBABILITY)
-    )
-    close = np.where(pull, prev_q_end, close)
+    close, _ = _pulled_in(engage + duration.astype("timedelta64[D]"), engage, won, rng.random(n_deals))
     close = np.where(zombie, np.datetime64("NaT"), close)
     price = PRODUCTS["sales_price"].to_numpy()[product]
-    close_value = np.where(won, np.round(price * np.exp(rng.normal(-0.03, 0.08, n_deals))), np.nan)
+    close_value = np.where(won, _close_values(rng, price), np.nan)
+    return _Deals(
+        agent,
+        product,
+        account,
+        created,
+        engage,
+        p_if_closes,
+        zombie,
+        won,
+        won_scale,
+        lost_scale,
+        close,
+        price,
+        close_value,
+    )
+
+
+def generate_crm(
+    n_deals: int = 15_000, seed: int = 7, export_date: str = DEFAULT_EXPORT_DATE
+) -> SyntheticCRM:
+    """Generate a realistic MavenTech-schema CRM export of ``n_deals`` deals, deterministic in ``seed``."""
+    if n_deals < 1:
+        raise ValueError("n_deals must be at least 1")
+    rng = np.random.default_rng(seed)
+    export = np.datetime64(export_date, "D")
+    world = _draw_world(rng, export)
+    deals = _draw_deals(rng, world, n_deals)
 
     # the export: what the CRM shows on export_date
-    engaged_by_export = engage <= export
-    closed_by_export = engaged_by_export & ~zombie & (close <= export)
+    engaged_by_export = deals.engage <= export
+    closed_by_export = engaged_by_export & ~deals.zombie & (deals.close <= export)
     open_at_export = ~closed_by_export  # every deal is created by the export date
     blank_account = np.where(
         open_at_export,
@@ -357,18 +441,18 @@ def generate_crm(
         rng.random(n_deals) < CLOSED_BLANK_ACCOUNT_SHARE,
     )
     ids = _opportunity_ids(n_deals, seed)
-    product_names = PRODUCTS["product"].to_numpy(dtype=object)[product]
+    product_names = PRODUCTS["product"].to_numpy(dtype=object)[deals.product]
     typo = (product_names == "GTX Pro") & (rng.random(n_deals) < GTXPRO_TYPO_SHARE)
-    agent_names = teams["sales_agent"].to_numpy(dtype=object)[agent]
+    agent_names = world.teams["sales_agent"].to_numpy(dtype=object)[deals.agent]
     new_hires = np.array(["Ravi Okafor", "Lena Marsh"], dtype=object)
     unknown_rep = rng.random(n_deals) < UNKNOWN_REP_SHARE
     agent_names = np.where(unknown_rep, new_hires[rng.integers(0, 2, n_deals)], agent_names)
-    account_names = accounts["account"].to_numpy(dtype=object)[account]
+    account_names = world.accounts["account"].to_numpy(dtype=object)[deals.account]
 
     stage = np.where(
         ~engaged_by_export,
         "Prospecting",
-        np.where(closed_by_export, np.where(won, "Won", "Lost"), "Engaging"),
+        np.where(closed_by_export, np.where(deals.won, "Won", "Lost"), "Engaging"),
     )
     pipeline = pd.DataFrame(
         {
@@ -377,36 +461,36 @@ def generate_crm(
             "product": np.where(typo, "GTXPro", product_names),
             "account": np.where(blank_account, "", account_names),
             "deal_stage": stage,
-            "engage_date": _date_strings(np.where(engaged_by_export, engage, np.datetime64("NaT"))),
-            "close_date": _date_strings(np.where(closed_by_export, close, np.datetime64("NaT"))),
-            "close_value": _int_strings(np.where(closed_by_export & won, close_value, np.nan)),
+            "engage_date": _date_strings(np.where(engaged_by_export, deals.engage, np.datetime64("NaT"))),
+            "close_date": _date_strings(np.where(closed_by_export, deals.close, np.datetime64("NaT"))),
+            "close_value": _int_strings(np.where(closed_by_export & deals.won, deals.close_value, np.nan)),
         }
     )
-    order = np.lexsort((ids, engage))
+    order = np.lexsort((ids, deals.engage))
     pipeline = pipeline.iloc[order].reset_index(drop=True)
 
     truth = pd.DataFrame(
         {
             "opportunity_id": ids,
-            "created_date": _date_strings(created),
-            "engage_date": _date_strings(engage),
-            "close_date": _date_strings(close),
-            "outcome": np.where(zombie, "Never", np.where(won, "Won", "Lost")),
-            "close_value": _int_strings(close_value),
-            "list_price": price,
-            "p_win_if_closes": np.round(p_if_closes, 6),
+            "created_date": _date_strings(deals.created),
+            "engage_date": _date_strings(deals.engage),
+            "close_date": _date_strings(deals.close),
+            "outcome": np.where(deals.zombie, "Never", np.where(deals.won, "Won", "Lost")),
+            "close_value": _int_strings(deals.close_value),
+            "list_price": deals.price,
+            "p_win_if_closes": np.round(deals.p_if_closes, 6),
             "zombie_probability": ZOMBIE_PROBABILITY,
-            "true_win_probability": np.round(p_if_closes * (1 - ZOMBIE_PROBABILITY), 6),
+            "true_win_probability": np.round(deals.p_if_closes * (1 - ZOMBIE_PROBABILITY), 6),
             "won_shape": WON_SHAPE,
-            "won_scale": np.round(won_scale, 6),
+            "won_scale": np.round(deals.won_scale, 6),
             "lost_shape": LOST_SHAPE,
-            "lost_scale": np.round(lost_scale, 6),
+            "lost_scale": np.round(deals.lost_scale, 6),
             "pull_probability": PULL_PROBABILITY,
             "pull_window_days": PULL_WINDOW_DAYS,
         }
     )
     truth = truth.iloc[order].reset_index(drop=True)
-    return SyntheticCRM(pipeline, accounts, PRODUCTS.copy(), teams, truth, pd.Timestamp(export))
+    return SyntheticCRM(pipeline, world.accounts, PRODUCTS.copy(), world.teams, truth, pd.Timestamp(export))
 
 
 def _date_strings(dates: np.ndarray) -> np.ndarray:
@@ -423,6 +507,37 @@ def _int_strings(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _won_given_open(
+    as_of: np.datetime64,
+    engage: np.ndarray,
+    p: np.ndarray,
+    z: np.ndarray,
+    won_shape: np.ndarray | float,
+    won_scale: np.ndarray,
+    lost_shape: np.ndarray | float,
+    lost_scale: np.ndarray,
+    pull_probability: np.ndarray | float,
+    pull_window_days: int,
+) -> np.ndarray:
+    """P(won | engaged on ``engage`` and still open at the end of ``as_of``): the prior odds
+    ``p(1-z) : (1-p)(1-z) : z`` reweighted by the won and lost gamma survival at the deal's age, the won
+    survival less the mass the quarter-end pull-in moved to a quarter end by ``as_of``."""
+    age = (as_of - engage).astype(np.int64).astype(float)
+    won_cdf = stats.gamma.cdf(age, won_shape, scale=won_scale)
+    q_end = _quarter_end_before(np.array([as_of + np.timedelta64(1, "D")]))[0]  # last quarter end <= as_of
+    window_end_age = (q_end + np.timedelta64(pull_window_days, "D") - engage).astype(np.int64).astype(float)
+    pullable = (q_end >= engage + np.timedelta64(1, "D")) & (window_end_age > age)
+    pulled_mass = np.where(
+        pullable,
+        pull_probability * (stats.gamma.cdf(window_end_age, won_shape, scale=won_scale) - won_cdf),
+        0.0,
+    )
+    won_open = (1.0 - won_cdf) - pulled_mass
+    lost_open = stats.gamma.sf(age, lost_shape, scale=lost_scale)
+    numerator = p * (1 - z) * won_open
+    return numerator / (numerator + (1 - p) * (1 - z) * lost_open + z)
+
+
 def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series:
     """True P(won | still open at its age on ``as_of``) for every deal engaged and open at ``as_of``, and the
     prior of every deal created by ``as_of`` but not engaged yet.
@@ -435,33 +550,19 @@ def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
     close = pd.to_datetime(truth["close_date"].replace("", None)).to_numpy().astype("datetime64[D]")
     open_mask = (engage <= t) & (np.isnat(close) | (close > t))
     sub = truth[open_mask]
-    age = (t - engage[open_mask]).astype(np.int64).astype(float)
-    won_cdf = stats.gamma.cdf(age, sub["won_shape"], scale=sub["won_scale"])
-    q_end = _quarter_end_before(np.array([t + np.timedelta64(1, "D")]))[0]  # last quarter end <= t
-    window_end_age = (
-        (
-            q_end
-            + np.timedelta64(int(sub["pull_window_days"].iloc[0]) if len(sub) else 0, "D")
-            - engage[open_mask]
-        )
-        .astype(np.int64)
-        .astype(float)
+    won_chance = _won_given_open(
+        t,
+        engage[open_mask],
+        sub["p_win_if_closes"].to_numpy(),
+        sub["zombie_probability"].to_numpy(),
+        sub["won_shape"].to_numpy(),
+        sub["won_scale"].to_numpy(),
+        sub["lost_shape"].to_numpy(),
+        sub["lost_scale"].to_numpy(),
+        sub["pull_probability"].to_numpy(),
+        int(sub["pull_window_days"].iloc[0]) if len(sub) else 0,
     )
-    pullable = (q_end >= engage[open_mask] + np.timedelta64(1, "D")) & (window_end_age > age)
-    pulled_mass = np.where(
-        pullable,
-        sub["pull_probability"]
-        * (stats.gamma.cdf(window_end_age, sub["won_shape"], scale=sub["won_scale"]) - won_cdf),
-        0.0,
-    )
-    won_open = (1.0 - won_cdf) - pulled_mass
-    lost_open = stats.gamma.sf(age, sub["lost_shape"], scale=sub["lost_scale"])
-    p, z = sub["p_win_if_closes"].to_numpy(), sub["zombie_probability"].to_numpy()
-    numerator = p * (1 - z) * won_open
-    denominator = numerator + (1 - p) * (1 - z) * lost_open + z
-    engaged = pd.Series(
-        numerator / denominator, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability"
-    )
+    engaged = pd.Series(won_chance, index=sub["opportunity_id"].to_numpy(), name="oracle_win_probability")
     if "created_date" not in truth.columns:
         return engaged
     # a deal created but not engaged yet (open at as_of in a CRM that dates deals by their creation, as
