@@ -24,6 +24,7 @@ WIN_RATE_CHANGE_FILE = "win_rate_change.csv"  # the last two quarters' change sp
 CONSISTENCY_FILE = "rep_consistency.csv"  # each rep's quarter-to-quarter spread against chance
 CONVERSION_FILE = "stage_conversion.csv"  # with a field history: how many deals reaching each stage move on
 PLAN_FILE = "attention_plan.csv"  # which deals each manager reviews this week, and for how long
+TARGETS_FILE = "targets.csv"  # each quarter's target per segment, from the quotas file (core.forecast.quotas)
 QUANTILES_FILE = "forecast_quantiles.csv"  # revenue at q = 0.01 .. 0.99: P(revenue >= any target)
 REJECTED_FILE = (
     "rejected_rows.csv"  # with --drop-invalid: rows set aside (file, row, opportunity_id, column, problem)
@@ -133,6 +134,14 @@ QUARTER_ACTUALS: tuple[Column, ...] = (
     Column("segment_type"),
     Column("segment"),
     Column("won", "number", 2),
+)
+TARGETS: tuple[Column, ...] = (
+    Column("period_start", "date"),
+    Column("period_end", "date"),
+    Column("segment_type"),
+    Column("segment"),
+    Column("target", "number", 2),
+    Column("source"),  # the roll-up rule: "quota", "sum of 5 of 6 managers' targets", ...
 )
 TIMELINE: tuple[Column, ...] = (
     Column("opportunity_id"),
@@ -318,6 +327,7 @@ class RunMetadata:
     forecast_backtest: dict = field(default_factory=dict)
     changes: dict = field(default_factory=dict)  # pipeline_changes.csv's dates, totals and source
     attention_plan: dict = field(default_factory=dict)  # capacity_hours, objective, greedy_objective, method
+    targets: dict = field(default_factory=dict)  # the quotas file, its rows and unmatched owners; {} without
     risk: RiskInfo = field(default_factory=RiskInfo)
     timings_seconds: dict[str, float] = field(default_factory=dict)
     data_quality: dict = field(default_factory=dict)

@@ -170,6 +170,21 @@ BROKEN_EXPORTS: dict[str, tuple[dict[str, str | bytes] | None, str]] = {
         {**VALID_FILES, "sales_teams.csv": "agent,manager\nAnna Snelling,Dustin Brinkmann\n"},
         "sales_teams.csv, column 'sales_agent': required column missing",
     ),
+    "quota_bad_date": (
+        {
+            **VALID_FILES,
+            "quotas.csv": "period_start,owner,quota\n2017-01-01,Bob Ray,900\nQ2 2017,Bob Ray,900\n",
+        },
+        "quotas.csv, column 'period_start', row 3: unparsable date 'Q2 2017' (expected YYYY-MM-DD)",
+    ),
+    "quota_negative": (
+        {**VALID_FILES, "quotas.csv": "period_start,owner,quota\n2017-01-01,Bob Ray,-900\n"},
+        "quotas.csv, column 'quota', row 2: negative value '-900'",
+    ),
+    "quota_missing_amount_column": (
+        {**VALID_FILES, "quotas.csv": "period_start,owner,target\n2017-01-01,Bob Ray,900\n"},
+        "quotas.csv, column 'quota': required column missing",
+    ),
 }
 
 # kind -> (mapping TOML text, or None for "no such file", expected message fragment)

@@ -71,6 +71,10 @@ DEAL_HISTORY = FileSpec(
     ("opportunity_id", "changed_at"),
     ("stage", "amount", "rep_close_date", "forecast_category", "rep_probability"),
 )
+# Sales targets (Salesforce ForecastingQuota, our quotas.csv): one row per owner and period, the owner a
+# rep or a manager (blank: the whole team), period_start any day of the period (monthly quotas add up to
+# the quarter). Read apart from FILES, when present; forecast_type tells one forecast's quotas from another's.
+QUOTAS = FileSpec("quotas.csv", ("period_start", "quota"), ("owner", "currency", "forecast_type"))
 DEFAULT_CURRENCY = "USD"  # what amounts are in when the export names no currency (MavenTech)
 
 # Columns of the normalised deals frame that every downstream stage may rely on.

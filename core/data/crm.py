@@ -38,6 +38,9 @@ class CRMData:
         None  # the field history (core.data.history), None when the export has none
     )
     load_findings: tuple[QualityItem, ...] = ()  # what reading found whatever the cut (history repairs)
+    # sales targets (core.data.contract QUOTAS: period_start, owner, quota in the corporate currency), None
+    # when the export has no quotas file
+    quotas: pd.DataFrame | None = None
     mapping: ColumnMapping = DEFAULT_MAPPING  # how the export was read (its name and file go to the metadata)
     rejected: pd.DataFrame | None = (
         None  # rows set aside by --drop-invalid: file, row, opportunity_id, column, problem

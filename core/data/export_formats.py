@@ -46,6 +46,7 @@ import pandas as pd
 
 from core.data.synthetic import SyntheticCRM
 from core.data.synthetic_history import CATEGORIES, HISTORY_STAGES, STAGE_PROBABILITY
+from core.data.synthetic_quotas import QUOTA_STEP, synthetic_quotas
 
 FORMATS: tuple[str, ...] = ("ours", "salesforce-report", "salesforce-data-export", "hubspot")
 OUR_FILES = ("sales_pipeline.csv", "accounts.csv", "products.csv", "sales_teams.csv", "truth.csv")
@@ -189,6 +190,8 @@ def files_in_our_schema(crm: SyntheticCRM) -> dict[str, bytes]:
     )
     if crm.history is not None:
         frames["deal_history.csv"] = crm.history
+    if len(crm.sales_teams):
+        frames["quotas.csv"] = synthetic_quotas(crm)
     return {name: _csv(frame) for name, frame in frames.items() if len(frame.columns)}
 
 
@@ -653,6 +656,7 @@ def _salesforce_data_export(
         "Opportunity.csv": _csv(opportunities, quote_all=True, encoding="latin-1"),
         **history,
         "User.csv": _csv(users, quote_all=True, encoding="latin-1"),
+        "ForecastingQuota.csv": _csv(_forecasting_quotas(same, user_id), quote_all=True, encoding="latin-1"),
         "Account.csv": _csv(account, quote_all=True, encoding="latin-1"),
         "CurrencyType.csv": _csv(_currency_types(same.export_date), quote_all=True),
         "DatedConversionRate.csv": _csv(dated, quote_all=True),
@@ -818,6 +822,41 @@ def _users(teams: pd.DataFrame) -> pd.DataFrame:
             "UserRoleId": "",
             "ManagerId": teams["manager"].map(by_name).fillna("").to_numpy(),
             "CreatedDate": "2020-01-06 09:00:00",
+        }
+    )
+
+
+def _forecasting_quotas(same: SyntheticCRM, user_id: dict[str, str]) -> pd.DataFrame:
+    """ForecastingQuota.csv: our quotas as monthly amount quotas of one forecast type (a third of the
+    quarter's each month), owners by user id, and the VP of sales' quota (95% of the managers' together),
+    which only the hierarchy in User.csv ties to the team."""
+    ours = synthetic_quotas(same)
+    top = ours[ours["owner"].isin(same.sales_teams["manager"])]
+    vp = top.groupby("period_start", sort=True)["quota"].apply(lambda q: pd.to_numeric(q).sum() * 0.95)
+    vp = pd.DataFrame(
+        {"period_start": vp.index, "owner": VP_OF_SALES, "quota": (vp // QUOTA_STEP * QUOTA_STEP).astype(int)}
+    )
+    quarters = pd.concat([vp, ours.assign(quota=pd.to_numeric(ours["quota"]))], ignore_index=True)
+    months = quarters.loc[quarters.index.repeat(3)].reset_index(drop=True)
+    offset = np.tile(np.arange(3), len(quarters))
+    start = [
+        pd.Timestamp(day) + pd.DateOffset(months=int(k))
+        for day, k in zip(months["period_start"], offset, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Id": _record_ids("0J9", len(months)),
+            "QuotaOwnerId": months["owner"].map(user_id).to_numpy(),
+            "StartDate": [f"{day:%Y-%m-%d}" for day in start],
+            "QuotaAmount": (months["quota"] // 3).astype(str).to_numpy(),
+            "QuotaQuantity": "",
+            "IsAmount": "1",
+            "IsQuantity": "0",
+            "CurrencyIsoCode": CORPORATE_CURRENCY,
+            "ForecastingTypeId": _record_ids("0Db", 1).iloc[0],
+            "PeriodId": "",
+            "ProductFamily": "",
+            "CreatedDate": "2024-01-08 09:00:00",
         }
     )
 

@@ -29,6 +29,7 @@ from core.data.contract import (
     PIPELINE,
     PRODUCT_ALIASES,
     PRODUCTS,
+    QUOTAS,
     SALES_TEAMS,
     UNKNOWN,
     FileSpec,
@@ -614,6 +615,80 @@ def _repaired_history(
     return kept.reset_index(drop=True), findings
 
 
+def _typed_quotas(
+    frame: pd.DataFrame, file: Source, mapping: ColumnMapping, rates: pd.DataFrame, corporate: str
+) -> tuple[pd.DataFrame, tuple[QualityItem, ...]]:
+    """The quotas file typed: ``period_start``, ``owner`` ("" for the whole team) and ``quota`` in the
+    corporate currency (converted at the period's start). Rows without an amount (Salesforce quantity
+    quotas) and rows of another forecast type than the mapping's ``quota_forecast_type`` are left out and
+    counted; quotas of several forecast types with none chosen would add up twice, a one-line error."""
+    frame = _with_columns(frame, QUOTAS.optional)
+    start = _parse_dates(frame, "period_start", file, mapping.date_format)
+    _fail_if(
+        frame, start.isna(), file, "period_start", "blank period start (the first day of the quota's period)"
+    )
+    amount = _parse_numbers(frame, "quota", file)
+    kinds = frame["forecast_type"]
+    chosen = mapping.quota_forecast_type
+    if chosen and not kinds.eq(chosen).any():
+        raise DataContractError(
+            file.name,
+            f"no quota of the forecast type '{chosen}' the mapping names as [options] quota_forecast_type",
+            column=file.label("forecast_type"),
+        )
+    several = sorted(kinds[amount.notna()].unique())
+    if not chosen and len(several) > 1:
+        raise DataContractError(
+            file.name,
+            f"quotas of {len(several)} forecast types ({', '.join(several[:3])}) would add up twice; name "
+            "the one to read as [options] quota_forecast_type in the mapping",
+            column=file.label("forecast_type"),
+        )
+    other_type = kinds.ne(chosen) if chosen else pd.Series(False, index=frame.index)
+    no_amount = amount.isna() & ~other_type
+    keep = ~other_type & ~no_amount
+    factor = rate_per_deal(
+        frame["currency"], start, rates, corporate, mapping.rate_style == "units_per_corporate"
+    )
+    _fail_if(
+        frame,
+        keep & factor.isna(),
+        file,
+        "currency",
+        "currency '{v}' has no exchange rate to " + corporate + " (add it to the currencies file)",
+    )
+    checks = [
+        ("quota_no_amount", "quota", no_amount, "quota without an amount (a quantity quota)"),
+        (
+            "quota_other_type",
+            "forecast_type",
+            other_type,
+            "quota of another forecast type than the mapping's",
+        ),
+    ]
+    findings = tuple(
+        QualityItem(
+            code,
+            file.name,
+            file.label(column),
+            int(mask.sum()),
+            "left out",
+            description,
+            _examples_of(frame, mask, column),
+        )
+        for code, column, mask, description in checks
+        if mask.any()
+    )
+    quotas = pd.DataFrame(
+        {
+            "period_start": start[keep],
+            "owner": frame.loc[keep, "owner"],
+            "quota": (amount[keep] * factor[keep]).round(2),
+        }
+    )
+    return quotas.reset_index(drop=True), findings
+
+
 def _examples_of(frame: pd.DataFrame, mask: pd.Series, column: str) -> tuple[str, ...]:
     """A few distinct values of ``column`` where ``mask`` holds, as text."""
     return tuple(frame.loc[mask, column].astype(str).drop_duplicates().head(3))
@@ -879,6 +954,14 @@ def read_crm(
         if skipped_rows.count:
             layout.append(skipped_rows)
         read_paths.append(path)
+    quota_path = _find(root, mapping.source_file(QUOTAS.name))
+    quota_source = replace(_source(mapping, QUOTAS), name=quota_path.name)
+    if quota_path.exists():  # targets (Salesforce ForecastingQuota): their owners are resolved as reps are
+        read = _read_xlsx if quota_path.suffix.lower() == ".xlsx" else _read_csv
+        frames[QUOTAS.name], encoding, _ = read(quota_path, quota_source, QUOTAS, mapping)
+        if encoding and encoding not in ("utf-8-sig", mapping.encoding):
+            decoded_as.append((quota_path.name, encoding))
+        read_paths.append(quota_path)
     read_paths += _resolve_lookups(frames, root, mapping)
     frames[PIPELINE.name], deleted = _without_deleted(frames[PIPELINE.name], mapping)
     rate_frames = []
@@ -928,6 +1011,11 @@ def read_crm(
         )
         typed["amount"] = (typed["amount"] * factor).round(2)
         history, history_findings = _repaired_history(typed, pipeline, stage_order, history_name)
+    quotas, quota_findings = None, ()
+    if QUOTAS.name in frames:
+        quotas, quota_findings = _typed_quotas(
+            frames.pop(QUOTAS.name), quota_source, mapping, rates, corporate
+        )
     products = (
         _set_aside(
             lambda f: _validate_products(f, _source(mapping, PRODUCTS)), frames[PRODUCTS.name], rejected
@@ -987,7 +1075,8 @@ def read_crm(
         deleted_rows=deleted,
         stage_order=stage_order,
         history=history,
-        load_findings=history_findings,
+        load_findings=history_findings + quota_findings,
+        quotas=quotas,
         currency=corporate,
         layout_rows=tuple(layout),
         mapping=mapping,

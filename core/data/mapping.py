@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.contract import CANONICAL_STAGES, CURRENCIES, DEAL_HISTORY, FILES, OPEN_STAGES, PIPELINE
+from core.data.contract import (
+    CANONICAL_STAGES,
+    CURRENCIES,
+    DEAL_HISTORY,
+    FILES,
+    OPEN_STAGES,
+    PIPELINE,
+    QUOTAS,
+)
 from core.data.history import HISTORY_FIELDS
 from core.data.stage_entered import stage_entered_pattern
 from core.errors import DataContractError
@@ -16,7 +24,11 @@ from core.errors import DataContractError
 TRUE_VALUES = frozenset({"1", "true", "yes", "y", "t"})  # how exports write a set flag (any case)
 # A lookup turns the ids an export holds into names: the columns each one rewrites, per canonical file.
 LOOKUP_TARGETS: dict[str, dict[str, tuple[str, ...]]] = {
-    "sales_agent": {"sales_pipeline": ("sales_agent",), "sales_teams": ("sales_agent", "manager")},
+    "sales_agent": {
+        "sales_pipeline": ("sales_agent",),
+        "sales_teams": ("sales_agent", "manager"),
+        "quotas": ("owner",),
+    },
     "account": {"sales_pipeline": ("account",), "accounts": ("account", "subsidiary_of")},
 }
 RATE_STYLES = ("corporate_per_unit", "units_per_corporate")
@@ -93,6 +105,8 @@ class ColumnMapping:
     history_field: str = ""
     history_value: str = ""
     history_fields: dict[str, str] = field(default_factory=dict)
+    # the forecast type whose quotas to read when the quotas file holds several (Salesforce ForecastingTypeId)
+    quota_forecast_type: str = ""
 
     def source_files(self, canonical: str) -> tuple[str, ...]:
         """Every file name the canonical file ``canonical`` may be read from, in the mapping's order."""
@@ -206,7 +220,9 @@ def load_mapping(path: Path) -> ColumnMapping:
         raise DataContractError(name, f"mapping file not found at {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataContractError(name, f"not valid TOML ({exc})") from None
-    canonical_files = {spec.name.removesuffix(".csv"): spec for spec in (*FILES, CURRENCIES, DEAL_HISTORY)}
+    canonical_files = {
+        spec.name.removesuffix(".csv"): spec for spec in (*FILES, CURRENCIES, DEAL_HISTORY, QUOTAS)
+    }
     columns = raw.get("columns", {})
     for file_key, renames in columns.items():
         spec = canonical_files.get(file_key)
@@ -301,4 +317,5 @@ def load_mapping(path: Path) -> ColumnMapping:
         history_field=str(history.get("field", "")),
         history_value=str(history.get("value", "")),
         history_fields={str(k): str(v) for k, v in history_fields.items()},
+        quota_forecast_type=str(options.get("quota_forecast_type", "")),
     )

@@ -26,8 +26,10 @@ from core.forecast.changes import pipeline_changes
 from core.forecast.deals import deal_predictions
 from core.forecast.dependence import fit_market
 from core.forecast.forecast import SEGMENT_TYPES, forecast_revenue
-from core.forecast.new_deals import creation_summary, quarter_actuals
-from core.forecast.periods import headline_chance, headline_quarter
+from core.forecast.new_deals import PAST_QUARTERS, creation_summary, quarter_actuals
+from core.forecast.periods import QUARTERS_AHEAD, headline_chance, headline_quarter
+from core.forecast.quotas import COLUMNS as TARGET_COLUMNS
+from core.forecast.quotas import quarter_targets, unmatched_owners
 from core.forecast.seasonality import QuarterSeasonality
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
@@ -55,6 +57,8 @@ from core.outputs import (
     REJECTED_FILE,
     SHAP,
     SHAP_FILE,
+    TARGETS,
+    TARGETS_FILE,
     TIMELINE,
     TIMELINE_FILE,
     WIN_RATE_CHANGE,
@@ -169,6 +173,7 @@ def build_outputs(
     with progress.step("changes", "what changed in the open pipeline since the compare date"):
         changes, summary = _changes(crm, compare_to, seed, memo)
     quarters = quarter_actuals(crm.deals, crm.as_of, SEGMENT_TYPES)
+    targets, target_summary = _targets(crm)
     with progress.step("diagnostics", "win rates, their change, rep consistency and the attention plan"):
         plan = attention_plan(scored.predictions, attention_hours, headline_chance(crm.as_of))
         tables = {
@@ -186,7 +191,7 @@ def build_outputs(
     metadata = _metadata(
         crm, chosen, scored.predictions, simulations, seed, market, backtest, progress.timings
     )
-    metadata = replace(metadata, changes=summary, attention_plan=plan.summary())
+    metadata = replace(metadata, changes=summary, attention_plan=plan.summary(), targets=target_summary)
     files = {
         **scored.files,
         CHANGES_FILE: csv_bytes(changes, decimals(CHANGES)),
@@ -194,6 +199,7 @@ def build_outputs(
         fast_file(ACCURACY_FILE): parquet_bytes(accuracy, decimals(ACCURACY)),
         fast_file(CHANGES_FILE): parquet_bytes(changes, decimals(CHANGES)),
         QUARTERS_FILE: csv_bytes(quarters, decimals(QUARTER_ACTUALS)),
+        TARGETS_FILE: csv_bytes(targets, decimals(TARGETS)),
         TIMELINE_FILE: csv_bytes(history_rows, decimals(TIMELINE)),
         fast_file(TIMELINE_FILE): parquet_bytes(history_rows, decimals(TIMELINE)),
         **{name: csv_bytes(frame, decimals(table)) for name, (frame, table) in tables.items()},
@@ -204,6 +210,23 @@ def build_outputs(
     if crm.rejected is not None:  # --drop-invalid: the rows set aside, with their reasons (none: a header)
         files[REJECTED_FILE] = csv_bytes(crm.rejected)
     return files
+
+
+def _targets(crm: CRMData) -> tuple[pd.DataFrame, dict]:
+    """targets.csv for the past quarters beside the forecast and the quarters ahead (no rows without a
+    quotas file), and the metadata's ``targets``: the file, its rows and the owners matched to no one."""
+    if crm.quotas is None:
+        return pd.DataFrame(columns=TARGET_COLUMNS), {}
+    now = crm.as_of.to_period("Q")
+    quarters = pd.period_range(now - PAST_QUARTERS, now + QUARTERS_AHEAD, freq="Q")
+    table = quarter_targets(crm.quotas, crm.deals, crm.sales_teams, quarters)
+    summary = {
+        "file": crm.mapping.source_file("quotas.csv"),
+        "rows": len(crm.quotas),
+        "quarters": sorted({f"{d:%Y-%m-%d}" for d in table["period_start"]}),
+        "unmatched_owners": unmatched_owners(crm.quotas, crm.deals, crm.sales_teams),
+    }
+    return table, summary
 
 
 def _track_record(crm: CRMData, model_dir: Path, seed: int) -> pd.DataFrame:

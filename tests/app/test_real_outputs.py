@@ -106,3 +106,23 @@ def test_every_page_renders_real_outputs_with_their_numbers(real_outputs: Path, 
             at.number_input(key="forecast_target").set_value(float(row["total_p50"])).run()
             chance = next(m.value for m in at.metric if m.label == "Chance of reaching the target")
             assert chance in ("49%", "50%", "51%"), chance
+
+
+@pytest.mark.slow
+def test_the_batch_step_rolls_the_exports_quotas_up_into_targets_csv(real_outputs: Path) -> None:
+    quotas = pd.read_csv(real_outputs.parent / "crm" / "quotas.csv")
+    teams = pd.read_csv(real_outputs.parent / "crm" / "sales_teams.csv")
+    targets = pd.read_csv(real_outputs / "targets.csv")
+    metadata = json.loads((real_outputs / "predictions_metadata.json").read_text())["targets"]
+    as_of = pd.Timestamp(json.loads((real_outputs / "predictions_metadata.json").read_text())["as_of"])
+    quarters = pd.period_range(as_of.to_period("Q") - 4, as_of.to_period("Q") + 2, freq="Q")
+    assert metadata["file"] == "quotas.csv" and metadata["rows"] == len(quotas)
+    assert metadata["unmatched_owners"] == []
+    assert sorted(targets["period_start"].unique()) == [f"{q.start_time:%Y-%m-%d}" for q in quarters]
+    for start, rows in targets.groupby("period_start"):
+        managers = quotas[quotas["period_start"].eq(start) & quotas["owner"].isin(teams["manager"])]
+        whole = rows[rows["segment_type"].eq("all")].iloc[0]
+        assert whole["target"] == managers["quota"].sum()  # the managers' own quotas, never the reps' too
+        reps = rows[rows["segment_type"].eq("sales_agent")].set_index("segment")["target"]
+        own = quotas[quotas["period_start"].eq(start)].set_index("owner")["quota"]
+        assert reps.to_dict() == own.reindex(reps.index).astype(float).to_dict()

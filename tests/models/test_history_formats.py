@@ -76,6 +76,8 @@ def test_without_history_every_format_writes_what_it_always_did() -> None:
     for fmt in FORMATS:
         digest = hashlib.sha256()
         for name, data in sorted(render_export(crm, fmt).items()):
+            if name in ("quotas.csv", "ForecastingQuota.csv"):  # added later beside the files pinned here
+                continue
             digest.update(name.encode())
             digest.update(data)
         assert digest.hexdigest() == WITHOUT_HISTORY[fmt], fmt
