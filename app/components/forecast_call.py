@@ -9,9 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from app.components.format import TABLE_PLACEHOLDER, Money, account_names, md, whole_amounts
+from app.components.gate import missing_notice
+from app.services import forecast_call
 
 if TYPE_CHECKING:
-    from app.services.forecast_call import TargetOutlook
+    from app.services.forecast_call import Quota, TargetOutlook
+    from app.services.pipeline import HeadlineQuarter, QuarterFigures
 
 
 def target_metrics(outlook: TargetOutlook, chance: str, money: Money) -> None:
@@ -35,6 +38,53 @@ def target_metrics(outlook: TargetOutlook, chance: str, money: Money) -> None:
         help="Target minus the whole quarter (expected): won so far + expected from open deals + expected "
         "from deals not yet created; 0 when the target is covered.",
     )
+
+
+def target_block(
+    typed: float | None,
+    quota: Quota | None,
+    quota_file: str,
+    figures: QuarterFigures,
+    deals: pd.DataFrame,
+    quarter: HeadlineQuarter,
+    segment: tuple[str, str | None] | None,
+    quantiles: pd.DataFrame | None,
+    command: str,
+    money: Money,
+    where: str = "above",
+) -> float | None:
+    """The quarter target's chance, coverage and gap (Forecast and Overview): the target typed ``where``,
+    else the quota targets.csv holds for the selection; returns the target used (None: neither)."""
+    if quota is not None:
+        st.caption(md(forecast_call.quota_sentence(quota, quota_file, typed, where, money)))
+    target = typed or (quota.value if quota is not None else None)
+    if not target:
+        return None
+    grid = (  # the whole quarter's revenue: won so far + open deals + deals not yet created
+        forecast_call.quarter_quantiles(quantiles, quarter, segment, "total")
+        if quantiles is not None and segment is not None
+        else None
+    )
+    outlook = forecast_call.target_outlook(target, figures, deals, grid)
+    target_metrics(outlook, forecast_call.chance_text(outlook.chance), money)
+    if outlook.won is not None:
+        st.markdown(md(forecast_call.target_sentence(outlook, money)))
+    else:
+        st.caption(
+            "No coverage or gap to target: both need won so far, which is kept for the forecast's segments "
+            "only (see above)."
+        )
+    if segment is None:
+        st.caption(
+            "The chance of reaching a target and the gap to it need the whole quarter (with deals not yet "
+            "created) and the whole distribution of its revenue, which the batch step keeps for the whole "
+            "pipeline and for one region, manager, rep or product; the filtered deals are none of these."
+        )
+    elif quantiles is None:
+        missing_notice("The chance of reaching a target (forecast_quantiles.csv)", command)
+    elif grid is None:
+        st.caption("forecast_quantiles.csv has no row for this quarter and selection: no chance to show.")
+    return target
 
 
 def rep_call_table(table: pd.DataFrame, money: Money) -> None:

@@ -102,6 +102,41 @@ def target_outlook(
     return TargetOutlook(target, won, figures.expected, float(deals["deal_value"].sum()), chance, whole)
 
 
+@dataclass(frozen=True)
+class Quota:
+    """The headline quarter's target for one selection as targets.csv holds it (from the export's quotas
+    file): the figure and the roll-up rule that gave it ("quota", "sum of 6 managers' targets", ...)."""
+
+    value: float
+    source: str
+
+
+def quota_for(
+    targets: pd.DataFrame | None, quarter: HeadlineQuarter, segment: tuple[str, str | None] | None
+) -> Quota | None:
+    """targets.csv's target of ``quarter`` for a stored segment (name None: the whole pipeline); None when
+    the run has no quotas, the selection is none of the segments, or no quota covers it."""
+    if targets is None or segment is None:
+        return None
+    kind, name = segment
+    rows = targets[
+        targets["period_start"].eq(quarter.start)
+        & targets["segment_type"].eq(kind)
+        & targets["segment"].eq("All" if name is None else name)
+    ]
+    return None if rows.empty else Quota(float(rows["target"].iloc[0]), str(rows["source"].iloc[0]))
+
+
+def quota_sentence(quota: Quota, file: str, typed: float | None, where: str, money: Money) -> str:
+    """Where the target comes from: the quota, or a figure typed ``where`` ("above", "on the Forecast
+    page") in its place (plain text)."""
+    rule = "the own quota" if quota.source == "quota" else quota.source
+    origin = f"{money.exact(quota.value)} in {file} ({rule})"
+    if typed:
+        return f"The figures use the target typed {where}; the quota is {origin}."
+    return f"Target: the quota, {origin}. Type another figure {where} to replace it."
+
+
 def chance_text(chance: float | None) -> str:
     """The chance as a leader reads it; at the grid's edges it says no more than the grid does."""
     if chance is None or math.isnan(chance):

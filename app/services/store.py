@@ -42,6 +42,8 @@ from core.outputs import (
     QUARTERS_FILE,
     SHAP,
     SHAP_FILE,
+    TARGETS,
+    TARGETS_FILE,
     TIMELINE,
     TIMELINE_FILE,
     WIN_RATE_CHANGE,
@@ -282,11 +284,11 @@ def _with_feature_labels(shap: pd.DataFrame, labels: dict[str, str]) -> pd.DataF
     return shap.assign(feature_label=named.astype("category"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=18)  # two runs x nine tables
+@st.cache_resource(show_spinner=False, max_entries=20)  # two runs x ten tables
 def _read_extra(out_dir: str, run_id: str, name: str) -> pd.DataFrame | None:
     """One of the run's later tables (pipeline_changes, forecast_quantiles, forecast_accuracy,
-    quarter_actuals, deal_timeline, win_rates, win_rate_change, rep_consistency, attention_plan), typed by
-    the contract and cached on the run id; None when the run did not write it (older runs)."""
+    quarter_actuals, targets, deal_timeline, win_rates, win_rate_change, rep_consistency, attention_plan),
+    typed by the contract and cached on the run id; None when the run did not write it (older runs)."""
     root = Path(out_dir)
     if not ((root / name).exists() or (root / fast_file(name)).exists()):
         return None
@@ -302,6 +304,7 @@ EXTRA_TABLES: dict[str, tuple[Column, ...]] = {
     QUANTILES_FILE: QUANTILES,
     ACCURACY_FILE: ACCURACY,
     QUARTERS_FILE: QUARTER_ACTUALS,
+    TARGETS_FILE: TARGETS,
     TIMELINE_FILE: TIMELINE,
     WIN_RATES_FILE: WIN_RATES,
     WIN_RATE_CHANGE_FILE: WIN_RATE_CHANGE,
@@ -329,6 +332,12 @@ def forecast_accuracy(run: PredictionRun) -> pd.DataFrame | None:
 def quarter_actuals(run: PredictionRun) -> pd.DataFrame | None:
     """quarter_actuals.csv of the run (revenue won in each of the last complete quarters, per segment)."""
     return _read_extra(run.out_dir, run.run_id, QUARTERS_FILE)
+
+
+def targets(run: PredictionRun) -> pd.DataFrame | None:
+    """targets.csv of the run (each quarter's target per segment, from the export's quotas file; no rows
+    without one), None for runs before it."""
+    return _read_extra(run.out_dir, run.run_id, TARGETS_FILE)
 
 
 def deal_timeline(run: PredictionRun, opportunity_id: str) -> pd.DataFrame | None:

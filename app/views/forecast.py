@@ -21,6 +21,7 @@ from app.services.store import (
     predict_command,
     quarter_actuals,
     run_state,
+    targets,
 )
 
 PERIODS = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}
@@ -167,37 +168,24 @@ target = st.number_input(
     key="forecast_target",
     persist_state="session",  # kept when the leader goes to another page and back
     format="%.0f",
-    placeholder="no target",
+    placeholder="the quota" if run.metadata.targets else "no target",
+    help="Leave it empty to use the quota from the export's quotas file, when it has one."
+    if run.metadata.targets
+    else None,
 )
 quarter_metrics(figures, quarter, selection.simulation_note(run, False), money)
-if target:
-    quantiles = forecast_quantiles(run)
-    grid = (  # the whole quarter's revenue: won so far + open deals + deals not yet created
-        forecast_call.quarter_quantiles(quantiles, quarter, segment, "total")
-        if quantiles is not None and segment is not None
-        else None
-    )
-    outlook = forecast_call.target_outlook(target, figures, deals, grid)
-    call_view.target_metrics(outlook, forecast_call.chance_text(outlook.chance), money)
-    if outlook.won is not None:
-        st.markdown(md(forecast_call.target_sentence(outlook, money)))
-    else:
-        st.caption(
-            "No coverage or gap to target: both need won so far, which is kept for the forecast's segments "
-            "only (see above)."
-        )
-    if segment is None:
-        st.caption(
-            "The chance of reaching a target and the gap to it need the whole quarter (with deals not yet "
-            "created) and the whole distribution of its revenue, which the batch step keeps for the whole "
-            "pipeline and for one region, manager, rep or product; the filtered deals are none of these."
-        )
-    elif quantiles is None:
-        missing_notice(
-            "The chance of reaching a target (forecast_quantiles.csv)", predict_command(run.out_dir)
-        )
-    elif grid is None:
-        st.caption("forecast_quantiles.csv has no row for this quarter and selection: no chance to show.")
+target = call_view.target_block(
+    target,
+    forecast_call.quota_for(targets(run), quarter, segment),
+    run.metadata.targets.get("file", ""),
+    figures,
+    deals,
+    quarter,
+    segment,
+    forecast_quantiles(run),
+    predict_command(run.out_dir),
+    money,
+)
 points = pipeline.cumulative_quarter(forecast, quarter, run.as_of, *segment) if segment is not None else None
 if points is None:
     st.caption(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components import charts
+from app.components import forecast_call as call_view
 from app.components.format import TABLE_PLACEHOLDER, Money, account_names, md, percent, whole_amounts
 from app.components.gate import missing_notice, require_run
 from app.components.notes import unscored_caption
 from app.components.quarter import no_period_figures, quarter_metrics
 from app.filters import SEGMENT_LABELS, current_filters
-from app.services import health, pipeline, selection, whole_quarter
-from app.services.store import model_metrics, predict_command, run_state
+from app.services import forecast_call, health, pipeline, selection, whole_quarter
+from app.services.store import forecast_quantiles, model_metrics, predict_command, run_state, targets
 
 run = require_run(run_state())
 money = Money(run.metadata.currency)
@@ -79,6 +80,20 @@ if figures.whole is not None and figures.segment is not None:
     )
     if new_deals:
         st.caption(md(new_deals))
+# the target typed on the Forecast page (kept for the session), else the quota for this selection
+call_view.target_block(
+    st.session_state.get("forecast_target"),
+    forecast_call.quota_for(targets(run), quarter, figures.segment),
+    run.metadata.targets.get("file", ""),
+    figures,
+    deals,
+    quarter,
+    figures.segment,
+    forecast_quantiles(run),
+    predict_command(run.out_dir),
+    money,
+    where="on the Forecast page",
+)
 if quarter.is_next:
     days_left = (run.as_of.to_period("Q").end_time.normalize() - run.as_of).days
     remaining = (
