@@ -614,6 +614,16 @@ def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> 
         f"{money.prefix}%{{customdata[0]:,.0f}} - {money.prefix}%{{customdata[1]:,.0f}}, "
         f"expected {money.prefix}%{{customdata[2]:,.0f}}<extra></extra>",
     )
+    if "quota" in bars and bars["quota"].notna().any():  # the quarter's target from the quotas file
+        quota = bars[bars["quota"].notna()]
+        fig.add_scatter(
+            x=quota["label"].tolist(),
+            y=quota["quota"].tolist(),
+            mode="markers",
+            name="Quota",
+            marker={"color": "rgb(200, 30, 30)", "symbol": "line-ew", "size": 34, "line": {"width": 2.5}},
+            hovertemplate=f"Quota {money.hover()}<extra></extra>",
+        )
     # each quarter ahead names its expected whole quarter under its label (above the bar it met the whisker)
     ticks = [
         row.label if row.complete else f"{row.label}<br>{_whole_expected(row, money)} expected"

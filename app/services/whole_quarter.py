@@ -73,6 +73,18 @@ def _past_quarters(
     return pd.DataFrame({"period_start": pd.to_datetime(starts), "complete": True, "won": won.to_numpy()})
 
 
+def with_quotas(
+    bars: pd.DataFrame, targets: pd.DataFrame | None, segment: tuple[str, str | None]
+) -> pd.DataFrame:
+    """``bars`` with each quarter's ``quota`` for the segment from targets.csv (NaN where it has none)."""
+    kind, name = segment
+    if targets is None or targets.empty:
+        return bars.assign(quota=float("nan"))
+    rows = targets[targets["segment_type"].eq(kind) & targets["segment"].eq("All" if name is None else name)]
+    quota = rows.set_index("period_start")["target"]
+    return bars.assign(quota=bars["period_start"].map(quota).astype(float).to_numpy())
+
+
 def pace_words(days: int) -> str:
     """A window of days as a leader counts it: 91 -> "13 weeks", 30 -> "30 days"."""
     return f"{days // 7} weeks" if days % 7 == 0 else f"{days} days"

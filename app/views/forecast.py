@@ -131,6 +131,7 @@ if segment is None:
 else:
     actuals = quarter_actuals(run)
     bars = whole_quarter.quarter_bars(forecast, actuals, run.as_of, segment)
+    bars = whole_quarter.with_quotas(bars, targets(run), segment)
     charts.show(charts.whole_quarter_chart(bars, money), key="whole_quarter")
     who = None if segment[0] == "all" else f"{SEGMENT_LABELS[segment[0]].lower()} {segment[1]}"
     if figures.whole is not None:
@@ -150,6 +151,11 @@ else:
         "deals and expected from deals not yet created (their sum, the expected whole quarter, is written "
         "under its name); the dark mark is the middle estimate and the whisker the likely range (80% of "
         "outcomes)."
+        + (
+            " The red line is each quarter's quota from the export's quotas file."
+            if bars["quota"].notna().any()
+            else ""
+        )
     )
     nothing = bars.loc[bars["complete"] & bars["won"].eq(0), "label"].tolist()
     if nothing:

@@ -97,6 +97,14 @@ def test_the_quota_is_the_target_until_one_is_typed(quota_env: Path) -> None:
     origin = f"{money.exact(quota)} in quotas.csv (sum of {len(managers)} managers' targets)"
     assert f"Target: the quota, {origin}. Type another figure above to replace it." in _texts(at)
     assert any(t.startswith(f"To reach {money.exact(quota)} the quarter needs") for t in _texts(at))
+    # the whole-quarter chart marks the quota on its quarter (the fixture's quotas cover that one only)
+    traces = [
+        t
+        for c in at.get("plotly_chart")
+        for t in json.loads(c.proto.spec)["data"]
+        if t.get("name") == "Quota"
+    ]
+    assert [(t["x"], t["y"]) for t in traces] == [(["Q3 2026"], [quota])]
     typed = round(quota * 0.97, -2)
     at.number_input(key="forecast_target").set_value(typed).run()
     assert {m.label: m.value for m in at.metric}["Chance of reaching the target"] == _chance(quota_env, typed)
