@@ -200,6 +200,7 @@ def build_outputs(
         fast_file(CHANGES_FILE): parquet_bytes(changes, decimals(CHANGES)),
         QUARTERS_FILE: csv_bytes(quarters, decimals(QUARTER_ACTUALS)),
         TARGETS_FILE: csv_bytes(targets, decimals(TARGETS)),
+        fast_file(TARGETS_FILE): parquet_bytes(targets, decimals(TARGETS)),
         TIMELINE_FILE: csv_bytes(history_rows, decimals(TIMELINE)),
         fast_file(TIMELINE_FILE): parquet_bytes(history_rows, decimals(TIMELINE)),
         **{name: csv_bytes(frame, decimals(table)) for name, (frame, table) in tables.items()},

@@ -117,6 +117,7 @@ def test_the_batch_step_rolls_the_exports_quotas_up_into_targets_csv(real_output
     as_of = pd.Timestamp(json.loads((real_outputs / "predictions_metadata.json").read_text())["as_of"])
     quarters = pd.period_range(as_of.to_period("Q") - 4, as_of.to_period("Q") + 2, freq="Q")
     assert metadata["file"] == "quotas.csv" and metadata["rows"] == len(quotas)
+    assert len(pd.read_parquet(real_outputs / "targets.parquet")) == len(targets)  # the app's fast twin
     assert metadata["unmatched_owners"] == []
     assert sorted(targets["period_start"].unique()) == [f"{q.start_time:%Y-%m-%d}" for q in quarters]
     for start, rows in targets.groupby("period_start"):
