@@ -558,6 +558,7 @@ def _whole_expected(row: tuple, money: Money) -> str:
 
 
 PAST = "rgba(140, 140, 140, 0.6)"
+QUOTA = "rgb(200, 30, 30)"  # the quota marks on the whole-quarter chart, red as the target line
 NOT_YET_CREATED = "rgba(236, 160, 80, 0.75)"
 OPEN_DEALS = "rgba(72, 118, 222, 0.7)"
 WON_SO_FAR = "rgba(46, 160, 110, 0.8)"
@@ -577,7 +578,8 @@ def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> 
         name="Won (complete quarters)",
         marker_color=PAST,
         text=[money(v) for v in done["won"]],
-        textposition="outside",
+        # inside the bar when quotas are drawn: a quota near what was won would strike the label through
+        textposition="inside" if "quota" in bars and bars["quota"].notna().any() else "outside",
         cliponaxis=False,
         hovertemplate=f"Won {money.hover()}<extra></extra>",
     )
@@ -621,7 +623,12 @@ def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> 
             y=quota["quota"].tolist(),
             mode="markers",
             name="Quota",
-            marker={"color": "rgb(200, 30, 30)", "symbol": "line-ew", "size": 34, "line": {"width": 2.5}},
+            marker={
+                "color": QUOTA,
+                "symbol": "line-ew",
+                "size": 34,
+                "line": {"width": 3, "color": QUOTA},  # a line marker takes its colour from its line
+            },
             hovertemplate=f"Quota {money.hover()}<extra></extra>",
         )
     # each quarter ahead names its expected whole quarter under its label (above the bar it met the whisker)

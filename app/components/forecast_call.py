@@ -57,6 +57,10 @@ def target_block(
     else the quota targets.csv holds for the selection; returns the target used (None: neither)."""
     if quota is not None:
         st.caption(md(forecast_call.quota_sentence(quota, quota_file, typed, where, money)))
+    elif quota_file and not typed:
+        st.caption(
+            md(f"No quota in {quota_file} for this selection: type a target {where} to see its chance.")
+        )
     target = typed or (quota.value if quota is not None else None)
     if not target:
         return None

@@ -109,6 +109,7 @@ class Quota:
 
     value: float
     source: str
+    owner: str = ""  # whose quota "quota" is (the selected rep or manager)
 
 
 def quota_for(
@@ -124,16 +125,21 @@ def quota_for(
         & targets["segment_type"].eq(kind)
         & targets["segment"].eq("All" if name is None else name)
     ]
-    return None if rows.empty else Quota(float(rows["target"].iloc[0]), str(rows["source"].iloc[0]))
+    if rows.empty:
+        return None
+    return Quota(float(rows["target"].iloc[0]), str(rows["source"].iloc[0]), "" if name is None else name)
 
 
 def quota_sentence(quota: Quota, file: str, typed: float | None, where: str, money: Money) -> str:
     """Where the target comes from: the quota, or a figure typed ``where`` ("above", "on the Forecast
     page") in its place (plain text)."""
-    rule = "the own quota" if quota.source == "quota" else quota.source
+    rule = f"{quota.owner}'s own quota" if quota.source == "quota" else quota.source
     origin = f"{money.exact(quota.value)} in {file} ({rule})"
     if typed:
-        return f"The figures use the target typed {where}; the quota is {origin}."
+        typed_text = money.exact(typed)
+        return (
+            f"The figures use the target typed {where}, {typed_text}, not this selection's quota of {origin}."
+        )
     return f"Target: the quota, {origin}. Type another figure {where} to replace it."
 
 

@@ -105,13 +105,16 @@ def test_the_quota_is_the_target_until_one_is_typed(quota_env: Path) -> None:
         if t.get("name") == "Quota"
     ]
     assert [(t["x"], t["y"]) for t in traces] == [(["Q3 2026"], [quota])]
+    assert traces[0]["marker"]["line"]["color"] == "rgb(200, 30, 30)"  # red, as the caption says: a line
+    # marker takes its colour from its line (it was drawn dark grey beside the dark middle estimate)
     typed = round(quota * 0.97, -2)
     at.number_input(key="forecast_target").set_value(typed).run()
     assert {m.label: m.value for m in at.metric}["Chance of reaching the target"] == _chance(quota_env, typed)
-    assert f"The figures use the target typed above; the quota is {origin}." in _texts(at)
+    chosen = f"target typed above, {money.exact(typed)}, not this selection's quota of {origin}."
+    assert f"The figures use the {chosen}" in _texts(at)
     at.switch_page("views/overview.py").run()  # the typed target goes with the leader
     assert {m.label: m.value for m in at.metric}["Chance of reaching the target"] == _chance(quota_env, typed)
-    assert f"The figures use the target typed on the Forecast page; the quota is {origin}." in _texts(at)
+    assert f"The figures use the {chosen.replace('above', 'on the Forecast page')}" in _texts(at)
 
 
 def test_a_managers_selection_takes_the_managers_own_quota_on_the_overview(quota_env: Path) -> None:
@@ -125,9 +128,13 @@ def test_a_managers_selection_takes_the_managers_own_quota_on_the_overview(quota
     shown = {m.label: m.value for m in at.metric}
     assert shown["Chance of reaching the target"] == _chance(quota_env, quota, "manager", manager)
     assert (
-        f"Target: the quota, {money.exact(quota)} in quotas.csv (the own quota). Type another figure on the "
-        "Forecast page to replace it."
+        f"Target: the quota, {money.exact(quota)} in quotas.csv ({manager}'s own quota). Type another figure "
+        "on the Forecast page to replace it."
     ) in _texts(at)
     at.sidebar.multiselect(key="_w_filter_tiers").select("Critical").run()  # no stored segment, no quota
     assert "Chance of reaching the target" not in {m.label for m in at.metric}
     assert not any(t.startswith("Target: the quota") for t in _texts(at))
+    assert (
+        "No quota in quotas.csv for this selection: type a target on the Forecast page to see its chance."
+        in (_texts(at))
+    )
