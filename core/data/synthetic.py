@@ -12,9 +12,11 @@ The generative model (documented in plan/data-spec.md) is simple enough to have 
   last day of the previous quarter with probability ``PULL_PROBABILITY`` (quarter-end seasonality).
 
 :func:`oracle_win_probability` turns that into the true probability that a deal is won *given that it is
-still open at its age on an as-of date*, which is the number a perfect model would output. The world (teams,
-accounts, latent effects: ``_draw_world``) and its deals (``_draw_deals``) are drawn by helpers an oracle
-can call with the same seed.
+still open at its age on an as-of date*, which is the number a perfect model would output, and
+:func:`oracle_quarter_revenue` samples the true distribution of a quarter's won revenue given the world at an
+as-of date (won already, open deals, deals not engaged or not created yet), which is what a perfect
+whole-quarter forecast would give. Both rebuild the world from its seed (``_draw_world``, ``_draw_deals``:
+the generator's own first draws).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 PRODUCTS = pd.DataFrame(
     {
@@ -173,6 +175,7 @@ UNKNOWN_REP_SHARE = 0.005
 HISTORY_DAYS = 730
 ENGAGE_LAG_MEAN_DAYS = 20.0
 DEFAULT_EXPORT_DATE = "2026-08-14"
+PAIRS_PER_CHUNK = 2_000_000  # simulations x deals drawn at once by oracle_quarter_revenue
 
 
 @dataclass(frozen=True)
@@ -572,3 +575,237 @@ def oracle_win_probability(truth: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
     prior = waiting["p_win_if_closes"].to_numpy(float) * (1 - waiting["zombie_probability"].to_numpy(float))
     early = pd.Series(prior, index=waiting["opportunity_id"].to_numpy(), name="oracle_win_probability")
     return pd.concat([engaged, early]) if len(early) else engaged
+
+
+@dataclass(frozen=True)
+class QuarterRevenueDraws:
+    """Simulated draws of one quarter's won revenue from the true model, split by where the revenue comes
+    from: won by the as-of date (fixed), deals engaged and open then, deals created but not engaged yet, and
+    deals not yet created."""
+
+    won_by_as_of: float
+    open_deals: np.ndarray
+    not_engaged_yet: np.ndarray
+    not_created_yet: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """The quarter's whole won revenue, run by run."""
+        return self.won_by_as_of + self.open_deals + self.not_engaged_yet + self.not_created_yet
+
+
+def oracle_quarter_revenue(
+    n_deals: int,
+    seed: int,
+    export_date: str | pd.Timestamp,
+    as_of: str | pd.Timestamp,
+    quarter_start: str | pd.Timestamp,
+    quarter_end: str | pd.Timestamp,
+    simulations: int = 20_000,
+    rng_seed: int = 0,
+) -> QuarterRevenueDraws:
+    """The TRUE distribution of revenue won with a close date in [quarter_start, quarter_end] (both ends
+    included), given everything the world of ``generate_crm(n_deals, seed, export_date)`` shows at the end
+    of ``as_of``: what a perfect whole-quarter forecast would give.
+
+    Deals won by as-of count their real value; deals open at as-of draw an outcome from
+    P(won | open at their age) (as :func:`oracle_win_probability`) and a close date from the won gamma
+    truncated to their age, pull-ins that would land by as-of rejected; deals created but not engaged draw
+    an engage lag beyond as-of; the deals created after as-of (their number is the world's) are drawn as the
+    generator draws them. Open values are drawn, since a deal's value is unknown until it is won.
+    """
+    export, t, start_day, end_day = (_day(d) for d in (export_date, as_of, quarter_start, quarter_end))
+    if start_day > end_day:
+        raise ValueError(f"quarter_start {start_day} is after quarter_end {end_day}")
+    if end_day > export:
+        raise ValueError(
+            f"quarter_end {end_day} is after the export date {export}: "
+            "the generated world has no deals created after it"
+        )
+    if simulations < 1:
+        raise ValueError("simulations must be at least 1")
+    world_rng = np.random.default_rng(seed)
+    world = _draw_world(world_rng, export)
+    deals = _draw_deals(world_rng, world, n_deals)
+    window = (start_day, end_day)
+    closed = ~np.isnat(deals.close) & (deals.close <= t)
+    in_window = closed & deals.won & (deals.close >= start_day) & (deals.close <= end_day)
+    open_now = (deals.engage <= t) & ~closed
+    waiting = (deals.created <= t) & (deals.engage > t)
+    rng = np.random.default_rng(rng_seed)
+    return QuarterRevenueDraws(
+        float(deals.close_value[in_window].sum()),
+        _open_deal_revenue(rng, world, deals, open_now, t, window, simulations),
+        _not_engaged_revenue(rng, world, deals, waiting, t, window, simulations),
+        _not_created_revenue(rng, world, int((deals.created > t).sum()), t, window, simulations),
+    )
+
+
+def _day(value: str | pd.Timestamp) -> np.datetime64:
+    """A date as datetime64[D]."""
+    return pd.Timestamp(value).to_datetime64().astype("datetime64[D]")
+
+
+def _simulation_chunks(simulations: int, pairs_per_simulation: float) -> list[tuple[int, int]]:
+    """[lo, hi) simulation ranges of about PAIRS_PER_CHUNK simulated deals each."""
+    size = max(1, int(PAIRS_PER_CHUNK // max(pairs_per_simulation, 1.0)))
+    return [(lo, min(lo + size, simulations)) for lo in range(0, simulations, size)]
+
+
+def _revenue_in(
+    close: np.ndarray, value: np.ndarray, window: tuple[np.datetime64, np.datetime64]
+) -> np.ndarray:
+    """Each won deal's value when its close date falls in the window, else 0."""
+    return np.where((close >= window[0]) & (close <= window[1]), value, 0.0)
+
+
+def _open_deal_revenue(
+    rng: np.random.Generator,
+    world: _World,
+    deals: _Deals,
+    open_now: np.ndarray,
+    as_of: np.datetime64,
+    window: tuple[np.datetime64, np.datetime64],
+    simulations: int,
+) -> np.ndarray:
+    """Per simulation, the window's revenue from deals engaged and still open at as-of."""
+    engage, product = deals.engage[open_now], deals.product[open_now]
+    won_scale, lost_scale = _duration_scales(world, product)
+    p = deals.p_if_closes[open_now]
+    z = np.full(len(p), ZOMBIE_PROBABILITY)
+    won_chance = _won_given_open(
+        as_of, engage, p, z, WON_SHAPE, won_scale, LOST_SHAPE, lost_scale, PULL_PROBABILITY, PULL_WINDOW_DAYS
+    )
+    age = (as_of - engage).astype(np.int64)
+    won_survival = special.gammaincc(WON_SHAPE, age / won_scale)
+    price = deals.price[open_now]
+    revenue = np.zeros(simulations)
+    for lo, hi in _simulation_chunks(simulations, len(p)):
+        sim, deal = np.nonzero(rng.random((hi - lo, len(p))) < won_chance)
+        close = _won_close_after(rng, engage[deal], age[deal], won_scale[deal], won_survival[deal], as_of)
+        value = _revenue_in(close, _close_values(rng, price[deal]), window)
+        revenue[lo:hi] = np.bincount(sim, weights=value, minlength=hi - lo)
+    return revenue
+
+
+def _won_close_after(
+    rng: np.random.Generator,
+    engage: np.ndarray,
+    age: np.ndarray,
+    won_scale: np.ndarray,
+    won_survival: np.ndarray,
+    as_of: np.datetime64,
+) -> np.ndarray:
+    """Close dates of won deals still open at as-of: the won gamma truncated to beyond the deal's age (by
+    inversion), then the pull-in, redrawn while a pull would land on a quarter end by as-of (such a deal
+    would have been closed at as-of)."""
+    close = np.empty(len(engage), dtype="datetime64[D]")
+    todo = np.arange(len(engage))
+    while todo.size:
+        tail = (1.0 - rng.random(todo.size)) * won_survival[todo]  # uniform on (0, S(age)]
+        gamma_days = won_scale[todo] * special.gammainccinv(WON_SHAPE, tail)
+        duration = np.maximum(np.ceil(gamma_days), age[todo] + 1).astype(np.int64)  # > age (and >= 1)
+        first_close = engage[todo] + duration.astype("timedelta64[D]")
+        final, pulled = _pulled_in(first_close, engage[todo], True, rng.random(todo.size))
+        keep = ~(pulled & (final <= as_of))
+        close[todo[keep]] = final[keep]
+        todo = todo[~keep]
+    return close
+
+
+def _revenue_from_engagement(
+    rng: np.random.Generator,
+    world: _World,
+    agent: np.ndarray,
+    product: np.ndarray,
+    account: np.ndarray,
+    engage: np.ndarray,
+    window: tuple[np.datetime64, np.datetime64],
+) -> np.ndarray:
+    """Each deal's revenue in the window when nothing is known of it past its engage date: the prior
+    outcome, the won duration, the pull-in and the value, as the generator draws them."""
+    p = _win_probability_if_closes(world, agent, product, account, engage)
+    won = np.flatnonzero(rng.random(len(p)) < p * (1 - ZOMBIE_PROBABILITY))
+    won_scale, _ = _duration_scales(world, product[won])
+    duration = np.maximum(np.ceil(rng.gamma(WON_SHAPE, won_scale)), 1).astype(np.int64)
+    first_close = engage[won] + duration.astype("timedelta64[D]")
+    close, _ = _pulled_in(first_close, engage[won], True, rng.random(len(won)))
+    price = PRODUCTS["sales_price"].to_numpy()[product[won]]
+    revenue = np.zeros(len(p))
+    revenue[won] = _revenue_in(close, _close_values(rng, price), window)
+    return revenue
+
+
+def _not_engaged_revenue(
+    rng: np.random.Generator,
+    world: _World,
+    deals: _Deals,
+    waiting: np.ndarray,
+    as_of: np.datetime64,
+    window: tuple[np.datetime64, np.datetime64],
+    simulations: int,
+) -> np.ndarray:
+    """Per simulation, the window's revenue from deals created by as-of but not engaged yet.
+
+    Engaged after as-of means ``created + lag`` is past the last weekday on or before as-of, i.e. the lag
+    ``ceil(E)`` exceeds ``m``; for E exponential, ``ceil(E) | ceil(E) > m`` is ``m + ceil(E')`` exactly."""
+    created = deals.created[waiting]
+    weekday = int((as_of.astype(np.int64) + 3) % 7)  # 0 = Monday
+    last_weekday = as_of - np.timedelta64(max(weekday - 4, 0), "D")
+    lag_floor = np.maximum((last_weekday - created).astype(np.int64), 0)
+    agent, product, account = deals.agent[waiting], deals.product[waiting], deals.account[waiting]
+    revenue = np.zeros(simulations)
+    for lo, hi in _simulation_chunks(simulations, len(created)):
+        sim = np.repeat(np.arange(hi - lo), len(created))
+        deal = np.tile(np.arange(len(created)), hi - lo)
+        lag = lag_floor[deal] + np.ceil(rng.exponential(ENGAGE_LAG_MEAN_DAYS, len(deal))).astype(np.int64)
+        engage = _next_weekday(created[deal] + lag.astype("timedelta64[D]"))
+        value = _revenue_from_engagement(
+            rng, world, agent[deal], product[deal], account[deal], engage, window
+        )
+        revenue[lo:hi] = np.bincount(sim, weights=value, minlength=hi - lo)
+    return revenue
+
+
+def _creation_share(day: float) -> float:
+    """P(creation day offset < day) under the generator's growing creation density."""
+    x = min(max(day / HISTORY_DAYS, 0.0), 1.0)
+    return (x + x * x / 4.0) / 1.25
+
+
+def _not_created_revenue(
+    rng: np.random.Generator,
+    world: _World,
+    n_later: int,
+    as_of: np.datetime64,
+    window: tuple[np.datetime64, np.datetime64],
+    simulations: int,
+) -> np.ndarray:
+    """Per simulation, the window's revenue from the ``n_later`` deals created after as-of.
+
+    Their creation days are iid from the generator's density restricted to after as-of; only those created
+    by the window's end can close in it, so each simulation draws how many those are (binomial), then them."""
+    first = int((as_of - world.start).astype(np.int64)) + 1  # first creation day offset after as-of
+    last = min(int((window[1] - world.start).astype(np.int64)), HISTORY_DAYS - 1)
+    revenue = np.zeros(simulations)
+    if n_later == 0 or last < max(first, 0):
+        return revenue
+    share_after, share_from, share_to = (
+        1.0 - _creation_share(first),
+        _creation_share(first),
+        _creation_share(last + 1),
+    )
+    in_reach = (share_to - share_from) / share_after
+    for lo, hi in _simulation_chunks(simulations, n_later * in_reach):
+        counts = rng.binomial(n_later, in_reach, hi - lo)
+        sim = np.repeat(np.arange(hi - lo), counts)
+        u = share_from + (share_to - share_from) * rng.random(len(sim))
+        day = np.floor((-2.0 + np.sqrt(4.0 + 5.0 * u)) * HISTORY_DAYS).astype(np.int64)
+        created = world.start + np.clip(day, max(first, 0), last).astype("timedelta64[D]")
+        agent = rng.integers(0, len(world.teams), len(sim))
+        product = rng.choice(len(PRODUCTS), size=len(sim), p=PRODUCT_SHARE / PRODUCT_SHARE.sum())
+        account = rng.integers(0, len(world.accounts), len(sim))
+        engage = _engage_dates(rng, created)
+        value = _revenue_from_engagement(rng, world, agent, product, account, engage, window)
+        revenue[lo:hi] = np.bincount(sim, weights=value, minlength=hi - lo)
+    return revenue
