@@ -41,19 +41,21 @@ AGE_GROUPS = ((0, 14), (15, 30), (31, 60), (61, 90), (91, 180), (181, 365), (366
 
 
 def default_as_of_dates(full: CRMData, count: int = 5) -> list[pd.Timestamp]:
-    """Month starts spread from when there is enough history to four months before the export's end.
+    """Month starts spread from when there is enough history to four months before the data's end: the
+    export's end, or the as-of date of a cut (its outcomes are all a backtest inside it may judge by).
 
-    "Enough history": at least two months after the first close and 40% of the way through the export.
+    "Enough history": at least two months after the first close and 40% of the way through the data.
     """
     first_close = full.deals["close_date"].min()
     first_engage = full.deals["engage_date"].min()
     if pd.isna(first_close):
         return []
-    earliest = max(first_close + pd.Timedelta(days=60), first_engage + 0.4 * (full.export_end - first_engage))
+    data_end = min(full.export_end, full.as_of)  # a cut's default dates lie before its as-of date
+    earliest = max(first_close + pd.Timedelta(days=60), first_engage + 0.4 * (data_end - first_engage))
     start = earliest.to_period("M").to_timestamp()
     if start < earliest:
         start = start + pd.offsets.MonthBegin(1)
-    end = full.export_end - pd.Timedelta(days=120)
+    end = data_end - pd.Timedelta(days=120)
     months = pd.date_range(start, end, freq="MS")
     if len(months) <= count:
         return list(months)

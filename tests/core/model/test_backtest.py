@@ -9,7 +9,12 @@ import pytest
 
 from core.data import CRMData, cut_at, read_crm
 from core.model import WinProbabilityModel
-from core.model.backtest import eventual_outcomes, outcome_estimates_at_export, signal_statement
+from core.model.backtest import (
+    default_as_of_dates,
+    eventual_outcomes,
+    outcome_estimates_at_export,
+    signal_statement,
+)
 from models.evaluation.backtest import read_truth
 
 DEMO = Path(__file__).resolve().parents[3] / "dataset"
@@ -158,3 +163,14 @@ def test_a_backtest_where_every_deal_had_one_outcome_is_said_not_crashed() -> No
     summary = {"auc": None, "brier_skill": None, "brier": 0.0}
     text = signal_statement(summary, [{"n": 12, "as_of": "2099-01-01"}])
     assert text.startswith("Across 1 as-of dates (12 scored deals) every deal had the same outcome")
+
+
+def test_default_dates_of_a_cut_lie_before_its_as_of_date(full_export, crm_at) -> None:
+    # a cut five months before the export's end: its default backtest dates were counted back from the
+    # export's end, so predict.py --as-of at an early date stopped with "--backtest-dates ... is not before
+    # the as-of date" on a cold run
+    dates = default_as_of_dates(crm_at, 3)
+    assert dates and all(d <= crm_at.as_of - pd.Timedelta(days=120) for d in dates)
+    assert default_as_of_dates(full_export, 3)[-1] > crm_at.as_of - pd.Timedelta(
+        days=120
+    )  # the whole export's
