@@ -21,7 +21,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.forecast.seasonality import QuarterSeasonality, fit_quarter_seasonality, month_of_quarter
+from core.forecast.seasonality import (
+    QuarterSeasonality,
+    fit_last_day,
+    fit_quarter_seasonality,
+    month_of_quarter,
+)
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
@@ -229,7 +234,7 @@ def fit_market(
     """Quarter seasonality (in sample), then the shock variances from out-of-sample forecast misses
     (``memo``: see :func:`ahead_win_counts`)."""
     in_sample = monthly_win_counts(deals, as_of, timing, segment_type)
-    seasonality = fit_quarter_seasonality(_by_month(in_sample))
+    seasonality = fit_last_day(fit_quarter_seasonality(_by_month(in_sample)), deals, as_of)
     ahead = _seasonal(ahead_win_counts(deals, as_of, timing, segment_type, memo=memo), seasonality)
     return seasonality, _dependence(ahead, segment_type)
 

@@ -186,7 +186,9 @@ def forecast_revenue(
         calendar.slice_month,
         dependence.realisation_factors,
     )
-    future = new_deals(all_deals, timing, calendar.as_of, calendar.slice_first, calendar.slice_last)
+    future = new_deals(
+        all_deals, timing, calendar.as_of, calendar.slice_first, calendar.slice_last, seasonality
+    )
     future_order = np.argsort(future.deals[dependence.segment_type].astype(str).to_numpy(), kind="stable")
     future_deals = future.deals.iloc[future_order].reset_index(drop=True)
     future_probability = future.slice_probability[future_order]

@@ -8,7 +8,9 @@ product and value (``deal_values``: its amount, else list price x realised ratio
 value). A future deal created ``d`` days after the as-of date is won inside the day slice [a, b] with the
 time-to-close curves' chance from creation, ``CIF_won(b - d) - CIF_won(a - 1 - d)`` (by product, shrunk to
 the pooled curve; deals still open count as censored): win rate and cycle time both come from the history.
-The quarter seasonality and the months-ahead realisation factors of the open pipeline are not applied.
+The quarter seasonality reweights *when* each is won as it does for open deals (``reweighted_shares``: month
+of the quarter, and the quarter's last day); the open pipeline's months-ahead realisation factors are not
+applied.
 
 Uncertainty: in each simulation each future deal is won or not, under the same market and office shocks as
 the open pipeline, times one creation shock (mean-1 gamma). Its variance is the over-dispersion of the
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.forecast.seasonality import QuarterSeasonality, reweighted_shares
 from core.forecast.timing import CloseTimingModel
 
 RECENT_DAYS = 91
@@ -71,6 +74,7 @@ def new_deals(
     as_of: pd.Timestamp,
     slice_first: np.ndarray,
     slice_last: np.ndarray,
+    seasonality: QuarterSeasonality | None = None,
 ) -> NewDeals:
     """The future deals up to the last slice and their chance of being won in each slice."""
     horizon = int(slice_last[-1]) if len(slice_last) else 0
@@ -82,9 +86,17 @@ def new_deals(
     future = pd.concat(copies, ignore_index=True) if copies else recent.iloc[:0]
     future = future[future["created_offset"] <= horizon].reset_index(drop=True)
     created = future["created_offset"].to_numpy(dtype=np.int64)[:, None]
-    won_by_last = timing.won_by_age(future, np.asarray(slice_last)[None, :] - created)
-    won_before = timing.won_by_age(future, np.asarray(slice_first)[None, :] - 1 - created)
-    probability = np.clip(won_by_last - won_before, 0.0, 1.0)
+    if not len(slice_last):
+        return NewDeals(future, np.zeros((len(future), 0)), creation_variance(deals, as_of))
+    reach = horizon + int(timing.max_close_age_) + 1  # every future deal's whole win mass
+
+    def won_by(offsets: np.ndarray) -> np.ndarray:
+        return timing.won_by_age(future, np.asarray(offsets)[None, :] - created)
+
+    shares = reweighted_shares(
+        won_by, as_of, seasonality or QuarterSeasonality(), slice_first, slice_last, reach
+    )
+    probability = np.clip(shares * won_by(np.array([reach])), 0.0, 1.0)
     return NewDeals(future, probability, creation_variance(deals, as_of))
 
 

@@ -6,11 +6,18 @@ The time-to-close curves know a deal's age, not the calendar; sales teams push d
 age-only curves predict for the deals open at each month start and ``c`` = 10 pseudo-wins shrinks it to 1
 when history is short. A deal's remaining win-time distribution is then reweighted month by month by the
 index and renormalised, so its total win probability is unchanged; only *when* it is won moves.
+
+Inside the third month the quarter's last day may weigh more (teams book what they can before the quarter
+closes): ``last_day`` is that day's wins per day against the month's other days, over the complete quarters
+before as-of (``(W_last + c) / (E_last + c)``, E_last the last days' wins at the other days' rate, c = 10
+pseudo-wins). The third month's index is then
+shared out between its other days and its last day in that ratio, so the month keeps its total.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +34,8 @@ class QuarterSeasonality:
     index: tuple[float, float, float] = (1.0, 1.0, 1.0)
     won: tuple[float, float, float] = (0.0, 0.0, 0.0)
     expected: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    last_day: float = 1.0  # the quarter's last day against the third month's other days, per day
+    last_day_won: tuple[float, float] = (0.0, 0.0)  # wins on quarters' last days, and at the other days' rate
 
     def to_dict(self) -> dict:
         """JSON-ready summary."""
@@ -35,6 +44,8 @@ class QuarterSeasonality:
             "won": [round(v, 1) for v in self.won],
             "expected": [round(v, 1) for v in self.expected],
             "pseudo_wins": PSEUDO_WINS,
+            "last_day": round(self.last_day, 4),
+            "last_day_won_and_expected": [round(v, 1) for v in self.last_day_won],
         }
 
 
@@ -56,6 +67,49 @@ def fit_quarter_seasonality(monthly: pd.DataFrame) -> QuarterSeasonality:
     )
 
 
+def fit_last_day(
+    seasonality: QuarterSeasonality, deals: pd.DataFrame, as_of: pd.Timestamp
+) -> QuarterSeasonality:
+    """``seasonality`` with its quarter's-last-day weight from the wins of the complete quarters before
+    ``as_of`` (1 without any)."""
+    won = deals.loc[deals["is_won"] & deals["close_date"].notna(), "close_date"]
+    quarters = won.dt.to_period("Q")
+    complete = quarters.dt.end_time.dt.normalize() <= as_of
+    quarter_end = quarters.dt.end_time.dt.normalize()
+    third = (won.dt.month - 1) % 3 == 2
+    if not complete.any():
+        return seasonality
+    on_last = float((complete & won.eq(quarter_end)).sum())
+    other = float((complete & third & won.ne(quarter_end)).sum())
+    ends = quarter_end[complete].drop_duplicates()
+    other_days = float((ends.dt.day - 1).sum())  # the third months' days before their last
+    expected = other / max(other_days, 1.0) * len(ends)  # the last days at the other days' rate
+    weight = (on_last + PSEUDO_WINS) / (expected + PSEUDO_WINS)
+    return replace(seasonality, last_day=float(weight), last_day_won=(on_last, expected))
+
+
+def _segments(
+    as_of: pd.Timestamp, horizon_days: int, seasonality: QuarterSeasonality
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Day pieces after as-of up to the horizon in which the seasonal weight is constant: each month, and
+    a third month split into its other days and its last day. First and last day offsets, weight, and the
+    month each piece lies in (index into the months after as-of)."""
+    first, last, quarter = _month_edges(as_of, horizon_days)
+    weights = np.asarray(seasonality.index)[quarter]
+    pieces = []
+    for month, (a, b, k, w) in enumerate(zip(first, last, quarter, weights, strict=True)):
+        if k != 2 or seasonality.last_day == 1.0:
+            pieces.append((a, b, w, month))
+            continue
+        days = int((as_of + pd.Timedelta(days=int(b))).day)  # the month's length
+        body = w * days / (days - 1 + seasonality.last_day)  # the month keeps its index on a flat curve
+        if a < b:
+            pieces.append((a, b - 1, body, month))
+        pieces.append((b, b, body * seasonality.last_day, month))
+    a, b, w, m = (np.array(column) for column in zip(*pieces, strict=True))
+    return a.astype(np.int64), b.astype(np.int64), w.astype(float), m.astype(np.int64)
+
+
 def _month_edges(as_of: pd.Timestamp, horizon_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First and last day offsets of each month after as-of up to the horizon, and its month-of-quarter."""
     end = as_of + pd.Timedelta(days=max(horizon_days, 1))
@@ -75,28 +129,53 @@ def seasonal_window_shares(
 ) -> np.ndarray:
     """Share of each deal's remaining win-time distribution inside day windows [first, last] after as-of.
 
-    Every window must lie inside one calendar month. Reweighted by the month-of-quarter index and
-    renormalised over the deal's whole remaining distribution (deals x windows).
+    Every window must lie inside one calendar month. Reweighted by the month-of-quarter index (and a third
+    month's last day by ``last_day``) and renormalised over the deal's whole remaining distribution (deals x
+    windows).
     """
+    horizon = max(int(timing.max_close_age_) + 1, int(np.max(last)) if len(last) else 1)
+    shares = reweighted_shares(
+        lambda offsets: timing.win_time_shares(deals, offsets), as_of, seasonality, first, last, horizon
+    )
+    return np.clip(shares, 0.0, 1.0)
+
+
+def reweighted_shares(
+    cumulative: Callable[[np.ndarray], np.ndarray],
+    as_of: pd.Timestamp,
+    seasonality: QuarterSeasonality,
+    first: np.ndarray,
+    last: np.ndarray,
+    horizon: int,
+) -> np.ndarray:
+    """Seasonally reweighted share of each deal's win mass inside day windows [first, last] after as-of:
+    ``cumulative(offsets)`` is its win mass by each day offset (deals x offsets), all of it by ``horizon``.
+    Each window (inside one calendar month) is cut at the pieces of constant weight (``_segments``)."""
     first, last = np.asarray(first, dtype=np.int64), np.asarray(last, dtype=np.int64)
-    horizon = max(int(timing.max_close_age_) + 1, int(last.max()) if len(last) else 1)
-    m_first, m_last, m_quarter = _month_edges(as_of, horizon)
-    weights = np.asarray(seasonality.index)[m_quarter]
-    month_shares = np.diff(timing.win_time_shares(deals, np.concatenate([[0], m_last])), axis=1)
-    normaliser = month_shares @ weights
+    p_first, p_last, p_weight, p_month = _segments(as_of, horizon, seasonality)
+    normaliser = np.diff(cumulative(np.concatenate([[0], p_last])), axis=1) @ p_weight
+    m_last = np.array([p_last[p_month == m].max() for m in range(int(p_month.max()) + 1)])
     window_month = np.searchsorted(m_last, first)
     if len(first) and (
         (window_month >= len(m_last)).any()
         or (last > m_last[np.minimum(window_month, len(m_last) - 1)]).any()
     ):
         raise ValueError("every window must lie inside one calendar month")
-    window_shares = timing.win_time_shares(deals, np.concatenate([first - 1, last]))
-    inside = window_shares[:, len(first) :] - window_shares[:, : len(first)]
+    cut_first, cut_last, cut_weight, cut_window = [], [], [], []
+    for w, (a, b) in enumerate(zip(first, last, strict=True)):
+        for k in np.flatnonzero((p_first <= b) & (p_last >= a)):
+            cut_first.append(max(a, p_first[k]))
+            cut_last.append(min(b, p_last[k]))
+            cut_weight.append(p_weight[k])
+            cut_window.append(w)
+    cut_first, cut_last = np.array(cut_first, dtype=np.int64), np.array(cut_last, dtype=np.int64)
+    mass = cumulative(np.concatenate([cut_first - 1, cut_last]))
+    cut_inside = (mass[:, len(cut_first) :] - mass[:, : len(cut_first)]) * np.array(cut_weight)[None, :]
+    into = np.zeros((len(cut_window), len(first)))
+    into[np.arange(len(cut_window)), cut_window] = 1.0
+    inside = cut_inside @ into  # each window's weighted pieces added up
     with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = np.where(
-            normaliser[:, None] > 1e-12, inside * weights[window_month][None, :] / normaliser[:, None], 0.0
-        )
-    return np.clip(scaled, 0.0, 1.0)
+        return np.where(normaliser[:, None] > 1e-12, inside / normaliser[:, None], 0.0)
 
 
 def seasonal_median_days(
@@ -104,10 +183,10 @@ def seasonal_median_days(
 ) -> np.ndarray:
     """Days after as-of to the median of each deal's seasonally reweighted remaining win time (NaN if none).
 
-    The month holding the median comes from the reweighted month shares; inside it the day follows the
-    curves, since the reweighting is constant within a month.
+    The piece (a month, or a third month's other days and last day) holding the median comes from the
+    reweighted shares; inside it the day follows the curves, since the reweighting is constant within it.
     """
-    m_first, m_last, _ = _month_edges(as_of, int(timing.max_close_age_) + 1)
+    m_first, m_last, _, _ = _segments(as_of, int(timing.max_close_age_) + 1, seasonality)
     shares = seasonal_window_shares(timing, deals, as_of, seasonality, m_first, m_last)
     total = shares.sum(axis=1)
     cumulative = np.cumsum(shares, axis=1)

@@ -16,6 +16,7 @@ from core.forecast.new_deals import (
     quarter_actuals,
 )
 from core.forecast.periods import build_calendar
+from core.forecast.seasonality import QuarterSeasonality
 from core.forecast.simulation import Dependence
 from core.forecast.timing import CloseTimingModel
 
@@ -131,3 +132,30 @@ def test_quarter_actuals_are_the_revenue_won_in_each_complete_quarter() -> None:
     assert alls.to_dict() == expected
     assert expected[pd.Timestamp("2025-01-01")] == 0.0 and sum(expected.values()) == 100_000.0
     assert table[table["segment_type"].eq("sales_agent")]["won"].tolist() == list(expected.values())
+
+
+def test_deals_not_yet_created_follow_the_quarter_seasonality() -> None:
+    """Spread wins (ages 1..60) make room for timing to move: a heavier quarter's last day and third month
+    move wins into them, and each future deal keeps its whole chance of being won."""
+    deals = _deals()
+    spread = np.arange(len(deals)) % 60 + 1
+    deals["close_date"] = deals["engage_date"] + pd.to_timedelta(spread, unit="D")
+    deals.loc[deals["is_open"], "close_date"] = pd.NaT
+    timing = CloseTimingModel().fit(deals, AS_OF)
+    calendar = build_calendar(AS_OF)
+    plain = new_deals(deals, timing, AS_OF, calendar.slice_first, calendar.slice_last)
+    seasonal = new_deals(
+        deals,
+        timing,
+        AS_OF,
+        calendar.slice_first,
+        calendar.slice_last,
+        QuarterSeasonality(index=(0.8, 1.0, 1.2), last_day=5.0),
+    )
+    june_30 = int(np.flatnonzero(calendar.slice_last == (pd.Timestamp("2026-06-30") - AS_OF).days)[0])
+    assert seasonal.slice_probability[:, june_30].sum() > 2 * plain.slice_probability[:, june_30].sum() > 0
+    # deals created early enough to be won inside the horizon keep their total chance
+    early = plain.deals["created_offset"].to_numpy() <= 60
+    np.testing.assert_allclose(
+        seasonal.slice_probability[early].sum(axis=1), plain.slice_probability[early].sum(axis=1), rtol=1e-9
+    )

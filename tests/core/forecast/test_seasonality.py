@@ -8,6 +8,7 @@ import pytest
 
 from core.forecast.seasonality import (
     QuarterSeasonality,
+    fit_last_day,
     fit_quarter_seasonality,
     seasonal_median_days,
     seasonal_window_shares,
@@ -84,3 +85,40 @@ def test_seasonal_median_matches_plain_median_when_neutral_and_moves_with_the_in
     assert early[0] < neutral[0] < late[0]
     zombie = pd.DataFrame({"product": ["A"], "age_days": [200.0]})
     assert np.isnan(seasonal_median_days(timing, zombie, AS_OF, QuarterSeasonality())[0])
+
+
+def test_last_day_weight_by_hand() -> None:
+    # two complete quarters: 30 wins on each last day, one on every other day of their third months
+    days = [pd.Timestamp("2024-03-31")] * 30 + [pd.Timestamp("2024-06-30")] * 30
+    days += list(pd.date_range("2024-03-01", "2024-03-30")) + list(pd.date_range("2024-06-01", "2024-06-29"))
+    days += [pd.Timestamp("2024-09-30")] * 50  # a quarter not complete by as-of: not counted
+    deals = pd.DataFrame({"is_won": True, "close_date": days})
+    fitted = fit_last_day(QuarterSeasonality(), deals, pd.Timestamp("2024-09-29"))
+    expected = (30 + 29) / (30 + 29) * 2  # the last days at the other days' rate (one win a day)
+    assert fitted.last_day == pytest.approx((60 + 10) / (expected + 10))
+    assert fitted.last_day_won == pytest.approx((60.0, expected))
+    assert fit_last_day(QuarterSeasonality(), deals, pd.Timestamp("2024-03-30")).last_day == 1.0
+
+
+def test_the_quarters_last_day_weighs_more_and_the_month_keeps_its_total() -> None:
+    engage = AS_OF - pd.Timedelta(days=400)
+    wins = pd.DataFrame(
+        {
+            "deal_stage": "Won",
+            "engage_date": engage,
+            "product": "A",
+            "close_date": [engage + pd.Timedelta(days=d) for d in range(1, 121)],
+        }
+    )
+    flat = CloseTimingModel().fit(wins, AS_OF)  # wins evenly over ages 1..120 days
+    deal = pd.DataFrame({"product": ["A"], "age_days": [0.0]})
+    seasonality = QuarterSeasonality(last_day=4.0)
+    # days 62..90 are June 1..29, day 91 June 30 (the quarter's last), days 1..30 April
+    shares = seasonal_window_shares(
+        flat, deal, AS_OF, seasonality, np.array([62, 91, 62, 1]), np.array([90, 91, 91, 30])
+    )[0]
+    other = 30 / (29 + 4)  # June's other days' weight: the month keeps 30 days' worth
+    np.testing.assert_allclose(shares, [29 * other / 120, 4 * other / 120, 30 / 120, 30 / 120], atol=1e-9)
+    # the median day moves too, but only within June (April and May keep their shares)
+    plain = seasonal_median_days(flat, deal, AS_OF, QuarterSeasonality())
+    assert seasonal_median_days(flat, deal, AS_OF, seasonality) == pytest.approx(plain, abs=1.0)
