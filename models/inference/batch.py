@@ -83,7 +83,7 @@ from models.inference.model_store import model_for_run
 from models.storage import write_atomically
 
 BACKTEST_CACHE = "forecast_backtest"
-BACKTEST_CACHE_VERSION = 3  # raised when the cached backtest or track record changes meaning or columns
+BACKTEST_CACHE_VERSION = 4  # raised when the cached backtest or track record changes meaning or columns
 
 STALE_TREATMENT = (
     "Stale deals (open and older than every deal closed by the as-of date) keep the model's win probability "
