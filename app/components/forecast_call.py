@@ -30,7 +30,8 @@ def target_metrics(outlook: TargetOutlook, chance: str, money: Money) -> None:
     cols[1].metric(
         "Pipeline coverage",
         "n/a" if coverage is None else f"{coverage:.1f}x",
-        help="Open pipeline divided by what is still needed (target minus won so far).",
+        help="Open pipeline divided by what is still needed (target minus won so far). Stale deals (older "
+        "than any deal that ever closed) are left out.",
     )
     cols[2].metric(
         "Gap to target (expected)",

@@ -66,6 +66,7 @@ class TargetOutlook:
     open_pipeline: float
     chance: float | None
     whole: WholeQuarter | None = None
+    stale_value: float = 0.0  # deal value of the stale deals left out of ``open_pipeline``
 
     @property
     def still_needed(self) -> float | None:
@@ -89,7 +90,8 @@ def target_outlook(
     target: float, figures: QuarterFigures, deals: pd.DataFrame, grid: pd.DataFrame | None
 ) -> TargetOutlook:
     """The outlook for ``target`` from the headline quarter's ``figures`` of the filtered ``deals``: their
-    open pipeline (the Overview's: their deal value) and P(whole-quarter revenue >= target) from the
+    live open pipeline (deal value; stale deals, older than any deal that ever closed, left out: they are
+    no pipeline to cover a target with) and P(whole-quarter revenue >= target) from the
     quarter's ``total`` quantile ``grid`` (1 once the target is already won; None without a grid or a
     whole quarter)."""
     won, whole = figures.won_so_far, figures.whole
@@ -99,7 +101,9 @@ def target_outlook(
         chance = None
     else:
         chance = chance_of_reaching(grid, target)
-    return TargetOutlook(target, won, figures.expected, float(deals["deal_value"].sum()), chance, whole)
+    stale = deals["stale"].astype(bool) if "stale" in deals else pd.Series(False, index=deals.index)
+    live, dead = (float(deals.loc[mask, "deal_value"].sum()) for mask in (~stale, stale))
+    return TargetOutlook(target, won, figures.expected, live, chance, whole, dead)
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,8 @@ def target_sentence(outlook: TargetOutlook, money: Money) -> str:
     covers = (
         ""
         if coverage is None
-        else f" The open pipeline of {money(outlook.open_pipeline)} is {coverage:.1f} times that."
+        else f" The open pipeline of {money(outlook.open_pipeline)}{_stale_words(outlook, money)} is "
+        f"{coverage:.1f} times that."
     )
     whole, gap = outlook.whole, outlook.gap
     if whole is None or gap is None:
@@ -199,6 +204,11 @@ def target_sentence(outlook: TargetOutlook, money: Money) -> str:
         "" if outlook.chance is None else f" Chance of reaching it: {chance_text(outlook.chance).lower()}."
     )
     return f"To reach {target} the quarter needs {left}.{covers}{expects}{chance}"
+
+
+def _stale_words(outlook: TargetOutlook, money: Money) -> str:
+    """' (not counting $X in stale deals)' when stale deals were left out of the open pipeline."""
+    return f" (not counting {money(outlook.stale_value)} in stale deals)" if outlook.stale_value > 0 else ""
 
 
 def has_categories(deals: pd.DataFrame) -> bool:

@@ -47,6 +47,15 @@ def test_chance_coverage_and_gap() -> None:
     assert forecast_call.chance_text(outlook.chance) == "50%"
 
 
+def test_coverage_leaves_stale_deals_out_and_says_so() -> None:
+    deals = DEALS.assign(stale=[False, False, False, True, True])  # 9,000 of the 15,000 is stale
+    outlook = forecast_call.target_outlook(50_000.0, _figures(20_000.0), deals, GRID)
+    assert (outlook.open_pipeline, outlook.stale_value) == (6_000.0, 9_000.0)
+    assert outlook.coverage == pytest.approx(6_000.0 / 30_000.0)
+    sentence = forecast_call.target_sentence(outlook, Money("USD"))
+    assert "The open pipeline of $6,000 (not counting $9,000 in stale deals) is 0.2 times that." in sentence
+
+
 def test_a_target_already_won_and_the_grids_edges() -> None:
     assert forecast_call.target_outlook(10_000.0, _figures(20_000.0), DEALS, GRID).chance == 1.0
     assert forecast_call.chance_text(1.0) == "Already reached"
