@@ -578,8 +578,9 @@ def whole_quarter_chart(bars: pd.DataFrame, money: Money, height: int = 380) -> 
         name="Won (complete quarters)",
         marker_color=PAST,
         text=[money(v) for v in done["won"]],
-        # inside the bar when quotas are drawn: a quota near what was won would strike the label through
+        # mid-bar when quotas are drawn: a quota near what was won would strike the label through
         textposition="inside" if "quota" in bars and bars["quota"].notna().any() else "outside",
+        insidetextanchor="middle",
         cliponaxis=False,
         hovertemplate=f"Won {money.hover()}<extra></extra>",
     )

@@ -105,6 +105,15 @@ def test_the_quota_is_the_target_until_one_is_typed(quota_env: Path) -> None:
         if t.get("name") == "Quota"
     ]
     assert [(t["x"], t["y"]) for t in traces] == [(["Q3 2026"], [quota])]
+    won = [
+        t
+        for c in at.get("plotly_chart")
+        for t in json.loads(c.proto.spec)["data"]
+        if t.get("name") == "Won (complete quarters)"
+    ]
+    assert [(t["textposition"], t["insidetextanchor"]) for t in won] == [
+        ("inside", "middle")
+    ]  # not under a quota
     assert traces[0]["marker"]["line"]["color"] == "rgb(200, 30, 30)"  # red, as the caption says: a line
     # marker takes its colour from its line (it was drawn dark grey beside the dark middle estimate)
     typed = round(quota * 0.97, -2)
