@@ -647,16 +647,7 @@ def _typed_quotas(
     other_type = kinds.ne(chosen) if chosen else pd.Series(False, index=frame.index)
     no_amount = amount.isna() & ~other_type
     keep = ~other_type & ~no_amount
-    factor = rate_per_deal(
-        frame["currency"], start, rates, corporate, mapping.rate_style == "units_per_corporate"
-    )
-    _fail_if(
-        frame,
-        keep & factor.isna(),
-        file,
-        "currency",
-        "currency '{v}' has no exchange rate to " + corporate + " (add it to the currencies file)",
-    )
+    factor = _corporate_factor(frame, frame["currency"], start, file, rates, corporate, mapping, keep)
     checks = [
         ("quota_no_amount", "quota", no_amount, "quota without an amount (a quantity quota)"),
         (
@@ -855,6 +846,29 @@ def _without_deleted(frame: pd.DataFrame, mapping: ColumnMapping) -> tuple[pd.Da
     return frame.loc[~deleted], int(deleted.sum())
 
 
+def _corporate_factor(
+    frame: pd.DataFrame,
+    codes: pd.Series,
+    on: pd.Series,
+    file: Source,
+    rates: pd.DataFrame,
+    corporate: str,
+    mapping: ColumnMapping,
+    needed: pd.Series | None = None,
+) -> pd.Series:
+    """Each row's multiplier from its currency ``codes`` to ``corporate`` on the dates ``on``; a currency
+    without a rate (on the ``needed`` rows, default all) is a one-line error at its first row."""
+    factor = rate_per_deal(codes, on, rates, corporate, mapping.rate_style == "units_per_corporate")
+    _fail_if(
+        frame,
+        factor.isna() if needed is None else needed & factor.isna(),
+        file,
+        "currency",
+        "currency '{v}' has no exchange rate to " + corporate + " (add it to the currencies file)",
+    )
+    return factor
+
+
 def _in_corporate_currency(
     typed: pd.DataFrame,
     frame: pd.DataFrame,
@@ -866,16 +880,7 @@ def _in_corporate_currency(
     """``typed`` with amount and close value in the corporate currency (to the cent); a currency without a
     rate is a one-line error at its first row."""
     on = typed["close_date"].fillna(typed["rep_close_date"]).fillna(typed["engage_date"])
-    factor = rate_per_deal(
-        typed["deal_currency"], on, rates, corporate, mapping.rate_style == "units_per_corporate"
-    )
-    _fail_if(
-        frame,
-        factor.isna(),
-        file,
-        "currency",
-        "currency '{v}' has no exchange rate to " + corporate + " (add it to the currencies file)",
-    )
+    factor = _corporate_factor(frame, typed["deal_currency"], on, file, rates, corporate, mapping)
     other = factor.ne(1.0) | (
         typed["deal_currency"].str.upper().ne(corporate) & typed["deal_currency"].ne("")
     )
@@ -938,14 +943,15 @@ def read_crm(
     missing_files: list[str] = []
     decoded_as: list[tuple[str, str]] = []  # files that were not UTF-8, and what they were read as
     layout: list[ReportLayout] = []  # report title, subtotal and footer rows skipped, per file
-    for spec in FILES:
+    for spec in (*FILES, QUOTAS):  # quotas too: their owners are resolved below as reps are
         source_name = mapping.source_file(spec.name)
         path = _find(root, source_name)
         source_name = path.name
         if not path.exists():
             if spec.required_file:
                 raise DataContractError(source_name, f"required file not found in {root}")
-            missing_files.append(source_name)
+            if spec in FILES:  # an export without quotas lacks nothing the analysis reads
+                missing_files.append(source_name)
             continue
         read = _read_xlsx if path.suffix.lower() == ".xlsx" else _read_csv
         frames[spec.name], encoding, skipped_rows = read(path, _source(mapping, spec), spec, mapping)
@@ -954,14 +960,6 @@ def read_crm(
         if skipped_rows.count:
             layout.append(skipped_rows)
         read_paths.append(path)
-    quota_path = _find(root, mapping.source_file(QUOTAS.name))
-    quota_source = replace(_source(mapping, QUOTAS), name=quota_path.name)
-    if quota_path.exists():  # targets (Salesforce ForecastingQuota): their owners are resolved as reps are
-        read = _read_xlsx if quota_path.suffix.lower() == ".xlsx" else _read_csv
-        frames[QUOTAS.name], encoding, _ = read(quota_path, quota_source, QUOTAS, mapping)
-        if encoding and encoding not in ("utf-8-sig", mapping.encoding):
-            decoded_as.append((quota_path.name, encoding))
-        read_paths.append(quota_path)
     read_paths += _resolve_lookups(frames, root, mapping)
     frames[PIPELINE.name], deleted = _without_deleted(frames[PIPELINE.name], mapping)
     rate_frames = []
@@ -1014,7 +1012,7 @@ def read_crm(
     quotas, quota_findings = None, ()
     if QUOTAS.name in frames:
         quotas, quota_findings = _typed_quotas(
-            frames.pop(QUOTAS.name), quota_source, mapping, rates, corporate
+            frames.pop(QUOTAS.name), _source(mapping, QUOTAS), mapping, rates, corporate
         )
     products = (
         _set_aside(
