@@ -23,6 +23,7 @@ from app.services.pipeline import (
     main_lift_driver,
     main_risk_driver,
 )
+from app.services.whole_quarter import segment_targets
 from core.forecast.targets import chance_of_reaching
 
 CATEGORY_ORDER = ("Commit", "Best Case", "Pipeline")  # the reps' categories, most sure first
@@ -123,15 +124,12 @@ def quota_for(
     the run has no quotas, the selection is none of the segments, or no quota covers it."""
     if targets is None or segment is None:
         return None
-    kind, name = segment
-    rows = targets[
-        targets["period_start"].eq(quarter.start)
-        & targets["segment_type"].eq(kind)
-        & targets["segment"].eq("All" if name is None else name)
-    ]
+    rows = segment_targets(targets, segment)
+    rows = rows[rows["period_start"].eq(quarter.start)]
     if rows.empty:
         return None
-    return Quota(float(rows["target"].iloc[0]), str(rows["source"].iloc[0]), "" if name is None else name)
+    name = segment[1] or ""
+    return Quota(float(rows["target"].iloc[0]), str(rows["source"].iloc[0]), name)
 
 
 def quota_sentence(quota: Quota, file: str, typed: float | None, where: str, money: Money) -> str:

@@ -73,15 +73,19 @@ def _past_quarters(
     return pd.DataFrame({"period_start": pd.to_datetime(starts), "complete": True, "won": won.to_numpy()})
 
 
+def segment_targets(targets: pd.DataFrame, segment: tuple[str, str | None]) -> pd.DataFrame:
+    """targets.csv's rows of one stored segment (name None: the whole pipeline), one per quarter."""
+    kind, name = segment
+    return targets[targets["segment_type"].eq(kind) & targets["segment"].eq("All" if name is None else name)]
+
+
 def with_quotas(
     bars: pd.DataFrame, targets: pd.DataFrame | None, segment: tuple[str, str | None]
 ) -> pd.DataFrame:
     """``bars`` with each quarter's ``quota`` for the segment from targets.csv (NaN where it has none)."""
-    kind, name = segment
     if targets is None or targets.empty:
         return bars.assign(quota=float("nan"))
-    rows = targets[targets["segment_type"].eq(kind) & targets["segment"].eq("All" if name is None else name)]
-    quota = rows.set_index("period_start")["target"]
+    quota = segment_targets(targets, segment).set_index("period_start")["target"]
     return bars.assign(quota=bars["period_start"].map(quota).astype(float).to_numpy())
 
 
