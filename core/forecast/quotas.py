@@ -27,6 +27,11 @@ from core.data.contract import UNKNOWN
 COLUMNS = ["period_start", "period_end", "segment_type", "segment", "target", "source"]
 
 
+def _hierarchy(deals: pd.DataFrame) -> pd.DataFrame:
+    """Each rep's manager and office as the deals carry them, once per combination."""
+    return deals[["sales_agent", "manager", "regional_office"]].astype(str).drop_duplicates()
+
+
 def _per_quarter(quotas: pd.DataFrame) -> pd.DataFrame:
     """Each owner's quota per calendar quarter (period_start = the quarter's first day)."""
     quarter = quotas["period_start"].dt.to_period("Q").dt.start_time.dt.normalize()
@@ -34,7 +39,9 @@ def _per_quarter(quotas: pd.DataFrame) -> pd.DataFrame:
     return summed.reset_index()
 
 
-def _units(hierarchy: pd.DataFrame, own: dict[str, float]) -> tuple[dict[str, float], dict[str, str]]:
+def _manager_targets(
+    hierarchy: pd.DataFrame, own: dict[str, float]
+) -> tuple[dict[str, float], dict[str, str]]:
     """Each manager's target (own quota, else the team's reps' quotas) and the rule that gave it."""
     targets, sources = {}, {}
     for manager, team in hierarchy[hierarchy["manager"].ne(UNKNOWN)].groupby("manager", sort=True):
@@ -95,7 +102,7 @@ def quarter_targets(
 ) -> pd.DataFrame:
     """targets.csv for ``quarters`` (columns ``COLUMNS``, "all" first, then regions, managers and reps);
     ``teams`` is the sales-team table, which may say whom the managers report to."""
-    hierarchy = deals[["sales_agent", "manager", "regional_office"]].astype(str).drop_duplicates()
+    hierarchy = _hierarchy(deals)
     head = _head(hierarchy, teams)
     offices_of = hierarchy.groupby("manager")["regional_office"].nunique()
     spread = set(offices_of[offices_of.gt(1)].index) - {UNKNOWN}
@@ -107,7 +114,7 @@ def quarter_targets(
         if here.empty:
             continue
         own = dict(zip(here["owner"], here["quota"], strict=True))
-        managers, manager_sources = _units(hierarchy, own)
+        managers, manager_sources = _manager_targets(hierarchy, own)
         found = []
         if "" in own:
             found.append(("all", "All", own[""], "quota of the whole team"))
@@ -134,7 +141,7 @@ def quarter_targets(
 def unmatched_owners(quotas: pd.DataFrame, deals: pd.DataFrame, teams: pd.DataFrame) -> list[str]:
     """Quota owners who are neither a rep nor a manager of any deal nor the person above every manager:
     their quotas give no target."""
-    hierarchy = deals[["sales_agent", "manager", "regional_office"]].astype(str).drop_duplicates()
+    hierarchy = _hierarchy(deals)
     people = set(hierarchy["sales_agent"]) | set(hierarchy["manager"]) | {_head(hierarchy, teams)}
     owners = quotas["owner"][quotas["owner"].ne("")]
     return sorted(set(owners) - people)
