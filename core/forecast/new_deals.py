@@ -86,8 +86,6 @@ def new_deals(
     future = pd.concat(copies, ignore_index=True) if copies else recent.iloc[:0]
     future = future[future["created_offset"] <= horizon].reset_index(drop=True)
     created = future["created_offset"].to_numpy(dtype=np.int64)[:, None]
-    if not len(slice_last):
-        return NewDeals(future, np.zeros((len(future), 0)), creation_variance(deals, as_of))
     reach = horizon + int(timing.max_close_age_) + 1  # every future deal's whole win mass
 
     def won_by(offsets: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ index and renormalised, so its total win probability is unchanged; only *when* i
 Inside the third month the quarter's last day may weigh more (teams book what they can before the quarter
 closes): ``last_day`` is that day's wins per day against the month's other days, over the complete quarters
 before as-of (``(W_last + c) / (E_last + c)``, E_last the last days' wins at the other days' rate, c = 10
-pseudo-wins). The third month's index is then
-shared out between its other days and its last day in that ratio, so the month keeps its total.
+pseudo-wins). The third month's index is then shared out between its other days and its last day in that
+ratio, so the month keeps its total.
 """
 
 from __future__ import annotations
@@ -73,9 +73,8 @@ def fit_last_day(
     """``seasonality`` with its quarter's-last-day weight from the wins of the complete quarters before
     ``as_of`` (1 without any)."""
     won = deals.loc[deals["is_won"] & deals["close_date"].notna(), "close_date"]
-    quarters = won.dt.to_period("Q")
-    complete = quarters.dt.end_time.dt.normalize() <= as_of
-    quarter_end = quarters.dt.end_time.dt.normalize()
+    quarter_end = won.dt.to_period("Q").dt.end_time.dt.normalize()
+    complete = quarter_end <= as_of
     third = (won.dt.month - 1) % 3 == 2
     if not complete.any():
         return seasonality
@@ -92,22 +91,22 @@ def _segments(
     as_of: pd.Timestamp, horizon_days: int, seasonality: QuarterSeasonality
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Day pieces after as-of up to the horizon in which the seasonal weight is constant: each month, and
-    a third month split into its other days and its last day. First and last day offsets, weight, and the
-    month each piece lies in (index into the months after as-of)."""
+    a third month split into its other days and its last day. The pieces' first and last day offsets and
+    weights, and the last day offset of each month they lie in."""
     first, last, quarter = _month_edges(as_of, horizon_days)
     weights = np.asarray(seasonality.index)[quarter]
     pieces = []
-    for month, (a, b, k, w) in enumerate(zip(first, last, quarter, weights, strict=True)):
+    for a, b, k, w in zip(first, last, quarter, weights, strict=True):
         if k != 2 or seasonality.last_day == 1.0:
-            pieces.append((a, b, w, month))
+            pieces.append((a, b, w))
             continue
         days = int((as_of + pd.Timedelta(days=int(b))).day)  # the month's length
         body = w * days / (days - 1 + seasonality.last_day)  # the month keeps its index on a flat curve
         if a < b:
-            pieces.append((a, b - 1, body, month))
-        pieces.append((b, b, body * seasonality.last_day, month))
-    a, b, w, m = (np.array(column) for column in zip(*pieces, strict=True))
-    return a.astype(np.int64), b.astype(np.int64), w.astype(float), m.astype(np.int64)
+            pieces.append((a, b - 1, body))
+        pieces.append((b, b, body * seasonality.last_day))
+    a, b, w = (np.array(column) for column in zip(*pieces, strict=True))
+    return a.astype(np.int64), b.astype(np.int64), w.astype(float), last
 
 
 def _month_edges(as_of: pd.Timestamp, horizon_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,9 +151,8 @@ def reweighted_shares(
     ``cumulative(offsets)`` is its win mass by each day offset (deals x offsets), all of it by ``horizon``.
     Each window (inside one calendar month) is cut at the pieces of constant weight (``_segments``)."""
     first, last = np.asarray(first, dtype=np.int64), np.asarray(last, dtype=np.int64)
-    p_first, p_last, p_weight, p_month = _segments(as_of, horizon, seasonality)
+    p_first, p_last, p_weight, m_last = _segments(as_of, horizon, seasonality)
     normaliser = np.diff(cumulative(np.concatenate([[0], p_last])), axis=1) @ p_weight
-    m_last = np.array([p_last[p_month == m].max() for m in range(int(p_month.max()) + 1)])
     window_month = np.searchsorted(m_last, first)
     if len(first) and (
         (window_month >= len(m_last)).any()
