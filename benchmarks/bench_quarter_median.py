@@ -9,11 +9,6 @@ the last four complete quarters and three as-of dates (the day before the quarte
 its end) the batch step runs as a user runs it (``models/inference/predict.py --as-of T`` into a fresh
 model folder, so it trains at T), and P(revenue >= true median) is read off ``forecast_quantiles.csv``
 (scope total, the quarter, the whole team) with ``chance_of_reaching``. Target: 0.5 +/- 0.1.
-
-When the cold run stops on ``--backtest-dates ... is not before the as-of date`` (train.py's default short
-backtest dates run to four months before the *export's* end, whatever the as-of date), the model is trained
-first with ``train.py --as-of T --backtest-dates none --no-mlflow`` and predict.py runs again: the backtest
-only fills metrics.json, so the model and the forecast are the ones the cold run would have made.
 """
 
 from __future__ import annotations
@@ -37,7 +32,6 @@ from core.forecast.periods import headline_quarter  # noqa: E402
 from core.forecast.targets import chance_of_reaching  # noqa: E402
 
 QUARTERS = ("2025Q3", "2025Q4", "2026Q1", "2026Q2")
-BACKTEST_DATES_BUG = "is not before the as-of date"
 
 
 def as_of_dates(quarter: pd.Period) -> list[pd.Timestamp]:
@@ -46,33 +40,22 @@ def as_of_dates(quarter: pd.Period) -> list[pd.Timestamp]:
     return [start - pd.Timedelta(days=1), start + pd.Timedelta(days=44), end - pd.Timedelta(days=14)]
 
 
-def run_batch_step(data_dir: Path, as_of: pd.Timestamp, folder: Path) -> tuple[float, bool]:
-    """predict.py at ``as_of`` into ``folder`` (fresh model folder); the seconds it took and whether the
-    model had to be trained by train.py first (see the module docstring)."""
-    shutil.rmtree(folder, ignore_errors=True)  # a fresh model folder: the run trains at as-of
+def run_batch_step(data_dir: Path, as_of: pd.Timestamp, folder: Path) -> float:
+    """predict.py at ``as_of`` into ``folder`` (fresh model folder, so it trains at as-of); the seconds it
+    took."""
+    shutil.rmtree(folder, ignore_errors=True)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
-    day = f"{as_of:%Y-%m-%d}"
     predict = [
         sys.executable,
         str(ROOT / "models/inference/predict.py"),
-        *("--data-dir", str(data_dir), "--as-of", day),
+        *("--data-dir", str(data_dir), "--as-of", f"{as_of:%Y-%m-%d}"),
         *("--out-dir", str(folder / "out"), "--model-dir", str(folder / "model"), "--quiet"),
     ]
     start = time.perf_counter()
-    first = subprocess.run(predict, cwd=ROOT, env=env, capture_output=True, text=True)
-    if first.returncode == 0:
-        return time.perf_counter() - start, False
-    if BACKTEST_DATES_BUG not in first.stderr:
-        raise RuntimeError(f"predict.py --as-of {day} failed: {first.stderr.strip()}")
-    train = [
-        sys.executable,
-        str(ROOT / "models/training/train.py"),
-        *("--data-dir", str(data_dir), "--as-of", day, "--model-dir", str(folder / "model")),
-        *("--backtest-dates", "none", "--no-mlflow"),
-    ]
-    subprocess.run(train, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    subprocess.run(predict, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    return time.perf_counter() - start, True
+    done = subprocess.run(predict, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"predict.py --as-of {as_of:%Y-%m-%d} failed: {done.stderr.strip()}")
+    return time.perf_counter() - start
 
 
 def forecast_rows(out_dir: Path, quarter: pd.Period) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
@@ -119,7 +102,7 @@ def median_error(draws: np.ndarray) -> float:
 def measure(args: argparse.Namespace, quarter: pd.Period, as_of: pd.Timestamp) -> dict:
     """One (quarter, as-of) row: the forecast read at the oracle's median, and both sides' parts."""
     folder = args.work_dir / f"{as_of:%Y-%m-%d}"
-    seconds, pretrained = run_batch_step(args.data_dir, as_of, folder)
+    seconds = run_batch_step(args.data_dir, as_of, folder)
     row, total, open_rows = forecast_rows(folder / "out", quarter)
     start, end = quarter.start_time.normalize(), quarter.end_time.normalize()
     oracle_start = time.perf_counter()
@@ -156,7 +139,6 @@ def measure(args: argparse.Namespace, quarter: pd.Period, as_of: pd.Timestamp) -
         "forecast_new_expected": float(row["new_expected"]),
         "oracle_new_mean": float((oracle.not_engaged_yet + oracle.not_created_yet).mean()),
         "predict_seconds": seconds,
-        "pretrained": pretrained,
         "oracle_seconds": oracle_seconds,
     }
 
@@ -214,12 +196,6 @@ def print_tables(rows: list[dict]) -> None:
         f"{inside} of {len(rows)} in 0.4-0.6"
     )
     print(f"mean P(open >= true open median): {np.mean([r['open_chance'] for r in rows]):.3f}")
-    pretrained = [r["as_of"] for r in rows if r["pretrained"]]
-    if pretrained:
-        print(
-            "trained by train.py --backtest-dates none first (cold predict.py stopped): "
-            + ", ".join(pretrained)
-        )
 
 
 def main() -> None:
