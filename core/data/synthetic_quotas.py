@@ -1,10 +1,9 @@
 """Quotas for a generated CRM, as sales operations would set them from the history it shows.
 
 Each rep's quarterly quota is 110% of the rep's average won revenue in the last four complete quarters of
-the export; each
-manager's is 90% of the team's quotas (reps carry more than their manager's number, as is common). Quotas
-are in steps of 3,000 (a monthly quota is then a whole number) and cover every quarter of the export and
-the two after it. Reps hired since the teams were set up (no team yet) get none.
+the export; each manager's is 90% of the team's quotas (reps carry more than their manager's number, as is
+common). Quotas are in steps of 3,000 (a monthly quota is then a whole number) and cover every quarter of
+the export and the two after it. Reps hired since the teams were set up (no team yet) get none.
 """
 
 from __future__ import annotations
@@ -34,9 +33,8 @@ def synthetic_quotas(crm: SyntheticCRM) -> pd.DataFrame:
     close = pd.to_datetime(won["close_date"])
     first = pd.to_datetime(deals["engage_date"].replace("", None)).min().to_period("Q")
     last = crm.export_date.to_period("Q")
-    complete = pd.period_range(
-        max(first + 1, last - RECENT_QUARTERS), last - 1, freq="Q"
-    )  # the last four complete ones
+    recent = max(first + 1, last - RECENT_QUARTERS)  # the last four quarters wholly inside the export
+    complete = pd.period_range(recent, last - 1, freq="Q")
     in_complete = close.dt.to_period("Q").isin(complete)
     revenue = pd.to_numeric(won["close_value"]).where(in_complete, 0.0).groupby(won["sales_agent"]).sum()
     teams = crm.sales_teams  # reps with a team who sell (a data export's User.csv lists managers too)
